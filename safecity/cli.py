@@ -1,0 +1,305 @@
+"""The `safecity` command: set up the database, load the demo city, serve, import/export, admin."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from safecity.core.clock import utcnow
+from safecity.core.scope import ROLES, Principal
+
+app = typer.Typer(
+    help="SafeCity 城市安全风险监测预警与应急管理平台.\n\n"
+    "Configuration: environment variables SAFECITY_DATABASE_URL (default sqlite:///safecity.db; "
+    "PostgreSQL: postgresql+psycopg://user@host/db), SAFECITY_HOST, SAFECITY_PORT, "
+    "SAFECITY_SESSION_TTL_MINUTES, SAFECITY_TOKEN_TTL_MINUTES, SAFECITY_STORAGE_DIR, or the same "
+    "names (lower case, without prefix) under [safecity] in ./safecity.toml or the file named by "
+    "SAFECITY_CONFIG.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+user_app = typer.Typer(help="Manage users (用户管理).", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit log (审计日志).", no_args_is_help=True)
+calc_app = typer.Typer(help="Standards calculations (标准计算).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+app.add_typer(calc_app, name="calc")
+console = Console()
+
+
+def _cli_principal() -> Principal:
+    # The command line is the machine's operator: full scope, named in the audit log.
+    return Principal(user_id=0, username=f"cli:{getpass.getuser()}", role="admin",
+                     division_code="000000")
+
+
+class _Everything(Principal):
+    @property
+    def prefix(self) -> str:
+        return ""
+
+
+def _operator() -> Principal:
+    p = _cli_principal()
+    return _Everything(**{f: getattr(p, f) for f in p.__dataclass_fields__})
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database schema (建库/升级)."""
+    from safecity.core.config import get_settings
+    from safecity.core.migrate import upgrade
+
+    url = get_settings().database_url
+    upgrade(url)
+    console.print(f"[green]数据库已就绪 / database ready:[/] {_safe_url(url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def demo(seed: int = typer.Option(20260101, help="Random seed of the generated city.")) -> None:
+    """Load the demo city (烟台市 370600) — does nothing if it is already loaded."""
+    from safecity.core.db import session_scope
+    from safecity.registry import demo as demo_city
+
+    init()
+    now = utcnow()
+    with console.status("生成演示城市 / generating the demo city…"):
+        city = demo_city.generate(seed=seed, now=now)
+    with _progress() as progress, session_scope() as session:
+        tasks: dict[str, int] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=total)
+            progress.update(tasks[label], completed=done)
+
+        counts = demo_city.load(session, city, now, progress=report)
+    console.print(counts)
+    _print_accounts(city)
+
+
+def _print_accounts(city) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title="演示账号 / demo accounts (password 密码: demo1234)")
+    for col in ("username", "角色 role", "区划 division"):
+        table.add_column(col)
+    for u in city.users:
+        table.add_row(u["username"], f"{ROLES[u['role']][0]} {u['role']}", u["division_code"])
+    console.print(table)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)
+
+
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, help="Address to listen on (SAFECITY_HOST)."),
+    port: Optional[int] = typer.Option(None, help="Port (SAFECITY_PORT)."),
+    workers: int = typer.Option(1, help="uvicorn worker processes."),
+) -> None:
+    """Serve the web UI and the API (启动服务)."""
+    import uvicorn
+
+    from safecity.core.config import get_settings
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    console.print(f"[bold green]SafeCity:[/] http://{host}:{port}/  (API: /api/v1/docs)")
+    uvicorn.run("safecity.web.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+def _kind(name: str):  # type: ignore[no-untyped-def]
+    from safecity.registry.kinds import BY_NAME, KINDS
+
+    kind = KINDS.get(name) or BY_NAME.get(name.replace("-", "_"))
+    if kind is None:
+        console.print(f"[red]未知类型 unknown kind:[/] {name}; one of {', '.join(KINDS)}")
+        raise typer.Exit(2)
+    return kind
+
+
+@app.command("import")
+def import_(
+    kind: str = typer.Argument(..., help="divisions | grid-cells | enterprises | protected-targets"),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".xlsx, .csv or .geojson"),
+    valid_only: bool = typer.Option(False, help="Import the valid rows and skip the invalid ones."),
+    dry_run: bool = typer.Option(False, help="Check the file and write nothing."),
+) -> None:
+    """Import registry objects from XLSX, CSV or GeoJSON; any invalid row stops the whole import."""
+    from safecity.core.db import session_scope
+    from safecity.core.errors import Invalid
+    from safecity.registry import io
+
+    k = _kind(kind)
+    try:
+        with session_scope() as session:
+            report = io.import_file(session, _operator(), k, file.name, file.read_bytes(),
+                                    utcnow(), valid_only=valid_only, dry_run=dry_run)
+    except Invalid as exc:
+        _print_errors(exc)
+        raise typer.Exit(1) from None
+    console.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
+
+
+def _print_errors(exc) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title="导入失败，未写入任何数据 / import failed, nothing written")
+    for col in ("行 row", "列 column", "原因 reason"):
+        table.add_column(col)
+    for e in exc.errors[:200]:
+        table.add_row(str(e.row or ""), e.field, e.zh)
+    console.print(table)
+
+
+@app.command()
+def export(
+    kind: str = typer.Argument(..., help="divisions | grid-cells | enterprises | protected-targets"),
+    file: Path = typer.Argument(..., dir_okay=False, help="Output .xlsx, .csv or .geojson"),
+    division: Optional[str] = typer.Option(None, help="Only this division (code prefix)."),
+) -> None:
+    """Export registry objects to XLSX, CSV or GeoJSON."""
+    from safecity.core.db import session_scope
+    from safecity.registry import io
+    from safecity.registry.service import ListParams
+
+    fmt = file.suffix.lstrip(".").lower()
+    if fmt not in ("xlsx", "csv", "geojson"):
+        console.print("[red]文件扩展名应为 .xlsx/.csv/.geojson[/]")
+        raise typer.Exit(2)
+    with session_scope() as session:
+        content, _media, _name = io.export(session, _operator(), _kind(kind),
+                                           ListParams(division=division), fmt)
+    file.write_bytes(content)
+    console.print(f"[green]已导出 exported[/] {file} ({len(content)} bytes)")
+
+
+@user_app.command("add")
+def user_add(
+    username: str, role: str = typer.Option(..., help=", ".join(ROLES)),
+    division: str = typer.Option(..., help="GB/T 2260 division code of the user's scope."),
+    name: str = typer.Option("", help="Display name."),
+    password: Optional[str] = typer.Option(None, help="Asked for when omitted."),
+    enterprise_id: Optional[int] = typer.Option(None), industry: Optional[str] = typer.Option(None),
+) -> None:
+    """Add a user."""
+    from safecity.core import users
+    from safecity.core.db import session_scope
+    from safecity.core.errors import Invalid, SafeCityError
+
+    if password is None:
+        password = typer.prompt("密码 password", hide_input=True, confirmation_prompt=True)
+    data = {"username": username, "password": password, "role": role, "division_code": division,
+            "display_name": name, "enterprise_id": enterprise_id, "industry": industry}
+    try:
+        with session_scope() as session:
+            user = users.add_user(session, _operator(), data, utcnow())
+            console.print(f"[green]已添加 added[/] {user.username} ({user.role}, {user.division_code})")
+    except Invalid as exc:
+        for e in exc.errors:
+            console.print(f"[red]{e.zh}[/] ({e.en})")
+        raise typer.Exit(1) from None
+    except SafeCityError as exc:
+        console.print(f"[red]{exc.zh}[/]")
+        raise typer.Exit(1) from None
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users."""
+    from safecity.core import users
+    from safecity.core.db import session_scope
+
+    table = Table()
+    for col in ("username", "name", "role", "division", "active"):
+        table.add_column(col)
+    with session_scope() as session:
+        for u in users.list_users(session, _operator()):
+            table.add_row(u.username, u.display_name, u.role, u.division_code, str(u.active))
+    console.print(table)
+
+
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """Disable a user and end their sessions."""
+    from safecity.core import users
+    from safecity.core.db import session_scope
+    from safecity.core.errors import SafeCityError
+
+    try:
+        with session_scope() as session:
+            users.set_active(session, _operator(), username, False, utcnow())
+    except SafeCityError as exc:
+        console.print(f"[red]{exc.zh}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"[green]已停用 disabled[/] {username}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exits 1 naming each edited or missing entry."""
+    from safecity.core import audit
+    from safecity.core.db import session_scope
+
+    with session_scope() as session:
+        result = audit.verify(session)
+    if result.ok:
+        console.print(f"[green]审计日志完整 / audit log intact[/]: {result.checked} entries")
+        return
+    for problem in result.problems:
+        console.print(f"[red]{problem}[/]")
+    raise typer.Exit(1)
+
+
+@calc_app.command("lec")
+def calc_lec(l: float = typer.Option(..., "--l"), e: float = typer.Option(..., "--e"),
+             c: float = typer.Option(..., "--c")) -> None:
+    """LEC: D = L × E × C and its risk level (作业条件危险性分析法)."""
+    from safecity.risk import lec
+
+    try:
+        result = lec.assess(l, e, c)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    sys.stdout.write(json.dumps(_jsonable(result), ensure_ascii=False) + "\n")
+
+
+@calc_app.command("hazmat")
+def calc_hazmat(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
+    """GB 18218-2018 major hazard identification and grading of the units in FILE.json."""
+    from safecity.risk import hazmat
+
+    try:
+        payload = json.loads(file.read_text(encoding="utf-8"))
+        result = hazmat.identify(payload)
+    except (ValueError, hazmat.HazmatInputError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+
+
+def _jsonable(value):  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    return value
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,49 @@
+"""Settings from environment variables (SAFECITY_*) and an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _toml_values() -> dict[str, Any]:
+    # SAFECITY_CONFIG names the file; ./safecity.toml is read when present.
+    path = Path(os.environ.get("SAFECITY_CONFIG", "safecity.toml"))
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    return dict(data.get("safecity", data))
+
+
+class Settings(BaseSettings):
+    """Every field can be set as SAFECITY_<NAME> or in safecity.toml under [safecity]."""
+
+    model_config = SettingsConfigDict(env_prefix="SAFECITY_", extra="ignore")
+
+    database_url: str = "sqlite:///safecity.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    storage_dir: str = "storage"
+    session_ttl_minutes: int = 8 * 60
+    token_ttl_minutes: int = 24 * 60
+    login_free_failures: int = 3
+    login_max_delay_seconds: int = 900
+    default_lang: str = "zh"
+    city_code: str = "370600"
+    max_upload_mb: int = 20
+    cookie_secure: bool = False
+
+    def __init__(self, **values: Any) -> None:
+        merged = {**_toml_values(), **values}
+        super().__init__(**merged)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,12 @@
+"""Imports every capability's models so metadata (and Alembic) sees all tables."""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = ("safecity.core.models", "safecity.registry.models")
+
+
+def import_all() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)

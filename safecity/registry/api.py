@@ -1,0 +1,108 @@
+"""Registry REST API: the same list/detail/create/edit/archive/import/export for every kind."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from safecity.core.config import get_settings
+from safecity.core.deps import db, now, principal
+from safecity.core.errors import invalid
+from safecity.core.scope import Principal
+from safecity.registry import io, service
+from safecity.registry.kinds import KINDS, Kind
+
+router = APIRouter(prefix="/api/v1", tags=["registry"])
+
+
+def list_params(request: Request, kind: Kind) -> service.ListParams:
+    qp = request.query_params
+    try:
+        page, size = int(qp.get("page", 1)), int(qp.get("size", 50))
+    except ValueError:
+        raise invalid("page", "页码：应为整数", "page: must be an integer") from None
+    return service.ListParams(
+        q=qp.get("q") or None, division=qp.get("division") or None,
+        filters={f: qp[f] for f in kind.exact_filters if f in qp},
+        sort=(qp.get("sort") or "").lstrip("-") or None,
+        desc=(qp.get("sort") or "").startswith("-"),
+        page=page, size=size, include_archived=qp.get("archived") in ("1", "true"),
+    )
+
+
+def _register(kind: Kind) -> None:
+    base = f"/{kind.plural}"
+
+    @router.get(base, name=f"list_{kind.name}", summary=f"List {kind.en} ({kind.zh})")
+    def list_(request: Request, session: Session = Depends(db),
+              who: Principal = Depends(principal)) -> dict[str, Any]:
+        page = service.list_objects(session, who, kind, list_params(request, kind))
+        return {"total": page.total, "page": page.page, "size": page.size,
+                "items": [service.to_dict(kind, o) for o in page.items]}
+
+    @router.get(base + "/export", name=f"export_{kind.name}", summary=f"Export {kind.en}")
+    def export(request: Request, format: str = Query("xlsx", pattern="^(xlsx|csv|geojson)$"),
+               session: Session = Depends(db), who: Principal = Depends(principal)) -> Response:
+        content, media, filename = io.export(
+            session, who, kind, list_params(request, kind), format)
+        return Response(content, media_type=media, headers={
+            "Content-Disposition": f'attachment; filename="{filename}"'})
+
+    @router.post(base + "/import", name=f"import_{kind.name}", summary=f"Import {kind.en}")
+    async def import_(file: UploadFile = File(...), valid_only: bool = Form(False),
+                      dry_run: bool = Form(False), session: Session = Depends(db),
+                      who: Principal = Depends(principal),
+                      at: datetime = Depends(now)) -> dict[str, Any]:
+        limit = get_settings().max_upload_mb * 1024 * 1024
+        content = await file.read(limit + 1)
+        if len(content) > limit:
+            raise invalid("file", f"文件：超过 {limit // 1048576} MB 上限",
+                          f"file: larger than {limit // 1048576} MB")
+        report = io.import_file(session, who, kind, file.filename or "", content, at,
+                                valid_only=valid_only, dry_run=dry_run)
+        return report.as_dict()
+
+    @router.get(base + "/{key}", name=f"get_{kind.name}", summary=f"Get one {kind.en}")
+    def get(key: str, session: Session = Depends(db),
+            who: Principal = Depends(principal)) -> dict[str, Any]:
+        obj = service.get_object(session, who, kind, key)
+        return service.to_dict(kind, obj, with_geometry=True)
+
+    @router.post(base, name=f"create_{kind.name}", status_code=201, summary=f"Create {kind.en}")
+    def create(data: dict[str, Any] = Body(...), session: Session = Depends(db),
+               who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+        obj = service.create_object(session, who, kind, data, at)
+        return service.to_dict(kind, obj, with_geometry=True)
+
+    @router.patch(base + "/{key}", name=f"update_{kind.name}", summary=f"Edit {kind.en}")
+    def update(key: str, data: dict[str, Any] = Body(...), session: Session = Depends(db),
+               who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+        obj = service.update_object(session, who, kind, key, data, at)
+        return service.to_dict(kind, obj, with_geometry=True)
+
+    @router.post(base + "/{key}/archive", name=f"archive_{kind.name}", summary=f"Archive {kind.en}")
+    def archive(key: str, session: Session = Depends(db), who: Principal = Depends(principal),
+                at: datetime = Depends(now)) -> dict[str, Any]:
+        return service.to_dict(kind, service.archive_object(session, who, kind, key, at))
+
+    @router.post(base + "/{key}/restore", name=f"restore_{kind.name}", summary=f"Restore {kind.en}")
+    def restore(key: str, session: Session = Depends(db), who: Principal = Depends(principal),
+                at: datetime = Depends(now)) -> dict[str, Any]:
+        obj = service.archive_object(session, who, kind, key, at, archived=False)
+        return service.to_dict(kind, obj)
+
+
+for _kind in KINDS.values():
+    _register(_kind)
+
+
+@router.get("/map/layers/{name}", tags=["map"], summary="GeoJSON layer for the one map")
+def map_layer(name: str, division: str | None = None, session: Session = Depends(db),
+              who: Principal = Depends(principal)) -> dict[str, Any]:
+    from safecity.registry import map as map_layers
+
+    return map_layers.layer(session, who, name, division)

@@ -1,0 +1,79 @@
+"""Assembles the FastAPI application: API routers, web pages, static assets, error mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xstatic.pkg.leaflet as xs_leaflet
+import xstatic.pkg.leaflet_markercluster as xs_cluster
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from safecity import __version__
+from safecity.core.errors import Invalid, SafeCityError, TooManyRequests, Unauthorized
+from safecity.core.validation import translate
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", "")
+
+
+def _error_response(request: Request, exc: SafeCityError) -> Response:
+    if _wants_html(request):
+        if isinstance(exc, Unauthorized):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        from safecity.web.views import error_page
+
+        return error_page(request, exc)
+    headers = {}
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="SafeCity 城市安全风险监测预警与应急管理平台 API",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+
+    @app.exception_handler(SafeCityError)
+    async def _safecity_error(request: Request, exc: SafeCityError) -> Response:
+        return _error_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = translate(exc.errors(), skip_loc_prefix=1)
+        return _error_response(request, Invalid(errors))
+
+    from safecity.core.api import router as core_router
+    from safecity.registry.api import router as registry_router
+
+    app.include_router(core_router)
+    app.include_router(registry_router)
+    try:
+        from safecity.web.views import router as web_router
+    except ImportError:  # web pages are optional while the UI is being assembled
+        web_router = None
+    if web_router is not None:
+        app.include_router(web_router)
+
+    app.mount("/static/leaflet", StaticFiles(directory=xs_leaflet.BASE_DIR), name="leaflet")
+    app.mount("/static/markercluster", StaticFiles(directory=xs_cluster.BASE_DIR), name="cluster")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,120 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from safecity.core.db import Base, make_engine, reset_engine
+from safecity.models_all import import_all
+
+PG_ADMIN_URL = os.environ.get("SAFECITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+PASSWORD = "demo1234"
+
+import_all()
+
+
+def _pg_available() -> bool:
+    try:
+        eng = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with eng.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        eng.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def _fresh_pg_database(worker: str) -> str:
+    name = f"safecity_test_{worker}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    from safecity.core.migrate import upgrade
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db')}/safecity.db"
+    else:
+        if not _pg_available():
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"PostgreSQL unreachable at {PG_ADMIN_URL} (CI=true: failing, not skipping)")
+            pytest.skip("PostgreSQL not reachable")
+        url = _fresh_pg_database(worker)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator:
+    eng = make_engine(database_url)
+    _truncate(eng)
+    yield eng
+    eng.dispose()
+
+
+def _truncate(eng) -> None:  # type: ignore[no-untyped-def]
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with eng.begin() as conn:
+        if eng.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def session(engine) -> Iterator[Session]:  # type: ignore[no-untyped-def]
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    with factory() as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    from safecity.core.security import hash_password
+
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def city(session: Session, password_hash: str) -> dict:
+    """A small hand-made city: two districts of Yantai and one of another city, users per role."""
+    from tests.factories import seed_city
+
+    data = seed_city(session, password_hash)
+    session.commit()
+    return data
+
+
+@pytest.fixture
+def client(database_url: str, engine, city, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from safecity.web.app import create_app
+
+    monkeypatch.setenv("SAFECITY_DATABASE_URL", database_url)
+    reset_engine()
+    with TestClient(create_app()) as c:
+        yield c
+    reset_engine()
+
+
+def login(client, username: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    resp = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
