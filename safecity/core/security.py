@@ -35,10 +35,10 @@ def _digest(token: str) -> str:
 
 
 def login_delay_seconds(failures: int, free: int, ceiling: int) -> int:
-    """After `free` failures each further one doubles the wait: 1, 2, 4 … seconds up to a ceiling."""
-    if failures < free:
+    """The first `free` failures cost nothing; each further one doubles the wait: 1, 2, 4 … s."""
+    if failures <= free:
         return 0
-    return min(ceiling, 2 ** (failures - free))
+    return min(ceiling, 2 ** (failures - free - 1))
 
 
 def _as_aware(value: datetime) -> datetime:
