@@ -272,11 +272,11 @@ def calc_lec(l: float = typer.Option(..., "--l"), e: float = typer.Option(..., "
     from safecity.risk import lec
 
     try:
-        result = lec.assess(l, e, c)
-    except ValueError as exc:
+        result = lec.assess_lec(l, e, c)
+    except (ValueError, lec.LecInputError) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
-    sys.stdout.write(json.dumps(_jsonable(result), ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
 
 
 @calc_app.command("hazmat")

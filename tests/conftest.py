@@ -46,7 +46,8 @@ def _fresh_pg_database(worker: str) -> str:
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     from safecity.core.migrate import upgrade
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # The process id keeps two suites running at once from dropping each other's database.
+    worker = f'{os.environ.get("PYTEST_XDIST_WORKER", "main")}_{os.getpid()}'
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db')}/safecity.db"
     else:

@@ -10,12 +10,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 
 from safecity import __version__
 from safecity.core.errors import Invalid, SafeCityError, TooManyRequests, Unauthorized
 from safecity.core.validation import translate
 
 STATIC = Path(__file__).parent / "static"
+_HTTP_ZH = {404: "页面或接口不存在", 405: "不支持该请求方法", 400: "请求有误"}
 
 
 def _wants_html(request: Request) -> bool:
@@ -26,7 +29,10 @@ def _wants_html(request: Request) -> bool:
 def _error_response(request: Request, exc: SafeCityError) -> Response:
     if _wants_html(request):
         if isinstance(exc, Unauthorized):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            from urllib.parse import quote
+
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
         from safecity.web.views import error_page
 
         return error_page(request, exc)
@@ -47,9 +53,19 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
 
+    # Map layers are megabytes of GeoJSON; compressing them makes the map load 5-10x faster.
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+
     @app.exception_handler(SafeCityError)
     async def _safecity_error(request: Request, exc: SafeCityError) -> Response:
         return _error_response(request, exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Unknown URLs and wrong methods get the same bilingual shape as our own errors.
+        err = SafeCityError(_HTTP_ZH.get(exc.status_code, "请求无法处理"), str(exc.detail))
+        err.status, err.code = exc.status_code, "http_error"
+        return _error_response(request, err)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -1,0 +1,29 @@
+/* SafeCity shell behaviour: phone navigation drawer, confirmations, closing open menus. */
+(function () {
+  'use strict';
+  var toggle = document.querySelector('.nav-toggle');
+  var backdrop = document.querySelector('.nav-backdrop');
+  function setNav(open) {
+    document.body.classList.toggle('nav-open', open);
+    if (toggle) { toggle.setAttribute('aria-expanded', open ? 'true' : 'false'); }
+  }
+  if (toggle) {
+    toggle.addEventListener('click', function () {
+      setNav(!document.body.classList.contains('nav-open'));
+    });
+  }
+  if (backdrop) { backdrop.addEventListener('click', function () { setNav(false); }); }
+
+  // Destructive posts (archive, disable) ask first; the text comes from the page language.
+  document.addEventListener('submit', function (ev) {
+    var msg = ev.target.getAttribute && ev.target.getAttribute('data-confirm');
+    if (msg && !window.confirm(msg)) { ev.preventDefault(); }
+  });
+
+  // <details> menus close when the user clicks elsewhere, as menus are expected to.
+  document.addEventListener('click', function (ev) {
+    document.querySelectorAll('details.user-menu[open], details.dropdown[open]').forEach(function (d) {
+      if (!d.contains(ev.target)) { d.removeAttribute('open'); }
+    });
+  });
+}());

@@ -1,0 +1,161 @@
+"""Real headless Chromium through login, the one map and the registry list, against a live server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+PASSWORD = "demo1234"
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _chromium() -> str:
+    # The Debian package may still be installing when the suite starts: give it a while.
+    deadline = time.monotonic() + (180 if os.environ.get("CI") == "true" else 20)
+    while not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        if time.monotonic() > deadline:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"{CHROMIUM} not found (CI=true: failing, not skipping)")
+            pytest.skip(f"{CHROMIUM} not installed")
+        time.sleep(2)
+    return CHROMIUM
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _load_city(url: str) -> None:
+    from sqlalchemy.orm import Session
+
+    from safecity.core.db import make_engine
+    from safecity.registry import demo
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        demo.load(session, demo.generate(seed=7, now=NOW), NOW)
+        session.commit()
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    from safecity.core.db import reset_engine
+    from safecity.core.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser')}/safecity.db"
+    upgrade(url)
+    _load_city(url)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SAFECITY_DATABASE_URL", url)
+        reset_engine()
+        from safecity.web.app import create_app
+
+        port = _free_port()
+        srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
+                                            log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not srv.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        srv.should_exit = True
+        thread.join(timeout=10)
+    reset_engine()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=executable, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _login(browser: Any, base: str, username: str, password: str = PASSWORD) -> Any:
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page.set_default_timeout(30_000)
+    page.goto(f"{base}/map")
+    assert "/login" in page.url  # unauthenticated pages send the user to the login form
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
+def _map_state(page: Any) -> dict[str, Any]:
+    page.wait_for_function("window.safecityMap && (window.safecityMap.ready || window.safecityMap.error)",
+                           timeout=60_000)
+    state = page.evaluate("""() => ({error: safecityMap.error, counts: safecityMap.counts,
+        names: safecityMap.divisionNames, entDivisions: safecityMap.enterpriseDivisions})""")
+    assert state["error"] is None, state["error"]
+    return state
+
+
+def test_admin_sees_the_whole_city_on_the_map(server: str, browser: Any) -> None:
+    page = _login(browser, server, "admin")
+    assert page.url.endswith("/map")
+    state = _map_state(page)
+    assert state["counts"]["counties"] == 11
+    total = page.request.get(f"{server}/api/v1/enterprises?size=1").json()["total"]
+    assert total > 0 and state["counts"]["enterprises"] == total
+    # The user menu shows the role's Chinese label and the scope.
+    assert page.locator(".user-role").text_content() == "系统管理员"
+    assert "370600" in page.locator(".user-scope").text_content()
+    page.wait_for_timeout(800)  # let the last marker clusters finish drawing for the picture
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map-admin.png"))
+    page.close()
+
+
+def test_district_officer_sees_only_zhifu(server: str, browser: Any) -> None:
+    page = _login(browser, server, "zhifu")
+    state = _map_state(page)
+    assert state["counts"]["counties"] == 1 and state["names"] == ["芝罘区"]
+    assert state["entDivisions"] and all(c.startswith("370602") for c in state["entDivisions"])
+    page.goto(f"{server}/registry/enterprises")
+    codes = page.locator("td[data-col=division_code]").evaluate_all(
+        "cells => cells.map(c => c.dataset.value)")
+    assert codes and all(c.startswith("370602") for c in codes)
+    assert "一张图" in page.locator("#sidenav").inner_text()
+    page.click("text=English")
+    page.wait_for_load_state()
+    nav = page.locator("#sidenav").inner_text()
+    assert "One map" in nav and "Base registry" in nav and "一张图" not in nav
+    assert page.url.endswith("/registry/enterprises")  # the switch returns to the same page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{server}/map")
+    _map_state(page)
+    page.screenshot(path=str(ARTIFACTS / "map-phone.png"))
+    page.close()
+
+
+def test_wrong_password_shows_chinese_error(server: str, browser: Any) -> None:
+    page = _login(browser, server, "zhifu", "not-the-password")
+    assert "/login" in page.url
+    assert page.locator("#login-error").inner_text() == "用户名或密码错误"
+    page.close()
