@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES = ("safecity.core.models", "safecity.registry.models")
+MODEL_MODULES = ("safecity.core.models", "safecity.registry.models", "safecity.risk.models")
 
 
 def import_all() -> None:

@@ -25,6 +25,42 @@ class ObjectChanged(Event):
     division_code: str | None
 
 
+@dataclass(frozen=True)
+class AlarmRaised(Event):
+    """A monitoring alarm became active or escalated (published by monitoring)."""
+
+    alarm_id: str
+    level: str  # red | orange | yellow | blue
+    division_code: str
+    lon: float | None = None
+    lat: float | None = None
+    grid_cell_id: int | None = None
+    enterprise_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AlarmCleared(Event):
+    alarm_id: str
+
+
+@dataclass(frozen=True)
+class HiddenDangerOverdue(Event):
+    """A hidden danger passed its rectification deadline (published by hazards)."""
+
+    hidden_danger_id: str
+    grade: str  # general | major
+    division_code: str
+    lon: float | None = None
+    lat: float | None = None
+    grid_cell_id: int | None = None
+    enterprise_id: int | None = None
+
+
+@dataclass(frozen=True)
+class HiddenDangerClosed(Event):
+    hidden_danger_id: str
+
+
 def subscribe(event_type: type, handler: Handler) -> None:
     if handler not in _handlers[event_type]:
         _handlers[event_type].append(handler)

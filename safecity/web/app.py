@@ -77,6 +77,11 @@ def create_app() -> FastAPI:
 
     app.include_router(core_router)
     app.include_router(registry_router)
+    from safecity.risk.api import router as risk_router
+    from safecity.risk.views import router as risk_pages
+
+    app.include_router(risk_router)
+    app.include_router(risk_pages)
     try:
         from safecity.web.views import router as web_router
     except ImportError:  # web pages are optional while the UI is being assembled

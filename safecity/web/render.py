@@ -20,6 +20,15 @@ from safecity.web.i18n import LANGS, pick, translator
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "lang"
+# Pages of the risk capability (safecity/risk/views.py), in menu order: (path, i18n key).
+RISK_NAV = (
+    ("/risk/points", "nav_risk_points"),
+    ("/risk/major-hazards", "nav_major_hazards"),
+    ("/risk/lists", "nav_four_lists"),
+    ("/risk/map", "nav_risk_map"),
+    ("/risk/white-paper", "nav_white_paper"),
+    ("/risk/calculator", "nav_risk_calc"),
+)
 # China has no daylight saving time, so a fixed offset is exact and needs no tz database.
 BEIJING = timezone(timedelta(hours=8))
 
@@ -56,6 +65,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         "kind_name": lambda kind: kind.en if lang == "en" else kind.zh,
         "fmt": lambda kind, col, value, names=None: fmt(kind, col, value, lang, names),
         "url_with": lambda **kw: url_with(request, **kw),
+        "risk_nav": RISK_NAV,
     }
     html = _env.get_template(template).render(**base, **context)
     return HTMLResponse(html, status_code=status)
