@@ -40,7 +40,10 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
 
     def __init__(self, **values: Any) -> None:
-        merged = {**_toml_values(), **values}
+        # Precedence: explicit arguments, then SAFECITY_* environment variables, then the file.
+        from_file = {k: v for k, v in _toml_values().items()
+                     if f"SAFECITY_{k.upper()}" not in os.environ}
+        merged = {**from_file, **values}
         super().__init__(**merged)
 
 
