@@ -87,9 +87,9 @@ def _time_list(url: str) -> dict:
             search.append(time.perf_counter() - t)
     engine = create_engine(url)
     raw: list[float] = []
-    sql = text("SELECT * FROM enterprises WHERE division_code LIKE '370681%' AND "
+    sql = text("SELECT * FROM enterprises WHERE division_code >= '370681' AND division_code < '370682' AND "
                "industry_section = 'C' AND archived = :f ORDER BY name, id LIMIT 50")
-    count = text("SELECT count(*) FROM enterprises WHERE division_code LIKE '370681%' AND "
+    count = text("SELECT count(*) FROM enterprises WHERE division_code >= '370681' AND division_code < '370682' AND "
                  "industry_section = 'C' AND archived = :f")
     with engine.connect() as conn:
         for _ in range(REPEATS):

@@ -90,3 +90,14 @@ SYSTEM = Principal(user_id=0, username="system", role="admin", division_code="00
 def is_valid_division_code(code: str) -> bool:
     """GB/T 2260 county-level codes are 6 digits; township 9 and village 12 (statistical codes)."""
     return code.isdigit() and len(code) in (6, 9, 12) and code[:2] != "00"
+
+
+def prefix_range(prefix: str) -> tuple[str, str] | None:
+    """[low, high) bounds of every code starting with `prefix`, or None for "everything".
+
+    A range comparison uses the ordinary B-tree index on SQLite and PostgreSQL alike, where
+    LIKE 'prefix%' does not (SQLite's LIKE is case-insensitive, PostgreSQL needs a C collation).
+    """
+    if not prefix:
+        return None
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)

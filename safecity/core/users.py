@@ -14,6 +14,7 @@ from safecity.core.errors import Forbidden, Invalid, NotFound, invalid
 from safecity.core.models import AuthToken, User
 from safecity.core.scope import ROLES, Principal, is_valid_division_code
 from safecity.core.security import hash_password
+from safecity.core.sql import code_within
 from safecity.core.validation import translate
 
 USER_LABELS = {
@@ -87,7 +88,7 @@ def add_user(session: Session, principal: Principal, data: dict[str, Any], now: 
 
 def list_users(session: Session, principal: Principal) -> list[User]:
     _require_admin(principal)
-    stmt = select(User).where(User.division_code.startswith(principal.prefix, autoescape=True))
+    stmt = select(User).where(code_within(User.division_code, principal.prefix))
     return list(session.scalars(stmt.order_by(User.username)))
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from safecity.core.errors import NotFound
 from safecity.core.scope import Principal
+from safecity.core.sql import code_within
 from safecity.registry import service
 from safecity.registry.kinds import KINDS
 from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget
@@ -42,7 +43,7 @@ def layer(session: Session, principal: Principal, name: str, division: str | Non
         from safecity.core.scope import division_prefix
 
         column = model.code if name == "divisions" else model.division_code
-        stmt = stmt.where(column.startswith(division_prefix(division), autoescape=True))
+        stmt = stmt.where(code_within(column, division_prefix(division)))
     features = []
     for obj in session.scalars(stmt):
         geometry = _geometry(obj)

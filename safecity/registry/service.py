@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from safecity.core import audit, events
 from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound
 from safecity.core.scope import Principal
+from safecity.core.sql import code_within
 from safecity.core.validation import translate
 from safecity.registry.kinds import DIVISION, ENTERPRISE, Kind
 from safecity.registry.models import Division, Enterprise
@@ -47,7 +48,7 @@ def scope_clause(kind: Kind, principal: Principal) -> Any:
     if not principal.can_read():
         return False
     column = model.code if kind is DIVISION else model.division_code
-    clause = column.startswith(principal.prefix, autoescape=True)
+    clause = code_within(column, principal.prefix)
     if kind is ENTERPRISE:
         if principal.role == "enterprise_officer":
             clause = and_(clause, Enterprise.id == (principal.enterprise_id or -1))
@@ -71,7 +72,7 @@ def _filtered(kind: Kind, principal: Principal, params: ListParams) -> Select[An
         column = model.code if kind is DIVISION else model.division_code
         from safecity.core.scope import division_prefix
 
-        stmt = stmt.where(column.startswith(division_prefix(params.division), autoescape=True))
+        stmt = stmt.where(code_within(column, division_prefix(params.division)))
     for name, raw in params.filters.items():
         if name in kind.exact_filters and raw not in ("", None):
             column = getattr(model, name)

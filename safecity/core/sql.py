@@ -1,0 +1,17 @@
+"""Small SQL helpers shared by the capabilities' services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, true
+
+from safecity.core.scope import prefix_range
+
+
+def code_within(column: Any, prefix: str) -> Any:
+    """WHERE clause: a division code column lies inside the division with this prefix."""
+    bounds = prefix_range(prefix)
+    if bounds is None:
+        return true()
+    return and_(column >= bounds[0], column < bounds[1])
