@@ -36,28 +36,50 @@ def _lock_chain(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(727001)"))
 
 
+@dataclass(frozen=True)
+class Change:
+    object_type: str
+    object_id: Any
+    action: str
+    before: dict | None
+    after: dict | None
+
+
 def record(
     session: Session, *, actor: str, action: str, object_type: str, object_id: Any,
     before: dict | None, after: dict | None, now: datetime,
 ) -> AuditEntry:
+    return record_many(session, actor, [Change(object_type, object_id, action, before, after)],
+                       now)[0]
+
+
+def record_many(session: Session, actor: str, changes: list[Change], now: datetime
+                ) -> list[AuditEntry]:
+    """Append entries for many changes with one head update (bulk imports use this)."""
+    if not changes:
+        return []
     _lock_chain(session)
     head = session.get(AuditHead, 1, with_for_update=True)
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
-    seq = head.seq + 1
-    before_j = json.loads(_canonical(before)) if before is not None else None
-    after_j = json.loads(_canonical(after)) if after is not None else None
-    digest = entry_hash(head.hash, seq, now, actor, action, object_type, str(object_id),
-                        before_j, after_j)
-    entry = AuditEntry(
-        seq=seq, ts=now, actor=actor, action=action, object_type=object_type,
-        object_id=str(object_id), before=before_j, after=after_j, prev_hash=head.hash, hash=digest,
-    )
-    session.add(entry)
-    head.seq, head.hash = seq, digest
+    seq, prev = head.seq, head.hash
+    entries = []
+    for change in changes:
+        seq += 1
+        before = json.loads(_canonical(change.before)) if change.before is not None else None
+        after = json.loads(_canonical(change.after)) if change.after is not None else None
+        key = str(change.object_id)
+        digest = entry_hash(prev, seq, now, actor, change.action, change.object_type, key,
+                            before, after)
+        entries.append(AuditEntry(
+            seq=seq, ts=now, actor=actor, action=change.action, object_type=change.object_type,
+            object_id=key, before=before, after=after, prev_hash=prev, hash=digest))
+        prev = digest
+    session.add_all(entries)
+    head.seq, head.hash = seq, prev
     session.flush()
-    return entry
+    return entries
 
 
 @dataclass

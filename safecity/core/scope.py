@@ -74,13 +74,18 @@ class Principal:
     def can_write(self, kind: str) -> bool:
         return self.role in REGISTRY_WRITERS.get(kind, frozenset())
 
-    def can_see_enterprise(self, enterprise_id: int, division_code: str, industry: str) -> bool:
+    def can_see_enterprise(
+        self, enterprise_id: int, division_code: str, industry_code: str, section: str = "",
+    ) -> bool:
         if not self.can_read() or not self.covers(division_code):
             return False
         if self.role == "enterprise_officer":
             return enterprise_id == self.enterprise_id
         if self.role == "department_liaison" and self.industry:
-            return industry.startswith(self.industry)
+            # A liaison's industry is a GB/T 4754 section letter or a division number prefix.
+            if self.industry.isalpha():
+                return section.upper() == self.industry.upper()
+            return industry_code.startswith(self.industry)
         return True
 
 

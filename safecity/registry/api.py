@@ -17,6 +17,7 @@ from safecity.registry import io, service
 from safecity.registry.kinds import KINDS, Kind
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def list_params(request: Request, kind: Kind) -> service.ListParams:
@@ -51,6 +52,12 @@ def _register(kind: Kind) -> None:
             session, who, kind, list_params(request, kind), format)
         return Response(content, media_type=media, headers={
             "Content-Disposition": f'attachment; filename="{filename}"'})
+
+    @router.get(base + "/template", name=f"template_{kind.name}",
+                summary=f"Empty XLSX with the import columns of {kind.en}")
+    def template(_who: Principal = Depends(principal)) -> Response:
+        return Response(io.template(kind), media_type=XLSX, headers={
+            "Content-Disposition": f'attachment; filename="{kind.plural}-template.xlsx"'})
 
     @router.post(base + "/import", name=f"import_{kind.name}", summary=f"Import {kind.en}")
     async def import_(file: UploadFile = File(...), valid_only: bool = Form(False),

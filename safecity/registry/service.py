@@ -122,7 +122,8 @@ def _load(session: Session, kind: Kind, key: Any) -> Any:
 
 def _visible(principal: Principal, kind: Kind, obj: Any) -> bool:
     if kind is ENTERPRISE:
-        return principal.can_see_enterprise(obj.id, obj.division_code, obj.industry_code)
+        return principal.can_see_enterprise(obj.id, obj.division_code, obj.industry_code,
+                                            obj.industry_section)
     return principal.can_read() and principal.covers(obj.division_code)
 
 

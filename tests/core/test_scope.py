@@ -43,9 +43,11 @@ def test_enterprise_officer_sees_only_own_enterprise() -> None:
 
 def test_liaison_sees_only_its_industry() -> None:
     liaison = Principal(4, "l", "department_liaison", "370600", industry="G")
-    # The industry code is a division (54); its section letter is matched by the service.
-    assert liaison.can_see_enterprise(1, "370602", "G54")
-    assert not liaison.can_see_enterprise(1, "370602", "26")
+    assert liaison.can_see_enterprise(1, "370602", "54", "G")
+    assert not liaison.can_see_enterprise(1, "370602", "26", "C")
+    by_division = Principal(4, "l", "department_liaison", "370600", industry="26")
+    assert by_division.can_see_enterprise(1, "370602", "2614", "C")
+    assert not by_division.can_see_enterprise(1, "370602", "2711", "C")
 
 
 def test_public_cannot_read_registry() -> None:

@@ -52,8 +52,15 @@ def test_moving_an_enterprise_out_of_scope_is_refused(client, city) -> None:  # 
 
 
 def test_liaison_and_enterprise_officer_scopes(client, city) -> None:  # type: ignore[no-untyped-def]
-    liaison = client.get("/api/v1/enterprises", headers=login(client, "liaison")).json()
+    lh = login(client, "liaison")
+    liaison = client.get("/api/v1/enterprises", headers=lh).json()
     assert liaison["total"] == 1 and liaison["items"][0]["industry_section"] == "G"
+    mine = liaison["items"][0]["id"]
+    assert client.get(f"/api/v1/enterprises/{mine}", headers=lh).status_code == 200
+    resp = client.patch(f"/api/v1/enterprises/{mine}", json={"employees": 40}, headers=lh)
+    assert resp.status_code == 200, resp.text
+    chem = city["enterprises"][0].id  # section C: outside a transport liaison's industry
+    assert client.get(f"/api/v1/enterprises/{chem}", headers=lh).status_code == 404
     officer = client.get("/api/v1/enterprises", headers=login(client, "enterprise")).json()
     assert [e["id"] for e in officer["items"]] == [city["own_enterprise_id"]]
     public = client.get("/api/v1/enterprises", headers=login(client, "public")).json()
