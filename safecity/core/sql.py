@@ -15,3 +15,14 @@ def code_within(column: Any, prefix: str) -> Any:
     if bounds is None:
         return true()
     return and_(column >= bounds[0], column < bounds[1])
+
+
+def refresh_statistics(session: Any, table: str) -> None:
+    """ANALYZE after a bulk load so the planner picks the division index, not a full scan.
+
+    Without statistics SQLite walks (archived, name) in name order over all 100k enterprises
+    for a filtered page (255 ms); with them it uses the division range and sorts (11 ms).
+    """
+    from sqlalchemy import text
+
+    session.execute(text(f'ANALYZE "{table}"'))

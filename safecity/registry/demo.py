@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from safecity.core.audit import record
 from safecity.core.models import User
 from safecity.core.security import hash_password
+from safecity.core.sql import refresh_statistics
 from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget
 from safecity.registry.rules import (
     USCC_CHARS,
@@ -901,6 +902,7 @@ def load(session: Session, city: DemoCity, now: datetime,
                                ("enterprises", Enterprise, city.enterprises),
                                ("protected_targets", ProtectedTarget, city.protected_targets)):
         _insert_chunks(session, model, rows, label, progress)
+        refresh_statistics(session, model.__tablename__)
     _insert_users(session, city.users, now, progress)
     counts = _counts(session)
     record(session, actor="system", action="demo.load", object_type="city", object_id=CITY_CODE,
