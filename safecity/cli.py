@@ -31,7 +31,9 @@ audit_app = typer.Typer(help="Audit log (审计日志).", no_args_is_help=True)
 calc_app = typer.Typer(help="Standards calculations (标准计算).", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
+report_app = typer.Typer(help="Reports (报告).", no_args_is_help=True)
 app.add_typer(calc_app, name="calc")
+app.add_typer(report_app, name="report")
 console = Console()
 
 
@@ -291,6 +293,30 @@ def calc_hazmat(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
     sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+
+
+@report_app.command("white-paper")
+def white_paper(
+    year: int = typer.Option(..., help="Year the paper covers."),
+    division: str = typer.Option("370600", help="GB/T 2260 code of the city or district."),
+    out: Path = typer.Option(Path("."), file_okay=False, help="Folder for the PDF and DOCX."),
+) -> None:
+    """Write the city safety risk white paper (城市安全风险白皮书) as PDF and DOCX."""
+    from safecity.core.db import session_scope
+    from safecity.core.errors import SafeCityError
+    from safecity.risk import whitepaper
+
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with session_scope() as session, console.status("生成白皮书 / building the white paper…"):
+            for fmt in ("pdf", "docx"):
+                content, _media, filename = whitepaper.build(
+                    session, _operator(), str(year), division, fmt, utcnow())
+                (out / Path(filename).name).write_bytes(content)
+                console.print(f"[green]已生成 written[/] {out / Path(filename).name}")
+    except SafeCityError as exc:
+        console.print(f"[red]{exc.zh}[/] ({exc.en})")
+        raise typer.Exit(1) from None
 
 
 def _jsonable(value):  # type: ignore[no-untyped-def]

@@ -78,6 +78,9 @@ def create_app() -> FastAPI:
     app.include_router(core_router)
     app.include_router(registry_router)
     from safecity.risk.api import router as risk_router
+    from safecity.risk.whitepaper_views import router as white_paper_router
+
+    app.include_router(white_paper_router)
     from safecity.risk.views import router as risk_pages
 
     app.include_router(risk_router)

@@ -1,0 +1,94 @@
+"""Risk white paper download: the REST endpoint and the page with the year/division form."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safecity.core.deps import db, now, principal
+from safecity.core.errors import Invalid
+from safecity.core.scope import Principal
+from safecity.registry.models import Division
+from safecity.risk import whitepaper
+from safecity.web.guard import web_user
+from safecity.web.render import BEIJING, lang_of, render
+
+router = APIRouter()
+
+
+def _download(content: bytes, media_type: str, filename: str) -> Response:
+    # ASCII name for old clients, the Chinese one (RFC 6266 filename*) for everyone else;
+    # both come from build(), which only returns validated parts ("<name>-<year>.<ext>").
+    fallback = "safecity-white-paper-" + filename.rsplit("-", 1)[-1]
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(content, media_type=media_type,
+                    headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
+
+
+@router.get("/api/v1/risk/white-paper", tags=["risk"],
+            summary="城市安全风险白皮书 (PDF/DOCX) / yearly risk white paper",
+            responses={200: {"content": {"application/pdf": {}, whitepaper.FORMATS["docx"]: {}}}})
+def white_paper(
+    year: str = Query(..., description="年度，四位数字，如 2025 / four-digit year"),
+    division: str | None = Query(None, description="行政区划代码，默认本人管辖范围 / division code"),
+    format: str = Query("pdf", description="pdf | docx"),
+    session: Session = Depends(db),
+    who: Principal = Depends(principal),
+    clock: datetime = Depends(now),
+) -> Response:
+    code = division or who.division_code
+    content, media_type, filename = whitepaper.build(session, who, year, code, format, clock)
+    return _download(content, media_type, filename)
+
+
+def _divisions(session: Session, who: Principal) -> list[Division]:
+    """Divisions the user may choose: their own and the ones under it."""
+    stmt = select(Division).where(Division.archived.is_(False))
+    if who.prefix:
+        stmt = stmt.where(Division.code.startswith(who.prefix, autoescape=True))
+    items = list(session.scalars(stmt.order_by(Division.code)))
+    return [d for d in items if d.level in ("province", "city", "county")] or items
+
+
+def _page(request: Request, session: Session, who: Principal, clock: datetime, year: str,
+          division: str, errors: dict[str, list[str]] | None = None, status: int = 200
+          ) -> Response:
+    this_year = clock.astimezone(BEIJING).year
+    return render(
+        request, "risk/white_paper.html", status=status,
+        divisions=_divisions(session, who), year=year, division=division,
+        years=list(range(this_year, max(whitepaper.MIN_YEAR, this_year - 10) - 1, -1)),
+        errors=errors or {},
+    )
+
+
+@router.get("/risk/white-paper", include_in_schema=False)
+def white_paper_page(request: Request, session: Session = Depends(db),
+                     who: Principal = Depends(web_user),
+                     clock: datetime = Depends(now)) -> Response:
+    this_year = clock.astimezone(BEIJING).year
+    # A white paper reports on a finished year; early in January the previous one is wanted.
+    default_year = this_year - 1 if this_year - 1 >= whitepaper.MIN_YEAR else this_year
+    return _page(request, session, who, clock, str(default_year), who.division_code)
+
+
+@router.get("/risk/white-paper/download", include_in_schema=False)
+def white_paper_download(request: Request, year: str = "", division: str = "",
+                         format: str = "pdf",
+                         session: Session = Depends(db), who: Principal = Depends(web_user),
+                         clock: datetime = Depends(now)) -> Response:
+    code = division or who.division_code
+    try:
+        content, media_type, filename = whitepaper.build(session, who, year, code, format, clock)
+    except Invalid as exc:
+        errors: dict[str, list[str]] = {}
+        lang_en = lang_of(request) == "en"
+        for e in exc.errors:
+            errors.setdefault(e.field, []).append(e.en if lang_en else e.zh)
+        return _page(request, session, who, clock, year, code, errors, status=422)
+    return _download(content, media_type, filename)
