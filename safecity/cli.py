@@ -75,7 +75,9 @@ def _safe_url(url: str) -> str:
 def demo(seed: int = typer.Option(20260101, help="Random seed of the generated city.")) -> None:
     """Load the demo city (烟台市 370600) — does nothing if it is already loaded."""
     from safecity.core.db import session_scope
+    from safecity.capabilities import modules
     from safecity.registry import demo as demo_city
+    from safecity.risk import demo as risk_demo
 
     init()
     now = utcnow()
@@ -90,6 +92,8 @@ def demo(seed: int = typer.Option(20260101, help="Random seed of the generated c
             progress.update(tasks[label], completed=done)
 
         counts = demo_city.load(session, city, now, progress=report)
+        for module in [risk_demo, *modules("demo")]:
+            counts.update(module.load(session, now, progress=report))
     console.print(counts)
     _print_accounts(city)
 
@@ -326,6 +330,15 @@ def _jsonable(value):  # type: ignore[no-untyped-def]
         return dataclasses.asdict(value)
     return value
 
+
+def _register_capabilities() -> None:
+    from safecity.capabilities import modules
+
+    for module in modules("cli"):
+        module.register(app)
+
+
+_register_capabilities()
 
 if __name__ == "__main__":
     app()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES = ("safecity.core.models", "safecity.registry.models", "safecity.risk.models")
+MODEL_MODULES = ("safecity.core.models", "safecity.registry.models", "safecity.risk.models",
+                 "safecity.hazards.models", "safecity.monitoring.models", "safecity.warnings.models")
 
 
 def import_all() -> None:

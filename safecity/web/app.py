@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from safecity import __version__
+from safecity.capabilities import modules
 from safecity.core.errors import Invalid, SafeCityError, TooManyRequests, Unauthorized
 from safecity.core.validation import translate
 
@@ -85,6 +86,8 @@ def create_app() -> FastAPI:
 
     app.include_router(risk_router)
     app.include_router(risk_pages)
+    for module in modules("api") + modules("views"):
+        app.include_router(module.router)
     try:
         from safecity.web.views import router as web_router
     except ImportError:  # web pages are optional while the UI is being assembled

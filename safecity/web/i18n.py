@@ -186,6 +186,17 @@ ACTIONS: dict[str, tuple[str, str]] = {
 }
 
 
+def _merge_capability_texts() -> None:
+    # Each capability keeps its own texts next to its code so parallel work never edits one file.
+    from safecity.capabilities import modules
+
+    for mod in modules("texts"):
+        TEXT.update(mod.TEXTS)
+
+
+_merge_capability_texts()
+
+
 def pick(pair: tuple[str, str], lang: str) -> str:
     return pair[1] if lang == "en" else pair[0]
 

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from safecity.capabilities import CAPABILITIES, modules
 from safecity.core.config import get_settings
 from safecity.core.scope import ROLES, Principal
 from safecity.registry.kinds import KINDS, Kind, choice_label
@@ -49,6 +50,11 @@ class WebUser:
     csrf: str
 
 
+def capability_nav() -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+    """(group text key, entries) per capability; a group with no entries shows as upcoming."""
+    return [(f"nav_{name}", mod.NAV) for name, mod in zip(CAPABILITIES, modules("nav"), strict=True)]
+
+
 def lang_of(request: Request) -> str:
     lang = request.cookies.get(LANG_COOKIE) or get_settings().default_lang
     return lang if lang in LANGS else "zh"
@@ -65,7 +71,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         "kind_name": lambda kind: kind.en if lang == "en" else kind.zh,
         "fmt": lambda kind, col, value, names=None: fmt(kind, col, value, lang, names),
         "url_with": lambda **kw: url_with(request, **kw),
-        "risk_nav": RISK_NAV,
+        "risk_nav": RISK_NAV, "capability_nav": capability_nav(),
     }
     html = _env.get_template(template).render(**base, **context)
     return HTMLResponse(html, status_code=status)

@@ -1,0 +1,3 @@
+"""Menu entries of the hazards capability: (href, text key); empty shows the group as upcoming."""
+
+NAV: tuple[tuple[str, str], ...] = ()

@@ -1,0 +1,5 @@
+"""Hazards web pages."""
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,5 @@
+"""Monitoring REST API."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1/monitoring", tags=["monitoring"])

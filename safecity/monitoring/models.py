@@ -1,0 +1,5 @@
+"""Tables of the monitoring capability."""
+
+from __future__ import annotations
+
+from safecity.core.db import Base  # noqa: F401

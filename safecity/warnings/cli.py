@@ -1,0 +1,9 @@
+"""`safecity` sub-commands of the warnings capability."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this capability's commands to the main `safecity` app."""

@@ -1,0 +1,5 @@
+"""Warnings web pages."""
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
