@@ -84,8 +84,13 @@ def create_app() -> FastAPI:
     app.include_router(white_paper_router)
     from safecity.risk.views import router as risk_pages
 
+    from safecity.risk.lists_api import router as lists_api
+    from safecity.risk.lists_views import router as lists_pages
+
     app.include_router(risk_router)
     app.include_router(risk_pages)
+    app.include_router(lists_api)
+    app.include_router(lists_pages)
     for module in modules("api") + modules("views"):
         app.include_router(module.router)
     try:
