@@ -21,7 +21,7 @@ app = typer.Typer(
     "Configuration: environment variables SAFECITY_DATABASE_URL (default sqlite:///safecity.db; "
     "PostgreSQL: postgresql+psycopg://user@host/db), SAFECITY_HOST, SAFECITY_PORT, "
     "SAFECITY_SESSION_TTL_MINUTES, SAFECITY_TOKEN_TTL_MINUTES, SAFECITY_STORAGE_DIR, or the same "
-    "names (lower case, without prefix) under [safecity] in ./safecity.toml or the file named by "
+    "names (lower case, without prefix) under \\[safecity] in ./safecity.toml or the file named by "
     "SAFECITY_CONFIG.",
     no_args_is_help=True,
     add_completion=False,
