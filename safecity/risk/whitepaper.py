@@ -452,8 +452,29 @@ def fallback_area_levels(cells: Sequence[GridCell], units: Sequence[Division],
 def area_levels(session: Session, principal: Principal, prefix: str, cells: Sequence[GridCell],
                 units: Sequence[Division], risk_points: Sequence[RP], hazards: Sequence[MH],
                 cutoff: datetime) -> list[Area]:
-    """The areas of the four-colour map with their level at ``cutoff``."""
-    return fallback_area_levels(cells, units, risk_points, hazards, cutoff)
+    """The areas of the four-colour map with their level at ``cutoff``.
+
+    The areas are those of the fallback (grid cells, else districts); their levels come from
+    the four-colour map's area rule (``safecity.risk.riskmap``, the city's ``area_rule``) fed
+    with the levels at ``cutoff``, so the white paper and the live map grade alike. The
+    fallback rule is used only when that module cannot be imported.
+    """
+    areas = fallback_area_levels(cells, units, risk_points, hazards, cutoff)
+    try:
+        from safecity.risk import riskmap
+    except ImportError:
+        return areas
+    if not areas:
+        return areas
+    points = [(rp.grid_cell_id, rp.lon, rp.lat, lv) for rp in risk_points
+              if (lv := rp.level_at(cutoff)) is not None]
+    graded = [(hz.lon, hz.lat, hz.level) for hz in hazards if hz.level in GRADE_ZH]
+    cell_ids = [int(a.key[5:]) if a.key.startswith("cell:") else None for a in areas]
+    levels, reasons = riskmap.grade_snapshot(session, principal, prefix,
+                                             [a.geometry for a in areas], cell_ids, points, graded)
+    for area, level, reason in zip(areas, levels, reasons, strict=True):
+        area.level, area.reasons = level, [reason]
+    return areas
 
 
 @dataclass

@@ -1,0 +1,214 @@
+"""Benchmark: the four-colour risk map layers over 100,000 risk points.
+
+Prints one JSON object. For each backend (a temporary SQLite file, PostgreSQL when reachable) it
+loads the demo city registry, bulk-inserts 100,000 synthetic risk points (level mix ~1 % red,
+6 % orange, 28 % yellow, 65 % blue, placed inside the counties' grid cells; 80 % carry their
+grid_cell_id, the rest are placed by location), 150 graded major hazards and 40 active risk
+signals, then times the grid, street, district and H3 (res 7) layers through the service function the
+API calls (``riskmap.map_layer``: load, assign, grade, build GeoJSON). Levels are computed fresh
+on every run; only parsed area geometry is cached, and the first (cold) run is reported apart.
+The baseline is the same run's time to just read the 100,000 points from the database.
+Target: every layer < 1000 ms (median and p95).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+PG_ADMIN = os.environ.get("SAFECITY_TEST_PG_URL",
+                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_DB = "safecity_bench_riskmap"
+N_POINTS = int(os.environ.get("BENCH_POINTS", "100000"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "9"))
+TARGET_MS = 1000.0
+LEVEL_MIX = {"red": 0.01, "orange": 0.06, "yellow": 0.28, "blue": 0.65}
+
+
+def _pg_url() -> str:
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT",
+                          connect_args={"connect_timeout": 3})
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
+    admin.dispose()
+    return make_url(PG_ADMIN).set(database=PG_DB).render_as_string(hide_password=False)
+
+
+def _drop_pg() -> None:
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _point_rows(session: Session, rng: np.random.Generator) -> list[dict[str, Any]]:
+    from safecity.registry.models import Enterprise, GridCell
+
+    cells = session.execute(select(GridCell.id, GridCell.division_code, GridCell.population,
+                                   GridCell.geometry)).all()
+    ents = session.execute(select(Enterprise.id, Enterprise.division_code,
+                                  Enterprise.industry_code)).all()
+    by_county: dict[str, list[Any]] = {}
+    for e in ents:
+        by_county.setdefault(e.division_code, []).append(e)
+    # Risk points follow people and industry: sample cells by population (with a floor).
+    weight = np.array([max(c.population, 50) for c in cells], dtype=float)
+    pick = rng.choice(len(cells), size=N_POINTS, p=weight / weight.sum())
+    levels = rng.choice(list(LEVEL_MIX), size=N_POINTS, p=list(LEVEL_MIX.values()))
+    located = rng.random(N_POINTS) < 0.8
+    rows = []
+    for k in range(N_POINTS):
+        cell = cells[pick[k]]
+        ring = np.array(cell.geometry["coordinates"][0])
+        # A random mix of the ring's vertices lies inside the (convex-ish) clipped square.
+        w = rng.dirichlet(np.ones(len(ring) - 1))
+        lon, lat = (ring[:-1] * w[:, None]).sum(axis=0)
+        owners = by_county.get(cell.division_code) or [None]
+        ent = owners[int(rng.integers(len(owners)))]
+        rows.append({
+            "name": f"风险点{k + 1:06d}", "owner_kind": "enterprise" if ent else "area",
+            "enterprise_id": ent.id if ent else None,
+            "grid_cell_id": cell.id if located[k] else None, "division_code": cell.division_code,
+            "industry_code": ent.industry_code if ent else None, "lon": float(lon),
+            "lat": float(lat), "level": str(levels[k]), "archived": False, "created_at": NOW,
+            "updated_at": NOW, "facility_name": "", "description": "", "hazard_factors": [],
+            "accident_types": [], "control_measures": []})
+    return rows
+
+
+def _hazard_rows(session: Session, rng: np.random.Generator) -> list[dict[str, Any]]:
+    from safecity.registry.models import Enterprise
+
+    ents = session.execute(select(Enterprise.id, Enterprise.division_code, Enterprise.lon,
+                                  Enterprise.lat).where(Enterprise.is_hazchem.is_(True))
+                           .limit(150)).all()
+    grades = rng.choice([1, 2, 3, 4], size=len(ents), p=[0.05, 0.15, 0.35, 0.45])
+    r_of = {1: 120.0, 2: 70.0, 3: 25.0, 4: 5.0}
+    return [{"enterprise_id": e.id, "name": f"储罐区{i + 1}", "unit_kind": "storage",
+             "substances": [{"name": "液氯", "quantity_t": 10}], "division_code": e.division_code,
+             "lon": e.lon, "lat": e.lat, "s_value": 2.0, "is_major": True,
+             "r_value": r_of[int(g)], "level": int(g), "alpha": 1.0, "exposed_population": 50,
+             "exposed_population_computed": 50, "result": {}, "assessed_at": NOW,
+             "archived": False} for i, (e, g) in enumerate(zip(ents, grades, strict=True))]
+
+
+def _signal_rows(points: list[dict[str, Any]], rng: np.random.Generator) -> list[dict[str, Any]]:
+    chosen = rng.choice(len(points), size=40, replace=False)
+    return [{"source": "alarm", "source_ref": f"bench-{k}", "division_code":
+             points[k]["division_code"], "grid_cell_id": points[k]["grid_cell_id"],
+             "lon": points[k]["lon"], "lat": points[k]["lat"], "severity": "red",
+             "raise_steps": 1, "active": True, "created_at": NOW} for k in chosen]
+
+
+def _load(url: str) -> dict[str, Any]:
+    from safecity.core.db import make_engine
+    from safecity.core.migrate import upgrade
+    from safecity.core.sql import refresh_statistics
+    from safecity.registry import demo
+    from safecity.risk.models import MajorHazard, RiskPoint, RiskSignal
+
+    upgrade(url)
+    engine = make_engine(url)
+    t0 = time.perf_counter()
+    with sessionmaker(bind=engine)() as session:
+        demo.load(session, demo.generate(seed=20260101, now=NOW), NOW)
+        rng = np.random.default_rng(20260101)
+        points = _point_rows(session, rng)
+        for start in range(0, len(points), 5000):
+            session.execute(insert(RiskPoint), points[start:start + 5000])
+        session.execute(insert(MajorHazard), _hazard_rows(session, rng))
+        session.execute(insert(RiskSignal), _signal_rows(points, rng))
+        for table in ("risk_points", "major_hazards", "risk_signals"):
+            refresh_statistics(session, table)
+        session.commit()
+    engine.dispose()
+    return {"load_s": round(time.perf_counter() - t0, 1), "risk_points": len(points)}
+
+
+def _stats(samples: list[float]) -> dict[str, float]:
+    ms = sorted(s * 1000 for s in samples)
+    p95 = ms[min(len(ms) - 1, int(np.ceil(0.95 * len(ms))) - 1)]
+    return {"median_ms": round(statistics.median(ms), 1), "p95_ms": round(p95, 1)}
+
+
+def _time(fn: Any) -> tuple[dict[str, float], float, Any]:
+    t = time.perf_counter()
+    result = fn()
+    cold = time.perf_counter() - t
+    samples = []
+    for _ in range(REPEATS):
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+    return _stats(samples), cold, result
+
+
+def _time_layers(url: str) -> dict[str, Any]:
+    from safecity.core.db import make_engine
+    from safecity.core.scope import Principal
+    from safecity.risk import riskmap
+    from safecity.risk.models import RiskPoint
+
+    engine = make_engine(url)
+    who = Principal(user_id=1, username="analyst", role="risk_analyst", division_code="370600")
+    out: dict[str, Any] = {}
+    with sessionmaker(bind=engine)() as session:
+        base, _cold, rows = _time(lambda: session.execute(select(
+            RiskPoint.id, RiskPoint.level, RiskPoint.grid_cell_id, RiskPoint.lon,
+            RiskPoint.lat)).all())
+        out["baseline_read_points"] = {**base, "rows": len(rows)}
+        for unit, res in (("grid", None), ("street", None), ("district", None), ("h3", 7)):
+            stats, cold, layer = _time(lambda u=unit, r=res: riskmap.map_layer(
+                session, who, u, r))
+            out[f"{unit}_layer" if unit != "h3" else "h3_layer_res7"] = {
+                **stats, "cold_ms": round(cold * 1000, 1), "areas": len(layer["features"]),
+                "by_level": layer["summary"]["areas"]}
+    engine.dispose()
+    return out
+
+
+def _backend(url: str) -> dict[str, Any]:
+    result = _load(url)
+    result.update(_time_layers(url))
+    layers = [v for k, v in result.items() if k.endswith(("_layer", "_res7"))]
+    result["meets_target"] = all(v["p95_ms"] < TARGET_MS for v in layers)
+    return result
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="safecity-bench-riskmap-"))
+    out: dict[str, Any] = {"benchmark": "risk_map", "risk_points": N_POINTS, "repeats": REPEATS,
+                           "target_ms_per_layer": TARGET_MS, "cpus": os.cpu_count()}
+    out["sqlite"] = _backend(f"sqlite:///{tmp}/bench.db")
+    try:
+        url = _pg_url()
+    except Exception as exc:  # noqa: BLE001  # report, don't hide, a missing server
+        out["postgresql"] = {"error": str(exc).splitlines()[0][:200]}
+    else:
+        try:
+            out["postgresql"] = _backend(url)
+        finally:
+            _drop_pg()
+    out["meets_target"] = all(isinstance(out.get(k), dict) and out[k].get("meets_target", False)
+                              for k in ("sqlite", "postgresql") if "error" not in out.get(k, {}))
+    print(json.dumps(out, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
