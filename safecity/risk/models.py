@@ -17,6 +17,8 @@ class RiskPoint(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # the owner's own register number (e.g. "FX-001"); matched on import (migration 0006)
+    code: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     # enterprise | facility | public_place | area
     owner_kind: Mapped[str] = mapped_column(String(16))
     enterprise_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
@@ -77,6 +79,10 @@ class MajorHazard(Base):
     division_code: Mapped[str] = mapped_column(String(12), index=True)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # optional GeoJSON Polygon of the unit; the 500 m exposure buffer grows from it (0006)
+    boundary: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # how exposed_population_computed was found: cells and targets with their shares (0006)
+    exposure: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     s_value: Mapped[float] = mapped_column(Float)
     is_major: Mapped[bool] = mapped_column(Boolean, index=True)
     r_value: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -1,0 +1,31 @@
+"""risk points: register number (import key) and major hazard unit boundary
+
+Revision ID: 0006
+Revises: 0005
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('risk_points', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('code', sa.String(length=64), nullable=True))
+        batch_op.create_index(batch_op.f('ix_risk_points_code'), ['code'], unique=False)
+    with op.batch_alter_table('major_hazards', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('boundary', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('exposure', sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('major_hazards', schema=None) as batch_op:
+        batch_op.drop_column('exposure')
+        batch_op.drop_column('boundary')
+    with op.batch_alter_table('risk_points', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_risk_points_code'))
+        batch_op.drop_column('code')
