@@ -1,0 +1,459 @@
+"""Hidden-danger use cases: scoped list/detail, reporting, transitions with timeline, audit,
+notifications and events."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from safecity.core import audit, events
+from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound, TooManyRequests
+from safecity.core.models import User
+from safecity.core.scope import Principal, division_prefix, is_valid_division_code
+from safecity.core.sql import code_within
+from safecity.hazards import notify, rules, schemas
+from safecity.hazards import workflow as wf
+from safecity.hazards.models import HiddenDanger, HiddenDangerEvent
+from safecity.registry.models import Enterprise, GridCell
+
+MAX_PAGE_SIZE = 200
+PUBLIC_REPORTS_PER_HOUR = 5
+OBJECT_TYPE = "hidden_danger"
+
+
+@dataclass
+class Filters:
+    q: str | None = None
+    status: str | None = None
+    grade: str | None = None
+    source: str | None = None
+    division: str | None = None
+    enterprise_id: int | None = None
+    overdue: bool = False
+    supervised: bool = False
+    open_only: bool = False
+    page: int = 1
+    size: int = 50
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Page:
+    items: list[HiddenDanger]
+    total: int
+    page: int
+    size: int
+
+
+# ---------------------------------------------------------------- scope
+
+
+def scope_clause(who: Principal) -> Any:
+    """WHERE clause of the hidden dangers the caller may see (same rules as the registry)."""
+    if who.role == "public":
+        return HiddenDanger.reporter_user_id == who.user_id
+    if not who.can_read():
+        return false()
+    clause = code_within(HiddenDanger.division_code, who.prefix)
+    if who.role == "enterprise_officer":
+        return and_(clause, HiddenDanger.enterprise_id == (who.enterprise_id or -1))
+    if who.role == "department_liaison" and who.industry:
+        ind = who.industry
+        col = HiddenDanger.industry_section if ind.isalpha() else HiddenDanger.industry_code
+        match = col == ind.upper() if ind.isalpha() else col.startswith(ind, autoescape=True)
+        return and_(clause, match)
+    return clause
+
+
+def visible(who: Principal, hd: HiddenDanger) -> bool:
+    if who.role == "public":
+        return hd.reporter_user_id == who.user_id
+    if not who.can_read() or not who.covers(hd.division_code):
+        return False
+    if who.role == "enterprise_officer":
+        return hd.enterprise_id is not None and hd.enterprise_id == who.enterprise_id
+    if who.role == "department_liaison" and who.industry:
+        ind = who.industry
+        if ind.isalpha():
+            return (hd.industry_section or "") == ind.upper()
+        return (hd.industry_code or "").startswith(ind)
+    return True
+
+
+# ---------------------------------------------------------------- reading
+
+
+def list_hidden_dangers(session: Session, who: Principal, f: Filters, now: datetime) -> Page:
+    size, page = max(1, min(f.size, MAX_PAGE_SIZE)), max(1, f.page)
+    stmt = select(HiddenDanger).where(scope_clause(who), *_filter_clauses(f, now))
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    items = session.scalars(stmt.order_by(HiddenDanger.reported_at.desc(), HiddenDanger.id.desc())
+                            .limit(size).offset((page - 1) * size))
+    return Page(list(items), total, page, size)
+
+
+def _filter_clauses(f: Filters, now: datetime) -> list[Any]:
+    out: list[Any] = []
+    if f.status:
+        out.append(HiddenDanger.status == f.status)
+    if f.grade:
+        out.append(HiddenDanger.grade == f.grade)
+    if f.source:
+        out.append(HiddenDanger.source == f.source)
+    if f.division:
+        out.append(code_within(HiddenDanger.division_code, division_prefix(f.division)))
+    if f.enterprise_id:
+        out.append(HiddenDanger.enterprise_id == f.enterprise_id)
+    if f.open_only:
+        out.append(HiddenDanger.status.in_(sorted(wf.OPEN)))
+    if f.overdue:
+        out.append(and_(HiddenDanger.status.in_(sorted(wf.OPEN)), HiddenDanger.deadline < now))
+    if f.supervised:
+        out.append(HiddenDanger.supervisor_division_code.is_not(None))
+    if f.q:
+        needle = f"%{f.q.strip()}%"
+        out.append(or_(HiddenDanger.title.ilike(needle), HiddenDanger.description.ilike(needle),
+                       HiddenDanger.address.ilike(needle)))
+    return out
+
+
+def get(session: Session, who: Principal, hd_id: int, for_update: bool = False) -> HiddenDanger:
+    hd = session.get(HiddenDanger, hd_id, with_for_update=for_update or None)
+    if hd is None or not visible(who, hd):
+        raise NotFound("隐患", "hidden danger")
+    return hd
+
+
+def timeline(session: Session, hd: HiddenDanger) -> list[HiddenDangerEvent]:
+    return list(session.scalars(select(HiddenDangerEvent).where(
+        HiddenDangerEvent.hidden_danger_id == hd.id).order_by(HiddenDangerEvent.at,
+                                                              HiddenDangerEvent.id)))
+
+
+def facts(hd: HiddenDanger) -> wf.Facts:
+    return wf.Facts(hd.status, hd.grade, hd.enterprise_id, hd.supervisor_division_code,
+                    hd.deadline)
+
+
+def actor(who: Principal) -> wf.Actor:
+    return wf.Actor(who.role, who.division_code, who.enterprise_id)
+
+
+def to_dict(hd: HiddenDanger, now: datetime | None = None) -> dict[str, Any]:
+    out = {c.name: getattr(hd, c.name) for c in HiddenDanger.__table__.columns
+           if c.name not in ("reporter_ip",)}
+    for k, v in list(out.items()):
+        if isinstance(v, datetime):
+            out[k] = wf.as_utc(v).isoformat()
+    out["status_label"] = wf.STATES[hd.status][0]
+    out["overdue"] = bool(now and hd.status in wf.OPEN and hd.deadline is not None
+                          and wf.as_utc(hd.deadline) < wf.as_utc(now))
+    return out
+
+
+def event_dict(e: HiddenDangerEvent) -> dict[str, Any]:
+    return {"action": e.action, "from_status": e.from_status, "to_status": e.to_status,
+            "actor": e.actor, "actor_role": e.actor_role, "at": wf.as_utc(e.at).isoformat(),
+            "note": e.note, "attachments": e.attachments or [], "data": e.data}
+
+
+# ---------------------------------------------------------------- reporting
+
+
+def ip_key(ip: str | None) -> str | None:
+    # Only a digest of the address is kept: enough to rate-limit, not to identify the reporter.
+    return hashlib.sha256(f"safecity-hd:{ip}".encode()).hexdigest() if ip else None
+
+
+def check_rate(session: Session, ip: str | None, now: datetime) -> None:
+    key = ip_key(ip)
+    if key is None:
+        return
+    since = now - timedelta(hours=1)
+    stmt = select(HiddenDanger.reported_at).where(
+        HiddenDanger.reporter_ip == key, HiddenDanger.reported_at >= since
+    ).order_by(HiddenDanger.reported_at)
+    recent = list(session.scalars(stmt))
+    if len(recent) >= PUBLIC_REPORTS_PER_HOUR:
+        wait = wf.as_utc(recent[0]) + timedelta(hours=1) - wf.as_utc(now)
+        raise TooManyRequests(max(1, int(wait.total_seconds())))
+
+
+def report(session: Session, who: Principal | None, data: dict[str, Any], photos: list[str],
+           now: datetime, client_ip: str | None = None) -> HiddenDanger:
+    """A new hidden danger in state `reported` (public reports land in the triage queue)."""
+    anonymous = who is None or who.role == "public"
+    if anonymous:
+        check_rate(session, client_ip, now)
+    values = schemas.validate_report(data)
+    place = _place(session, who, values)
+    source = values.get("source") or rules.default_source(who.role if who else "public")
+    if anonymous:
+        source = "public_report"
+    hd = HiddenDanger(
+        title=values["title"], description=values["description"],
+        category=values["category"] or "other", grade=None, source=source,
+        status=wf.REPORTED, photos=photos, reporter_user_id=who.user_id if who else None,
+        reporter_name=values.get("reporter_name") or (who.display_name or who.username if who
+                                                      else ""),
+        reporter_phone=values.get("reporter_phone") or "",
+        reporter_ip=ip_key(client_ip) if anonymous else None, reported_at=now,
+        month=rules.month_of(now), updated_at=now, escalation_level=0, **place)
+    if values.get("suggested_grade") in wf.GRADES:
+        hd.grade_basis = f"上报人建议：{wf.GRADES[values['suggested_grade']][0]}"
+    session.add(hd)
+    session.flush()
+    _record(session, hd, who, "report", None, wf.REPORTED, values.get("description", ""), photos,
+            None, now)
+    _notify_assessors(session, hd, now)
+    return hd
+
+
+def _place(session: Session, who: Principal | None, v: dict[str, Any]) -> dict[str, Any]:
+    """Where the danger is: enterprise, else grid cell, else the grid cell under the point."""
+    out: dict[str, Any] = {"lon": v.get("lon"), "lat": v.get("lat"),
+                           "address": v.get("address") or "", "enterprise_id": None,
+                           "grid_cell_id": None, "industry_section": None, "industry_code": None,
+                           "risk_point_id": v.get("risk_point_id")}
+    base: str | None = None
+    if v.get("enterprise_id"):
+        ent = session.get(Enterprise, v["enterprise_id"])
+        if ent is None or ent.archived:
+            raise Invalid([FieldError("enterprise_id", "企业：不存在", "enterprise: not found")])
+        if who is not None and who.role == "enterprise_officer" and ent.id != who.enterprise_id:
+            raise Forbidden("企业安全员只能上报本企业隐患", "you may only report for your enterprise")
+        out.update(enterprise_id=ent.id, industry_section=ent.industry_section,
+                   industry_code=ent.industry_code, address=out["address"] or ent.address)
+        if out["lon"] is None or out["lat"] is None:
+            out["lon"], out["lat"] = ent.lon, ent.lat
+        base = ent.division_code
+    cell = None
+    if v.get("grid_cell_id"):
+        cell = session.get(GridCell, v["grid_cell_id"])
+        if cell is None:
+            raise Invalid([FieldError("grid_cell_id", "网格：不存在", "grid cell: not found")])
+    elif out["lon"] is not None and out["lat"] is not None:
+        cell = locate_cell(session, float(out["lon"]), float(out["lat"]))
+    if cell is not None:
+        out["grid_cell_id"] = cell.id
+        base = base or cell.division_code
+    code = str(v.get("division_code") or "").strip()
+    if code:
+        if not is_valid_division_code(code) or (base and not code.startswith(base[:6])):
+            raise Invalid([FieldError("division_code", "行政区划代码：无效或与位置不符",
+                                      "division code: invalid or not where the danger is")])
+        base = code
+    if not base:
+        raise Invalid([FieldError("lon", "位置：请选择企业、网格或在地图上标出位置",
+                                  "location: choose an enterprise, a grid cell or a map point")])
+    out["division_code"] = base
+    if who is not None and who.role != "public" and not who.covers(base):
+        raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
+    return out
+
+
+def locate_cell(session: Session, lon: float, lat: float) -> GridCell | None:
+    """The grid cell whose polygon holds the point (candidates by centre distance first)."""
+    from shapely.geometry import Point, shape
+
+    near = session.scalars(select(GridCell).where(
+        GridCell.archived.is_(False), GridCell.lon.between(lon - 0.05, lon + 0.05),
+        GridCell.lat.between(lat - 0.05, lat + 0.05)))
+    point = Point(lon, lat)
+    for cell in near:
+        if cell.geometry and shape(cell.geometry).covers(point):
+            return cell
+    return None
+
+
+# ---------------------------------------------------------------- transitions
+
+
+def transition(session: Session, who: Principal, hd_id: int, action: str, data: dict[str, Any],
+               attachments: list[str], now: datetime) -> HiddenDanger:
+    """Take one step of the closed loop; a refused step changes nothing."""
+    hd = session.get(HiddenDanger, hd_id, with_for_update=True)
+    if hd is None:
+        raise NotFound("隐患", "hidden danger")
+    if not visible(who, hd):
+        raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
+    if data.get("responsible_username"):
+        _check_username(session, str(data["responsible_username"]))
+    outcome = wf.decide(facts(hd), action, actor(who), {**data, "attachments": attachments}, now)
+    before = to_dict(hd)
+    from_status = hd.status
+    for name, value in outcome.changes.items():
+        setattr(hd, name, value)
+    hd.status = outcome.to_status
+    hd.updated_at = now
+    if hd.status == wf.CLOSED:
+        hd.days_to_close = round((wf.as_utc(now) - wf.as_utc(hd.reported_at)).total_seconds()
+                                 / 86400, 2)
+        hd.next_escalation_at = None
+        emit_after_commit(session, events.HiddenDangerClosed(now, str(hd.id)))
+    elif "deadline" in outcome.changes or hd.status in wf.ON_THE_CLOCK:
+        hd.next_escalation_at = rules.next_escalation(hd.deadline, hd.escalation_level,
+                                                      hd.status)
+    if hd.status not in wf.ON_THE_CLOCK and hd.status != wf.SUBMITTED:
+        hd.next_escalation_at = None
+    if "deadline" in outcome.changes:
+        hd.escalation_level = 0  # a new deadline starts the reminders again
+        hd.next_escalation_at = rules.next_escalation(hd.deadline, 0, hd.status)
+    session.flush()
+    note = str(data.get("note") or "")
+    _record(session, hd, who, action, from_status, hd.status, note, attachments,
+            {k: _plain(v) for k, v in outcome.changes.items()}, now, before)
+    _notify_transition(session, hd, action, now)
+    return hd
+
+
+def _check_username(session: Session, username: str) -> None:
+    if session.scalar(select(User.id).where(User.username == username)) is None:
+        raise Invalid([FieldError("responsible_username", "责任人账号：不存在",
+                                  "responsible user: no such user")])
+
+
+def _plain(value: Any) -> Any:
+    return wf.as_utc(value).isoformat() if isinstance(value, datetime) else value
+
+
+def _record(session: Session, hd: HiddenDanger, who: Principal | None, action: str,
+            from_status: str | None, to_status: str, note: str, attachments: list[str],
+            data: dict[str, Any] | None, now: datetime, before: dict[str, Any] | None = None
+            ) -> None:
+    name = who.username if who else "anonymous"
+    session.add(HiddenDangerEvent(
+        hidden_danger_id=hd.id, action=action, from_status=from_status, to_status=to_status,
+        actor=name, actor_role=who.role if who else "public", at=now, note=note,
+        attachments=attachments or None, data=data))
+    audit.record(session, actor=name, action=action, object_type=OBJECT_TYPE, object_id=hd.id,
+                 before=before, after=to_dict(hd), now=now)
+    events.publish(events.ObjectChanged(now, OBJECT_TYPE, str(hd.id), action, hd.division_code))
+
+
+def emit_after_commit(session: Session, event: events.Event) -> None:
+    """Publish once the transaction commits: handlers open their own transactions, and they
+    must neither see uncommitted rows nor wait on our locks (the audit chain lock)."""
+    pending = session.info.setdefault("hd_events", [])
+    pending.append(event)
+    if session.info.get("hd_events_hooked"):
+        return
+    session.info["hd_events_hooked"] = True
+    from sqlalchemy import event as sa_event
+
+    def publish(sess: Session) -> None:
+        queued = sess.info.pop("hd_events", [])
+        sess.info.pop("hd_events_hooked", None)
+        for e in queued:
+            events.publish(e)
+
+    def drop(sess: Session) -> None:
+        sess.info.pop("hd_events", None)
+        sess.info.pop("hd_events_hooked", None)
+
+    sa_event.listen(session, "after_commit", publish, once=True)
+    sa_event.listen(session, "after_rollback", drop, once=True)
+
+
+# ---------------------------------------------------------------- who hears about it
+
+
+def users_where(session: Session, *clauses: Any) -> list[User]:
+    return list(session.scalars(select(User).where(User.active.is_(True), *clauses)))
+
+
+def government_users(session: Session, hd: HiddenDanger, roles: frozenset[str] | set[str]
+                     ) -> list[User]:
+    """Users of these roles whose scope covers the hidden danger."""
+    return [u for u in users_where(session, User.role.in_(sorted(roles)))
+            if hd.division_code.startswith(division_prefix(u.division_code))
+            and (u.role != "department_liaison" or _liaison_match(u, hd))]
+
+
+def _liaison_match(u: User, hd: HiddenDanger) -> bool:
+    if not u.industry:
+        return True
+    if u.industry.isalpha():
+        return (hd.industry_section or "") == u.industry.upper()
+    return (hd.industry_code or "").startswith(u.industry)
+
+
+def responsible_users(session: Session, hd: HiddenDanger) -> list[User]:
+    if hd.responsible_username:
+        return users_where(session, User.username == hd.responsible_username)
+    if hd.enterprise_id is not None:
+        return users_where(session, User.role == "enterprise_officer",
+                           User.enterprise_id == hd.enterprise_id)
+    return [u for u in users_where(session, User.role == "grid_member")
+            if hd.division_code.startswith(division_prefix(u.division_code))]
+
+
+def supervisor_users(session: Session, hd: HiddenDanger) -> list[User]:
+    return users_where(session, User.role.in_(sorted(wf.SUPERVISORS - {"admin"})),
+                       User.division_code == (hd.supervisor_division_code or "-"))
+
+
+def _message(hd: HiddenDanger, kind: str, zh: str) -> tuple[str, str]:
+    return kind, f"【隐患 #{hd.id}】{hd.title}：{zh}"
+
+
+def _send(session: Session, users: list[User], hd: HiddenDanger, kind: str, title: str,
+          now: datetime, body: str = "") -> None:
+    seen: set[int] = set()
+    msgs = []
+    for u in users:
+        if u.id not in seen:
+            seen.add(u.id)
+            msgs.append(notify.Message(u.id, kind, title, body, f"/hazards/{hd.id}"))
+    notify.deliver(session, msgs, now)
+
+
+def _notify_assessors(session: Session, hd: HiddenDanger, now: datetime) -> None:
+    users = government_users(session, hd, {"district_officer", "inspector"})
+    users = [u for u in users if len(u.division_code) > 6 or u.division_code != "370600"
+             or u.role == "inspector"]
+    _send(session, users, hd, "reported", _message(hd, "reported", "新上报，待评估认定")[1], now)
+
+
+_TRANSITION_TEXT = {
+    "register": "已登记，请按期整改",
+    "submit_plan": "整改方案已提交",
+    "approve_plan": "整改方案已批准，请开始整改",
+    "reject_plan": "整改方案被退回",
+    "submit_acceptance": "整改完成，申请验收",
+    "accept": "已验收销号",
+    "return": "验收未通过，退回整改",
+}
+
+
+def _notify_transition(session: Session, hd: HiddenDanger, action: str, now: datetime) -> None:
+    text = _TRANSITION_TEXT.get(action)
+    if text is None:
+        return
+    title = _message(hd, action, text)[1]
+    if action in ("register", "approve_plan", "reject_plan", "accept", "return"):
+        users = responsible_users(session, hd)
+    elif action == "submit_plan" and hd.grade == wf.MAJOR:
+        users = supervisor_users(session, hd)
+    elif action == "submit_acceptance":
+        users = supervisor_users(session, hd) if hd.grade == wf.MAJOR else \
+            government_users(session, hd, {"district_officer", "inspector"})
+    else:
+        return
+    _send(session, users, hd, action, title, now)
+
+
+def available_actions(hd: HiddenDanger, who: Principal) -> list[str]:
+    return wf.available(facts(hd), actor(who)) if visible(who, hd) else []
+
+
+def counts_by_status(session: Session, who: Principal) -> dict[str, int]:
+    rows = session.execute(select(HiddenDanger.status, func.count()).where(scope_clause(who))
+                           .group_by(HiddenDanger.status))
+    return {s: n for s, n in rows}
+
