@@ -129,7 +129,7 @@ def get_list(session: Session, principal: Principal, name: str, filters: ListFil
     riskmap.check_reader(principal)
     if name not in NAMES:
         raise NotFound("清单", "list")
-    _check_filters(filters)
+    _check_filters(name, filters)
     builder = {"major-risks": _major_risks, "major-hidden-dangers": _hidden_dangers,
                "major-hazards": _major_hazards, "vulnerable-targets": _vulnerable_targets}[name]
     result = builder(session, principal, filters)
@@ -137,8 +137,22 @@ def get_list(session: Session, principal: Principal, name: str, filters: ListFil
     return result
 
 
-def _check_filters(f: ListFilters) -> None:
+# The level filter of each list: colours for risks, GB 18218 grades for hazards, both for
+# vulnerable targets (the grade of the hazard that reaches them, or the colour of their area).
+GRADE_VALUES = ("1", "2", "3", "4", *GRADE_ZH.values())
+LEVEL_VALUES: dict[str, tuple[str, ...]] = {
+    "major-risks": LEVELS, "major-hazards": GRADE_VALUES,
+    "vulnerable-targets": (*GRADE_VALUES, "red", "orange"),
+}
+
+
+def _check_filters(name: str, f: ListFilters) -> None:
     errors = []
+    allowed = LEVEL_VALUES.get(name)
+    if f.level and (len(f.level) > 32 or (allowed is not None and f.level not in allowed)):
+        shown = "、".join(allowed or ())
+        errors.append(FieldError("level", f"等级：应为 {shown}",
+                                 f"level: must be one of {', '.join(allowed or ())}"))
     if f.industry and not (f.industry.isalpha() and f.industry.upper() in INDUSTRY_SECTIONS
                            or f.industry.isdigit()):
         errors.append(FieldError("industry", "行业：应为国民经济行业门类字母或行业代码",
@@ -157,7 +171,7 @@ def _add_districts(session: Session, result: FourList) -> None:
         r["district_code"] = (r.get("division_code") or "")[:6]
     codes |= {r["district_code"] for r in result.rows}
     names = dict(session.execute(select(Division.code, Division.name).where(
-        Division.code.in_([c for c in codes if c]))).tuples().all()) if codes else {}
+        Division.code.in_([c for c in codes if c]))).all()) if codes else {}
     result.division_names = names
     for r in result.rows:
         code = r.get("division_code") or ""
@@ -270,7 +284,7 @@ def _area_layer(session: Session, principal: Principal, division: str | None
 def _hidden_dangers(session: Session, principal: Principal, f: ListFilters) -> FourList:
     provider = _PROVIDERS.get("major-hidden-dangers")
     rows = [r for r in provider(session, principal, f) if principal.covers(r.get("division_code"))
-            ] if provider else []
+            and (not f.level or str(r.get("status")) == f.level)] if provider else []
     statuses = {s: (s, s) for s in dict.fromkeys(str(r.get("status")) for r in rows)}
     return FourList("major-hidden-dangers", HIDDEN_DANGER_COLUMNS, rows, "status", statuses,
                     note=None if provider else HIDDEN_DANGER_NOTE)
@@ -365,7 +379,10 @@ def _vulnerable_targets(session: Session, principal: Principal, f: ListFilters) 
     hazards = riskmap.load_hazards(session, principal, "grid", None, f.industry)
     near, dist = riskmap.vulnerable_flags(targets, hazards, rule)
     area_level = _target_area_levels(session, principal, layer, targets, f)
-    hot = (area_level >= 0) & (area_level <= 1) if not f.industry else np.zeros(len(targets), bool)
+    # An industry filter or an enterprise officer's view has no complete area picture, so
+    # only the distance to (their) major hazards counts there.
+    partial = bool(f.industry) or principal.role == "enterprise_officer"
+    hot = (area_level >= 0) & (area_level <= 1) if not partial else np.zeros(len(targets), bool)
     keep = np.flatnonzero((near >= 0) | hot)
     rows = _target_rows(session, targets, keep, near, dist, hazards, area_level, hot, rule)
     if f.level:

@@ -1,5 +1,172 @@
 """Four lists (四张清单) and four-colour map (四色图) web pages."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from safecity.core.deps import db
+from safecity.core.errors import Invalid
+from safecity.core.scope import Principal
+from safecity.registry.rules import INDUSTRY_SECTIONS
+from safecity.risk import lists, riskmap
+from safecity.risk.areas import GRADE_ZH, LEVEL_EN, LEVEL_ZH, LEVELS
+from safecity.web.guard import web_user
+from safecity.web.i18n import pick
+from safecity.web.registry_views import scope_divisions
+from safecity.web.render import lang_of, render
 
 router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+DB = Annotated[Session, Depends(db)]
+WebUser = Annotated[Principal, Depends(web_user)]
+
+# Texts of these pages (zh, en); templates call tr('key').
+TEXTS: dict[str, tuple[str, str]] = {
+    "lists": ("四张清单", "Four lists"),
+    "lists_intro": ("重大安全风险、重大事故隐患、重大危险源、脆弱性目标四张清单，按管辖范围汇总。",
+                    ("Major risks, major hidden dangers, major hazard installations and "
+                     "vulnerable targets in your jurisdiction.")),
+    "items": ("项", "items"),
+    "open": ("查看清单", "Open list"),
+    "division": ("行政区划", "Division"),
+    "industry": ("行业", "Industry"),
+    "level": ("等级", "Level"),
+    "kind": ("类型", "Type"),
+    "all": ("全部", "All"),
+    "filter": ("筛选", "Filter"),
+    "reset": ("重置", "Reset"),
+    "export": ("导出 Excel", "Export to Excel"),
+    "summary": ("数量汇总", "Counts"),
+    "by_level": ("按等级/类别", "By level"),
+    "by_district": ("按区县", "By district"),
+    "total": ("合计", "Total"),
+    "no_rows": ("没有符合条件的记录", "No matching records"),
+    "page_of": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
+    "prev": ("上一页", "Previous"),
+    "next": ("下一页", "Next"),
+    "kind_point": ("风险点", "Risk points"),
+    "kind_area": ("区域", "Areas"),
+    "map": ("四色风险图", "Four-colour risk map"),
+    "unit": ("单元", "Unit"),
+    "unit_grid": ("网格", "Grid cells"),
+    "unit_street": ("街道（乡镇）", "Streets / towns"),
+    "unit_district": ("区县", "Districts"),
+    "unit_h3": ("H3 六边形", "H3 hexagons"),
+    "resolution": ("H3 分辨率", "H3 resolution"),
+    "hazard_markers": ("重大危险源", "Major hazard installations"),
+    "legend": ("图例", "Legend"),
+    "areas": ("区域数", "Areas"),
+    "loading": ("正在计算图层…", "Computing the layer…"),
+    "failed": ("图层加载失败", "Failed to load the layer"),
+    "empty_unit": ("当前范围内没有该单元的区域（如基础数据中尚无街道/乡镇区划）。",
+                   ("No areas of this unit in your scope (e.g. no street/town divisions in "
+                    "the registry yet).")),
+    "click_hint": ("点击区域查看其颜色的依据。", "Click an area to see why it has its colour."),
+    "why": ("区域风险等级依据", "Why this colour"),
+    "score": ("综合得分", "Score"),
+    "score_level": ("按得分", "By score"),
+    "floor_level": ("就高原则", "Highest-level floor"),
+    "raise": ("动态上调", "Live raise"),
+    "final_level": ("最终等级", "Final level"),
+    "contributions": ("构成", "Contributions"),
+    "count": ("数量", "Count"),
+    "weight": ("权重", "Weight"),
+    "risk_points": ("风险点", "Risk points"),
+    "major_hazards": ("重大危险源", "Major hazards"),
+    "vulnerable": ("脆弱性目标", "Vulnerable targets"),
+    "signals": ("动态信号（报警、逾期隐患）", "Live signals (alarms, overdue hidden dangers)"),
+    "rule": ("区域风险规则", "Area rule"),
+    "grade": ("等级", "Grade"),
+    "r_value": ("R 值", "R"),
+    "enterprise": ("企业", "Enterprise"),
+    "distance": ("距离（米）", "Distance (m)"),
+    "close": ("关闭", "Close"),
+    "steps": ("级", "step(s)"),
+}
+
+
+def _tr(lang: str) -> Any:
+    def tr(key: str, **values: Any) -> str:
+        text = pick(TEXTS.get(key, (key, key)), lang)
+        return text.format(**values) if values else text
+
+    return tr
+
+
+def _level_options(name: str, lang: str) -> list[tuple[str, str]]:
+    grades = [(str(g), pick((f"{zh}重大危险源", f"Grade {g}"), lang))
+              for g, zh in GRADE_ZH.items()]
+    colours = [(lv, pick((LEVEL_ZH[lv], LEVEL_EN[lv]), lang)) for lv in LEVELS]
+    if name == "major-risks":
+        return colours[:1]
+    if name == "major-hazards":
+        return grades
+    if name == "vulnerable-targets":
+        return grades + [(lv, pick((f"位于{LEVEL_ZH[lv][:2]}区域", f"In a {lv} area"), lang))
+                         for lv in ("red", "orange")]
+    return []
+
+
+@router.get("/risk/lists")
+def lists_page(request: Request, session: DB,
+               who: WebUser) -> Response:
+    lang = lang_of(request)
+    return render(request, "risk/lists.html", tr=_tr(lang), overview=lists.overview(session, who))
+
+
+@router.get("/risk/lists/{name}")
+def list_page(request: Request, name: str, session: DB,
+              who: WebUser) -> Response:
+    lang = lang_of(request)
+    qp = request.query_params
+    try:
+        page = max(1, int(qp.get("page") or 1))
+    except ValueError:
+        page = 1
+    filters = lists.filters_from(qp.get("division"), qp.get("industry"), qp.get("level"),
+                                 qp.get("kind"))
+    status, errors = 200, []
+    try:
+        result = lists.get_list(session, who, name, filters)
+    except Invalid as exc:
+        # Show the page with the message instead of an error page: the user fixes a filter.
+        status, errors = 422, [pick((e.zh, e.en), lang) for e in exc.errors]
+        result = lists.get_list(session, who, name, lists.ListFilters())
+    pages = max(1, math.ceil(len(result.rows) / PAGE_SIZE))
+    query = {k: v for k, v in (("division", filters.division), ("industry", filters.industry),
+                                ("level", filters.level), ("kind", filters.kind)) if v}
+    export = f"/api/v1/risk/lists/{name}?" + urlencode({**query, "format": "xlsx"})
+    return render(
+        request, "risk/lists_detail.html", status=status, tr=_tr(lang), result=result,
+        title=pick(result.title, lang), summary=result.summary(), filters=filters,
+        rows=lists.page_rows(result.rows, page, PAGE_SIZE), page=page, pages=pages,
+        errors=errors, export_url=export, names=lists.NAMES,
+        titles={n: pick(lists.TITLES[n], lang) for n in lists.NAMES},
+        divisions=[d for d in scope_divisions(session, who) if d.level in ("county", "street")],
+        industries=[(k, pick((v[0], v[1]), lang)) for k, v in INDUSTRY_SECTIONS.items()],
+        levels=_level_options(name, lang), columns=result.columns,
+        note=pick(result.note, lang) if result.note else None)
+
+
+@router.get("/risk/map")
+def map_page(request: Request, session: DB,
+             who: WebUser) -> Response:
+    lang = lang_of(request)
+    tr = _tr(lang)
+    config = {
+        "units": {u: tr(f"unit_{u}") for u in riskmap.UNITS},
+        "levels": {lv: pick((LEVEL_ZH[lv], LEVEL_EN[lv]), lang) for lv in LEVELS},
+        "colours": riskmap.COLOURS,
+        "grades": {str(g): pick((f"{zh}重大危险源", f"Grade {g} major hazard"), lang)
+                   for g, zh in GRADE_ZH.items()},
+        "resolutions": list(riskmap.H3_RESOLUTIONS), "resolution": riskmap.DEFAULT_H3_RES,
+        "text": {k: tr(k) for k in TEXTS},
+        "lang": lang,
+    }
+    return render(request, "risk/map.html", tr=tr, config=config)

@@ -76,6 +76,80 @@ def load_rule(session: Session, division_code: str | None) -> AreaRule:
     return areas.DEFAULT_RULE
 
 
+RULE_WRITERS = frozenset({"admin", "risk_analyst"})
+
+
+def city_of(division_code: str) -> str:
+    """The city (地级市) a division code belongs to: the level the area rule is kept at."""
+    code = (division_code or "").ljust(6, "0")[:6]
+    return code[:4] + "00"
+
+
+def rule_setting(session: Session, principal: Principal, division: str | None = None
+                 ) -> dict[str, Any]:
+    """The area rule in force for a city, whether it is the city's own, and the default."""
+    check_reader(principal)
+    city = _rule_city(principal, division)
+    row = session.get(RiskSetting, (city, SETTING_KEY))
+    rule = load_rule(session, city)
+    return {"division_code": city, "custom": row is not None, "rule": rule.as_dict(),
+            "default": areas.DEFAULT_RULE.as_dict(),
+            "updated_by": row.updated_by if row else None,
+            "updated_at": row.updated_at.isoformat() if row and row.updated_at else None}
+
+
+def save_rule(session: Session, principal: Principal, value: Any, now: Any,
+              division: str | None = None) -> dict[str, Any]:
+    """Replace a city's area rule (admin and risk analyst of that city); audited.
+
+    ``value`` is validated whole before anything is written; an empty object returns the
+    city to the default rule.
+    """
+    from safecity.core import audit
+    from safecity.core.errors import FieldError
+
+    if principal.role not in RULE_WRITERS:
+        raise Forbidden("仅系统管理员和风险管理员可修改区域风险规则",
+                        "only administrators and risk analysts may change the area rule")
+    city = _rule_city(principal, division)
+    if not principal.covers(city) or len(principal.prefix) > 4:
+        raise Forbidden("区域风险规则按城市设置，超出您的管辖范围",
+                        "the area rule is set per city, outside your jurisdiction")
+    try:
+        rule = AreaRule.from_dict(value)
+    except areas.AreaRuleError as exc:
+        raise Invalid([FieldError(f, zh, en) for f, zh, en in exc.errors]) from None
+    row = session.get(RiskSetting, (city, SETTING_KEY))
+    before = dict(row.value) if row else None
+    stored = rule.as_dict() if value else None
+    if stored is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(RiskSetting(division_code=city, key=SETTING_KEY, value=stored,
+                                updated_by=principal.username, updated_at=now))
+    else:
+        row.value, row.updated_by, row.updated_at = stored, principal.username, now
+    session.flush()
+    audit.record(session, actor=principal.username, action="update", object_type="risk_setting",
+                 object_id=f"{city}:{SETTING_KEY}", before=before, after=stored, now=now)
+    return rule_setting(session, principal, city)
+
+
+def _rule_city(principal: Principal, division: str | None) -> str:
+    from safecity.core.errors import FieldError
+
+    code = (division or principal.division_code or "").strip()
+    if not code.isdigit() or len(code) not in (6, 9, 12):
+        raise Invalid([FieldError("division", "行政区划：应为 6 位数字代码",
+                                  "division: a 6-digit division code")])
+    city = city_of(code)
+    # A district user reads the rule of their own city; a foreign city is not revealed.
+    if not (principal.covers(city) or city_of(principal.division_code) == city):
+        raise NotFound("行政区划", "division")
+    return city
+
+
 # ---------------------------------------------------------------- scope
 
 
@@ -759,7 +833,7 @@ def _target_rows(session: Session, targets: Items, mask: np.ndarray, near: np.nd
     pos = np.flatnonzero(mask)[:MAX_EXPLAIN_ITEMS]
     ids = [int(targets.ids[p]) for p in pos]
     names = dict(session.execute(select(ProtectedTarget.id, ProtectedTarget.name).where(
-        ProtectedTarget.id.in_(ids))).tuples().all()) if ids else {}
+        ProtectedTarget.id.in_(ids))).all()) if ids else {}
     missing = [int(hazards.ids[near[p]]) for p in pos if int(hazards.ids[near[p]]) not in by_id]
     extra = {r["id"]: r for r in _hazard_rows(session, np.array(missing, dtype=np.int64))}
     out = []

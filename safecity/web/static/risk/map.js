@@ -1,0 +1,207 @@
+/* Four-colour risk map (四色风险图): areas coloured red/orange/yellow/blue by the server's area
+   rule, major hazard markers, and on click the explanation of an area's colour. The page
+   holds no texts of its own: labels come from the #risk-map-config JSON in the page language. */
+(function () {
+  'use strict';
+  var cfg = JSON.parse(document.getElementById('risk-map-config').textContent);
+  var T = cfg.text;
+  var API = '/api/v1/risk/map';
+  var map = L.map('map', { preferCanvas: true, zoomSnap: 0.25, minZoom: 5, maxZoom: 18,
+    attributionControl: false });
+  map.setView([37.45, 120.9], 8);
+  var canvas = L.canvas({ padding: 0.3, tolerance: 3 });
+  var state = window.safecityRiskMap = { map: map, layer: null, hazards: null, data: null,
+    explain: null, ready: false, error: null, loads: 0 };
+  var unitSel = document.getElementById('risk-unit');
+  var resSel = document.getElementById('risk-res');
+  var resWrap = document.getElementById('risk-res-wrap');
+  var hazardBox = document.getElementById('risk-hazards');
+  var statusEl = document.getElementById('map-status');
+  var explainEl = document.getElementById('risk-explain');
+  var fitted = false;
+
+  function esc(v) {
+    return String(v === null || v === undefined ? '' : v).replace(/[&<>"']/g, function (c) {
+      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
+    });
+  }
+  function getJSON(url) {
+    return fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (r) {
+        return r.json().then(function (body) {
+          if (!r.ok) { throw new Error((cfg.lang === 'en' ? body.message_en : body.message) || r.status); }
+          return body;
+        });
+      });
+  }
+  function status(text, isError) {
+    statusEl.textContent = text;
+    statusEl.classList.toggle('error', !!isError);
+  }
+  function query() {
+    var q = '?unit=' + encodeURIComponent(unitSel.value);
+    if (unitSel.value === 'h3') { q += '&resolution=' + encodeURIComponent(resSel.value); }
+    return q;
+  }
+
+  function setCounts(fc) {
+    var areas = fc.summary.areas;
+    Object.keys(cfg.levels).forEach(function (lv) {
+      var el = document.querySelector('[data-count="' + lv + '"]');
+      if (el) { el.textContent = areas[lv]; }
+    });
+    document.getElementById('risk-total').textContent = fc.summary.total_areas;
+  }
+
+  function drawAreas(fc) {
+    if (state.layer) { map.removeLayer(state.layer); }
+    state.layer = L.geoJSON(fc, {
+      renderer: canvas,
+      style: function (f) {
+        return { color: '#37474f', weight: fc.unit === 'grid' || fc.unit === 'h3' ? 0.5 : 1.5,
+          opacity: 0.7, fillColor: f.properties.colour, fillOpacity: 0.6 };
+      },
+      onEachFeature: function (f, layer) {
+        layer.on('click', function () { explain(f.properties.id, layer); });
+      }
+    }).addTo(map);
+    if (state.hazards) { state.hazards.bringToFront && state.hazards.bringToFront(); }
+    if (!fitted && fc.features.length) {
+      map.fitBounds(state.layer.getBounds(), { padding: [20, 20] });
+      fitted = true;
+    }
+  }
+
+  function load() {
+    state.ready = false;
+    status(T.loading);
+    resWrap.hidden = unitSel.value !== 'h3';
+    explainEl.hidden = true;
+    return getJSON(API + query()).then(function (fc) {
+      state.data = fc;
+      setCounts(fc);
+      drawAreas(fc);
+      status(fc.features.length ? '' : T.empty_unit);
+      state.loads += 1;
+      state.ready = true;
+    }).catch(function (err) {
+      state.error = String(err.message || err);
+      status(T.failed + '：' + state.error, true);
+    });
+  }
+
+  function hazardIcon(level) {
+    return L.divIcon({ className: 'hazard-icon', iconSize: [18, 18], iconAnchor: [9, 12],
+      html: '<span>' + esc(level) + '</span>' });
+  }
+  function loadHazards() {
+    return getJSON(API + '/hazards').then(function (fc) {
+      var count = document.querySelector('[data-count="hazards"]');
+      if (count) { count.textContent = fc.features.length; }
+      state.hazards = L.geoJSON(fc, {
+        pointToLayer: function (f, latlng) {
+          return L.marker(latlng, { icon: hazardIcon(f.properties.level), zIndexOffset: 1000 });
+        },
+        onEachFeature: function (f, layer) {
+          var p = f.properties;
+          layer.bindPopup('<div class="popup"><h4>' + esc(p.name) + '</h4><table>' +
+            '<tr><th>' + esc(T.grade) + '</th><td>' + esc(cfg.grades[String(p.level)] || p.level) + '</td></tr>' +
+            '<tr><th>' + esc(T.r_value) + '</th><td>' + esc(p.r_value) + '</td></tr>' +
+            '<tr><th>' + esc(T.enterprise) + '</th><td>' + esc(p.enterprise) + '</td></tr></table></div>');
+        }
+      });
+      if (hazardBox.checked) { state.hazards.addTo(map); }
+    }).catch(function (err) { state.error = String(err.message || err); });
+  }
+
+  function row(cells) {
+    return '<tr>' + cells.map(function (c, i) {
+      return '<td' + (i > 0 ? ' class="num"' : '') + '>' + esc(c) + '</td>';
+    }).join('') + '</tr>';
+  }
+  function level(lv) {
+    return '<span class="lv-badge lv-' + esc(lv) + '" style="background:' + esc(cfg.colours[lv]) + '">' +
+      esc(cfg.levels[lv]) + '</span>';
+  }
+
+  function renderExplain(e) {
+    var en = cfg.lang === 'en';
+    var html = '<h3><span>' + esc(T.why) + '：' + esc(e.name) + '</span>' +
+      '<button type="button" class="btn btn-small" id="risk-explain-close">' + esc(T.close) + '</button></h3>';
+    html += '<p>' + level(e.level) + '</p>';
+    html += '<p class="summary" id="risk-explain-summary">' + esc(en ? e.summary_en : e.summary_zh) + '</p>';
+    html += '<table><tbody>' +
+      row([T.score, e.score]) + '<tr><td>' + esc(T.score_level) + '</td><td class="num">' + level(e.score_level) + '</td></tr>' +
+      '<tr><td>' + esc(T.floor_level) + '</td><td class="num">' + level(e.floor_level) + '</td></tr>' +
+      row([T.raise, e.raise_steps + ' ' + T.steps]) + '</tbody></table>';
+    if (e.contributions.length) {
+      html += '<h4>' + esc(T.contributions) + '</h4><table><thead><tr><th></th><th>' + esc(T.count) +
+        '</th><th>' + esc(T.weight) + '</th><th>' + esc(T.score) + '</th></tr></thead><tbody>';
+      e.contributions.forEach(function (c) {
+        html += row([en ? c.label_en : c.label_zh, c.count, c.weight, c.score]);
+      });
+      html += '</tbody></table>';
+    }
+    if (e.hard_rules.length) {
+      html += '<ul>' + e.hard_rules.map(function (n) {
+        return '<li>' + esc(en ? n.text_en : n.text_zh) + '</li>';
+      }).join('') + '</ul>';
+    }
+    if (e.major_hazards.length) {
+      html += '<h4>' + esc(T.major_hazards) + '</h4><ul>' + e.major_hazards.map(function (h) {
+        return '<li>' + esc(h.enterprise || '') + ' ' + esc(h.name) + '（' + esc(cfg.grades[String(h.level)] || h.level) + '，R=' + esc(h.r_value) + '）</li>';
+      }).join('') + '</ul>';
+    }
+    if (e.risk_points.length) {
+      html += '<h4>' + esc(T.risk_points) + '</h4><ul>' + e.risk_points.slice(0, 10).map(function (p) {
+        return '<li><span class="level-dot lv-' + esc(p.level) + '"></span>' + esc(p.name) + '</li>';
+      }).join('') + '</ul>';
+    }
+    if (e.vulnerable_targets.length) {
+      html += '<h4>' + esc(T.vulnerable) + '</h4><ul>' + e.vulnerable_targets.map(function (v) {
+        return '<li>' + esc(v.name) + ' ← ' + esc(v.hazard) + '（' + esc(v.distance_m) + ' m）</li>';
+      }).join('') + '</ul>';
+    }
+    if (e.signals.length) {
+      html += '<h4>' + esc(T.signals) + '</h4><ul>' + e.signals.map(function (s) {
+        return '<li>' + esc(s.source) + ' ' + esc(s.source_ref) + ' · ' + esc(cfg.levels[s.severity] || s.severity) + ' · +' + esc(s.raise_steps) + '</li>';
+      }).join('') + '</ul>';
+    }
+    explainEl.innerHTML = html;
+    explainEl.hidden = false;
+    document.getElementById('risk-explain-close').addEventListener('click', function () {
+      explainEl.hidden = true;
+    });
+  }
+
+  function explain(id, layer) {
+    var url = API + '/explain?unit=' + encodeURIComponent(state.data.unit) + '&id=' + encodeURIComponent(id);
+    return getJSON(url).then(function (e) {
+      state.explain = e;
+      renderExplain(e);
+      if (layer && layer.setStyle) {
+        if (state.selected && state.selected !== layer) { state.layer.resetStyle(state.selected); }
+        layer.setStyle({ weight: 3, color: '#000' });
+        state.selected = layer;
+      }
+    }).catch(function (err) { status(T.failed + '：' + (err.message || err), true); });
+  }
+  state.explainArea = explain;
+
+  unitSel.addEventListener('change', function () { fitted = false; load(); });
+  resSel.addEventListener('change', load);
+  hazardBox.addEventListener('change', function () {
+    if (!state.hazards) { return; }
+    if (hazardBox.checked) { state.hazards.addTo(map); } else { map.removeLayer(state.hazards); }
+  });
+  var toggle = document.querySelector('.map-panel-toggle');
+  if (toggle) {
+    toggle.addEventListener('click', function () {
+      var panel = document.getElementById('map-panel');
+      panel.classList.toggle('collapsed');
+      toggle.setAttribute('aria-expanded', String(!panel.classList.contains('collapsed')));
+    });
+  }
+  loadHazards();
+  load();
+}());

@@ -1,0 +1,211 @@
+"""Four-colour map layers (grid, street, district, H3) from the database, scope and explanations."""
+
+from __future__ import annotations
+
+import h3
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safecity.core.errors import Forbidden, Invalid, NotFound
+from safecity.core.models import AuditEntry
+from safecity.core.scope import Principal
+from safecity.registry.models import Division
+from safecity.risk import riskmap
+from tests.factories import NOW, square
+from tests.risk.area_seed import seed_areas
+
+ADMIN = Principal(user_id=1, username="admin", role="admin", division_code="370600")
+ANALYST = Principal(user_id=3, username="analyst", role="risk_analyst", division_code="370600")
+ZHIFU = Principal(user_id=4, username="zhifu", role="district_officer", division_code="370602")
+LAISHAN = Principal(user_id=5, username="laishan", role="district_officer", division_code="370613")
+PUBLIC = Principal(user_id=8, username="public", role="public", division_code="370600")
+
+
+@pytest.fixture
+def seeded(session: Session, city: dict) -> dict:
+    return seed_areas(session, city)
+
+
+def levels(fc: dict) -> dict[str, str]:
+    return {f["properties"]["name"]: f["properties"]["level"] for f in fc["features"]}
+
+
+def test_grid_layer_hand_computed(session: Session, seeded: dict) -> None:
+    fc = riskmap.map_layer(session, ADMIN, "grid")
+    assert fc["type"] == "FeatureCollection" and fc["unit"] == "grid"
+    assert levels(fc) == {"芝罘区第0001网格": "orange", "莱山区第0001网格": "yellow"}
+    by_name = {f["properties"]["name"]: f["properties"] for f in fc["features"]}
+    zf = by_name["芝罘区第0001网格"]
+    # orange 1 (by location) + yellow 3 (by grid id) + 1 vulnerable target = 10.5
+    assert zf["score"] == 10.5 and zf["risk_points"] == [0, 1, 3, 0]
+    assert zf["vulnerable_targets"] == 1 and zf["colour"] == riskmap.COLOURS["orange"]
+    assert by_name["莱山区第0001网格"]["score"] == 3.0
+    assert fc["summary"]["areas"] == {"red": 0, "orange": 1, "yellow": 1, "blue": 0}
+    assert fc["summary"]["total_areas"] == 2
+
+
+def test_district_layer_hand_computed(session: Session, seeded: dict) -> None:
+    fc = riskmap.map_layer(session, ADMIN, "district")
+    props = {f["id"]: f["properties"] for f in fc["features"]}
+    assert set(props) == {"370602", "370613"}  # 青岛 is outside the admin's city
+    assert props["370602"]["score"] == 38.5 and props["370602"]["level"] == "red"
+    assert props["370602"]["risk_points"] == [2, 1, 3, 0]
+    assert props["370602"]["major_hazards"] == [0, 1, 0, 0]
+    assert props["370613"]["score"] == 6.0 and props["370613"]["level"] == "yellow"
+
+
+def test_street_layer_uses_street_divisions(session: Session, seeded: dict) -> None:
+    assert riskmap.map_layer(session, ADMIN, "street")["features"] == []
+    session.add(Division(code="370602001", name="向阳街道", name_en="Xiangyang", level="street",
+                         parent_code="370602", geometry=square(121.36, 37.46, 0.02)))
+    session.commit()
+    fc = riskmap.map_layer(session, ADMIN, "street")
+    assert [f["id"] for f in fc["features"]] == ["370602001"]
+    p = fc["features"][0]["properties"]
+    # Located inside 121.36–121.38 × 37.46–37.48: orange 1, yellow 3, the 二级 hazard, 1 target
+    assert p["risk_points"] == [0, 1, 3, 0] and p["major_hazards"] == [0, 1, 0, 0]
+    assert p["level"] == "red" and p["score"] == 18.5
+    assert riskmap.map_layer(session, LAISHAN, "street")["features"] == []
+
+
+LOCATED = [  # (lat, lon, level index) of the located points an admin of 烟台 sees
+    (37.465, 121.365, 1), (37.462, 121.362, 2), (37.463, 121.363, 2), (37.464, 121.364, 2),
+    (37.49, 121.39, 0), *[(37.361, 121.431 + i * 0.0005, 3) for i in range(10)]]
+
+
+def test_h3_layer(session: Session, seeded: dict) -> None:
+    fc = riskmap.map_layer(session, ADMIN, "h3", 9)
+    assert fc["resolution"] == 9
+    expected: dict[str, list[int]] = {}
+    for lat, lon, lv in LOCATED:
+        expected.setdefault(h3.latlng_to_cell(lat, lon, 9), [0, 0, 0, 0])[lv] += 1
+    props = {f["id"]: f["properties"] for f in fc["features"]}
+    assert {k: p["risk_points"] for k, p in props.items() if any(p["risk_points"])} == expected
+    cell = h3.latlng_to_cell(37.465, 121.365, 9)  # the orange point and the kindergarten
+    assert props[cell]["vulnerable_targets"] == 1
+    assert props[cell]["level"] == "orange"
+    hazard_cell = h3.latlng_to_cell(37.465, 121.375, 9)
+    assert props[hazard_cell]["level"] == "red"  # 二级 major hazard → red floor
+    assert props[hazard_cell]["major_hazards"] == [0, 1, 0, 0]
+    assert all(h3.get_resolution(k) == 9 for k in props)
+    ring = fc["features"][0]["geometry"]["coordinates"][0]
+    assert ring[0] == ring[-1] and len(ring) == 7
+    assert fc["summary"]["total_areas"] == len(set(expected) | {hazard_cell, h3.latlng_to_cell(
+        37.39, 121.46, 9)})
+
+
+def test_default_h3_resolution_and_bad_units(session: Session, seeded: dict) -> None:
+    assert riskmap.map_layer(session, ADMIN, "h3")["resolution"] == riskmap.DEFAULT_H3_RES
+    with pytest.raises(Invalid) as err:
+        riskmap.map_layer(session, ADMIN, "county")
+    assert err.value.errors[0].field == "unit"
+    with pytest.raises(Invalid) as err:
+        riskmap.map_layer(session, ADMIN, "h3", 11)
+    assert err.value.errors[0].field == "resolution"
+
+
+def test_scope_of_layers(session: Session, seeded: dict) -> None:
+    assert levels(riskmap.map_layer(session, ZHIFU, "grid")) == {"芝罘区第0001网格": "orange"}
+    assert levels(riskmap.map_layer(session, LAISHAN, "grid")) == {"莱山区第0001网格": "yellow"}
+    assert [f["id"] for f in riskmap.map_layer(session, ZHIFU, "district")["features"]] == [
+        "370602"]
+    # The enterprise officer sees their own enterprise's points only: the orange point.
+    own = Principal(user_id=7, username="enterprise", role="enterprise_officer",
+                    division_code="370602", enterprise_id=seeded["enterprises"][0].id)
+    p = riskmap.map_layer(session, own, "grid")["features"][0]["properties"]
+    assert p["risk_points"] == [0, 1, 0, 0] and p["major_hazards"] == [0, 0, 0, 0]
+    assert p["vulnerable_targets"] == 0 and p["level"] == "orange"
+    with pytest.raises(Forbidden):
+        riskmap.map_layer(session, PUBLIC, "grid")
+
+
+def test_division_filter_narrows_the_layer(session: Session, seeded: dict) -> None:
+    fc = riskmap.map_layer(session, ADMIN, "district", division="370613")
+    assert [f["id"] for f in fc["features"]] == ["370613"]
+
+
+def test_explanation_agrees_with_the_layer(session: Session, seeded: dict) -> None:
+    cell = str(seeded["zhifu_cell"])
+    e = riskmap.explain(session, ADMIN, "grid", cell)
+    assert e["level"] == "orange" and e["score"] == 10.5
+    assert e["name"] == "芝罘区第0001网格"
+    assert [(c["kind"], c["count"]) for c in e["contributions"]] == [
+        ("risk_points", 1), ("risk_points", 3), ("vulnerable_targets", 1)]
+    assert e["risk_points"][0]["name"] == "芝罘区储罐区作业"  # most severe first
+    assert {p["name"] for p in e["risk_points"]} == {"芝罘区储罐区作业", "芝罘区仓库一",
+                                                     "芝罘区仓库二", "芝罘区仓库三"}
+    [target] = e["vulnerable_targets"]
+    assert target["name"] == "芝罘区幼儿园" and target["hazard"] == "液氨储罐区"
+    # 0.01° of longitude at 37.465° N on the 6,371,008.8 m sphere
+    assert target["distance_m"] == pytest.approx(882.0, abs=2.0)
+    assert e["summary_zh"].startswith("综合得分 10.5（橙色风险点1×4＋黄色风险点3×1.5＋")
+    assert e["summary_zh"].endswith("最终为橙色（较大风险）。")
+    d = riskmap.explain(session, ADMIN, "district", "370602")
+    assert d["level"] == "red" and d["floor_level"] == "red"
+    assert [h["name"] for h in d["major_hazards"]] == ["液氨储罐区"]
+
+
+def test_explanation_out_of_scope_is_not_found(session: Session, seeded: dict) -> None:
+    with pytest.raises(NotFound):
+        riskmap.explain(session, ZHIFU, "grid", str(seeded["laishan_cell"]))
+    with pytest.raises(NotFound):
+        riskmap.explain(session, ZHIFU, "district", "370613")
+    with pytest.raises(NotFound):
+        riskmap.explain(session, ADMIN, "district", "370202")  # Qingdao
+    with pytest.raises(NotFound):
+        riskmap.explain(session, ADMIN, "h3", "not-a-cell")
+    empty = h3.latlng_to_cell(30.0, 110.0, 9)
+    with pytest.raises(NotFound):
+        riskmap.explain(session, ADMIN, "h3", empty)
+
+
+def test_h3_explanation(session: Session, seeded: dict) -> None:
+    cell = h3.latlng_to_cell(37.465, 121.375, 9)
+    e = riskmap.explain(session, ADMIN, "h3", cell)
+    assert e["resolution"] == 9 and e["level"] == "red"
+    assert [h["name"] for h in e["major_hazards"]] == ["液氨储罐区"]
+    with pytest.raises(NotFound):  # the hazard is in 芝罘区, outside 莱山区's scope
+        riskmap.explain(session, LAISHAN, "h3", cell)
+
+
+def test_hazard_markers_in_scope(session: Session, seeded: dict) -> None:
+    fc = riskmap.hazard_markers(session, ADMIN)
+    assert [f["properties"]["name"] for f in fc["features"]] == ["液氨储罐区", "液化石油气储罐"]
+    assert fc["features"][0]["geometry"]["coordinates"] == [121.375, 37.465]
+    assert [f["properties"]["name"] for f in riskmap.hazard_markers(session, LAISHAN)[
+        "features"]] == ["液化石油气储罐"]
+
+
+def test_city_rule_changes_the_colours_and_is_audited(session: Session, seeded: dict) -> None:
+    # Five yellow-equivalents are not enough any more: yellow needs 4.0, so 莱山 cell (3.0)
+    # has only its floors left — blue points impose none — and turns blue.
+    result = riskmap.save_rule(session, ANALYST, {"thresholds": {"yellow": 4}}, NOW)
+    session.commit()
+    assert result["custom"] and result["rule"]["thresholds"]["yellow"] == 4.0
+    fc = riskmap.map_layer(session, LAISHAN, "grid")
+    assert levels(fc) == {"莱山区第0001网格": "blue"}
+    entry = session.scalars(select(AuditEntry).where(
+        AuditEntry.object_type == "risk_setting")).one()
+    assert entry.actor == "analyst" and entry.object_id == "370600:area_rule"
+    assert entry.before is None and entry.after["thresholds"]["yellow"] == 4.0
+    # back to the default
+    riskmap.save_rule(session, ADMIN, {}, NOW)
+    session.commit()
+    assert riskmap.rule_setting(session, ZHIFU)["custom"] is False
+    assert levels(riskmap.map_layer(session, LAISHAN, "grid")) == {"莱山区第0001网格": "yellow"}
+
+
+def test_rule_changes_need_a_city_analyst_or_admin(session: Session, seeded: dict) -> None:
+    with pytest.raises(Forbidden):
+        riskmap.save_rule(session, ZHIFU, {"max_raise": 1}, NOW)
+    district_analyst = Principal(user_id=9, username="a2", role="risk_analyst",
+                                 division_code="370602")
+    with pytest.raises(Forbidden):
+        riskmap.save_rule(session, district_analyst, {"max_raise": 1}, NOW)
+    with pytest.raises(Invalid) as err:
+        riskmap.save_rule(session, ADMIN, {"thresholds": {"red": 1, "orange": 5}}, NOW)
+    assert err.value.errors[0].field == "thresholds"
+    with pytest.raises(NotFound):
+        riskmap.rule_setting(session, ADMIN, "370202")
+    assert session.scalars(select(AuditEntry)).all() == []
