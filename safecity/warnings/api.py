@@ -1,5 +1,191 @@
-"""Warnings REST API."""
+"""Warnings REST API: drafting and the approval workflow, CAP import/export, the Atom feed,
+targeting and coverage. Thin: HTTP in, service call, HTTP out."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from safecity.core.config import get_settings
+from safecity.core.deps import db, now, optional_principal, principal
+from safecity.core.errors import NotFound, invalid
+from safecity.core.scope import Principal
+from safecity.warnings import alarms, cap, service
+from safecity.warnings.models import Warning
 
 router = APIRouter(prefix="/api/v1/warnings", tags=["warnings"])
+CAP_MEDIA = "application/cap+xml"
+ATOM_MEDIA = "application/atom+xml"
+PUBLIC_STATUSES = ("issued", "updated", "cancelled", "expired", "external")
+
+# The alarm → warning subscription lives as long as the app that imported this router.
+alarms.register()
+
+
+def dispatch_soon(tasks: BackgroundTasks) -> None:
+    """Send the new deliveries after the response, in their own sessions."""
+    from safecity.core.clock import utcnow
+    from safecity.core.db import _factory
+    from safecity.warnings import channels
+
+    tasks.add_task(channels.dispatch_pending, _factory(), utcnow)
+
+
+@router.get("", summary="List warnings in your scope (预警列表)")
+def list_(status: str | None = None, kind: str | None = None, level: str | None = None,
+          session: Session = Depends(db), who: Principal = Depends(principal)
+          ) -> dict[str, Any]:
+    rows = service.list_warnings(session, who, status=status, kind=kind, level=level)
+    return {"total": len(rows), "items": [service.to_dict(w) for w in rows]}
+
+
+@router.post("", status_code=201, summary="Draft a warning (起草预警)")
+def create(data: dict[str, Any] = Body(...), session: Session = Depends(db),
+           who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+    return service.to_dict(service.create_warning(session, who, data, at))
+
+
+@router.get("/feed.atom", summary="Atom feed of the warnings in force (CAP 1.2 entries)")
+def feed(request: Request, division: str | None = None, session: Session = Depends(db),
+         at: datetime = Depends(now)) -> Response:
+    rows = service.current_public(session, division, at)
+    base = str(request.base_url).rstrip("/")
+    entries = [(alert_of(w), f"{base}/api/v1/warnings/{w.id}/cap.xml")
+               for w in rows if w.cap_xml]
+    city = get_settings().city_code
+    body = cap.atom_feed(f"urn:safecity:{city}:warnings", "SafeCity 预警信息 Warnings",
+                         str(request.url), at, entries)
+    return Response(body, media_type=ATOM_MEDIA)
+
+
+def alert_of(w: Warning) -> cap.Alert:
+    return cap.read_alert(cap.safe_root(w.cap_xml.encode("utf-8")))
+
+
+@router.get("/public", summary="Warnings in force for a division, as GeoJSON (no login)")
+def public(division: str | None = None, session: Session = Depends(db),
+           at: datetime = Depends(now)) -> dict[str, Any]:
+    return service.public_geojson(session, division, at)
+
+
+@router.post("/cap", status_code=201, summary="Import CAP 1.0-1.2 alerts or an Atom/RSS feed")
+async def import_cap(request: Request, session: Session = Depends(db),
+                     who: Principal = Depends(principal), at: datetime = Depends(now)
+                     ) -> dict[str, Any]:
+    data = await _read_upload(request)
+    return service.import_cap(session, who, data, at).as_dict()
+
+
+async def _read_upload(request: Request) -> bytes:
+    limit = cap.MAX_BYTES
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise invalid("file", "文件：请选择 CAP 文件", "file: choose a CAP file")
+        data = await upload.read(limit + 1)
+    else:
+        data = b""
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > limit:
+                break
+    if len(data) > limit:
+        raise invalid("file", f"文件：超过 {limit // 1024} KB 上限", f"file: larger than {limit // 1024} kB")
+    return data
+
+
+@router.get("/coverage", summary="Public coverage of warnings per month (预警信息公众覆盖率)")
+def coverage(months: int = Query(12, ge=1, le=60), session: Session = Depends(db),
+             who: Principal = Depends(principal), at: datetime = Depends(now)
+             ) -> dict[str, Any]:
+    return {"months": service.monthly_coverage(session, who, at, months)}
+
+
+@router.get("/{warning_id}", summary="One warning")
+def get(warning_id: str, session: Session = Depends(db), who: Principal = Depends(principal)
+        ) -> dict[str, Any]:
+    return service.to_dict(service.get_warning(session, who, warning_id))
+
+
+@router.patch("/{warning_id}", summary="Edit a draft")
+def edit(warning_id: str, data: dict[str, Any] = Body(...), session: Session = Depends(db),
+         who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+    return service.to_dict(service.edit_warning(session, who, warning_id, data, at))
+
+
+@router.get("/{warning_id}/cap.xml", summary="The CAP 1.2 alert of an issued warning")
+def cap_xml(warning_id: str, session: Session = Depends(db),
+            who: Principal | None = Depends(optional_principal)) -> Response:
+    try:
+        w = session.get(Warning, int(warning_id))
+    except ValueError:
+        w = None
+    if w is None or not w.cap_xml:
+        raise NotFound("CAP 警报", "CAP alert")
+    if w.status not in PUBLIC_STATUSES and (who is None or not service._visible(who, w)):
+        raise NotFound("CAP 警报", "CAP alert")
+    return Response(w.cap_xml.encode("utf-8"), media_type=CAP_MEDIA)
+
+
+@router.get("/{warning_id}/targeting", summary="Who the warning's areas cover")
+def targeting_(warning_id: str, session: Session = Depends(db),
+               who: Principal = Depends(principal)) -> dict[str, Any]:
+    return service.preview_targeting(session, who, warning_id)
+
+
+@router.get("/{warning_id}/deliveries", summary="Delivery status per channel and coverage")
+def deliveries(warning_id: str, session: Session = Depends(db),
+               who: Principal = Depends(principal)) -> dict[str, Any]:
+    return service.coverage_of(session, service.get_warning(session, who, warning_id))
+
+
+@router.post("/{warning_id}/submit", summary="Submit a draft for approval")
+def submit(warning_id: str, session: Session = Depends(db), who: Principal = Depends(principal),
+           at: datetime = Depends(now)) -> dict[str, Any]:
+    return service.to_dict(service.submit(session, who, warning_id, at))
+
+
+@router.post("/{warning_id}/approve", summary="Approve a submitted warning")
+def approve(warning_id: str, session: Session = Depends(db),
+            who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+    return service.to_dict(service.approve(session, who, warning_id, at))
+
+
+@router.post("/{warning_id}/reject", summary="Send a submitted warning back to draft")
+def reject(warning_id: str, session: Session = Depends(db),
+           who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+    return service.to_dict(service.approve(session, who, warning_id, at, reject=True))
+
+
+@router.post("/{warning_id}/issue", summary="Issue an approved warning (idempotent)")
+def issue(warning_id: str, tasks: BackgroundTasks, session: Session = Depends(db),
+          who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+    w, fresh = service.issue(session, who, warning_id, at)
+    session.commit()
+    if fresh:
+        dispatch_soon(tasks)
+    return {**service.to_dict(w), "already_issued": not fresh}
+
+
+@router.post("/{warning_id}/update", status_code=201,
+             summary="Start an update (new draft, msgType Update, referencing this warning)")
+def update(warning_id: str, data: dict[str, Any] | None = Body(None),
+           session: Session = Depends(db), who: Principal = Depends(principal),
+           at: datetime = Depends(now)) -> dict[str, Any]:
+    return service.to_dict(service.start_update(session, who, warning_id, at, data))
+
+
+@router.post("/{warning_id}/cancel", summary="Lift an issued warning (msgType Cancel)")
+def cancel(warning_id: str, tasks: BackgroundTasks, data: dict[str, Any] | None = Body(None),
+           session: Session = Depends(db), who: Principal = Depends(principal),
+           at: datetime = Depends(now)) -> dict[str, Any]:
+    note = str((data or {}).get("note") or "")[:2000]
+    msg = service.cancel(session, who, warning_id, at, note)
+    session.commit()
+    dispatch_soon(tasks)
+    return service.to_dict(msg)

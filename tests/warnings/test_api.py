@@ -1,0 +1,207 @@
+"""Warnings API on SQLite and PostgreSQL: drafting, approval, idempotent issue, update/cancel with
+CAP references, scope, targeting, deliveries, the Atom feed and CAP import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from safecity.warnings import cap, rules
+from tests.conftest import login
+
+DATA = Path(__file__).parent / "data"
+# Half of grid cell 370602-0001 (121.36-121.37 × 37.46-37.47, 3,000 people) and the school at
+# 121.38, 37.52: hand-computed coverage is 1,500 people and one protected target (1,200 places).
+HALF_CELL = [[121.365, 37.46], [121.385, 37.46], [121.385, 37.53], [121.365, 37.53],
+             [121.365, 37.46]]
+
+
+def draft(level: str = "red", division: str = "370602", **extra: Any) -> dict[str, Any]:
+    return {"event_type": "gas_leak", "level": level, "division_code": division,
+            "headline": "芝罘区燃气泄漏预警", "description": "南大街燃气管线泄漏。",
+            "instruction": "请立即撤离。", "headline_en": "Gas leak in Zhifu",
+            "areas": [{"desc": "南大街周边", "polygons": [HALF_CELL]}],
+            "effective": "2026-11-23T17:00:00+08:00", "expires": "2099-11-24T17:00:00+08:00",
+            **extra}
+
+
+def issued(client: Any, level: str = "red", **extra: Any) -> dict[str, Any]:
+    cmd = login(client, "commander")
+    w = client.post("/api/v1/warnings", json=draft(level, **extra), headers=cmd).json()
+    for step in ("submit", "approve", "issue"):
+        resp = client.post(f"/api/v1/warnings/{w['id']}/{step}", headers=cmd)
+        assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_red_warning_workflow_and_idempotent_issue(client: Any) -> None:
+    cmd, zhifu = login(client, "commander"), login(client, "zhifu")
+    resp = client.post("/api/v1/warnings", json=draft(), headers=zhifu)
+    assert resp.status_code == 201, resp.text
+    w = resp.json()
+    assert w["status"] == "draft" and w["created_by"] == "zhifu"
+    # Issuing a draft is an illegal transition.
+    resp = client.post(f"/api/v1/warnings/{w['id']}/issue", headers=cmd)
+    assert resp.status_code == 409 and "草稿" in resp.json()["message"]
+    assert client.post(f"/api/v1/warnings/{w['id']}/submit", headers=zhifu).json()[
+        "status"] == "submitted"
+    # A district officer may draft but not approve a red warning.
+    resp = client.post(f"/api/v1/warnings/{w['id']}/approve", headers=zhifu)
+    assert resp.status_code == 403 and "commander" in resp.json()["message_en"]
+    assert client.post(f"/api/v1/warnings/{w['id']}/approve", headers=cmd).json()[
+        "approved_by"] == "commander"
+    first = client.post(f"/api/v1/warnings/{w['id']}/issue", headers=cmd).json()
+    assert first["status"] == "issued" and first["already_issued"] is False
+    assert first["targeting"]["population"] == 1500
+    assert first["targeting"]["protected_targets"] == 1
+    assert first["targeting"]["protected_by_type"] == {"school": 1}
+    assert first["targeting"]["people_in_targets"] == 1200
+    again = client.post(f"/api/v1/warnings/{w['id']}/issue", headers=cmd).json()
+    assert again["already_issued"] is True and again["identifier"] == first["identifier"]
+    cov = client.get(f"/api/v1/warnings/{w['id']}/deliveries", headers=cmd).json()
+    channels = sorted(d["channel"] for d in cov["deliveries"])
+    assert channels == ["broadcast", "siren", "sms", "web"]  # retry added no second set
+    assert {d["channel"]: d["status"] for d in cov["deliveries"]} == {
+        "web": "sent", "sms": "logged", "broadcast": "logged", "siren": "logged"}
+    assert cov["coverage"] is None or cov["coverage"] == 0.0  # nothing confirmed yet
+    assert cov["coverage_simulated"] == 1.0 and cov["reached"]["sms"] == 1500
+    xml = client.get(first["cap_url"]).content  # public, no login
+    assert cap.validate_xml(xml) == []
+    alert = cap.parse(xml)[0]
+    assert alert.identifier == first["identifier"] and alert.msg_type == "Alert"
+    back = rules.content_of(alert)
+    assert back.level == "red" and back.headline == "芝罘区燃气泄漏预警"
+    assert back.areas[0].polygons[0][0] == (121.365, 37.46)
+    from sqlalchemy import select
+
+    from safecity.core.db import session_scope
+    from safecity.core.models import AuditEntry
+
+    with session_scope() as session:
+        actions = list(session.scalars(select(AuditEntry.action).where(
+            AuditEntry.object_type == "warning", AuditEntry.object_id == str(w["id"]))
+            .order_by(AuditEntry.seq)))
+    assert actions == ["create", "submit", "approve", "issue"]
+
+
+def test_round_trip_of_every_issued_message(client: Any) -> None:
+    """Alert, Update and Cancel all parse back to the content the warning holds."""
+    from safecity.warnings import service
+    from safecity.warnings.models import Warning
+
+    cmd = login(client, "commander")
+    w = issued(client, "orange", alarm_id="A-9")
+    upd = client.post(f"/api/v1/warnings/{w['id']}/update", json={"level": "red"},
+                      headers=cmd).json()
+    assert upd["msg_type"] == "Update" and upd["previous_id"] == w["id"]
+    for step in ("submit", "approve", "issue"):
+        assert client.post(f"/api/v1/warnings/{upd['id']}/{step}", headers=cmd).status_code == 200
+    assert client.get(f"/api/v1/warnings/{w['id']}", headers=cmd).json()["status"] == "updated"
+    cancel = client.post(f"/api/v1/warnings/{upd['id']}/cancel", json={"note": "泄漏已处置"},
+                         headers=cmd).json()
+    assert cancel["msg_type"] == "Cancel"
+    resp = client.post(f"/api/v1/warnings/{upd['id']}/cancel", headers=cmd)
+    assert resp.status_code == 409
+    from safecity.core.db import session_scope
+
+    with session_scope() as session:
+        for wid, msg_type, n_refs in ((w["id"], "Alert", 0), (upd["id"], "Update", 1),
+                                      (cancel["id"], "Cancel", 2)):
+            row = session.get(Warning, wid)
+            assert cap.validate_xml(row.cap_xml.encode()) == []
+            alert = cap.parse(row.cap_xml.encode())[0]
+            assert alert.msg_type == msg_type and len(alert.references) == n_refs
+            assert rules.content_of(alert) == service.content(row)
+        first = session.get(Warning, w["id"])
+        assert session.get(Warning, cancel["id"]).references.split()[-1] == cap.reference(
+            first.sender, session.get(Warning, upd["id"]).identifier,
+            session.get(Warning, upd["id"]).sent)
+        assert session.get(Warning, upd["id"]).status == "cancelled"
+
+
+def test_scope_validation_and_feed(client: Any) -> None:
+    laishan, zhifu = login(client, "laishan"), login(client, "zhifu")
+    w = issued(client, "red")
+    assert client.get(f"/api/v1/warnings/{w['id']}", headers=laishan).status_code == 404
+    assert client.get("/api/v1/warnings", headers=laishan).json()["total"] == 0
+    assert client.get("/api/v1/warnings", headers=zhifu).json()["total"] == 1
+    resp = client.post("/api/v1/warnings", json=draft(division="370602"), headers=laishan)
+    assert resp.status_code == 403
+    bad = draft(level="purple", areas=[{"desc": "", "polygons": []}])
+    resp = client.post("/api/v1/warnings", json=bad, headers=zhifu)
+    assert resp.status_code == 422
+    body = resp.json()
+    assert body["detail"][0]["field"] == "level" and "预警级别" in body["detail"][0]["message"]
+    resp = client.post("/api/v1/warnings", json=draft(areas=[{"desc": "x"}]), headers=zhifu)
+    assert resp.status_code == 422 and resp.json()["detail"][0]["field"] == "areas.0"
+    resp = client.post("/api/v1/warnings", json=draft(expires="2026-11-23T16:00:00+08:00"),
+                       headers=zhifu)
+    assert resp.status_code == 422 and "expires" in resp.json()["message_en"]
+    feed = client.get("/api/v1/warnings/feed.atom?division=370602")
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith(
+        "application/atom+xml")
+    alerts = cap.parse(feed.content)
+    assert [a.identifier for a in alerts] == [w["identifier"]]
+    other = client.get("/api/v1/warnings/feed.atom?division=370613").content
+    root = etree.fromstring(other)
+    assert root.findall(f"{{{cap.ATOM}}}entry") == []
+    public = client.get("/api/v1/warnings/public?division=370602").json()
+    assert public["features"][0]["properties"]["level"] == "red"
+    assert public["features"][0]["geometry"]["type"] == "Polygon"
+
+
+def test_cap_import_external_and_hostile(client: Any) -> None:
+    cmd, zhifu = login(client, "commander"), login(client, "zhifu")
+    body = (DATA / "cap11_met.xml").read_bytes()
+    resp = client.post("/api/v1/warnings/cap", content=body,
+                       headers={**cmd, "Content-Type": "application/xml"})
+    assert resp.status_code == 201, resp.text
+    (wid,) = resp.json()["created"]
+    again = client.post("/api/v1/warnings/cap", content=body,
+                        headers={**cmd, "Content-Type": "application/xml"}).json()
+    assert again["created"] == [] and again["unchanged"] == ["SD-MET-20261123-0001"]
+    got = client.get(f"/api/v1/warnings/{wid}", headers=cmd).json()
+    assert (got["kind"], got["status"], got["level"], got["event_type"]) == (
+        "external", "external", "orange", "gale")
+    assert got["sender_name"] == "山东省气象台"
+    # The met office warning shows on the public map until it expires.
+    ids = [f["properties"]["id"] for f in
+           client.get("/api/v1/warnings/public?division=370602").json()["features"]]
+    assert wid in ids
+    resp = client.post("/api/v1/warnings/cap", files={"file": ("x.xml", (DATA / "cap10_quake.xml")
+                                                                .read_bytes(), "text/xml")},
+                       headers=cmd)
+    assert resp.status_code == 201 and len(resp.json()["created"]) == 1
+    xxe = b"""<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&x;</identifier></alert>"""
+    resp = client.post("/api/v1/warnings/cap", content=xxe, headers=cmd)
+    assert resp.status_code == 422 and "DOCTYPE" in resp.json()["message_en"]
+    bad = cap.to_xml(cap.Alert(identifier="x", sender="s", sent=cap.parse_time(
+        "2026-11-23T17:00:00+08:00"), infos=())).replace(b"Actual", b"Real")
+    resp = client.post("/api/v1/warnings/cap", content=bad, headers=cmd)
+    assert resp.status_code == 422
+    assert "status" in resp.json()["detail"][0]["message_en"]
+    assert "不是 CAP 1.2 允许的值" in resp.json()["detail"][0]["message"]
+    # A district officer may not import for the city.
+    assert client.post("/api/v1/warnings/cap", content=body, headers=zhifu).status_code == 403
+    assert client.post("/api/v1/warnings/cap", content=body).status_code == 401
+
+
+def test_monthly_coverage(client: Any) -> None:
+    cmd = login(client, "commander")
+    issued(client, "red")
+    months = client.get("/api/v1/warnings/coverage", headers=cmd).json()["months"]
+    assert len(months) == 1
+    m = months[0]
+    assert (m["warnings"], m["major"], m["population"], m["simulated"]) == (1, 1, 1500, 1500)
+    assert m["coverage_simulated"] == 1.0
+
+
+@pytest.mark.parametrize("role", ["analyst", "public", "enterprise"])
+def test_roles_that_may_not_draft(client: Any, role: str) -> None:
+    resp = client.post("/api/v1/warnings", json=draft(division="370600"),
+                       headers=login(client, role))
+    assert resp.status_code == 403
