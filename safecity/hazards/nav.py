@@ -1,3 +1,10 @@
-"""Menu entries of the hazards capability: (href, text key); empty shows the group as upcoming."""
+"""Menu entries of the hazards capability: (href, text key)."""
 
-NAV: tuple[tuple[str, str], ...] = ()
+NAV: tuple[tuple[str, str], ...] = (
+    ("/hazards", "nav_hd_list"),
+    ("/hazards/report", "nav_hd_report"),
+    ("/hazards/tasks", "nav_hd_tasks"),
+    ("/hazards/checklists", "nav_hd_checklists"),
+    ("/hazards/stats", "nav_hd_stats"),
+    ("/hazards/inbox", "nav_hd_inbox"),
+)

@@ -1,5 +1,267 @@
-"""Hazards web pages."""
+"""Hazards web pages: list, detail with timeline and action forms, report (also for the public
+without an account), inbox; statistics and inspection pages live in their own modules."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(include_in_schema=False)
+import math
+import secrets
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from safecity.core.config import get_settings
+from safecity.core.deps import db, now
+from safecity.core.errors import Forbidden, Invalid, NotFound
+from safecity.core.scope import Principal
+from safecity.core.security import csrf_for
+from safecity.hazards import notify, rules, service, uploads
+from safecity.hazards import workflow as wf
+from safecity.hazards.api import client_ip, filters_from
+from safecity.hazards.models import HiddenDanger
+from safecity.registry.models import Division, Enterprise, GridCell
+from safecity.web.guard import check_csrf, current, form_data, web_user
+from safecity.web.i18n import pick
+from safecity.web.render import lang_of, render
+
+router = APIRouter(prefix="/hazards", include_in_schema=False)
+REPORT_COOKIE = "safecity_report"
+
+
+def labels(lang: str) -> dict[str, Any]:
+    """Code → label tables for the templates in the page language."""
+    def tr(table: dict[str, tuple[str, str]]) -> dict[str, str]:
+        return {k: pick(v, lang) for k, v in table.items()}
+
+    return {"states": tr(wf.STATES), "grades": tr(wf.GRADES), "sources": tr(wf.SOURCES),
+            "categories": tr(wf.CATEGORIES), "steps": tr(rules.STEP_LABELS),
+            "actions": {k: (a.en if lang == "en" else a.zh) for k, a in wf.ACTIONS.items()}}
+
+
+def fmt_dt(value: datetime | None, date_only: bool = False) -> str:
+    """A stored time in Beijing time (the date alone for deadlines)."""
+    if value is None:
+        return "—"
+    local = wf.as_utc(value).astimezone(rules.BEIJING)
+    return local.strftime("%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M")
+
+
+def show(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    return render(request, template, status, fmt_dt=fmt_dt, L=labels(lang_of(request)), **context)
+
+
+def _divisions(session: Session, who: Principal) -> list[Division]:
+    from safecity.web.registry_views import scope_divisions
+
+    return scope_divisions(session, who)
+
+
+def _form_dict(form: FormData | None) -> tuple[dict[str, Any], list[UploadFile]]:
+    data: dict[str, Any] = {}
+    files: list[UploadFile] = []
+    for key, value in (form.multi_items() if form else []):
+        if isinstance(value, UploadFile):
+            if value.filename or value.size:
+                files.append(value)
+        elif key != "csrf":
+            data[key] = value
+    return data, files
+
+
+async def _read_files(files: list[UploadFile], field: str) -> list[bytes]:
+    out = []
+    for f in files:
+        content = await f.read(uploads.MAX_PHOTO_BYTES + 1)
+        if len(content) > uploads.MAX_PHOTO_BYTES:
+            raise Invalid([_too_big(field)])
+        if content:
+            out.append(content)
+    return out
+
+
+def _too_big(field: str) -> Any:
+    from safecity.core.errors import FieldError
+
+    mb = uploads.MAX_PHOTO_BYTES // 1048576
+    return FieldError(field, f"照片：单张不能超过 {mb} MB", f"photo: larger than {mb} MB")
+
+
+def _errors(exc: Invalid, lang: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for e in exc.errors:
+        out.setdefault(e.field or "_", []).append(pick((e.zh, e.en), lang))
+    return out
+
+
+# ---------------------------------------------------------------- list
+
+
+@router.get("")
+def list_page(request: Request, session: Session = Depends(db),
+              who: Principal = Depends(web_user), at: datetime = Depends(now)) -> Response:
+    f = filters_from(request)
+    page = service.list_hidden_dangers(session, who, f, at)
+    ent_ids = {h.enterprise_id for h in page.items if h.enterprise_id}
+    enterprises = {e.id: e.name for e in session.scalars(
+        select(Enterprise).where(Enterprise.id.in_(ent_ids)))} if ent_ids else {}
+    divisions = _divisions(session, who)
+    return show(request, "hazards/list.html", page=page, f=f,
+                  enterprises=enterprises, divisions=divisions,
+                  names={d.code: d.name for d in divisions},
+                  counts=service.counts_by_status(session, who), now=at,
+                  pages=max(1, math.ceil(page.total / page.size)))
+
+
+# ---------------------------------------------------------------- report (also anonymous)
+
+
+def _report_context(request: Request, session: Session, who: Principal | None) -> dict[str, Any]:
+    enterprises: list[Enterprise] = []
+    if who is not None and who.role not in ("public",):
+        from safecity.registry import service as registry
+        from safecity.registry.kinds import ENTERPRISE
+
+        stmt = select(Enterprise).where(registry.scope_clause(ENTERPRISE, who),
+                                        Enterprise.archived.is_(False))
+        enterprises = list(session.scalars(stmt.order_by(Enterprise.name).limit(500)))
+    return {"enterprises": enterprises, "who": who}
+
+
+def _report_csrf(request: Request, who: Principal | None) -> tuple[str, str | None]:
+    """The CSRF token for the report form and, for visitors without a session, a new nonce."""
+    web = getattr(request.state, "web", None)
+    if who is not None and web is not None:
+        return web.csrf, None
+    nonce = request.cookies.get(REPORT_COOKIE) or secrets.token_urlsafe(24)
+    return csrf_for(nonce), nonce
+
+
+def _report_page(request: Request, session: Session, who: Principal | None, status: int = 200,
+                 values: dict[str, Any] | None = None,
+                 errors: dict[str, list[str]] | None = None) -> Response:
+    csrf, nonce = _report_csrf(request, who)
+    resp = show(request, "hazards/report.html", status, csrf=csrf, values=values or {},
+                  errors=errors or {}, **_report_context(request, session, who))
+    if nonce:
+        resp.set_cookie(REPORT_COOKIE, nonce, httponly=True, samesite="lax", path="/hazards",
+                        secure=get_settings().cookie_secure)
+    return resp
+
+
+@router.get("/report")
+def report_form(request: Request, session: Session = Depends(db)) -> Response:
+    return _report_page(request, session, current(request, session))
+
+
+@router.post("/report")
+async def report_submit(request: Request, session: Session = Depends(db),
+                        at: datetime = Depends(now),
+                        form: FormData | None = Depends(form_data)) -> Response:
+    who = current(request, session)
+    token = request.cookies.get("safecity_session") if who else request.cookies.get(REPORT_COOKIE)
+    check_csrf(request, form, token or secrets.token_hex(8))
+    data, files = _form_dict(form)
+    lang = lang_of(request)
+    try:
+        contents = await _read_files(files, "photos")
+        if who is None or who.role == "public":
+            service.check_rate(session, client_ip(request), at)
+        photos = uploads.save_all(contents)
+        hd = service.report(session, who, data, photos, at, client_ip(request))
+    except Invalid as exc:
+        session.rollback()
+        return _report_page(request, session, who, 422, data, _errors(exc, lang))
+    if who is None or who.role == "public":
+        session.commit()
+        return show(request, "hazards/report_done.html", hd_id=hd.id)
+    return RedirectResponse(f"/hazards/{hd.id}", status_code=303)
+
+
+# ---------------------------------------------------------------- inbox
+
+
+@router.get("/inbox")
+def inbox_page(request: Request, unread: bool = False, session: Session = Depends(db),
+               who: Principal = Depends(web_user)) -> Response:
+    items = notify.inbox(session, who, unread, limit=200)
+    return show(request, "hazards/inbox.html", items=items, unread=notify.unread_count(session, who),
+                  unread_only=unread)
+
+
+@router.post("/inbox/read")
+def inbox_read(request: Request, session: Session = Depends(db),
+               who: Principal = Depends(web_user), at: datetime = Depends(now),
+               form: FormData | None = Depends(form_data)) -> Response:
+    raw = str(form.get("id") or "") if form else ""
+    ids = [int(raw)] if raw.isdigit() else None
+    notify.mark_read(session, who, ids, at)
+    target = str(form.get("next") or "") if form else ""
+    return RedirectResponse(target if target.startswith("/hazards/") else "/hazards/inbox",
+                            status_code=303)
+
+
+# ---------------------------------------------------------------- statistics and inspections
+
+from safecity.hazards import checks_views, stats_views
+
+router.include_router(stats_views.router)  # before /{hd_id}, which would swallow /stats
+router.include_router(checks_views.router)
+
+
+# ---------------------------------------------------------------- detail and actions
+
+
+def _detail(request: Request, session: Session, who: Principal, hd: HiddenDanger,
+            at: datetime, status: int = 200, errors: dict[str, list[str]] | None = None,
+            failed_action: str | None = None, values: dict[str, Any] | None = None) -> Response:
+    enterprise = session.get(Enterprise, hd.enterprise_id) if hd.enterprise_id else None
+    cell = session.get(GridCell, hd.grid_cell_id) if hd.grid_cell_id else None
+    division = session.get(Division, hd.division_code[:6])
+    events = service.timeline(session, hd)
+    geometry = {"type": "Point", "coordinates": [hd.lon, hd.lat]} if hd.lon and hd.lat else None
+    return show(request, "hazards/detail.html", status, hd=hd,
+                  enterprise=enterprise, cell=cell, division=division, events=events,
+                  actions=service.available_actions(hd, who), geometry=geometry, now=at,
+                  overdue=hd.status in wf.OPEN and hd.deadline is not None
+                  and wf.as_utc(hd.deadline) < wf.as_utc(at),
+                  errors=errors or {}, failed_action=failed_action, values=values or {},
+                  is_major=hd.grade == wf.MAJOR)
+
+
+@router.get("/{hd_id}")
+def detail_page(hd_id: int, request: Request, session: Session = Depends(db),
+                who: Principal = Depends(web_user), at: datetime = Depends(now)) -> Response:
+    return _detail(request, session, who, service.get(session, who, hd_id), at)
+
+
+@router.post("/{hd_id}/actions/{action}")
+async def action_submit(hd_id: int, action: str, request: Request,
+                        session: Session = Depends(db), who: Principal = Depends(web_user),
+                        at: datetime = Depends(now),
+                        form: FormData | None = Depends(form_data)) -> Response:
+    if action not in wf.ACTIONS:
+        raise NotFound("操作", "action")
+    hd = session.get(HiddenDanger, hd_id)
+    if hd is None:
+        raise NotFound("隐患", "hidden danger")
+    if not service.visible(who, hd):
+        raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
+    data, files = _form_dict(form)
+    try:
+        contents = await _read_files(files, "attachments")
+        for content in contents:
+            uploads.check_image(content, "attachments")
+        wf.decide(service.facts(hd), action, service.actor(who),
+                  {**data, "attachments": ["pending"] * len(contents)}, at)
+        names = uploads.save_all(contents, "attachments")
+        service.transition(session, who, hd_id, action, data, names, at)
+    except Invalid as exc:
+        session.rollback()
+        hd = service.get(session, who, hd_id)
+        return _detail(request, session, who, hd, at, 422, _errors(exc, lang_of(request)),
+                       action, data)
+    return RedirectResponse(f"/hazards/{hd_id}", status_code=303)

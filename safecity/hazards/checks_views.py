@@ -1,0 +1,5 @@
+"""Hazards pages (placeholder until filled)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
