@@ -2,7 +2,7 @@
 
 Importing this module (the app does, at assembly) subscribes the dynamic-risk handlers to the
 event bus, and every app start subscribes them again (idempotent), so alarms and overdue hidden
-dangers raise area levels as soon as the app runs.
+dangers raise area levels as soon as the app runs; app shutdown makes them inert.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ def register_handlers() -> None:
     dynamic.register()
 
 
-router = APIRouter(prefix="/api/v1/risk", tags=["risk"], on_startup=[register_handlers])
+# Unsubscribed (made inert) when the app stops, so a stopped app's database is never written.
+router = APIRouter(prefix="/api/v1/risk", tags=["risk"], on_startup=[register_handlers],
+                   on_shutdown=[dynamic.unregister])
 register_handlers()
 
 
