@@ -149,11 +149,17 @@ def get_settings_(session: Session = Depends(db), who: Principal = Depends(princ
     return service.settings_view(session, who)
 
 
-@router.put("/settings/{key}", summary="修改 lec_bands 或 risk_matrix（null 恢复默认）")
+@router.put("/settings/{key}", summary="修改本市 lec_bands 或 risk_matrix / change a grading setting")
 def put_setting(key: str, data: Any = Body(...), session: Session = Depends(db),
                 who: Principal = Depends(principal), at: datetime = Depends(now)
                 ) -> dict[str, Any]:
     return service.set_setting(session, who, key, data, at)
+
+
+@router.delete("/settings/{key}", summary="恢复默认配置 / restore the default")
+def delete_setting(key: str, session: Session = Depends(db), who: Principal = Depends(principal),
+                   at: datetime = Depends(now)) -> dict[str, Any]:
+    return service.set_setting(session, who, key, None, at)
 
 
 @router.get("/enterprises/{enterprise_id}/level",
