@@ -381,23 +381,29 @@ def expire_due(session: Session, now: datetime) -> int:
 
 
 @dataclass
-class _GridCache:
+class _Cached:
     key: tuple[Any, ...]
-    layer: targeting.GridLayer
+    layer: Any
 
 
-_grid_cache: dict[str, _GridCache] = {}
+_layer_cache: dict[tuple[str, str], _Cached] = {}
 
 
-def grid_layer(session: Session) -> targeting.GridLayer:
-    """Grid cells as an STRtree, rebuilt only when the cells change (count or last edit)."""
+def _cached(session: Session, name: str, model: Any, build: Any) -> Any:
+    """A layer rebuilt only when its table changes (row count, last edit or highest id)."""
     url = str(session.get_bind().url)
-    key = tuple(session.execute(select(func.count(GridCell.id), func.max(GridCell.updated_at),
-                                       func.max(GridCell.id))
-                                .where(GridCell.archived.is_(False))).one())
-    hit = _grid_cache.get(url)
+    key = tuple(session.execute(select(func.count(model.id), func.max(model.updated_at),
+                                       func.max(model.id))
+                                .where(model.archived.is_(False))).one())
+    hit = _layer_cache.get((url, name))
     if hit is not None and hit.key == key:
         return hit.layer
+    layer = build(session)
+    _layer_cache[(url, name)] = _Cached(key, layer)
+    return layer
+
+
+def _build_grid(session: Session) -> targeting.GridLayer:
     rows = session.execute(select(GridCell.id, GridCell.geometry, GridCell.population,
                                   GridCell.division_code)
                            .where(GridCell.archived.is_(False), GridCell.geometry.is_not(None)))
@@ -407,17 +413,29 @@ def grid_layer(session: Session) -> targeting.GridLayer:
         geoms.append(geom)
         pops.append(pop or 0)
         divs.append(div)
-    layer = targeting.GridLayer.build(ids, geoms, pops, divs)
-    _grid_cache[url] = _GridCache(key, layer)
-    return layer
+    return targeting.GridLayer.build(ids, geoms, pops, divs)
 
 
-def _points(session: Session, model: Any, kind_col: Any, weight_col: Any,
-            bounds: tuple[float, float, float, float]) -> targeting.PointLayer:
-    minx, miny, maxx, maxy = bounds
-    rows = session.execute(select(model.id, model.lon, model.lat, kind_col, weight_col).where(
-        model.archived.is_(False), model.lon.between(minx, maxx), model.lat.between(miny, maxy)))
-    return targeting.PointLayer.build([(i, x, y, str(k), int(wt or 0)) for i, x, y, k, wt in rows])
+def grid_layer(session: Session) -> targeting.GridLayer:
+    """Grid cells as an STRtree, cached per database until the cells change."""
+    return _cached(session, "grid", GridCell, _build_grid)
+
+
+def _build_targets(session: Session) -> targeting.PointLayer:
+    rows = session.execute(select(ProtectedTarget.id, ProtectedTarget.lon, ProtectedTarget.lat,
+                                  ProtectedTarget.target_type, ProtectedTarget.capacity).where(
+        ProtectedTarget.archived.is_(False), ProtectedTarget.lon.is_not(None),
+        ProtectedTarget.lat.is_not(None)))
+    return targeting.PointLayer.build([(i, x, y, k, c or 0) for i, x, y, k, c in rows])
+
+
+def _build_enterprises(session: Session) -> targeting.PointLayer:
+    rows = session.execute(select(Enterprise.id, Enterprise.lon, Enterprise.lat,
+                                  Enterprise.is_hazchem).where(
+        Enterprise.archived.is_(False), Enterprise.lon.is_not(None),
+        Enterprise.lat.is_not(None)))
+    return targeting.PointLayer.build([(i, x, y, "hazchem" if h else "other", 1)
+                                       for i, x, y, h in rows])
 
 
 def geometry_of(session: Session, areas: tuple[rules.WarningArea, ...]) -> Any:
@@ -434,18 +452,10 @@ def geometry_of(session: Session, areas: tuple[rules.WarningArea, ...]) -> Any:
 
 
 def compute_targeting(session: Session, w: Warning) -> dict[str, Any]:
-    from sqlalchemy import case, literal
-
     geom = geometry_of(session, rules.areas_from_json(w.areas))
-    if geom.is_empty:
-        return targeting.compute(geom, grid_layer(session), targeting.PointLayer.build([]),
-                                 targeting.PointLayer.build([]))
-    bounds = geom.bounds
-    targets = _points(session, ProtectedTarget, ProtectedTarget.target_type,
-                      ProtectedTarget.capacity, bounds)
-    kind = case((Enterprise.is_hazchem.is_(True), literal("hazchem")), else_=literal("other"))
-    enterprises = _points(session, Enterprise, kind, literal(1), bounds)
-    return targeting.compute(geom, grid_layer(session), targets, enterprises)
+    return targeting.compute(geom, grid_layer(session),
+                             _cached(session, "targets", ProtectedTarget, _build_targets),
+                             _cached(session, "enterprises", Enterprise, _build_enterprises))
 
 
 def preview_targeting(session: Session, who: Principal, warning_id: Any) -> dict[str, Any]:
