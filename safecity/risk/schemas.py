@@ -106,7 +106,7 @@ def _choice(value: Any, options: dict[str, tuple[str, str]], what_zh: str, what_
     """Accept the key or its Chinese/English label; anything else is reported with the choices."""
     text = str(value).strip() if value is not None else ""
     for key, (zh, en) in options.items():
-        if text in (key, zh) or text.lower() == en.lower():
+        if text in (key, zh, zh.split("（")[0]) or text.lower() == en.lower():
             return key
     listed = "、".join(zh for zh, _en in options.values())
     raise ValueError(f"{what_zh}“{text}”无效，可选：{listed}|unknown {what_en} {text!r}")
