@@ -444,7 +444,7 @@ def _hard_rule_notes(points: Sequence[int], hazards: Sequence[int], rule: AreaRu
     """The floors of step 3 that apply to this area (the ones that set or confirm its level)."""
     at_least = np.cumsum(np.asarray(points[:3], dtype=np.int64))
     notes = []
-    for lv in range(3):
+    for lv in range(3):  # the most severe point floor reached is the one that matters
         need = rule.point_floors[lv]
         if need > 0 and at_least[lv] >= need:
             level = LEVELS[lv]
@@ -453,6 +453,7 @@ def _hard_rule_notes(points: Sequence[int], hazards: Sequence[int], rule: AreaRu
                                      f"（≥ {need}）→ 至少{LEVEL_ZH[level]}",
                           "text_en": f"{int(at_least[lv])} risk points {level} or above "
                                      f"(≥ {need}) → at least {level}"})
+            break
     for g, lv in zip(GRADES, rule.hazard_floors, strict=True):
         if lv < 3 and hazards[g - 1]:
             level = LEVELS[lv]

@@ -67,7 +67,7 @@
     }).addTo(map);
     if (state.hazards) { state.hazards.bringToFront && state.hazards.bringToFront(); }
     if (!fitted && fc.features.length) {
-      map.fitBounds(state.layer.getBounds(), { padding: [20, 20] });
+      map.fitBounds(state.layer.getBounds(), { padding: [20, 20], animate: false });
       fitted = true;
     }
   }
