@@ -78,10 +78,8 @@ def handle_in_session(session: Session, event: events.AlarmRaised, now: datetime
                               .order_by(Warning.id.desc()))
     who = system_principal(event.division_code)
     if existing is not None:
-        if existing.status in ("draft", "submitted") and RANK[event.level] > RANK[existing.level]:
-            return service.edit_warning(session, who, existing.id,
-                                        {"level": event.level}, now) if existing.status == \
-                "draft" else existing
+        if existing.status == "draft" and RANK[event.level] > RANK[existing.level]:
+            return service.edit_warning(session, who, existing.id, {"level": event.level}, now)
         return existing
     division = session.get(Division, event.division_code)
     w = service.create_warning(session, who, draft_data(event, division), now, auto=True)
@@ -98,11 +96,11 @@ def _run() -> None:
         try:
             with session_scope() as session:
                 handle_in_session(session, event, utcnow())
+            _kick_dispatch()
         except Exception:  # one bad alarm must not stop the worker
             log.exception("could not draft a warning for alarm %s", event.alarm_id)
         finally:
             _queue.task_done()
-        _kick_dispatch()
 
 
 def _kick_dispatch() -> None:

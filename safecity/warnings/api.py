@@ -55,7 +55,7 @@ def feed(request: Request, division: str | None = None, session: Session = Depen
     rows = service.current_public(session, division, at)
     base = str(request.base_url).rstrip("/")
     entries = [(alert_of(w), f"{base}/api/v1/warnings/{w.id}/cap.xml")
-               for w in rows if w.cap_xml]
+               for w in rows if w.cap_xml and w.kind == "local"]
     city = get_settings().city_code
     body = cap.atom_feed(f"urn:safecity:{city}:warnings", "SafeCity 预警信息 Warnings",
                          str(request.url), at, entries)

@@ -1,9 +1,70 @@
-"""`safecity` sub-commands of the warnings capability."""
+"""`safecity warnings …`: import CAP alerts/feeds, run the delivery dispatcher, export CAP."""
 
 from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the main `safecity` app."""
+    warnings_app = typer.Typer(help="Early warnings (预警发布): CAP import/export, dispatch.",
+                               no_args_is_help=True)
+    app.add_typer(warnings_app, name="warnings")
+
+    @warnings_app.command("import")
+    def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                            help="A CAP 1.0/1.1/1.2 alert or an Atom/RSS feed")
+                ) -> None:
+        """Import another agency's CAP alerts as external warnings (all or nothing)."""
+        from safecity.cli import _operator
+        from safecity.core.clock import utcnow
+        from safecity.core.db import session_scope
+        from safecity.core.errors import Invalid
+        from safecity.warnings import cap, service
+
+        data = file.read_bytes()
+        if len(data) > cap.MAX_BYTES:
+            typer.echo(f"文件超过 {cap.MAX_BYTES // 1024} KB 上限 / file too large", err=True)
+            raise typer.Exit(1)
+        try:
+            with session_scope() as session:
+                report = service.import_cap(session, _operator(), data, utcnow())
+        except Invalid as exc:
+            for e in exc.errors:
+                typer.echo(f"{e.zh}\n  {e.en}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+
+    @warnings_app.command("dispatch")
+    def dispatch(loop: bool = typer.Option(False, help="Keep running (the delivery worker)."),
+                 interval: float = typer.Option(5.0, help="Seconds between runs with --loop.")
+                 ) -> None:
+        """Send pending deliveries and expire warnings past their time; resumes after restarts."""
+        from safecity.core.clock import utcnow
+        from safecity.core.db import _factory
+        from safecity.warnings import channels
+
+        while True:
+            counts = channels.expire_and_dispatch(_factory(), utcnow)
+            typer.echo(json.dumps(counts, ensure_ascii=False))
+            if not loop:
+                return
+            time.sleep(interval)
+
+    @warnings_app.command("export")
+    def export(warning_id: int, file: Path = typer.Argument(..., dir_okay=False)) -> None:
+        """Write the CAP 1.2 XML of an issued warning to a file."""
+        from safecity.core.db import session_scope
+        from safecity.warnings.models import Warning
+
+        with session_scope() as session:
+            w = session.get(Warning, warning_id)
+            if w is None or not w.cap_xml:
+                typer.echo("没有该预警的 CAP 报文 / no CAP message for that warning", err=True)
+                raise typer.Exit(1)
+            file.write_text(w.cap_xml, encoding="utf-8")
+        typer.echo(str(file))

@@ -133,6 +133,11 @@ def content(w: Warning) -> rules.Content:
         links=links)
 
 
+def _field(w: Warning, name: str) -> Any:
+    value = getattr(w, name)
+    return _aware(value) if isinstance(value, datetime) else value
+
+
 def _aware(value: datetime | None) -> datetime | None:
     from datetime import UTC
 
@@ -192,7 +197,7 @@ def edit_warning(session: Session, who: Principal, warning_id: Any, patch: dict[
                  now: datetime) -> Warning:
     w = get_warning(session, who, warning_id)
     rules.next_status(w.status, "edit")
-    current = {f: getattr(w, f) for f in CONTENT_FIELDS}
+    current = {f: _field(w, f) for f in CONTENT_FIELDS}
     values = _validate({**current, **patch})
     _can_draft(who, values["division_code"])
     _can_draft(who, w.division_code)
@@ -329,8 +334,7 @@ def start_update(session: Session, who: Principal, warning_id: Any, now: datetim
     """A new draft (msgType Update) that will replace an issued warning once issued."""
     prev = get_warning(session, who, warning_id)
     rules.next_status(prev.status, "supersede")
-    data = {f: getattr(prev, f) for f in CONTENT_FIELDS} | (patch or {})
-    data = {k: (_aware(v) if isinstance(v, datetime) else v) for k, v in data.items()}
+    data = {f: _field(prev, f) for f in CONTENT_FIELDS} | (patch or {})
     w = create_warning(session, who, data, now)
     w.msg_type, w.previous_id = "Update", prev.id
     session.flush()
