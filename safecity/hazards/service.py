@@ -137,7 +137,7 @@ def timeline(session: Session, hd: HiddenDanger) -> list[HiddenDangerEvent]:
 
 def facts(hd: HiddenDanger) -> wf.Facts:
     return wf.Facts(hd.status, hd.grade, hd.enterprise_id, hd.supervisor_division_code,
-                    hd.deadline)
+                    hd.deadline, hd.submitted_at)
 
 
 def actor(who: Principal) -> wf.Actor:

@@ -76,6 +76,7 @@ class Facts:
     enterprise_id: int | None = None
     supervisor_division_code: str | None = None
     deadline: datetime | None = None
+    submitted_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -325,7 +326,9 @@ def _check_submit_acceptance(facts: Facts, data: Mapping[str, Any], now: datetim
 def _check_accept(facts: Facts, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     changes: dict[str, Any] = {"closed_at": now}
     if facts.deadline is not None:
-        changes["closed_late"] = as_utc(now) > as_utc(facts.deadline)
+        # On time means the work was handed in by the deadline; the acceptance visit may be later.
+        done = facts.submitted_at or now
+        changes["closed_late"] = as_utc(done) > as_utc(facts.deadline)
     return changes
 
 
