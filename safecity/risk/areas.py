@@ -30,6 +30,11 @@ The rule (SafeCity default; a city overrides any part in RiskSetting key ``area_
    (counting more severe points too) before the floor applies, or map a grade to another level
    or to none.  The *base level* is the more severe of 2 and 3.
 
+   Enterprises' inherent levels (the most severe of their risk points and major hazards,
+   ``safecity.risk.service``) enter through those same points and hazards; a risk point
+   without coordinates is placed at its enterprise, so an area is never less severe than the
+   inherent level of an enterprise located in it.
+
 4. **Dynamic adjustment.**  Active risk signals located in the area (monitoring alarms, overdue
    hidden dangers; see ``safecity.risk.dynamic``) raise the base level by their ``raise_steps``:
    a red alarm +1, an overdue major hidden danger (重大事故隐患) +1, other signals 0 (they are

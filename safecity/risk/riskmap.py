@@ -456,18 +456,22 @@ def _fetch(session: Session, stmt: Any) -> list[Any]:
         cursor.close()
 
 
+POINT_LON = func.coalesce(RiskPoint.lon, Enterprise.lon)
+POINT_LAT = func.coalesce(RiskPoint.lat, Enterprise.lat)
 LEVEL_INDEX = case({lv: i for i, lv in enumerate(LEVELS)}, value=RiskPoint.level, else_=3)
 
 
 def load_points(session: Session, principal: Principal, unit: str, division: str | None = None,
                 industry: str | None = None, extra: Sequence[Any] = ()) -> Items:
-    clauses, joined = point_filter(principal, division, industry)
-    stmt = select(RiskPoint.id, LEVEL_INDEX, _key_column(unit, RiskPoint.division_code,
-                                                         RiskPoint.grid_cell_id),
-                  RiskPoint.lon, RiskPoint.lat, literal_column("0")).where(*clauses, *extra)
-    if joined:
-        stmt = stmt.select_from(RiskPoint).outerjoin(Enterprise,
-                                                      Enterprise.id == RiskPoint.enterprise_id)
+    clauses, _joined = point_filter(principal, division, industry)
+    # Enterprise is always joined: a point without coordinates stands where its enterprise
+    # does, so an area is never less severe than the enterprises located in it.
+    stmt = (select(RiskPoint.id, LEVEL_INDEX, _key_column(unit, RiskPoint.division_code,
+                                                          RiskPoint.grid_cell_id),
+                   POINT_LON, POINT_LAT, literal_column("0"))
+            .select_from(RiskPoint)
+            .outerjoin(Enterprise, Enterprise.id == RiskPoint.enterprise_id)
+            .where(*clauses, *extra))
     return _to_items(_fetch(session, stmt))
 
 
@@ -734,7 +738,8 @@ def explain(session: Session, principal: Principal, unit: str, area_id: str,
         i = found
     bbox = _bbox(area_set, i)
     key = area_set.int_keys[i]
-    points = load_points(session, principal, unit, extra=[_candidate(RiskPoint, unit, key, bbox)])
+    points = load_points(session, principal, unit, extra=[
+        _candidate(RiskPoint, unit, key, bbox, (POINT_LON, POINT_LAT))])
     hazards_all = load_hazards(session, principal, unit)
     targets = load_targets(session, principal, unit,
                            extra=[_candidate(ProtectedTarget, unit, key, bbox)])
@@ -769,8 +774,10 @@ def _bbox(area_set: AreaSet, i: int) -> tuple[float, float, float, float] | None
     return tuple(shapely.bounds(shape_).tolist()) if shape_ is not None else None  # type: ignore
 
 
-def _candidate(model: Any, unit: str, key: int, bbox: tuple[float, ...] | None) -> Any:
+def _candidate(model: Any, unit: str, key: int, bbox: tuple[float, ...] | None,
+               lonlat: tuple[Any, Any] | None = None) -> Any:
     # A point's key picks its area first; the bbox catches the ones placed by location.
+    lon, lat = lonlat or (model.lon, model.lat)
     parts = []
     if unit == "grid" and hasattr(model, "grid_cell_id"):
         parts.append(model.grid_cell_id == int(key))
@@ -778,7 +785,7 @@ def _candidate(model: Any, unit: str, key: int, bbox: tuple[float, ...] | None) 
         parts.append(code_within(model.division_code, str(key)))
     if bbox is not None:
         x0, y0, x1, y1 = bbox
-        parts.append(and_(model.lon >= x0, model.lon <= x1, model.lat >= y0, model.lat <= y1))
+        parts.append(and_(lon >= x0, lon <= x1, lat >= y0, lat <= y1))
     return or_(*parts) if parts else false()
 
 

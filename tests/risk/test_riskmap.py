@@ -71,7 +71,8 @@ def test_street_layer_uses_street_divisions(session: Session, seeded: dict) -> N
 
 LOCATED = [  # (lat, lon, level index) of the located points an admin of 烟台 sees
     (37.465, 121.365, 1), (37.462, 121.362, 2), (37.463, 121.363, 2), (37.464, 121.364, 2),
-    (37.49, 121.39, 0), *[(37.361, 121.431 + i * 0.0005, 3) for i in range(10)]]
+    (37.49, 121.39, 0), *[(37.361, 121.431 + i * 0.0005, 3) for i in range(10)],
+    (37.5, 121.4, 0)]  # 芝罘区物流风险点 has no coordinates: it stands at its enterprise
 
 
 def test_h3_layer(session: Session, seeded: dict) -> None:
@@ -93,6 +94,19 @@ def test_h3_layer(session: Session, seeded: dict) -> None:
     assert ring[0] == ring[-1] and len(ring) == 7
     assert fc["summary"]["total_areas"] == len(set(expected) | {hazard_cell, h3.latlng_to_cell(
         37.39, 121.46, 9)})
+
+
+def test_point_without_coordinates_stands_at_its_enterprise(session: Session, seeded: dict
+                                                            ) -> None:
+    # Move 测试企业3 (G54, owner of the red 芝罘区物流风险点) into the 芝罘区 grid cell: the cell
+    # turns red although the point itself has neither coordinates nor a grid cell.
+    ent = seeded["enterprises"][2]
+    ent.lon, ent.lat = 121.368, 37.468
+    session.commit()
+    fc = riskmap.map_layer(session, ADMIN, "grid")
+    assert levels(fc)["芝罘区第0001网格"] == "red"
+    e = riskmap.explain(session, ADMIN, "grid", str(seeded["zhifu_cell"]))
+    assert "芝罘区物流风险点" in [p["name"] for p in e["risk_points"]]
 
 
 def test_default_h3_resolution_and_bad_units(session: Session, seeded: dict) -> None:
