@@ -1,0 +1,234 @@
+"""Alarms: engine transitions → alarm rows (raise, repeat, escalate, clear) and the human lifecycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from safecity.core import audit, events
+from safecity.core.errors import Conflict, Forbidden, NotFound
+from safecity.core.scope import Principal
+from safecity.core.sql import code_within
+from safecity.monitoring.catalog import TYPES
+from safecity.monitoring.models import Alarm, AlarmAction
+from safecity.monitoring.rules import LEVEL_ZH, LEVELS, RULE_EN, RULE_ZH, Transition
+
+STATUSES = {
+    "active": ("待确认", "active"),
+    "acknowledged": ("已确认", "acknowledged"),
+    "handling": ("处置中", "handling"),
+    "resolved": ("已解除", "resolved"),
+    "false_alarm": ("误报", "false alarm"),
+}
+# action -> (allowed from, to)
+LIFECYCLE: dict[str, tuple[frozenset[str], str]] = {
+    "acknowledge": (frozenset({"active"}), "acknowledged"),
+    "handle": (frozenset({"acknowledged"}), "handling"),
+    "resolve": (frozenset({"handling"}), "resolved"),
+    "false_alarm": (frozenset({"active", "acknowledged", "handling"}), "false_alarm"),
+}
+CLOSED = frozenset({"resolved", "false_alarm"})
+HANDLERS = frozenset({"admin", "commander", "duty_officer", "district_officer", "grid_member",
+                      "risk_analyst", "enterprise_officer"})
+
+
+def next_status(current: str, action: str) -> str:
+    """The lifecycle as a pure function: the new status, or Conflict (409) when illegal."""
+    if action not in LIFECYCLE:
+        raise Conflict(f"未知操作：{action}", f"unknown action: {action}")
+    allowed, target = LIFECYCLE[action]
+    if current not in allowed:
+        zh_from = STATUSES.get(current, (current,))[0]
+        raise Conflict(f"报警当前为“{zh_from}”，不能执行该操作",
+                       f"alarm is {current}; cannot {action}")
+    return target
+
+
+@dataclass(frozen=True)
+class SensorInfo:
+    sensor_id: int
+    name: str
+    sensor_type: str
+    division_code: str
+    grid_cell_id: int | None
+    enterprise_id: int | None
+    lon: float | None
+    lat: float | None
+
+
+def open_key(t: Transition) -> str:
+    return f"{t.sensor_id}:{t.rule}" if t.sensor_id is not None else f"cell{t.grid_cell_id}:{t.rule}"
+
+
+def _message(t: Transition, info: SensorInfo | None) -> tuple[str, str]:
+    level = LEVELS[t.level]
+    if info is None:
+        return (f"网格 {t.grid_cell_id}：2 个及以上燃气探测器 60 秒内相继报警，{LEVEL_ZH[level]}",
+                f"grid cell {t.grid_cell_id}: two or more gas detectors alarmed within 60 s")
+    stype = TYPES.get(info.sensor_type)
+    unit = stype.unit if stype else ""
+    value = "" if t.value is None else f" {t.value:g}{unit}"
+    return (f"{info.name}：{RULE_ZH[t.rule]}{LEVEL_ZH[level]}报警{value}",
+            f"{info.name}: {RULE_EN[t.rule]} {level} alarm{value}")
+
+
+def _event_raised(alarm: Alarm, now: datetime) -> events.AlarmRaised:
+    return events.AlarmRaised(now, str(alarm.id), alarm.level, alarm.division_code, alarm.lon,
+                              alarm.lat, alarm.grid_cell_id, alarm.enterprise_id)
+
+
+def apply_transitions(session: Session, transitions: list[Transition],
+                      sensors: dict[int, SensorInfo], cells: dict[int, tuple[str, float | None,
+                                                                             float | None]],
+                      now: datetime) -> list[events.Event]:
+    """Write the engine's level changes; returns the events to publish after commit."""
+    if not transitions:
+        return []
+    keys = sorted({open_key(t) for t in transitions})
+    found = {a.open_key: a for a in session.scalars(
+        select(Alarm).where(Alarm.open_key.in_(keys)).with_for_update())}
+    out: list[events.Event] = []
+    actions: list[AlarmAction] = []
+    for t in sorted(transitions, key=lambda tr: tr.ts):
+        key = open_key(t)
+        alarm = found.get(key)
+        level = LEVELS[t.level]
+        if t.level == 0:
+            if alarm is not None and alarm.condition_active:
+                alarm.condition_active = False
+                alarm.cleared_at = now
+                alarm.updated_at = now
+                actions.append(AlarmAction(alarm_id=alarm.id, at=now, actor="system",
+                                           action="clear", level=alarm.level, note=""))
+                out.append(events.AlarmCleared(now, str(alarm.id)))
+            continue
+        if alarm is None:
+            alarm = _new_alarm(session, t, sensors.get(t.sensor_id or -1), cells, now, key)
+            found[key] = alarm
+            actions.append(AlarmAction(alarm_id=alarm.id, at=now, actor="system", action="raise",
+                                       to_status="active", level=level, note=alarm.message))
+            out.append(_event_raised(alarm, now))
+            continue
+        rising = LEVELS.index(level) > LEVELS.index(alarm.level) or not alarm.condition_active
+        alarm.level = level
+        if LEVELS.index(level) > LEVELS.index(alarm.peak_level):
+            alarm.peak_level = level
+        alarm.condition_active = True
+        alarm.cleared_at = None
+        alarm.value = t.value
+        alarm.last_ts = t.ts
+        alarm.occurrences += 1
+        alarm.updated_at = now
+        alarm.message, alarm.message_en = _message(t, sensors.get(t.sensor_id or -1))
+        actions.append(AlarmAction(alarm_id=alarm.id, at=now, actor="system",
+                                   action="escalate" if rising else "update", level=level,
+                                   note=alarm.message))
+        if rising:
+            out.append(_event_raised(alarm, now))
+    session.add_all(actions)
+    return out
+
+
+def _new_alarm(session: Session, t: Transition, info: SensorInfo | None,
+               cells: dict[int, tuple[str, float | None, float | None]], now: datetime,
+               key: str) -> Alarm:
+    zh, en = _message(t, info)
+    if info is not None:
+        where = {"division_code": info.division_code, "lon": info.lon, "lat": info.lat,
+                 "grid_cell_id": info.grid_cell_id, "enterprise_id": info.enterprise_id}
+    else:
+        division, lon, lat = cells.get(t.grid_cell_id or -1, ("", None, None))
+        where = {"division_code": division, "lon": lon, "lat": lat,
+                 "grid_cell_id": t.grid_cell_id, "enterprise_id": None}
+    level = LEVELS[t.level]
+    alarm = Alarm(open_key=key, sensor_id=t.sensor_id, rule=t.rule, level=level, peak_level=level,
+                  status="active", condition_active=True, value=t.value, message=zh,
+                  message_en=en, first_ts=t.ts, last_ts=t.ts, occurrences=1, raised_at=now,
+                  updated_at=now, **where)
+    session.add(alarm)
+    session.flush()
+    return alarm
+
+
+def touch_repeats(session: Session, repeats: list[tuple[str, int, float]]) -> None:
+    """Readings that keep an alarm's condition true: the alarm shows the latest value and count."""
+    if not repeats:
+        return
+    session.execute(
+        update(Alarm).where(Alarm.open_key == _bind("k")).values(
+            last_ts=_bind("t"), value=_bind("v"), occurrences=Alarm.occurrences + 1),
+        [{"k": k, "t": t, "v": v} for k, t, v in repeats],
+        execution_options={"synchronize_session": False})
+
+
+def _bind(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Human lifecycle
+# ---------------------------------------------------------------------------------------------
+
+
+def scope_clause(principal: Principal) -> Any:
+    clause = code_within(Alarm.division_code, principal.prefix)
+    if principal.role == "enterprise_officer":
+        clause = clause & (Alarm.enterprise_id == (principal.enterprise_id or -1))
+    return clause
+
+
+def visible(principal: Principal, alarm: Alarm) -> bool:
+    if not principal.can_read() or not principal.covers(alarm.division_code):
+        return False
+    return principal.role != "enterprise_officer" or alarm.enterprise_id == principal.enterprise_id
+
+
+def get_alarm(session: Session, principal: Principal, alarm_id: int) -> Alarm:
+    alarm = session.get(Alarm, alarm_id)
+    if alarm is None or not visible(principal, alarm):
+        raise NotFound("报警", "alarm")
+    return alarm
+
+
+def to_dict(alarm: Alarm) -> dict[str, Any]:
+    return {c: getattr(alarm, c) for c in (
+        "id", "sensor_id", "grid_cell_id", "enterprise_id", "division_code", "rule", "level",
+        "peak_level", "status", "condition_active", "value", "message", "message_en", "lon", "lat",
+        "first_ts", "last_ts", "occurrences", "raised_at", "updated_at", "cleared_at",
+        "closed_at", "closed_by")}
+
+
+def act(session: Session, principal: Principal, alarm_id: int, action: str, note: str,
+        now: datetime) -> Alarm:
+    """acknowledge / handle / resolve / false_alarm, with who, when and a note; audited."""
+    alarm = get_alarm(session, principal, alarm_id)
+    if principal.role not in HANDLERS:
+        raise Forbidden("当前角色无权处置报警", "your role may not handle alarms")
+    before = to_dict(alarm)
+    target = next_status(alarm.status, action)
+    session.add(AlarmAction(alarm_id=alarm.id, at=now, actor=principal.username, action=action,
+                            from_status=alarm.status, to_status=target, level=alarm.level,
+                            note=note[:2000]))
+    alarm.status = target
+    alarm.updated_at = now
+    if target in CLOSED:
+        alarm.open_key = None
+        alarm.closed_at = now
+        alarm.closed_by = principal.username
+    session.flush()
+    audit.record(session, actor=principal.username, action=f"alarm_{action}", object_type="alarm",
+                 object_id=alarm.id, before=before, after=to_dict(alarm), now=now)
+    if target in CLOSED and alarm.condition_active:
+        events.publish(events.AlarmCleared(now, str(alarm.id)))
+    return alarm
+
+
+def history(session: Session, alarm: Alarm) -> list[AlarmAction]:
+    return list(session.scalars(select(AlarmAction).where(AlarmAction.alarm_id == alarm.id)
+                                .order_by(AlarmAction.id)))

@@ -1,0 +1,255 @@
+"""The one ingestion pipeline every front end feeds: decode → store → evaluate rules → alarms.
+
+A batch is one transaction: readings, dead letters and alarm changes commit together, and the
+caller acknowledges the messages (MQTT PUBACK, JetStream ack) only after the commit, so a crash
+at any point means redelivery, which the (sensor, ts) key turns into a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from safecity.core import events
+from safecity.monitoring import alarms as alarm_service
+from safecity.monitoring import rules
+from safecity.monitoring.catalog import TYPES, default_rules
+from safecity.monitoring.models import (
+    Alarm,
+    DeadLetter,
+    RuleVersion,
+    Sensor,
+    SensorLatest,
+)
+from safecity.monitoring.store import write_readings
+from safecity.monitoring.telemetry import Decoded, Decoder, Device, Rejection
+
+log = logging.getLogger(__name__)
+RELOAD_EVERY_S = 5.0
+SWEEP_EVERY_S = 5.0
+
+
+@dataclass
+class Result:
+    accepted: int = 0
+    inserted: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    transitions: int = 0
+
+    @property
+    def duplicates(self) -> int:
+        return self.accepted - self.inserted
+
+
+def current_rules(session: Session) -> tuple[int, dict[str, Any]]:
+    """(version, rule set) in force: the newest saved version, else the built-in defaults."""
+    row = session.scalars(select(RuleVersion).order_by(RuleVersion.version.desc()).limit(1)).first()
+    if row is None:
+        return 0, default_rules()
+    merged = default_rules()
+    merged.update(row.definition)
+    return row.version, merged
+
+
+class Pipeline:
+    def __init__(self, db: DbEngine, *, retention_days: float = 400,
+                 owns: Callable[[str], bool] | None = None,
+                 publish: Callable[[events.Event], None] = events.publish) -> None:
+        self.db = db
+        self.owns = owns or (lambda _device: True)
+        self.publish = publish
+        self.devices: dict[str, Device] = {}
+        self.sensors: dict[int, alarm_service.SensorInfo] = {}
+        self.cells: dict[int, tuple[str, float | None, float | None]] = {}
+        self.decoder = Decoder(self.devices, retention_days)
+        self.engine = rules.Engine()
+        self.slot_of = np.full(1, -1, np.int64)
+        self.signature: tuple[Any, ...] = ()
+        self.totals: Counter[str] = Counter()
+        self._checked_at = 0.0
+        self._swept_at = 0.0
+        self.reload(force=True)
+
+    # -- registry and rules -----------------------------------------------------------------
+
+    def _signature(self, session: Session) -> tuple[Any, ...]:
+        sensors = session.execute(select(func.count(Sensor.id), func.max(Sensor.updated_at))).one()
+        version = session.scalar(select(func.max(RuleVersion.version)))
+        return (*sensors, version)
+
+    def reload(self, force: bool = False) -> bool:
+        """Pick up new or edited sensors and rule versions; keeps alarm state of known sensors."""
+        with Session(self.db) as session:
+            sig = self._signature(session)
+            if not force and sig == self.signature:
+                return False
+            _version, rule_set = current_rules(session)
+            rows = list(session.scalars(select(Sensor).where(Sensor.archived.is_(False))))
+            from safecity.registry.models import GridCell
+
+            self.cells = {c.id: (c.division_code, c.lon, c.lat) for c in session.execute(
+                select(GridCell.id, GridCell.division_code, GridCell.lon, GridCell.lat))}
+            fresh = self.engine.specs == [] or force
+            self._load_sensors(rows, rule_set)
+            if fresh:
+                self._restore(session)
+            self.signature = sig
+        return True
+
+    def _load_sensors(self, rows: list[Sensor], rule_set: dict[str, Any]) -> None:
+        devices: dict[str, Device] = {}
+        specs: list[rules.SensorSpec] = []
+        infos: dict[int, alarm_service.SensorInfo] = {}
+        for s in rows:
+            stype = TYPES.get(s.sensor_type)
+            devices[s.device_id] = Device(s.device_id, s.id, s.token_hash,
+                                          stype.quantity if stype else "", s.status == "active")
+            infos[s.id] = alarm_service.SensorInfo(s.id, s.name, s.sensor_type, s.division_code,
+                                                   s.grid_cell_id, s.enterprise_id, s.lon, s.lat)
+            if self.owns(s.device_id):
+                specs.append(rules.SensorSpec(
+                    s.id, s.sensor_type, rules.effective_rule(rule_set, s.sensor_type,
+                                                              s.rule_override),
+                    s.grid_cell_id, s.route))
+        self.devices.clear()
+        self.devices.update(devices)
+        self.sensors = infos
+        self.engine.configure(specs)
+        biggest = max(infos, default=0)
+        self.slot_of = np.full(biggest + 1, -1, np.int64)
+        for sid, slot in self.engine.slot.items():
+            if sid <= biggest:
+                self.slot_of[sid] = slot
+
+    def _restore(self, session: Session) -> None:
+        """After a restart: the latest reading and open alarm levels of every owned sensor."""
+        for row in session.execute(select(SensorLatest.sensor_id, SensorLatest.ts,
+                                          SensorLatest.value)):
+            self.engine.restore(row.sensor_id, row.ts, row.value)
+        for alarm in session.scalars(select(Alarm).where(Alarm.open_key.is_not(None),
+                                                         Alarm.condition_active.is_(True))):
+            if alarm.sensor_id is not None:
+                self.engine.restore(alarm.sensor_id, None, None,
+                                    {alarm.rule: rules.LEVEL_NUM.get(alarm.level, 0)},
+                                    alarm.first_ts)
+            elif alarm.rule == "gas_leak" and alarm.grid_cell_id is not None:
+                self.engine.cells_alarming.add(alarm.grid_cell_id)
+
+    def reset_state(self) -> None:
+        """Rebuild the engine from the database (after a failed batch left it ahead)."""
+        self.engine = rules.Engine()
+        self.signature = ()
+        self.reload(force=True)
+
+    # -- processing -------------------------------------------------------------------------
+
+    def process(self, messages: Iterable[tuple[str | None, bytes | str]], source: str, *,
+                trusted: bool = False, now: datetime | None = None,
+                max_bytes: int | None = None) -> Result:
+        clock = now or datetime.now(UTC)
+        now_ms = int(clock.timestamp() * 1000)
+        if time.monotonic() - self._checked_at > RELOAD_EVERY_S:
+            self._checked_at = time.monotonic()
+            self.reload()
+        kwargs = {"max_bytes": max_bytes} if max_bytes else {}
+        decoded = self.decoder.decode(messages, now_ms, trusted=trusted, **kwargs)
+        return self.store(decoded, source, clock)
+
+    def store(self, decoded: Decoded, source: str, clock: datetime) -> Result:
+        result = Result(accepted=len(decoded))
+        result.rejected.update(r.reason for r in decoded.rejected)
+        try:
+            with self.db.begin() as conn:
+                result.inserted = write_readings(conn, decoded.sensor_ids, decoded.ts,
+                                                 decoded.values, decoded.lon, decoded.lat)
+                session = Session(bind=conn)
+                pending = self._evaluate(session, decoded, clock)
+                self._dead_letters(session, decoded.rejected, source, clock)
+                session.flush()
+                result.transitions = len(pending[1])
+        except Exception:
+            self.reset_state()
+            raise
+        for event in pending[0]:
+            self._safe_publish(event)
+        self.totals["accepted"] += result.accepted
+        self.totals["inserted"] += result.inserted
+        self.totals.update({f"rejected_{k}": v for k, v in result.rejected.items()})
+        return result
+
+    def _safe_publish(self, event: events.Event) -> None:
+        try:
+            self.publish(event)
+        except Exception:  # a failing subscriber must not stop ingestion
+            log.exception("event handler failed for %s", event)
+
+    def _evaluate(self, session: Session, decoded: Decoded, clock: datetime
+                  ) -> tuple[list[events.Event], list[rules.Transition]]:
+        sid = decoded.sensor_ids
+        known = sid < len(self.slot_of)
+        slots = np.where(known, self.slot_of[np.where(known, sid, 0)], -1)
+        owned = slots >= 0
+        transitions = self.engine.evaluate(slots[owned], decoded.ts[owned],
+                                           decoded.values[owned], decoded.lon[owned],
+                                           decoded.lat[owned])
+        if time.monotonic() - self._swept_at > SWEEP_EVERY_S:
+            self._swept_at = time.monotonic()
+            transitions += self.engine.sweep_offline(int(clock.timestamp() * 1000))
+        out = alarm_service.apply_transitions(session, transitions, self.sensors, self.cells,
+                                              clock)
+        alarm_service.touch_repeats(session, self._repeats(slots[owned], decoded, owned,
+                                                           transitions))
+        return out, transitions
+
+    def _repeats(self, slots: np.ndarray, decoded: Decoded, owned: np.ndarray,
+                 transitions: list[rules.Transition]) -> list[tuple[str, int, float]]:
+        """Latest reading of each sensor whose threshold alarm simply continues."""
+        if not len(slots):
+            return []
+        ongoing = self.engine.s.active["threshold"][slots] > 0
+        if not ongoing.any():
+            return []
+        changed = {t.sensor_id for t in transitions if t.rule == "threshold"}
+        sid, ts, val = decoded.sensor_ids[owned], decoded.ts[owned], decoded.values[owned]
+        latest: dict[int, tuple[int, float]] = {}
+        for k in np.flatnonzero(ongoing).tolist():
+            s = int(sid[k])
+            if s not in changed and (s not in latest or ts[k] > latest[s][0]):
+                latest[s] = (int(ts[k]), float(val[k]))
+        return [(f"{s}:threshold", t, v) for s, (t, v) in latest.items()]
+
+    def tick(self, now: datetime | None = None) -> int:
+        """Periodic work without new readings: the offline sweep. Returns transitions written."""
+        clock = now or datetime.now(UTC)
+        transitions = self.engine.sweep_offline(int(clock.timestamp() * 1000))
+        self._swept_at = time.monotonic()
+        if not transitions:
+            return 0
+        with self.db.begin() as conn:
+            session = Session(bind=conn)
+            pending = alarm_service.apply_transitions(session, transitions, self.sensors,
+                                                      self.cells, clock)
+            session.flush()
+        for event in pending:
+            self._safe_publish(event)
+        return len(transitions)
+
+    @staticmethod
+    def _dead_letters(session: Session, rejected: list[Rejection], source: str,
+                      clock: datetime) -> None:
+        if not rejected:
+            return
+        session.execute(insert(DeadLetter), [
+            {"received_at": clock, "source": source, "device_id": (r.device_id or "")[:64] or None,
+             "reason": r.reason, "detail": r.detail[:500], "payload": r.payload}
+            for r in rejected])

@@ -1,0 +1,31 @@
+"""Monitoring settings (SAFECITY_MONITORING_* environment variables or [safecity.monitoring])."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MonitoringSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SAFECITY_MONITORING_", extra="ignore")
+
+    retention_days: float = 400  # raw readings older than this are purged and rejected
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    # True when the broker's ACL already pins each device to its own topic (deploy/mosquitto):
+    # then the payload needs no token.
+    mqtt_trust_broker_acl: bool = False
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_stream: str = "SAFECITY_TELEMETRY"
+    partitions: int = 16
+    batch_max: int = 5000
+    batch_wait_ms: int = 50
+    http_max_bytes: int = 8 * 1024 * 1024
+
+
+@lru_cache
+def get_monitoring_settings() -> MonitoringSettings:
+    return MonitoringSettings()

@@ -1,0 +1,227 @@
+"""Telemetry payloads → arrays of readings and a list of rejections with reasons (pure logic).
+
+Payload (MQTT message body or HTTP body / NDJSON line):
+  {"token": "…", "ts": 1764000000000 | "2026-11-23T09:00:00+08:00", "value": 12.5,
+   "quantity": "gas_concentration", "lon": 121.4, "lat": 37.5}
+or a batch of one device's readings:
+  {"token": "…", "readings": [{"ts": …, "value": …}, …]}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import orjson
+
+MAX_MESSAGE_BYTES = 256 * 1024
+MAX_READINGS_PER_MESSAGE = 10_000
+FUTURE_LIMIT_MS = 5 * 60 * 1000
+PAYLOAD_KEEP_CHARS = 2000
+
+REASONS = {
+    "malformed_json": ("JSON 格式错误", "malformed JSON"),
+    "invalid_payload": ("数据字段不符合格式", "payload fields invalid"),
+    "unknown_device": ("未登记的设备", "unknown device"),
+    "bad_credential": ("设备凭据错误", "wrong device credential"),
+    "device_disabled": ("设备已停用", "device disabled"),
+    "non_finite": ("数值为 NaN 或无穷大", "NaN or infinite value"),
+    "future_timestamp": ("时间戳超前 5 分钟以上", "timestamp more than 5 minutes ahead"),
+    "too_old": ("时间戳早于保留期限", "timestamp older than the retention window"),
+    "oversized": ("消息过大", "payload too large"),
+    "wrong_quantity": ("物理量与设备类型不符", "quantity does not match the device type"),
+}
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Device:
+    device_id: str
+    sensor_id: int
+    token_hash: str
+    quantity: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: str
+    device_id: str | None
+    detail: str
+    payload: str
+
+
+@dataclass
+class Decoded:
+    sensor_ids: np.ndarray
+    ts: np.ndarray
+    values: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.sensor_ids)
+
+
+class Credentials:
+    """Checks a device's token; remembers good pairs so the hot path costs one dict lookup."""
+
+    def __init__(self) -> None:
+        self._ok: dict[tuple[str, str], str] = {}
+
+    def check(self, device: Device, token: object) -> bool:
+        if not isinstance(token, str) or not device.token_hash:
+            return False
+        key = (device.device_id, token)
+        known = self._ok.get(key)
+        if known is not None:
+            return known == device.token_hash
+        good = hmac.compare_digest(hash_token(token), device.token_hash)
+        if good:
+            if len(self._ok) > 1_000_000:
+                self._ok.clear()
+            self._ok[key] = device.token_hash
+        return good
+
+
+def _text(raw: bytes | str) -> str:
+    if isinstance(raw, bytes):
+        raw = raw[:PAYLOAD_KEEP_CHARS * 4].decode("utf-8", "replace")
+    return raw[:PAYLOAD_KEEP_CHARS]
+
+
+def _loads(raw: bytes | str) -> object:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # Python's own encoder writes NaN/Infinity; parse it so the reason is "non_finite".
+        return json.loads(raw)
+
+
+def parse_ts(value: object) -> int | None:
+    """Epoch milliseconds, or ISO 8601 with a UTC offset; None when neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            stamp = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if stamp.tzinfo is None:
+            return None
+        return int(stamp.timestamp() * 1000)
+    return None
+
+
+class Decoder:
+    """Turns raw messages into validated arrays; every failure is a counted Rejection."""
+
+    def __init__(self, devices: Mapping[str, Device], retention_days: float = 400) -> None:
+        self.devices = devices
+        self.retention_ms = int(retention_days * 86_400_000)
+        self.credentials = Credentials()
+
+    def decode(self, messages: Iterable[tuple[str | None, bytes | str]], now_ms: int, *,
+               trusted: bool = False, max_bytes: int = MAX_MESSAGE_BYTES) -> Decoded:
+        """messages: (device id from the topic or the HTTP token, body).
+
+        trusted=True when the caller already authenticated the device (HTTP token, broker ACL).
+        """
+        sids: list[int] = []
+        tss: list[int] = []
+        vals: list[float] = []
+        lons: list[float] = []
+        lats: list[float] = []
+        owners: list[str] = []
+        rejected: list[Rejection] = []
+        nan = math.nan
+        for device_id, raw in messages:
+            if len(raw) > max_bytes:
+                rejected.append(Rejection("oversized", device_id, f"{len(raw)} bytes",
+                                          _text(raw[:200])))
+                continue
+            try:
+                obj = _loads(raw)
+            except (ValueError, RecursionError):
+                rejected.append(Rejection("malformed_json", device_id, "", _text(raw)))
+                continue
+            if not isinstance(obj, dict):
+                rejected.append(Rejection("invalid_payload", device_id, "not an object",
+                                          _text(raw)))
+                continue
+            device = self.devices.get(device_id) if device_id else None
+            if device is None:
+                rejected.append(Rejection("unknown_device", device_id, "", _text(raw)))
+                continue
+            if not trusted and not self.credentials.check(device, obj.get("token")):
+                rejected.append(Rejection("bad_credential", device_id, "", _text(raw)))
+                continue
+            if not device.active:
+                rejected.append(Rejection("device_disabled", device_id, "", _text(raw)))
+                continue
+            items = obj.get("readings")
+            if items is None:
+                items = (obj,)
+            elif not isinstance(items, list) or len(items) > MAX_READINGS_PER_MESSAGE:
+                rejected.append(Rejection("invalid_payload", device_id,
+                                          "readings must be a list of at most 10000",
+                                          _text(raw)))
+                continue
+            sid = device.sensor_id
+            for item in items:
+                value = item.get("value") if isinstance(item, dict) else None
+                ts = parse_ts(item.get("ts")) if isinstance(item, dict) else None
+                if ts is None or not isinstance(value, int | float) or isinstance(value, bool):
+                    rejected.append(Rejection("invalid_payload", device_id,
+                                              "ts and a numeric value are required",
+                                              _text(str(item))))
+                    continue
+                quantity = item.get("quantity")
+                if quantity is not None and quantity != device.quantity:
+                    rejected.append(Rejection("wrong_quantity", device_id,
+                                              f"{quantity} ≠ {device.quantity}", _text(str(item))))
+                    continue
+                lon, lat = item.get("lon"), item.get("lat")
+                sids.append(sid)
+                tss.append(ts)
+                vals.append(float(value))
+                lons.append(float(lon) if isinstance(lon, int | float) else nan)
+                lats.append(float(lat) if isinstance(lat, int | float) else nan)
+                owners.append(device_id or "")
+        return self._checked(sids, tss, vals, lons, lats, owners, rejected, now_ms)
+
+    def _checked(self, sids: list[int], tss: list[int], vals: list[float], lons: list[float],
+                 lats: list[float], owners: list[str], rejected: list[Rejection],
+                 now_ms: int) -> Decoded:
+        sid = np.array(sids, np.int64)
+        ts = np.array(tss, np.int64)
+        val = np.array(vals, np.float64)
+        lon = np.array(lons, np.float64)
+        lat = np.array(lats, np.float64)
+        bad_value = ~np.isfinite(val)
+        future = ts > now_ms + FUTURE_LIMIT_MS
+        old = ts < now_ms - self.retention_ms
+        bad = bad_value | future | old
+        if bad.any():
+            for k in np.flatnonzero(bad).tolist():
+                reason = "non_finite" if bad_value[k] else "future_timestamp" if future[k] \
+                    else "too_old"
+                rejected.append(Rejection(reason, owners[k], f"ts={tss[k]} value={vals[k]}",
+                                          json.dumps({"ts": tss[k], "value": vals[k]})))
+            ok = ~bad
+            sid, ts, val, lon, lat = sid[ok], ts[ok], val[ok], lon[ok], lat[ok]
+        return Decoded(sid, ts, val, lon, lat, rejected)
