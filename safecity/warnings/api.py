@@ -72,6 +72,19 @@ def public(division: str | None = None, session: Session = Depends(db),
     return service.public_geojson(session, division, at)
 
 
+@router.get("/divisions", summary="City and county outlines for the public warning map")
+def division_outlines(session: Session = Depends(db)) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from safecity.registry.models import Division
+
+    rows = session.execute(select(Division.code, Division.name, Division.geometry).where(
+        Division.archived.is_(False), Division.level == "county", Division.geometry.is_not(None)))
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": g, "properties": {"code": c, "name": n}}
+        for c, n, g in rows]}
+
+
 @router.post("/cap", status_code=201, summary="Import CAP 1.0-1.2 alerts or an Atom/RSS feed")
 async def import_cap(request: Request, session: Session = Depends(db),
                      who: Principal = Depends(principal), at: datetime = Depends(now)
