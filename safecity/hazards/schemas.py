@@ -62,7 +62,10 @@ class ReportIn(BaseModel):
 
 
 def blank_to_none(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: (None if v == "" else v) for k, v in data.items()}
+    """Empty form fields mean "not given" for optional numbers and codes; text stays text."""
+    fields = ReportIn.model_fields
+    return {k: (None if v == "" and k in fields and fields[k].default is None else v)
+            for k, v in data.items()}
 
 
 def validate_report(data: dict[str, Any]) -> dict[str, Any]:

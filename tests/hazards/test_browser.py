@@ -1,0 +1,183 @@
+"""The whole loop in real headless Chromium: a grid member reports with a photo on a phone-sized
+screen, the inspector confirms and registers, the enterprise rectifies, the inspector accepts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.hazards.conftest import jpeg
+from tests.web.test_browser import ARGS, ARTIFACTS, NOW, PASSWORD, _chromium, _free_port
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+    from sqlalchemy.orm import Session
+
+    from safecity.core.db import make_engine, reset_engine
+    from safecity.core.migrate import upgrade
+    from safecity.registry import demo
+
+    folder = tmp_path_factory.mktemp("hz-browser")
+    url = f"sqlite:///{folder}/safecity.db"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        demo.load(session, demo.generate(seed=7, now=NOW), NOW)
+        session.commit()
+    engine.dispose()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SAFECITY_DATABASE_URL", url)
+        mp.setenv("SAFECITY_STORAGE_DIR", str(folder / "storage"))
+        mp.setenv("SAFECITY_ESCALATION_INTERVAL_SECONDS", "0")
+        reset_engine()
+        from safecity.web.app import create_app
+
+        port = _free_port()
+        srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
+                                            log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not srv.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        srv.should_exit = True
+        thread.join(timeout=10)
+    reset_engine()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=executable, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def login(browser: Any, base: str, username: str, phone: bool = False) -> Any:
+    size = {"width": 390, "height": 844} if phone else {"width": 1300, "height": 900}
+    context = browser.new_context(viewport=size, locale="zh-CN", has_touch=phone,
+                                  geolocation={"longitude": 121.3905, "latitude": 37.5301},
+                                  permissions=["geolocation"])
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{base}/login?next=/hazards")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/hazards")
+    return page
+
+
+def act(page: Any, action: str, fields: dict[str, str], files: list[Path] | None = None) -> None:
+    box = page.locator(f"details.hd-action[data-action={action}]")
+    if box.get_attribute("open") is None:
+        box.locator("summary").click()
+    for name, value in fields.items():
+        field = box.locator(f"[name={name}]")
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+    if files:
+        box.locator("input[type=file]").set_input_files([str(f) for f in files])
+    box.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def status(page: Any) -> str:
+    if not page.locator("#hd-status").count():
+        raise AssertionError(page.url + "\n" + page.locator("main, .page").first.inner_text()[:1500])
+    return page.locator("#hd-status").get_attribute("data-status")
+
+
+def test_grid_report_enterprise_rectifies_inspector_accepts(server: str, browser: Any,
+                                                            tmp_path: Path) -> None:
+    photo = tmp_path / "scene.jpg"
+    photo.write_bytes(jpeg((800, 600), "orange"))
+    evidence = tmp_path / "fixed.jpg"
+    evidence.write_bytes(jpeg((640, 480), "green"))
+
+    # 1. the grid member reports from a phone: photo, the phone's position, the enterprise
+    grid = login(browser, server, "grid", phone=True)
+    grid.goto(f"{server}/hazards/report")
+    grid.fill("#r-title", "储罐区静电接地线断开")
+    grid.fill("#r-description", "巡查发现2号储罐静电接地线断开")
+    grid.select_option("#r-category", "hazchem")
+    officer = grid.request.get(f"{server}/api/v1/me").json()
+    assert officer["role"] == "grid_member"
+    enterprise_name = browser_enterprise_name(grid, server)
+    grid.select_option("#r-enterprise", label=enterprise_name)
+    grid.set_input_files("#r-photos", str(photo))
+    grid.click("#use-gps")
+    grid.wait_for_function("document.getElementById('r-lon').value !== ''")
+    assert grid.input_value("#r-lon") == "121.390500"
+    grid.locator(".hd-picker").click(position={"x": 120, "y": 100})  # pick on the map instead
+    assert grid.input_value("#r-lon") != "121.390500"
+    ARTIFACTS.mkdir(exist_ok=True)
+    grid.screenshot(path=str(ARTIFACTS / "hazards-report-phone.png"), full_page=True)
+    grid.click("#report-submit")
+    grid.wait_for_url("**/hazards/*")
+    hd_url = grid.url
+    assert status(grid) == "reported"
+    assert grid.locator(".hd-photos img").count() == 1
+    grid.context.close()
+
+    # 2. the inspector confirms it and registers it with a deadline
+    inspector = login(browser, server, "inspector")
+    inspector.goto(hd_url)
+    act(inspector, "confirm", {"grade": "general", "category": "hazchem"})
+    assert status(inspector) == "confirmed"
+    act(inspector, "register", {"deadline": "2099-12-31", "responsible_username": "enterprise"})
+    assert status(inspector) == "registered"
+
+    # 3. the enterprise sees it in its inbox, submits the plan and the evidence
+    ent = login(browser, server, "enterprise")
+    ent.goto(f"{server}/hazards/inbox")
+    ent.click("text=储罐区静电接地线断开")
+    ent.wait_for_url(hd_url)
+    act(ent, "submit_plan", {"measures": "重新焊接接地线并检测电阻", "responsible_person": "隋建军"})
+    assert status(ent) == "rectifying"
+    act(ent, "submit_acceptance", {"note": "已重新焊接，接地电阻 2.1Ω"}, [evidence])
+    assert status(ent) == "submitted"
+    ent.context.close()
+
+    # 4. the inspector accepts and closes it (销号); the timeline shows every step
+    inspector.reload()
+    act(inspector, "accept", {"note": "现场验收合格"})
+    assert status(inspector) == "closed"
+    steps = inspector.locator("#hd-timeline li").evaluate_all(
+        "items => items.map(i => i.dataset.action)")
+    assert steps == ["report", "confirm", "register", "submit_plan", "submit_acceptance", "accept"]
+    assert inspector.locator("#hd-timeline .hd-photos img").count() == 1  # the evidence photo
+    inspector.screenshot(path=str(ARTIFACTS / "hazards-closed.png"), full_page=True)
+    inspector.context.close()
+
+
+def browser_enterprise_name(page: Any, base: str) -> str:
+    """The enterprise of the demo's enterprise officer (in the grid member's district)."""
+    from sqlalchemy import create_engine, text
+
+    from safecity.core.config import get_settings
+
+    del page, base
+    engine = create_engine(get_settings().database_url)
+    with engine.connect() as conn:
+        name = conn.execute(text("SELECT e.name FROM enterprises e JOIN users u "
+                                 "ON u.enterprise_id = e.id WHERE u.username = 'enterprise'")
+                            ).scalar_one()
+    engine.dispose()
+    return str(name)
