@@ -158,11 +158,11 @@ def touch_repeats(session: Session, repeats: list[tuple[str, int, float]]) -> No
     """Readings that keep an alarm's condition true: the alarm shows the latest value and count."""
     if not repeats:
         return
-    session.execute(
-        update(Alarm).where(Alarm.open_key == _bind("k")).values(
-            last_ts=_bind("t"), value=_bind("v"), occurrences=Alarm.occurrences + 1),
-        [{"k": k, "t": t, "v": v} for k, t, v in repeats],
-        execution_options={"synchronize_session": False})
+    table = Alarm.__table__
+    session.connection().execute(
+        update(table).where(table.c.open_key == _bind("k")).values(
+            last_ts=_bind("t"), value=_bind("v"), occurrences=table.c.occurrences + 1),
+        [{"k": k, "t": t, "v": v} for k, t, v in repeats])
 
 
 def _bind(name: str) -> Any:
