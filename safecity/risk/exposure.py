@@ -38,7 +38,7 @@ _BUFFER_SEGMENTS = 64  # quarter-circle segments: the polygon area is within 0.0
 @dataclass(frozen=True)
 class Cell:
     id: int
-    population: int
+    population: int | None
     geometry: dict[str, Any] | None
     lon: float | None = None
     lat: float | None = None
@@ -105,11 +105,11 @@ def unit_geometry(lon: float | None, lat: float | None,
 
 
 def search_bounds(unit: BaseGeometry, radius_m: float = RADIUS_M,
-                  margin_deg: float = 0.05) -> tuple[float, float, float, float]:
+                  margin_deg: float = 0.03) -> tuple[float, float, float, float]:
     """(min lon, min lat, max lon, max lat) for a database pre-filter on cell/target centres.
 
     The margin covers cells whose centre lies outside the buffer while part of them is inside
-    (demo cells are at most 2.5 km across).
+    (demo cells are squares of at most 0.025°, so a half-diagonal < 0.02°).
     """
     minx, miny, maxx, maxy = unit.bounds
     dlat = radius_m / M_PER_DEG_LAT
@@ -135,7 +135,7 @@ def compute(unit: BaseGeometry, cells: Iterable[Cell], targets: Iterable[Target]
         share = _cell_share(cell, buffer, local)
         if share <= 0:
             continue
-        people = cell.population * share
+        people = (cell.population or 0) * share
         residents += people
         cell_rows.append({"id": cell.id, "name": cell.name, "population": cell.population,
                           "share": round(share, 6), "people": round(people, 2)})

@@ -665,16 +665,19 @@ def compute_exposure(session: Session, lon: float | None, lat: float | None,
     if unit is None:
         return None
     x0, y0, x1, y1 = exposure_rules.search_bounds(unit)
-    cells = [exposure_rules.Cell(c.id, c.population or 0, c.geometry, c.lon, c.lat, c.name)
-             for c in session.scalars(select(GridCell).where(
-                 GridCell.archived.is_(False), GridCell.lon.between(x0, x1),
-                 GridCell.lat.between(y0, y1)))]
-    targets = [exposure_rules.Target(t.id, t.name, t.lon, t.lat,
-                                     t.occupancy if t.occupancy is not None else t.capacity or 0,
-                                     t.target_type)
-               for t in session.scalars(select(ProtectedTarget).where(
-                   ProtectedTarget.archived.is_(False), ProtectedTarget.lon.between(x0, x1),
-                   ProtectedTarget.lat.between(y0, y1)))]
+    cells = [exposure_rules.Cell(*row) for row in session.execute(
+        select(GridCell.id, GridCell.population, GridCell.geometry, GridCell.lon, GridCell.lat,
+               GridCell.name).where(GridCell.archived.is_(False), GridCell.lon.between(x0, x1),
+                                    GridCell.lat.between(y0, y1)))]
+    targets = [exposure_rules.Target(tid, name, lon, lat,
+                                     occupancy if occupancy is not None else capacity or 0, kind)
+               for tid, name, lon, lat, occupancy, capacity, kind in session.execute(
+                   select(ProtectedTarget.id, ProtectedTarget.name, ProtectedTarget.lon,
+                          ProtectedTarget.lat, ProtectedTarget.occupancy,
+                          ProtectedTarget.capacity, ProtectedTarget.target_type)
+                   .where(ProtectedTarget.archived.is_(False),
+                          ProtectedTarget.lon.between(x0, x1),
+                          ProtectedTarget.lat.between(y0, y1)))]
     return exposure_rules.compute(unit, cells, targets)
 
 
