@@ -372,7 +372,8 @@ def expire_due(session: Session, now: datetime) -> int:
     from safecity.core.scope import SYSTEM
 
     rows = list(session.scalars(select(Warning).where(
-        Warning.status == "issued", Warning.expires.is_not(None), Warning.expires <= now)))
+        Warning.status == "issued", Warning.msg_type != "Cancel", Warning.expires.is_not(None),
+        Warning.expires <= now)))
     for w in rows:
         before = to_dict(w)
         w.status, w.closed_at, w.updated_at = rules.next_status(w.status, "expire"), now, now
