@@ -55,7 +55,7 @@ def draft_data(event: events.AlarmRaised, division: Division | None) -> dict[str
     return {
         "event_type": "other", "level": event.level, "division_code": event.division_code,
         "headline": f"{name}监测报警{zh_level}预警",
-        "description": f"城市安全运行监测系统于 {service.cap.cap_time(event.occurred_at)[:16]} "
+        "description": f"城市安全运行监测系统于 {service.cap.cap_time(event.occurred_at)[:16].replace('T', ' ')} "
                        f"在{name}发出{zh_level}报警（报警编号 {event.alarm_id}），请关注。",
         "instruction": "请周边人员听从现场指挥，远离报警区域，不要围观。",
         "headline_en": f"{en_level} warning from a monitoring alarm in {name_en}",

@@ -158,7 +158,16 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise Invalid(errors)
     values["areas"] = rules.areas_to_json(rules.areas_from_json(values["areas"]))
+    for name in ("effective", "onset", "expires"):
+        values[name] = _utc(values[name])
     return values
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Store instants in UTC: SQLite keeps the wall time and drops the offset."""
+    from datetime import UTC
+
+    return value.astimezone(UTC) if value is not None and value.tzinfo else value
 
 
 def _check_area_scope(session: Session, values: dict[str, Any]) -> None:
@@ -575,12 +584,12 @@ def _import_one(session: Session, who: Principal, alert: cap.Alert, city: str, n
             "Alert", "Update", "Cancel") else "Alert",
         identifier=key, sender=alert.sender[:200],
         sender_name=(alert.infos[0].sender_name if alert.infos else "")[:200],
-        sent=alert.sent, references=" ".join(alert.references), event_type=c.event_type,
+        sent=_utc(alert.sent), references=" ".join(alert.references), event_type=c.event_type,
         level=c.level, headline=c.headline[:300] or alert.identifier, description=c.description,
         instruction=c.instruction, headline_en=c.headline_en[:300],
         description_en=c.description_en, instruction_en=c.instruction_en,
-        areas=rules.areas_to_json(c.areas), division_code=division, effective=c.effective,
-        onset=c.onset, expires=c.expires, cap_xml=cap.to_xml(alert).decode("utf-8")
+        areas=rules.areas_to_json(c.areas), division_code=division, effective=_utc(c.effective),
+        onset=_utc(c.onset), expires=_utc(c.expires), cap_xml=cap.to_xml(alert).decode("utf-8")
         if alert.version == "1.2" else None,
         created_by=who.username, created_at=now, updated_at=now, issued_at=now)
     session.add(w)

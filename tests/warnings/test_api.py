@@ -3,6 +3,7 @@ CAP references, scope, targeting, deliveries, the Atom feed and CAP import."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,9 @@ def test_red_warning_workflow_and_idempotent_issue(client: Any) -> None:
     assert cap.validate_xml(xml) == []
     alert = cap.parse(xml)[0]
     assert alert.identifier == first["identifier"] and alert.msg_type == "Alert"
+    # 17:00 Beijing time stays 17:00 Beijing time through the store (SQLite drops offsets).
+    assert alert.infos[0].effective == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert b"<effective>2026-11-23T17:00:00+08:00</effective>" in xml
     back = rules.content_of(alert)
     assert back.level == "red" and back.headline == "芝罘区燃气泄漏预警"
     assert back.areas[0].polygons[0][0] == (121.365, 37.46)

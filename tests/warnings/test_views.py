@@ -43,7 +43,12 @@ def test_draft_approve_issue_through_the_pages(web: Any) -> None:
     resp = web.post("/warnings/new", data=_form(csrf=csrf), follow_redirects=False)
     assert resp.status_code == 303
     url = resp.headers["location"]
+    from tests.conftest import login
+
+    got = web.get(f"/api/v1{url}", headers=login(web, "commander")).json()
+    assert got["effective"].startswith("2026-11-23T09:00:00")  # 17:00 Beijing, stored in UTC
     detail = web.get(url).text
+    assert "2026-11-23 17:00" in detail
     # The commander sees who is covered before issuing: half the grid cell and the school.
     assert 'data-figure="population">1,500<' in detail and "school 1" in detail
     for action in ("submit", "approve", "issue"):

@@ -1,0 +1,158 @@
+"""Real Chromium against a live server on the demo city: a red alarm drafts a warning, the
+commander approves and issues it, and it reaches the public page and the Atom feed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests.web.test_browser import ARGS, ARTIFACTS, PASSWORD, _chromium, _free_port
+
+pytestmark = pytest.mark.browser
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def _load_city(url: str) -> None:
+    from sqlalchemy.orm import Session
+
+    from safecity.core.db import make_engine
+    from safecity.registry import demo as city_demo
+    from safecity.warnings import demo
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        city_demo.load(session, city_demo.generate(seed=7, now=NOW), NOW)
+        demo.load(session, datetime.now(UTC))
+        session.commit()
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    from safecity.core.db import reset_engine
+    from safecity.core.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('wbrowser')}/safecity.db"
+    upgrade(url)
+    _load_city(url)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SAFECITY_DATABASE_URL", url)
+        reset_engine()
+        from safecity.web.app import create_app
+
+        port = _free_port()
+        srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
+                                            log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not srv.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        srv.should_exit = True
+        thread.join(timeout=10)
+    reset_engine()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=executable, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _login(browser: Any, base: str, username: str) -> Any:
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page.set_default_timeout(30_000)
+    page.on("dialog", lambda dialog: dialog.accept())  # the issue/cancel confirmations
+    page.goto(f"{base}/login?next=/warnings/list")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
+def test_red_alarm_to_public_page_and_feed(server: str, browser: Any) -> None:
+    from safecity.core import events
+    from safecity.warnings import alarms, cap
+
+    # The app registered the alarm subscription when it was created.
+    assert alarms.on_alarm_raised in events._handlers[events.AlarmRaised]
+    events.publish(events.AlarmRaised(datetime.now(UTC), alarm_id="GAS-ZF-0042", level="red",
+                                      division_code="370602", lon=121.395, lat=37.53))
+    assert alarms.drain(30)
+
+    page = _login(browser, server, "commander")
+    assert page.url.endswith("/warnings/list")
+    row = page.locator("#warnings-table tr[data-status=draft]").first
+    assert "芝罘区监测报警红色预警" in row.inner_text()
+    row.locator("a").first.click()
+    page.wait_for_load_state()
+    assert page.locator("#w-status").get_attribute("data-status") == "draft"
+    population = page.locator("[data-figure=population]").inner_text()
+    assert int(population.replace(",", "")) > 0  # who is covered, before issuing
+    for label, status in (("提交审批", "submitted"), ("审批通过", "approved"), ("发布", "issued")):
+        page.click(f"#w-actions button:text-is('{label}')")
+        page.wait_for_load_state()
+        assert page.locator("#w-status").get_attribute("data-status") == status
+    page.reload()
+    assert page.locator("#w-deliveries tr[data-channel=sms]").get_attribute("data-status") == \
+        "logged"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "warning-issued.png"), full_page=True)
+    warning_id = page.url.rstrip("/").split("/")[-1]
+    page.close()
+
+    public = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    public.goto(f"{server}/public/warnings?division=370602")
+    card = public.locator(f"article[data-warning-id='{warning_id}']")
+    assert "芝罘区监测报警红色预警" in card.inner_text() and card.get_attribute(
+        "data-level") == "red"
+    public.wait_for_function("window.safecityWarnings && window.safecityWarnings.ready")
+    state = public.evaluate("window.safecityWarnings")
+    assert state.get("error") is None and state["features"] >= 4  # demo + met office + ours
+    # Readable on a phone: nothing wider than the screen.
+    assert public.evaluate("document.documentElement.scrollWidth") <= 390
+    public.screenshot(path=str(ARTIFACTS / "warnings-public-phone.png"), full_page=True)
+    feed = public.request.get(f"{server}/api/v1/warnings/feed.atom?division=370602")
+    headlines = [a.infos[0].headline for a in cap.parse(feed.body())]
+    assert "芝罘区监测报警红色预警" in headlines
+    public.close()
+
+
+def test_draw_a_polygon_and_preview_coverage(server: str, browser: Any) -> None:
+    page = _login(browser, server, "commander")
+    page.goto(f"{server}/warnings/new")
+    page.wait_for_function("window.safecityDraw")
+    page.fill("#f-headline", "芝罘区演练预警")
+    page.fill("#f-description", "浏览器测试绘制的区域。")
+    page.fill("#f-area_desc", "毓璜顶周边")
+    page.evaluate("""() => {
+        const m = safecityDraw.map;
+        m.setView([37.535, 121.392], 14);
+    }""")
+    page.locator("#w-draw-map").scroll_into_view_if_needed()
+    box = page.locator("#w-draw-map").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for dx, dy in ((-120, -80), (120, -80), (120, 80), (-120, 80)):
+        page.mouse.click(cx + dx, cy + dy)
+    assert len(page.evaluate("safecityDraw.points()")) == 4
+    page.click("button:text-is('保存草稿')")
+    page.wait_for_load_state()
+    assert page.locator("#w-status").get_attribute("data-status") == "draft"
+    # 毓璜顶医院 (121.392, 37.535) lies at the centre of the drawn box.
+    assert int(page.locator("[data-figure=protected_targets]").inner_text().split()[0]) >= 1
+    page.close()
