@@ -13,7 +13,7 @@ from safecity.core.scope import Principal
 from safecity.registry.models import Division
 from safecity.risk import riskmap
 from tests.factories import NOW, square
-from tests.risk.area_seed import seed_areas
+from tests.risk.area_seed import point, seed_areas
 
 ADMIN = Principal(user_id=1, username="admin", role="admin", division_code="370600")
 ANALYST = Principal(user_id=3, username="analyst", role="risk_analyst", division_code="370600")
@@ -67,6 +67,16 @@ def test_street_layer_uses_street_divisions(session: Session, seeded: dict) -> N
     assert p["risk_points"] == [0, 1, 3, 0] and p["major_hazards"] == [0, 1, 0, 0]
     assert p["level"] == "red" and p["score"] == 18.5
     assert riskmap.map_layer(session, LAISHAN, "street")["features"] == []
+    # A point known only by its grid cell counts in the street holding the cell's centre,
+    # and the explanation finds it too.
+    session.add(point("芝罘区无坐标风险点", "370602", "blue", None, None,
+                      grid=seeded["zhifu_cell"]))
+    session.commit()
+    fc = riskmap.map_layer(session, ADMIN, "street")
+    assert fc["features"][0]["properties"]["risk_points"] == [0, 1, 3, 1]
+    e = riskmap.explain(session, ADMIN, "street", "370602001")
+    assert "芝罘区无坐标风险点" in [r["name"] for r in e["risk_points"]]
+    assert e["score"] == 18.8
 
 
 LOCATED = [  # (lat, lon, level index) of the located points an admin of 烟台 sees

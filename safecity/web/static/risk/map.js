@@ -53,6 +53,25 @@
     document.getElementById('risk-total').textContent = fc.summary.total_areas;
   }
 
+  function showRule(rule) {
+    var en = cfg.lang === 'en';
+    var pw = rule.point_weights, hw = rule.hazard_weights, th = rule.thresholds;
+    var lines = [
+      T.score + ' = Σ ' + T.risk_points + ' (' + Object.keys(pw).map(function (k) {
+        return cfg.levels[k].slice(0, en ? 99 : 2) + ' ' + pw[k]; }).join(' · ') + ')',
+      '+ Σ ' + T.major_hazards + ' (' + Object.keys(hw).map(function (k) {
+        return (cfg.grades[k] || k).replace(en ? ' major hazard' : '重大危险源', '') + ' ' + hw[k];
+      }).join(' · ') + ')',
+      '+ ' + T.vulnerable + ' × ' + rule.vulnerable_weight,
+      Object.keys(th).map(function (k) { return cfg.levels[k] + ' ≥ ' + th[k]; }).join('；'),
+      T.floor_level + '：' + Object.keys(rule.floors.hazards).map(function (g) {
+        var lv = rule.floors.hazards[g];
+        return (cfg.grades[g] || g) + ' → ' + (lv ? cfg.levels[lv] : '—'); }).join('；')
+    ];
+    document.getElementById('risk-rule-body').innerHTML = '<ul>' + lines.map(function (l) {
+      return '<li>' + esc(l) + '</li>'; }).join('') + '</ul><p class="muted small">' + esc(rule.source) + '</p>';
+  }
+
   function drawAreas(fc) {
     if (state.layer) { map.removeLayer(state.layer); }
     state.layer = L.geoJSON(fc, {
@@ -80,6 +99,7 @@
     return getJSON(API + query()).then(function (fc) {
       state.data = fc;
       setCounts(fc);
+      showRule(fc.rule);
       drawAreas(fc);
       status(fc.features.length ? '' : T.empty_unit);
       state.loads += 1;
