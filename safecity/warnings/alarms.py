@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from safecity.warnings.models import Warning
 from safecity.warnings.settings import get_warning_settings
 
 log = logging.getLogger("safecity.warnings.alarms")
+DEFAULT_VALIDITY = timedelta(hours=12)  # the commander shortens or extends it before issuing
 RADIUS_KM = {"red": 3.0, "orange": 2.0, "yellow": 1.0, "blue": 0.5}
 RANK = {"blue": 0, "yellow": 1, "orange": 2, "red": 3}
 _queue: queue.Queue[events.AlarmRaised] = queue.Queue()
@@ -63,7 +64,7 @@ def draft_data(event: events.AlarmRaised, division: Division | None) -> dict[str
                           f"in {name_en} (alarm {event.alarm_id}).",
         "instruction_en": "Follow on-site instructions, keep away from the alarm area.",
         "areas": [area], "alarm_id": event.alarm_id,
-        "effective": event.occurred_at,
+        "effective": event.occurred_at, "expires": event.occurred_at + DEFAULT_VALIDITY,
     }
 
 

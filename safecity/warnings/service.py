@@ -307,6 +307,9 @@ def issue(session: Session, who: Principal, warning_id: Any, now: datetime,
           *, system: bool = False) -> tuple[Warning, bool]:
     """Issue an approved warning; (warning, False) when it was already issued (idempotent)."""
     w = get_warning(session, who, warning_id)
+    if session.get_bind().dialect.name == "postgresql":
+        # Two clicks on "issue" at once: the second waits here and then sees it issued.
+        session.refresh(w, with_for_update=True)
     if w.status in ("issued", "updated", "cancelled", "expired") and w.issued_at is not None:
         return w, False
     if not system:

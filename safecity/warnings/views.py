@@ -17,6 +17,7 @@ from safecity.core.deps import db, now
 from safecity.core.errors import FieldError, Invalid, NotFound
 from safecity.core.scope import Principal
 from safecity.registry.models import Division
+from safecity.registry.rules import TARGET_TYPES
 from safecity.warnings import cap, channels, rules, service
 from safecity.warnings.models import Warning
 from safecity.warnings.settings import get_warning_settings
@@ -50,6 +51,7 @@ def _helpers(request: Request) -> dict[str, Any]:
         "text_of": lambda w, f: (getattr(w, f + "_en") or getattr(w, f)) if lang == "en"
         else getattr(w, f),
         "levels": cap.LEVELS, "event_types": rules.EVENT_TYPES,
+        "target_type": lambda k: pick(TARGET_TYPES.get(k, (k, k)), lang),
     }
 
 

@@ -50,7 +50,7 @@ def test_draft_approve_issue_through_the_pages(web: Any) -> None:
     detail = web.get(url).text
     assert "2026-11-23 17:00" in detail
     # The commander sees who is covered before issuing: half the grid cell and the school.
-    assert 'data-figure="population">1,500<' in detail and "school 1" in detail
+    assert 'data-figure="population">1,500<' in detail and "学校 1" in detail
     for action in ("submit", "approve", "issue"):
         assert f'action="{url}/{action}"' in web.get(url).text
         resp = web.post(f"{url}/{action}", data={"csrf": csrf}, follow_redirects=False)
