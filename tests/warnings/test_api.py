@@ -3,6 +3,7 @@ CAP references, scope, targeting, deliveries, the Atom feed and CAP import."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -209,3 +210,38 @@ def test_roles_that_may_not_draft(client: Any, role: str) -> None:
     resp = client.post("/api/v1/warnings", json=draft(division="370600"),
                        headers=login(client, role))
     assert resp.status_code == 403
+
+
+def test_city_configures_who_approves_each_level(client: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from safecity.warnings.settings import get_warning_settings
+
+    monkeypatch.setenv("SAFECITY_WARNINGS_APPROVAL_ROLES", json.dumps(
+        {"red": [], "orange": ["commander"], "yellow": ["district_officer"], "blue": []}))
+    get_warning_settings.cache_clear()
+    try:
+        zhifu = login(client, "zhifu")
+        blue = client.post("/api/v1/warnings", json=draft("blue"), headers=zhifu).json()
+        # Blue needs no second person in this city: submitting approves it.
+        done = client.post(f"/api/v1/warnings/{blue['id']}/submit", headers=zhifu).json()
+        assert done["status"] == "approved"
+        yellow = client.post("/api/v1/warnings", json=draft("yellow"), headers=zhifu).json()
+        client.post(f"/api/v1/warnings/{yellow['id']}/submit", headers=zhifu)
+        resp = client.post(f"/api/v1/warnings/{yellow['id']}/approve", headers=zhifu)
+        assert resp.status_code == 200 and resp.json()["approved_by"] == "zhifu"
+        # Red can never be configured away from approval: it falls back to the commander.
+        red = client.post("/api/v1/warnings", json=draft("red"), headers=zhifu).json()
+        assert client.post(f"/api/v1/warnings/{red['id']}/submit", headers=zhifu).json()[
+            "status"] == "submitted"
+        assert client.post(f"/api/v1/warnings/{red['id']}/approve",
+                           headers=zhifu).status_code == 403
+    finally:
+        monkeypatch.delenv("SAFECITY_WARNINGS_APPROVAL_ROLES")
+        get_warning_settings.cache_clear()
+
+
+def test_oversized_cap_upload_is_refused(client: Any) -> None:
+    big = b"<alert>" + b" " * (cap.MAX_BYTES + 10) + b"</alert>"
+    resp = client.post("/api/v1/warnings/cap", content=big,
+                       headers={**login(client, "commander"), "Content-Type": "application/xml"})
+    assert resp.status_code == 422 and "larger than" in resp.json()["message_en"]
