@@ -517,7 +517,7 @@ def atom_feed(feed_id: str, title: str, self_url: str, updated: datetime,
     for alert, url in entries:
         info = alert.infos[0] if alert.infos else None
         entry = sub(feed, "entry")
-        sub(entry, "id", f"{alert.sender},{alert.identifier}")
+        sub(entry, "id", url)  # the alert's own URL: a stable IRI, as Atom requires
         sub(entry, "title", info.headline if info else alert.identifier)
         sub(entry, "updated", cap_time(alert.sent))
         sub(entry, "published", cap_time(alert.sent))
