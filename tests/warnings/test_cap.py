@@ -215,3 +215,11 @@ def test_area_checks() -> None:
                               {"desc": ""}, {"desc": "c", "circles": [[121, 37, -1]]}])
     assert [e.field for e in errs] == ["areas.0", "areas.1", "areas.2"]
     assert rules.check_areas([])[0].en == "areas: at least one area is required"
+
+
+def test_utf16_doctype_is_caught_after_parsing() -> None:
+    # The byte scan misses a UTF-16 DOCTYPE; the parser leaves it unexpanded and docinfo sees it.
+    payload = XXE.decode().replace('version="1.0"?>', 'version="1.0" encoding="UTF-16"?>')
+    with pytest.raises(Invalid) as exc:
+        cap.parse(payload.encode("utf-16"))
+    assert "DOCTYPE" in exc.value.en
