@@ -143,7 +143,28 @@ def reject(assessment_id: str, data: dict[str, Any] | None = Body(None),
     return service.assessment_dict(service.decide(session, who, assessment_id, False, at, note))
 
 
-@router.get("/settings", summary="本市 LEC 分级与风险矩阵配置 / the city's grading settings")
+SETTINGS_DOC = """Each city keeps its own `lec_bands` and `risk_matrix` (RiskSetting), falling back to the
+province's and then to the defaults, which are:
+
+* **LEC** (作业条件危险性分析法, Graham & Kinney 1976): D = L × E × C with only the table values;
+  the classic five bands (>320 极其危险, 160–320 高度危险, 70–160 显著危险, 20–70 一般危险,
+  <20 稍有危险) mapped to four colours as in Chinese dual-prevention practice: D > 320 red
+  (重大), 160 < D ≤ 320 orange (较大), 70 < D ≤ 160 yellow (一般), D ≤ 70 blue (低).
+  `PUT /settings/lec_bands` takes `{"thresholds": [t1, t2, t3], "closed": "right"|"left",
+  "name", "source"}`.
+* **Risk matrix** (LS): R = L × S, L and S 1–5; 20–25 red, 15–16 orange, 9–12 yellow, 1–8 blue
+  (the LS criteria used in dual-prevention practice; not a national standard).
+  `PUT /settings/risk_matrix` takes `{"thresholds": {"red_min", "orange_min", "yellow_min"}}`
+  or a monotone 5 × 5 `{"levels": [[...], ...]}` (row = likelihood).
+
+Bad configurations answer 422 naming the field. Only risk analysts and administrators at city
+level may change them; every change is audited. New assessments use the settings in force when
+they are made; stored assessments keep their result.
+"""
+
+
+@router.get("/settings", summary="本市 LEC 分级与风险矩阵配置 / the city's grading settings",
+            description=SETTINGS_DOC)
 def get_settings_(session: Session = Depends(db), who: Principal = Depends(principal)
                   ) -> dict[str, Any]:
     return service.settings_view(session, who)
@@ -163,7 +184,8 @@ def delete_setting(key: str, session: Session = Depends(db), who: Principal = De
 
 
 @router.get("/enterprises/{enterprise_id}/level",
-            summary="企业固有风险等级 / an enterprise's inherent risk level")
+            summary="企业固有风险等级 / an enterprise's inherent risk level",
+            description=service.ENTERPRISE_LEVEL_RULE[0] + "\n\n" + service.ENTERPRISE_LEVEL_RULE[1])
 def enterprise_level(enterprise_id: str, session: Session = Depends(db),
                      who: Principal = Depends(principal)) -> dict[str, Any]:
     return service.enterprise_level(session, who, enterprise_id)

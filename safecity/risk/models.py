@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from safecity.core.db import Base
@@ -14,6 +25,11 @@ class RiskPoint(Base):
     """风险点: a place or activity whose hazards are identified, graded and controlled."""
 
     __tablename__ = "risk_points"
+    __table_args__ = (
+        # list pages: counting a scope (by level) from the index alone, and name order (0006)
+        Index("ix_risk_points_div_archived_level", "division_code", "archived", "level"),
+        Index("ix_risk_points_archived_name", "archived", "name"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -157,3 +157,27 @@ def test_import_over_http(client: Any, city: dict) -> None:
     files = {"file": ("r.xlsx", xlsx(good_rows(city)), io.registry_io.XLSX_MEDIA)}
     resp = client.post("/api/v1/risk/points/import", files=files, headers=headers)
     assert resp.status_code == 200 and resp.json()["created"] == 3
+
+
+def test_import_page(client: Any, city: dict) -> None:
+    import re
+
+    from tests.conftest import PASSWORD
+
+    client.headers["accept"] = "text/html"
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"username": "analyst", "password": PASSWORD, "csrf": token,
+                                "next": "/map"})
+    page = client.get("/risk/points/import")
+    assert page.status_code == 200
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    rows = good_rows(city)
+    rows[2][4] = "999999-0001"
+    files = {"file": ("r.xlsx", xlsx(rows), io.registry_io.XLSX_MEDIA)}
+    resp = client.post("/risk/points/import", data={"csrf": csrf}, files=files)
+    assert resp.status_code == 422
+    assert "未写入任何数据" in resp.text and "网格编码" in resp.text and "999999-0001" in resp.text
+    assert re.search(r"<td>5</td><td>网格编码</td>", resp.text)
+    resp = client.post("/risk/points/import", data={"csrf": csrf, "valid_only": "on"},
+                       files={"file": ("r.xlsx", xlsx(rows), io.registry_io.XLSX_MEDIA)})
+    assert resp.status_code == 200 and 'data-key="created">2<' in resp.text
