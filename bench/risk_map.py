@@ -7,7 +7,8 @@ grid_cell_id, the rest are placed by location), 150 graded major hazards, 40 act
 signals and street/town divisions built from the grid cells' street names, then times the grid,
 street, district and H3 (res 7) layers through the service function the API calls
 (``riskmap.map_layer``: load, assign, grade, build GeoJSON). Levels are computed fresh on every
-run; only parsed area geometry is cached, and the first (cold) run is reported apart.
+run; only parsed area geometry and the H3 index of unchanged coordinates are cached, and the
+first (cold) run is reported apart.
 The baseline is the same run's time to just read the 100,000 points from the database.
 Target: every layer < 1000 ms (median and p95).
 """
