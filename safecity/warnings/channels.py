@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from safecity.warnings.models import Delivery, Warning
@@ -179,17 +179,19 @@ def _due(now: datetime) -> Any:
 
 
 def _claim(session: Session, delivery_id: int, now: datetime) -> tuple[Delivery, Message] | None:
-    stmt = select(Delivery).where(Delivery.id == delivery_id, _due(now))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    d = session.scalar(stmt)
-    if d is None:
+    """Take one due delivery; a single conditional UPDATE so two dispatchers never both send."""
+    taken = session.execute(
+        update(Delivery).where(Delivery.id == delivery_id, _due(now))
+        .values(status="sending", attempts=Delivery.attempts + 1, updated_at=now)
+        .execution_options(synchronize_session=False))
+    if taken.rowcount != 1:
         return None
-    w = session.get(Warning, d.warning_id)
-    if w is None or not w.cap_xml:
-        d.status, d.last_error = "failed", "no CAP message"
+    d = session.get(Delivery, delivery_id, populate_existing=True)
+    w = session.get(Warning, d.warning_id) if d is not None else None
+    if d is None or w is None or not w.cap_xml:
+        if d is not None:
+            d.status, d.last_error = "failed", "no CAP message"
         return None
-    d.status, d.attempts, d.updated_at = "sending", d.attempts + 1, now
     message = Message(w.id, w.msg_type, w.level, w.headline, w.description, w.instruction,
                       w.cap_xml, int((w.targeting or {}).get("population", 0)))
     return d, message

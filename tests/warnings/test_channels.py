@@ -173,3 +173,31 @@ def test_dispatch_records_each_channel_and_resumes_after_restart(
                                        channels.adapters(settings), settings)
     assert counts == {"logged": 1}  # the sms retry, with a working adapter now
     assert len(handler.received) == 1 and len(inbox) == 1
+
+
+class _Counting:
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+        self.lock = threading.Lock()
+
+    def send(self, message: channels.Message, target: str) -> channels.Result:
+        with self.lock:
+            self.sent.append(message.warning_id)
+        return channels.Result("sent", 1)
+
+
+def test_two_dispatchers_never_send_the_same_delivery_twice(
+        session: Session, city: dict, engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = WarningSettings(channels=["web", "sms", "broadcast", "siren"])
+    _issue(session, settings, monkeypatch)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    counter = _Counting()
+    adapters = dict.fromkeys(("web", "sms", "broadcast", "siren"), counter)
+    workers = [threading.Thread(target=channels.dispatch_pending,
+                                args=(factory, lambda: NOW, adapters, settings))
+               for _ in range(3)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(30)
+    assert len(counter.sent) == 4  # four deliveries, each sent exactly once
