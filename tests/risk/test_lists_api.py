@@ -180,6 +180,12 @@ def test_pages_render_in_chinese_and_english(api) -> None:  # type: ignore[no-un
     assert "液氨储罐区" in page.text and "液化石油气储罐" not in page.text
     assert "/api/v1/risk/lists/major-hazards?level=2&amp;format=xlsx" in page.text
     assert api.get("/risk/lists/major-hidden-dangers").status_code == 200
+    # the export button's link works with the page's session cookie
+    download = api.get("/api/v1/risk/lists/major-hazards?level=2&format=xlsx")
+    assert download.status_code == 200
+    rows = list(load_workbook(io.BytesIO(download.content))["重大危险源清单"].iter_rows(
+        values_only=True))
+    assert [r[1] for r in rows[1:]] == ["液氨储罐区"]
     bad = api.get("/risk/lists/major-hazards?level=purple")
     assert bad.status_code == 422 and "filter-errors" in bad.text
     risk_map = api.get("/risk/map")
