@@ -113,6 +113,24 @@ def _level_options(name: str, lang: str) -> list[tuple[str, str]]:
     return []
 
 
+def _english(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with their Chinese labels swapped for English ones (the XLSX stays Chinese)."""
+    from safecity.registry.rules import TARGET_TYPES
+
+    by_zh = {zh: en for zh, en in [*lists.LEVEL_LABELS.values(), *lists.GRADE_LABELS.values()]}
+    by_zh |= {"储存单元": "Storage unit", "生产单元": "Production unit", "风险点": "Risk point"}
+    by_zh |= {zh: en for zh, en in TARGET_TYPES.values()}
+    out = []
+    for row in rows:
+        row = dict(row)
+        for key in ("level_label", "unit_kind_label", "target_type_label", "hazard_level_label",
+                    "area_level_label", "kind_label"):
+            if isinstance(row.get(key), str):
+                row[key] = by_zh.get(row[key], row[key])
+        out.append(row)
+    return out
+
+
 @router.get("/risk/lists")
 def lists_page(request: Request, session: DB,
                who: WebUser) -> Response:
@@ -145,7 +163,8 @@ def list_page(request: Request, name: str, session: DB,
     return render(
         request, "risk/lists_detail.html", status=status, tr=_tr(lang), result=result,
         title=pick(result.title, lang), summary=result.summary(), filters=filters,
-        rows=lists.page_rows(result.rows, page, PAGE_SIZE), page=page, pages=pages,
+        rows=(_english if lang == "en" else list)(lists.page_rows(result.rows, page, PAGE_SIZE)),
+        page=page, pages=pages,
         errors=errors, export_url=export, names=lists.NAMES,
         titles={n: pick(lists.TITLES[n], lang) for n in lists.NAMES},
         divisions=[d for d in scope_divisions(session, who) if d.level in ("county", "street")],

@@ -194,4 +194,7 @@ def test_pages_render_in_chinese_and_english(api) -> None:  # type: ignore[no-un
     api.get("/lang/en?next=/risk/map")
     english = api.get("/risk/map")
     assert "Four-colour risk map" in english.text
+    hazards_en = api.get("/risk/lists/major-hazards").text
+    assert "Major hazard installations" in hazards_en and "Storage unit" in hazards_en
+    assert "Grade 2" in hazards_en
     assert api.get("/static/risk/map.js").status_code == 200
