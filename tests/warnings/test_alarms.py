@@ -28,11 +28,21 @@ def by_alarm(alarm_id: str) -> list[Warning]:
         return list(s.scalars(select(Warning).where(Warning.alarm_id == alarm_id)))
 
 
-def test_red_alarm_drafts_one_warning(client: Any) -> None:
-    import safecity.warnings.api  # noqa: F401  (the app registers the subscription)
+def test_importing_the_api_subscribes_once() -> None:
+    import importlib
 
+    from safecity.warnings import api
+
+    handlers = events._handlers[events.AlarmRaised]
+    while alarms.on_alarm_raised in handlers:
+        handlers.remove(alarms.on_alarm_raised)
+    importlib.reload(api)  # what create_app's import does
     alarms.register()  # idempotent: a second registration adds no second handler
-    assert events._handlers[events.AlarmRaised].count(alarms.on_alarm_raised) == 1
+    assert handlers.count(alarms.on_alarm_raised) == 1
+
+
+def test_red_alarm_drafts_one_warning(client: Any) -> None:
+    alarms.register()
     raise_alarm("GAS-1", "orange", lon=121.37, lat=37.465)
     (w,) = by_alarm("GAS-1")
     assert (w.status, w.level, w.auto, w.created_by) == ("draft", "orange", True, "system:alarm")
@@ -47,7 +57,7 @@ def test_red_alarm_drafts_one_warning(client: Any) -> None:
 
 def test_blue_alarm_auto_issues_only_when_the_city_allows(
         client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import safecity.warnings.api  # noqa: F401
+    alarms.register()
 
     raise_alarm("RAIN-1", "blue")
     assert by_alarm("RAIN-1") == []
