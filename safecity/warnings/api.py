@@ -32,7 +32,7 @@ def dispatch_soon(tasks: BackgroundTasks) -> None:
     from safecity.core.db import _factory
     from safecity.warnings import channels
 
-    tasks.add_task(channels.dispatch_pending, _factory(), utcnow)
+    tasks.add_task(channels.expire_and_dispatch, _factory(), utcnow)
 
 
 @router.get("", summary="List warnings in your scope (预警列表)")
@@ -202,3 +202,13 @@ def cancel(warning_id: str, tasks: BackgroundTasks, data: dict[str, Any] | None 
     session.commit()
     dispatch_soon(tasks)
     return service.to_dict(msg)
+
+
+@router.post("/{warning_id}/deliveries/retry", summary="Queue the failed deliveries again")
+def retry(warning_id: str, tasks: BackgroundTasks, session: Session = Depends(db),
+          who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+    count = service.retry_failed(session, who, warning_id, at)
+    session.commit()
+    if count:
+        dispatch_soon(tasks)
+    return {"requeued": count}

@@ -394,6 +394,23 @@ def expire_due(session: Session, now: datetime) -> int:
     return len(rows)
 
 
+def retry_failed(session: Session, who: Principal, warning_id: Any, now: datetime) -> int:
+    """Put failed deliveries of an issued message back in the queue (operator's retry)."""
+    w = get_warning(session, who, warning_id)
+    if who.role not in ISSUE_ROLES | _approvers(w, get_warning_settings()):
+        raise Forbidden("当前角色无权重发预警", "your role may not resend warnings")
+    rows = list(session.scalars(select(Delivery).where(Delivery.warning_id == w.id,
+                                                       Delivery.status == "failed")))
+    for d in rows:
+        d.status, d.attempts, d.next_attempt_at, d.updated_at = "pending", 0, None, now
+    if rows:
+        session.flush()
+        audit.record(session, actor=who.username, action="retry", object_type=OBJECT,
+                     object_id=w.id, before=None,
+                     after={"deliveries": [d.id for d in rows]}, now=now)
+    return len(rows)
+
+
 # ---------------------------------------------------------------- targeting
 
 

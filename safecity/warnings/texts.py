@@ -91,4 +91,5 @@ TEXTS: dict[str, tuple[str, str]] = {
     "w_all_statuses": ("全部状态", "All statuses"),
     "w_phone_hint": ("本页面无需登录，可在手机上查看。", "No login needed; works on a phone."),
     "w_time_hint": ("北京时间", "Beijing time"),
+    "w_retry": ("重发失败的渠道", "Resend failed channels"),
 }

@@ -27,7 +27,7 @@ from safecity.web.render import BEIJING, lang_of, render
 
 router = APIRouter(include_in_schema=False)
 PUBLIC_STATUSES = ("issued", "updated", "cancelled", "expired", "external")
-ACTIONS = ("submit", "approve", "reject", "issue", "update", "cancel")
+ACTIONS = ("submit", "approve", "reject", "issue", "update", "cancel", "retry")
 
 
 def _helpers(request: Request) -> dict[str, Any]:
@@ -226,12 +226,15 @@ def detail_page(warning_id: str, request: Request, session: Session = Depends(db
     cov = service.coverage_of(session, w) if w.issued_at else None
     successor = session.scalar(select(Warning).where(Warning.previous_id == w.id)
                                .order_by(Warning.id.desc()))
+    can_retry = bool(cov) and any(d["status"] == "failed" for d in cov["deliveries"]) and \
+        "retry" in allowed_actions(who, w, retry=True)
     return render(request, "warnings/detail.html", w=w, targeting=scope, live=live, cov=cov,
+                  can_retry=can_retry,
                   actions=allowed_actions(who, w), geometry=_geometry(session, w),
                   successor=successor, **_helpers(request))
 
 
-def allowed_actions(who: Principal, w: Warning) -> list[str]:
+def allowed_actions(who: Principal, w: Warning, retry: bool = False) -> list[str]:
     if w.kind != "local" or not who.covers(w.division_code):
         return []
     settings = get_warning_settings()
@@ -246,6 +249,8 @@ def allowed_actions(who: Principal, w: Warning) -> list[str]:
         out.append("issue")
     if w.status == "issued" and w.msg_type != "Cancel" and who.role in issuers:
         out += ["update", "cancel"]
+    if retry and w.issued_at is not None and who.role in issuers:
+        out.append("retry")
     return out
 
 
@@ -310,6 +315,12 @@ def action_submit(warning_id: str, action: str, request: Request, tasks: Backgro
             dispatch_soon(tasks)
     elif action == "update":
         target = str(service.start_update(session, who, warning_id, at).id)
+    elif action == "retry":
+        if service.retry_failed(session, who, warning_id, at):
+            session.commit()
+            from safecity.warnings.api import dispatch_soon
+
+            dispatch_soon(tasks)
     elif action == "cancel":
         note = str((form.get("note") if form else "") or "")
         target = str(service.cancel(session, who, warning_id, at, note).id)

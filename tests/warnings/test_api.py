@@ -245,3 +245,34 @@ def test_oversized_cap_upload_is_refused(client: Any) -> None:
     resp = client.post("/api/v1/warnings/cap", content=big,
                        headers={**login(client, "commander"), "Content-Type": "application/xml"})
     assert resp.status_code == 422 and "larger than" in resp.json()["message_en"]
+
+
+def test_failed_webhook_does_not_block_other_channels_and_can_be_resent(
+        client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from safecity.warnings.settings import get_warning_settings
+
+    for key, value in (("WEBHOOK_URLS", '["http://127.0.0.1:9/cap"]'), ("MAX_ATTEMPTS", "1"),
+                       ("WEBHOOK_ATTEMPTS", "1")):
+        monkeypatch.setenv(f"SAFECITY_WARNINGS_{key}", value)
+    get_warning_settings.cache_clear()
+    try:
+        cmd = login(client, "commander")
+        w = issued(client, "orange")
+        rows = client.get(f"/api/v1/warnings/{w['id']}/deliveries", headers=cmd).json()
+        status = {d["channel"]: d["status"] for d in rows["deliveries"]}
+        assert status == {"web": "sent", "webhook": "failed", "sms": "logged",
+                          "broadcast": "logged", "siren": "logged"}
+        hook = next(d for d in rows["deliveries"] if d["channel"] == "webhook")
+        assert "ConnectError" in hook["last_error"]
+        zhifu = login(client, "zhifu")
+        assert client.post(f"/api/v1/warnings/{w['id']}/deliveries/retry",
+                           headers=zhifu).status_code == 403
+        resp = client.post(f"/api/v1/warnings/{w['id']}/deliveries/retry", headers=cmd)
+        assert resp.json() == {"requeued": 1}
+        rows = client.get(f"/api/v1/warnings/{w['id']}/deliveries", headers=cmd).json()
+        hook = next(d for d in rows["deliveries"] if d["channel"] == "webhook")
+        assert (hook["status"], hook["attempts"]) == ("failed", 1)  # tried again, still down
+    finally:
+        for key in ("WEBHOOK_URLS", "MAX_ATTEMPTS", "WEBHOOK_ATTEMPTS"):
+            monkeypatch.delenv(f"SAFECITY_WARNINGS_{key}")
+        get_warning_settings.cache_clear()
