@@ -276,3 +276,19 @@ def test_failed_webhook_does_not_block_other_channels_and_can_be_resent(
         for key in ("WEBHOOK_URLS", "MAX_ATTEMPTS", "WEBHOOK_ATTEMPTS"):
             monkeypatch.delenv(f"SAFECITY_WARNINGS_{key}")
         get_warning_settings.cache_clear()
+
+
+def test_feed_import_is_all_or_nothing(client: Any) -> None:
+    cmd = {**login(client, "commander"), "Content-Type": "application/atom+xml"}
+    good = (DATA / "cap11_met.xml").read_text(encoding="utf-8").split("?>", 1)[1]
+    bad = good.replace("SD-MET-20261123-0001", "SD-MET-20261123-0002").replace(
+        "<sender>sdmb@cma.gov.cn</sender>", "")
+    feed = (f'<feed xmlns="http://www.w3.org/2005/Atom"><title>省气象台</title>'
+            f'<entry><title>a</title><content type="text/xml">{good}</content></entry>'
+            f'<entry><title>b</title><content type="text/xml">{bad}</content></entry></feed>')
+    resp = client.post("/api/v1/warnings/cap", content=feed.encode(), headers=cmd)
+    assert resp.status_code == 422 and "sender" in resp.json()["message_en"]
+    assert client.get("/api/v1/warnings", headers=cmd).json()["total"] == 0
+    fixed = feed.replace(bad, bad.replace("<sent>", "<sender>x@y</sender><sent>"))
+    resp = client.post("/api/v1/warnings/cap", content=fixed.encode(), headers=cmd)
+    assert resp.status_code == 201 and len(resp.json()["created"]) == 2
