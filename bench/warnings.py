@@ -8,8 +8,10 @@ thousand cells are cut by its edge and need an exact intersection). Reports:
 - compute_ms: the pure targeting (STRtree query, edge-cell intersections, vectorised
   point-in-polygon) as the commander's preview runs it once the grid index is cached;
 - index_build_ms: building the grid STRtree (once per process, rebuilt when cells change);
-- service_ms: the whole service call on a SQLite file (load points in the area's bounding box
-  from the store, then compute), the figure a user waits for.
+- service_ms: the whole service call on a SQLite file once its layers are cached (a cheap
+  count/max query per table proves the cache is current, then compute) — what a user waits for;
+- service_cold_ms: the first call after start or after the registry changed (loads 125,000
+  rows and builds the index).
 
 Target: compute under 500 ms.
 """
@@ -127,14 +129,17 @@ def service(data: dict) -> dict:
                     division_code="370600", created_at=NOW, updated_at=NOW)
         s.add(w)
         s.commit()
-        svc.compute_targeting(s, w)  # first call builds the cached grid index
+        t0 = time.perf_counter()
+        svc.compute_targeting(s, w)  # first call loads the layers and builds the grid index
+        cold_ms = (time.perf_counter() - t0) * 1000
         times = []
         for _ in range(REPEATS):
             t0 = time.perf_counter()
             svc.compute_targeting(s, w)
             times.append((time.perf_counter() - t0) * 1000)
     engine.dispose()
-    return {"service_ms_median": round(statistics.median(times), 1),
+    return {"service_cold_ms": round(cold_ms, 1),
+            "service_ms_median": round(statistics.median(times), 1),
             "service_ms_max": round(max(times), 1)}
 
 
