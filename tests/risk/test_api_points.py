@@ -165,6 +165,11 @@ def test_major_hazard_api(client: Any, city: dict, engine: Any) -> None:
                       headers=login(client, "laishan")).status_code == 404
     listed = client.get("/api/v1/risk/major-hazards?major=1", headers=analyst).json()
     assert listed["total"] == 1
+    assert client.post(f"/api/v1/risk/major-hazards/{hz['id']}/archive",
+                       headers=login(client, "enterprise")).status_code == 200
+    assert client.post(f"/api/v1/risk/major-hazards/{hz['id']}/archive",
+                       headers=analyst).status_code == 409
+    assert client.get("/api/v1/risk/major-hazards", headers=analyst).json()["total"] == 0
 
 
 # ----------------------------------------------------------------------------- pages

@@ -73,14 +73,16 @@ def test_scope_rules(session: Session, city: dict) -> None:
     zhifu_point = make_point(session, city, index=0)  # 芝罘区, the enterprise officer's own
     other_zhifu = make_point(session, city, index=1, name="反应釜")
     laishan_point = make_point(session, city, index=3, name="莱山罐区")
+    make_point(session, city, index=2, name="危货运输车辆")  # industry 54 (section G)
     session.commit()
 
     def names(username: str) -> set[str]:
         page = service.list_points(session, who(session, username), service.PointQuery())
         return {p.name for p in page.items}
 
-    assert names("analyst") == {"液氨储罐区", "反应釜", "莱山罐区"}
-    assert names("zhifu") == {"液氨储罐区", "反应釜"}
+    assert names("analyst") == {"液氨储罐区", "反应釜", "莱山罐区", "危货运输车辆"}
+    assert names("zhifu") == {"液氨储罐区", "反应釜", "危货运输车辆"}
+    assert names("liaison") == {"危货运输车辆"}  # a department liaison sees its own industry
     assert names("laishan") == {"莱山罐区"}
     assert names("enterprise") == {"液氨储罐区"}
     assert names("public") == set()
