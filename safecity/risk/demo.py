@@ -435,6 +435,9 @@ def _beta_sum(unit: _Unit) -> tuple[float, float]:
             sum(t["q_over_Q"] for t in result["terms"]) / big)
 
 
+S_MAX = 30.0  # no unit holds more than 30 × its critical quantity: big, but real, inventories
+
+
 def _tonnes_for(grade: int | None, alpha: float, beta_per_t: float, s_per_t: float,
                 rng: random.Random) -> float:
     if grade is None:
@@ -445,7 +448,38 @@ def _tonnes_for(grade: int | None, alpha: float, beta_per_t: float, s_per_t: flo
         low = 1.05 / s_per_t
         high = max(low, (hi or 8.5) / (alpha * beta_per_t))
         return rng.uniform(low, high)
-    return rng.uniform(lo, hi) / (alpha * beta_per_t)  # type: ignore[operator]
+    top = min(hi, _max_r(alpha, beta_per_t, s_per_t))  # type: ignore[type-var]
+    return rng.uniform(lo, max(lo, top)) / (alpha * beta_per_t)  # type: ignore[operator]
+
+
+def _max_r(alpha: float, beta_per_t: float, s_per_t: float) -> float:
+    """The largest R a unit reaches within S_MAX: grade 1 needs toxic gases, not solvents."""
+    return alpha * beta_per_t / s_per_t * S_MAX
+
+
+@dataclass
+class _Graded:
+    unit: _Unit
+    found: exposure.Exposure | None
+    people: int
+    alpha: float
+    beta_per_t: float
+    s_per_t: float
+    grade: int | None = None
+
+
+def _assign_grades(graded: list[_Graded]) -> None:
+    """Give each planned grade to the next unit that can reach it within S_MAX."""
+    free = list(graded)
+    for grade, count in GRADE_PLAN:
+        lo = R_TARGET[grade][0] or 0.0
+        for _ in range(count):
+            pick = next((g for g in free if grade == 4 or
+                         _max_r(g.alpha, g.beta_per_t, g.s_per_t) >= lo * 1.05), None)
+            if pick is None:
+                break
+            pick.grade = grade
+            free.remove(pick)
 
 
 def _round_t(value: float) -> float:
@@ -458,15 +492,17 @@ def _major_hazards(session: Session, now: datetime, rng: random.Random) -> list[
     units = _unit_candidates(session, rng)
     order = {"large": 0, "medium": 1, "small": 2}
     units.sort(key=lambda u: (order.get(u.enterprise_scale, 3), rng.random()))
-    plan: list[int | None] = [g for g, n in GRADE_PLAN for _ in range(n)]
-    rows: list[dict[str, Any]] = []
-    for i, unit in enumerate(units):
+    graded = []
+    for unit in units:
         found = service.compute_exposure(session, unit.lon, unit.lat, unit.boundary)
         people = found.total if found else 0
         alpha = float(hazmat.alpha_for_population(people).alpha)
-        beta_per_t, s_per_t = _beta_sum(unit)
-        grade = plan[i] if i < len(plan) else None
-        tonnes = _tonnes_for(grade, alpha, beta_per_t, s_per_t, rng)
+        graded.append(_Graded(unit, found, people, alpha, *_beta_sum(unit)))
+    _assign_grades(graded)
+    rows: list[dict[str, Any]] = []
+    for g in graded:
+        unit, found, people = g.unit, g.found, g.people
+        tonnes = _tonnes_for(g.grade, g.alpha, g.beta_per_t, g.s_per_t, rng)
         substances = [_substance(n, _round_t(tonnes * share)) for n, share in unit.mix]
         result = hazmat.identify({"units": [{"name": unit.name, "kind": unit.kind,
                                              "substances": substances}],
