@@ -205,8 +205,12 @@ def to_dict(alarm: Alarm) -> dict[str, Any]:
 
 
 def act(session: Session, principal: Principal, alarm_id: int, action: str, note: str,
-        now: datetime) -> Alarm:
-    """acknowledge / handle / resolve / false_alarm, with who, when and a note; audited."""
+        now: datetime) -> tuple[Alarm, list[events.Event]]:
+    """acknowledge / handle / resolve / false_alarm, with who, when and a note; audited.
+
+    Returns the events to publish once the caller has committed (handlers open their own
+    transactions, which would wait on ours).
+    """
     alarm = get_alarm(session, principal, alarm_id)
     if principal.role not in HANDLERS:
         raise Forbidden("当前角色无权处置报警", "your role may not handle alarms")
@@ -225,8 +229,8 @@ def act(session: Session, principal: Principal, alarm_id: int, action: str, note
     audit.record(session, actor=principal.username, action=f"alarm_{action}", object_type="alarm",
                  object_id=alarm.id, before=before, after=to_dict(alarm), now=now)
     if target in CLOSED and alarm.condition_active:
-        events.publish(events.AlarmCleared(now, str(alarm.id)))
-    return alarm
+        return alarm, [events.AlarmCleared(now, str(alarm.id))]
+    return alarm, []
 
 
 def history(session: Session, alarm: Alarm) -> list[AlarmAction]:

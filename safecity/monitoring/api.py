@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from safecity.core import events
 from safecity.core.config import get_settings
 from safecity.core.db import get_engine, session_scope
 from safecity.core.deps import db, now, principal
@@ -268,8 +269,12 @@ def alarm_action(alarm_id: int, action: str, body: dict[str, Any] | None = Body(
                  session: Session = Depends(db), who: Principal = Depends(principal),
                  at: datetime = Depends(now)) -> dict[str, Any]:
     note = str((body or {}).get("note") or "")
-    alarm = alarm_service.act(session, who, alarm_id, action, note, at)
-    return alarm_service.to_dict(alarm)
+    alarm, pending = alarm_service.act(session, who, alarm_id, action, note, at)
+    out = alarm_service.to_dict(alarm)
+    session.commit()
+    for event in pending:
+        events.publish(event)
+    return out
 
 
 # --- dead letters ----------------------------------------------------------------------------
