@@ -132,6 +132,13 @@ def stats_export(request: Request, session: Session = Depends(db),
         "Content-Disposition": 'attachment; filename="hidden-dangers-stats.xlsx"'})
 
 
+# ---------------------------------------------------------------- checklists, plans, tasks
+
+from safecity.hazards import checks_api
+
+router.include_router(checks_api.router)  # before /{hd_id}, which would swallow /tasks
+
+
 # ---------------------------------------------------------------- hidden dangers
 
 

@@ -71,6 +71,9 @@ def load(session: Session, now: datetime, progress: Progress | None = None) -> d
     stories = generate(enterprises, cells, names, now, SEED)
     count = insert_stories(session, stories, progress)
     refresh_statistics(session, HiddenDanger.__tablename__)
+    from safecity.hazards.stats import rebuild_final
+
+    rebuild_final(session)
     summary = summarise(stories, now)
     record(session, actor="system", action="demo.load", object_type="hidden_danger",
            object_id="demo", before=None, after=summary, now=now)

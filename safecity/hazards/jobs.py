@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -143,19 +143,44 @@ def _claim(session: Session, now: datetime, batch: int) -> list[Any]:
 
 
 def _insert_steps(session: Session, rows: list[dict[str, Any]]) -> set[tuple[int, str]]:
+    """Insert step rows, skipping ones another run already inserted; returns the new ones."""
     if not rows:
         return set()
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        # Four array parameters instead of thousands of scalars: one short statement per batch.
+        result = session.execute(text(
+            "INSERT INTO hd_escalations (hidden_danger_id, step, deadline, done_at, notified) "
+            "SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:steps AS varchar[]), "
+            "CAST(:deadlines AS timestamptz[]), CAST(:done AS timestamptz[]), "
+            "CAST(:notified AS text[])) "
+            "ON CONFLICT (hidden_danger_id, step, deadline) DO NOTHING "
+            "RETURNING hidden_danger_id, step"),
+            {"ids": [r["hidden_danger_id"] for r in rows], "steps": [r["step"] for r in rows],
+             "deadlines": [r["deadline"] for r in rows], "done": [r["done_at"] for r in rows],
+             "notified": [r["notified"] for r in rows]})
+        return {(r[0], r[1]) for r in result}
+    from sqlalchemy.dialects.sqlite import insert
+
     stmt = insert(Escalation).on_conflict_do_nothing(
         index_elements=["hidden_danger_id", "step", "deadline"]).returning(
         Escalation.hidden_danger_id, Escalation.step)
     inserted: set[tuple[int, str]] = set()
-    for i in range(0, len(rows), 500):
-        inserted.update((r[0], r[1]) for r in session.execute(stmt.values(rows[i:i + 500])))
+    for i in range(0, len(rows), 200):
+        inserted.update((r[0], r[1]) for r in session.execute(stmt.values(rows[i:i + 200])))
     return inserted
+
+
+def _update_levels(session: Session, updates: list[dict[str, Any]]) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(
+            "UPDATE hd_hidden_dangers AS h SET escalation_level = v.level, "
+            "next_escalation_at = v.nxt FROM unnest(CAST(:ids AS integer[]), "
+            "CAST(:levels AS integer[]), CAST(:nxt AS timestamptz[])) AS v(id, level, nxt) "
+            "WHERE h.id = v.id"),
+            {"ids": [u["id"] for u in updates], "levels": [u["escalation_level"] for u in updates],
+             "nxt": [u["next_escalation_at"] for u in updates]})
+    else:
+        session.execute(update(HiddenDanger), updates)
 
 
 def _batch(session: Session, directory: Directory, now: datetime, batch: int,
@@ -172,25 +197,30 @@ def _batch(session: Session, directory: Directory, now: datetime, batch: int,
         for step in due:
             steps_rows.append({"hidden_danger_id": hd.id, "step": step, "deadline": hd.deadline,
                                "done_at": now, "notified": ""})
-            plan.append((hd, step))
+        plan.append((hd, due))
     inserted = _insert_steps(session, steps_rows)
-    session.execute(update(HiddenDanger), updates)
+    _update_levels(session, updates)
     messages, changes, pending = [], [], []
-    for hd, step in plan:
-        if (hd.id, step) not in inserted:
-            continue  # the other run did this step
-        report.steps[step] += 1
-        users = directory.for_step(step, hd)
-        title = f"【隐患 #{hd.id}】{hd.title}：{STEP_TEXT[step]}"
-        messages += [notify.Message(u.id, f"escalation_{step}", title, "", f"/hazards/{hd.id}")
-                     for u in users]
-        changes.append(audit.Change("hidden_danger", hd.id, f"escalate_{step}", None, {
-            "step": step, "deadline": wf.as_utc(hd.deadline).isoformat(),
-            "notified": [u.username for u in users]}))
-        if step == "overdue":
-            pending.append(events.HiddenDangerOverdue(
-                now, str(hd.id), hd.grade or "general", hd.division_code, hd.lon, hd.lat,
-                hd.grid_cell_id, hd.enterprise_id))
+    for hd, due in plan:
+        done = [s for s in due if (hd.id, s) in inserted]  # the other run did the rest
+        if not done:
+            continue
+        notified: dict[str, list[str]] = {}
+        for step in done:
+            report.steps[step] += 1
+            users = directory.for_step(step, hd)
+            notified[step] = [u.username for u in users]
+            title = f"【隐患 #{hd.id}】{hd.title}：{STEP_TEXT[step]}"
+            messages += [notify.Message(u.id, f"escalation_{step}", title, "",
+                                        f"/hazards/{hd.id}") for u in users]
+            if step == "overdue":
+                pending.append(events.HiddenDangerOverdue(
+                    now, str(hd.id), hd.grade or "general", hd.division_code, hd.lon, hd.lat,
+                    hd.grid_cell_id, hd.enterprise_id))
+        # One audit entry per hidden danger and run, naming every step done and who was told.
+        changes.append(audit.Change("hidden_danger", hd.id, "escalate", None, {
+            "steps": done, "deadline": wf.as_utc(hd.deadline).isoformat(),
+            "notified": notified}))
     report.notifications += notify.deliver(session, messages, now)
     audit.record_many(session, "system:escalation", changes, now)
     report.checked += len(hds)

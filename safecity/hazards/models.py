@@ -208,3 +208,25 @@ class TaskResult(Base):
     result: Mapped[str] = mapped_column(String(8))  # passed | failed | na
     note: Mapped[str] = mapped_column(Text, default="")
     hidden_danger_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class FinalCount(Base):
+    """Counts of closed and rejected hidden dangers per (division, industry, grade, month,
+    status). Those never change again, so the dashboard reads them from here (a few thousand
+    rows) and aggregates only the open ones live; `stats.rebuild_final` recomputes it."""
+
+    __tablename__ = "hd_final_counts"
+    __table_args__ = (UniqueConstraint("division_code", "industry_section", "grade", "month",
+                                       "status", name="uq_hd_final_counts_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    division_code: Mapped[str] = mapped_column(String(12))
+    industry_section: Mapped[str] = mapped_column(String(1), default="")  # '' = none
+    grade: Mapped[str] = mapped_column(String(8), default="")
+    month: Mapped[str] = mapped_column(String(7))
+    status: Mapped[str] = mapped_column(String(16))
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    late: Mapped[int] = mapped_column(Integer, default=0)
+    days: Mapped[float] = mapped_column(Float, default=0.0)
+    supervised: Mapped[int] = mapped_column(Integer, default=0)

@@ -17,7 +17,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from safecity.core.errors import NotFound
@@ -121,9 +121,11 @@ def deliver(session: Session, messages: Sequence[Message], now: datetime) -> int
     """Put messages in the inbox now; hand them to outbound channels after commit."""
     if not messages:
         return 0
-    session.execute(insert(Notification), [
+    from safecity.hazards.bulk import insert_rows
+
+    insert_rows(session, Notification.__table__, [
         {"user_id": m.user_id, "kind": m.kind, "title": m.title[:200], "body": m.body,
-         "link": m.link[:200], "created_at": now} for m in messages])
+         "link": m.link[:200], "created_at": now, "read_at": None} for m in messages])
     outbound = channels()
     if outbound:
         pending = session.info.setdefault("hd_outbound", [])

@@ -305,6 +305,10 @@ def transition(session: Session, who: Principal, hd_id: int, action: str, data: 
         hd.escalation_level = 0  # a new deadline starts the reminders again
         hd.next_escalation_at = rules.next_escalation(hd.deadline, 0, hd.status)
     session.flush()
+    if hd.status in wf.FINAL:
+        from safecity.hazards.stats import count_final
+
+        count_final(session, hd)
     note = str(data.get("note") or "")
     _record(session, hd, who, action, from_status, hd.status, note, attachments,
             {k: _plain(v) for k, v in outcome.changes.items()}, now, before)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal_column, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from safecity.core.errors import invalid
@@ -19,7 +19,7 @@ from safecity.core.scope import Principal, division_prefix
 from safecity.core.sql import code_within
 from safecity.hazards import rules, service
 from safecity.hazards import workflow as wf
-from safecity.hazards.models import HiddenDanger
+from safecity.hazards.models import FinalCount, HiddenDanger
 from safecity.registry.models import Division
 from safecity.registry.rules import INDUSTRY_SECTIONS
 
@@ -46,31 +46,138 @@ def params_from(qp: Mapping[str, str]) -> Params:
     return p
 
 
-def cube(session: Session, who: Principal, p: Params, now: datetime) -> list[Any]:
-    """Counts per (county, industry section, grade, month, status): the one query."""
-    hd = HiddenDanger
-    county = func.substr(hd.division_code, 1, 6).label("county")
-    on_clock = hd.status.in_(sorted(wf.ON_THE_CLOCK | {wf.SUBMITTED}))
-    stmt = (select(county, hd.industry_section, hd.grade, hd.month, hd.status,
-                   func.count().label("n"),
-                   func.sum(case((hd.closed_late.is_(False), 1), else_=0)).label("on_time"),
-                   func.sum(case((hd.closed_late.is_(True), 1), else_=0)).label("late"),
-                   func.sum(hd.days_to_close).label("days"),
-                   func.sum(case((and_(on_clock, hd.deadline < now), 1), else_=0))
-                   .label("overdue"),
-                   func.sum(case((hd.supervisor_division_code.is_not(None), 1), else_=0))
-                   .label("supervised"))
-            .where(service.scope_clause(who))
-            .group_by(county, hd.industry_section, hd.grade, hd.month, hd.status))
+SETS = ("division", "industry", "grade", "month")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one part of the figures comes from: key columns and aggregate expressions."""
+
+    county: Any
+    section: Any
+    grade: Any
+    month: Any
+    status: Any
+    sums: list[Any]
+    where: list[Any]
+
+
+def _filters(p: Params, division: Any, grade: Any, month: Any) -> list[Any]:
+    out = []
     if p.division:
-        stmt = stmt.where(code_within(hd.division_code, division_prefix(p.division)))
+        out.append(code_within(division, division_prefix(p.division)))
     if p.grade:
-        stmt = stmt.where(hd.grade == p.grade)
+        out.append(grade == p.grade)
     if p.month_from:
-        stmt = stmt.where(hd.month >= p.month_from)
+        out.append(month >= p.month_from)
     if p.month_to:
-        stmt = stmt.where(hd.month <= p.month_to)
-    return list(session.execute(stmt))
+        out.append(month <= p.month_to)
+    return out
+
+
+def live_source(who: Principal, p: Params, now: datetime, statuses: frozenset[str] | None
+                ) -> Source:
+    hd = HiddenDanger
+    on_clock = hd.status.in_(sorted(wf.ON_THE_CLOCK | {wf.SUBMITTED}))
+    sums = [func.count().label("n"),
+            func.sum(case((hd.closed_late.is_(False), 1), else_=0)).label("on_time"),
+            func.sum(case((hd.closed_late.is_(True), 1), else_=0)).label("late"),
+            func.sum(hd.days_to_close).label("days"),
+            func.sum(case((and_(on_clock, hd.deadline < now), 1), else_=0)).label("overdue"),
+            func.sum(case((hd.supervisor_division_code.is_not(None), 1), else_=0))
+            .label("supervised")]
+    where = [service.scope_clause(who), *_filters(p, hd.division_code, hd.grade, hd.month)]
+    if statuses is not None:
+        where.append(hd.status.in_(sorted(statuses)))
+    return Source(func.substr(hd.division_code, 1, 6), hd.industry_section, hd.grade, hd.month,
+                  hd.status, sums, where)
+
+
+def final_source(who: Principal, p: Params) -> Source:
+    fc = FinalCount
+    sums = [func.sum(fc.n).label("n"), func.sum(fc.on_time).label("on_time"),
+            func.sum(fc.late).label("late"), func.sum(fc.days).label("days"),
+            literal_column("0").label("overdue"), func.sum(fc.supervised).label("supervised")]
+    where = [code_within(fc.division_code, who.prefix),
+             *_filters(p, fc.division_code, fc.grade, fc.month)]
+    if who.role == "department_liaison" and who.industry:
+        where.append(fc.industry_section == who.industry.upper())
+    return Source(func.substr(fc.division_code, 1, 6), fc.industry_section, fc.grade, fc.month,
+                  fc.status, sums, where)
+
+
+def summary_fits(who: Principal) -> bool:
+    """Whether the caller's scope can be applied to the summary (division and section only)."""
+    if not who.can_read() or who.role == "enterprise_officer":
+        return False
+    return who.role != "department_liaison" or not who.industry or who.industry.isalpha()
+
+
+def cube(session: Session, who: Principal, p: Params, now: datetime) -> list[Any]:
+    """Counts per (status, grade) within each grouping — division, industry, grade, month.
+
+    Closed and rejected ones come from the summary table when the caller's scope allows it; the
+    open ones (a tenth or less of a mature city's register) are aggregated live."""
+    if summary_fits(who):
+        return (_aggregate(session, live_source(who, p, now, wf.OPEN))
+                + _aggregate(session, final_source(who, p)))
+    return _aggregate(session, live_source(who, p, now, None))
+
+
+def _aggregate(session: Session, src: Source) -> list[Any]:
+    """One scan: GROUPING SETS on PostgreSQL, a UNION ALL of four GROUP BYs elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        gid = func.grouping(src.county, src.section, src.month).label("gid")
+        stmt = (select(gid, src.county.label("county"), src.section.label("section"),
+                       src.month.label("month"), src.grade.label("grade"),
+                       src.status.label("status"), *src.sums).where(*src.where)
+                .group_by(func.grouping_sets(tuple_(src.county, src.grade, src.status),
+                                             tuple_(src.section, src.grade, src.status),
+                                             tuple_(src.grade, src.status),
+                                             tuple_(src.month, src.grade, src.status))))
+        # grouping() sets a bit for each argument NOT in the row's set (county=4, section=2,
+        # month=1): 3 → by county, 5 → by section, 7 → by grade only, 6 → by month.
+        names = {3: "division", 5: "industry", 7: "grade", 6: "month"}
+        return [_Row(names[r.gid], _key(names[r.gid], r), r) for r in session.execute(stmt)]
+    keys = {"division": src.county, "industry": src.section, "grade": literal_column("''"),
+            "month": src.month}
+    parts = [select(literal_column(f"'{name}'").label("gset"), col.label("k"),
+                    src.grade.label("grade"), src.status.label("status"), *src.sums)
+             .where(*src.where).group_by(col, src.grade, src.status)
+             for name, col in keys.items()]
+    return [_Row(r.gset, (r.k or None) if r.gset != "grade" else (r.grade or "ungraded"), r)
+            for r in session.execute(union_all(*parts))]
+
+
+def _key(name: str, r: Any) -> str:
+    if name == "division":
+        return str(r.county)
+    if name == "industry":
+        return r.section or "-"
+    if name == "month":
+        return str(r.month)
+    return r.grade or "ungraded"
+
+
+class _Row:
+    __slots__ = (
+        "days",
+        "grade",
+        "gset",
+        "key",
+        "late",
+        "n",
+        "on_time",
+        "overdue",
+        "status",
+        "supervised",
+    )
+
+    def __init__(self, gset: str, key: Any, r: Any) -> None:
+        self.gset, self.key = gset, key if key is not None else "-"
+        self.grade, self.status, self.n = r.grade or None, r.status, r.n
+        self.on_time, self.late, self.days = r.on_time, r.late, r.days
+        self.overdue, self.supervised = r.overdue, r.supervised
 
 
 class Tally:
@@ -114,14 +221,11 @@ class Tally:
 def dashboard(session: Session, who: Principal, p: Params, now: datetime) -> dict[str, Any]:
     rows = cube(session, who, p, now)
     total = Tally()
-    groups: dict[str, dict[str, Tally]] = {k: defaultdict(Tally) for k in
-                                           ("division", "industry", "grade", "month")}
+    groups: dict[str, dict[str, Tally]] = {k: defaultdict(Tally) for k in SETS}
     for r in rows:
-        total.add(r)
-        groups["division"][r.county].add(r)
-        groups["industry"][r.industry_section or "-"].add(r)
-        groups["grade"][r.grade or "ungraded"].add(r)
-        groups["month"][r.month].add(r)
+        if r.gset == "grade":
+            total.add(r)  # the by-grade set holds every row exactly once
+        groups[r.gset][r.key].add(r)
     names = {d.code: d.name for d in session.scalars(
         select(Division).where(Division.code.in_(list(groups["division"]) or ["-"])))}
     labels = {
@@ -143,6 +247,53 @@ def dashboard(session: Session, who: Principal, p: Params, now: datetime) -> dic
 def _label(fn: Any, key: str) -> str:
     value = fn(key)
     return value[0] if isinstance(value, tuple) else str(value)
+
+
+# ---------------------------------------------------------------- the summary of final ones
+
+
+def _final_values(hd: HiddenDanger) -> dict[str, Any]:
+    return {"division_code": hd.division_code, "industry_section": hd.industry_section or "",
+            "grade": hd.grade or "", "month": hd.month, "status": hd.status, "n": 1,
+            "on_time": int(hd.closed_late is False), "late": int(hd.closed_late is True),
+            "days": float(hd.days_to_close or 0.0),
+            "supervised": int(hd.supervisor_division_code is not None)}
+
+
+def count_final(session: Session, hd: HiddenDanger) -> None:
+    """Add a hidden danger that just became closed or rejected to the summary (upsert)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    stmt = insert(FinalCount).values(**_final_values(hd))
+    ex = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["division_code", "industry_section", "grade", "month", "status"],
+        set_={"n": FinalCount.n + ex.n, "on_time": FinalCount.on_time + ex.on_time,
+              "late": FinalCount.late + ex.late, "days": FinalCount.days + ex.days,
+              "supervised": FinalCount.supervised + ex.supervised})
+    session.execute(stmt)
+
+
+def rebuild_final(session: Session) -> int:
+    """Recompute the summary from the hidden dangers (after bulk loads; idempotent)."""
+    from sqlalchemy import delete, insert
+
+    hd = HiddenDanger
+    session.execute(delete(FinalCount))
+    section, grade = func.coalesce(hd.industry_section, ""), func.coalesce(hd.grade, "")
+    src = (select(hd.division_code, section, grade, hd.month, hd.status, func.count(),
+                  func.sum(case((hd.closed_late.is_(False), 1), else_=0)),
+                  func.sum(case((hd.closed_late.is_(True), 1), else_=0)),
+                  func.coalesce(func.sum(hd.days_to_close), 0.0),
+                  func.sum(case((hd.supervisor_division_code.is_not(None), 1), else_=0)))
+           .where(hd.status.in_(sorted(wf.FINAL)))
+           .group_by(hd.division_code, section, grade, hd.month, hd.status))
+    cols = ["division_code", "industry_section", "grade", "month", "status", "n", "on_time",
+            "late", "days", "supervised"]
+    session.execute(insert(FinalCount).from_select(cols, src))
+    return session.scalar(select(func.count()).select_from(FinalCount)) or 0
 
 
 # ---------------------------------------------------------------- export

@@ -38,6 +38,8 @@ def seed(session) -> None:  # type: ignore[no-untyped-def]
         hd("370613", "reported", None, "2026-11"),
         hd("370613", "submitted", "general", "2026-11", deadline=NOW - D, section=None),
     ])
+    session.flush()
+    stats.rebuild_final(session)
     session.commit()
 
 
@@ -82,3 +84,32 @@ def test_api_page_and_export(hz_city, client, session) -> None:
     web_login(client, "zhifu")
     page = client.get("/hazards/stats")
     assert page.status_code == 200 and "<svg" in page.text and 'data-kpi="total">5<' in page.text
+
+
+def test_summary_matches_live_figures(hz_city, session) -> None:
+    from safecity.hazards import service
+    from tests.hazards.test_jobs import principal
+
+    seed(session)
+    city = Principal(1, "admin", "admin", "370600")
+
+    def both() -> tuple[dict, dict]:
+        p = stats.Params()
+        fast = stats.dashboard(session, city, p, NOW)
+        live = stats.dashboard(session, Principal(1, "admin", "admin", "370600"), p, NOW)
+        from unittest import mock
+
+        with mock.patch.object(stats, "summary_fits", return_value=False):
+            live = stats.dashboard(session, city, p, NOW)
+        return fast, live
+
+    fast, live = both()
+    assert fast == live
+    # a closing through the service updates the summary in the same transaction
+    submitted = session.query(HiddenDanger).filter_by(status="submitted").one()
+    service.transition(session, principal(session, "laishan"), submitted.id, "accept", {}, [],
+                       NOW)
+    session.commit()
+    fast, live = both()
+    assert fast == live and fast["totals"]["closed"] == 4
+    assert fast["totals"]["on_time_rate"] == 50.0  # submitted after its deadline: late

@@ -1,4 +1,5 @@
-"""hazards capability tables: hidden dangers, timeline, escalations, inbox, checklists, plans, tasks
+"""hazards capability tables: hidden dangers, timeline, escalations, inbox, final counts,
+checklists, plans, tasks
 
 Revision ID: 0003
 Revises: 0002
@@ -22,6 +23,21 @@ def upgrade() -> None:
     sa.Column('division_code', sa.String(length=12), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_hd_checklists'))
+    )
+    op.create_table('hd_final_counts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('division_code', sa.String(length=12), nullable=False),
+    sa.Column('industry_section', sa.String(length=1), nullable=False),
+    sa.Column('grade', sa.String(length=8), nullable=False),
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.Column('on_time', sa.Integer(), nullable=False),
+    sa.Column('late', sa.Integer(), nullable=False),
+    sa.Column('days', sa.Float(), nullable=False),
+    sa.Column('supervised', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hd_final_counts')),
+    sa.UniqueConstraint('division_code', 'industry_section', 'grade', 'month', 'status', name='uq_hd_final_counts_key')
     )
     op.create_table('hd_hidden_dangers',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -207,4 +223,5 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_hd_hidden_dangers_enterprise_id'), table_name='hd_hidden_dangers')
     op.drop_index('ix_hd_hidden_dangers_div_status', table_name='hd_hidden_dangers')
     op.drop_table('hd_hidden_dangers')
+    op.drop_table('hd_final_counts')
     op.drop_table('hd_checklists')
