@@ -187,6 +187,19 @@ def get_point(session: Session, principal: Principal, point_id: Any) -> RiskPoin
     return point
 
 
+def _point_for_write(session: Session, principal: Principal, point_id: Any) -> RiskPoint:
+    """A write to an existing point outside the caller's scope is refused (403), not hidden."""
+    try:
+        point = session.get(RiskPoint, int(point_id))
+    except (TypeError, ValueError):
+        point = None
+    if point is None:
+        raise NotFound("风险点", "risk point")
+    if not _sees_point(principal, point):
+        raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
+    return point
+
+
 def point_dict(point: RiskPoint) -> dict[str, Any]:
     return {
         "id": point.id, "code": point.code, "name": point.name, "owner_kind": point.owner_kind,
@@ -277,7 +290,7 @@ def _input_values(point: RiskPoint) -> dict[str, Any]:
 
 def update_point(session: Session, principal: Principal, point_id: Any, patch: dict[str, Any],
                  now: datetime) -> RiskPoint:
-    point = get_point(session, principal, point_id)
+    point = _point_for_write(session, principal, point_id)
     _check_writer(principal, point.division_code, point.enterprise_id)
     before = point_dict(point)
     values = resolve_owner(session, validate_point({**_input_values(point), **patch}))
@@ -293,7 +306,7 @@ def update_point(session: Session, principal: Principal, point_id: Any, patch: d
 
 def archive_point(session: Session, principal: Principal, point_id: Any, now: datetime,
                   archived: bool = True) -> RiskPoint:
-    point = get_point(session, principal, point_id)
+    point = _point_for_write(session, principal, point_id)
     _check_writer(principal, point.division_code, point.enterprise_id)
     if point.archived == archived:
         raise Conflict("风险点已处于该状态", "the risk point is already in that state")
@@ -432,7 +445,7 @@ def assessment_dict(a: RiskAssessment) -> dict[str, Any]:
 def assess(session: Session, principal: Principal, point_id: Any, data: dict[str, Any],
            now: datetime) -> RiskAssessment:
     """Record a draft assessment; it grades the point only once approved."""
-    point = get_point(session, principal, point_id)
+    point = _point_for_write(session, principal, point_id)
     _check_writer(principal, point.division_code, point.enterprise_id)
     if point.archived:
         raise Conflict("已归档的风险点不能评价", "an archived risk point cannot be assessed")
@@ -458,14 +471,16 @@ def list_assessments(session: Session, principal: Principal, point_id: Any
                                               RiskAssessment.id.desc())))
 
 
-def get_assessment(session: Session, principal: Principal, assessment_id: Any
-                   ) -> tuple[RiskAssessment, RiskPoint]:
+def get_assessment(session: Session, principal: Principal, assessment_id: Any,
+                   for_write: bool = False) -> tuple[RiskAssessment, RiskPoint]:
     try:
         row = session.get(RiskAssessment, int(assessment_id))
     except (TypeError, ValueError):
         row = None
     if row is None:
         raise NotFound("评价记录", "assessment")
+    if for_write:
+        return row, _point_for_write(session, principal, row.risk_point_id)
     try:
         point = get_point(session, principal, row.risk_point_id)
     except NotFound:
@@ -476,7 +491,7 @@ def get_assessment(session: Session, principal: Principal, assessment_id: Any
 def decide(session: Session, principal: Principal, assessment_id: Any, approve: bool,
            now: datetime, note: str = "") -> RiskAssessment:
     """Approve or reject a draft; approval makes it the point's level when it is the latest."""
-    row, point = get_assessment(session, principal, assessment_id)
+    row, point = get_assessment(session, principal, assessment_id, for_write=True)
     _require_analyst(principal)
     if not principal.covers(point.division_code):
         raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
@@ -623,6 +638,18 @@ def get_hazard(session: Session, principal: Principal, hazard_id: Any) -> MajorH
     return hazard
 
 
+def _hazard_for_write(session: Session, principal: Principal, hazard_id: Any) -> MajorHazard:
+    try:
+        hazard = session.get(MajorHazard, int(hazard_id))
+    except (TypeError, ValueError):
+        hazard = None
+    if hazard is None:
+        raise NotFound("重大危险源", "major hazard installation")
+    if not _sees_hazard(principal, hazard):
+        raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
+    return hazard
+
+
 def hazard_dict(h: MajorHazard) -> dict[str, Any]:
     return {"id": h.id, "enterprise_id": h.enterprise_id, "name": h.name,
             "unit_kind": h.unit_kind, "substances": h.substances,
@@ -743,7 +770,7 @@ def create_hazard(session: Session, principal: Principal, data: dict[str, Any],
 
 def update_hazard(session: Session, principal: Principal, hazard_id: Any, patch: dict[str, Any],
                   now: datetime) -> MajorHazard:
-    hazard = get_hazard(session, principal, hazard_id)
+    hazard = _hazard_for_write(session, principal, hazard_id)
     _check_writer(principal, hazard.division_code, hazard.enterprise_id)
     before = hazard_dict(hazard)
     current = {f: getattr(hazard, f) for f in MajorHazardIn.model_fields}
@@ -767,7 +794,7 @@ def update_hazard(session: Session, principal: Principal, hazard_id: Any, patch:
 def override_exposure(session: Session, principal: Principal, hazard_id: Any,
                       data: dict[str, Any], now: datetime) -> MajorHazard:
     """An analyst replaces the computed exposed population (reason required), or clears it."""
-    hazard = get_hazard(session, principal, hazard_id)
+    hazard = _hazard_for_write(session, principal, hazard_id)
     _require_analyst(principal)
     if not principal.covers(hazard.division_code):
         raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
@@ -793,7 +820,7 @@ def override_exposure(session: Session, principal: Principal, hazard_id: Any,
 
 def archive_hazard(session: Session, principal: Principal, hazard_id: Any, now: datetime,
                    archived: bool = True) -> MajorHazard:
-    hazard = get_hazard(session, principal, hazard_id)
+    hazard = _hazard_for_write(session, principal, hazard_id)
     _check_writer(principal, hazard.division_code, hazard.enterprise_id)
     if hazard.archived == archived:
         raise Conflict("重大危险源已处于该状态", "the installation is already in that state")
