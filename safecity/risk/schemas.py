@@ -25,7 +25,7 @@ FACTOR_CATEGORIES: dict[str, tuple[str, str]] = {
     "management": ("管理因素", "Management factors"),
 }
 
-# GB 6441-1986 《企业职工伤亡事故分类》 §5 (事故类别), the 20 accident types in the standard's order.
+# GB 6441-1986 《企业职工伤亡事故分类》 clause 2 (事故类别): the 20 types in the standard's order.
 ACCIDENT_TYPES: dict[str, tuple[str, str]] = {
     "struck_by_object": ("物体打击", "Struck by object"),
     "vehicle": ("车辆伤害", "Vehicle injury"),
@@ -105,6 +105,7 @@ LABELS: dict[str, tuple[str, str]] = {
 def _choice(value: Any, options: dict[str, tuple[str, str]], what_zh: str, what_en: str) -> str:
     """Accept the key or its Chinese/English label; anything else is reported with the choices."""
     text = str(value).strip() if value is not None else ""
+    text = text.replace("其他", "其它")  # both spellings of GB 6441's 其它爆炸/其它伤害 are in use
     for key, (zh, en) in options.items():
         if text in (key, zh, zh.split("（")[0]) or text.lower() == en.lower():
             return key

@@ -29,7 +29,7 @@ def make_point(session: Session, city: dict, username: str = "analyst", index: i
                **extra: object) -> RiskPoint:
     data = {"name": "液氨储罐区", "owner_kind": "enterprise", "enterprise_id": ent_id(city, index),
             "hazard_factors": [{"category": "物的因素", "description": "储罐腐蚀泄漏"}],
-            "accident_types": ["中毒和窒息", "容器爆炸"],
+            "accident_types": ["中毒和窒息", "容器爆炸", "其他爆炸"],
             "control_measures": [{"type": "engineering", "description": "设置氨气泄漏报警仪",
                                   "level": "车间级", "person": "王海"}],
             "review_date": "2027-06-30", **extra}
@@ -44,7 +44,7 @@ def test_create_derives_owner_fields_and_audits(session: Session, city: dict) ->
     assert point.division_code == ent.division_code == "370602"
     assert point.industry_code == "26"
     assert (point.lon, point.lat) == (ent.lon, ent.lat)
-    assert point.accident_types == ["poisoning", "vessel_explosion"]
+    assert point.accident_types == ["poisoning", "vessel_explosion", "other_explosion"]
     assert point.hazard_factors == [{"category": "material", "description": "储罐腐蚀泄漏"}]
     assert point.control_measures[0]["level"] == "workshop"
     assert point.review_date == date(2027, 6, 30)
