@@ -33,6 +33,12 @@ def run_all(now: datetime) -> dict[str, object]:
             out["inspection_tasks"] = checks.generate_tasks(session, now)
     except ImportError:  # checklists not installed
         pass
+    try:  # overdue events raise the area's dynamic risk when the risk capability is installed
+        from safecity.risk import dynamic
+
+        dynamic.register()
+    except ImportError:
+        pass
     out["escalation"] = jobs.run_once(session_scope, now).as_dict()
     return out
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -74,17 +74,66 @@ def load(session: Session, now: datetime, progress: Progress | None = None) -> d
     from safecity.hazards.stats import rebuild_final
 
     rebuild_final(session)
+    tasks = _plans(session, now)
     summary = summarise(stories, now)
     record(session, actor="system", action="demo.load", object_type="hidden_danger",
            object_id="demo", before=None, after=summary, now=now)
-    return {"hidden_dangers": count}
+    return {"hidden_dangers": count, "inspection_tasks": tasks}
+
+
+CHECKLISTS = (
+    ("危险化学品企业安全检查表", "C", "危化品生产储存", [
+        ("重大危险源安全监控系统正常投用", "GB 18218-2018；原国家安监总局令第40号", "hazchem", "major"),
+        ("储罐区可燃/有毒气体报警器有效并联网", "GB/T 50493-2019", "hazchem", "major"),
+        ("特种作业人员持证上岗", "《安全生产法》第三十条", "management", "general"),
+        ("动火作业票证审批齐全", "GB 30871-2022", "management", "general"),
+        ("防雷防静电设施检测合格", "GB 50057-2010", "electrical", "general"),
+    ]),
+    ("人员密集场所消防安全检查表", None, "人员密集场所", [
+        ("疏散通道、安全出口畅通", "GB 50016-2014", "fire", "general"),
+        ("应急照明和疏散指示标志完好", "GB 51309-2018", "fire", "general"),
+        ("消防设施器材完好有效", "《消防法》第十六条", "fire", "general"),
+        ("燃气管道及报警装置正常", "GB 50028-2006", "gas", "major"),
+    ]),
+    ("网格员日常巡查表", None, "网格", [
+        ("井盖、护栏等公共设施完好", "", "structure", "general"),
+        ("沿街商铺无违规使用液化气瓶", "", "gas", "general"),
+        ("无私拉乱接电线", "", "electrical", "general"),
+    ]),
+)
+
+
+def _plans(session: Session, now: datetime) -> int:
+    """Checklists and two recurring plans; tasks of the current period."""
+    from safecity.core.scope import Principal
+    from safecity.hazards import checks
+
+    city = Principal(0, "system", "admin", "370600")
+    made = []
+    for name, section, place, items in CHECKLISTS:
+        made.append(checks.create_checklist(session, city, {
+            "name": name, "industry_section": section, "place_kind": place,
+            "items": [{"text": t, "clause": c, "category": cat, "suggested_grade": g}
+                      for t, c, cat, g in items]}, now))
+    start = rules.beijing_day(now).replace(day=1).isoformat()
+    checks.create_plan(session, city, {
+        "name": "危化品企业月度自查（高风险企业加密）", "checklist_id": made[0].id,
+        "division_code": "370602", "industry_section": "C", "frequency": "monthly",
+        "assignee_kind": "enterprise", "start_date": start,
+        "risk_rule": rules.DEFAULT_RISK_RULE}, now)
+    checks.create_plan(session, city, {
+        "name": "芝罘区人员密集场所季度执法检查", "checklist_id": made[1].id,
+        "division_code": "370602", "industry_section": "F", "frequency": "quarterly",
+        "assignee_kind": "inspector", "assignee_username": "inspector", "start_date": start,
+        "risk_rule": rules.DEFAULT_RISK_RULE}, now)
+    return checks.generate_tasks(session, now)
 
 
 def summarise(stories: list[Story], now: datetime) -> dict[str, int]:
     out: dict[str, int] = {}
     for s in stories:
         out[s.row["status"]] = out.get(s.row["status"], 0) + 1
-    out["overdue"] = sum(1 for s in stories if s.row["status"] in wf.OPEN and s.row["deadline"]
+    out["overdue"] = sum(1 for s in stories if s.row["status"] in wf.ON_THE_CLOCK and s.row["deadline"]
                          and s.row["deadline"] < now)
     out["major"] = sum(1 for s in stories if s.row["grade"] == wf.MAJOR)
     return out
@@ -118,8 +167,10 @@ def generate(enterprises: list[Any], cells: list[Any], names: dict[str, str], no
     stories = []
     for day in range(days):
         for _ in range(_poisson(rng, PER_DAY * (0.8 + 0.4 * day / days))):
-            at = now - timedelta(days=days - day, minutes=rng.randint(8 * 60, 18 * 60))
-            at -= timedelta(hours=8)  # working hours in Beijing time
+            # working hours, Beijing time
+            midnight = (now.astimezone(rules.BEIJING) - timedelta(days=days - day)).replace(
+                hour=0, minute=0, second=0, microsecond=0)
+            at = (midnight + timedelta(minutes=rng.randint(8 * 60, 18 * 60))).astimezone(UTC)
             if at >= now:
                 continue
             if rng.random() < 0.72:

@@ -1,7 +1,7 @@
 """Menu entries of the hazards capability: (href, text key)."""
 
 NAV: tuple[tuple[str, str], ...] = (
-    ("/hazards", "nav_hd_list"),
+    ("/hazards/list", "nav_hd_list"),
     ("/hazards/report", "nav_hd_report"),
     ("/hazards/tasks", "nav_hd_tasks"),
     ("/hazards/checklists", "nav_hd_checklists"),

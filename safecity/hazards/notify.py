@@ -128,8 +128,12 @@ def deliver(session: Session, messages: Sequence[Message], now: datetime) -> int
          "link": m.link[:200], "created_at": now, "read_at": None} for m in messages])
     outbound = channels()
     if outbound:
+        # Who to reach is looked up now: after commit the session may not query any more.
+        ids = {m.user_id for m in messages}
+        users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
         pending = session.info.setdefault("hd_outbound", [])
-        pending.extend(messages)
+        pending.extend((Recipient(u.id, u.username, _email_of(u), u.phone), m)
+                       for m in messages if (u := users.get(m.user_id)) is not None)
         _after_commit(session, outbound)
     return len(messages)
 
@@ -140,23 +144,21 @@ def _after_commit(session: Session, outbound: list[Channel]) -> None:
     session.info["hd_outbound_hooked"] = True
 
     def send(sess: Session) -> None:
-        messages = sess.info.pop("hd_outbound", [])
+        pending = sess.info.pop("hd_outbound", [])
         sess.info.pop("hd_outbound_hooked", None)
-        ids = {m.user_id for m in messages}
-        users = {u.id: u for u in sess.scalars(select(User).where(User.id.in_(ids)))} if ids \
-            else {}
-        for m in messages:
-            u = users.get(m.user_id)
-            if u is None:
-                continue
-            rcpt = Recipient(u.id, u.username, email=_email_of(u), phone=u.phone)
+        for rcpt, m in pending:
             for channel in outbound:
                 try:
                     channel.send(rcpt, m)
                 except Exception:  # a failing gateway must not lose the inbox copy
-                    log.exception("channel %s failed for user %s", channel.name, u.username)
+                    log.exception("channel %s failed for user %s", channel.name, rcpt.username)
+
+    def drop(sess: Session) -> None:
+        sess.info.pop("hd_outbound", None)
+        sess.info.pop("hd_outbound_hooked", None)
 
     event.listen(session, "after_commit", send, once=True)
+    event.listen(session, "after_rollback", drop, once=True)
 
 
 def _email_of(user: User) -> str | None:

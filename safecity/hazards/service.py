@@ -112,7 +112,8 @@ def _filter_clauses(f: Filters, now: datetime) -> list[Any]:
     if f.open_only:
         out.append(HiddenDanger.status.in_(sorted(wf.OPEN)))
     if f.overdue:
-        out.append(and_(HiddenDanger.status.in_(sorted(wf.OPEN)), HiddenDanger.deadline < now))
+        out.append(and_(HiddenDanger.status.in_(sorted(wf.ON_THE_CLOCK)),
+                        HiddenDanger.deadline < now))
     if f.supervised:
         out.append(HiddenDanger.supervisor_division_code.is_not(None))
     if f.q:
@@ -151,7 +152,8 @@ def to_dict(hd: HiddenDanger, now: datetime | None = None) -> dict[str, Any]:
         if isinstance(v, datetime):
             out[k] = wf.as_utc(v).isoformat()
     out["status_label"] = wf.STATES[hd.status][0]
-    out["overdue"] = bool(now and hd.status in wf.OPEN and hd.deadline is not None
+    # Overdue: the responsible party still owes work after the deadline (not once handed in).
+    out["overdue"] = bool(now and hd.status in wf.ON_THE_CLOCK and hd.deadline is not None
                           and wf.as_utc(hd.deadline) < wf.as_utc(now))
     return out
 

@@ -78,7 +78,7 @@ def _filters(p: Params, division: Any, grade: Any, month: Any) -> list[Any]:
 def live_source(who: Principal, p: Params, now: datetime, statuses: frozenset[str] | None
                 ) -> Source:
     hd = HiddenDanger
-    on_clock = hd.status.in_(sorted(wf.ON_THE_CLOCK | {wf.SUBMITTED}))
+    on_clock = hd.status.in_(sorted(wf.ON_THE_CLOCK))
     sums = [func.count().label("n"),
             func.sum(case((hd.closed_late.is_(False), 1), else_=0)).label("on_time"),
             func.sum(case((hd.closed_late.is_(True), 1), else_=0)).label("late"),

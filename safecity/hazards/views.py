@@ -101,6 +101,7 @@ def _errors(exc: Invalid, lang: str) -> dict[str, list[str]]:
 
 
 @router.get("")
+@router.get("/list")
 def list_page(request: Request, session: Session = Depends(db),
               who: Principal = Depends(web_user), at: datetime = Depends(now)) -> Response:
     f = filters_from(request)
@@ -112,7 +113,8 @@ def list_page(request: Request, session: Session = Depends(db),
     return show(request, "hazards/list.html", page=page, f=f,
                   enterprises=enterprises, divisions=divisions,
                   names={d.code: d.name for d in divisions},
-                  counts=service.counts_by_status(session, who), now=at,
+                  counts=service.counts_by_status(session, who),
+                  overdue={h.id for h in page.items if service.to_dict(h, at)["overdue"]},
                   pages=max(1, math.ceil(page.total / page.size)))
 
 
@@ -226,7 +228,7 @@ def _detail(request: Request, session: Session, who: Principal, hd: HiddenDanger
     return show(request, "hazards/detail.html", status, hd=hd,
                   enterprise=enterprise, cell=cell, division=division, events=events,
                   actions=service.available_actions(hd, who), geometry=geometry, now=at,
-                  overdue=hd.status in wf.OPEN and hd.deadline is not None
+                  overdue=hd.status in wf.ON_THE_CLOCK and hd.deadline is not None
                   and wf.as_utc(hd.deadline) < wf.as_utc(at),
                   errors=errors or {}, failed_action=failed_action, values=values or {},
                   is_major=hd.grade == wf.MAJOR)
