@@ -20,7 +20,7 @@ from safecity.core.errors import Forbidden, Invalid, NotFound
 from safecity.core.scope import Principal
 from safecity.registry import service as registry
 from safecity.registry.kinds import DIVISION, ENTERPRISE
-from safecity.registry.models import Division, Enterprise
+from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget
 from safecity.registry.rules import INDUSTRY_SECTIONS
 from safecity.risk import hazmat, io, lec, matrix, service
 from safecity.risk.api import point_query
@@ -79,6 +79,19 @@ def _enterprise_choices(session: Session, who: Principal, limit: int = 800
     stmt = (select(Enterprise.id, Enterprise.name)
             .where(registry.scope_clause(ENTERPRISE, who), Enterprise.archived.is_(False))
             .order_by(Enterprise.is_hazchem.desc(), Enterprise.name).limit(limit))
+    return [(i, n) for i, n in session.execute(stmt)]
+
+
+def _choices(session: Session, who: Principal, model: Any, limit: int = 500
+             ) -> list[tuple[int, str]]:
+    """Grid cells or protected targets in scope for the form's pick lists (largest first)."""
+    from safecity.registry.kinds import GRID_CELL, PROTECTED_TARGET
+
+    kind = GRID_CELL if model is GridCell else PROTECTED_TARGET
+    order = model.population.desc() if model is GridCell else model.capacity.desc()
+    stmt = (select(model.id, model.name).where(registry.scope_clause(kind, who),
+                                               model.archived.is_(False))
+            .order_by(order, model.id).limit(limit))
     return [(i, n) for i, n in session.execute(stmt)]
 
 
@@ -167,6 +180,8 @@ def _point_form(request: Request, session: Session, who: Principal, point: Any,
         request, "risk/points_form.html", 422 if exc else 200, point=point, values=values,
         errors=errors, general=general, divisions=_divisions(session, who),
         enterprises=_enterprise_choices(session, who), factor_rows=FACTOR_ROWS,
+        grid_cells=_choices(session, who, GridCell),
+        places=_choices(session, who, ProtectedTarget),
         measure_rows=MEASURE_ROWS,
     )
 
