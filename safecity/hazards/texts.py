@@ -3,6 +3,7 @@
 TEXTS: dict[str, tuple[str, str]] = {
     "nav_hd_list": ("隐患台账", "Hidden dangers"),
     "nav_hd_report": ("隐患上报", "Report"),
+    "nav_hd_triage": ("群众举报待核实", "Public reports to triage"),
     "nav_hd_tasks": ("排查任务", "Inspection tasks"),
     "nav_hd_checklists": ("排查清单与计划", "Checklists and plans"),
     "nav_hd_stats": ("隐患统计", "Statistics"),
