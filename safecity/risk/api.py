@@ -72,6 +72,14 @@ def points_template(_who: Principal = Depends(principal)) -> Response:
         "Content-Disposition": 'attachment; filename="risk-points-template.xlsx"'})
 
 
+@router.get("/points/export", summary="导出风险点 (XLSX，可再导入) / export risk points")
+def export_points(request: Request, session: Session = Depends(db),
+                  who: Principal = Depends(principal), at: datetime = Depends(now)) -> Response:
+    content = io.export(session, who, point_query(request, at))
+    return Response(content, media_type=XLSX, headers={
+        "Content-Disposition": 'attachment; filename="risk-points.xlsx"'})
+
+
 @router.post("/points/import", summary="从 XLSX 导入风险点 / import risk points")
 async def import_points(file: UploadFile = File(...), valid_only: bool = Form(False),
                         session: Session = Depends(db), who: Principal = Depends(principal),

@@ -386,3 +386,47 @@ def template() -> bytes:
     notes += [[], ["任何一行有错误时整个文件不写入，并按行、列列出原因；可选择“仅导入正确的行”。"]]
     widths = [max(10, min(40, len(h) * 2 + 4)) for h in headers]
     return registry_io._xlsx(headers, [], widths, notes)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _label(options: dict[str, tuple[str, str]], key: str | None) -> str:
+    return options.get(key or "", (key or "", ""))[0]
+
+
+def _row_of(point: RiskPoint, usccs: dict[int, str], grids: dict[int, str]) -> list[Any]:
+    factors = "；".join(f"{_label(FACTOR_CATEGORIES, f.get('category'))}：{f.get('description', '')}"
+                       for f in point.hazard_factors or [])
+    measures = "；".join(
+        f"{_label(MEASURE_TYPES, m.get('type'))}：{m.get('description', '')}"
+        f"/{_label(CONTROL_LEVELS, m.get('level'))}/{m.get('person') or ''}".rstrip("/")
+        for m in point.control_measures or [])
+    return [point.code, point.name, _label(OWNER_KINDS, point.owner_kind).split("（")[0],
+            usccs.get(point.enterprise_id or 0), grids.get(point.grid_cell_id or 0),
+            point.facility_name, point.division_code, point.lon, point.lat, point.description,
+            factors, "、".join(_label(ACCIDENT_TYPES, k) for k in point.accident_types or []),
+            measures, point.review_date.isoformat() if point.review_date else None]
+
+
+def export(session: Session, principal: Principal, query: service.PointQuery) -> bytes:
+    """The caller's matching risk points as XLSX in the import layout (re-importable)."""
+    stmt = service._filtered_points(principal, query).order_by(RiskPoint.division_code,
+                                                                RiskPoint.id)
+    points = list(session.scalars(stmt))
+    ent_ids = {p.enterprise_id for p in points if p.enterprise_id}
+    grid_ids = {p.grid_cell_id for p in points if p.grid_cell_id}
+    usccs = _lookup(session, Enterprise.id, Enterprise.uscc, ent_ids)
+    grids = _lookup(session, GridCell.id, GridCell.code, grid_ids)
+    headers = [ROW_LABELS[c][0] for c in RiskPointRow.model_fields]
+    widths = [max(10, min(40, len(h) * 2 + 4)) for h in headers]
+    return registry_io._xlsx(headers, (_row_of(p, usccs, grids) for p in points), widths)
+
+
+def _lookup(session: Session, key: Any, value: Any, ids: set[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), _IN_CHUNK):
+        chunk = ordered[start:start + _IN_CHUNK]
+        out.update(dict(session.execute(select(key, value).where(key.in_(chunk))).all()))
+    return out

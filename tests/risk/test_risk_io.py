@@ -181,3 +181,25 @@ def test_import_page(client: Any, city: dict) -> None:
     resp = client.post("/risk/points/import", data={"csrf": csrf, "valid_only": "on"},
                        files={"file": ("r.xlsx", xlsx(rows), io.registry_io.XLSX_MEDIA)})
     assert resp.status_code == 200 and 'data-key="created">2<' in resp.text
+
+
+def test_export_round_trips(session: Session, city: dict) -> None:
+    from datetime import date
+
+    from safecity.risk import service
+
+    analyst = who(session, "analyst")
+    io.import_points(session, analyst, "register.xlsx", xlsx(good_rows(city)), NOW)
+    session.flush()
+    content = io.export(session, analyst, service.PointQuery(today=date(2026, 11, 23)))
+    sheet = load_workbook(_io.BytesIO(content)).worksheets[0]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0][:2] == ["风险点编号", "风险点名称"] and len(rows) == 4
+    tank = next(r for r in rows if r[0] == "FX-001")
+    assert tank[10] == "物的因素：储罐腐蚀泄漏；人的因素：违章作业"
+    assert tank[11] == "中毒和窒息、容器爆炸"
+    assert tank[12].startswith("工程技术：设置氯气泄漏报警仪/车间级/王海；")
+    again = io.import_points(session, analyst, "export.xlsx", content, NOW)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    laishan = io.export(session, who(session, "laishan"), service.PointQuery())
+    assert len(list(load_workbook(_io.BytesIO(laishan)).worksheets[0].iter_rows())) == 1
