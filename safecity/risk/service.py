@@ -474,7 +474,8 @@ def list_assessments(session: Session, principal: Principal, point_id: Any
 def get_assessment(session: Session, principal: Principal, assessment_id: Any,
                    for_write: bool = False) -> tuple[RiskAssessment, RiskPoint]:
     try:
-        row = session.get(RiskAssessment, int(assessment_id))
+        # a decision locks the row so two analysts cannot both approve the same draft
+        row = session.get(RiskAssessment, int(assessment_id), with_for_update=for_write)
     except (TypeError, ValueError):
         row = None
     if row is None:
