@@ -88,6 +88,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "distance": ("距离（米）", "Distance (m)"),
     "close": ("关闭", "Close"),
     "steps": ("级", "step(s)"),
+    "rule_edit": ("修改本市规则（JSON，仅填写要改的项）",
+                  "Change the city's rule (JSON, only the settings to change)"),
+    "save": ("保存", "Save"),
+    "reset_default": ("恢复默认", "Restore default"),
+    "saved": ("已保存，图层已按新规则重新计算", "Saved; the layer was recomputed"),
 }
 
 
@@ -188,4 +193,5 @@ def map_page(request: Request, session: DB,
         "text": {k: tr(k) for k in TEXTS},
         "lang": lang,
     }
-    return render(request, "risk/map.html", tr=tr, config=config)
+    can_edit = who.role in riskmap.RULE_WRITERS and len(who.prefix) <= 4
+    return render(request, "risk/map.html", tr=tr, config=config, can_edit_rule=can_edit)

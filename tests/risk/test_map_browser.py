@@ -160,3 +160,31 @@ def test_admin_sees_coloured_areas_and_explains_one(server: dict[str, Any], brow
     state = _ready(page, loads=2)
     assert state["unit"] == "district" and state["summary"]["areas"]["red"] == 1
     page.close()
+
+
+def test_analyst_changes_the_area_rule_from_the_map(server: dict[str, Any], browser: Any
+                                                    ) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page.set_default_timeout(30_000)
+    page.goto(f"{server['base']}/login?next=/risk/map")
+    page.fill("input[name=username]", "analyst")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/risk/map")
+    _ready(page)
+    page.click("#risk-rule summary")
+    page.fill("#risk-rule-json", '{"thresholds": {"red": 1, "orange": 5}}')
+    page.click("#risk-rule-form button[type=submit]")
+    page.wait_for_selector("#risk-rule-errors div")
+    assert "阈值须满足" in (page.text_content("#risk-rule-errors") or "")
+    # With yellow starting at score 0 every empty (blue) cell turns yellow.
+    page.fill("#risk-rule-json", '{"thresholds": {"yellow": 0}}')
+    page.click("#risk-rule-form button[type=submit]")
+    state = _ready(page, loads=2)
+    assert state["summary"]["areas"]["yellow"] == state["features"] - 2
+    assert state["summary"]["areas"]["blue"] == 0
+    page.wait_for_function("document.getElementById('map-status').textContent.startsWith('已保存')")
+    page.click("#risk-rule-reset")
+    state = _ready(page, loads=3)
+    assert state["summary"]["areas"]["yellow"] == 0
+    page.close()

@@ -68,6 +68,12 @@
         var lv = rule.floors.hazards[g];
         return (cfg.grades[g] || g) + ' → ' + (lv ? cfg.levels[lv] : '—'); }).join('；')
     ];
+    var editor = document.getElementById('risk-rule-json');
+    if (editor && !editor.value) {
+      editor.value = JSON.stringify({ thresholds: rule.thresholds, point_weights: rule.point_weights,
+        hazard_weights: rule.hazard_weights, vulnerable_weight: rule.vulnerable_weight,
+        floors: rule.floors }, null, 1);
+    }
     document.getElementById('risk-rule-body').innerHTML = '<ul>' + lines.map(function (l) {
       return '<li>' + esc(l) + '</li>'; }).join('') + '</ul><p class="muted small">' + esc(rule.source) + '</p>';
   }
@@ -207,6 +213,39 @@
     }).catch(function (err) { status(T.failed + '：' + (err.message || err), true); });
   }
   state.explainArea = explain;
+
+  // Rule editing (admin and risk analyst of the city): PUT the JSON, show 422 messages.
+  var ruleForm = document.getElementById('risk-rule-form');
+  function saveRule(body) {
+    var errors = document.getElementById('risk-rule-errors');
+    var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute('content');
+    errors.textContent = '';
+    return fetch('/api/v1/risk/area-rule', { method: 'PUT', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrf },
+      body: body }).then(function (r) {
+      return r.json().then(function (out) {
+        if (!r.ok) {
+          var en = cfg.lang === 'en';
+          var lines = (out.detail || [out]).map(function (d) { return en ? d.message_en : d.message; });
+          errors.innerHTML = lines.map(function (l) { return '<div>' + esc(l) + '</div>'; }).join('');
+          return;
+        }
+        return load().then(function () { status(T.saved); });
+      });
+    });
+  }
+  if (ruleForm) {
+    ruleForm.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var text = document.getElementById('risk-rule-json').value;
+      try { JSON.parse(text); } catch (e) {
+        document.getElementById('risk-rule-errors').textContent = 'JSON: ' + e.message;
+        return;
+      }
+      saveRule(text);
+    });
+    document.getElementById('risk-rule-reset').addEventListener('click', function () { saveRule('{}'); });
+  }
 
   unitSel.addEventListener('change', function () { fitted = false; load(); });
   resSel.addEventListener('change', load);
