@@ -5,8 +5,9 @@ Pure logic (shapely only): no database, no clock.
 The rule SafeCity uses
 ----------------------
 * The unit is its location point, or its boundary polygon when one is given (the standard
-  measures from the boundary: 厂区边界向外扩展 500 m).  The buffer is that geometry grown by
-  ``radius_m`` (500 m) in a local metric projection.
+  measures from the boundary: 厂区边界向外扩展 500 m).  The zone is that geometry grown by
+  ``radius_m`` (500 m) in a local metric projection, minus the polygon itself (people inside
+  the boundary are not the exposed public).
 * Residents: every grid cell contributes ``population × area(cell ∩ buffer) / area(cell)`` —
   people are assumed evenly spread over their cell.  A cell without geometry counts wholly when
   its centre lies in the buffer.  The resident sum is rounded half up once, at the end.
@@ -70,11 +71,11 @@ class Exposure:
                 "rule": RULE_ZH, "rule_en": RULE_EN, "cells": self.cells, "targets": self.targets}
 
 
-RULE_ZH = ("单元边界（无边界时为位置点）外扩500 m缓冲区内：网格人口按网格与缓冲区相交面积占比计入，"
-           "加上缓冲区内脆弱性目标的在场人数（无在场人数时按容量）")
-RULE_EN = ("within 500 m of the unit boundary (or its point): each grid cell's population times "
-           "the share of its area inside the buffer, plus the occupancy (else capacity) of "
-           "protected targets inside the buffer")
+RULE_ZH = ("单元边界（无边界时为位置点）向外扩展500 m范围内（边界以内不计）：网格人口按网格与该范围"
+           "相交面积占比计入，加上范围内脆弱性目标的在场人数（无在场人数时按容量）")
+RULE_EN = ("within 500 m outside the unit boundary (or its point): each grid cell's population "
+           "times the share of its area inside that zone, plus the occupancy (else capacity) of "
+           "protected targets in it")
 
 
 class _Local:
@@ -127,7 +128,11 @@ def compute(unit: BaseGeometry, cells: Iterable[Cell], targets: Iterable[Target]
     """People within ``radius_m`` of ``unit`` (lon/lat geometry) by the rule in the docstring."""
     centre = unit.centroid
     local = _Local(centre.x, centre.y)
-    buffer = local.forward(unit).buffer(radius_m, quad_segs=_BUFFER_SEGMENTS)
+    here = local.forward(unit)
+    buffer = here.buffer(radius_m, quad_segs=_BUFFER_SEGMENTS)
+    if here.area > 0:
+        # GB 18218 §4.3 counts people *outside* the boundary (边界向外扩展500 m)
+        buffer = buffer.difference(here)
     shapely.prepare(buffer)
     residents = 0.0
     cell_rows: list[dict[str, Any]] = []
@@ -144,7 +149,7 @@ def compute(unit: BaseGeometry, cells: Iterable[Cell], targets: Iterable[Target]
         where = local.point(target.lon, target.lat)
         if not buffer.covers(where):
             continue
-        distance = local.forward(unit).distance(where)
+        distance = here.distance(where)
         target_rows.append({"id": target.id, "name": target.name, "people": target.people,
                             "target_type": target.target_type, "distance_m": round(distance, 1)})
     resident_total = _round(residents)

@@ -29,7 +29,8 @@ def _boundary() -> dict:
 
 def _cells() -> list[Cell]:
     return [
-        Cell(1, 1000, rectangle(LON0, LAT0, -50, -50, 50, 50), name="inside"),
+        # x 150…350 m: wholly between the fence (100 m) and the buffer's edge (600 m)
+        Cell(1, 1000, rectangle(LON0, LAT0, 150, -50, 350, 50), name="inside"),
         # x 350…850 m: 350…600 inside the straight east edge of the buffer → exactly half
         Cell(2, 600, rectangle(LON0, LAT0, 350, -50, 850, 50), name="half"),
         Cell(3, 5000, rectangle(LON0, LAT0, 2000, -100, 2200, 100), name="outside"),
@@ -56,6 +57,16 @@ def test_hand_computed_case() -> None:
     assert result.targets[0]["distance_m"] == pytest.approx(200, abs=0.5)
 
 
+def test_people_inside_the_boundary_are_not_counted() -> None:
+    unit = exposure.unit_geometry(LON0, LAT0, _boundary())
+    plant = Cell(1, 400, rectangle(LON0, LAT0, -50, -50, 50, 50))  # inside the fence
+    # a cell straddling the fence: x −100…300, half inside the plant, half in the ring
+    straddle = Cell(2, 800, rectangle(LON0, LAT0, -100, -50, 300, 50))
+    gate = at(0, 50)
+    result = exposure.compute(unit, [plant, straddle], [Target(1, "门卫室", *gate, 5)])
+    assert result.residents == 400 and result.target_people == 0
+
+
 def test_point_unit_uses_a_500_m_circle() -> None:
     unit = exposure.unit_geometry(LON0, LAT0, None)
     # a 2 km square cell centred on the unit holds the whole circle: share = π·500² / 2000²
@@ -80,7 +91,7 @@ def test_no_location_means_no_exposure() -> None:
 
 def test_major_hazard_exposure_from_the_database(session: Session, city: dict) -> None:
     for cell in _cells():
-        lon, lat = at(600 if cell.id == 2 else (2100 if cell.id == 3 else 0), 0)
+        lon, lat = at({1: 250, 2: 600, 3: 2100}[cell.id], 0)
         session.add(GridCell(code=f"T-{cell.id}", name=cell.name, division_code="370602",
                              population=cell.population, geometry=cell.geometry, lon=lon,
                              lat=lat))
