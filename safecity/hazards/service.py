@@ -293,19 +293,14 @@ def transition(session: Session, who: Principal, hd_id: int, action: str, data: 
         setattr(hd, name, value)
     hd.status = outcome.to_status
     hd.updated_at = now
+    if "deadline" in outcome.changes:
+        hd.escalation_level = 0  # a new deadline starts the reminders again
+    # None unless the responsible party owes work against the deadline in the new state.
+    hd.next_escalation_at = rules.next_escalation(hd.deadline, hd.escalation_level, hd.status)
     if hd.status == wf.CLOSED:
         hd.days_to_close = round((wf.as_utc(now) - wf.as_utc(hd.reported_at)).total_seconds()
                                  / 86400, 2)
-        hd.next_escalation_at = None
         emit_after_commit(session, events.HiddenDangerClosed(now, str(hd.id)))
-    elif "deadline" in outcome.changes or hd.status in wf.ON_THE_CLOCK:
-        hd.next_escalation_at = rules.next_escalation(hd.deadline, hd.escalation_level,
-                                                      hd.status)
-    if hd.status not in wf.ON_THE_CLOCK and hd.status != wf.SUBMITTED:
-        hd.next_escalation_at = None
-    if "deadline" in outcome.changes:
-        hd.escalation_level = 0  # a new deadline starts the reminders again
-        hd.next_escalation_at = rules.next_escalation(hd.deadline, 0, hd.status)
     session.flush()
     if hd.status in wf.FINAL:
         from safecity.hazards.stats import count_final
