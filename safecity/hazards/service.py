@@ -4,7 +4,7 @@ notifications and events."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,7 +39,6 @@ class Filters:
     open_only: bool = False
     page: int = 1
     size: int = 50
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
