@@ -6,3 +6,8 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/warnings/coverage", "nav_warnings_coverage"),
     ("/public/warnings", "nav_warnings_public"),
 )
+
+# Layers on the one map (一张图): (name, GeoJSON URL, Chinese, English).
+MAP_LAYERS: tuple[tuple[str, str, str, str], ...] = (
+    ("warnings", "/api/v1/warnings/public", "生效预警", "Warnings in force"),
+)

@@ -102,6 +102,23 @@ def map_page(request: Request, _who: Principal = Depends(web_user)) -> Response:
     return render(request, "map.html", config=_map_config(lang))
 
 
+# Other capabilities' layers on the one map: (name, GeoJSON URL, Chinese, English). Each is
+# optional in the browser: a layer that fails to load is left out, never blocks the map.
+RISK_OVERLAYS = (
+    ("risk-districts", "/api/v1/risk/map?unit=district", "区县风险等级（四色）", "District risk level"),
+    ("risk-hazards", "/api/v1/risk/map/hazards", "重大危险源", "Major hazard installations"),
+)
+
+
+def _overlays(lang: str) -> list[dict[str, str]]:
+    from safecity.capabilities import modules
+
+    entries = list(RISK_OVERLAYS)
+    for module in modules("nav"):
+        entries += list(getattr(module, "MAP_LAYERS", ()))
+    return [{"name": n, "url": u, "label": pick((zh, en), lang)} for n, u, zh, en in entries]
+
+
 def _map_config(lang: str) -> dict[str, object]:
     """Labels the map script needs, in the page language (the script holds no text itself)."""
     def labels(options: dict[str, tuple[str, str]]) -> dict[str, str]:
@@ -118,10 +135,15 @@ def _map_config(lang: str) -> dict[str, object]:
                     "supervision_category": labels(SUPERVISION_CATEGORIES),
                     "scale": labels(SCALES),
                     "industry_section": labels(ent.choices["industry_section"])},
+        "overlays": _overlays(lang),
         "text": {k: pick(v, lang) for k, v in {
             "details": ("查看详情", "Details"), "yes": ("是", "Yes"), "no": ("否", "No"),
             "failed": ("图层加载失败", "Failed to load layer"),
             "hazchem": ("危化品企业", "Hazardous-chemical enterprise"),
+            "o_level": ("等级", "Level"), "o_event": ("事件类型", "Event"),
+            "o_division": ("区划代码", "Division code"), "o_instruction": ("防御指引", "Instruction"),
+            "level_red": ("红色", "Red"), "level_orange": ("橙色", "Orange"),
+            "level_yellow": ("黄色", "Yellow"), "level_blue": ("蓝色", "Blue"),
         }.items()},
     }
 

@@ -132,6 +132,23 @@ def test_admin_sees_the_whole_city_on_the_map(server: str, browser: Any) -> None
     page.close()
 
 
+def test_other_capabilities_add_their_layers_to_the_one_map(server: str, browser: Any) -> None:
+    page = _login(browser, server, "admin")
+    _map_state(page)
+    expected = page.evaluate("JSON.parse(document.getElementById('map-config').textContent).overlays")
+    names = {o["name"] for o in expected}
+    assert {"risk-districts", "risk-hazards", "warnings"} <= names
+    page.wait_for_function(f"Object.keys(safecityMap.overlays || {{}}).length === {len(expected)}")
+    counts = page.evaluate("safecityMap.overlays")
+    # Every county is coloured on the risk layer; the warnings layer shows what the API says is in force.
+    assert counts["risk-districts"] == 11
+    in_force = page.request.get(f"{server}/api/v1/warnings/public").json()["features"]
+    assert counts["warnings"] == len(in_force)
+    labels = page.locator(".leaflet-control-layers-overlays label").all_text_contents()
+    assert any("区县风险等级" in text for text in labels)
+    page.close()
+
+
 def test_district_officer_sees_only_zhifu(server: str, browser: Any) -> None:
     page = _login(browser, server, "zhifu")
     state = _map_state(page)

@@ -41,6 +41,7 @@
         html += '<tr><th>' + esc(field(r[0])) + '</th><td>' + esc(r[1]) + '</td></tr>';
       }
     });
+    if (!href) { return html + '</table></div>'; }
     return html + '</table><a class="more" href="' + esc(href) + '">' + esc(cfg.text.details) + ' →</a></div>';
   }
   function point(feature, latlng) {
@@ -227,7 +228,8 @@
       .map(function (f) { return f.properties.name; });
     state.counts.counties = state.divisionNames.length;
     ['divisions', 'enterprises', 'protected-targets'].forEach(function (n) { state.layers[n].addTo(map); });
-    L.control.layers(null, overlays, { collapsed: window.innerWidth < 860, position: 'topright' }).addTo(map);
+    var control = L.control.layers(null, overlays, { collapsed: window.innerWidth < 860, position: 'topright' }).addTo(map);
+    loadOverlays(control);
     legend().addTo(map);
     fitScope();
     syncGrid();
@@ -240,6 +242,47 @@
       var bounds = layer.getBounds && layer.getBounds();
       if (bounds && bounds.isValid()) { map.fitBounds(bounds, { padding: [24, 24], animate: false }); return; }
     }
+  }
+
+  // Layers other capabilities publish (risk levels, warnings in force, alarms…): coloured by
+  // `colour` or `level`, off until chosen in the layer switch, skipped if they fail to load.
+  var LEVEL_COLOURS = { red: '#d7191c', orange: '#fd8d3c', yellow: '#fed976', blue: '#2c7bb6' };
+  function overlayColour(p) { return p.colour || LEVEL_COLOURS[p.level] || '#607d8b'; }
+  function overlayPopup(p) {
+    var title = p.headline || p.name || p.title || '';
+    var t = cfg.text;
+    return popup(title, [[t.o_level, t['level_' + p.level] || p.level],
+      [t.o_event, EN ? (p.event_en || p.event) : p.event], [t.o_division, p.division_code],
+      [t.o_instruction, p.instruction]], p.url);
+  }
+  function overlayLayer(fc) {
+    return L.geoJSON(fc, {
+      renderer: canvas,
+      style: function (f) {
+        var c = overlayColour(f.properties || {});
+        return { color: c, weight: 1.5, fillColor: c, fillOpacity: 0.35 };
+      },
+      pointToLayer: function (f, ll) {
+        var c = overlayColour(f.properties || {});
+        return L.circleMarker(ll, { renderer: canvas, radius: 7, color: '#333', weight: 1,
+          fillColor: c, fillOpacity: 0.9 });
+      },
+      onEachFeature: function (f, layer) { layer.bindPopup(overlayPopup(f.properties || {})); }
+    });
+  }
+  function loadOverlays(control) {
+    state.overlays = {};
+    (cfg.overlays || []).forEach(function (o) {
+      fetch(o.url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (fc) {
+          if (!fc || !fc.features) { return; }
+          var layer = overlayLayer(fc);
+          state.overlays[o.name] = fc.features.length;
+          control.addOverlay(layer, esc(o.label) + ' (' + num(fc.features.length) + ')');
+        })
+        .catch(function () { /* an optional layer never blocks the map */ });
+    });
   }
 
   var status = document.getElementById('map-status');
