@@ -49,9 +49,9 @@ GB 18218 grade → colour mapping the white paper uses.  The score is a SafeCity
 only ever raises an area above its floor, calibrated on anchors a risk analyst expects: three
 orange points stay orange, eight make the area red; seven yellow points make it orange; ten
 low (blue) points make it yellow.  Major hazards weigh slightly more than a risk point of the
-same colour because GB 18218 grades already account for the exposed population.  The 1,000 m / 500 m radii
-are the default influence ranges of the four lists; 500 m is also the range GB 18218-2018 uses
-for the exposed population (α).
+same colour because GB 18218 grades already account for the exposed population.  The
+1,000 m / 500 m radii are the default influence ranges of the four lists; 500 m is also the
+range GB 18218-2018 uses for the exposed population (α).
 """
 
 from __future__ import annotations
