@@ -109,6 +109,9 @@ def client(database_url: str, engine, city, monkeypatch: pytest.MonkeyPatch):  #
     from safecity.web.app import create_app
 
     monkeypatch.setenv("SAFECITY_DATABASE_URL", database_url)
+    # Background jobs stay off in API tests; the tests of those jobs turn them on.
+    monkeypatch.setenv("SAFECITY_ESCALATION_INTERVAL_SECONDS", "0")
+    monkeypatch.setenv("SAFECITY_WARNINGS_DISPATCH_INTERVAL_SECONDS", "0")
     reset_engine()
     with TestClient(create_app()) as c:
         yield c

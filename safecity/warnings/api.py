@@ -212,3 +212,34 @@ def retry(warning_id: str, tasks: BackgroundTasks, session: Session = Depends(db
     if count:
         dispatch_soon(tasks)
     return {"requeued": count}
+
+
+# Inside `safecity serve` the delivery worker retries failed channels and expires old warnings,
+# so a single-process install needs no separate `safecity warnings dispatch --loop`.
+_dispatchers: list[Any] = []
+
+
+def _start_dispatcher() -> None:
+    import os
+
+    from safecity.core.clock import utcnow
+    from safecity.core.db import _factory
+    from safecity.core.loops import PeriodicTask
+    from safecity.warnings import channels
+
+    interval = float(os.environ.get("SAFECITY_WARNINGS_DISPATCH_INTERVAL_SECONDS", "15"))
+    if interval <= 0:
+        return
+    task = PeriodicTask("warnings-dispatch",
+                        lambda: channels.expire_and_dispatch(_factory(), utcnow), interval)
+    task.start()
+    _dispatchers.append(task)
+
+
+def _stop_dispatchers() -> None:
+    while _dispatchers:
+        _dispatchers.pop().stop()
+
+
+router.add_event_handler("startup", _start_dispatcher)
+router.add_event_handler("shutdown", _stop_dispatchers)
