@@ -1,9 +1,69 @@
-"""`safecity` sub-commands of the monitoring capability."""
+"""`safecity` sub-commands of the monitoring capability: mqtt, ingest, simulate, purge-readings."""
 
 from __future__ import annotations
+
+import json
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the main `safecity` app."""
+
+    @app.command("mqtt")
+    def mqtt_cmd(consumers: int = typer.Option(1, help="Consumer processes (one per core)."),
+                 forward_nats: bool = typer.Option(False, help="Relay into JetStream instead of "
+                                                   "processing here (run `safecity ingest`).")
+                 ) -> None:
+        """Consume device telemetry from the MQTT broker (shared subscription, QoS 1)."""
+        from safecity.monitoring.runners import run_many, run_mqtt_consumer
+
+        if consumers == 1:
+            run_mqtt_consumer(0, None, None, "safecity", forward_nats)
+        else:
+            run_many(run_mqtt_consumer, consumers, None, None, "safecity", forward_nats, True)
+
+    @app.command("ingest")
+    def ingest_cmd(workers: int = typer.Option(1, help="Worker processes sharing the stream.")
+                   ) -> None:
+        """Consume telemetry from the NATS JetStream work-queue stream (scale-out)."""
+        from safecity.monitoring.runners import run_many, run_nats_worker
+
+        if workers == 1:
+            run_nats_worker(0, 1)
+        else:
+            run_many(run_nats_worker, workers, workers)
+
+    @app.command("simulate")
+    def simulate_cmd(
+        sensors: int = typer.Option(1000, help="Number of simulated devices."),
+        rate: float = typer.Option(1000, help="Readings per second, all devices together."),
+        via: str = typer.Option("mqtt", help="mqtt | http | nats"),
+        duration: float = typer.Option(60, help="Seconds to run."),
+        url: str = typer.Option("http://127.0.0.1:8000", help="Base URL for --via http."),
+        anomalies: bool = typer.Option(True, help="Script a gas leak, pipe burst, bridge "
+                                       "overload, elevator trapping and a vehicle off route."),
+    ) -> None:
+        """Publish realistic readings (diurnal pattern, noise, scripted anomalies)."""
+        from safecity.monitoring import simulate
+
+        if via not in ("mqtt", "http", "nats"):
+            raise typer.BadParameter("--via must be mqtt, http or nats")
+        stats = simulate.run(sensors=sensors, rate=rate, via=via, duration=duration, url=url,
+                             anomalies=anomalies)
+        typer.echo(json.dumps(stats, ensure_ascii=False))
+
+    @app.command("purge-readings")
+    def purge_cmd() -> None:
+        """Retention: delete raw readings older than SAFECITY_MONITORING_RETENTION_DAYS."""
+        import time
+
+        from safecity.core.db import get_engine
+        from safecity.monitoring.settings import get_monitoring_settings
+        from safecity.monitoring.store import purge_before
+
+        days = get_monitoring_settings().retention_days
+        cutoff = int(time.time() * 1000 - days * 86_400_000)
+        with get_engine().begin() as conn:
+            removed = purge_before(conn, cutoff)
+        typer.echo(json.dumps({"removed": removed, "retention_days": days}))

@@ -18,6 +18,7 @@ class MonitoringSettings(BaseSettings):
     # True when the broker's ACL already pins each device to its own topic (deploy/mosquitto):
     # then the payload needs no token.
     mqtt_trust_broker_acl: bool = False
+    mqtt_share_group: str = "safecity"  # empty: a plain (unshared) subscription
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream: str = "SAFECITY_TELEMETRY"
     partitions: int = 16

@@ -52,3 +52,48 @@ def require_service(name: str, port: int) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{name} unreachable at 127.0.0.1:{port} (CI=true: failing, not skipping)")
     pytest.skip(f"{name} not reachable")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Broker:
+    """A Mosquitto of our own (deploy/mosquitto/safecity.conf) that tests may stop and restart."""
+
+    def __init__(self, workdir: str) -> None:
+        import pathlib
+        import shutil
+
+        if shutil.which("mosquitto") is None and not os.path.exists("/usr/sbin/mosquitto"):
+            if os.environ.get("CI") == "true":
+                pytest.fail("mosquitto binary missing (CI=true: failing, not skipping)")
+            pytest.skip("mosquitto binary missing")
+        self.port = free_port()
+        root = pathlib.Path(__file__).resolve().parents[2]
+        tuning = (root / "deploy" / "mosquitto" / "safecity.conf").read_text()
+        self.conf = pathlib.Path(workdir) / "mosquitto.conf"
+        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                             f"persistence_location {workdir}/\nuser root\n{tuning}")
+        self.proc = None
+
+    def start(self) -> None:
+        import subprocess
+        import time
+
+        exe = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
+        self.proc = subprocess.Popen([exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if service_up(self.port):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()  # SIGTERM: the broker saves its queue to disk
+            self.proc.wait(20)
+            self.proc = None

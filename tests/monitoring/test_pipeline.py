@@ -9,8 +9,14 @@ import numpy as np
 from sqlalchemy import func, select, text
 
 from safecity.core import events
-from safecity.monitoring.models import Alarm, DeadLetter, Reading, ReadingHour, ReadingMinute, \
-    SensorLatest
+from safecity.monitoring.models import (
+    Alarm,
+    DeadLetter,
+    Reading,
+    ReadingHour,
+    ReadingMinute,
+    SensorLatest,
+)
 from safecity.monitoring.pipeline import Pipeline
 from safecity.monitoring.store import write_readings
 from tests.monitoring.conftest import T0_MS, token_of

@@ -1,0 +1,132 @@
+"""Long-running ingestion processes: MQTT consumers and JetStream workers, one per core."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing as mp
+import os
+import signal
+import time
+from typing import Any
+
+from safecity.monitoring.settings import MonitoringSettings, get_monitoring_settings
+
+log = logging.getLogger(__name__)
+
+
+def _pipeline(database_url: str | None, owns: Any = None) -> Any:
+    from safecity.core.config import get_settings
+    from safecity.core.db import make_engine
+    from safecity.models_all import import_all
+    from safecity.monitoring.pipeline import Pipeline
+
+    import_all()
+    engine = make_engine(database_url or get_settings().database_url)
+    return Pipeline(engine, retention_days=get_monitoring_settings().retention_days, owns=owns)
+
+
+def _ticker(pipe: Any, stop: Any) -> None:
+    """Offline sweeps while no readings arrive (processing also sweeps every few seconds)."""
+    import threading
+
+    def run() -> None:
+        while not stop():
+            time.sleep(5)
+            try:
+                pipe.tick()
+            except Exception:
+                log.exception("offline sweep failed")
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def run_mqtt_consumer(index: int, database_url: str | None = None,
+                      settings: MonitoringSettings | None = None, client_prefix: str = "safecity",
+                      forward_nats: bool = False, shared: bool = False) -> None:
+    """One consumer process; runs until SIGTERM/SIGINT.
+
+    shared=True joins the MQTT 5 shared subscription (several consumers, one per core). A lone
+    consumer uses a plain persistent subscription: Mosquitto 2.0.11 does not restore shared
+    subscriptions from its persistence file, so after a broker restart messages published
+    before the consumers re-subscribe would be dropped (found by tests/monitoring/
+    test_reliability.py); plain subscriptions are restored and lose nothing.
+    """
+    from safecity.monitoring.mqtt import Consumer
+
+    settings = settings or get_monitoring_settings()
+    if forward_nats:
+        handle = _nats_forwarder(settings)
+        pipe = None
+    else:
+        pipe = _pipeline(database_url)
+
+        def handle(items: list[tuple[str | None, bytes]]) -> Any:
+            return pipe.process(items, "mqtt", trusted=settings.mqtt_trust_broker_acl)
+
+    consumer = Consumer(settings, f"{client_prefix}-ingest-{index}", handle, shared=shared)
+    signal.signal(signal.SIGTERM, lambda *_: consumer.stop())
+    consumer.start()
+    if pipe is not None:
+        _ticker(pipe, consumer._stop.is_set)
+    try:
+        consumer.run()
+    except KeyboardInterrupt:
+        consumer.stop()
+
+
+def _nats_forwarder(settings: MonitoringSettings) -> Any:
+    """MQTT front end that only relays into JetStream (workers do the rest)."""
+    from safecity.monitoring.stream import Publisher
+
+    loop = asyncio.new_event_loop()
+    publisher = Publisher(settings)
+    loop.run_until_complete(publisher.connect())
+
+    def handle(items: list[tuple[str | None, bytes]]) -> int:
+        relay = [(d, p) for d, p in items if d]
+        stored = loop.run_until_complete(publisher.publish_many(relay))
+        if stored != len(relay):
+            raise RuntimeError(f"JetStream stored {stored} of {len(relay)}")
+        return stored
+
+    return handle
+
+
+def run_nats_worker(index: int, workers: int, database_url: str | None = None,
+                    settings: MonitoringSettings | None = None) -> None:
+    from safecity.monitoring.stream import consume, owned, partition
+
+    settings = settings or get_monitoring_settings()
+    mine = set(owned(index, workers, settings.partitions))
+    pipe = _pipeline(database_url, owns=lambda d: partition(d, settings.partitions) in mine)
+
+    def handle(items: list[tuple[str | None, bytes]]) -> Any:
+        return pipe.process(items, "nats", trusted=False)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        _ticker(pipe, stop.is_set)
+        await consume(settings, index, workers, handle, stop)
+
+    asyncio.run(main())
+
+
+def run_many(target: Any, count: int, *args: Any) -> None:
+    """Start `count` processes of target(i, *args) and wait; Ctrl-C stops them all."""
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=target, args=(i, *args), daemon=False) for i in range(count)]
+    for p in procs:
+        p.start()
+    try:
+        for p in procs:
+            p.join()
+    except KeyboardInterrupt:
+        for p in procs:
+            if p.pid:
+                os.kill(p.pid, signal.SIGTERM)
+        for p in procs:
+            p.join(10)
