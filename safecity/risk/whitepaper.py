@@ -351,8 +351,25 @@ def load_divisions(session: Session, division: Division) -> list[Division]:
 
 def load_major_hidden_dangers(session: Session, principal: Principal, prefix: str,
                               cutoff: datetime) -> list[dict[str, Any]] | None:
-    """重大事故隐患 on record at ``cutoff``; None while the hidden-danger capability is absent."""
-    return None
+    """Open 重大事故隐患 found by ``cutoff``, from the provider the hidden-danger capability
+    registers for the four lists; None while no capability provides them."""
+    from safecity.capabilities import modules
+    from safecity.risk import lists
+
+    modules("api")  # the CLI has no app: importing the routers registers the providers
+    provider = lists._PROVIDERS.get("major-hidden-dangers")
+    if provider is None:
+        return None
+    rows = provider(session, principal, lists.ListFilters(division=prefix or None))
+    # The provider lists what is open now; a past year's paper keeps those found by its end.
+    last_day = cutoff.date().isoformat()
+    out = []
+    for row in rows:
+        if str(row.get("found_at") or "") > last_day:
+            continue
+        industry = str(row.get("industry") or "").split(" ")[0]
+        out.append({**row, "industry_code": industry or None})
+    return out
 
 
 # =========================================================================== spatial helpers
@@ -1074,6 +1091,12 @@ def recommendations(data: PaperData) -> list[str]:
     if data.hidden_dangers is None:
         out.append("尽快接入隐患排查治理数据，形成风险分级管控与隐患排查治理“双重预防”闭环，"
                    "完善重大隐患清单。")
+    elif data.hidden_dangers:
+        units = Counter(data.unit_of(str(h.get("division_code", ""))) for h in data.hidden_dangers)
+        top, count = units.most_common(1)[0]
+        where = {u.code: u.name for u in data.units}.get(top, top)
+        out.append(f"尚有 {len(data.hidden_dangers)} 项重大事故隐患未完成整改销号（{where} 最多，"
+                   f"{count} 项），建议挂牌督办、逐项明确整改责任和时限。")
     if not out:
         out.append("本年度未发现需要特别关注的集中风险，建议继续做好风险辨识评估和动态更新。")
     return out

@@ -161,10 +161,10 @@ def test_docx_has_headings_and_district_counts(session: Session, seeded: dict) -
         assert expected in headings
     lists = _table(doc, "区县", "重大安全风险（项）")
     rows = {r[0]: r[1:] for r in lists[1:]}
-    # major risks, hidden dangers (no capability yet), major hazards, vulnerable targets
-    assert rows["芝罘区"] == ["3", "—", "2", "1"]
-    assert rows["莱山区"] == ["1", "—", "1", "0"]
-    assert rows["合计"] == ["4", "—", "3", "1"]
+    # major risks, major hidden dangers (none recorded here), major hazards, vulnerable targets
+    assert rows["芝罘区"] == ["3", "0", "2", "1"]
+    assert rows["莱山区"] == ["1", "0", "1", "0"]
+    assert rows["合计"] == ["4", "0", "3", "1"]
     categories = {r[0]: r[1] for r in _table(doc, "监管类别", "企业数（家）")[1:]}
     assert categories == {"危险化学品": "3", "其他": "1", "合计": "4"}
     levels = {r[0]: r[1] for r in _table(doc, "风险等级", "风险点（个）")[1:]}
@@ -190,6 +190,34 @@ def test_docx_has_headings_and_district_counts(session: Session, seeded: dict) -
     assert "芝罘区实验小学距测试企业1有限公司液氨储罐区约" in text
     assert "青岛" not in text and "小仓库" not in text and "明年风险点" not in text
     assert len(doc.inline_shapes) == 1  # the four-colour map
+
+
+def test_major_hidden_dangers_come_from_the_registered_provider(
+        session: Session, seeded: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from safecity.capabilities import modules
+    from safecity.risk import lists
+
+    seen: list[Any] = []
+
+    def provider(session: Session, who: Any, filters: Any) -> list[dict[str, Any]]:
+        seen.append(filters.division)
+        return [{"division_code": "370602", "industry": "2614 化学原料和化学制品制造业",
+                 "found_at": "2025-06-01"},
+                {"division_code": "370613", "industry": "", "found_at": "2025-12-31"},
+                # found after the paper's year: not on record at its end
+                {"division_code": "370602", "industry": "", "found_at": "2026-01-02"}]
+
+    modules("api")  # let the real providers register first, then stand in for hazards
+    monkeypatch.setitem(lists._PROVIDERS, "major-hidden-dangers", provider)
+    content, _media, _name = wp.build(session, ADMIN, 2025, "370600", "docx", NOW)
+    doc, text = _docx_text(content)
+    rows = {r[0]: r[1:] for r in _table(doc, "区县", "重大安全风险（项）")[1:]}
+    assert rows["芝罘区"][1] == "1" and rows["莱山区"][1] == "1" and rows["合计"][1] == "2"
+    industries = {r[0]: r[2] for r in _table(doc, "行业", "重大安全风险（项）")[1:]}
+    assert industries["化学原料和化学制品制造业"] == "1"
+    assert seen == ["3706"]
+    assert "重大事故隐患 2 项" in text
+    assert "尚有 2 项重大事故隐患未完成整改销号（芝罘区 最多，1 项）" in text
 
 
 def _docx_part(content: bytes, name: str) -> bytes:
@@ -308,7 +336,7 @@ def test_district_officer_gets_only_their_district(session: Session, seeded: dic
     assert "莱山" not in text and "测试企业4" not in text and "液化石油气储罐" not in text
     assert "烟台市" not in text
     rows = {r[0]: r[1:] for r in _table(doc, "区县", "重大安全风险（项）")[1:]}
-    assert rows == {"芝罘区": ["3", "—", "2", "1"], "合计": ["3", "—", "2", "1"]}
+    assert rows == {"芝罘区": ["3", "0", "2", "1"], "合计": ["3", "0", "2", "1"]}
     with pytest.raises(Forbidden):
         wp.build(session, ZHIFU, 2025, "370200", "pdf", NOW)
 
