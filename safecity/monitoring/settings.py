@@ -21,6 +21,7 @@ class MonitoringSettings(BaseSettings):
     mqtt_share_group: str = "safecity"  # empty: a plain (unshared) subscription
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream: str = "SAFECITY_TELEMETRY"
+    nats_subject_prefix: str = "safecity.telemetry"
     partitions: int = 16
     batch_max: int = 5000
     batch_wait_ms: int = 50

@@ -5,7 +5,7 @@ safecity.telemetry.p{k}, k = crc32(device id) mod partitions, with the device id
 `safecity ingest --workers N` starts N processes; worker i owns the partitions k with
 k mod N = i, each through its own durable pull consumer, so one sensor's readings are always
 evaluated by one process in order (rule state stays correct) while the load is shared.
-Messages are acknowledged (AckAll on the last of a batch) only after the batch committed; a
+Messages are acknowledged only after their batch committed; a
 killed worker's unacknowledged messages are redelivered to its successor.
 """
 
@@ -24,7 +24,6 @@ from nats.js.errors import NotFoundError
 from safecity.monitoring.settings import MonitoringSettings
 
 log = logging.getLogger(__name__)
-SUBJECT_PREFIX = "safecity.telemetry"
 DEVICE_HEADER = "Device-Id"
 ACK_WAIT_S = 10.0
 
@@ -33,8 +32,8 @@ def partition(device_id: str, partitions: int) -> int:
     return zlib.crc32(device_id.encode()) % partitions
 
 
-def subject(device_id: str, partitions: int) -> str:
-    return f"{SUBJECT_PREFIX}.p{partition(device_id, partitions)}"
+def subject(prefix: str, device_id: str, partitions: int) -> str:
+    return f"{prefix}.p{partition(device_id, partitions)}"
 
 
 def owned(index: int, workers: int, partitions: int) -> list[int]:
@@ -42,7 +41,7 @@ def owned(index: int, workers: int, partitions: int) -> list[int]:
 
 
 async def ensure_stream(js: Any, settings: MonitoringSettings) -> None:
-    config = StreamConfig(name=settings.nats_stream, subjects=[f"{SUBJECT_PREFIX}.>"],
+    config = StreamConfig(name=settings.nats_stream, subjects=[f"{settings.nats_subject_prefix}.>"],
                           retention=RetentionPolicy.WORK_QUEUE, storage=StorageType.FILE,
                           max_msg_size=1024 * 1024)
     try:
@@ -66,11 +65,11 @@ class Publisher:
 
     async def publish_many(self, items: list[tuple[str, bytes]], window: int = 2000) -> int:
         """Publish with up to `window` acknowledgements outstanding; returns how many stored."""
-        parts = self.settings.partitions
+        parts, prefix = self.settings.partitions, self.settings.nats_subject_prefix
         stored = 0
         for start in range(0, len(items), window):
             chunk = items[start:start + window]
-            futures = [self.js.publish(subject(d, parts), body, headers={DEVICE_HEADER: d})
+            futures = [self.js.publish(subject(prefix, d, parts), body, headers={DEVICE_HEADER: d})
                        for d, body in chunk]
             results = await asyncio.gather(*futures, return_exceptions=True)
             stored += sum(1 for r in results if not isinstance(r, BaseException))
@@ -91,11 +90,12 @@ async def consume(settings: MonitoringSettings, index: int, workers: int, handle
     js = nc.jetstream()
     await ensure_stream(js, settings)
     subs = []
+    prefix = settings.nats_subject_prefix
     for k in owned(index, workers, settings.partitions):
-        config = ConsumerConfig(durable_name=f"ingest-p{k}", ack_policy=AckPolicy.ALL,
+        config = ConsumerConfig(durable_name=f"ingest-p{k}", ack_policy=AckPolicy.EXPLICIT,
                                 ack_wait=ACK_WAIT_S, max_ack_pending=100_000,
-                                filter_subject=f"{SUBJECT_PREFIX}.p{k}")
-        subs.append(await js.pull_subscribe(f"{SUBJECT_PREFIX}.p{k}", durable=f"ingest-p{k}",
+                                filter_subject=f"{prefix}.p{k}")
+        subs.append(await js.pull_subscribe(f"{prefix}.p{k}", durable=f"ingest-p{k}",
                                             stream=settings.nats_stream, config=config))
     size = batch or settings.batch_max
     done = 0
@@ -111,7 +111,8 @@ async def consume(settings: MonitoringSettings, index: int, workers: int, handle
                     continue
                 items = [((m.headers or {}).get(DEVICE_HEADER), m.data) for m in msgs]
                 await asyncio.to_thread(_retrying, handle, items)
-                await msgs[-1].ack()  # AckAll: everything up to here is stored
+                for m in msgs:  # work-queue streams need an explicit ack per message
+                    await m.ack()
                 got += len(msgs)
             done += got
             if not got:
