@@ -13,6 +13,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "product_short": ("SafeCity 城市安全平台", "SafeCity"),
     "product_tag": ("城市安全平台", "Urban Safety"),
     "menu": ("菜单", "Menu"),
+    "inbox": ("站内消息", "Inbox"),
     "nav_map": ("一张图", "One map"),
     "nav_registry": ("基础数据", "Base registry"),
     "nav_risk": ("风险分级管控", "Risk grading and control"),

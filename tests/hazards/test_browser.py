@@ -146,7 +146,12 @@ def test_grid_report_enterprise_rectifies_inspector_accepts(server: str, browser
 
     # 3. the enterprise sees it in its inbox, submits the plan and the evidence
     ent = login(browser, server, "enterprise")
-    ent.goto(f"{server}/hazards/inbox")
+    # the top bar shows the unread count and leads to the inbox
+    badge = ent.locator(".inbox-badge")
+    badge.wait_for(state="visible")
+    assert int(badge.text_content()) >= 1
+    ent.click(".inbox-link")
+    ent.wait_for_url(f"{server}/hazards/inbox")
     ent.click("text=储罐区静电接地线断开")
     ent.wait_for_url(hd_url)
     act(ent, "submit_plan", {"measures": "重新焊接接地线并检测电阻", "responsible_person": "隋建军"})

@@ -20,6 +20,21 @@
     if (msg && !window.confirm(msg)) { ev.preventDefault(); }
   });
 
+  // The unread count of the inbox, fetched after the page so no page waits for it.
+  var inbox = document.querySelector('.inbox-link[data-unread-url]');
+  if (inbox && window.fetch) {
+    fetch(inbox.getAttribute('data-unread-url'), { credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        var badge = inbox.querySelector('.inbox-badge');
+        if (body && body.unread > 0) {
+          badge.textContent = body.unread > 99 ? '99+' : String(body.unread);
+          badge.hidden = false;
+        }
+      })
+      .catch(function () { /* the badge is a convenience; the inbox page is the record */ });
+  }
+
   // <details> menus close when the user clicks elsewhere, as menus are expected to.
   document.addEventListener('click', function (ev) {
     document.querySelectorAll('details.user-menu[open], details.dropdown[open]').forEach(function (d) {
