@@ -6,7 +6,8 @@ loads the demo city registry, bulk-inserts 100,000 synthetic risk points (level 
 grid_cell_id, the rest are placed by location), 150 graded major hazards, 40 active risk
 signals and street/town divisions built from the grid cells' street names, then times the grid,
 street, district and H3 (res 7) layers through the service function the API calls
-(``riskmap.map_layer``: load, assign, grade, build GeoJSON). Levels are computed fresh on every
+(``riskmap.map_layer``: load — grid/street/district count points by key in SQL and fetch only
+the unkeyed ones —, assign, grade, build GeoJSON). Levels are computed fresh on every
 run; only parsed area geometry and the H3 index of unchanged coordinates are cached, and the
 first (cold) run is reported apart.
 The baseline is the same run's time to just read the 100,000 points from the database.
