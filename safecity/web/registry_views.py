@@ -33,9 +33,14 @@ router = APIRouter(prefix="/registry", include_in_schema=False)
 LIST_HIDDEN = {"lon", "lat", "name_en", "address", "responsible_department", "grid_member_phone",
                "safety_officer_phone", "contact_phone", "industry_section"}
 FILE_LABEL = ("文件", "file")
-ONE_FILE_SECTIONS = ("one_file_risk", "one_file_hazard_sources", "one_file_hidden",
-                     "one_file_sensors", "one_file_enforcement", "one_file_plans",
-                     "one_file_credit")
+# 一企一档: each built capability's page filtered to the enterprise; None = not built yet.
+ONE_FILE_SECTIONS = (
+    ("one_file_risk", "/risk/points?enterprise_id={id}"),
+    ("one_file_hazard_sources", "/risk/major-hazards?enterprise_id={id}"),
+    ("one_file_hidden", "/hazards/list?enterprise_id={id}"),
+    ("one_file_sensors", "/monitoring/sensors?enterprise_id={id}"),
+    ("one_file_enforcement", None), ("one_file_plans", None), ("one_file_credit", None),
+)
 
 
 def _kind(plural: str) -> Kind:

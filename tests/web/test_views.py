@@ -124,6 +124,12 @@ def test_create_then_archive_and_restore(web: Any) -> None:
     detail = resp.headers["location"]
     page = web.get(detail).text
     assert "芝罘新建化工有限公司" in page and "中型" in page and "一企一档" in page
+    ent_id = detail.rstrip("/").rsplit("/", 1)[1]
+    # 一企一档 leads to the risk points, major hazards and hidden dangers of this enterprise
+    for href in (f"/risk/points?enterprise_id={ent_id}", f"/risk/major-hazards?enterprise_id={ent_id}",
+                 f"/hazards/list?enterprise_id={ent_id}"):
+        assert f'href="{href}"' in page
+        assert web.get(href).status_code == 200
     assert web.post(f"{detail}/archive", data={"csrf": token}).status_code == 200
     assert web.post(f"{detail}/archive", data={"csrf": token}).status_code == 409
     assert web.post(f"{detail}/restore", data={"csrf": token}).status_code == 200
