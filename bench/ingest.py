@@ -1,0 +1,517 @@
+"""Benchmark: telemetry ingestion into PostgreSQL through Mosquitto, HTTP and NATS JetStream.
+
+Prints one JSON object. Everything shares this machine (publisher, broker, consumers, database).
+- broker_ceiling_per_s: QoS 1 single-reading messages from the same publisher to a minimal C
+  subscriber (mosquitto_sub), i.e. what the broker and publisher alone manage;
+- mqtt_msgs_per_s: the same messages published → decoded, authenticated, stored (COPY),
+  aggregated and rule-evaluated, until the last one is in the database;
+- readings_per_s: gateways sending 100 readings per MQTT message / 1,000 per HTTP request /
+  100 per JetStream message;
+- alarm latency: a red reading sent over MQTT during a 20,000 readings/s background load →
+  the alarm visible through GET /api/v1/monitoring/alarms;
+- lost / duplicated: published vs stored rows, and stored rows vs the minute aggregates' counts.
+The broker is our own Mosquitto with deploy/mosquitto/safecity.conf on a free port.
+Targets: mqtt_msgs_per_s ≥ 20,000, readings_per_s ≥ 100,000 (batched), alarm p99 ≤ 1,000 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+PG_ADMIN = os.environ.get("SAFECITY_TEST_PG_URL",
+                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+SENSORS = int(os.environ.get("BENCH_SENSORS", "20000"))
+SINGLE = int(os.environ.get("BENCH_SINGLE", "200000"))  # single-reading MQTT messages
+BATCHED = int(os.environ.get("BENCH_BATCHED", "1000000"))  # readings per batched path
+CONSUMERS = int(os.environ.get("BENCH_CONSUMERS", "2"))
+LOAD_RATE = 20_000
+LATENCY_SAMPLES = int(os.environ.get("BENCH_LATENCY_SAMPLES", "100"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def token(device: str) -> str:
+    return f"bench-{device}"
+
+
+def fresh_db() -> str:
+    name = f"safecity_bench_ingest_{os.getpid()}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_db(url: str) -> None:
+    name = make_url(url).database
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def seed(url: str) -> list[str]:
+    from datetime import UTC, datetime
+
+    from safecity.core.db import make_engine
+    from safecity.core.migrate import upgrade
+    from safecity.core.models import User
+    from safecity.core.security import hash_password
+    from safecity.monitoring.telemetry import hash_token
+    from safecity.registry.models import Division
+
+    upgrade(url)
+    engine = make_engine(url)
+    now = datetime.now(UTC)
+    devices = [f"B{i:06d}" for i in range(SENSORS + 2000)]
+    types = ["gas", "water_pressure", "temperature", "residual_current"]
+    with engine.begin() as conn:
+        conn.execute(Division.__table__.insert(), [{"code": "370600", "name": "烟台市",
+                     "name_en": "Yantai", "level": "city", "population": 0, "archived": False}])
+        conn.execute(User.__table__.insert(), [{
+            "username": "bench", "display_name": "bench", "password_hash": hash_password("bench1234"),
+            "role": "admin", "division_code": "370600", "created_at": now, "active": True,
+            "lang": "zh", "failed_logins": 0}])
+        from safecity.monitoring.models import Sensor
+
+        conn.execute(Sensor.__table__.insert(), [{
+            "device_id": d, "name": d, "sensor_type": types[i % 4] if i < SENSORS else "gas",
+            "division_code": "370600", "facility": "", "status": "active",
+            "token_hash": hash_token(token(d)), "archived": False, "created_at": now,
+            "updated_at": now} for i, d in enumerate(devices)])
+        # Replayed history is hours old: without this every sensor would be "offline" or
+        # "stuck" at once and the latency probe would count those alarms too.
+        from safecity.monitoring.catalog import TYPES
+        from safecity.monitoring.models import RuleVersion
+
+        quiet = {code: {"offline_s": 90 * 86400, "stuck_s": None} for code in TYPES}
+        conn.execute(RuleVersion.__table__.insert(), [{
+            "version": 1, "definition": {code: {**DEFAULTS[code], **q}
+                                         for code, q in quiet.items()},
+            "author": "bench", "note": "bench: no offline/stuck alarms", "created_at": now}])
+    engine.dispose()
+    return devices
+
+
+from safecity.monitoring.catalog import DEFAULT_RULES as DEFAULTS  # noqa: E402
+
+
+def normal_value(i: int) -> float:
+    # within every type's normal band: gas 0-4 %LEL, water 0.3-0.5 MPa, 20-40 °C, 10-90 mA
+    kind = i % 4
+    return (1.0, 0.35, 25.0, 40.0)[kind] + (i % 7) * 0.01
+
+
+class Broker:
+    def __init__(self, workdir: str) -> None:
+        self.port = free_port()
+        tuning = (ROOT / "deploy" / "mosquitto" / "safecity.conf").read_text()
+        conf = Path(workdir) / "mosquitto.conf"
+        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                        f"persistence_location {workdir}/\nuser root\n{tuning}")
+        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(20)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (128 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def publish_mqtt(port: int, messages: list[tuple[str, bytes]], rate: float | None = None,
+                 client_id: str = "bench-pub") -> float:
+    """QoS 1 publish of (topic, payload) over a plain MQTT 3.1.1 socket, pipelined up to
+    30,000 unacknowledged; returns seconds until the broker acknowledged them all.
+
+    Written by hand because paho's publish() from a second thread manages ~3,000 msgs/s here,
+    which would measure the publisher, not the broker or SafeCity.
+    """
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    cid = client_id.encode()
+    body = b"\x00\x04MQTT\x04\x02\x00\x3c" + len(cid).to_bytes(2, "big") + cid
+    sock.sendall(b"\x10" + _varint(len(body)) + body)
+    assert sock.recv(4)[:2] == b"\x20\x02"
+    acked = [0]
+    total = len(messages)
+
+    def reader() -> None:
+        pending = b""
+        while acked[0] < total:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            pending += chunk
+            whole = len(pending) // 4 * 4  # PUBACKs are 4 bytes; nothing else arrives
+            acked[0] += whole // 4
+            pending = pending[whole:]
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    t0 = time.perf_counter()
+    out = bytearray()
+    for i, (topic, payload) in enumerate(messages):
+        t = topic.encode()
+        pid = i % 65535 + 1
+        var = len(t).to_bytes(2, "big") + t + pid.to_bytes(2, "big")
+        out += b"\x32" + _varint(len(var) + len(payload)) + var + payload
+        if len(out) > 65536 or i == total - 1:
+            while i - acked[0] > 30_000:
+                time.sleep(0.001)
+            sock.sendall(out)
+            out = bytearray()
+        if rate:
+            lag = t0 + i / rate - time.perf_counter()
+            if lag > 0.002:
+                if out:
+                    sock.sendall(out)
+                    out = bytearray()
+                time.sleep(lag)
+    thread.join(600)
+    elapsed = time.perf_counter() - t0
+    sock.sendall(b"\xe0\x00")
+    sock.close()
+    return elapsed
+
+
+def single_messages(devices: list[str], n: int, t0: int) -> list[tuple[str, bytes]]:
+    out = []
+    for i in range(n):
+        d = devices[i % SENSORS]
+        ts = t0 + i // SENSORS * 1000 + (i % 1000)
+        out.append((f"safecity/v1/devices/{d}/telemetry",
+                    json.dumps({"token": token(d), "ts": ts, "value": normal_value(i % SENSORS)},
+                               separators=(",", ":")).encode()))
+    return out
+
+
+def batch_bodies(devices: list[str], readings: int, per: int, t0: int) -> list[tuple[str, bytes]]:
+    out = []
+    n_msgs = readings // per
+    for m in range(n_msgs):
+        k = m % SENSORS
+        d = devices[k]
+        base = t0 + (m // SENSORS) * per * 1000
+        body = {"token": token(d), "readings": [
+            {"ts": base + j * 1000, "value": normal_value(k)} for j in range(per)]}
+        out.append((d, json.dumps(body, separators=(",", ":")).encode()))
+    return out
+
+
+def count_rows(url: str) -> tuple[int, int]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM readings")).scalar_one()
+        agg = conn.execute(text("SELECT coalesce(sum(n), 0) FROM readings_1m")).scalar_one()
+    engine.dispose()
+    return int(rows), int(agg)
+
+
+def wait_rows(url: str, target: int, timeout: float = 600) -> float:
+    engine = create_engine(url)
+    deadline = time.perf_counter() + timeout
+    with engine.connect() as conn:
+        while time.perf_counter() < deadline:
+            # the hourly aggregate counts the same rows as count(*), reading far fewer pages
+            n = conn.execute(text("SELECT coalesce(sum(n), 0) FROM readings_1h")).scalar_one()
+            conn.commit()
+            if n >= target:
+                break
+            time.sleep(0.05)
+    engine.dispose()
+    return time.perf_counter()
+
+
+def consumer_proc(i: int, url: str, port: int, shared: bool) -> None:
+    os.environ["SAFECITY_MONITORING_MQTT_PORT"] = str(port)
+    os.environ["SAFECITY_MONITORING_MQTT_SHARE_GROUP"] = "bench"
+    from safecity.monitoring.runners import run_mqtt_consumer
+
+    run_mqtt_consumer(i, url, None, "bench", False, shared)
+
+
+def start_consumers(url: str, port: int, count: int) -> list[mp.Process]:
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=consumer_proc, args=(i, url, port, count > 1))
+             for i in range(count)]
+    for p in procs:
+        p.start()
+    time.sleep(6)  # imports, sensor load, subscription
+    return procs
+
+
+def stop_procs(procs: list[mp.Process]) -> None:
+    for p in procs:
+        if p.pid:
+            os.kill(p.pid, signal.SIGTERM)
+    for p in procs:
+        p.join(20)
+        if p.is_alive():
+            p.kill()
+
+
+def broker_ceiling(port: int, messages: list[tuple[str, bytes]]) -> float:
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-q", "1",
+                            "-t", "safecity/v1/devices/+/telemetry", "-C", str(len(messages))],
+                           stdout=subprocess.DEVNULL)
+    time.sleep(1)
+    t0 = time.perf_counter()
+    publish_mqtt(port, messages, client_id="bench-ceiling")
+    sub.wait(300)
+    return len(messages) / (time.perf_counter() - t0)
+
+
+def mqtt_path(url: str, port: int, messages: list[tuple[str, bytes]], expect: int) -> float:
+    _rows, before = count_rows(url)
+    t0 = time.perf_counter()
+    threading.Thread(target=publish_mqtt, args=(port, messages), daemon=True).start()
+    t1 = wait_rows(url, before + expect)
+    return expect / (t1 - t0)
+
+
+def http_path(url: str, devices: list[str], readings: int, t0_ms: int) -> float:
+    import httpx
+
+    port = free_port()
+    env = {**os.environ, "SAFECITY_DATABASE_URL": url}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "safecity.web.app:create_app",
+                               "--factory", "--port", str(port), "--log-level", "warning",
+                               "--workers", "2"], env=env, cwd=str(ROOT))
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                httpx.get(base + "/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        for i in range(8):  # each worker process builds its pipeline on its first request
+            d = devices[SENSORS + 1000 + i]
+            httpx.post(base + "/api/v1/telemetry", timeout=60,
+                       content=json.dumps({"ts": t0_ms - 10_000, "value": 1.0}).encode(),
+                       headers={"Authorization": f"Bearer {token(d)}"})
+        per = 1000
+        bodies = []
+        for m in range(readings // per):
+            d = devices[m % SENSORS]
+            base_ts = t0_ms + (m // SENSORS) * per * 1000
+            lines = "\n".join(json.dumps({"ts": base_ts + j * 1000, "value": 1.0})
+                              for j in range(per))
+            bodies.append((d, lines.encode()))
+        _rows, before = count_rows(url)
+        t0 = time.perf_counter()
+
+        def send(chunk: list[tuple[str, bytes]]) -> None:
+            with httpx.Client(base_url=base, timeout=60) as client:
+                for d, body in chunk:
+                    r = client.post("/api/v1/telemetry", content=body, headers={
+                        "Authorization": f"Bearer {token(d)}",
+                        "Content-Type": "application/x-ndjson"})
+                    r.raise_for_status()
+
+        threads = [threading.Thread(target=send, args=(bodies[i::4],)) for i in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        t1 = wait_rows(url, before + len(bodies) * per)
+        return len(bodies) * per / (t1 - t0)
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+def nats_worker_proc(i: int, workers: int, url: str, stream: str, prefix: str) -> None:
+    os.environ["SAFECITY_MONITORING_NATS_STREAM"] = stream
+    os.environ["SAFECITY_MONITORING_NATS_SUBJECT_PREFIX"] = prefix
+    from safecity.monitoring.runners import run_nats_worker
+
+    run_nats_worker(i, workers, url)
+
+
+def nats_path(url: str, devices: list[str], readings: int, t0_ms: int) -> float:
+    from safecity.monitoring.settings import MonitoringSettings
+    from safecity.monitoring.stream import Publisher
+
+    stream, prefix = f"BENCH_{os.getpid()}", f"bench{os.getpid()}.tel"
+    settings = MonitoringSettings(nats_stream=stream, nats_subject_prefix=prefix)
+    items = batch_bodies(devices, readings, 100, t0_ms)
+
+    async def publish() -> None:
+        pub = Publisher(settings)
+        await pub.connect()
+        await pub.publish_many(items)
+        await pub.close()
+
+    ctx = mp.get_context("spawn")
+    workers = [ctx.Process(target=nats_worker_proc, args=(i, 2, url, stream, prefix))
+               for i in range(2)]
+    for w in workers:
+        w.start()
+    time.sleep(8)  # imports, sensor load, consumers created
+    _rows, before = count_rows(url)
+    t0 = time.perf_counter()
+    threading.Thread(target=asyncio.run, args=(publish(),), daemon=True).start()
+    t1 = wait_rows(url, before + len(items) * 100)
+    stop_procs(workers)
+
+    async def drop() -> None:
+        import nats
+
+        nc = await nats.connect(settings.nats_url)
+        await nc.jetstream().delete_stream(stream)
+        await nc.close()
+
+    asyncio.run(drop())
+    return len(items) * 100 / (t1 - t0)
+
+
+def alarm_latency(url: str, port: int, devices: list[str]) -> tuple[float, float]:
+    """Red gas readings from spare sensors during a 20,000 readings/s single-message load."""
+    import httpx
+
+    api_port = free_port()
+    env = {**os.environ, "SAFECITY_DATABASE_URL": url}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "safecity.web.app:create_app",
+                               "--factory", "--port", str(api_port), "--log-level", "warning"],
+                              env=env, cwd=str(ROOT))
+    base = f"http://127.0.0.1:{api_port}"
+    for _ in range(200):
+        try:
+            httpx.get(base + "/healthz", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    auth = httpx.post(base + "/api/v1/auth/token",
+                      json={"username": "bench", "password": "bench1234"}).json()
+    headers = {"Authorization": f"Bearer {auth['access_token']}"}
+    now_ms = int(time.time() * 1000)
+    seconds = LATENCY_SAMPLES // 5 + 4
+    load = single_messages(devices, LOAD_RATE * seconds, now_ms - 600_000)
+    loader = threading.Thread(target=publish_mqtt, args=(port, load, LOAD_RATE, "bench-load"),
+                              daemon=True)
+    loader.start()
+    time.sleep(2)
+    import paho.mqtt.client as mqtt
+
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-alarm",
+                    protocol=mqtt.MQTTv5)
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    spare = devices[SENSORS:SENSORS + LATENCY_SAMPLES]
+    latencies = []
+    with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+        seen = client.get("/api/v1/monitoring/alarms", params={"size": 1}).json()["total"]
+        for d in spare:
+            sent = time.perf_counter()
+            c.publish(f"safecity/v1/devices/{d}/telemetry", json.dumps(
+                {"token": token(d), "ts": int(time.time() * 1000), "value": 80.0}), qos=1)
+            while time.perf_counter() - sent < 10:
+                total = client.get("/api/v1/monitoring/alarms",
+                                   params={"size": 1}).json()["total"]
+                if total > seen:
+                    seen = total
+                    break
+                time.sleep(0.01)
+            latencies.append((time.perf_counter() - sent) * 1000)
+            time.sleep(0.15)
+    c.loop_stop()
+    loader.join(600)
+    server.terminate()
+    server.wait(20)
+    latencies.sort()
+    return statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
+
+
+def main() -> None:
+    url = fresh_db()
+    workdir = tempfile.mkdtemp(prefix="bench-mqtt-")
+    broker = Broker(workdir)
+    out: dict[str, object] = {}
+    consumers: list[mp.Process] = []
+    try:
+        devices = seed(url)
+        t0_ms = int(time.time() * 1000) - 3 * 86_400_000
+        singles = single_messages(devices, SINGLE, t0_ms)
+        out["broker_ceiling_per_s"] = round(broker_ceiling(broker.port, singles[:SINGLE // 2]))
+        consumers = start_consumers(url, broker.port, CONSUMERS)
+        out["mqtt_msgs_per_s"] = round(mqtt_path(url, broker.port, singles, SINGLE))
+        batches = [(f"safecity/v1/devices/{d}/telemetry", body)
+                   for d, body in batch_bodies(devices, BATCHED, 100, t0_ms + 86_400_000)]
+        rate_batch = mqtt_path(url, broker.port, batches, BATCHED)
+        p50, p99 = alarm_latency(url, broker.port, devices)
+        rows_before_stop, _ = count_rows(url)
+        wait_rows(url, SINGLE + BATCHED + LOAD_RATE * (LATENCY_SAMPLES // 5 + 4)
+                  + LATENCY_SAMPLES, timeout=120)
+        stop_procs(consumers)
+        consumers = []
+        rate_http = http_path(url, devices, BATCHED // 2, t0_ms + 2 * 86_400_000)
+        rate_nats = nats_path(url, devices, BATCHED, t0_ms + 2 * 86_400_000 + 3_600_000)
+        out["readings_per_s"] = {"mqtt_batch": round(rate_batch), "http": round(rate_http),
+                                 "nats": round(rate_nats)}
+        out["alarm_latency_p50_ms"] = round(p50, 1)
+        out["alarm_latency_p99_ms"] = round(p99, 1)
+        out["alarm_latency_load"] = (f"{LOAD_RATE} single-reading MQTT msgs/s, "
+                                     f"{LATENCY_SAMPLES} red readings, {CONSUMERS} consumers")
+        published = SINGLE + BATCHED + LOAD_RATE * (LATENCY_SAMPLES // 5 + 4) \
+            + LATENCY_SAMPLES + BATCHED // 2 // 1000 * 1000 + BATCHED // 100 * 100 + 8
+        rows, agg = count_rows(url)
+        out["published"] = published
+        out["stored"] = rows
+        out["lost"] = max(0, published - rows)
+        out["duplicated"] = agg - rows + max(0, rows - published)
+        out["sensors"] = SENSORS
+        out["consumers"] = CONSUMERS
+        out["targets"] = {"mqtt_msgs_per_s": 20000, "readings_per_s": 100000,
+                          "alarm_latency_p99_ms": 1000, "lost": 0, "duplicated": 0}
+        out["machine"] = f"{os.cpu_count()} cores shared by publisher, broker, consumers and PostgreSQL"
+    finally:
+        stop_procs(consumers)
+        broker.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+        drop_db(url)
+    print(json.dumps(out, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
