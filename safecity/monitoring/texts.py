@@ -1,3 +1,27 @@
 """UI text of the monitoring pages: key -> (Chinese, English), merged into web.i18n.TEXT."""
 
-TEXTS: dict[str, tuple[str, str]] = {}
+TEXTS: dict[str, tuple[str, str]] = {
+    "nav_mon_alarms": ("报警中心", "Alarm console"),
+    "nav_mon_sensors": ("传感器", "Sensors"),
+    "mon_sensors": ("监测传感器", "Monitoring sensors"),
+    "mon_alarm_console": ("实时报警", "Live alarms"),
+    "mon_device": ("设备编号", "Device ID"),
+    "mon_type": ("类型", "Type"),
+    "mon_last": ("最新读数", "Latest reading"),
+    "mon_open_alarms": ("未关闭报警", "Open alarms"),
+    "mon_chart": ("时序曲线（阈值线：蓝/黄/橙/红）", "Time series (threshold lines blue/yellow/orange/red)"),
+    "mon_live": ("实时连接", "live"),
+    "mon_sound": ("红色报警声音提示", "Sound on red alarms"),
+    "mon_ack": ("确认", "Acknowledge"),
+    "mon_handle": ("处置", "Handle"),
+    "mon_resolve": ("解除", "Resolve"),
+    "mon_false": ("误报", "False alarm"),
+    "mon_note": ("处置说明", "Note"),
+    "mon_rule": ("规则", "Rule"),
+    "mon_level": ("级别", "Level"),
+    "mon_status": ("状态", "Status"),
+    "mon_time": ("时间", "Time"),
+    "mon_message": ("内容", "Message"),
+    "mon_thresholds": ("报警阈值", "Alarm thresholds"),
+    "mon_no_alarms": ("当前没有未关闭的报警", "No open alarms"),
+}

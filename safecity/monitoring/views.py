@@ -1,5 +1,66 @@
-"""Monitoring web pages."""
+"""Monitoring web pages: sensor list and detail (time series with thresholds), alarm console."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from safecity.core.deps import db, now
+from safecity.core.scope import Principal
+from safecity.monitoring import alarms as alarm_service
+from safecity.monitoring import service
+from safecity.monitoring.alarms import STATUSES
+from safecity.monitoring.catalog import TYPES
+from safecity.monitoring.models import Alarm, SensorLatest
+from safecity.monitoring.pipeline import current_rules
+from safecity.monitoring.rules import LEVEL_ZH, RULE_EN, RULE_ZH, effective_rule
+from safecity.web.guard import web_user
+from safecity.web.render import render
 
 router = APIRouter(include_in_schema=False)
+
+
+@router.get("/monitoring/sensors")
+def sensor_list(request: Request, q: str | None = None, type: str | None = None,
+                page: int = Query(1, ge=1), session: Session = Depends(db),
+                who: Principal = Depends(web_user)) -> Response:
+    result = service.list_sensors(session, who, q=q, sensor_type=type or None, page=page,
+                                  size=50)
+    ids = [s.id for s in result.items]
+    latest = {r.sensor_id: r for r in session.scalars(
+        select(SensorLatest).where(SensorLatest.sensor_id.in_(ids)))} if ids else {}
+    open_alarms = dict(session.execute(
+        select(Alarm.sensor_id, func.count()).where(Alarm.open_key.is_not(None),
+                                                   Alarm.sensor_id.in_(ids))
+        .group_by(Alarm.sensor_id)).all()) if ids else {}
+    return render(request, "monitoring/sensors.html", page=result, latest=latest,
+                  open_alarms=open_alarms, types=TYPES, q=q or "", type=type or "")
+
+
+@router.get("/monitoring/sensors/{sensor_id}")
+def sensor_detail(request: Request, sensor_id: int, session: Session = Depends(db),
+                  who: Principal = Depends(web_user)) -> Response:
+    sensor = service.get_sensor(session, who, sensor_id)
+    _version, rule_set = current_rules(session)
+    rule = effective_rule(rule_set, sensor.sensor_type, sensor.rule_override)
+    alarms = list(session.scalars(select(Alarm).where(Alarm.sensor_id == sensor.id)
+                                  .order_by(Alarm.id.desc()).limit(20)))
+    return render(request, "monitoring/sensor_detail.html", sensor=sensor,
+                  stype=TYPES.get(sensor.sensor_type), rule=rule,
+                  latest=session.get(SensorLatest, sensor.id), alarms=alarms,
+                  rule_zh=RULE_ZH, rule_en=RULE_EN, level_zh=LEVEL_ZH, statuses=STATUSES)
+
+
+@router.get("/monitoring/alarms")
+def alarm_console(request: Request, session: Session = Depends(db),
+                  who: Principal = Depends(web_user), at: datetime = Depends(now)) -> Response:
+    rows = list(session.scalars(select(Alarm).where(alarm_service.scope_clause(who),
+                                                    Alarm.open_key.is_not(None))
+                                .order_by(Alarm.updated_at.desc()).limit(200)))
+    return render(request, "monitoring/alarms.html", alarms=rows, statuses=STATUSES,
+                  rule_zh=RULE_ZH, rule_en=RULE_EN, level_zh=LEVEL_ZH,
+                  can_handle=who.role in alarm_service.HANDLERS)

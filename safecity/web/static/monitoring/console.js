@@ -1,0 +1,90 @@
+// Alarm console: table + map fed by server-sent events; a short tone on new red alarms.
+(function () {
+  const root = document.getElementById('alarm-console');
+  if (!root) return;
+  const texts = JSON.parse(document.getElementById('mon-texts').textContent);
+  const en = root.dataset.lang === 'en';
+  const canHandle = root.dataset.canHandle === '1';
+  const csrf = root.dataset.csrf;
+  const tbody = document.querySelector('#alarm-table tbody');
+  const colours = { red: '#d7191c', orange: '#f17c0e', yellow: '#e6c200', blue: '#2b83ba' };
+  const map = L.map('alarm-map').setView([37.45, 121.3], 9);
+  L.tileLayer('/static/leaflet/blank.png', { attribution: '' });
+  const markers = {};
+  const alarms = {};
+  let audio = null;
+
+  function beep() {
+    if (!document.getElementById('sound-on').checked) return;
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      const osc = audio.createOscillator(); const gain = audio.createGain();
+      osc.frequency.value = 880; osc.connect(gain); gain.connect(audio.destination);
+      gain.gain.setValueAtTime(0.2, audio.currentTime);
+      osc.start(); osc.stop(audio.currentTime + 0.4);
+    } catch (e) { /* sound is a courtesy */ }
+  }
+
+  function statusText(s) { const p = texts.statuses[s]; return p ? (en ? p[1] : p[0]) : s; }
+  function levelText(l) { return en ? l : (texts.levels[l] || l); }
+  const next = { active: ['acknowledge', 'false_alarm'], acknowledged: ['handle', 'false_alarm'],
+                 handling: ['resolve', 'false_alarm'] };
+
+  function render(a) {
+    const closed = a.status === 'resolved' || a.status === 'false_alarm';
+    let row = tbody.querySelector('tr[data-id="' + a.id + '"]');
+    if (closed) { if (row) row.remove(); if (markers[a.id]) { map.removeLayer(markers[a.id]); delete markers[a.id]; } delete alarms[a.id]; return update(); }
+    const isNew = !alarms[a.id] || (a.level === 'red' && alarms[a.id].level !== 'red');
+    alarms[a.id] = a;
+    if (!row) { row = document.createElement('tr'); row.dataset.id = a.id; tbody.prepend(row); }
+    row.innerHTML = '';
+    const cells = [
+      '<span class="lvl lvl-' + a.level + '">' + levelText(a.level) + '</span>',
+      '', statusText(a.status) + (a.condition_active ? '' : (en ? ' (cleared)' : '（已恢复）')),
+      new Date(a.updated_at).toLocaleTimeString(), ''];
+    cells.forEach((html, i) => { const td = document.createElement('td'); td.innerHTML = html; row.appendChild(td); });
+    const link = document.createElement(a.sensor_id ? 'a' : 'span');
+    if (a.sensor_id) link.href = '/monitoring/sensors/' + a.sensor_id;
+    link.textContent = en ? a.message_en : a.message; row.children[1].appendChild(link);
+    if (canHandle) (next[a.status] || []).forEach((action) => {
+      const b = document.createElement('button'); b.type = 'button'; b.className = 'btn btn-small';
+      b.textContent = texts[action]; b.dataset.action = action; b.addEventListener('click', () => act(a.id, action));
+      row.children[4].appendChild(b);
+    });
+    if (isNew) { row.classList.remove('flash'); void row.offsetWidth; row.classList.add('flash'); }
+    if (a.lon != null && a.lat != null) {
+      if (!markers[a.id]) markers[a.id] = L.circleMarker([a.lat, a.lon], { radius: 8 }).addTo(map);
+      markers[a.id].setStyle({ color: colours[a.level] || '#888', fillColor: colours[a.level] || '#888', fillOpacity: 0.8 });
+      markers[a.id].bindTooltip(en ? a.message_en : a.message);
+    }
+    if (isNew && a.level === 'red' && a.status === 'active') beep();
+    update();
+  }
+
+  function update() {
+    const n = Object.keys(alarms).length;
+    document.getElementById('open-count').textContent = n;
+    document.getElementById('no-alarms').hidden = n > 0;
+  }
+
+  async function act(id, action) {
+    const note = window.prompt(texts.note, '') ;
+    if (note === null) return;
+    const resp = await fetch('/api/v1/monitoring/alarms/' + id + '/' + action, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: JSON.stringify({ note: note }), credentials: 'same-origin' });
+    const body = await resp.json();
+    if (!resp.ok) { window.alert(en ? body.message_en : body.message); return; }
+    render(body);
+  }
+
+  function connect() {
+    const live = document.getElementById('live-state');
+    const source = new EventSource('/api/v1/monitoring/alarms/stream');
+    source.addEventListener('open', () => live.classList.add('on'));
+    source.addEventListener('error', () => live.classList.remove('on'));
+    source.addEventListener('alarm', (e) => render(JSON.parse(e.data)));
+  }
+  connect();
+  window.safecityAlarms = alarms;
+})();
