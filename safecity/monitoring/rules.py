@@ -39,6 +39,7 @@ OFF_ROUTE_LEVEL = 3
 GAS_LEAK_LEVEL = 4
 GAS_LEAK_WINDOW_MS = 60_000
 STUCK_EPSILON = 1e-9
+RATE_MIN_DT_MS = 1000
 _M_PER_DEG_LAT = 110_540.0
 _M_PER_DEG_LON_EQ = 111_320.0
 
@@ -248,6 +249,8 @@ class _State:
     last_v: np.ndarray
     th_since: np.ndarray  # start of the current run above the lowest threshold, -1 outside
     stuck_since: np.ndarray
+    ref_ts: np.ndarray
+    ref_v: np.ndarray
     active: dict[str, np.ndarray] = field(default_factory=dict)  # rule -> level per slot
     alarm_since: np.ndarray | None = None  # when the threshold alarm last rose from 0
 
@@ -255,6 +258,7 @@ class _State:
 def _state(n: int) -> _State:
     return _State(last_ts=np.full(n, -1, np.int64), last_v=np.full(n, np.nan),
                   th_since=np.full(n, -1, np.int64), stuck_since=np.full(n, -1, np.int64),
+                  ref_ts=np.full(n, -1, np.int64), ref_v=np.full(n, np.nan),
                   active={r: np.zeros(n, np.int8) for r in READING_RULES},
                   alarm_since=np.full(n, -1, np.int64))
 
@@ -301,6 +305,8 @@ class Engine:
         s.last_v = _grow(s.last_v, n, np.nan)
         s.th_since = _grow(s.th_since, n, -1)
         s.stuck_since = _grow(s.stuck_since, n, -1)
+        s.ref_ts = _grow(s.ref_ts, n, -1)
+        s.ref_v = _grow(s.ref_v, n, np.nan)
         s.alarm_since = _grow(s.alarm_since, n, -1)
         for rule in READING_RULES:
             s.active[rule] = _grow(s.active[rule], n, 0)
@@ -315,6 +321,8 @@ class Engine:
             self.s.last_ts[i] = last_ts
             self.s.last_v[i] = last_value if last_value is not None else np.nan
             self.s.stuck_since[i] = last_ts
+            self.s.ref_ts[i] = last_ts
+            self.s.ref_v[i] = self.s.last_v[i]
         for rule, level in (levels or {}).items():
             if rule in self.s.active:
                 self.s.active[rule][i] = level
@@ -378,14 +386,21 @@ class Engine:
         s.th_since[i] = since
         new["threshold"] = level.astype(np.int8)
 
-        has_prev = s.last_ts[i] >= 0
-        dt = np.where(has_prev, t - s.last_ts[i], 1).astype(float)
-        slope = (v - s.last_v[i]) / np.maximum(dt, 1.0)  # per ms
+        # The slope is taken against a reference reading at least a second old: over less
+        # than that it is mostly jitter, and a 2 Hz sensor still sees a burst within 1 s.
+        has_prev = s.ref_ts[i] >= 0
+        dt = np.where(has_prev, t - s.ref_ts[i], 1).astype(float)
+        slope = (v - s.ref_v[i]) / np.maximum(dt, 1.0)  # per ms
         d = p.rate_dir[i]
         signed = np.where(d == 0, np.abs(slope), slope * d)
         # Relative slack so 0.351 → 0.301 counts as the 0.05 it is written as (binary floats).
         fast = has_prev & in_range & (signed >= p.rate_lim[i] * (1 - 1e-9))  # NaN limit → False
-        new["rate"] = np.where(fast, p.rate_level[i], 0).astype(np.int8)
+        # Over less than a second a slope is mostly jitter: keep the rate state as it was.
+        judged = ~has_prev | (dt >= RATE_MIN_DT_MS)
+        new["rate"] = np.where(judged, np.where(fast, p.rate_level[i], 0),
+                               s.active["rate"][i]).astype(np.int8)
+        s.ref_ts[i] = np.where(judged, t, s.ref_ts[i])
+        s.ref_v[i] = np.where(judged, v, s.ref_v[i])
 
         changed = ~has_prev | (np.abs(v - s.last_v[i]) > STUCK_EPSILON)
         s.stuck_since[i] = np.where(changed, t, s.stuck_since[i])

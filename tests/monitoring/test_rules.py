@@ -197,3 +197,10 @@ def test_low_direction_thresholds_must_decrease_and_defaults_are_valid() -> None
     assert validate_rule({"direction": "low", "blue": 0.05, "red": 0.2}, "p")
     assert validate_rule_set(default_rules()) == []
     assert [e.field for e in validate_rule_set({"nuclear": {}})] == ["nuclear"]
+
+
+def test_rate_needs_at_least_a_second_between_readings() -> None:
+    eng = engine_for("pipe_pressure")
+    feed(eng, (0, 0.40))
+    assert levels(feed(eng, (999, 0.30)), "rate") == []  # over 0.999 s: not judged yet
+    assert levels(feed(eng, (1000, 0.30)), "rate") == [3]  # 0.1 MPa in 1 s from the reference
