@@ -1,0 +1,86 @@
+"""Real Chromium: the alarm console shows a new red alarm within a second (SSE), and handles it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.web.test_browser import _free_port, _load_city, _login, browser  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    import uvicorn
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from safecity.core.db import make_engine, reset_engine
+    from safecity.core.migrate import upgrade
+    from safecity.monitoring import demo
+    from safecity.monitoring.models import Sensor
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('monbrowser')}/safecity.db"
+    upgrade(url)
+    _load_city(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        # real time: with the suite's fixed NOW every demo sensor would be hours silent and
+        # the first batch would raise 3,000 offline alarms
+        demo.load(session, datetime.now(UTC))
+        session.commit()
+        device = session.scalars(select(Sensor.device_id).where(
+            Sensor.sensor_type == "gas").order_by(Sensor.id.desc()).limit(1)).one()
+    engine.dispose()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SAFECITY_DATABASE_URL", url)
+        reset_engine()
+        from safecity.web.app import create_app
+
+        port = _free_port()
+        srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
+                                            log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not srv.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", device
+        srv.should_exit = True
+        thread.join(timeout=10)
+    reset_engine()
+
+
+def test_red_alarm_appears_live_and_is_acknowledged(live: tuple[str, str], browser: Any
+                                                    ) -> None:  # noqa: F811
+    from safecity.monitoring.demo import demo_token
+
+    base, device = live
+    page = _login(browser, base, "admin")
+    page.goto(f"{base}/monitoring/alarms")
+    page.wait_for_selector("#live-state.on", timeout=15_000)
+    page.wait_for_function("Object.keys(window.safecityAlarms).length >= 10")
+    before = page.evaluate("Object.keys(window.safecityAlarms).length")
+    sent = time.monotonic()
+    resp = httpx.post(f"{base}/api/v1/telemetry", json={"ts": int(time.time() * 1000),
+                                                        "value": 75.0},
+                      headers={"Authorization": f"Bearer {demo_token(device)}"}, timeout=30)
+    assert resp.status_code == 202, resp.text
+    page.wait_for_function(f"Object.keys(window.safecityAlarms).length > {before}",
+                           timeout=5_000)
+    seen = time.monotonic() - sent
+    assert seen < 1.5, f"alarm reached the console after {seen:.2f} s"
+    row = page.locator("#alarm-table tbody tr").first
+    assert "lvl-red" in row.inner_html() and device[-5:] in row.inner_text()
+    page.once("dialog", lambda d: d.accept("值班员已确认"))
+    row.locator("button[data-action=acknowledge]").click()
+    page.wait_for_function("Object.values(window.safecityAlarms).some(a => a.status === "
+                           "'acknowledged')")
