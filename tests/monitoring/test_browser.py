@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -59,8 +59,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     reset_engine()
 
 
-def test_red_alarm_appears_live_and_is_acknowledged(live: tuple[str, str], browser: Any
-                                                    ) -> None:  # noqa: F811
+def test_red_alarm_appears_live_and_is_acknowledged(
+        live: tuple[str, str], browser: Any) -> None:  # noqa: F811
     from safecity.monitoring.demo import demo_token
 
     base, device = live
