@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import os
 import re
@@ -1205,7 +1206,7 @@ def _subset_fonts(path: str, index: int, chars: str, origin: str) -> Fonts:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    def faces() -> list[tuple[str, bytes]]:
+    def faces(key: str) -> list[tuple[str, bytes]]:
         font = TTFont(path, fontNumber=index)
         options = subset.Options()
         options.layout_features = []
@@ -1217,7 +1218,7 @@ def _subset_fonts(path: str, index: int, chars: str, origin: str) -> Fonts:
         subsetter.populate(text=chars)
         subsetter.subset(font)
         if "fvar" not in font:
-            data = _save(font, "Regular")
+            data = _save(font, f"{key}-Regular")
             return [("Regular", data), ("Bold", data)]
         from fontTools.varLib import instancer
 
@@ -1230,19 +1231,21 @@ def _subset_fonts(path: str, index: int, chars: str, origin: str) -> Fonts:
             location = {tag: (min(max(weight, lo), hi) if tag == "wght" else None)
                         for tag, (lo, hi) in axes.items()}
             face = instancer.instantiateVariableFont(face, location)
-            out.append((style, _save(face, style)))
+            out.append((style, _save(face, f"{key}-{style}")))
         return out
 
-    got = dict(faces())
     import hashlib
 
     key = hashlib.sha1(f"{path}:{index}:{chars}".encode()).hexdigest()[:10]
+    got = dict(faces(key))
     return Fonts(got["Regular"], got["Bold"], key, origin)
 
 
 def _save(font: Any, style: str) -> bytes:
-    # Distinct PostScript names: PDF viewers merge embedded fonts that share one.
-    ps = f"SafeCitySans-{style}"
+    # A PostScript name per subset and style: PDF viewers merge embedded fonts that share one,
+    # and reportlab reuses the first font registered under a face name — one name for every
+    # subset made a later document draw with an earlier document's glyphs (missing characters).
+    ps = f"SafeCitySans{style}"
     for record in font["name"].names:
         if record.nameID == 6:
             record.string = ps
@@ -1420,15 +1423,35 @@ def _register(fonts: Fonts) -> tuple[str, str]:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
-    regular, bold = f"WP{fonts.key}", f"WP{fonts.key}-B"
-    if regular not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(regular, io.BytesIO(fonts.regular)))
-        pdfmetrics.registerFont(TTFont(bold, io.BytesIO(fonts.bold)))
-        addMapping(regular, 0, 0, regular)
-        addMapping(regular, 1, 0, bold)
-        addMapping(regular, 0, 1, regular)
-        addMapping(regular, 1, 1, bold)
+    # A fresh font object per document: reportlab keeps subset state on the font object, and a
+    # font shared between two documents was seen to lose a glyph (code 0) in the second one.
+    serial = next(_FONT_SERIAL)
+    regular, bold = f"WP{fonts.key}-{serial}", f"WP{fonts.key}-{serial}-B"
+    pdfmetrics.registerFont(TTFont(regular, io.BytesIO(fonts.regular)))
+    pdfmetrics.registerFont(TTFont(bold, io.BytesIO(fonts.bold)))
+    addMapping(regular, 0, 0, regular)
+    addMapping(regular, 1, 0, bold)
+    addMapping(regular, 0, 1, regular)
+    addMapping(regular, 1, 1, bold)
     return regular, bold
+
+
+def _unregister(*names: str) -> None:
+    # reportlab has no public unregister; dropping our names keeps a long-running server small.
+    from reportlab.lib import fonts as rl_fonts
+    from reportlab.pdfbase import pdfmetrics
+
+    for name in names:
+        font = pdfmetrics._fonts.pop(name, None)
+        if font is not None:
+            pdfmetrics._dynFaceNames.pop(font.face.name, None)
+    for key in [k for k, v in rl_fonts._tt2ps_map.items() if v in names]:
+        rl_fonts._tt2ps_map.pop(key, None)
+    for name in names:
+        rl_fonts._ps2tt_map.pop(name.lower(), None)
+
+
+_FONT_SERIAL = itertools.count(1)
 
 
 def render_pdf(doc: Document, fonts: Fonts | None = None, map_png: bytes | None = None) -> bytes:
@@ -1527,7 +1550,10 @@ def render_pdf(doc: Document, fonts: Fonts | None = None, map_png: bytes | None 
                                  topMargin=2.0 * cm, bottomMargin=2.0 * cm, title=doc.title,
                                  author="SafeCity", subject="城市安全风险白皮书",
                                  creator="SafeCity")
-    template.build(story, onFirstPage=furniture, onLaterPages=furniture)
+    try:
+        template.build(story, onFirstPage=furniture, onLaterPages=furniture)
+    finally:
+        _unregister(regular, bold)
     return out.getvalue()
 
 

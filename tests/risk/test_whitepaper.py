@@ -239,6 +239,17 @@ def test_pdf_contains_title_and_counts(session: Session, seeded: dict) -> None:
     assert "青岛" not in text
 
 
+def test_each_document_embeds_its_own_characters(session: Session, seeded: dict) -> None:
+    # Two different papers in one process: the second must not reuse the first one's font
+    # subset (reportlab keys faces by PostScript name), or its extra characters go missing.
+    district, _m, _n = wp.build(session, ADMIN, "2025", "370602", "pdf", NOW)
+    city, _m, _n = wp.build(session, ADMIN, "2025", "370600", "pdf", NOW)
+    district_text, city_text = _pdf_text(district), _pdf_text(city)
+    assert "芝罘区城市安全风险白皮书" in district_text and "莱山" not in district_text
+    assert TITLE in city_text and "莱山区" in city_text
+    assert "\x00" not in city_text and "\x00" not in district_text
+
+
 def test_no_previous_year_is_said(session: Session, seeded: dict) -> None:
     data = wp.gather(session, ADMIN, 2024, "370600", NOW)
     text = wp.compose(data).text()
