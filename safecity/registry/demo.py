@@ -80,6 +80,8 @@ class _County:
     street_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     cell_bounds: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     cell_pop: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cell_shapes: list[Any] = field(default_factory=list)
+    cell_street: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 @lru_cache
@@ -445,6 +447,7 @@ def _grid_rows(county: _County, rng: np.random.Generator, now: datetime) -> list
     county.cell_bounds = shapely.bounds(pieces)
     county.cell_pop = _cell_population(county, centres, shapely.area(pieces))
     street = _nearest(centres, county.street_xy)
+    county.cell_shapes, county.cell_street = pieces, street
     members, phones = _names(rng, len(pieces)), _phones(rng, len(pieces))
     return [
         {"code": f"{county.code}-{k + 1:04d}",
@@ -455,6 +458,20 @@ def _grid_rows(county: _County, rng: np.random.Generator, now: datetime) -> list
          "geometry": _geojson(piece), "archived": False, "updated_at": now}
         for k, piece in enumerate(pieces)
     ]
+
+
+def _street_rows(county: _County, now: datetime) -> list[Row]:
+    """街道/乡镇 (9-digit codes, serial in the county's list order) as unions of their grid cells.
+
+    The serials are the demo's own, not the official GB/T 10114 codes of Yantai's streets.
+    """
+    rows = []
+    for s in sorted(set(county.cell_street.tolist())):
+        mine = county.cell_street == s
+        shape = shapely.union_all([c for c, m in zip(county.cell_shapes, mine, strict=True) if m])
+        rows.append(_division_row(f"{county.code}{s + 1:03d}", county.streets[s], "",
+                                  int(county.cell_pop[mine].sum()), shape, now))
+    return rows
 
 
 # ---------------------------------------------------------------- enterprises
@@ -886,6 +903,7 @@ def generate(seed: int = DEFAULT_SEED, now: datetime | None = None, scale: float
         county.street_xy = _street_centres(county, rng)
     divisions = _division_rows(data, outline, counties, now)
     grid = [row for county in counties for row in _grid_rows(county, rng, now)]
+    divisions += [row for county in counties for row in _street_rows(county, now)]
     enterprises = _enterprise_rows(counties, outline, data, scale, rng, pyrng, now)
     targets = _target_rows(counties, data, scale, rng, pyrng, now)
     return DemoCity(divisions=divisions, grid_cells=grid, enterprises=enterprises,

@@ -68,11 +68,11 @@ def test_generate_needs_an_explicit_now() -> None:
 
 
 def test_city_and_its_eleven_real_counties(city: demo.DemoCity) -> None:
-    by_code = {d["code"]: d for d in city.divisions}
+    by_code = {d["code"]: d for d in city.divisions if d["level"] != "street"}
     assert set(by_code) == COUNTIES | {"370600"}
     assert by_code["370600"]["name"] == "烟台市" and by_code["370600"]["level"] == "city"
     assert by_code["370602"]["name"] == "芝罘区" and by_code["370613"]["name"] == "莱山区"
-    counties = [d for d in city.divisions if d["code"] != "370600"]
+    counties = [d for d in by_code.values() if d["code"] != "370600"]
     assert all(d["level"] == "county" and d["parent_code"] == "370600" for d in counties)
     total = sum(d["population"] for d in counties)
     assert by_code["370600"]["population"] == total
@@ -118,13 +118,34 @@ def test_every_point_lies_in_its_own_county(city: demo.DemoCity) -> None:
             assert ((119.5 <= xs) & (xs <= 121.9) & (36.5 <= ys) & (ys <= 38.0)).all()
 
 
+def test_streets_are_unions_of_their_grid_cells(city: demo.DemoCity) -> None:
+    streets = [d for d in city.divisions if d["level"] == "street"]
+    counties = {d["code"]: d for d in city.divisions if d["level"] == "county"}
+    assert len(streets) >= 60
+    for d in streets:
+        assert len(d["code"]) == 9 and d["parent_code"] == d["code"][:6] in counties
+    # Street populations add up to their county's, and each cell lies inside the street it names.
+    by_county = Counter()
+    for d in streets:
+        by_county[d["parent_code"]] += d["population"]
+    assert by_county == Counter({c: d["population"] for c, d in counties.items()})
+    shapes = {d["code"]: shape(d["geometry"]) for d in streets}
+    names = {(d["parent_code"], d["name"]): d["code"] for d in streets}
+    for cell in city.grid_cells[::50]:
+        county = counties[cell["division_code"]]["name"]
+        street = cell["name"][len(county):cell["name"].index("第")]
+        point = shapely.Point(cell["lon"], cell["lat"])
+        assert shapes[names[(cell["division_code"], street)]].distance(point) < 1e-3, cell["code"]
+
+
 def test_grid_population_adds_up_per_county(city: demo.DemoCity) -> None:
     assert 2_500 <= len(city.grid_cells) <= 3_600
     sums = Counter()
     for cell in city.grid_cells:
         sums[cell["division_code"]] += cell["population"]
-    for d in city.divisions[1:]:
-        assert sums[d["code"]] == d["population"], d["code"]
+    for d in city.divisions:
+        if d["level"] == "county":
+            assert sums[d["code"]] == d["population"], d["code"]
     codes = [c["code"] for c in city.grid_cells]
     assert len(set(codes)) == len(codes)
     assert all(c["code"].startswith(c["division_code"] + "-") for c in city.grid_cells)
@@ -248,7 +269,7 @@ def test_load_is_idempotent(fresh_engine: Engine, city: demo.DemoCity) -> None:
     with Session(fresh_engine) as session:
         first = demo.load(session, city, NOW, progress=lambda *a: seen.append(a))
         session.commit()
-    assert first == {"divisions": 12, "grid_cells": len(city.grid_cells),
+    assert first == {"divisions": len(city.divisions), "grid_cells": len(city.grid_cells),
                      "enterprises": len(city.enterprises),
                      "protected_targets": len(city.protected_targets), "users": len(city.users)}
     assert ("enterprises", len(city.enterprises), len(city.enterprises)) in seen
