@@ -43,7 +43,7 @@ SENSORS = int(os.environ.get("BENCH_SENSORS", "20000"))
 SINGLE = int(os.environ.get("BENCH_SINGLE", "200000"))  # single-reading MQTT messages
 BATCHED = int(os.environ.get("BENCH_BATCHED", "1000000"))  # readings per batched path
 CONSUMERS = int(os.environ.get("BENCH_CONSUMERS", "2"))
-LOAD_RATE = 20_000
+LOAD_RATE = int(os.environ.get("BENCH_LOAD_RATE", "20000"))
 LATENCY_SAMPLES = int(os.environ.get("BENCH_LATENCY_SAMPLES", "100"))
 
 
