@@ -63,11 +63,13 @@ def sensor_types(_who: Principal = Depends(principal)) -> list[dict[str, Any]]:
 @router.get(BASE + "/sensors", summary="传感器列表 / list sensors")
 def list_sensors(q: str | None = None, sensor_type: str | None = Query(None, alias="type"),
                  division: str | None = None, status: str | None = None,
+                 enterprise_id: int | None = None,
                  page: int = Query(1, ge=1), size: int = Query(50, ge=1, le=500),
                  session: Session = Depends(db), who: Principal = Depends(principal)
                  ) -> dict[str, Any]:
     result = service.list_sensors(session, who, q=q, sensor_type=sensor_type, division=division,
-                                  status=status, page=page, size=size)
+                                  status=status, enterprise_id=enterprise_id, page=page,
+                                  size=size)
     latest = _latest(session, [s.id for s in result.items])
     return {"total": result.total, "page": result.page, "size": result.size,
             "items": [service.to_dict(s, latest.get(s.id)) for s in result.items]}
@@ -328,8 +330,25 @@ def sensor_layer(session: Session = Depends(db), who: Principal = Depends(princi
         features.append({"type": "Feature", "geometry": {"type": "Point",
                                                           "coordinates": [lon, lat]},
                          "properties": {"id": r.id, "name": r.name, "type": r.sensor_type,
-                                        "device_id": r.device_id, "value": r.value}})
+                                        "device_id": r.device_id, "value": r.value,
+                                        "url": f"/monitoring/sensors/{r.id}"}})
     return {"type": "FeatureCollection", "features": features}
+
+
+@router.get(BASE + "/map/alarms", summary="未关闭报警图层 GeoJSON / open alarms layer")
+def alarm_layer(session: Session = Depends(db), who: Principal = Depends(principal)
+                ) -> dict[str, Any]:
+    """Open alarms coloured by level, for the one map (一张图)."""
+    if not who.can_read():
+        raise Unauthorized()
+    rows = session.scalars(select(Alarm).where(
+        alarm_service.scope_clause(who), Alarm.open_key.is_not(None), Alarm.lon.is_not(None))
+        .order_by(Alarm.updated_at.desc()).limit(5_000))
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [a.lon, a.lat]},
+         "properties": {"id": a.id, "name": a.message, "level": a.level, "status": a.status,
+                        "division_code": a.division_code, "url": "/monitoring/alarms"}}
+        for a in rows]}
 
 
 # --- telemetry over HTTP ---------------------------------------------------------------------

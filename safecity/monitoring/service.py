@@ -122,8 +122,11 @@ def visible(principal: Principal, sensor: Sensor) -> bool:
 
 def list_sensors(session: Session, principal: Principal, *, q: str | None = None,
                  sensor_type: str | None = None, division: str | None = None,
-                 status: str | None = None, page: int = 1, size: int = 50) -> Page:
+                 status: str | None = None, enterprise_id: int | None = None, page: int = 1,
+                 size: int = 50) -> Page:
     stmt: Select[Any] = select(Sensor).where(scope_clause(principal), Sensor.archived.is_(False))
+    if enterprise_id is not None:
+        stmt = stmt.where(Sensor.enterprise_id == enterprise_id)
     if q:
         like = f"%{q.strip()}%"
         stmt = stmt.where(or_(Sensor.name.like(like), Sensor.device_id.like(like),

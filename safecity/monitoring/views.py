@@ -26,10 +26,10 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/monitoring/sensors")
 def sensor_list(request: Request, q: str | None = None, type: str | None = None,
-                page: int = Query(1, ge=1), session: Session = Depends(db),
-                who: Principal = Depends(web_user)) -> Response:
-    result = service.list_sensors(session, who, q=q, sensor_type=type or None, page=page,
-                                  size=50)
+                enterprise_id: int | None = None, page: int = Query(1, ge=1),
+                session: Session = Depends(db), who: Principal = Depends(web_user)) -> Response:
+    result = service.list_sensors(session, who, q=q, sensor_type=type or None,
+                                  enterprise_id=enterprise_id, page=page, size=50)
     ids = [s.id for s in result.items]
     latest = {r.sensor_id: r for r in session.scalars(
         select(SensorLatest).where(SensorLatest.sensor_id.in_(ids)))} if ids else {}

@@ -173,3 +173,24 @@ def test_readings_endpoint_and_sensor_override(client, session) -> None:
     assert resp.status_code == 200
     detail = client.get(f"/api/v1/monitoring/sensors/{sid['id']}", headers=admin).json()
     assert detail["rule"]["red"] == 30 and detail["last_value"] == 0.0
+
+
+def test_map_layers_show_open_alarms_and_sensors_in_scope(client, session) -> None:
+    sensors = make_sensors(session)
+    sensors[1].enterprise_id = 424242
+    session.commit()
+    device = {"Authorization": f"Bearer {token_of('GAS-0001')}"}
+    assert client.post("/api/v1/telemetry", json={"ts": now_ms(), "value": 60.0},
+                       headers=device).status_code == 202
+    admin = login(client, "admin")
+    alarms = client.get("/api/v1/monitoring/map/alarms", headers=admin).json()["features"]
+    assert [(f["properties"]["level"], f["geometry"]["coordinates"]) for f in alarms] == \
+        [("red", [sensors[0].lon, sensors[0].lat])]
+    layer = client.get("/api/v1/monitoring/map/sensors", headers=admin).json()["features"]
+    assert {f["properties"]["url"] for f in layer} == {f"/monitoring/sensors/{s.id}"
+                                                      for s in sensors}
+    laishan = login(client, "laishan")
+    assert client.get("/api/v1/monitoring/map/alarms", headers=laishan).json()["features"] == []
+    # 一企一档 lists an enterprise's own sensors
+    mine = client.get("/api/v1/monitoring/sensors?enterprise_id=424242", headers=admin).json()
+    assert [s["id"] for s in mine["items"]] == [sensors[1].id]
