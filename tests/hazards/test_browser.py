@@ -3,26 +3,24 @@ screen, the inspector confirms and registers, the enterprise rectifies, the insp
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser import chromium, live_server
 from tests.hazards.conftest import jpeg
-from tests.web.test_browser import ARGS, ARTIFACTS, NOW, PASSWORD, _chromium, _free_port
+from tests.web.test_browser import ARTIFACTS, NOW, PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
     from sqlalchemy.orm import Session
 
-    from safecity.core.db import make_engine, reset_engine
+    from safecity.core.db import make_engine
     from safecity.core.migrate import upgrade
     from safecity.registry import demo
 
@@ -34,37 +32,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         demo.load(session, demo.generate(seed=7, now=NOW), NOW)
         session.commit()
     engine.dispose()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SAFECITY_DATABASE_URL", url)
-        mp.setenv("SAFECITY_STORAGE_DIR", str(folder / "storage"))
-        mp.setenv("SAFECITY_ESCALATION_INTERVAL_SECONDS", "0")
-        reset_engine()
-        from safecity.web.app import create_app
-
-        port = _free_port()
-        srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                            log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not srv.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-        srv.should_exit = True
-        thread.join(timeout=10)
-    reset_engine()
+    with live_server(url, SAFECITY_STORAGE_DIR=str(folder / "storage"), SAFECITY_ESCALATION_INTERVAL_SECONDS="0") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=executable, args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def login(browser: Any, base: str, username: str, phone: bool = False) -> Any:

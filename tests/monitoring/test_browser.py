@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -11,18 +10,18 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.web.test_browser import _free_port, _load_city, _login, browser  # noqa: F401
+from tests.browser import live_server
+from tests.web.test_browser import _load_city, _login, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    import uvicorn
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from safecity.core.db import make_engine, reset_engine
+    from safecity.core.db import make_engine
     from safecity.core.migrate import upgrade
     from safecity.monitoring import demo
     from safecity.monitoring.models import Sensor
@@ -39,24 +38,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
         device = session.scalars(select(Sensor.device_id).where(
             Sensor.sensor_type == "gas").order_by(Sensor.id.desc()).limit(1)).one()
     engine.dispose()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SAFECITY_DATABASE_URL", url)
-        reset_engine()
-        from safecity.web.app import create_app
-
-        port = _free_port()
-        srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                            log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not srv.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", device
-        srv.should_exit = True
-        thread.join(timeout=10)
-    reset_engine()
+    with live_server(url) as base:
+        yield base, device
 
 
 def test_red_alarm_appears_live_and_is_acknowledged(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.web.test_browser import ARGS, NOW, PASSWORD, _chromium, _free_port, _load_city
+from tests.browser import chromium, live_server
+from tests.web.test_browser import NOW, PASSWORD, _load_city
 
 pytestmark = pytest.mark.browser
 
@@ -48,44 +47,21 @@ def _seed_risks(url: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    import uvicorn
 
-    from safecity.core.db import reset_engine
     from safecity.core.migrate import upgrade
 
     url = f"sqlite:///{tmp_path_factory.mktemp('riskmap')}/safecity.db"
     upgrade(url)
     _load_city(url)
     seeded = _seed_risks(url)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SAFECITY_DATABASE_URL", url)
-        reset_engine()
-        from safecity.web.app import create_app
-
-        port = _free_port()
-        srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                            log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not srv.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        yield {"base": f"http://127.0.0.1:{port}", **seeded}
-        srv.should_exit = True
-        thread.join(timeout=10)
-    reset_engine()
+    with live_server(url) as base:
+        yield {"base": base, **seeded}
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=executable, args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _ready(page: Any, loads: int = 1) -> dict[str, Any]:

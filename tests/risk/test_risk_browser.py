@@ -4,14 +4,13 @@ approves, the point turns red; the major hazard and calculator pages render."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.web.test_browser import ARGS, ARTIFACTS, NOW, PASSWORD, _chromium, _free_port
+from tests.browser import chromium, live_server
+from tests.web.test_browser import ARTIFACTS, NOW, PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -33,43 +32,20 @@ def _load(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
 
-    from safecity.core.db import reset_engine
     from safecity.core.migrate import upgrade
 
     url = f"sqlite:///{tmp_path_factory.mktemp('risk-browser')}/safecity.db"
     upgrade(url)
     _load(url)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SAFECITY_DATABASE_URL", url)
-        reset_engine()
-        from safecity.web.app import create_app
-
-        port = _free_port()
-        srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                            log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not srv.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-        srv.should_exit = True
-        thread.join(timeout=10)
-    reset_engine()
+    with live_server(url) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=executable, args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _login(browser: Any, base: str, username: str) -> Any:

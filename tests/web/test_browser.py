@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,32 +9,13 @@ from typing import Any
 
 import pytest
 
+from tests.browser import chromium, live_server
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 PASSWORD = "demo1234"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-def _chromium() -> str:
-    # The Debian package may still be installing when the suite starts: give it a while.
-    deadline = time.monotonic() + (180 if os.environ.get("CI") == "true" else 20)
-    while not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        if time.monotonic() > deadline:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"{CHROMIUM} not found (CI=true: failing, not skipping)")
-            pytest.skip(f"{CHROMIUM} not installed")
-        time.sleep(2)
-    return CHROMIUM
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _load_city(url: str) -> None:
@@ -56,43 +33,20 @@ def _load_city(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
 
-    from safecity.core.db import reset_engine
     from safecity.core.migrate import upgrade
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser')}/safecity.db"
     upgrade(url)
     _load_city(url)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SAFECITY_DATABASE_URL", url)
-        reset_engine()
-        from safecity.web.app import create_app
-
-        port = _free_port()
-        srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                            log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not srv.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-        srv.should_exit = True
-        thread.join(timeout=10)
-    reset_engine()
+    with live_server(url) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=executable, args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _login(browser: Any, base: str, username: str, password: str = PASSWORD) -> Any:
