@@ -22,8 +22,16 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# The demo city comes alive: a small simulation (300 sensors, 50 readings/s, scripted gas leak,
+# pipe burst, bridge overload, elevator trapping, vehicle off route) posts to the server once it
+# is up; its log is demo-simulate.log. Ctrl-C stops both.
+DEMO_URL = http://$${SAFECITY_HOST:-127.0.0.1}:$${SAFECITY_PORT:-8000}
+
 demo: install
 	$(BIN)/safecity demo
+	@echo "simulated sensors start in a few seconds (log: demo-simulate.log)"
+	( sleep 8 && $(BIN)/safecity simulate --via http --sensors 300 --rate 50 --duration 86400 \
+	    --url $(DEMO_URL) > demo-simulate.log 2>&1 ) & \
 	$(BIN)/safecity serve
 
 serve: install
