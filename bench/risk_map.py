@@ -167,8 +167,11 @@ def _load(url: str) -> dict[str, Any]:
         session.execute(insert(MajorHazard), _hazard_rows(session, rng))
         from safecity.registry.models import Division
 
-        streets = _street_rows(session)
-        session.execute(insert(Division), streets)
+        # The demo city now has its streets; build them from the grid only for an older one.
+        streets = session.scalars(select(Division.code).where(Division.level == "street")).all()
+        if not streets:
+            streets = _street_rows(session)
+            session.execute(insert(Division), streets)
         session.execute(insert(RiskSignal), _signal_rows(points, rng))
         for table in ("risk_points", "major_hazards", "risk_signals"):
             refresh_statistics(session, table)
