@@ -16,14 +16,30 @@ log = logging.getLogger(__name__)
 
 
 def _pipeline(database_url: str | None, owns: Any = None) -> Any:
+    from safecity.capabilities import register_handlers
     from safecity.core.config import get_settings
     from safecity.core.db import make_engine
     from safecity.models_all import import_all
     from safecity.monitoring.pipeline import Pipeline
 
     import_all()
-    engine = make_engine(database_url or get_settings().database_url)
+    url = database_url or get_settings().database_url
+    _use_database(url)
+    # Alarms raised here must raise area risk and draft warnings as they do in the web app.
+    register_handlers()
+    engine = make_engine(url)
     return Pipeline(engine, retention_days=get_monitoring_settings().retention_days, owns=owns)
+
+
+def _use_database(url: str) -> None:
+    """Event handlers open their sessions on the default engine: point it at this process's
+    database when the caller named another one (bench and tests pass a URL)."""
+    from safecity.core.config import get_settings
+    from safecity.core.db import reset_engine
+
+    if get_settings().database_url != url:
+        os.environ["SAFECITY_DATABASE_URL"] = url
+        reset_engine()
 
 
 def _ticker(pipe: Any, stop: Any) -> None:

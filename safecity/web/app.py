@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from safecity import __version__
-from safecity.capabilities import modules
+from safecity.capabilities import modules, register_handlers
 from safecity.core.errors import Invalid, SafeCityError, TooManyRequests, Unauthorized
 from safecity.core.validation import translate
 
@@ -82,10 +82,9 @@ def create_app() -> FastAPI:
     from safecity.risk.whitepaper_views import router as white_paper_router
 
     app.include_router(white_paper_router)
-    from safecity.risk.views import router as risk_pages
-
     from safecity.risk.lists_api import router as lists_api
     from safecity.risk.lists_views import router as lists_pages
+    from safecity.risk.views import router as risk_pages
 
     app.include_router(risk_router)
     app.include_router(risk_pages)
@@ -93,6 +92,10 @@ def create_app() -> FastAPI:
     app.include_router(lists_pages)
     for module in modules("api") + modules("views"):
         app.include_router(module.router)
+    # The same hook the ingestion processes call (monitoring.runners), at assembly and at every
+    # start (a stopped app's handlers are made inert by the risk router's shutdown).
+    register_handlers()
+    app.router.add_event_handler("startup", register_handlers)
     try:
         from safecity.web.views import router as web_router
     except ImportError:  # web pages are optional while the UI is being assembled
