@@ -73,6 +73,13 @@ class TooManyRequests(SafeCityError):
         self.retry_after = retry_after
 
 
+class Unavailable(SafeCityError):
+    """A service the request needs (e.g. the telemetry queue) is down: nothing was accepted."""
+
+    status = 503
+    code = "unavailable"
+
+
 @dataclass
 class Invalid(SafeCityError):
     errors: list[FieldError] = field(default_factory=list)

@@ -20,7 +20,7 @@ from safecity.core.deps import db, now, principal
 from safecity.core.errors import Invalid, Unauthorized, invalid
 from safecity.core.scope import Principal
 from safecity.monitoring import alarms as alarm_service
-from safecity.monitoring import service
+from safecity.monitoring import relay, service
 from safecity.monitoring.catalog import TYPES
 from safecity.monitoring.models import (
     Alarm,
@@ -382,9 +382,12 @@ async def telemetry(request: Request, session: Session = Depends(db)) -> dict[st
     device = await run_in_threadpool(_device_for, session, request)
     session.close()
     ctype = request.headers.get("content-type", "")
+    ndjson = "ndjson" in ctype or "jsonlines" in ctype
+    if settings.http_forward_nats:  # 202 only once JetStream stored it; workers validate
+        return {"queued": await relay.forward(settings, device, bytes(body), ndjson)}
     if len(body) > settings.http_max_bytes:
         messages = [(device, bytes(body))]
-    elif "ndjson" in ctype or "jsonlines" in ctype:
+    elif ndjson:
         messages = [(device, line) for line in bytes(body).splitlines() if line.strip()]
     else:
         messages = [(device, bytes(body))]
@@ -402,6 +405,9 @@ async def telemetry(request: Request, session: Session = Depends(db)) -> dict[st
         reasons = ", ".join(out["rejected"])
         raise Invalid([_reason_error(r) for r in out["rejected"]]) if reasons else None
     return out
+
+
+router.add_event_handler("shutdown", relay.close)  # the relay's NATS connection, if any
 
 
 def _reason_error(reason: str) -> Any:

@@ -95,6 +95,11 @@ def _nats_forwarder(settings: MonitoringSettings) -> Any:
     """MQTT front end that only relays into JetStream (workers do the rest)."""
     from safecity.monitoring.stream import Publisher
 
+    if settings.nats_trusted and not settings.mqtt_trust_broker_acl:
+        # Workers would skip the token check, so an unauthenticated MQTT client could write
+        # any device's readings: only relay what the broker's ACL already authenticated.
+        raise SystemExit("--forward-nats into a trusted stream (SAFECITY_MONITORING_NATS_TRUSTED)"
+                         " needs broker ACLs: set SAFECITY_MONITORING_MQTT_TRUST_BROKER_ACL=true")
     loop = asyncio.new_event_loop()
     publisher = Publisher(settings)
     loop.run_until_complete(publisher.connect())
@@ -118,7 +123,8 @@ def run_nats_worker(index: int, workers: int, database_url: str | None = None,
     pipe = _pipeline(database_url, owns=lambda d: partition(d, settings.partitions) in mine)
 
     def handle(items: list[tuple[str | None, bytes]]) -> Any:
-        return pipe.process(items, "nats", trusted=False)
+        # Trusted only when the stream is internal (settings.nats_trusted; see relay.py).
+        return pipe.process(items, "nats", trusted=settings.nats_trusted)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +27,21 @@ class MonitoringSettings(BaseSettings):
     batch_max: int = 5000
     batch_wait_ms: int = 50
     http_max_bytes: int = 8 * 1024 * 1024
+    # POST /api/v1/telemetry publishes into JetStream (answered once stored) instead of
+    # processing in the web process; `safecity ingest` workers do the rest (monitoring/relay.py).
+    http_forward_nats: bool = False
+    http_forward_timeout_s: float = 3.0
+    # Workers skip the token check for stream messages: the stream's subjects are internal and
+    # only SafeCity front ends that authenticated the device publish to them (see relay.py).
+    nats_trusted: bool = False
+
+    @model_validator(mode="after")
+    def _relay_needs_trusted_workers(self) -> MonitoringSettings:
+        if self.http_forward_nats and not self.nats_trusted:
+            raise ValueError("SAFECITY_MONITORING_HTTP_FORWARD_NATS=true needs "
+                             "SAFECITY_MONITORING_NATS_TRUSTED=true: relayed HTTP readings carry "
+                             "no token, so workers must trust the (internal) stream")
+        return self
 
 
 @lru_cache
