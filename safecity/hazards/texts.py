@@ -15,6 +15,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "hd_search": ("名称、描述或地址", "Title, description or address"),
     "hd_grade": ("隐患等级", "Grade"),
     "hd_source": ("发现方式", "Found by"),
+    "hd_from_alarm": ("来源：监测报警", "From monitoring alarm"),
     "hd_overdue_only": ("仅看逾期", "Overdue only"),
     "hd_supervised_only": ("仅看挂牌督办", "Supervised only"),
     "hd_name": ("隐患名称", "Hidden danger"),

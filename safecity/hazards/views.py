@@ -231,7 +231,18 @@ def _detail(request: Request, session: Session, who: Principal, hd: HiddenDanger
                   overdue=hd.status in wf.ON_THE_CLOCK and hd.deadline is not None
                   and wf.as_utc(hd.deadline) < wf.as_utc(at),
                   errors=errors or {}, failed_action=failed_action, values=values or {},
-                  is_major=hd.grade == wf.MAJOR)
+                  is_major=hd.grade == wf.MAJOR, origin_alarm=_origin_alarm(session, hd))
+
+
+def _origin_alarm(session: Session, hd: HiddenDanger) -> int | None:
+    """The monitoring alarm this hidden danger came from (when monitoring is installed)."""
+    if hd.source != "monitoring_alarm":
+        return None
+    try:
+        from safecity.monitoring.links import alarm_for_hidden_danger
+    except ImportError:
+        return None
+    return alarm_for_hidden_danger(session, hd.id)
 
 
 @router.get("/{hd_id}")

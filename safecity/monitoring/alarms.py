@@ -201,7 +201,7 @@ def to_dict(alarm: Alarm) -> dict[str, Any]:
         "id", "sensor_id", "grid_cell_id", "enterprise_id", "division_code", "rule", "level",
         "peak_level", "status", "condition_active", "value", "message", "message_en", "lon", "lat",
         "first_ts", "last_ts", "occurrences", "raised_at", "updated_at", "cleared_at",
-        "closed_at", "closed_by")}
+        "closed_at", "closed_by", "hidden_danger_id")}
 
 
 def act(session: Session, principal: Principal, alarm_id: int, action: str, note: str,
@@ -231,6 +231,41 @@ def act(session: Session, principal: Principal, alarm_id: int, action: str, note
     if target in CLOSED and alarm.condition_active:
         return alarm, [events.AlarmCleared(now, str(alarm.id))]
     return alarm, []
+
+
+# An alarm may open a hidden danger unless it was a false alarm; open ones move to handling.
+LINKABLE = frozenset({"active", "acknowledged", "handling", "resolved"})
+LINK_MOVES = {"active": "handling", "acknowledged": "handling"}
+
+
+def check_linkable(alarm: Alarm) -> None:
+    """Conflict (409) unless the alarm may open a hidden danger now."""
+    if alarm.hidden_danger_id is not None:
+        raise Conflict(f"该报警已转为隐患 #{alarm.hidden_danger_id}",
+                       f"alarm already opened hidden danger #{alarm.hidden_danger_id}")
+    if alarm.status not in LINKABLE:
+        zh_from = STATUSES.get(alarm.status, (alarm.status,))[0]
+        raise Conflict(f"报警当前为“{zh_from}”，不能转为隐患",
+                       f"alarm is {alarm.status}; cannot open a hidden danger")
+
+
+def link_hidden_danger(session: Session, principal: Principal, alarm: Alarm,
+                       hidden_danger_id: int, now: datetime) -> Alarm:
+    """Record the hidden danger the alarm opened; an open alarm is now being handled."""
+    check_linkable(alarm)
+    before = to_dict(alarm)
+    target = LINK_MOVES.get(alarm.status, alarm.status)
+    session.add(AlarmAction(alarm_id=alarm.id, at=now, actor=principal.username,
+                            action="hidden_danger", from_status=alarm.status, to_status=target,
+                            level=alarm.level, note=f"#{hidden_danger_id}"))
+    alarm.hidden_danger_id = hidden_danger_id
+    alarm.status = target
+    alarm.updated_at = now
+    session.flush()
+    audit.record(session, actor=principal.username, action="alarm_hidden_danger",
+                 object_type="alarm", object_id=alarm.id, before=before, after=to_dict(alarm),
+                 now=now)
+    return alarm
 
 
 def history(session: Session, alarm: Alarm) -> list[AlarmAction]:

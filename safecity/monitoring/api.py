@@ -20,7 +20,7 @@ from safecity.core.deps import db, now, principal
 from safecity.core.errors import Invalid, Unauthorized, invalid
 from safecity.core.scope import Principal
 from safecity.monitoring import alarms as alarm_service
-from safecity.monitoring import relay, service
+from safecity.monitoring import links, relay, service
 from safecity.monitoring.catalog import TYPES
 from safecity.monitoring.models import (
     Alarm,
@@ -36,6 +36,7 @@ from safecity.monitoring.settings import get_monitoring_settings
 from safecity.monitoring.telemetry import REASONS, hash_token
 
 router = APIRouter(prefix="/api/v1", tags=["monitoring"])
+router.include_router(links.router)  # first: /alarms/{id}/{action} below would swallow it
 BASE = "/monitoring"
 _pipeline: dict[int, Pipeline] = {}
 _pipeline_lock = threading.Lock()

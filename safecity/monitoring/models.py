@@ -138,6 +138,7 @@ class Alarm(Base):
     cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hidden_danger_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 class AlarmAction(Base):

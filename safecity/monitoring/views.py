@@ -5,21 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from safecity.core.deps import db, now
+from safecity.core.errors import Invalid
 from safecity.core.scope import Principal
 from safecity.monitoring import alarms as alarm_service
-from safecity.monitoring import service
+from safecity.monitoring import links, service
 from safecity.monitoring.alarms import STATUSES
 from safecity.monitoring.catalog import TYPES
 from safecity.monitoring.models import Alarm, SensorLatest
 from safecity.monitoring.pipeline import current_rules
 from safecity.monitoring.rules import LEVEL_ZH, RULE_EN, RULE_ZH, effective_rule
-from safecity.web.guard import web_user
-from safecity.web.render import render
+from safecity.web.guard import form_data, web_user
+from safecity.web.render import lang_of, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,4 +65,46 @@ def alarm_console(request: Request, session: Session = Depends(db),
                                 .order_by(Alarm.updated_at.desc()).limit(200)))
     return render(request, "monitoring/alarms.html", alarms=rows, statuses=STATUSES,
                   rule_zh=RULE_ZH, rule_en=RULE_EN, level_zh=LEVEL_ZH,
-                  can_handle=who.role in alarm_service.HANDLERS)
+                  can_handle=who.role in alarm_service.HANDLERS, can_open_hd=_can_open_hd(who))
+
+
+def _can_open_hd(who: Principal) -> bool:
+    from safecity.hazards.workflow import REPORTERS
+
+    return who.role in alarm_service.HANDLERS and who.role in REPORTERS
+
+
+def _alarm_page(request: Request, session: Session, who: Principal, alarm: Alarm,
+                status: int = 200, errors: list[str] | None = None,
+                values: dict[str, str] | None = None) -> Response:
+    from safecity.hazards.workflow import GRADES
+
+    return render(request, "monitoring/alarm_detail.html", status, alarm=alarm,
+                  history=alarm_service.history(session, alarm), statuses=STATUSES,
+                  rule_zh=RULE_ZH, rule_en=RULE_EN, level_zh=LEVEL_ZH, grades=GRADES,
+                  can_open_hd=_can_open_hd(who) and alarm.status in alarm_service.LINKABLE,
+                  errors=errors or [], values=values or {})
+
+
+@router.get("/monitoring/alarms/{alarm_id}")
+def alarm_detail(request: Request, alarm_id: int, session: Session = Depends(db),
+                 who: Principal = Depends(web_user)) -> Response:
+    return _alarm_page(request, session, who, alarm_service.get_alarm(session, who, alarm_id))
+
+
+@router.post("/monitoring/alarms/{alarm_id}/hidden-danger")
+def alarm_open_hidden_danger(request: Request, alarm_id: int, session: Session = Depends(db),
+                             who: Principal = Depends(web_user), at: datetime = Depends(now),
+                             form: FormData | None = Depends(form_data)) -> Response:
+    values = {k: str(v) for k, v in (form or {}).items() if k in ("title", "grade")}
+    try:
+        _alarm, hd = links.open_hidden_danger(
+            session, who, alarm_id, {k: v for k, v in values.items() if v.strip()}, at)
+    except Invalid as exc:
+        session.rollback()
+        alarm = alarm_service.get_alarm(session, who, alarm_id)
+        en = lang_of(request) == "en"
+        return _alarm_page(request, session, who, alarm, 422,
+                           [e.en if en else e.zh for e in exc.errors], values)
+    session.commit()
+    return RedirectResponse(f"/hazards/{hd.id}", status_code=303)

@@ -67,3 +67,35 @@ def test_red_alarm_appears_live_and_is_acknowledged(
     row.locator("button[data-action=acknowledge]").click()
     page.wait_for_function("Object.values(window.safecityAlarms).some(a => a.status === "
                            "'acknowledged')")
+
+
+def test_console_button_opens_a_hidden_danger_and_it_links_back(
+        live: tuple[str, str], browser: Any) -> None:  # noqa: F811
+    import re
+
+    from safecity.monitoring.demo import demo_token
+    from tests.conftest import PASSWORD
+
+    base, device = live
+    httpx.post(f"{base}/api/v1/telemetry", json={"ts": int(time.time() * 1000), "value": 80.0},
+               headers={"Authorization": f"Bearer {demo_token(device)}"}, timeout=30)
+    token = httpx.post(f"{base}/api/v1/auth/token", json={"username": "admin",
+                                                          "password": PASSWORD}).json()
+    alarms = httpx.get(f"{base}/api/v1/monitoring/alarms?open=true&level=red&size=500",
+                       headers={"Authorization": f"Bearer {token['access_token']}"}).json()
+    aid = next(a["id"] for a in alarms["items"] if a["hidden_danger_id"] is None)
+    page = _login(browser, base, "admin")
+    page.goto(f"{base}/monitoring/alarms")
+    button = page.locator(f'#alarm-table tr[data-id="{aid}"] button[data-action="hidden-danger"]')
+    button.wait_for(timeout=15_000)
+    assert button.inner_text() == "转为隐患"
+    page.once("dialog", lambda d: d.accept())
+    button.click()
+    page.wait_for_url(re.compile(r"/hazards/\d+$"), timeout=15_000)
+    hd_path = page.url.removeprefix(base)
+    origin = page.locator("#hd-origin")
+    assert origin.inner_text() == f"来源：监测报警 #{aid}"
+    origin.click()
+    page.wait_for_url(f"{base}/monitoring/alarms/{aid}")
+    assert page.locator("#alarm-status").get_attribute("data-status") == "handling"
+    assert page.locator("#alarm-hd").get_attribute("href") == hd_path

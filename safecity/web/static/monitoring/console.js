@@ -5,6 +5,7 @@
   const texts = JSON.parse(document.getElementById('mon-texts').textContent);
   const en = root.dataset.lang === 'en';
   const canHandle = root.dataset.canHandle === '1';
+  const canOpenHd = root.dataset.canOpenHd === '1';
   const csrf = root.dataset.csrf;
   const tbody = document.querySelector('#alarm-table tbody');
   const colours = { red: '#d7191c', orange: '#f17c0e', yellow: '#e6c200', blue: '#2b83ba' };
@@ -51,6 +52,7 @@
       b.textContent = texts[action]; b.dataset.action = action; b.addEventListener('click', () => act(a.id, action));
       row.children[4].appendChild(b);
     });
+    hiddenDanger(a, row.children[4]);
     if (isNew) { row.classList.remove('flash'); void row.offsetWidth; row.classList.add('flash'); }
     if (a.lon != null && a.lat != null) {
       if (!markers[a.id]) markers[a.id] = L.circleMarker([a.lat, a.lon], { radius: 8 }).addTo(map);
@@ -59,6 +61,32 @@
     }
     if (isNew && a.level === 'red' && a.status === 'active') beep();
     update();
+  }
+
+  // Alarm → hidden danger: a link once opened, else a button for roles that may open one.
+  function hiddenDanger(a, cell) {
+    const detail = document.createElement('a');
+    detail.href = '/monitoring/alarms/' + a.id; detail.className = 'btn btn-small btn-link';
+    detail.textContent = texts.detail; cell.appendChild(detail);
+    if (a.hidden_danger_id) {
+      const link = document.createElement('a'); link.className = 'hd-link';
+      link.href = '/hazards/' + a.hidden_danger_id; link.textContent = texts.hd_linked + ' #' + a.hidden_danger_id;
+      cell.appendChild(link);
+    } else if (canOpenHd && a.status !== 'false_alarm') {
+      const b = document.createElement('button'); b.type = 'button'; b.className = 'btn btn-small';
+      b.textContent = texts.open_hd; b.dataset.action = 'hidden-danger';
+      b.addEventListener('click', () => openHiddenDanger(a.id)); cell.appendChild(b);
+    }
+  }
+
+  async function openHiddenDanger(id) {
+    if (!window.confirm(texts.open_hd_confirm)) return;
+    const resp = await fetch('/api/v1/monitoring/alarms/' + id + '/hidden-danger', {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: '{}', credentials: 'same-origin' });
+    const body = await resp.json();
+    if (!resp.ok) { window.alert(en ? body.message_en : body.message); return; }
+    window.location.href = '/hazards/' + body.hidden_danger_id;
   }
 
   function update() {
