@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 PG_ADMIN = os.environ.get("SAFECITY_TEST_PG_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -118,7 +118,7 @@ def seed(url: str) -> list[str]:
     return devices
 
 
-from safecity.monitoring.catalog import DEFAULT_RULES as DEFAULTS  # noqa: E402
+from safecity.monitoring.catalog import DEFAULT_RULES as DEFAULTS
 
 
 def normal_value(i: int) -> float:
@@ -335,7 +335,8 @@ def http_path(url: str, devices: list[str], readings: int, t0_ms: int) -> float:
         for m in range(readings // per):
             d = devices[m % SENSORS]
             base_ts = t0_ms + (m // SENSORS) * per * 1000
-            lines = "\n".join(json.dumps({"ts": base_ts + j * 1000, "value": 1.0})
+            lines = "\n".join(json.dumps({"ts": base_ts + j * 1000,
+                                          "value": normal_value(m % SENSORS)})
                               for j in range(per))
             bodies.append((d, lines.encode()))
         _rows, before = count_rows(url)
@@ -480,7 +481,6 @@ def main() -> None:
                    for d, body in batch_bodies(devices, BATCHED, 100, t0_ms + 86_400_000)]
         rate_batch = mqtt_path(url, broker.port, batches, BATCHED)
         p50, p99 = alarm_latency(url, broker.port, devices)
-        rows_before_stop, _ = count_rows(url)
         wait_rows(url, SINGLE + BATCHED + LOAD_RATE * (LATENCY_SAMPLES // 5 + 4)
                   + LATENCY_SAMPLES, timeout=120)
         stop_procs(consumers)
