@@ -200,26 +200,29 @@ class Consumer:
         with self._cond:
             self._cond.notify_all()
 
-    def _connect(self) -> socket.socket:
+    def _connect(self) -> tuple[socket.socket, bytes]:
+        """Connect, resume the session, subscribe; returns the socket and the bytes that came
+        after the CONNACK (a resumed session's queued messages follow it at once)."""
         s = self.settings
         sock = socket.create_connection((s.mqtt_host, s.mqtt_port), timeout=5)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
         sock.sendall(connect_packet(self.client_id, s.mqtt_username, s.mqtt_password,
                                     self.receive_maximum))
-        rest = self._read_packet(sock, 2)  # CONNACK
-        if len(rest) < 2 or rest[1] >= 0x80:
+        connack, after = self._read_packet(sock, 2)
+        if len(connack) < 2 or connack[1] >= 0x80:
             sock.close()
-            raise ConnectionRefusedError(f"MQTT connect refused, reason {rest[1:2].hex()}")
+            raise ConnectionRefusedError(f"MQTT connect refused, reason {connack[1:2].hex()}")
         sock.sendall(subscribe_packet(self.filter))
         sock.settimeout(0.5)
-        return sock
+        return sock, after
 
     @staticmethod
-    def _read_packet(sock: socket.socket, kind: int) -> bytes:
+    def _read_packet(sock: socket.socket, kind: int) -> tuple[bytes, bytes]:
+        """The body of the first packet (which must be of `kind`) and whatever followed it."""
         buf = b""
         while True:
-            chunk = sock.recv(4096)
+            chunk = sock.recv(65536)
             if not chunk:
                 raise ConnectionError("broker closed the connection")
             buf += chunk
@@ -227,15 +230,21 @@ class Consumer:
             if got is not None and len(buf) >= got[1] + got[0]:
                 if buf[0] >> 4 != kind:
                     raise ProtocolError(f"expected packet type {kind}, got {buf[0] >> 4}")
-                return buf[got[1]:got[1] + got[0]]
+                end = got[1] + got[0]
+                return buf[got[1]:end], buf[end:]
 
     def _read_loop(self) -> None:
         pending = b""
         while not self._stop.is_set():
             if self._sock is None:
-                pending = b""
-                if not self._open():
+                opened = self._open()
+                if opened is None:
                     time.sleep(0.5)
+                    continue
+                try:
+                    pending = self._receive(opened)
+                except ProtocolError as exc:
+                    self._drop(exc)
                 continue
             try:
                 chunk = self._sock.recv(1 << 20)
@@ -255,17 +264,18 @@ class Consumer:
                 self._drop(exc)
             self._keep_alive()
 
-    def _open(self) -> bool:
+    def _open(self) -> bytes | None:
+        """Connect; returns the bytes already received after the CONNACK, None on failure."""
         try:
-            sock = self._connect()
+            sock, after = self._connect()
         except OSError as exc:
             log.warning("MQTT connect failed: %s", exc)
-            return False
+            return None
         with self._write_lock:
             self._sock = sock
             self._gen += 1
             self._sent_at = self._heard_at = time.monotonic()
-        return True
+        return after
 
     def _drop(self, reason: object) -> None:
         if not self._stop.is_set():

@@ -94,3 +94,48 @@ def test_connect_resumes_the_session_with_expiry_and_receive_maximum() -> None:
 def test_subscribe_and_puback() -> None:
     assert subscribe_packet("t/+") == b"\x82\x09\x00\x01\x00\x00\x03t/+\x01"
     assert puback_packets([1, 258]) == b"\x40\x02\x00\x01\x40\x02\x01\x02"
+
+
+def test_messages_right_behind_the_connack_are_processed_and_acknowledged() -> None:
+    """A resumed session's queued messages can share the CONNACK's TCP segment."""
+    import socket
+    import threading
+
+    from safecity.monitoring.mqtt import Consumer
+    from safecity.monitoring.settings import MonitoringSettings
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    got_ack = threading.Event()
+
+    def broker() -> None:
+        conn, _ = server.accept()
+        conn.recv(1024)  # CONNECT
+        # CONNACK (session present, success, no properties) and a queued PUBLISH in one write
+        conn.sendall(b"\x20\x03\x01\x00\x00" + publish(TOPIC, b'{"v":1}', mid=7))
+        seen = b""
+        conn.settimeout(10)
+        while b"\x40\x02\x00\x07" not in seen:
+            chunk = conn.recv(1024)
+            if not chunk:
+                return
+            seen += chunk
+            if seen.startswith(b"\x82") or b"\x82" in seen[:2]:
+                conn.sendall(b"\x90\x04\x00\x01\x00\x01")  # SUBACK, QoS 1 granted
+        got_ack.set()
+        conn.close()
+
+    threading.Thread(target=broker, daemon=True).start()
+    received: list = []
+    consumer = Consumer(MonitoringSettings(mqtt_port=port, mqtt_share_group=""), "t-connack",
+                        received.extend, shared=False, batch_wait_ms=10)
+    consumer.start()
+    runner = threading.Thread(target=consumer.run, daemon=True)
+    runner.start()
+    try:
+        assert got_ack.wait(10), "the message behind the CONNACK was never acknowledged"
+        assert received == [("D1", b'{"v":1}')]
+    finally:
+        consumer.stop()
+        runner.join(5)
+        server.close()
