@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,23 +34,25 @@ from safecity.monitoring.models import (
 )
 from safecity.monitoring.pipeline import Pipeline, current_rules
 from safecity.monitoring.settings import get_monitoring_settings
-from safecity.monitoring.telemetry import REASONS, hash_token
+from safecity.monitoring.telemetry import REASONS, hash_token, ndjson_messages
 
 router = APIRouter(prefix="/api/v1", tags=["monitoring"])
 router.include_router(links.router)  # first: /alarms/{id}/{action} below would swallow it
 BASE = "/monitoring"
 _pipeline: dict[int, Pipeline] = {}
-_pipeline_lock = threading.Lock()
+_pipeline_made = threading.Lock()
 
 
 def pipeline() -> Pipeline:
-    """One in-process pipeline per database engine (HTTP ingestion)."""
+    """One in-process pipeline per database engine (HTTP ingestion); it serialises its callers."""
     engine = get_engine()
     key = id(engine)
-    if key not in _pipeline:
-        _pipeline.clear()
-        _pipeline[key] = Pipeline(engine, retention_days=get_monitoring_settings().retention_days)
-    return _pipeline[key]
+    with _pipeline_made:
+        if key not in _pipeline:
+            _pipeline.clear()
+            _pipeline[key] = Pipeline(engine,
+                                      retention_days=get_monitoring_settings().retention_days)
+        return _pipeline[key]
 
 
 # --- sensors ---------------------------------------------------------------------------------
@@ -355,15 +358,33 @@ def alarm_layer(session: Session = Depends(db), who: Principal = Depends(princip
 # --- telemetry over HTTP ---------------------------------------------------------------------
 
 
-def _device_for(session: Session, request: Request) -> str:
+_TOKEN_TTL_S = 5.0  # a revoked or archived device is refused within this long
+_tokens: dict[str, tuple[str | None, float]] = {}
+
+
+def _device_for(session: Session, request: Request, relay_only: bool) -> str:
+    """The device of the request's token: from the ingestion pipeline's registry (refreshed
+    every few seconds), else from the database, remembered for a few seconds."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip() if scheme.lower() in ("bearer", "device") else ""
     token = token or request.headers.get("x-device-token", "")
     if not token:
         raise Unauthorized("缺少设备凭据", "device token required")
-    device = session.scalar(select(Sensor.device_id).where(Sensor.token_hash == hash_token(token),
-                                                           Sensor.archived.is_(False)))
+    digest = hash_token(token)
+    device = None if relay_only else pipeline().device_by_token.get(digest)
+    if device is not None:
+        return device
+    key = f"{id(session.get_bind())}:{digest}"
+    hit = _tokens.get(key)
+    if hit is not None and hit[1] > time.monotonic():
+        device = hit[0]
+    else:  # a gateway posts many times a second: ask the database once per TTL per token
+        device = session.scalar(select(Sensor.device_id).where(Sensor.token_hash == digest,
+                                                               Sensor.archived.is_(False)))
+        if len(_tokens) > 100_000:
+            _tokens.clear()
+        _tokens[key] = (device, time.monotonic() + _TOKEN_TTL_S)
     if device is None:
         raise Unauthorized("设备凭据无效", "invalid device token")
     return device
@@ -380,7 +401,7 @@ async def telemetry(request: Request, session: Session = Depends(db)) -> dict[st
         body.extend(chunk)
         if len(body) > settings.http_max_bytes:
             break
-    device = await run_in_threadpool(_device_for, session, request)
+    device = await run_in_threadpool(_device_for, session, request, settings.http_forward_nats)
     session.close()
     ctype = request.headers.get("content-type", "")
     ndjson = "ndjson" in ctype or "jsonlines" in ctype
@@ -389,15 +410,13 @@ async def telemetry(request: Request, session: Session = Depends(db)) -> dict[st
     if len(body) > settings.http_max_bytes:
         messages = [(device, bytes(body))]
     elif ndjson:
-        messages = [(device, line) for line in bytes(body).splitlines() if line.strip()]
+        messages = ndjson_messages(device, bytes(body))
     else:
         messages = [(device, bytes(body))]
 
     def run() -> dict[str, Any]:
-        pipe = pipeline()
-        with _pipeline_lock:
-            result = pipe.process(messages, "http", trusted=True,
-                                  max_bytes=settings.http_max_bytes)
+        result = pipeline().submit(messages, "http", trusted=True,
+                                   max_bytes=settings.http_max_bytes)
         return {"accepted": result.accepted, "stored": result.inserted,
                 "duplicates": result.duplicates, "rejected": dict(result.rejected)}
 

@@ -8,6 +8,7 @@ at any point means redelivery, which the (sensor, ts) key turns into a no-op.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -31,7 +32,7 @@ from safecity.monitoring.models import (
     Sensor,
     SensorLatest,
 )
-from safecity.monitoring.store import write_readings
+from safecity.monitoring.store import write_parts
 from safecity.monitoring.telemetry import Decoded, Decoder, Device, Rejection
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,31 @@ class Result:
     @property
     def duplicates(self) -> int:
         return self.accepted - self.inserted
+
+
+GROUP_MAX = 16  # requests stored together at most
+
+
+@dataclass(eq=False)  # tickets are compared by identity
+class _Ticket:
+    messages: list[tuple[str | None, bytes | str | dict]]
+    trusted: bool
+    max_bytes: int | None
+    done: bool = False
+    result: Result | None = None
+    error: BaseException | None = None
+
+    def outcome(self) -> Result:
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
+def _concat(parts: list[Decoded]) -> Decoded:
+    return Decoded(*(np.concatenate([getattr(d, name) for d in parts])
+                     for name in ("sensor_ids", "ts", "values", "lon", "lat")),
+                   rejected=[r for d in parts for r in d.rejected])
 
 
 def current_rules(session: Session) -> tuple[int, dict[str, Any]]:
@@ -69,6 +95,7 @@ class Pipeline:
         self.owns = owns or (lambda _device: True)
         self.publish = publish
         self.devices: dict[str, Device] = {}
+        self.device_by_token: dict[str, str] = {}  # token hash → device id (HTTP front end)
         self.sensors: dict[int, alarm_service.SensorInfo] = {}
         self.cells: dict[int, tuple[str, float | None, float | None]] = {}
         self.decoder = Decoder(self.devices, retention_days)
@@ -78,12 +105,16 @@ class Pipeline:
         self.totals: Counter[str] = Counter()
         self._checked_at = 0.0
         self._swept_at = 0.0
+        self._group = threading.Condition()
+        self._waiting: list[_Ticket] = []
+        self._leading = False
         self.reload(force=True)
 
     # -- registry and rules -----------------------------------------------------------------
 
     def _signature(self, session: Session) -> tuple[Any, ...]:
-        sensors = session.execute(select(func.count(Sensor.id), func.max(Sensor.updated_at))).one()
+        sensors = session.execute(select(func.count(Sensor.id).filter(Sensor.archived.is_(False)),
+                                         func.max(Sensor.updated_at))).one()
         version = session.scalar(select(func.max(RuleVersion.version)))
         return (*sensors, version)
 
@@ -123,6 +154,8 @@ class Pipeline:
                     s.grid_cell_id, s.route))
         self.devices.clear()
         self.devices.update(devices)
+        self.device_by_token = {d.token_hash: d.device_id for d in devices.values()
+                                if d.token_hash}
         self.sensors = infos
         self.engine.configure(specs)
         biggest = max(infos, default=0)
@@ -153,7 +186,7 @@ class Pipeline:
 
     # -- processing -------------------------------------------------------------------------
 
-    def process(self, messages: Iterable[tuple[str | None, bytes | str]], source: str, *,
+    def process(self, messages: Iterable[tuple[str | None, bytes | str | dict]], source: str, *,
                 trusted: bool = False, now: datetime | None = None,
                 max_bytes: int | None = None) -> Result:
         clock = now or datetime.now(UTC)
@@ -166,26 +199,83 @@ class Pipeline:
         return self.store(decoded, source, clock)
 
     def store(self, decoded: Decoded, source: str, clock: datetime) -> Result:
-        result = Result(accepted=len(decoded))
-        result.rejected.update(r.reason for r in decoded.rejected)
+        return self._store_parts([decoded], source, clock)[0]
+
+    def _store_parts(self, parts: list[Decoded], source: str, clock: datetime) -> list[Result]:
+        """Store several callers' batches in one transaction; one Result per caller."""
+        results = [Result(accepted=len(d)) for d in parts]
+        for result, d in zip(results, parts, strict=True):
+            result.rejected.update(r.reason for r in d.rejected)
+        decoded = parts[0] if len(parts) == 1 else _concat(parts)
+        owner = np.repeat(np.arange(len(parts), dtype=np.int32), [len(d) for d in parts])
         try:
             with self.db.begin() as conn:
-                result.inserted = write_readings(conn, decoded.sensor_ids, decoded.ts,
-                                                 decoded.values, decoded.lon, decoded.lat)
+                stored = write_parts(conn, decoded.sensor_ids, decoded.ts, decoded.values,
+                                     decoded.lon, decoded.lat, owner, len(parts))
                 session = Session(bind=conn)
                 pending = self._evaluate(session, decoded, clock)
                 self._dead_letters(session, decoded.rejected, source, clock)
                 session.flush()
-                result.transitions = len(pending[1])
         except Exception:
             self.reset_state()
             raise
         for event in pending[0]:
             self._safe_publish(event)
-        self.totals["accepted"] += result.accepted
-        self.totals["inserted"] += result.inserted
-        self.totals.update({f"rejected_{k}": v for k, v in result.rejected.items()})
-        return result
+        for result, n in zip(results, stored.tolist(), strict=True):
+            result.inserted = n
+            result.transitions = len(pending[1])
+            self.totals["accepted"] += result.accepted
+            self.totals["inserted"] += result.inserted
+            self.totals.update({f"rejected_{k}": v for k, v in result.rejected.items()})
+        return results
+
+    def submit(self, messages: list[tuple[str | None, bytes | str | dict]], source: str, *,
+               trusted: bool = False, max_bytes: int | None = None) -> Result:
+        """process() for concurrent callers (HTTP requests): group commit.
+
+        Callers that arrive while a batch is being stored wait, and the first of them then
+        stores all of theirs in one transaction: the fixed cost of a transaction (commit, the
+        staging table, the alarm bookkeeping) is paid once per group instead of once per
+        request. Each caller still gets its own counts.
+        """
+        ticket = _Ticket(messages, trusted, max_bytes)
+        with self._group:
+            self._waiting.append(ticket)
+            while not ticket.done and self._leading:
+                self._group.wait()
+            if ticket.done:
+                return ticket.outcome()
+            self._leading = True
+            group = self._waiting[:GROUP_MAX]
+            if ticket not in group:
+                group.append(ticket)
+            self._waiting = [t for t in self._waiting if t not in group]
+        try:
+            self._run_group(group, source)
+        finally:
+            with self._group:
+                self._leading = False
+                self._group.notify_all()
+        return ticket.outcome()
+
+    def _run_group(self, group: list[_Ticket], source: str) -> None:
+        clock = datetime.now(UTC)
+        try:
+            if time.monotonic() - self._checked_at > RELOAD_EVERY_S:
+                self._checked_at = time.monotonic()
+                self.reload()
+            now_ms = int(clock.timestamp() * 1000)
+            parts = [self.decoder.decode(t.messages, now_ms, trusted=t.trusted,
+                                         **({"max_bytes": t.max_bytes} if t.max_bytes else {}))
+                     for t in group]
+            for ticket, result in zip(group, self._store_parts(parts, source, clock),
+                                      strict=True):
+                ticket.result = result
+        except Exception as exc:  # noqa: BLE001  # every caller of the group learns it failed
+            for ticket in group:
+                ticket.error = exc
+        for ticket in group:
+            ticket.done = True
 
     def _safe_publish(self, event: events.Event) -> None:
         try:

@@ -16,10 +16,11 @@ HOUR_MS = 3_600_000
 _PG_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
 _PG_TRAILER = (-1).to_bytes(2, "big", signed=True)
 _ROW_NOPOS = np.dtype([("nf", ">i2"), ("l1", ">i4"), ("sid", ">i4"), ("l2", ">i4"),
-                       ("ts", ">i8"), ("l3", ">i4"), ("v", ">f8"), ("l4", ">i4"), ("l5", ">i4")])
+                       ("ts", ">i8"), ("l3", ">i4"), ("v", ">f8"), ("l4", ">i4"), ("l5", ">i4"),
+                       ("l6", ">i4"), ("part", ">i4")])
 _ROW_POS = np.dtype([("nf", ">i2"), ("l1", ">i4"), ("sid", ">i4"), ("l2", ">i4"), ("ts", ">i8"),
                      ("l3", ">i4"), ("v", ">f8"), ("l4", ">i4"), ("lon", ">f8"), ("l5", ">i4"),
-                     ("lat", ">f8")])
+                     ("lat", ">f8"), ("l6", ">i4"), ("part", ">i4")])
 
 _AGG_PG = """
 INSERT INTO {table} AS a (sensor_id, bucket, n, vmin, vmax, vsum)
@@ -45,7 +46,14 @@ WITH ins AS (
     lon = excluded.lon, lat = excluded.lat WHERE s.ts < excluded.ts
   RETURNING 1
 )
-SELECT count(*) FROM ins"""
+SELECT 0, count(*) FROM ins"""
+# Several requests stored in one transaction: who stored what. A (sensor, ts) sent by two of
+# them counts for the first.
+_PG_STATEMENT_PARTS = _PG_STATEMENT.replace("SELECT 0, count(*) FROM ins", """SELECT part, count(*)
+FROM (SELECT DISTINCT ON (s.sensor_id, s.ts) s.part FROM ins JOIN _stage_readings s
+      USING (sensor_id, ts) ORDER BY s.sensor_id, s.ts, s.part) x GROUP BY part""")
+_STAGE_PG = ("CREATE TEMP TABLE IF NOT EXISTS _stage_readings (sensor_id int4, ts int8,"
+             " value float8, lon float8, lat float8, part int4) ON COMMIT DELETE ROWS")
 
 _AGG_SQLITE = """
 INSERT INTO {table} (sensor_id, bucket, n, vmin, vmax, vsum)
@@ -56,8 +64,9 @@ ON CONFLICT (sensor_id, bucket) DO UPDATE SET n = n + excluded.n,
 
 
 def copy_payload(sid: np.ndarray, ts: np.ndarray, value: np.ndarray, lon: np.ndarray,
-                 lat: np.ndarray) -> bytes:
-    """PostgreSQL binary COPY data for (sensor_id int4, ts int8, value, lon, lat float8)."""
+                 lat: np.ndarray, part: np.ndarray | None = None) -> bytes:
+    """PostgreSQL binary COPY data for (sensor_id int4, ts int8, value, lon, lat float8, part)."""
+    part = np.zeros(len(sid), np.int32) if part is None else part
     has_pos = np.isfinite(lon) & np.isfinite(lat)
     parts = [_PG_HEADER]
     for mask, dtype in ((~has_pos, _ROW_NOPOS), (has_pos, _ROW_POS)):
@@ -65,8 +74,9 @@ def copy_payload(sid: np.ndarray, ts: np.ndarray, value: np.ndarray, lon: np.nda
         if not n:
             continue
         rows = np.empty(n, dtype)
-        rows["nf"], rows["l1"], rows["l2"], rows["l3"] = 5, 4, 8, 8
+        rows["nf"], rows["l1"], rows["l2"], rows["l3"], rows["l6"] = 6, 4, 8, 8, 4
         rows["sid"], rows["ts"], rows["v"] = sid[mask], ts[mask], value[mask]
+        rows["part"] = part[mask]
         if dtype is _ROW_POS:
             rows["l4"], rows["l5"] = 8, 8
             rows["lon"], rows["lat"] = lon[mask], lat[mask]
@@ -80,26 +90,38 @@ def copy_payload(sid: np.ndarray, ts: np.ndarray, value: np.ndarray, lon: np.nda
 def write_readings(conn: Connection, sid: np.ndarray, ts: np.ndarray, value: np.ndarray,
                    lon: np.ndarray, lat: np.ndarray) -> int:
     """Store a batch inside the caller's transaction; returns how many rows were new."""
+    return int(write_parts(conn, sid, ts, value, lon, lat, np.zeros(len(sid), np.int32), 1).sum())
+
+
+def write_parts(conn: Connection, sid: np.ndarray, ts: np.ndarray, value: np.ndarray,
+                lon: np.ndarray, lat: np.ndarray, part: np.ndarray, parts: int) -> np.ndarray:
+    """Store several callers' readings at once (part = caller 0..parts-1 of each reading);
+    returns how many rows were new per caller."""
     if len(sid) == 0:
-        return 0
+        return np.zeros(parts, np.int64)
     if conn.dialect.name == "postgresql":
-        return _write_pg(conn, sid, ts, value, lon, lat)
-    return _write_sqlite(conn, sid, ts, value, lon, lat)
+        rows = _write_pg(conn, sid, ts, value, lon, lat, part, parts)
+    else:
+        rows = _write_sqlite(conn, sid, ts, value, lon, lat, part)
+    counts = np.zeros(parts, np.int64)
+    for k, n in rows:
+        counts[int(k)] = int(n)
+    return counts
 
 
 def _write_pg(conn: Connection, sid: np.ndarray, ts: np.ndarray, value: np.ndarray,
-              lon: np.ndarray, lat: np.ndarray) -> int:
-    conn.execute(text(
-        "CREATE TEMP TABLE IF NOT EXISTS _stage_readings (sensor_id int4, ts int8, value float8,"
-        " lon float8, lat float8) ON COMMIT DELETE ROWS"))
+              lon: np.ndarray, lat: np.ndarray, part: np.ndarray,
+              parts: int) -> list[tuple[int, int]]:
+    keep = _dedupe(sid, ts)  # also sorts by (sensor, ts): inserts walk the index in order
+    conn.execute(text(_STAGE_PG))
     raw = conn.connection.driver_connection
-    data = copy_payload(sid, ts, value, lon, lat)
-    sql = "COPY _stage_readings (sensor_id, ts, value, lon, lat) FROM STDIN WITH (FORMAT binary)"
+    data = copy_payload(sid[keep], ts[keep], value[keep], lon[keep], lat[keep], part[keep])
+    sql = "COPY _stage_readings (sensor_id, ts, value, lon, lat, part) FROM STDIN (FORMAT binary)"
     with raw.cursor() as cur, cur.copy(sql) as copy:
         copy.write(data)
-    inserted = int(conn.execute(text(_PG_STATEMENT)).scalar_one())
-    conn.execute(text("TRUNCATE _stage_readings"))
-    return inserted
+    statement = _PG_STATEMENT_PARTS if parts > 1 else _PG_STATEMENT
+    # ON COMMIT DELETE ROWS empties the stage; no TRUNCATE (it costs a new file each time).
+    return [(int(k), int(n)) for k, n in conn.execute(text(statement))]
 
 
 def _dedupe(sid: np.ndarray, ts: np.ndarray) -> np.ndarray:
@@ -111,27 +133,27 @@ def _dedupe(sid: np.ndarray, ts: np.ndarray) -> np.ndarray:
 
 
 def _write_sqlite(conn: Connection, sid: np.ndarray, ts: np.ndarray, value: np.ndarray,
-                  lon: np.ndarray, lat: np.ndarray) -> int:
+                  lon: np.ndarray, lat: np.ndarray, part: np.ndarray) -> list[tuple[int, int]]:
     keep = _dedupe(sid, ts)
     lon_o = np.where(np.isfinite(lon[keep]), lon[keep], None)
     lat_o = np.where(np.isfinite(lat[keep]), lat[keep], None)
     rows = list(zip(sid[keep].tolist(), ts[keep].tolist(), value[keep].tolist(),
-                    lon_o.tolist(), lat_o.tolist(), strict=True))
+                    lon_o.tolist(), lat_o.tolist(), part[keep].tolist(), strict=True))
     raw = conn.connection.driver_connection
     cur = raw.cursor()
     try:
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS _stage_readings (sensor_id INTEGER,"
-                    " ts INTEGER, value REAL, lon REAL, lat REAL)")
+                    " ts INTEGER, value REAL, lon REAL, lat REAL, part INTEGER)")
         cur.execute("DELETE FROM _stage_readings")
-        cur.executemany("INSERT INTO _stage_readings VALUES (?, ?, ?, ?, ?)", rows)
+        cur.executemany("INSERT INTO _stage_readings VALUES (?, ?, ?, ?, ?, ?)", rows)
         # Only rows not stored before stay in the stage, so the aggregates count each once
         # (SQLite has one writer at a time, so nothing can slip in between).
         cur.execute("DELETE FROM _stage_readings WHERE EXISTS (SELECT 1 FROM readings r"
                     " WHERE r.sensor_id = _stage_readings.sensor_id"
                     " AND r.ts = _stage_readings.ts)")
+        counts = cur.execute("SELECT part, count(*) FROM _stage_readings GROUP BY part").fetchall()
         cur.execute("INSERT INTO readings (sensor_id, ts, value, lon, lat)"
                     " SELECT sensor_id, ts, value, lon, lat FROM _stage_readings")
-        inserted = cur.rowcount
         cur.execute(_AGG_SQLITE.format(table="readings_1m", width=MINUTE_MS))
         cur.execute(_AGG_SQLITE.format(table="readings_1h", width=HOUR_MS))
         cur.execute(
@@ -144,7 +166,7 @@ def _write_sqlite(conn: Connection, sid: np.ndarray, ts: np.ndarray, value: np.n
         cur.execute("DELETE FROM _stage_readings")
     finally:
         cur.close()
-    return int(inserted)
+    return [(int(k), int(n)) for k, n in counts]
 
 
 def purge_before(conn: Connection, cutoff_ms: int) -> int:

@@ -94,7 +94,9 @@ class Credentials:
         return good
 
 
-def _text(raw: bytes | str) -> str:
+def _text(raw: bytes | str | dict) -> str:
+    if isinstance(raw, dict):
+        raw = orjson.dumps(raw, option=orjson.OPT_SERIALIZE_NUMPY)
     if isinstance(raw, bytes):
         raw = raw[:PAYLOAD_KEEP_CHARS * 4].decode("utf-8", "replace")
     return raw[:PAYLOAD_KEEP_CHARS]
@@ -135,9 +137,9 @@ class Decoder:
         self.retention_ms = int(retention_days * 86_400_000)
         self.credentials = Credentials()
 
-    def decode(self, messages: Iterable[tuple[str | None, bytes | str]], now_ms: int, *,
+    def decode(self, messages: Iterable[tuple[str | None, bytes | str | dict]], now_ms: int, *,
                trusted: bool = False, max_bytes: int = MAX_MESSAGE_BYTES) -> Decoded:
-        """messages: (device id from the topic or the HTTP token, body).
+        """messages: (device id from the topic or the HTTP token, body or already parsed body).
 
         trusted=True when the caller already authenticated the device (HTTP token, broker ACL).
         """
@@ -150,15 +152,18 @@ class Decoder:
         rejected: list[Rejection] = []
         nan = math.nan
         for device_id, raw in messages:
-            if len(raw) > max_bytes:
+            if isinstance(raw, dict):
+                obj: object = raw
+            elif len(raw) > max_bytes:
                 rejected.append(Rejection("oversized", device_id, f"{len(raw)} bytes",
                                           _text(raw[:200])))
                 continue
-            try:
-                obj = _loads(raw)
-            except (ValueError, RecursionError):
-                rejected.append(Rejection("malformed_json", device_id, "", _text(raw)))
-                continue
+            else:
+                try:
+                    obj = _loads(raw)
+                except (ValueError, RecursionError):
+                    rejected.append(Rejection("malformed_json", device_id, "", _text(raw)))
+                    continue
             if not isinstance(obj, dict):
                 rejected.append(Rejection("invalid_payload", device_id, "not an object",
                                           _text(raw)))
@@ -225,3 +230,18 @@ class Decoder:
             ok = ~bad
             sid, ts, val, lon, lat = sid[ok], ts[ok], val[ok], lon[ok], lat[ok]
         return Decoded(sid, ts, val, lon, lat, rejected)
+
+
+def ndjson_messages(device_id: str, body: bytes) -> list[tuple[str | None, bytes | dict]]:
+    """An NDJSON body as decoder messages: parsed in one go into {"readings": [...]} batches
+    when every line is valid JSON (one parser call instead of one per line), else line by line
+    so that each bad line gets its own rejection and the good ones are kept."""
+    lines = [line for line in body.splitlines() if line.strip()]
+    try:
+        items = orjson.loads(b"[" + b",".join(lines) + b"]")
+    except orjson.JSONDecodeError:
+        return [(device_id, line) for line in lines]
+    if not all(isinstance(item, dict) and "readings" not in item for item in items):
+        return [(device_id, line) for line in lines]
+    step = MAX_READINGS_PER_MESSAGE
+    return [(device_id, {"readings": items[k:k + step]}) for k in range(0, len(items), step)]

@@ -36,7 +36,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "mon_hd_grade": ("建议等级", "Suggested grade"),
     "mon_hd_grade_none": ("由评估人员认定", "Left to the assessor"),
     "mon_hd_hint": ("将以“监测报警”为发现方式上报隐患，位置、网格、企业取自报警；未关闭的报警转为“处置中”。",
-                    "Reports a hidden danger found by monitoring, placed where the alarm is; "
-                    "an open alarm moves to handling."),
+                    ("Reports a hidden danger found by monitoring, placed where the alarm is; "
+                     "an open alarm moves to handling.")),
     "mon_hd_not_allowed": ("误报不能转为隐患", "A false alarm cannot open a hidden danger"),
 }

@@ -108,6 +108,44 @@ def test_http_telemetry_json_batch_ndjson_and_rejections(client, session) -> Non
                       headers=login(client, "zhifu")).status_code == 403
 
 
+def test_ndjson_bulk_is_packed_and_non_finite_lines_still_rejected_one_by_one(client,
+                                                                             session) -> None:
+    make_sensors(session)
+    device = {"Authorization": f"Bearer {token_of('GAS-0002')}",
+              "Content-Type": "application/x-ndjson"}
+    t = now_ms() - 20_000_000
+    # 12,000 lines: more than one 10,000-reading batch once packed
+    nd = "\n".join(json.dumps({"ts": t + i * 1000, "value": 1.0 + i % 3}) for i in range(12_000))
+    resp = client.post("/api/v1/telemetry", content=nd.encode(), headers=device)
+    assert resp.json() == {"accepted": 12_000, "stored": 12_000, "duplicates": 0, "rejected": {}}
+    # Python's encoder writes NaN, which a strict parser refuses: each line on its own then
+    nd = "\n".join(json.dumps({"ts": now_ms() - i, "value": v})
+                   for i, v in enumerate([1.0, float("nan"), 2.0]))
+    resp = client.post("/api/v1/telemetry", content=nd.encode(), headers=device)
+    assert resp.json() == {"accepted": 2, "stored": 2, "duplicates": 0,
+                           "rejected": {"non_finite": 1}}
+
+
+def test_rotated_device_token_is_refused_within_a_reload(client, session, monkeypatch) -> None:
+    from safecity.monitoring import api, pipeline
+
+    monkeypatch.setattr(api, "_TOKEN_TTL_S", 0.0)  # every cached answer is stale at once
+    monkeypatch.setattr(pipeline, "RELOAD_EVERY_S", 0.0)  # the registry reloads on each batch
+    sensors = make_sensors(session)
+    old = {"Authorization": f"Bearer {token_of('GAS-0003')}"}
+    body = {"ts": now_ms(), "value": 1.0}
+    assert client.post("/api/v1/telemetry", json=body, headers=old).status_code == 202
+    resp = client.post(f"/api/v1/monitoring/sensors/{sensors[2].id}/token",
+                       headers=login(client, "admin"))
+    new = {"Authorization": f"Bearer {resp.json()['token']}"}
+    # the pipeline's registry may answer once more before its reload; then the old one is out
+    codes = [client.post("/api/v1/telemetry", json={**body, "ts": now_ms() + k},
+                         headers=old).status_code for k in (1, 2)]
+    assert codes[-1] == 401
+    assert client.post("/api/v1/telemetry", json={**body, "ts": now_ms() + 3},
+                       headers=new).status_code == 202
+
+
 def test_alarm_lifecycle_and_illegal_transitions(client, session) -> None:
     sensors = make_sensors(session)
     device = {"Authorization": f"Bearer {token_of('GAS-0001')}"}

@@ -144,3 +144,52 @@ def test_offline_sweep_raises_alarm(engine, sensors) -> None:
     assert pipe.tick(NOW + timedelta(seconds=570)) == 1
     with engine.connect() as conn:
         assert conn.execute(select(Alarm.rule, Alarm.level)).one() == ("offline", "yellow")
+
+
+def test_parts_stored_together_each_get_their_own_counts(engine, sensors) -> None:
+    from safecity.monitoring.store import write_parts
+
+    a, b = sensors[0].id, sensors[1].id
+    # caller 0: two new; caller 1: one new, one the same as caller 0's first; caller 2: nothing
+    sid = np.array([a, a, b, a], np.int64)
+    ts = np.array([T0_MS, T0_MS + 1000, T0_MS, T0_MS], np.int64)
+    part = np.array([0, 0, 1, 1], np.int32)
+    nan = np.full(4, np.nan)
+    with engine.begin() as conn:
+        counts = write_parts(conn, sid, ts, np.arange(4.0), nan, nan, part, 3)
+    assert counts.tolist() == [2, 1, 0]
+    with engine.connect() as conn:
+        rows = conn.execute(select(Reading.sensor_id, Reading.ts, Reading.value)
+                            .order_by(Reading.sensor_id, Reading.ts)).all()
+        assert conn.scalar(select(func.sum(ReadingMinute.n))) == 3
+    assert [tuple(r) for r in rows] == [(a, T0_MS, 0.0), (a, T0_MS + 1000, 1.0), (b, T0_MS, 2.0)]
+
+
+def test_concurrent_submits_are_grouped_and_counted_per_caller(engine, sensors) -> None:
+    import threading
+
+    pipe = Pipeline(engine)
+    start = threading.Barrier(6)
+    results: dict[int, object] = {}
+
+    def caller(k: int) -> None:
+        device = f"GAS-000{1 + k % 4}"
+        # callers 4 and 5 repeat callers 0 and 1: each reading is stored once in all
+        base = T0_MS + (k % 4) * 100_000
+        messages = [msg(device, base + i * 1000, 1.0 + i % 3) for i in range(50)]
+        start.wait()
+        results[k] = pipe.submit(messages, "http")
+
+    threads = [threading.Thread(target=caller, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results) == list(range(6))
+    assert all(r.accepted == 50 and not r.rejected for r in results.values())
+    stored = [results[k].inserted for k in range(6)]
+    assert sum(stored) == 200  # 4 devices × 50 readings, whatever the grouping
+    assert stored[0] + stored[4] == 50 and stored[1] + stored[5] == 50
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Reading)) == 200
+        assert conn.scalar(select(func.sum(ReadingMinute.n))) == 200
