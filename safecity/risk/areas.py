@@ -1,5 +1,6 @@
 """Area risk levels (区域风险等级): the documented rule that colours a grid cell, street, district or
-H3 hexagon from the risk points, major hazards and protected targets in it, and explains why.
+H3 hexagon from the risk points, major hazards and protected targets in it (a street or
+district from the colours of its grid cells), and explains why.
 
 Pure domain logic: numpy and shapely only, no database, no HTTP, no clock.
 
@@ -42,6 +43,28 @@ The rule (SafeCity default; a city overrides any part in RiskSetting key ``area_
    largest step ("max"), because alarms arrive in bursts for one underlying fault; a city may
    choose "sum".  The raise is capped at ``max_raise`` steps and the level at red.
 
+5. **Streets and districts (units made of grid cells).**  Steps 1–4 fit a grid cell; applied to a
+   street or district they paint nearly everything red (one red point among thousands makes a
+   whole district 重大).  So by default (``aggregate.method`` "cells") a street or district is
+   graded from its grid cells, each graded by steps 1–3 first (its *base* level, so that a
+   live signal is not counted twice):
+
+   ==========================================================  =======
+   red cells ≥ 10 % of the unit's cells                         red
+   else red + orange cells ≥ 25 %                               orange
+   else red + orange + yellow cells ≥ 40 %                      yellow
+   otherwise                                                    blue
+   ==========================================================  =======
+
+   Boundaries count (≥; shares are rounded to 1e-9, so 1 red cell of 10 is red).  A cell
+   belongs to the street holding its centre and to the district of its division code, as risk
+   points do.  Floor: a 一级 major hazard located in the unit makes it at least orange — not
+   red, and no point floors: the highest-level principle (就高原则) is applied where it belongs,
+   to enterprises and grid cells, not to whole districts.  Live signals then raise the unit as
+   in step 4.  A unit with no grid cells is graded by steps 1–4.  A city may change the shares
+   and floors, or choose "points" to grade streets and districts by steps 1–4 as before.
+   Grid cells and H3 hexagons (resolution 7 is about a grid cell) always use steps 1–4.
+
 Why these numbers: no national standard prescribes how point risks add up to an area level.
 The floors follow the highest-level principle (就高原则) that provincial dual-prevention
 guidelines use for an enterprise's level (the level of its most severe risk point), and the
@@ -52,6 +75,14 @@ low (blue) points make it yellow.  Major hazards weigh slightly more than a risk
 same colour because GB 18218 grades already account for the exposed population.  The
 1,000 m / 500 m radii are the default influence ranges of the four lists; 500 m is also the
 range GB 18218-2018 uses for the exposed population (α).
+
+Nor does any national standard prescribe how the levels of grid cells add up to a street or
+district.  Step 5 is a SafeCity convention resting on one idea: a district is as severe as the
+share of its area that is severe, the area counted in grid cells.  Against the demo city (about 4 % red, 13 % orange, 26 %
+yellow grid cells) a street needs several times the city's share of red cells to be red, and
+a quarter of red or orange cells to be orange, so the colours single out the units a commander
+should look at first.  A 一级 major hazard keeps its unit at least orange because the
+consequences of the most severe installations reach beyond one cell.
 """
 
 from __future__ import annotations
@@ -75,9 +106,11 @@ __all__ = [
     "combine_raise",
     "count_matrix",
     "explain_area",
+    "grade_aggregates",
     "grade_areas",
     "haversine_m",
     "nearest_within",
+    "share_levels",
 ]
 
 LEVELS: tuple[str, ...] = ("red", "orange", "yellow", "blue")  # index = RiskLevel.order - 1
@@ -100,6 +133,10 @@ class AreaRuleError(ValueError):
 
 DEFAULT_POINT_FLOORS = (1, 1, 1)
 DEFAULT_HAZARD_FLOORS = (0, 0, 1, 2)
+DEFAULT_SHARES = (0.10, 0.25, 0.40)
+DEFAULT_AGGREGATE_HAZARD_FLOORS = (1, 3, 3, 3)
+AGGREGATE_METHODS = ("cells", "points")
+SHARE_KEYS = ("red_share", "orange_share", "yellow_share")
 
 
 def _default_signal_steps() -> dict[str, dict[str, int]]:
@@ -124,6 +161,13 @@ class AreaRule:
     signal_steps: Mapping[str, Mapping[str, int]] = field(default_factory=_default_signal_steps)
     signal_combine: str = "max"
     max_raise: int = 3
+    # streets and districts (units made of grid cells): "cells" grades them by the shares of
+    # their cells by colour, "points" by the point rule above, as grid cells are
+    aggregate_method: str = "cells"
+    # cumulative shares of cells: red; red + orange; red + orange + yellow
+    aggregate_shares: tuple[float, float, float] = DEFAULT_SHARES
+    # level index a major hazard of grade 一级…四级 imposes on a street or district (3 = none)
+    aggregate_hazard_floors: tuple[int, int, int, int] = DEFAULT_AGGREGATE_HAZARD_FLOORS
     source: str = "SafeCity 默认区域风险规则"
 
     @classmethod
@@ -134,7 +178,9 @@ class AreaRule:
         "vulnerable_weight": 2, "thresholds": {"red": 30, "orange": 10, "yellow": 3},
         "hard_rules": {"orange_red_points": 1, "orange_grades": [1, 2], "red_red_points": 3,
         "red_grades": [1]}, "influence_radius_m": {"1": 1000, ...},
-        "signal_steps": {"alarm": {"red": 1}}, "signal_combine": "max", "max_raise": 3}``
+        "signal_steps": {"alarm": {"red": 1}}, "signal_combine": "max", "max_raise": 3,
+        "aggregate": {"method": "cells", "red_share": 0.1, "orange_share": 0.25,
+        "yellow_share": 0.4, "hazard_floors": {"1": "orange", "2": None}}}``
         """
         if not cfg:
             return DEFAULT_RULE
@@ -175,6 +221,8 @@ class AreaRule:
             changes["signal_combine"] = cfg["signal_combine"]
         if "max_raise" in cfg:
             changes["max_raise"] = _count(cfg["max_raise"], "max_raise", errors)
+        if "aggregate" in cfg:
+            changes |= _aggregate(cfg["aggregate"], errors)
         if errors:
             raise AreaRuleError(errors)
         return replace(base, source=str(cfg.get("source") or "城市自定义区域风险规则"), **changes)
@@ -193,6 +241,11 @@ class AreaRule:
             "signal_steps": {k: dict(v) for k, v in self.signal_steps.items()},
             "signal_combine": self.signal_combine,
             "max_raise": self.max_raise,
+            "aggregate": {"method": self.aggregate_method,
+                          **dict(zip(SHARE_KEYS, self.aggregate_shares, strict=True)),
+                          "hazard_floors": {str(g): (LEVELS[lv] if lv < 3 else None) for g, lv
+                                            in zip(GRADES, self.aggregate_hazard_floors,
+                                                   strict=True)}},
             "source": self.source,
         }
 
@@ -235,7 +288,7 @@ def _by_key(raw: Any, keys: Sequence[Any], default: Sequence[float], name: str,
 
 RULE_KEYS = frozenset({"point_weights", "hazard_weights", "vulnerable_weight", "thresholds",
                        "floors", "influence_radius_m", "signal_steps", "signal_combine",
-                       "max_raise", "source"})
+                       "max_raise", "aggregate", "source"})
 
 
 def _floors(raw: Any, errors: list[tuple[str, str, str]]) -> dict[str, Any]:
@@ -277,6 +330,50 @@ def _floor_level(value: Any, name: str, errors: list[tuple[str, str, str]]) -> i
                        f"{name} must be red/orange/yellow/blue or null"))
         return 3
     return LEVELS.index(value)
+
+
+def _aggregate(raw: Any, errors: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """The ``aggregate`` object: method, cumulative cell shares and hazard floors of streets
+    and districts; keys left out keep their defaults."""
+    allowed = {"method", *SHARE_KEYS, "hazard_floors"}
+    if not isinstance(raw, Mapping) or set(map(str, raw)) - allowed:
+        errors.append(("aggregate", f"aggregate 必须是对象，键为 {sorted(allowed)}",
+                       f"aggregate must be an object with keys {sorted(allowed)}"))
+        return {}
+    out: dict[str, Any] = {}
+    if "method" in raw:
+        if raw["method"] not in AGGREGATE_METHODS:
+            errors.append(("aggregate.method", "应为 cells（按网格占比）或 points（按风险点）",
+                           "must be cells (by cell shares) or points (by risk points)"))
+        out["aggregate_method"] = raw["method"]
+    shares = tuple(_share(raw[k], f"aggregate.{k}", errors) if k in raw else d
+                   for k, d in zip(SHARE_KEYS, DEFAULT_SHARES, strict=True))
+    if all(shares) and not shares[0] <= shares[1] <= shares[2]:
+        errors.append(("aggregate", "网格占比阈值须满足 红 ≤ 橙 ≤ 黄（累计占比）",
+                       "cell shares must satisfy red ≤ orange ≤ yellow (cumulative shares)"))
+    out["aggregate_shares"] = shares
+    floors = raw.get("hazard_floors")
+    if floors is not None:
+        if not isinstance(floors, Mapping) or set(map(str, floors)) - {"1", "2", "3", "4"}:
+            errors.append(("aggregate.hazard_floors", "aggregate.hazard_floors 的键应为 1–4",
+                           "aggregate.hazard_floors keys must be grades 1–4"))
+        else:
+            values = {str(k): v for k, v in floors.items()}
+            out["aggregate_hazard_floors"] = tuple(
+                _floor_level(values[str(g)], f"aggregate.hazard_floors.{g}", errors)
+                if str(g) in values else d
+                for g, d in zip(GRADES, DEFAULT_AGGREGATE_HAZARD_FLOORS, strict=True))
+    return out
+
+
+def _share(value: Any, name: str, errors: list[tuple[str, str, str]]) -> float:
+    """A share of cells in (0, 1]; 0 for an invalid one (the error is recorded)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or not 0 < value <= 1:
+        errors.append((name, f"{name} 必须大于 0 且不超过 1（如 0.1 表示 10%）",
+                       f"{name} must be in (0, 1] (e.g. 0.1 for 10 %)"))
+        return 0.0
+    return float(value)
 
 
 def _signal_steps(raw: Any, errors: list[tuple[str, str, str]]) -> dict[str, dict[str, int]]:
@@ -346,6 +443,14 @@ class Grades:
     base_level: np.ndarray
     raise_steps: np.ndarray
     level: np.ndarray
+    # streets and districts graded by their cells: the cell counts by colour (n, 4), the level
+    # the shares give, and which units were graded so (the others have no cells: point rule)
+    cells: np.ndarray | None = None
+    share_level: np.ndarray | None = None
+    by_cells: np.ndarray | None = None
+
+    def graded_by_cells(self, i: int) -> bool:
+        return self.by_cells is not None and bool(self.by_cells[i])
 
 
 def grade_areas(points: np.ndarray, hazards: np.ndarray, vulnerable: np.ndarray,
@@ -380,32 +485,84 @@ def floor_levels(points: np.ndarray, hazards: np.ndarray, rule: AreaRule) -> np.
         need = rule.point_floors[lv]
         if need > 0:
             floor[at_least[:, lv] >= need] = np.minimum(floor[at_least[:, lv] >= need], lv)
-    for g, lv in zip(GRADES, rule.hazard_floors, strict=True):
+    return _hazard_floor(hazards, rule.hazard_floors, floor)
+
+
+def _hazard_floor(hazards: np.ndarray, floors: Sequence[int], floor: np.ndarray) -> np.ndarray:
+    for g, lv in zip(GRADES, floors, strict=True):
         if lv < 3:
             hit = hazards[:, g - 1] > 0
             floor[hit] = np.minimum(floor[hit], lv)
     return floor
 
 
+def share_levels(cells: np.ndarray, rule: AreaRule) -> np.ndarray:
+    """Level index per unit from its grid cells' counts by colour (n, 4: red…blue).
+
+    Red when red cells make up at least ``red_share`` of the cells, else orange when red +
+    orange reach ``orange_share``, else yellow when red + orange + yellow reach
+    ``yellow_share``, else blue (also a unit with no cells).  Shares are rounded to 1e-9 so
+    that 1 of 10 meets 0.10 exactly.
+    """
+    cells = np.asarray(cells, dtype=np.float64).reshape(-1, 4)
+    total = np.maximum(cells.sum(axis=1), 1.0)
+    cum = np.round(np.cumsum(cells[:, :3], axis=1) / total[:, None], 9)
+    red, orange, yellow = (round(x, 9) for x in rule.aggregate_shares)
+    has = cells.sum(axis=1) > 0
+    return np.select([has & (cum[:, 0] >= red), has & (cum[:, 1] >= orange),
+                      has & (cum[:, 2] >= yellow)], [0, 1, 2], 3)
+
+
+def grade_aggregates(cells: np.ndarray, points: np.ndarray, hazards: np.ndarray,
+                     vulnerable: np.ndarray, raise_steps: np.ndarray,
+                     rule: AreaRule = DEFAULT_RULE) -> Grades:
+    """Grade n streets or districts: by their cells' shares (see the module docstring, 5).
+
+    ``cells`` (n, 4) counts of the unit's grid cells by their base level red…blue; the other
+    arguments are those of :func:`grade_areas`, which grades units without cells and every
+    unit when the city's method is "points".
+    """
+    by_points = grade_areas(points, hazards, vulnerable, raise_steps, rule)
+    if rule.aggregate_method != "cells":
+        return by_points
+    cells = np.asarray(cells, dtype=np.int64).reshape(-1, 4)
+    hazards = np.asarray(hazards, dtype=np.float64).reshape(-1, 4)
+    by_cells = cells.sum(axis=1) > 0
+    share = share_levels(cells, rule)
+    floor = _hazard_floor(hazards, rule.aggregate_hazard_floors,
+                          np.full(len(cells), 3, dtype=np.int64))
+    base = np.where(by_cells, np.minimum(share, floor), by_points.base_level)
+    steps = by_points.raise_steps
+    return replace(by_points, floor_level=np.where(by_cells, floor, by_points.floor_level),
+                   base_level=base, level=np.maximum(base - steps, 0), cells=cells,
+                   share_level=share, by_cells=by_cells)
+
+
 # ---------------------------------------------------------------- explanation
 
 
 def explain_area(points: Sequence[int], hazards: Sequence[int], vulnerable: int,
-                 signals: Sequence[Mapping[str, Any]] = (), rule: AreaRule = DEFAULT_RULE
-                 ) -> dict[str, Any]:
+                 signals: Sequence[Mapping[str, Any]] = (), rule: AreaRule = DEFAULT_RULE,
+                 cells: Sequence[int] | None = None) -> dict[str, Any]:
     """Why one area has its colour: each contribution, the floor applied and the dynamic raise.
 
     ``signals`` are the active signals in the area as mappings with at least ``raise_steps``
     (and whatever else the caller wants echoed, e.g. source, source_ref, severity).
+    ``cells`` (street and district only) counts the unit's grid cells by colour red…blue; with
+    the "cells" method and at least one cell the unit is explained by its cell shares.
     """
     steps = [int(s.get("raise_steps", 0)) for s in signals]
     raise_ = int(combine_raise(np.zeros(len(steps), dtype=np.int64), np.array(steps, dtype=np.int64),
                                1, rule)[0]) if steps else 0
+    if cells is not None and rule.aggregate_method == "cells" and sum(cells):
+        return _explain_by_cells(cells, points, hazards, vulnerable, signals, raise_, rule)
     g = grade_areas(np.array([points]), np.array([hazards]), np.array([vulnerable]),
                     np.array([raise_]), rule)
     contributions = _contributions(points, hazards, vulnerable, rule)
     level = LEVELS[int(g.level[0])]
+    fallback = cells is not None and rule.aggregate_method == "cells"
     return {
+        "method": "points",
         "score": float(g.score[0]),
         "score_level": LEVELS[int(g.score_level[0])],
         "floor_level": LEVELS[int(g.floor_level[0])],
@@ -415,11 +572,123 @@ def explain_area(points: Sequence[int], hazards: Sequence[int], vulnerable: int,
         "contributions": contributions,
         "hard_rules": _hard_rule_notes(points, hazards, rule),
         "signals": [dict(s) for s in signals],
-        "summary_zh": _summary_zh(g, contributions, raise_),
-        "summary_en": _summary_en(g, contributions, raise_),
+        "summary_zh": ("单元内无网格，按风险点规则定级：" if fallback else "")
+        + _summary_zh(g, contributions, raise_),
+        "summary_en": ("No grid cells in this unit, graded by the point rule: " if fallback
+                       else "") + _summary_en(g, contributions, raise_),
         "thresholds": dict(zip(LEVELS[:3], rule.thresholds, strict=True)),
         "rule": rule.as_dict(),
     }
+
+
+def _explain_by_cells(cells: Sequence[int], points: Sequence[int], hazards: Sequence[int],
+                      vulnerable: int, signals: Sequence[Mapping[str, Any]], raise_: int,
+                      rule: AreaRule) -> dict[str, Any]:
+    """A street or district graded by its cells: counts and shares, thresholds, floor, raise."""
+    g = grade_aggregates(np.array([cells]), np.array([points]), np.array([hazards]),
+                         np.array([vulnerable]), np.array([raise_]), rule)
+    assert g.share_level is not None
+    total = int(sum(cells))
+    shares = [int(n) / total for n in cells]
+    tests = _share_tests(shares, rule)
+    floors = _aggregate_floor_notes(hazards, rule)
+    lv = {k: LEVELS[int(getattr(g, k)[0])] for k in ("share_level", "floor_level", "base_level",
+                                                     "level")}
+    return {
+        "method": "cells", "score": float(g.score[0]), "score_level": LEVELS[
+            int(g.score_level[0])], **lv, "raise_steps": raise_,
+        "cells": {"total": total, "counts": dict(zip(LEVELS, map(int, cells), strict=True)),
+                  "shares": dict(zip(LEVELS, (round(x, 6) for x in shares), strict=True))},
+        "share_tests": tests,
+        "contributions": [{"kind": "grid_cells", "class": k, "count": int(n),
+                           "share": round(x, 6), "label_zh": f"{LEVEL_ZH[k][:2]}网格",
+                           "label_en": f"{k} grid cells"}
+                          for k, n, x in zip(LEVELS, cells, shares, strict=True) if n],
+        "hard_rules": floors, "signals": [dict(s) for s in signals],
+        "summary_zh": _cells_summary_zh(cells, shares, tests, lv, floors, raise_),
+        "summary_en": _cells_summary_en(cells, shares, tests, lv, floors, raise_),
+        "thresholds": dict(zip(SHARE_KEYS, rule.aggregate_shares, strict=True)),
+        "rule": rule.as_dict(),
+    }
+
+
+_SHARE_LABELS = (("红色网格", "red cells"), ("红、橙色网格", "red + orange cells"),
+                 ("红、橙、黄色网格", "red + orange + yellow cells"))
+
+
+def _share_tests(shares: Sequence[float], rule: AreaRule) -> list[dict[str, Any]]:
+    """The three cumulative share tests in order, each with whether it is met."""
+    out = []
+    for i, need in enumerate(rule.aggregate_shares):
+        got = round(sum(shares[:i + 1]), 9)
+        met = got >= round(need, 9)
+        zh, en = _SHARE_LABELS[i]
+        sign = "≥" if met else "<"
+        out.append({"level": LEVELS[i], "share": round(got, 6), "threshold": need, "met": met,
+                    "text_zh": f"{zh}占 {_pct(got)}（{sign} {_pct(need)}）",
+                    "text_en": f"{en} {_pct(got)} ({sign} {_pct(need)})"})
+    return out
+
+
+def _deciding(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tests read to reach the level: up to the first one met (all three for blue)."""
+    met = [i for i, t in enumerate(tests) if t["met"]]
+    return tests[:met[0] + 1] if met else tests
+
+
+def _floor_raised(lv: dict[str, str], floors: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The most severe hazard floor note when it, not the shares, sets the base level."""
+    if not floors or LEVELS.index(lv["floor_level"]) >= LEVELS.index(lv["share_level"]):
+        return None
+    return min(floors, key=lambda n: LEVELS.index(n["floor"]))
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%".replace(".0%", "%")
+
+
+def _aggregate_floor_notes(hazards: Sequence[int], rule: AreaRule) -> list[dict[str, Any]]:
+    notes = []
+    for g, lv in zip(GRADES, rule.aggregate_hazard_floors, strict=True):
+        if lv < 3 and hazards[g - 1]:
+            level = LEVELS[lv]
+            notes.append({"floor": level, "applied": True, "source": "major_hazards",
+                          "text_zh": f"{GRADE_ZH[g]}重大危险源 {int(hazards[g - 1])} 处"
+                                     f" → 街道/区县至少{LEVEL_ZH[level]}",
+                          "text_en": f"{int(hazards[g - 1])} grade {g} major hazards → the "
+                                     f"unit is at least {level}"})
+    return notes
+
+
+def _cells_summary_zh(cells: Sequence[int], shares: Sequence[float],
+                      tests: list[dict[str, Any]], lv: dict[str, str],
+                      floors: list[dict[str, Any]], raise_: int) -> str:
+    counts = "、".join(f"{LEVEL_ZH[k][:2]} {int(n)} 个（{_pct(x)}）"
+                      for k, n, x in zip(LEVELS, cells, shares, strict=True))
+    why = "，".join(t["text_zh"] for t in _deciding(tests))
+    text = f"共 {int(sum(cells))} 个网格：{counts}。{why}，按网格占比为{LEVEL_ZH[lv['share_level']]}"
+    floor = _floor_raised(lv, floors)
+    if floor:
+        text += f"；{floor['text_zh']}，提升为{LEVEL_ZH[lv['base_level']]}"
+    if raise_:
+        text += f"，动态信号上调 {raise_} 级"
+    return text + f"，最终为{LEVEL_ZH[lv['level']]}。"
+
+
+def _cells_summary_en(cells: Sequence[int], shares: Sequence[float],
+                      tests: list[dict[str, Any]], lv: dict[str, str],
+                      floors: list[dict[str, Any]], raise_: int) -> str:
+    counts = ", ".join(f"{int(n)} {k} ({_pct(x)})"
+                       for k, n, x in zip(LEVELS, cells, shares, strict=True))
+    why = ", ".join(t["text_en"] for t in _deciding(tests))
+    text = (f"{int(sum(cells))} grid cells: {counts}. {why}: by cell shares "
+            f"{LEVEL_EN[lv['share_level']]}")
+    floor = _floor_raised(lv, floors)
+    if floor:
+        text += f"; {floor['text_en']}, raised to {LEVEL_EN[lv['base_level']]}"
+    if raise_:
+        text += f", raised {raise_} step(s) by live signals"
+    return text + f"; final level {LEVEL_EN[lv['level']]}."
 
 
 def _contributions(points: Sequence[int], hazards: Sequence[int], vulnerable: int,

@@ -93,6 +93,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "save": ("保存", "Save"),
     "reset_default": ("恢复默认", "Restore default"),
     "saved": ("已保存，图层已按新规则重新计算", "Saved; the layer was recomputed"),
+    "aggregate": ("街道、区县按所含网格的颜色占比定级", "Streets and districts by their grid cells"),
+    "aggregate_points": ("街道、区县与网格一样按风险点定级",
+                         "Streets and districts by risk points, as grid cells"),
+    "cells_red": ("红色网格占比", "red cells"),
+    "cells_orange": ("红、橙色网格占比", "red + orange cells"),
+    "cells_yellow": ("红、橙、黄色网格占比", "red + orange + yellow cells"),
+    "grid_cells": ("所含网格", "Grid cells"),
+    "share": ("占比", "Share"),
+    "share_level": ("按网格占比", "By cell shares"),
+    "hazard_floor": ("重大危险源下限", "Major hazard floor"),
+    "severe_cells": ("红色、橙色网格", "Red and orange grid cells"),
 }
 
 

@@ -44,6 +44,7 @@ from safecity.risk.areas import LEVELS, AreaRule
 from safecity.risk.models import MajorHazard, RiskPoint, RiskSetting, RiskSignal
 
 UNITS = ("grid", "street", "district", "h3")
+AGGREGATE_UNITS = ("street", "district")  # graded from their grid cells (areas rule, step 5)
 UNIT_ZH = {"grid": "网格", "street": "街道（乡镇）", "district": "区县", "h3": "H3 六边形"}
 COLOURS = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#fed976", "blue": "#2c7bb6"}
 H3_RESOLUTIONS = range(4, 11)  # res 4 ≈ 1,770 km², res 10 ≈ 0.015 km²
@@ -673,7 +674,45 @@ def compute_layer(session: Session, principal: Principal, unit: str = "grid",
     counts = count_points(session, principal, unit, area_set, division)
     idx = [np.empty(0, dtype=np.int64)] + [assign(area_set, x)
                                            for x in (hazards, vulnerable, signals)]
-    return _grade(area_set, rule, empty_items(), hazards, signals, idx, counts)
+    cells = None
+    if unit in AGGREGATE_UNITS and rule.aggregate_method == "cells":
+        cell_idx, grid = unit_cells(session, principal, area_set, division)
+        cells = areas.count_matrix(cell_idx, grid.grades.base_level, len(area_set))
+    return _grade(area_set, rule, empty_items(), hazards, signals, idx, counts, cells)
+
+
+def unit_cells(session: Session, principal: Principal, area_set: AreaSet,
+               division: str | None = None) -> tuple[np.ndarray, Layer]:
+    """The grid layer in scope and, per grid cell, the index of its street or district (−1).
+
+    A street or district is graded from the levels of its grid cells (``areas`` rule, step 5);
+    the cells are graded first, by the same call that draws the grid layer.
+    """
+    grid = compute_layer(session, principal, "grid", division=division)
+    return cell_units(area_set, grid.areas), grid
+
+
+def cell_units(area_set: AreaSet, cells: AreaSet) -> np.ndarray:
+    """Index into ``area_set`` (streets or districts) of each grid cell of ``cells``, or −1.
+
+    A cell counts in the district of its division code, and in the street holding its centre
+    (as a risk point known by its cell does, see :func:`_cell_streets`), else in the street of
+    its division code.
+    """
+    digits = 6 if area_set.unit == "district" else 9
+    codes = np.array([_code_int(c, digits) for c in cells.division_codes], dtype=np.int64)
+    if area_set.unit == "street" and area_set.cell_street is not None \
+            and len(area_set.cell_street[0]):
+        cell_ids, street_codes = area_set.cell_street
+        at = areas.assign_by_key(cells.int_keys, cell_ids, np.arange(len(cell_ids)))
+        by_centre = np.where(at >= 0, street_codes[np.maximum(at, 0)], -1)
+        codes = np.where(by_centre >= 0, by_centre, codes)
+    return areas.assign_by_key(codes, *area_set.sorted_keys())
+
+
+def _code_int(code: str | None, digits: int) -> int:
+    head = (code or "").strip()[:digits]
+    return int(head) if len(head) == digits and head.isdigit() else -1
 
 
 def count_points(session: Session, principal: Principal, unit: str, area_set: AreaSet,
@@ -710,7 +749,8 @@ def count_points(session: Session, principal: Principal, unit: str, area_set: Ar
 
 
 def _grade(area_set: AreaSet, rule: AreaRule, points: Items, hazards: Items, signals: Items,
-           idx: list[np.ndarray], p_counts: np.ndarray | None = None) -> Layer:
+           idx: list[np.ndarray], p_counts: np.ndarray | None = None,
+           cells: np.ndarray | None = None) -> Layer:
     n = len(area_set)
     if p_counts is None:
         p_counts = areas.count_matrix(idx[0], points.cls, n)
@@ -718,7 +758,10 @@ def _grade(area_set: AreaSet, rule: AreaRule, points: Items, hazards: Items, sig
     v_counts = np.bincount(idx[2][idx[2] >= 0], minlength=n)
     s_counts = np.bincount(idx[3][idx[3] >= 0], minlength=n)
     raise_ = areas.combine_raise(idx[3], signals.extra, n, rule)
-    grades = areas.grade_areas(p_counts, h_counts, v_counts, raise_, rule)
+    if cells is not None:
+        grades = areas.grade_aggregates(cells, p_counts, h_counts, v_counts, raise_, rule)
+    else:
+        grades = areas.grade_areas(p_counts, h_counts, v_counts, raise_, rule)
     return Layer(area_set, rule, p_counts, h_counts, v_counts, s_counts, grades)
 
 
@@ -736,10 +779,19 @@ def layer_geojson(layer: Layer) -> dict[str, Any]:
             "risk_points": [int(x) for x in layer.points[i]],
             "major_hazards": [int(x) for x in layer.hazards[i]],
             "vulnerable_targets": int(layer.vulnerable[i]), "signals": int(layer.signals[i]),
+            **_cell_properties(g, i),
         }})
     return {"type": "FeatureCollection", "unit": a.unit, "resolution": a.resolution,
             "colours": COLOURS, "summary": layer.summary(), "rule": layer.rule.as_dict(),
             "features": features}
+
+
+def _cell_properties(g: areas.Grades, i: int) -> dict[str, Any]:
+    """How a street or district was graded: by its cells (with their counts) or by points."""
+    if g.cells is None:
+        return {}
+    return {"method": "cells" if g.graded_by_cells(i) else "points",
+            "grid_cells": [int(x) for x in g.cells[i]]}
 
 
 def map_layer(session: Session, principal: Principal, unit: str = "grid",
@@ -800,6 +852,8 @@ def grade_snapshot(session: Session, principal: Principal, division: str,
 
 def area_basis(layer: Layer, i: int) -> str:
     """One line in Chinese: what the area holds and its score (lists and the white paper)."""
+    if layer.grades.graded_by_cells(i):
+        return _cells_basis(layer, i)
     p, h = layer.points[i], layer.hazards[i]
     parts = [f"{areas.LEVEL_ZH[lv][:2]}风险点{int(k)}个" for lv, k in zip(LEVELS, p, strict=True)
              if k]
@@ -810,6 +864,22 @@ def area_basis(layer: Layer, i: int) -> str:
     text = f"综合得分{layer.grades.score[i]:g}：" + ("、".join(parts) or "无风险源")
     if layer.grades.raise_steps[i]:
         text += f"；动态信号上调{int(layer.grades.raise_steps[i])}级"
+    return text
+
+
+def _cells_basis(layer: Layer, i: int) -> str:
+    g = layer.grades
+    assert g.cells is not None
+    cells = g.cells[i]
+    total = int(cells.sum())
+    parts = [f"{areas.LEVEL_ZH[lv][:2]}网格{int(k)}个（{100 * k / total:.1f}%）"
+             for lv, k in zip(LEVELS, cells, strict=True) if k]
+    text = f"按网格占比：共{total}个网格，" + "、".join(parts)
+    share = int(g.share_level[i]) if g.share_level is not None else 3
+    if g.floor_level[i] < share:
+        text += f"；重大危险源提升为{areas.LEVEL_ZH[LEVELS[int(g.floor_level[i])]]}"
+    if g.raise_steps[i]:
+        text += f"；动态信号上调{int(g.raise_steps[i])}级"
     return text
 
 
@@ -854,9 +924,28 @@ def explain(session: Session, principal: Principal, unit: str, area_id: str,
     if unit == "h3" and not any(m.any() for m in (mine["points"], mine["hazards"], vuln_mask,
                                                    mine["signals"])):
         raise NotFound("区域", "area")
+    cells = None
+    if unit in AGGREGATE_UNITS and rule.aggregate_method == "cells":
+        cell_idx, grid = unit_cells(session, principal, area_set)
+        cells = _cells_of(grid, cell_idx == i)
     return _explanation(session, area_set, i, rule, points.take(mine["points"]),
                         hazards_all, mine["hazards"], targets, vuln_mask, near, dist,
-                        signals.take(mine["signals"]))
+                        signals.take(mine["signals"]), cells)
+
+
+def _cells_of(grid: Layer, mask: np.ndarray) -> tuple[list[int], list[dict[str, Any]]]:
+    """Counts by colour of a unit's grid cells and its red and orange cells, most severe first.
+
+    A cell's colour here is its base level (before live signals), the one the shares count.
+    """
+    pos = np.flatnonzero(mask)
+    base = grid.grades.base_level[pos]
+    counts = np.bincount(base, minlength=4)[:4].tolist()
+    severe = pos[np.lexsort((pos, base))][:MAX_EXPLAIN_ITEMS]
+    rows = [{"id": grid.areas.keys[p], "name": grid.areas.names[p],
+             "level": LEVELS[int(grid.grades.base_level[p])]}
+            for p in severe if grid.grades.base_level[p] <= 1]
+    return counts, rows
 
 
 def _h3_area(area_id: str) -> tuple[AreaSet, int]:
@@ -895,12 +984,15 @@ def _candidate(model: Any, unit: str, key: int, bbox: tuple[float, ...] | None,
 
 def _explanation(session: Session, area_set: AreaSet, i: int, rule: AreaRule, points: Items,
                  hazards: Items, hazard_mask: np.ndarray, targets: Items, vuln_mask: np.ndarray,
-                 near: np.ndarray, dist: np.ndarray, signals: Items) -> dict[str, Any]:
+                 near: np.ndarray, dist: np.ndarray, signals: Items,
+                 cells: tuple[list[int], list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     p_counts = np.bincount(points.cls, minlength=4)[:4]
     h_counts = np.bincount(hazards.cls[hazard_mask], minlength=4)[:4]
     sig_rows = _signal_rows(session, signals)
     result = areas.explain_area(p_counts.tolist(), h_counts.tolist(), int(vuln_mask.sum()),
-                                sig_rows, rule)
+                                sig_rows, rule, cells[0] if cells else None)
+    if cells:
+        result["grid_cells"] = cells[1]
     hazard_rows = _hazard_rows(session, hazards.ids[hazard_mask])
     by_id = {r["id"]: r for r in hazard_rows}
     result.update({

@@ -200,3 +200,132 @@ def test_count_matrix_and_assign_by_key() -> None:
     order = np.argsort(keys)
     got = areas.assign_by_key(np.array([10, 20, 99, 30]), keys[order], order)
     assert got.tolist() == [1, 2, -1, 0]
+
+
+# ---------------------------------------------------------------- streets and districts (step 5)
+
+
+def aggregate(cells: list[int], hazards: list[int] | None = None, raise_steps: int = 0,
+              rule: AreaRule = DEFAULT_RULE, points: list[int] | None = None) -> str:
+    g = areas.grade_aggregates(np.array([cells]), np.array([points or [0, 0, 0, 0]]),
+                               np.array([hazards or [0, 0, 0, 0]]), np.array([0]),
+                               np.array([raise_steps]), rule)
+    return areas.LEVELS[int(g.level[0])]
+
+
+@pytest.mark.parametrize(("cells", "level"), [
+    # cells by colour (red, orange, yellow, blue)
+    ([1, 0, 0, 9], "red"),  # 1 of 10 = 10 %: the red boundary counts
+    ([1, 0, 0, 19], "blue"),  # 1 of 20 = 5 %: not red, 5 % < 25 %, 5 % < 40 %
+    ([1, 3, 0, 16], "blue"),  # red + orange 4 of 20 = 20 % < 25 %; with yellow 20 % < 40 %
+    ([1, 4, 0, 15], "orange"),  # red + orange 5 of 20 = 25 %: the orange boundary counts
+    ([0, 0, 4, 6], "yellow"),  # 4 of 10 = 40 %: the yellow boundary counts
+    ([0, 0, 3, 7], "blue"),  # 30 % < 40 %
+    ([0, 1, 3, 6], "yellow"),  # orange 10 % < 25 %, red + orange + yellow 40 %
+    ([0, 0, 39, 61], "blue"),  # 39 % < 40 %
+    ([9, 16, 0, 75], "orange"),  # 9 % red is not red; red + orange 25 % is orange
+    ([0, 0, 0, 0], "blue"),  # no cells and nothing else: the point rule gives blue
+])
+def test_aggregate_by_cell_shares_hand_computed(cells: list[int], level: str) -> None:
+    assert aggregate(cells) == level
+
+
+def test_aggregate_floors_signals_and_no_point_floors() -> None:
+    # a 一级 major hazard makes the unit at least orange — not red; 二级 imposes nothing
+    assert aggregate([0, 0, 0, 10], hazards=[1, 0, 0, 0]) == "orange"
+    assert aggregate([1, 0, 0, 9], hazards=[1, 0, 0, 0]) == "red"  # the floor never lowers
+    assert aggregate([0, 0, 0, 10], hazards=[0, 1, 0, 0]) == "blue"
+    # one red point (and its red cell) among 20 cells: no point floor for a district
+    assert aggregate([1, 0, 0, 19], points=[1, 0, 0, 0]) == "blue"
+    # a red alarm raises one step, as for a grid cell
+    assert aggregate([1, 4, 0, 15], raise_steps=1) == "red"
+    assert aggregate([0, 0, 0, 20], raise_steps=1) == "yellow"
+    assert aggregate([1, 0, 0, 9], raise_steps=1) == "red"  # capped at red
+
+
+def test_aggregate_method_points_and_units_without_cells_use_the_point_rule() -> None:
+    points = AreaRule.from_dict({"aggregate": {"method": "points"}})
+    assert aggregate([0, 0, 0, 20], points=[1, 0, 0, 0], rule=points) == "red"
+    assert aggregate([0, 0, 0, 10], hazards=[0, 1, 0, 0], rule=points) == "red"
+    # the "cells" default falls back to the point rule for a unit that has no cells
+    assert aggregate([0, 0, 0, 0], points=[1, 0, 0, 0]) == "red"
+    assert aggregate([0, 0, 0, 0], points=[0, 0, 6, 4]) == "orange"  # score 10.2
+
+
+def test_aggregate_setting_default_overrides_and_round_trip() -> None:
+    assert DEFAULT_RULE.as_dict()["aggregate"] == {
+        "method": "cells", "red_share": 0.10, "orange_share": 0.25, "yellow_share": 0.40,
+        "hazard_floors": {"1": "orange", "2": None, "3": None, "4": None}}
+    rule = AreaRule.from_dict({"aggregate": {"red_share": 0.2, "orange_share": 0.3,
+                                             "hazard_floors": {"1": "red", "2": "orange"}}})
+    assert rule.aggregate_shares == (0.2, 0.3, 0.4)
+    assert rule.aggregate_hazard_floors == (0, 1, 3, 3) and rule.aggregate_method == "cells"
+    assert aggregate([1, 0, 0, 9], rule=rule) == "blue"  # 10 % < 20 %, < 30 %, < 40 %
+    assert aggregate([2, 1, 0, 7], rule=rule) == "red"  # 20 %
+    assert aggregate([0, 0, 0, 10], hazards=[0, 1, 0, 0], rule=rule) == "orange"
+    assert AreaRule.from_dict(rule.as_dict()) == rule
+    assert AreaRule.from_dict({"aggregate": {"red_share": 1, "orange_share": 1,
+                                             "yellow_share": 1}}).aggregate_shares == (1, 1, 1)
+
+
+@pytest.mark.parametrize(("aggregate_cfg", "field"), [
+    ({"red_share": 0}, "aggregate.red_share"),
+    ({"orange_share": 1.5}, "aggregate.orange_share"),
+    ({"yellow_share": -0.1}, "aggregate.yellow_share"),
+    ({"red_share": "10%"}, "aggregate.red_share"),
+    ({"red_share": True}, "aggregate.red_share"),
+    ({"red_share": 0.3}, "aggregate"),  # red 0.30 > orange 0.25
+    ({"orange_share": 0.5}, "aggregate"),  # orange 0.50 > yellow 0.40
+    ({"method": "max"}, "aggregate.method"),
+    ({"hazard_floors": {"1": "purple"}}, "aggregate.hazard_floors.1"),
+    ({"hazard_floors": {"5": "red"}}, "aggregate.hazard_floors"),
+    ({"share": 0.1}, "aggregate"),
+])
+def test_bad_aggregate_setting_is_rejected_naming_the_field(aggregate_cfg: dict, field: str
+                                                            ) -> None:
+    with pytest.raises(AreaRuleError) as err:
+        AreaRule.from_dict({"aggregate": aggregate_cfg})
+    assert field in [f for f, _zh, _en in err.value.errors]
+    assert all(zh and en for _f, zh, en in err.value.errors)
+
+
+def test_bad_aggregate_setting_is_not_an_object() -> None:
+    with pytest.raises(AreaRuleError) as err:
+        AreaRule.from_dict({"aggregate": "cells"})
+    assert [f for f, _zh, _en in err.value.errors] == ["aggregate"]
+
+
+def test_aggregate_explanation_gives_counts_shares_thresholds_floor_and_raise() -> None:
+    out = areas.explain_area([3, 10, 40, 200], [0, 0, 0, 0], 0,
+                             [{"source": "alarm", "source_ref": "A-9", "raise_steps": 1}],
+                             cells=[1, 4, 0, 15])
+    assert out["method"] == "cells"
+    assert (out["share_level"], out["floor_level"], out["base_level"], out["raise_steps"],
+            out["level"]) == ("orange", "blue", "orange", 1, "red")
+    assert out["cells"] == {"total": 20, "counts": {"red": 1, "orange": 4, "yellow": 0,
+                                                    "blue": 15},
+                            "shares": {"red": 0.05, "orange": 0.2, "yellow": 0.0, "blue": 0.75}}
+    assert [(t["level"], t["share"], t["threshold"], t["met"]) for t in out["share_tests"]] == [
+        ("red", 0.05, 0.10, False), ("orange", 0.25, 0.25, True), ("yellow", 0.25, 0.40, False)]
+    assert out["thresholds"] == {"red_share": 0.10, "orange_share": 0.25, "yellow_share": 0.40}
+    assert out["summary_zh"] == (
+        "共 20 个网格：红色 1 个（5%）、橙色 4 个（20%）、黄色 0 个（0%）、蓝色 15 个（75%）。"
+        "红色网格占 5%（< 10%），红、橙色网格占 25%（≥ 25%），按网格占比为橙色（较大风险），"
+        "动态信号上调 1 级，最终为红色（重大风险）。")
+    assert out["summary_en"] == (
+        "20 grid cells: 1 red (5%), 4 orange (20%), 0 yellow (0%), 15 blue (75%). red cells 5% "
+        "(< 10%), red + orange cells 25% (≥ 25%): by cell shares orange (significant), raised 1 "
+        "step(s) by live signals; final level red (major).")
+    assert out["signals"][0]["source_ref"] == "A-9"
+
+
+def test_aggregate_explanation_of_a_hazard_floor_and_of_a_unit_without_cells() -> None:
+    out = areas.explain_area([0, 0, 0, 0], [1, 0, 0, 0], 0, cells=[0, 0, 0, 10])
+    assert (out["share_level"], out["floor_level"], out["level"]) == ("blue", "orange", "orange")
+    assert [(n["floor"], n["source"]) for n in out["hard_rules"]] == [("orange", "major_hazards")]
+    assert "红色网格占 0%（< 10%），红、橙色网格占 0%（< 25%），红、橙、黄色网格占 0%（< 40%）" \
+        "，按网格占比为蓝色（低风险）；一级重大危险源 1 处 → 街道/区县至少橙色（较大风险），" \
+        "提升为橙色（较大风险），最终为橙色（较大风险）。" in out["summary_zh"]
+    none = areas.explain_area([1, 0, 0, 0], [0, 0, 0, 0], 0, cells=[0, 0, 0, 0])
+    assert none["method"] == "points" and none["level"] == "red"
+    assert none["summary_zh"].startswith("单元内无网格，按风险点规则定级：综合得分 10")

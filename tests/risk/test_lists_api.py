@@ -38,11 +38,45 @@ def test_map_geojson_per_unit(api) -> None:  # type: ignore[no-untyped-def]
     assert body["type"] == "FeatureCollection"
     assert body["summary"]["areas"] == {"red": 0, "orange": 1, "yellow": 1, "blue": 0}
     district = api.get("/api/v1/risk/map?unit=district", headers=h).json()
+    # districts by their cells: 芝罘区's only cell is orange, 莱山区's yellow
     assert {f["id"]: f["properties"]["level"] for f in district["features"]} == {
-        "370602": "red", "370613": "yellow"}
+        "370602": "orange", "370613": "yellow"}
     hexes = api.get("/api/v1/risk/map?unit=h3&resolution=8", headers=h).json()
     assert hexes["resolution"] == 8 and hexes["features"]
     assert api.get("/api/v1/risk/map?unit=street", headers=h).json()["features"] == []
+
+
+def test_district_layer_one_red_point_among_many_blue_cells(api, session: Session
+                                                            ) -> None:  # type: ignore[no-untyped-def]
+    from safecity.registry.models import GridCell
+    from tests.factories import square
+    from tests.risk.area_seed import point
+
+    cells = {c.code: c.id for c in session.scalars(select(GridCell))}
+    # 莱山区: a red point in its cell, and 29 more cells with nothing in them (blue)
+    session.add(point("莱山区红色风险点", "370613", "red", 121.432, 37.362,
+                      grid=cells["370613-0001"]))
+    session.add_all([GridCell(code=f"370613-9{i:03d}", name=f"莱山区空网格{i}",
+                              division_code="370613", population=10,
+                              geometry=square(121.44 + i * 0.001, 37.38, 0.001),
+                              lon=121.4405 + i * 0.001, lat=37.3805) for i in range(29)])
+    session.commit()
+    h = login(api, "analyst")
+    grid = api.get("/api/v1/risk/map?unit=grid&division=370613", headers=h).json()
+    assert grid["summary"]["areas"]["red"] == 1 and grid["summary"]["total_areas"] == 30
+    district = api.get("/api/v1/risk/map?unit=district", headers=h).json()
+    p = {f["id"]: f["properties"] for f in district["features"]}["370613"]
+    assert p["risk_points"][0] == 1 and p["grid_cells"] == [1, 0, 0, 29]
+    assert p["level"] == "blue" and p["colour"] == "#2c7bb6"
+    assert district["summary"]["areas"]["red"] == 0
+    why = api.get("/api/v1/risk/map/explain?unit=district&id=370613", headers=h).json()
+    assert why["method"] == "cells" and why["level"] == "blue"
+    assert "红色网格占 3.3%（< 10%）" in why["summary_zh"]
+    # the city may restore the old rule for streets and districts: one red point → red
+    assert api.put("/api/v1/risk/area-rule", json={"aggregate": {"method": "points"}},
+                   headers=h).status_code == 200
+    district = api.get("/api/v1/risk/map?unit=district", headers=h).json()
+    assert {f["id"]: f["properties"]["level"] for f in district["features"]}["370613"] == "red"
 
 
 @pytest.mark.parametrize(("query", "field"), [
@@ -88,6 +122,11 @@ def test_area_rule_read_change_audit(api, session: Session) -> None:  # type: ig
     assert got["division_code"] == "370600" and got["custom"] is False
     assert got["rule"]["floors"]["hazards"] == {"1": "red", "2": "red", "3": "orange",
                                                 "4": "yellow"}
+    assert got["rule"]["aggregate"]["method"] == "cells"
+    assert got["rule"]["aggregate"]["red_share"] == 0.1
+    bad = api.put("/api/v1/risk/area-rule", json={"aggregate": {"red_share": 0}}, headers=h)
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["field"] == "aggregate.red_share"
     bad = api.put("/api/v1/risk/area-rule", json={"thresholds": {"red": 5, "orange": 10}},
                   headers=h)
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "thresholds"

@@ -131,10 +131,17 @@ def test_admin_sees_coloured_areas_and_explains_one(server: dict[str, Any], brow
     assert "红色及以上风险点 1 个（≥ 1）→ 至少红色（重大风险）" in text
     assert "液氨储罐区作业" in text
 
-    # Switching to districts recolours by district.
+    # Switching to districts recolours by district: 芝罘区 holds the red cell and the orange one
+    # among many blue cells, so by the shares of its cells it is not red (areas rule, step 5).
     page.select_option("#risk-unit", "district")
     state = _ready(page, loads=2)
-    assert state["unit"] == "district" and state["summary"]["areas"]["red"] == 1
+    assert state["unit"] == "district" and state["summary"]["areas"]["red"] == 0
+    page.evaluate("safecityRiskMap.explainArea('370602')")
+    explained = page.evaluate("safecityRiskMap.explain")
+    assert explained["method"] == "cells" and explained["level"] != "red"
+    text = page.text_content("#risk-explain") or ""
+    assert "按网格占比" in text and "红色网格占" in text and explained["summary_zh"] in text
+    assert server["name"] in text  # listed among the red and orange cells
     page.close()
 
 

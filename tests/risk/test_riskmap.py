@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from safecity.core.errors import Forbidden, Invalid, NotFound
 from safecity.core.models import AuditEntry
 from safecity.core.scope import Principal
-from safecity.registry.models import Division
+from safecity.registry.models import Division, GridCell
 from safecity.risk import riskmap
 from tests.factories import NOW, square
 from tests.risk.area_seed import point, seed_areas
@@ -49,10 +49,59 @@ def test_district_layer_hand_computed(session: Session, seeded: dict) -> None:
     fc = riskmap.map_layer(session, ADMIN, "district")
     props = {f["id"]: f["properties"] for f in fc["features"]}
     assert set(props) == {"370602", "370613"}  # 青岛 is outside the admin's city
-    assert props["370602"]["score"] == 38.5 and props["370602"]["level"] == "red"
+    # By the cells (default): 芝罘区's one cell is orange (100 % ≥ 25 %), 莱山区's is yellow.
+    # The point score is still reported; by the points the district would be red (38.5).
+    assert props["370602"]["method"] == "cells" and props["370602"]["grid_cells"] == [0, 1, 0, 0]
+    assert props["370602"]["score"] == 38.5 and props["370602"]["level"] == "orange"
     assert props["370602"]["risk_points"] == [2, 1, 3, 0]
     assert props["370602"]["major_hazards"] == [0, 1, 0, 0]
+    assert props["370613"]["grid_cells"] == [0, 0, 1, 0]
     assert props["370613"]["score"] == 6.0 and props["370613"]["level"] == "yellow"
+
+
+def test_district_layer_by_points_when_the_city_chooses_it(session: Session, seeded: dict
+                                                           ) -> None:
+    riskmap.save_rule(session, ANALYST, {"aggregate": {"method": "points"}}, NOW)
+    session.commit()
+    fc = riskmap.map_layer(session, ADMIN, "district")
+    props = {f["id"]: f["properties"] for f in fc["features"]}
+    assert props["370602"]["level"] == "red" and "method" not in props["370602"]
+    assert props["370613"]["level"] == "yellow"
+    d = riskmap.explain(session, ADMIN, "district", "370602")
+    assert d["method"] == "points" and d["score"] == 38.5 and d["floor_level"] == "red"
+
+
+def _blue_cells(session: Session, division: str, lon: float, lat: float, n: int) -> None:
+    """n empty grid cells of 0.001° in a row east of (lon, lat): blue by the point rule."""
+    session.add_all([GridCell(code=f"{division}-9{i:03d}", name=f"空网格{division}-{i}",
+                              division_code=division, population=10,
+                              geometry=square(lon + i * 0.001, lat, 0.001),
+                              lon=lon + i * 0.001 + 0.0005, lat=lat + 0.0005)
+                     for i in range(n)])
+
+
+def test_one_red_point_among_many_blue_cells_does_not_make_the_district_red(
+        session: Session, seeded: dict) -> None:
+    # 莱山区: its cell gets a red point (red cell) and 19 empty cells are added: 1 red of 20.
+    session.add(point("莱山区红色风险点", "370613", "red", 121.432, 37.362,
+                      grid=seeded["laishan_cell"]))
+    _blue_cells(session, "370613", 121.44, 37.38, 19)
+    session.commit()
+    grid = riskmap.map_layer(session, ADMIN, "grid", division="370613")
+    assert grid["summary"]["areas"] == {"red": 1, "orange": 0, "yellow": 0, "blue": 19}
+    p = {f["id"]: f["properties"] for f in riskmap.map_layer(session, ADMIN, "district")[
+        "features"]}["370613"]
+    # 5 % red < 10 %, 5 % red + orange < 25 %, 5 % < 40 %; the 四级 hazard sets no floor
+    assert p["grid_cells"] == [1, 0, 0, 19] and p["level"] == "blue"
+    assert p["risk_points"] == [1, 0, 0, 10]
+    e = riskmap.explain(session, ADMIN, "district", "370613")
+    assert e["level"] == "blue" and e["cells"]["total"] == 20
+    assert e["summary_zh"].startswith("共 20 个网格：红色 1 个（5%）")
+    assert [c["name"] for c in e["grid_cells"]] == ["莱山区第0001网格"]
+    # a city that sets the red share at 5 % makes the same district red
+    riskmap.save_rule(session, ANALYST, {"aggregate": {"red_share": 0.05}}, NOW)
+    session.commit()
+    assert riskmap.explain(session, ADMIN, "district", "370613")["level"] == "red"
 
 
 def test_street_layer_uses_street_divisions(session: Session, seeded: dict) -> None:
@@ -65,7 +114,10 @@ def test_street_layer_uses_street_divisions(session: Session, seeded: dict) -> N
     p = fc["features"][0]["properties"]
     # Located inside 121.36–121.38 × 37.46–37.48: orange 1, yellow 3, the 二级 hazard, 1 target
     assert p["risk_points"] == [0, 1, 3, 0] and p["major_hazards"] == [0, 1, 0, 0]
-    assert p["level"] == "red" and p["score"] == 18.5
+    # The street holds the centre of the (orange) 芝罘 cell: orange by its cells. The 二级
+    # hazard no longer floors a street to red; the score is still reported.
+    assert p["grid_cells"] == [0, 1, 0, 0]
+    assert p["level"] == "orange" and p["score"] == 18.5
     assert riskmap.map_layer(session, LAISHAN, "street")["features"] == []
     # A point known only by its grid cell counts in the street holding the cell's centre,
     # and the explanation finds it too.
@@ -166,7 +218,9 @@ def test_explanation_agrees_with_the_layer(session: Session, seeded: dict) -> No
     assert e["summary_zh"].startswith("综合得分 10.5（橙色风险点1×4＋黄色风险点3×1.5＋")
     assert e["summary_zh"].endswith("最终为橙色（较大风险）。")
     d = riskmap.explain(session, ADMIN, "district", "370602")
-    assert d["level"] == "red" and d["floor_level"] == "red"
+    # graded by its one (orange) cell; the 二级 hazard sets no floor for a district
+    assert d["method"] == "cells" and d["level"] == "orange" and d["floor_level"] == "blue"
+    assert d["cells"]["counts"] == {"red": 0, "orange": 1, "yellow": 0, "blue": 0}
     assert [h["name"] for h in d["major_hazards"]] == ["液氨储罐区"]
 
 

@@ -53,6 +53,18 @@
     document.getElementById('risk-total').textContent = fc.summary.total_areas;
   }
 
+  function pct(x) { return (Math.round(x * 1000) / 10) + '%'; }
+  // Streets and districts: graded by the shares of their grid cells, or by points as cells are.
+  function aggregateLine(ag) {
+    if (ag.method !== 'cells') { return T.aggregate_points; }
+    var floors = Object.keys(ag.hazard_floors).filter(function (g) { return ag.hazard_floors[g]; })
+      .map(function (g) { return (cfg.grades[g] || g) + ' → ' + cfg.levels[ag.hazard_floors[g]]; });
+    return T.aggregate + '：' + [T.cells_red + ' ≥ ' + pct(ag.red_share) + ' → ' + cfg.levels.red,
+      T.cells_orange + ' ≥ ' + pct(ag.orange_share) + ' → ' + cfg.levels.orange,
+      T.cells_yellow + ' ≥ ' + pct(ag.yellow_share) + ' → ' + cfg.levels.yellow].concat(floors)
+      .join('；');
+  }
+
   function showRule(rule) {
     var en = cfg.lang === 'en';
     var pw = rule.point_weights, hw = rule.hazard_weights, th = rule.thresholds;
@@ -68,11 +80,12 @@
         var lv = rule.floors.hazards[g];
         return (cfg.grades[g] || g) + ' → ' + (lv ? cfg.levels[lv] : '—'); }).join('；')
     ];
+    if (rule.aggregate) { lines.push(aggregateLine(rule.aggregate)); }
     var editor = document.getElementById('risk-rule-json');
     if (editor && !editor.value) {
       editor.value = JSON.stringify({ thresholds: rule.thresholds, point_weights: rule.point_weights,
         hazard_weights: rule.hazard_weights, vulnerable_weight: rule.vulnerable_weight,
-        floors: rule.floors }, null, 1);
+        floors: rule.floors, aggregate: rule.aggregate }, null, 1);
     }
     document.getElementById('risk-rule-body').innerHTML = '<ul>' + lines.map(function (l) {
       return '<li>' + esc(l) + '</li>'; }).join('') + '</ul><p class="muted small">' + esc(rule.source) + '</p>';
@@ -150,17 +163,37 @@
       esc(cfg.levels[lv]) + '</span>';
   }
 
+  // A street or district graded by its cells: cells by colour, the share tests, floor, raise.
+  function cellsExplain(e, en) {
+    var html = '<table><tbody><tr><td>' + esc(T.share_level) + '</td><td class="num">' + level(e.share_level) + '</td></tr>' +
+      '<tr><td>' + esc(T.hazard_floor) + '</td><td class="num">' + level(e.floor_level) + '</td></tr>' +
+      row([T.raise, e.raise_steps + ' ' + T.steps]) + '</tbody></table>';
+    html += '<h4>' + esc(T.grid_cells) + ' ' + esc(e.cells.total) + '</h4><table><thead><tr><th></th><th>' +
+      esc(T.count) + '</th><th>' + esc(T.share) + '</th></tr></thead><tbody>';
+    Object.keys(cfg.levels).forEach(function (lv) {
+      html += row([cfg.levels[lv], e.cells.counts[lv], pct(e.cells.shares[lv])]);
+    });
+    html += '</tbody></table><ul>' + e.share_tests.map(function (t) {
+      return '<li>' + esc(en ? t.text_en : t.text_zh) + '</li>';
+    }).join('') + '</ul>';
+    return html;
+  }
+
   function renderExplain(e) {
     var en = cfg.lang === 'en';
     var html = '<h3><span>' + esc(T.why) + '：' + esc(e.name) + '</span>' +
       '<button type="button" class="btn btn-small" id="risk-explain-close">' + esc(T.close) + '</button></h3>';
     html += '<p>' + level(e.level) + '</p>';
     html += '<p class="summary" id="risk-explain-summary">' + esc(en ? e.summary_en : e.summary_zh) + '</p>';
-    html += '<table><tbody>' +
-      row([T.score, e.score]) + '<tr><td>' + esc(T.score_level) + '</td><td class="num">' + level(e.score_level) + '</td></tr>' +
-      '<tr><td>' + esc(T.floor_level) + '</td><td class="num">' + level(e.floor_level) + '</td></tr>' +
-      row([T.raise, e.raise_steps + ' ' + T.steps]) + '</tbody></table>';
-    if (e.contributions.length) {
+    if (e.method === 'cells') {
+      html += cellsExplain(e, en);
+    } else {
+      html += '<table><tbody>' +
+        row([T.score, e.score]) + '<tr><td>' + esc(T.score_level) + '</td><td class="num">' + level(e.score_level) + '</td></tr>' +
+        '<tr><td>' + esc(T.floor_level) + '</td><td class="num">' + level(e.floor_level) + '</td></tr>' +
+        row([T.raise, e.raise_steps + ' ' + T.steps]) + '</tbody></table>';
+    }
+    if (e.method !== 'cells' && e.contributions.length) {
       html += '<h4>' + esc(T.contributions) + '</h4><table><thead><tr><th></th><th>' + esc(T.count) +
         '</th><th>' + esc(T.weight) + '</th><th>' + esc(T.score) + '</th></tr></thead><tbody>';
       e.contributions.forEach(function (c) {
@@ -171,6 +204,11 @@
     if (e.hard_rules.length) {
       html += '<ul>' + e.hard_rules.map(function (n) {
         return '<li>' + esc(en ? n.text_en : n.text_zh) + '</li>';
+      }).join('') + '</ul>';
+    }
+    if (e.grid_cells && e.grid_cells.length) {
+      html += '<h4>' + esc(T.severe_cells) + '</h4><ul>' + e.grid_cells.slice(0, 10).map(function (c) {
+        return '<li><span class="level-dot lv-' + esc(c.level) + '"></span>' + esc(c.name) + '</li>';
       }).join('') + '</ul>';
     }
     if (e.major_hazards.length) {
