@@ -28,7 +28,7 @@ def _pg_available() -> bool:
             conn.execute(text("SELECT 1"))
         eng.dispose()
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001  # whatever fails, there is no usable PostgreSQL
         return False
 
 
@@ -58,6 +58,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = _fresh_pg_database(worker)
     upgrade(url)
     return url
+
+
+@pytest.fixture(autouse=True)
+def _inline_rollup(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Readings' aggregates are written with the readings in tests, so a test can look at them
+    at once (subprocesses inherit this); the deferred roll-up has its own tests."""
+    from safecity.monitoring.settings import get_monitoring_settings
+
+    monkeypatch.setenv("SAFECITY_MONITORING_ROLLUP_INTERVAL_S", "0")
+    get_monitoring_settings.cache_clear()
+    yield
+    get_monitoring_settings.cache_clear()
 
 
 @pytest.fixture

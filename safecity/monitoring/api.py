@@ -427,7 +427,36 @@ async def telemetry(request: Request, session: Session = Depends(db)) -> dict[st
     return out
 
 
-router.add_event_handler("shutdown", relay.close)  # the relay's NATS connection, if any
+router.add_event_handler("shutdown", relay.close)
+_rollups: list[Any] = []
+
+
+def _start_rollup() -> None:
+    """In `safecity serve`: fold HTTP-ingested readings into the aggregates when traffic stops
+    (while it flows, the pipeline does it after its batches)."""
+    from safecity.core.loops import PeriodicTask
+
+    interval = get_monitoring_settings().rollup_interval_s
+    if interval <= 0 or get_engine().dialect.name != "postgresql":
+        return
+
+    def run() -> None:
+        pipe = _pipeline.get(id(get_engine()))
+        if pipe is not None and pipe.deferred:
+            pipe.rollup()
+
+    task = PeriodicTask("monitoring-rollup", run, interval)
+    task.start()
+    _rollups.append(task)
+
+
+def _stop_rollup() -> None:
+    while _rollups:
+        _rollups.pop().stop()
+
+
+router.add_event_handler("startup", _start_rollup)
+router.add_event_handler("shutdown", _stop_rollup)  # the relay's NATS connection, if any
 
 
 def _reason_error(reason: str) -> Any:

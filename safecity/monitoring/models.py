@@ -12,12 +12,14 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     Float,
     Index,
     Integer,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -59,6 +61,17 @@ class Reading(Base):
     value: Mapped[float] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+# New raw rows waiting to be folded into the aggregates and latest values (PostgreSQL, see
+# safecity/monitoring/store.py): written in the same transaction as the readings, emptied by the
+# roll-up in the same transaction as the aggregates, so every row is counted exactly once.
+# No key and no index: it is only ever appended to and emptied.
+readings_inbox = Table(
+    "readings_inbox", Base.metadata,
+    Column("sensor_id", Integer, nullable=False), Column("ts", BigInteger, nullable=False),
+    Column("value", Float, nullable=False), Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True))
 
 
 class ReadingMinute(Base):

@@ -43,16 +43,24 @@ def _use_database(url: str) -> None:
 
 
 def _ticker(pipe: Any, stop: Any) -> None:
-    """Offline sweeps while no readings arrive (processing also sweeps every few seconds)."""
+    """Background thread: the aggregate roll-up every few seconds and the offline sweep (which
+    processing also runs while readings flow)."""
     import threading
 
+    every = pipe.rollup_interval_s if pipe.deferred else 5.0
+
     def run() -> None:
+        swept = time.monotonic()
         while not stop():
-            time.sleep(5)
+            time.sleep(min(every, 5.0))
             try:
-                pipe.tick()
+                if pipe.deferred:
+                    pipe.rollup()
+                if time.monotonic() - swept >= 5.0:
+                    swept = time.monotonic()
+                    pipe.tick()
             except Exception:
-                log.exception("offline sweep failed")
+                log.exception("roll-up or offline sweep failed")
 
     threading.Thread(target=run, daemon=True).start()
 

@@ -26,6 +26,9 @@ class MonitoringSettings(BaseSettings):
     partitions: int = 16
     batch_max: int = 5000
     batch_wait_ms: int = 50
+    # PostgreSQL: fold new readings into the minute/hour aggregates and latest values every this
+    # many seconds (0: in the same transaction as the readings). Alarms do not wait for it.
+    rollup_interval_s: float = 3.0
     http_max_bytes: int = 8 * 1024 * 1024
     # POST /api/v1/telemetry publishes into JetStream (answered once stored) instead of
     # processing in the web process; `safecity ingest` workers do the rest (monitoring/relay.py).

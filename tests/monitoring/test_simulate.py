@@ -17,7 +17,7 @@ def make_fleet() -> Fleet:
 
 def test_normal_values_stay_below_alarm_levels() -> None:
     f = make_fleet()
-    v, lon, lat = values(f, np.arange(7), T, 0.1, True, np.random.default_rng(1))
+    v, lon, _lat = values(f, np.arange(7), T, 0.1, True, np.random.default_rng(1))
     assert (v[:3] < 5).all() and 0.2 < v[3] < 0.45 and v[5] == 0
     assert np.isfinite(lon[6]) and np.isnan(lon[0])
 
