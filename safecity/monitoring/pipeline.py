@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine as DbEngine
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from safecity.core import events
@@ -39,6 +39,7 @@ from safecity.monitoring.telemetry import Decoded, Decoder, Device, Rejection
 log = logging.getLogger(__name__)
 RELOAD_EVERY_S = 5.0
 ROLLUP_SLICE = 500_000
+VACUUM_INBOX_EVERY_S = 60.0
 SWEEP_EVERY_S = 5.0
 
 
@@ -123,6 +124,7 @@ class Pipeline:
         self.totals: Counter[str] = Counter()
         self._checked_at = 0.0
         self._swept_at = 0.0
+        self._vacuumed_at = time.monotonic()
         self._group = threading.Condition()
         self._waiting: list[_Ticket] = []
         self._leading = False
@@ -348,7 +350,15 @@ class Pipeline:
                 n = rollup(conn, ROLLUP_SLICE)
             done += n or 0
             if not n or n < ROLLUP_SLICE:  # emptied, or another process is rolling up
-                return done
+                break
+        if time.monotonic() - self._vacuumed_at > VACUUM_INBOX_EVERY_S:
+            # The inbox is emptied by DELETE: its dead rows must be vacuumed for the space to be
+            # reused. Autovacuum does it when enabled (the migration tunes it); some installs
+            # turn autovacuum off, so the roll-up does it too (cheap: the table stays small).
+            self._vacuumed_at = time.monotonic()
+            with self.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM readings_inbox"))
+        return done
 
     def tick(self, now: datetime | None = None) -> int:
         """Periodic work without new readings: the offline sweep and the roll-up.

@@ -133,3 +133,21 @@ def test_runs_of_one_sensor_fold_at_once_single_readings_wait() -> None:
     # the boundary: rows × 4 > readings defers; 25 rows for 100 readings does not
     assert not _spread(batch([i % 25 for i in range(100)], [T0_MS] * 100))
     assert _spread(batch([i % 26 for i in range(100)], [T0_MS] * 100))
+
+
+def test_the_roll_up_vacuums_the_inbox_now_and_then(engine, sensors, monkeypatch) -> None:
+    _pg(engine)
+    from safecity.monitoring import pipeline
+
+    monkeypatch.setattr(pipeline, "VACUUM_INBOX_EVERY_S", 0.0)
+    pipe = Pipeline(engine, rollup_interval_s=1)
+    nan = np.full(200, np.nan)
+    with engine.begin() as conn:
+        write_readings(conn, np.full(200, sensors[0].id), T0_MS + np.arange(200) * 60_000,
+                       np.ones(200), nan, nan, deferred=True)
+    assert pipe.rollup() == 200
+    with engine.connect() as conn:
+        vacuumed = conn.execute(text(
+            "SELECT vacuum_count + autovacuum_count FROM pg_stat_user_tables"
+            " WHERE relname = 'readings_inbox'")).scalar_one()
+    assert vacuumed >= 1
