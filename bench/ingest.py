@@ -47,6 +47,7 @@ LOAD_RATE = int(os.environ.get("BENCH_LOAD_RATE", "20000"))
 LATENCY_SAMPLES = int(os.environ.get("BENCH_LATENCY_SAMPLES", "100"))
 LOAD_MAX_S = 90  # background load available to the latency probe
 POLL_S = 0.02  # how often the probe asks the API for new alarms
+HTTP_CLIENTS = int(os.environ.get("BENCH_HTTP_CLIENTS", "4"))  # gateways posting at once
 
 
 def free_port() -> int:
@@ -368,7 +369,8 @@ def http_path(url: str, devices: list[str], readings: int, t0_ms: int) -> float:
                         "Content-Type": "application/x-ndjson"})
                     r.raise_for_status()
 
-        threads = [threading.Thread(target=send, args=(bodies[i::4],)) for i in range(4)]
+        threads = [threading.Thread(target=send, args=(bodies[i::HTTP_CLIENTS],))
+                   for i in range(HTTP_CLIENTS)]
         for th in threads:
             th.start()
         for th in threads:
