@@ -126,6 +126,9 @@ class Pipeline:
         self._swept_at = 0.0
         self._vacuumed_at = time.monotonic()
         self._group = threading.Condition()
+        # Batches (the consumer's thread) and the offline sweep (the ticker's thread) both
+        # change the rule engine's state; one at a time.
+        self._engine_lock = threading.RLock()
         self._waiting: list[_Ticket] = []
         self._leading = False
         self.reload(force=True)
@@ -140,7 +143,7 @@ class Pipeline:
 
     def reload(self, force: bool = False) -> bool:
         """Pick up new or edited sensors and rule versions; keeps alarm state of known sensors."""
-        with Session(self.db) as session:
+        with self._engine_lock, Session(self.db) as session:
             sig = self._signature(session)
             if not force and sig == self.signature:
                 return False
@@ -228,18 +231,19 @@ class Pipeline:
             result.rejected.update(r.reason for r in d.rejected)
         decoded = parts[0] if len(parts) == 1 else _concat(parts)
         owner = np.repeat(np.arange(len(parts), dtype=np.int32), [len(d) for d in parts])
-        try:
-            with self.db.begin() as conn:
-                stored = write_parts(conn, decoded.sensor_ids, decoded.ts, decoded.values,
-                                     decoded.lon, decoded.lat, owner, len(parts),
-                                     self.deferred and _spread(decoded))
-                session = Session(bind=conn)
-                pending = self._evaluate(session, decoded, clock)
-                self._dead_letters(session, decoded.rejected, source, clock)
-                session.flush()
-        except Exception:
-            self.reset_state()
-            raise
+        with self._engine_lock:
+            try:
+                with self.db.begin() as conn:
+                    stored = write_parts(conn, decoded.sensor_ids, decoded.ts, decoded.values,
+                                         decoded.lon, decoded.lat, owner, len(parts),
+                                         self.deferred and _spread(decoded))
+                    session = Session(bind=conn)
+                    pending = self._evaluate(session, decoded, clock)
+                    self._dead_letters(session, decoded.rejected, source, clock)
+                    session.flush()
+            except Exception:
+                self.reset_state()
+                raise
         for event in pending[0]:
             self._safe_publish(event)
         for result, n in zip(results, stored.tolist(), strict=True):
@@ -366,15 +370,20 @@ class Pipeline:
         if self.deferred:
             self.rollup()
         clock = now or datetime.now(UTC)
-        transitions = self.engine.sweep_offline(int(clock.timestamp() * 1000))
-        self._swept_at = time.monotonic()
-        if not transitions:
-            return 0
-        with self.db.begin() as conn:
-            session = Session(bind=conn)
-            pending = alarm_service.apply_transitions(session, transitions, self.sensors,
-                                                      self.cells, clock)
-            session.flush()
+        with self._engine_lock:  # the ticker thread and the batches share the rule state
+            transitions = self.engine.sweep_offline(int(clock.timestamp() * 1000))
+            self._swept_at = time.monotonic()
+            if not transitions:
+                return 0
+            try:
+                with self.db.begin() as conn:
+                    session = Session(bind=conn)
+                    pending = alarm_service.apply_transitions(session, transitions,
+                                                              self.sensors, self.cells, clock)
+                    session.flush()
+            except Exception:
+                self.reset_state()  # the sweep moved the state ahead of the database
+                raise
         for event in pending:
             self._safe_publish(event)
         return len(transitions)
