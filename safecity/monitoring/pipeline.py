@@ -60,9 +60,7 @@ GROUP_MAX = 16  # requests stored together at most
 
 @dataclass(eq=False)  # tickets are compared by identity
 class _Ticket:
-    messages: list[tuple[str | None, bytes | str | dict]]
-    trusted: bool
-    max_bytes: int | None
+    decoded: Decoded
     done: bool = False
     result: Result | None = None
     error: BaseException | None = None
@@ -175,8 +173,9 @@ class Pipeline:
                     s.id, s.sensor_type, rules.effective_rule(rule_set, s.sensor_type,
                                                               s.rule_override),
                     s.grid_cell_id, s.route))
-        self.devices.clear()
-        self.devices.update(devices)
+        # Swapped, not updated in place: HTTP callers decode in their own threads meanwhile.
+        self.devices = devices
+        self.decoder.devices = devices
         self.device_by_token = {d.token_hash: d.device_id for d in devices.values()
                                 if d.token_hash}
         self.sensors = infos
@@ -258,12 +257,19 @@ class Pipeline:
                trusted: bool = False, max_bytes: int | None = None) -> Result:
         """process() for concurrent callers (HTTP requests): group commit.
 
-        Callers that arrive while a batch is being stored wait, and the first of them then
-        stores all of theirs in one transaction: the fixed cost of a transaction (commit, the
-        staging table, the alarm bookkeeping) is paid once per group instead of once per
-        request. Each caller still gets its own counts.
+        Each caller decodes its own messages in its own thread (while another group is being
+        stored). Callers that arrive while a batch is being stored wait, and the first of them
+        then stores all of theirs in one transaction: the fixed cost of a transaction (commit,
+        the alarm bookkeeping) is paid once per group instead of once per request. Each caller
+        still gets its own counts.
         """
-        ticket = _Ticket(messages, trusted, max_bytes)
+        clock = datetime.now(UTC)
+        if time.monotonic() - self._checked_at > RELOAD_EVERY_S:
+            self._checked_at = time.monotonic()
+            self.reload()
+        kwargs = {"max_bytes": max_bytes} if max_bytes else {}
+        ticket = _Ticket(self.decoder.decode(messages, int(clock.timestamp() * 1000),
+                                             trusted=trusted, **kwargs))
         with self._group:
             self._waiting.append(ticket)
             while not ticket.done and self._leading:
@@ -284,17 +290,9 @@ class Pipeline:
         return ticket.outcome()
 
     def _run_group(self, group: list[_Ticket], source: str) -> None:
-        clock = datetime.now(UTC)
         try:
-            if time.monotonic() - self._checked_at > RELOAD_EVERY_S:
-                self._checked_at = time.monotonic()
-                self.reload()
-            now_ms = int(clock.timestamp() * 1000)
-            parts = [self.decoder.decode(t.messages, now_ms, trusted=t.trusted,
-                                         **({"max_bytes": t.max_bytes} if t.max_bytes else {}))
-                     for t in group]
-            for ticket, result in zip(group, self._store_parts(parts, source, clock),
-                                      strict=True):
+            results = self._store_parts([t.decoded for t in group], source, datetime.now(UTC))
+            for ticket, result in zip(group, results, strict=True):
                 ticket.result = result
         except Exception as exc:  # noqa: BLE001  # every caller of the group learns it failed
             for ticket in group:

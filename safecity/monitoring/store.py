@@ -194,7 +194,11 @@ SELECT * FROM unnest(%s::int4[], %s::int8[], %s::int4[], %s::float8[], %s::float
 ON CONFLICT (sensor_id, bucket) DO UPDATE SET n = a.n + excluded.n,
   vmin = least(a.vmin, excluded.vmin), vmax = greatest(a.vmax, excluded.vmax),
   vsum = a.vsum + excluded.vsum"""
-_LATEST_NEW = """INSERT INTO sensor_latest AS s (sensor_id, ts, value, lon, lat)
+# One statement, one round trip: minute and hour aggregates and the latest values.
+_FOLD_NEW = f"""WITH m AS ({_AGG_NEW.format(table="readings_1m")}
+), h AS ({_AGG_NEW.format(table="readings_1h")}
+)
+INSERT INTO sensor_latest AS s (sensor_id, ts, value, lon, lat)
 SELECT * FROM unnest(%s::int4[], %s::int8[], %s::float8[], %s::float8[], %s::float8[])
 ON CONFLICT (sensor_id) DO UPDATE SET ts = excluded.ts, value = excluded.value,
   lon = excluded.lon, lat = excluded.lat WHERE s.ts < excluded.ts"""
@@ -203,12 +207,12 @@ ON CONFLICT (sensor_id) DO UPDATE SET ts = excluded.ts, value = excluded.value,
 def _fold(raw: psycopg.Connection, sid: np.ndarray, ts: np.ndarray, value: np.ndarray,
           lon: np.ndarray, lat: np.ndarray) -> None:
     """Aggregates and latest values of rows known to be new, sorted by (sensor, ts)."""
+    last = np.r_[sid[1:] != sid[:-1], True]
+    params = (*buckets(sid, ts, value, MINUTE_MS), *buckets(sid, ts, value, HOUR_MS),
+              sid[last].tolist(), ts[last].tolist(), value[last].tolist(),
+              _nullable(lon[last]), _nullable(lat[last]))
     with raw.cursor() as cur:
-        for table, width in (("readings_1m", MINUTE_MS), ("readings_1h", HOUR_MS)):
-            cur.execute(_AGG_NEW.format(table=table), buckets(sid, ts, value, width))
-        last = np.r_[sid[1:] != sid[:-1], True]
-        cur.execute(_LATEST_NEW, (sid[last].tolist(), ts[last].tolist(), value[last].tolist(),
-                                  _nullable(lon[last]), _nullable(lat[last])))
+        cur.execute(_FOLD_NEW, params)
 
 
 def buckets(sid: np.ndarray, ts: np.ndarray, value: np.ndarray,

@@ -110,14 +110,17 @@ def _loads(raw: bytes | str) -> object:
         return json.loads(raw)
 
 
+_TS_LIMIT = 2**62  # epoch ms far beyond any real clock, and inside int64
+
+
 def parse_ts(value: object) -> int | None:
     """Epoch milliseconds, or ISO 8601 with a UTC offset; None when neither."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return value if abs(value) < _TS_LIMIT else None
     if isinstance(value, float) and math.isfinite(value):
-        return int(value)
+        return int(value) if abs(value) < _TS_LIMIT else None
     if isinstance(value, str):
         try:
             stamp = datetime.fromisoformat(value)
@@ -150,6 +153,7 @@ class Decoder:
         lats: list[float] = []
         owners: list[str] = []
         rejected: list[Rejection] = []
+        chunks: list[_Chunk] = []  # in message order: runs of the lists above, uniform batches
         nan = math.nan
         for device_id, raw in messages:
             if isinstance(raw, dict):
@@ -187,6 +191,13 @@ class Decoder:
                                           _text(raw)))
                 continue
             sid = device.sensor_id
+            uniform = _uniform(items) if len(items) > 16 else None
+            if uniform is not None:  # a gateway's plain batch: no per-reading Python
+                if sids:
+                    chunks.append(_Chunk.of(sids, tss, vals, lons, lats, owners))
+                    sids, tss, vals, lons, lats, owners = [], [], [], [], [], []
+                chunks.append(_Chunk.uniform(sid, device_id or "", *uniform))
+                continue
             for item in items:
                 value = item.get("value") if isinstance(item, dict) else None
                 ts = parse_ts(item.get("ts")) if isinstance(item, dict) else None
@@ -203,20 +214,17 @@ class Decoder:
                 lon, lat = item.get("lon"), item.get("lat")
                 sids.append(sid)
                 tss.append(ts)
-                vals.append(float(value))
+                vals.append(_as_float(value))
                 lons.append(float(lon) if isinstance(lon, int | float) else nan)
                 lats.append(float(lat) if isinstance(lat, int | float) else nan)
                 owners.append(device_id or "")
-        return self._checked(sids, tss, vals, lons, lats, owners, rejected, now_ms)
+        if sids or not chunks:
+            chunks.append(_Chunk.of(sids, tss, vals, lons, lats, owners))
+        return self._checked(chunks, rejected, now_ms)
 
-    def _checked(self, sids: list[int], tss: list[int], vals: list[float], lons: list[float],
-                 lats: list[float], owners: list[str], rejected: list[Rejection],
-                 now_ms: int) -> Decoded:
-        sid = np.array(sids, np.int64)
-        ts = np.array(tss, np.int64)
-        val = np.array(vals, np.float64)
-        lon = np.array(lons, np.float64)
-        lat = np.array(lats, np.float64)
+    def _checked(self, chunks: list[_Chunk], rejected: list[Rejection], now_ms: int) -> Decoded:
+        whole = chunks[0] if len(chunks) == 1 else _Chunk.joined(chunks)
+        sid, ts, val, lon, lat = whole.sid, whole.ts, whole.val, whole.lon, whole.lat
         bad_value = ~np.isfinite(val)
         future = ts > now_ms + FUTURE_LIMIT_MS
         old = ts < now_ms - self.retention_ms
@@ -225,11 +233,76 @@ class Decoder:
             for k in np.flatnonzero(bad).tolist():
                 reason = "non_finite" if bad_value[k] else "future_timestamp" if future[k] \
                     else "too_old"
-                rejected.append(Rejection(reason, owners[k], f"ts={tss[k]} value={vals[k]}",
-                                          json.dumps({"ts": tss[k], "value": vals[k]})))
+                t, v = int(ts[k]), float(val[k])
+                rejected.append(Rejection(reason, whole.owner(k), f"ts={t} value={v}",
+                                          json.dumps({"ts": t, "value": v})))
             ok = ~bad
             sid, ts, val, lon, lat = sid[ok], ts[ok], val[ok], lon[ok], lat[ok]
         return Decoded(sid, ts, val, lon, lat, rejected)
+
+
+def _as_float(value: float) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float64: as good as infinite
+        return math.inf
+
+
+@dataclass
+class _Chunk:
+    """Decoded readings of consecutive messages as arrays; owners: one device id per reading,
+    or one for all (a uniform batch)."""
+    sid: np.ndarray
+    ts: np.ndarray
+    val: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    owners: list[str] | str
+
+    @classmethod
+    def of(cls, sids: list[int], tss: list[int], vals: list[float], lons: list[float],
+           lats: list[float], owners: list[str]) -> _Chunk:
+        return cls(np.array(sids, np.int64), np.array(tss, np.int64),
+                   np.array(vals, np.float64), np.array(lons, np.float64),
+                   np.array(lats, np.float64), owners)
+
+    @classmethod
+    def uniform(cls, sid: int, owner: str, ts: np.ndarray, val: np.ndarray) -> _Chunk:
+        nan = np.full(len(ts), np.nan)
+        return cls(np.full(len(ts), sid, np.int64), ts, val, nan, nan.copy(), owner)
+
+    @classmethod
+    def joined(cls, chunks: list[_Chunk]) -> _Chunk:
+        owners: list[str] = []
+        for c in chunks:
+            owners += [c.owners] * len(c.ts) if isinstance(c.owners, str) else c.owners
+        return cls(*(np.concatenate([getattr(c, name) for c in chunks])
+                     for name in ("sid", "ts", "val", "lon", "lat")), owners)
+
+    def owner(self, k: int) -> str:
+        return self.owners if isinstance(self.owners, str) else self.owners[k]
+
+
+_PLAIN_VALUE = {int, float}
+
+
+def _uniform(items: list) -> tuple[np.ndarray, np.ndarray] | None:
+    """(ts, value) arrays when every item is exactly {"ts": epoch ms int, "value": number},
+    as gateways send them; None otherwise (the item-by-item path then checks each one)."""
+    if set(map(type, items)) != {dict} or set(map(len, items)) != {2}:
+        return None
+    try:
+        ts = [item["ts"] for item in items]
+        values = [item["value"] for item in items]
+    except KeyError:
+        return None
+    # type() rather than isinstance: True is an int to isinstance, and must be refused.
+    if set(map(type, ts)) != {int} or not set(map(type, values)) <= _PLAIN_VALUE:
+        return None
+    try:
+        return np.array(ts, np.int64), np.array(values, np.float64)
+    except OverflowError:
+        return None
 
 
 def ndjson_messages(device_id: str, body: bytes) -> list[tuple[str | None, bytes | dict]]:

@@ -74,6 +74,14 @@ def create_app() -> FastAPI:
         return _error_response(request, Invalid(errors))
 
     from safecity.core.api import router as core_router
+    from safecity.monitoring.api import ingest_router
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    # First: routes are matched in order, and these two are called the most (probes, devices).
+    app.include_router(ingest_router)
     from safecity.registry.api import router as registry_router
 
     app.include_router(core_router)
@@ -106,9 +114,5 @@ def create_app() -> FastAPI:
     app.mount("/static/leaflet", StaticFiles(directory=xs_leaflet.BASE_DIR), name="leaflet")
     app.mount("/static/markercluster", StaticFiles(directory=xs_cluster.BASE_DIR), name="cluster")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
 
     return app
