@@ -349,8 +349,8 @@ class Engine:
         slots, ts, values = slots[order], ts[order], values[order]
         lon, lat = lon[order], lat[order]
         # Late or repeated readings are stored but not evaluated (time only moves forward).
-        starts = np.r_[True, slots[1:] != slots[:-1]]
-        fresh = (ts > self.s.last_ts[slots]) & (starts | np.r_[True, ts[1:] != ts[:-1]])
+        starts = np.concatenate(([True], slots[1:] != slots[:-1]))
+        fresh = (ts > self.s.last_ts[slots]) & (starts | np.concatenate(([True], ts[1:] != ts[:-1])))
         slots, ts, values, lon, lat = slots[fresh], ts[fresh], values[fresh], lon[fresh], lat[fresh]
         if not len(slots):
             return []
@@ -361,7 +361,7 @@ class Engine:
             slots, ts, values, lon, lat = slots[busy], ts[busy], values[busy], lon[busy], lat[busy]
         out: list[Transition] = []
         if len(slots):
-            starts = np.r_[True, slots[1:] != slots[:-1]]
+            starts = np.concatenate(([True], slots[1:] != slots[:-1]))
             first = np.maximum.accumulate(np.where(starts, np.arange(len(slots)), 0))
             rank = np.arange(len(slots)) - first
             for r in range(int(rank.max()) + 1):
@@ -385,8 +385,8 @@ class Engine:
         p, s = self.p, self.s
         n = len(slots)
         k = np.arange(n)
-        starts = np.r_[True, slots[1:] != slots[:-1]]
-        ends = np.r_[slots[1:] != slots[:-1], True]
+        starts = np.concatenate(([True], slots[1:] != slots[:-1]))
+        ends = np.concatenate((slots[1:] != slots[:-1], [True]))
         start_of = np.maximum.accumulate(np.where(starts, k, 0))
         sign = p.sign[slots]
         x = np.where(sign == 0, np.abs(v), v * sign)
@@ -395,8 +395,8 @@ class Engine:
         calm &= ~(v > p.speed[slots])
         calm &= p.corridor[slots] == None  # element-wise on an object array
         # Rate: against the state's reference for a run's first reading, else the previous one.
-        ref_t = np.where(starts, s.ref_ts[slots], np.r_[0, ts[:-1]])
-        ref_v = np.where(starts, s.ref_v[slots], np.r_[0.0, v[:-1]])
+        ref_t = np.where(starts, s.ref_ts[slots], np.concatenate(([0], ts[:-1])))
+        ref_v = np.where(starts, s.ref_v[slots], np.concatenate(([0.0], v[:-1])))
         has_prev = ref_t >= 0
         dt = np.where(has_prev, ts - ref_t, 1).astype(float)
         calm &= ~has_prev | (dt >= RATE_MIN_DT_MS)
@@ -405,7 +405,7 @@ class Engine:
         signed = np.where(d == 0, np.abs(slope), slope * d)
         calm &= ~(has_prev & (signed >= p.rate_lim[slots] * (1 - 1e-9)))
         # Stuck: the value last changed at the latest reading that differs from the one before.
-        prev_v = np.where(starts, s.last_v[slots], np.r_[0.0, v[:-1]])
+        prev_v = np.where(starts, s.last_v[slots], np.concatenate(([0.0], v[:-1])))
         changed = (starts & ~has_prev) | (np.abs(v - prev_v) > STUCK_EPSILON)
         last_change = np.maximum.accumulate(np.where(changed, k, -1))
         since = np.where(last_change >= start_of, ts[np.maximum(last_change, 0)],
@@ -415,8 +415,8 @@ class Engine:
             calm &= s.active[rule][slots] == 0
         # A run is quiet only if every one of its readings is.
         bad_before = np.cumsum(~calm)
-        bad_in_run = bad_before[ends] - np.r_[0, bad_before][start_of[ends]]
-        quiet_run = np.repeat(bad_in_run == 0, np.diff(np.r_[np.flatnonzero(starts), n]))
+        bad_in_run = bad_before[ends] - np.concatenate(([0], bad_before))[start_of[ends]]
+        quiet_run = np.repeat(bad_in_run == 0, np.diff(np.append(np.flatnonzero(starts), n)))
         last = np.flatnonzero(ends & quiet_run)
         i = slots[last]
         s.last_ts[i], s.last_v[i] = ts[last], v[last]

@@ -91,7 +91,7 @@ def copy_payload(sid: np.ndarray, ts: np.ndarray, value: np.ndarray, lon: np.nda
     has_pos = np.isfinite(lon) & np.isfinite(lat)
     # Rows with and without a position differ in size; runs of each keep the order.
     edges = np.flatnonzero(has_pos[1:] != has_pos[:-1]) + 1
-    bounds = np.r_[0, edges, len(sid)]
+    bounds = np.concatenate(([0], edges, [len(sid)]))
     parts = [_PG_HEADER]
     for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if end > start:
@@ -207,7 +207,7 @@ ON CONFLICT (sensor_id) DO UPDATE SET ts = excluded.ts, value = excluded.value,
 def _fold(raw: psycopg.Connection, sid: np.ndarray, ts: np.ndarray, value: np.ndarray,
           lon: np.ndarray, lat: np.ndarray) -> None:
     """Aggregates and latest values of rows known to be new, sorted by (sensor, ts)."""
-    last = np.r_[sid[1:] != sid[:-1], True]
+    last = np.concatenate((sid[1:] != sid[:-1], [True]))
     params = (*buckets(sid, ts, value, MINUTE_MS), *buckets(sid, ts, value, HOUR_MS),
               sid[last].tolist(), ts[last].tolist(), value[last].tolist(),
               _nullable(lon[last]), _nullable(lat[last]))
@@ -220,8 +220,8 @@ def buckets(sid: np.ndarray, ts: np.ndarray, value: np.ndarray,
                                  list[float]]:
     """(sensor, bucket, n, min, max, sum) of rows sorted by (sensor, ts)."""
     bucket = ts - ts % width
-    starts = np.flatnonzero(np.r_[True, (sid[1:] != sid[:-1]) | (bucket[1:] != bucket[:-1])])
-    n = np.diff(np.r_[starts, len(sid)])
+    starts = np.flatnonzero(np.concatenate(([True], (sid[1:] != sid[:-1]) | (bucket[1:] != bucket[:-1]))))
+    n = np.diff(np.append(starts, len(sid)))
     return (sid[starts].tolist(), bucket[starts].tolist(), n.tolist(),
             np.minimum.reduceat(value, starts).tolist(),
             np.maximum.reduceat(value, starts).tolist(), np.add.reduceat(value, starts).tolist())
@@ -235,7 +235,7 @@ def _dedupe(sid: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """Indices of the first occurrence of each (sensor, ts) in the batch."""
     order = np.lexsort((ts, sid))
     s, t = sid[order], ts[order]
-    first = np.r_[True, (s[1:] != s[:-1]) | (t[1:] != t[:-1])]
+    first = np.concatenate(([True], (s[1:] != s[:-1]) | (t[1:] != t[:-1])))
     return order[first]
 
 

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -284,6 +285,7 @@ class _Chunk:
 
 
 _PLAIN_VALUE = {int, float}
+_HAS_READINGS = operator.methodcaller("__contains__", "readings")
 
 
 def _uniform(items: list) -> tuple[np.ndarray, np.ndarray] | None:
@@ -314,7 +316,10 @@ def ndjson_messages(device_id: str, body: bytes) -> list[tuple[str | None, bytes
         items = orjson.loads(b"[" + b",".join(lines) + b"]")
     except orjson.JSONDecodeError:
         return [(device_id, line) for line in lines]
-    if not all(isinstance(item, dict) and "readings" not in item for item in items):
+    # One reading object per line, none of them a batch (a line holding two objects separated
+    # by a comma would parse here but not on its own: line by line decides).
+    if (len(items) != len(lines) or set(map(type, items)) != {dict}
+            or any(map(_HAS_READINGS, items))):
         return [(device_id, line) for line in lines]
     step = MAX_READINGS_PER_MESSAGE
     return [(device_id, {"readings": items[k:k + step]}) for k in range(0, len(items), step)]

@@ -85,3 +85,14 @@ def test_out_of_range_numbers_are_rejected_not_raised(size: int) -> None:
     assert sorted(r.reason for r in d.rejected) == ["invalid_payload", "non_finite"]
     assert all(r.device_id == "G1" for r in d.rejected)
     assert len(d) == size - 1
+
+
+def test_ndjson_line_with_two_objects_is_malformed_and_the_rest_kept() -> None:
+    good = [b'{"ts": %d, "value": 1.5}' % (NOW - 1000 * k) for k in range(1, 4)]
+    twice = b'{"ts": %d, "value": 2},{"ts": %d, "value": 3}' % (NOW, NOW - 500)
+    body = b"\n".join([good[0], twice, good[1], b"", b"  ", good[2]]) + b"\n"
+    d = decode(telemetry.ndjson_messages("G1", body))
+    assert [r.reason for r in d.rejected] == ["malformed_json"]
+    assert d.ts.tolist() == [NOW - 1000, NOW - 2000, NOW - 3000]
+    batch = b"\n".join(good + [b'{"readings": [{"ts": %d, "value": 4}]}' % NOW])
+    assert len(decode(telemetry.ndjson_messages("G1", batch))) == 4  # a batch line is read whole
