@@ -3,6 +3,7 @@ give exactly what the item-by-item path gives, and hostile numbers are rejected,
 
 from __future__ import annotations
 
+import json
 import math
 import random
 
@@ -96,3 +97,78 @@ def test_ndjson_line_with_two_objects_is_malformed_and_the_rest_kept() -> None:
     assert d.ts.tolist() == [NOW - 1000, NOW - 2000, NOW - 3000]
     batch = b"\n".join(good + [b'{"readings": [{"ts": %d, "value": 4}]}' % NOW])
     assert len(decode(telemetry.ndjson_messages("G1", batch))) == 4  # a batch line is read whole
+
+
+SINGLE_DEVICES = {f"S{i}": Device(f"S{i}", 100 + i, telemetry.hash_token(f"tok{i}"), "gas",
+                                  active=i != 3) for i in range(6)}
+
+
+def single(rng: random.Random, clean: bool) -> tuple[str, object]:
+    dev = rng.choice(["S0", "S1", "S2", "S4", "S5"] if clean else list(SINGLE_DEVICES) + ["S9"])
+    body: dict = {"token": f"tok{dev[1:]}", "ts": NOW - rng.randrange(0, 10**6),
+                  "value": rng.choice([rng.random(), rng.randrange(100)])}
+    if not clean and rng.random() < 0.3:
+        odd = rng.choice(["token", "value", "ts", "extra", "raw", "dict", "nan"])
+        if odd == "token":
+            body["token"] = rng.choice(["wrong", 5, None, ["x"]])
+        elif odd == "value":
+            body["value"] = rng.choice([True, "1.0", 10**400, None])
+        elif odd == "ts":
+            body["ts"] = rng.choice([NOW + 10**7, 10**30, "2026-11-23T09:00:00+08:00", 1.5e12])
+        elif odd == "extra":
+            body["lon"] = 121.0
+        elif odd == "raw":
+            return dev, rng.choice([b"{not json", b"[1, 2]", b'{"token": "a"},{"b": 1}', b""])
+        elif odd == "dict":
+            return dev, body
+        else:
+            return dev, json.dumps({**body, "value": math.nan}).encode()
+    return dev, json.dumps(body).encode()
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_single_messages_decode_as_one_by_one(monkeypatch: pytest.MonkeyPatch,
+                                             trusted: bool) -> None:
+    rng = random.Random(11)
+    fast_dec = Decoder(SINGLE_DEVICES)
+    slow_dec = Decoder(SINGLE_DEVICES)
+    taken = 0
+    for _ in range(150):
+        clean = rng.random() < 0.5
+        messages = [single(rng, clean) for _ in range(rng.choice([3, 20, 60]))]
+        fast = fast_dec.decode(messages, NOW, trusted=trusted)
+        with monkeypatch.context() as m:
+            m.setattr(Decoder, "_singles", lambda *a: None)
+            slow = slow_dec.decode(messages, NOW, trusted=trusted)
+        assert as_tuple(fast) == as_tuple(slow)
+        taken += fast_dec._singles(messages, NOW, trusted, telemetry.MAX_MESSAGE_BYTES) \
+            is not None
+    assert taken > 40  # the shortcut was really exercised, not only the fallback
+
+
+def test_single_messages_shortcut_needs_a_token_checked_before() -> None:
+    messages = [("S1", json.dumps({"token": "tok1", "ts": NOW - k, "value": 1.0}).encode())
+                for k in range(20)]
+    dec = Decoder(SINGLE_DEVICES)
+    assert dec._singles(messages, NOW, False, 10_000) is None  # unknown pair: full check
+    assert len(dec.decode(messages, NOW)) == 20
+    assert dec._singles(messages, NOW, False, 10_000) is not None
+    forged = [("S1", json.dumps({"token": "tok2", "ts": NOW - k, "value": 1.0}).encode())
+              for k in range(20)]
+    d = dec.decode(forged, NOW)
+    assert len(d) == 0 and {r.reason for r in d.rejected} == {"bad_credential"}
+
+
+def test_single_messages_shortcut_still_refuses_disabled_and_oversized() -> None:
+    dec = Decoder(SINGLE_DEVICES)
+    body = {"token": "tok3", "ts": NOW, "value": 1.0}
+    disabled = [("S3", json.dumps({**body, "ts": NOW - k}).encode()) for k in range(20)]
+    for _ in range(2):  # the second time the token is known to be good
+        d = dec.decode(disabled, NOW)
+        assert len(d) == 0 and {r.reason for r in d.rejected} == {"device_disabled"}
+    fine = [("S1", json.dumps({**body, "token": "tok1", "ts": NOW - k}).encode())
+            for k in range(20)]
+    dec.decode(fine, NOW)
+    padded = fine[:19] + [("S1", json.dumps({**body, "token": "tok1"}).encode() + b" " * 300)]
+    d = dec.decode(padded, NOW, max_bytes=200)
+    assert len(d) == 19 and [r.reason for r in d.rejected] == ["oversized"]
