@@ -43,7 +43,8 @@ def _fresh_pg_database(worker: str) -> str:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from safecity.core.migrate import upgrade
 
     # The process id keeps two suites running at once from dropping each other's database.
@@ -57,7 +58,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             pytest.skip("PostgreSQL not reachable")
         url = _fresh_pg_database(worker)
     upgrade(url)
-    return url
+    yield url
+    if request.param == "postgresql":  # each run's databases would otherwise pile up
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "safecity_test_{worker}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(autouse=True)
