@@ -48,6 +48,8 @@ LATENCY_SAMPLES = int(os.environ.get("BENCH_LATENCY_SAMPLES", "100"))
 LOAD_MAX_S = 90  # background load available to the latency probe
 POLL_S = 0.02  # how often the probe asks the API for new alarms
 HTTP_CLIENTS = int(os.environ.get("BENCH_HTTP_CLIENTS", "4"))  # gateways posting at once
+# `safecity serve --workers`: one, as the README says to run it when it ingests HTTP itself
+HTTP_WORKERS = os.environ.get("BENCH_HTTP_WORKERS", "1")
 
 
 def free_port() -> int:
@@ -335,7 +337,7 @@ def http_path(url: str, devices: list[str], readings: int, t0_ms: int) -> float:
     env = {**os.environ, "SAFECITY_DATABASE_URL": url}
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "safecity.web.app:create_app",
                                "--factory", "--port", str(port), "--log-level", "warning",
-                               "--workers", "2"], env=env, cwd=str(ROOT))
+                               "--workers", HTTP_WORKERS], env=env, cwd=str(ROOT))
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(200):
@@ -527,6 +529,8 @@ def main() -> None:
         out["stored"] = rows
         out["lost"] = max(0, published - rows)
         out["duplicated"] = agg - rows + max(0, rows - published)
+        out["http_setup"] = (f"{HTTP_CLIENTS} clients posting 1,000-reading NDJSON bodies to "
+                             f"`safecity serve` with {HTTP_WORKERS} worker process(es)")
         out["sensors"] = SENSORS
         out["consumers"] = CONSUMERS
         out["targets"] = {"mqtt_msgs_per_s": 20000, "readings_per_s": 100000,

@@ -126,8 +126,20 @@ def serve(
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     console.print(f"[bold green]SafeCity:[/] http://{host}:{port}/  (API: /api/v1/docs)")
+    if workers > 1 and not _http_relayed():
+        console.print("[yellow]注意：多个进程各自保存报警规则状态；设备经 HTTP 上报时请只用"
+                      "一个进程，或设置 SAFECITY_MONITORING_HTTP_FORWARD_NATS=true 转发到 "
+                      "JetStream。\nNote: each worker process keeps its own rule state; for HTTP "
+                      "telemetry run one process, or relay it into JetStream "
+                      "(SAFECITY_MONITORING_HTTP_FORWARD_NATS=true).[/]")
     uvicorn.run("safecity.web.app:create_app", factory=True, host=host, port=port,
                 workers=workers, log_level="info")
+
+
+def _http_relayed() -> bool:
+    from safecity.monitoring.settings import get_monitoring_settings
+
+    return get_monitoring_settings().http_forward_nats
 
 
 def _kind(name: str):  # type: ignore[no-untyped-def]

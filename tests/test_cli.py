@@ -85,3 +85,26 @@ def test_calc_hazmat_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     res = runner.invoke(app, ["calc", "hazmat", str(f)])
     unit = json.loads(res.output)["units"][0]
     assert unit["S"] == 2 and unit["is_major"] and unit["R"] == 16 and unit["level"] == 3
+
+
+@pytest.mark.parametrize(("workers", "relay", "warned"), [(1, False, False), (2, False, True),
+                                                          (2, True, False)])
+def test_serve_warns_when_several_processes_would_split_rule_state(
+        monkeypatch, workers: int, relay: bool, warned: bool) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from safecity.monitoring.settings import get_monitoring_settings
+
+    started: list[int] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: started.append(kw["workers"]))
+    if relay:
+        monkeypatch.setenv("SAFECITY_MONITORING_HTTP_FORWARD_NATS", "true")
+        monkeypatch.setenv("SAFECITY_MONITORING_NATS_TRUSTED", "true")
+    get_monitoring_settings.cache_clear()
+    try:
+        res = runner.invoke(app, ["serve", "--workers", str(workers)])
+    finally:
+        get_monitoring_settings.cache_clear()
+    assert res.exit_code == 0, res.output
+    assert started == [workers]
+    assert ("一个进程" in res.output and "own rule state" in res.output) is warned

@@ -56,11 +56,13 @@ class Result:
 
 
 GROUP_MAX = 16  # requests stored together at most
+GROUPS_IN_FLIGHT = 2  # groups one pipeline stores at once on PostgreSQL (SQLite: one writer)
 
 
 @dataclass(eq=False)  # tickets are compared by identity
 class _Ticket:
     decoded: Decoded
+    sensors: frozenset[int]
     done: bool = False
     result: Result | None = None
     error: BaseException | None = None
@@ -128,7 +130,8 @@ class Pipeline:
         # change the rule engine's state; one at a time.
         self._engine_lock = threading.RLock()
         self._waiting: list[_Ticket] = []
-        self._leading = False
+        self._flying: list[frozenset[int]] = []  # sensors of each group being stored
+        self.groups_in_flight = GROUPS_IN_FLIGHT if db.dialect.name == "postgresql" else 1
         self.reload(force=True)
 
     # -- registry and rules -----------------------------------------------------------------
@@ -224,25 +227,32 @@ class Pipeline:
         return self._store_parts([decoded], source, clock)[0]
 
     def _store_parts(self, parts: list[Decoded], source: str, clock: datetime) -> list[Result]:
-        """Store several callers' batches in one transaction; one Result per caller."""
+        """Store several callers' batches in one transaction; one Result per caller.
+
+        The readings are written before the rule engine's lock is taken, so another group's
+        writes can run meanwhile (submit() never lets two groups in flight share a sensor, so
+        their rows and aggregate rows are disjoint). Rules, alarms and the commit happen under
+        the lock: alarm changes are committed in the order the engine made them."""
         results = [Result(accepted=len(d)) for d in parts]
         for result, d in zip(results, parts, strict=True):
             result.rejected.update(r.reason for r in d.rejected)
         decoded = parts[0] if len(parts) == 1 else _concat(parts)
         owner = np.repeat(np.arange(len(parts), dtype=np.int32), [len(d) for d in parts])
-        with self._engine_lock:
-            try:
-                with self.db.begin() as conn:
-                    stored = write_parts(conn, decoded.sensor_ids, decoded.ts, decoded.values,
-                                         decoded.lon, decoded.lat, owner, len(parts),
-                                         self.deferred and _spread(decoded))
+        with self.db.connect() as conn:  # leaving it without commit rolls back
+            transaction = conn.begin()
+            stored = write_parts(conn, decoded.sensor_ids, decoded.ts, decoded.values,
+                                 decoded.lon, decoded.lat, owner, len(parts),
+                                 self.deferred and _spread(decoded))
+            with self._engine_lock:
+                try:
                     session = Session(bind=conn)
                     pending = self._evaluate(session, decoded, clock)
                     self._dead_letters(session, decoded.rejected, source, clock)
                     session.flush()
-            except Exception:
-                self.reset_state()
-                raise
+                    transaction.commit()
+                except Exception:
+                    self.reset_state()  # the engine moved ahead of what was committed
+                    raise
         for event in pending[0]:
             self._safe_publish(event)
         for result, n in zip(results, stored.tolist(), strict=True):
@@ -257,37 +267,59 @@ class Pipeline:
                trusted: bool = False, max_bytes: int | None = None) -> Result:
         """process() for concurrent callers (HTTP requests): group commit.
 
-        Each caller decodes its own messages in its own thread (while another group is being
-        stored). Callers that arrive while a batch is being stored wait, and the first of them
-        then stores all of theirs in one transaction: the fixed cost of a transaction (commit,
-        the alarm bookkeeping) is paid once per group instead of once per request. Each caller
-        still gets its own counts.
+        Each caller decodes its own messages in its own thread. Callers then queue; whoever
+        finds a free slot (GROUPS_IN_FLIGHT) stores the waiting batches, up to GROUP_MAX, in one
+        transaction: the fixed cost of a transaction (commit, the alarm bookkeeping) is paid
+        once per group instead of once per request, and while one group waits for the database
+        the next one is written. Each caller still gets its own counts.
         """
         clock = datetime.now(UTC)
         if time.monotonic() - self._checked_at > RELOAD_EVERY_S:
             self._checked_at = time.monotonic()
             self.reload()
         kwargs = {"max_bytes": max_bytes} if max_bytes else {}
-        ticket = _Ticket(self.decoder.decode(messages, int(clock.timestamp() * 1000),
-                                             trusted=trusted, **kwargs))
+        decoded = self.decoder.decode(messages, int(clock.timestamp() * 1000),
+                                      trusted=trusted, **kwargs)
+        ticket = _Ticket(decoded, frozenset(np.unique(decoded.sensor_ids).tolist()))
         with self._group:
             self._waiting.append(ticket)
-            while not ticket.done and self._leading:
-                self._group.wait()
-            if ticket.done:
-                return ticket.outcome()
-            self._leading = True
-            group = self._waiting[:GROUP_MAX]
-            if ticket not in group:
-                group.append(ticket)
-            self._waiting = [t for t in self._waiting if t not in group]
-        try:
-            self._run_group(group, source)
-        finally:
+        while True:
             with self._group:
-                self._leading = False
-                self._group.notify_all()
-        return ticket.outcome()
+                while not ticket.done:
+                    group = self._take()
+                    if group:
+                        break
+                    self._group.wait()
+                else:
+                    return ticket.outcome()
+            try:
+                self._run_group(group, source)
+            finally:
+                with self._group:
+                    self._flying.remove(self._flying_of(group))
+                    self._group.notify_all()
+
+    def _take(self) -> list[_Ticket]:
+        """The next group, called with self._group held: the longest run of waiting tickets
+        (oldest first) that shares no sensor with a group in flight, so that the readings of one
+        sensor are evaluated in the order they came and two groups never wait on each other's
+        rows. Empty when every slot is busy or the oldest ticket must wait."""
+        if len(self._flying) >= self.groups_in_flight:
+            return []
+        busy = frozenset().union(*self._flying)
+        group: list[_Ticket] = []
+        for t in self._waiting[:GROUP_MAX]:
+            if t.sensors & busy:
+                break
+            group.append(t)
+        if group:
+            del self._waiting[:len(group)]
+            self._flying.append(self._flying_of(group))
+        return group
+
+    @staticmethod
+    def _flying_of(group: list[_Ticket]) -> frozenset[int]:
+        return frozenset().union(*(t.sensors for t in group))
 
     def _run_group(self, group: list[_Ticket], source: str) -> None:
         try:
