@@ -5,8 +5,8 @@ Prints one JSON object. Everything shares this machine (publisher, broker, consu
   subscriber (mosquitto_sub), i.e. what the broker and publisher alone manage;
 - mqtt_msgs_per_s: the same messages published → decoded, authenticated, stored (COPY),
   aggregated and rule-evaluated, until the last one is in the database;
-- readings_per_s: gateways sending 100 readings per MQTT message / 1,000 per HTTP request /
-  100 per JetStream message;
+- readings_per_s: gateways sending 100 readings per MQTT message / 1,000 per HTTP request
+  (BENCH_HTTP_CLIENTS at once, to one `safecity serve` process) / 100 per JetStream message;
 - alarm latency: a red reading sent over MQTT during a 20,000 readings/s background load →
   the alarm visible through GET /api/v1/monitoring/alarms;
 - lost / duplicated: published vs stored rows, and stored rows vs the minute aggregates' counts.
