@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -63,6 +64,14 @@ def test_red_alarm_appears_live_and_is_acknowledged(
     assert seen < 1.5, f"alarm reached the console after {seen:.2f} s"
     row = page.locator("#alarm-table tbody tr").first
     assert "lvl-red" in row.inner_html() and device[-5:] in row.inner_text()
+    assert re.fullmatch(r"\d{2}:\d{2}:\d{2}", row.locator("td").nth(3).inner_text())  # 24 h
+    # County outlines behind the markers; a click on the row finds its marker on the map.
+    page.wait_for_function("Object.values(window.safecityAlarmMap._layers)"
+                           ".some(l => l.feature && l.feature.geometry.type !== 'Point')")
+    row.locator("td").nth(2).click()
+    assert page.locator("#alarm-table tr.picked").get_attribute("data-id") == \
+        row.get_attribute("data-id")
+    page.wait_for_function("window.safecityAlarmMap.getZoom() >= 12")
     page.once("dialog", lambda d: d.accept("值班员已确认"))
     row.locator("button[data-action=acknowledge]").click()
     page.wait_for_function("Object.values(window.safecityAlarms).some(a => a.status === "
@@ -71,7 +80,6 @@ def test_red_alarm_appears_live_and_is_acknowledged(
 
 def test_console_button_opens_a_hidden_danger_and_it_links_back(
         live: tuple[str, str], browser: Any) -> None:  # noqa: F811
-    import re
 
     from safecity.monitoring.demo import demo_token
     from tests.conftest import PASSWORD

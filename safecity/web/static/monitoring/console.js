@@ -9,8 +9,19 @@
   const csrf = root.dataset.csrf;
   const tbody = document.querySelector('#alarm-table tbody');
   const colours = { red: '#d7191c', orange: '#f17c0e', yellow: '#e6c200', blue: '#2b83ba' };
-  const map = L.map('alarm-map').setView([37.45, 121.3], 9);
-  L.tileLayer('/static/leaflet/blank.png', { attribution: '' });
+  const map = L.map('alarm-map', { preferCanvas: true }).setView([37.45, 121.3], 9);
+  // County outlines (scoped by the server) for orientation: there is no tile server offline.
+  fetch('/api/v1/map/layers/divisions', { credentials: 'same-origin' })
+    .then((r) => (r.ok ? r.json() : null))
+    .then((fc) => {
+      if (!fc) return;
+      const outline = L.geoJSON(fc, { interactive: false,
+        style: { color: '#7d93b5', weight: 1, fillColor: '#ffffff', fillOpacity: 0.5 },
+        pointToLayer: () => L.layerGroup() }).addTo(map);
+      outline.bringToBack();
+      if (outline.getBounds().isValid()) map.fitBounds(outline.getBounds(), { padding: [8, 8] });
+    })
+    .catch(() => {});
   const markers = {};
   const alarms = {};
   let audio = null;
@@ -26,6 +37,15 @@
     } catch (e) { /* sound is a courtesy */ }
   }
 
+  // 24-hour clock in Beijing time whatever the browser's locale; the date too when not today.
+  function when(iso) {
+    const opts = { timeZone: 'Asia/Shanghai', hour12: false };
+    const d = new Date(iso);
+    const day = (x) => x.toLocaleDateString('zh-CN', opts);
+    const time = d.toLocaleTimeString('zh-CN', opts);
+    return day(d) === day(new Date()) ? time
+      : d.toLocaleDateString('zh-CN', { ...opts, month: '2-digit', day: '2-digit' }) + ' ' + time;
+  }
   function statusText(s) { const p = texts.statuses[s]; return p ? (en ? p[1] : p[0]) : s; }
   function levelText(l) { return en ? l : (texts.levels[l] || l); }
   const next = { active: ['acknowledge', 'false_alarm'], acknowledged: ['handle', 'false_alarm'],
@@ -42,7 +62,7 @@
     const cells = [
       '<span class="lvl lvl-' + a.level + '">' + levelText(a.level) + '</span>',
       '', statusText(a.status) + (a.condition_active ? '' : (en ? ' (cleared)' : '（已恢复）')),
-      new Date(a.updated_at).toLocaleTimeString(), ''];
+      when(a.updated_at), ''];
     cells.forEach((html, i) => { const td = document.createElement('td'); td.innerHTML = html; row.appendChild(td); });
     const link = document.createElement(a.sensor_id ? 'a' : 'span');
     if (a.sensor_id) link.href = '/monitoring/sensors/' + a.sensor_id;
@@ -55,7 +75,10 @@
     hiddenDanger(a, row.children[4]);
     if (isNew) { row.classList.remove('flash'); void row.offsetWidth; row.classList.add('flash'); }
     if (a.lon != null && a.lat != null) {
-      if (!markers[a.id]) markers[a.id] = L.circleMarker([a.lat, a.lon], { radius: 8 }).addTo(map);
+      if (!markers[a.id]) {
+        markers[a.id] = L.circleMarker([a.lat, a.lon], { radius: 8 }).addTo(map);
+        markers[a.id].on('click', () => pick(a.id, false));
+      }
       markers[a.id].setStyle({ color: colours[a.level] || '#888', fillColor: colours[a.level] || '#888', fillOpacity: 0.8 });
       markers[a.id].bindTooltip(en ? a.message_en : a.message);
     }
@@ -89,6 +112,20 @@
     window.location.href = '/hazards/' + body.hidden_danger_id;
   }
 
+  // A row and its marker point at each other: click one to find the other.
+  function pick(id, fly) {
+    tbody.querySelectorAll('tr.picked').forEach((r) => r.classList.remove('picked'));
+    const row = tbody.querySelector('tr[data-id="' + id + '"]');
+    if (row) { row.classList.add('picked'); if (!fly) row.scrollIntoView({ block: 'nearest' }); }
+    const marker = markers[id];
+    if (marker && fly) { map.flyTo(marker.getLatLng(), Math.max(map.getZoom(), 12)); marker.openTooltip(); }
+  }
+  tbody.addEventListener('click', (e) => {
+    if (e.target.closest('a, button')) return;
+    const row = e.target.closest('tr[data-id]');
+    if (row) pick(row.dataset.id, true);
+  });
+
   function update() {
     const n = Object.keys(alarms).length;
     document.getElementById('open-count').textContent = n;
@@ -115,4 +152,5 @@
   }
   connect();
   window.safecityAlarms = alarms;
+  window.safecityAlarmMap = map;
 })();
