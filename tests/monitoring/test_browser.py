@@ -80,7 +80,6 @@ def test_red_alarm_appears_live_and_is_acknowledged(
 
 def test_console_button_opens_a_hidden_danger_and_it_links_back(
         live: tuple[str, str], browser: Any) -> None:  # noqa: F811
-
     from safecity.monitoring.demo import demo_token
     from tests.conftest import PASSWORD
 
