@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from safecity.monitoring import alarms as alarm_service
 from safecity.monitoring.catalog import TYPES
-from safecity.monitoring.models import ReadingHour, ReadingMinute, Sensor, SensorLatest
+from safecity.monitoring.models import Reading, ReadingHour, ReadingMinute, Sensor, SensorLatest
 from safecity.monitoring.rules import LEVEL_NUM, Transition
 from safecity.monitoring.telemetry import hash_token
 from safecity.registry.models import GridCell
@@ -104,6 +104,12 @@ def load(session: Session, now: datetime, progress: Callable[[str, int, int], No
         progress("sensors", len(rows), len(rows))
     now_ms = int(now.timestamp() * 1000)
     hours, minutes, latest = _aggregates(rows, ids, now_ms, rng)
+    picks = _alarm_picks(session, rows, ids)
+    # Each alarm's reading is in the data too: the sensor page shows what raised it.
+    spikes = [{"sensor_id": sid, "ts": now_ms, "value": value, "lon": None, "lat": None}
+              for sid, _row, value, _level in picks]
+    _add_readings(spikes, hours, minutes, latest)
+    session.execute(insert(Reading), spikes)
     for label, model, data in (("readings_1h", ReadingHour, hours),
                                ("readings_1m", ReadingMinute, minutes),
                                ("sensor_latest", SensorLatest, latest)):
@@ -111,7 +117,7 @@ def load(session: Session, now: datetime, progress: Callable[[str, int, int], No
             session.execute(insert(model), data[start:start + CHUNK])
             if progress:
                 progress(label, min(start + CHUNK, len(data)), len(data))
-    opened = _alarms(session, rows, ids, now, now_ms)
+    opened = _alarms(session, picks, now, now_ms)
     return {"sensors": len(rows), "hourly_aggregates": len(hours),
             "minute_aggregates": len(minutes), "alarms": opened}
 
@@ -141,10 +147,26 @@ def _aggregates(rows: list[dict[str, Any]], ids: dict[str, int], now_ms: int,
     return hours, minutes, latest
 
 
-def _alarms(session: Session, rows: list[dict[str, Any]], ids: dict[str, int], now: datetime,
-            now_ms: int) -> int:
-    """A few open alarms through the alarm service (events are not published inside the demo
-    load's transaction: handlers open their own transactions)."""
+def _add_readings(spikes: list[dict[str, Any]], hours: list[dict[str, Any]],
+                  minutes: list[dict[str, Any]], latest: list[dict[str, Any]]) -> None:
+    """Count readings into the (already built) aggregates and make them the latest values."""
+    for width, rows in ((3_600_000, hours), (60_000, minutes)):
+        index = {(r["sensor_id"], r["bucket"]): r for r in rows}
+        for spike in spikes:
+            row = index[(spike["sensor_id"], spike["ts"] - spike["ts"] % width)]
+            row["n"] += 1
+            row["vsum"] += spike["value"]
+            row["vmin"] = min(row["vmin"], spike["value"])
+            row["vmax"] = max(row["vmax"], spike["value"])
+    by_sensor = {r["sensor_id"]: r for r in latest}
+    for spike in spikes:
+        by_sensor[spike["sensor_id"]].update(ts=spike["ts"], value=spike["value"])
+
+
+def _alarm_picks(session: Session, rows: list[dict[str, Any]], ids: dict[str, int]
+                 ) -> list[tuple[int, dict[str, Any], float, int]]:
+    """(sensor id, sensor row, value, level) of the demo's open alarms: ALARMS' values given to
+    the first sensors of each type."""
     from safecity.monitoring.pipeline import current_rules
     from safecity.monitoring.rules import effective_rule
 
@@ -152,7 +174,7 @@ def _alarms(session: Session, rows: list[dict[str, Any]], ids: dict[str, int], n
     by_type: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_type.setdefault(row["sensor_type"], []).append(row)
-    transitions, infos = [], {}
+    picks = []
     used: dict[str, int] = {}
     for stype, value in ALARMS:
         pool = by_type.get(stype) or []
@@ -160,14 +182,21 @@ def _alarms(session: Session, rows: list[dict[str, Any]], ids: dict[str, int], n
         if k >= len(pool):
             continue
         used[stype] = k + 1
-        row = pool[k]
-        rule = effective_rule(rule_set, stype, None)
-        level = _level(rule, value)
-        if not level:
-            continue
-        sid = ids[row["device_id"]]
-        infos[sid] = alarm_service.SensorInfo(sid, row["name"], stype, row["division_code"],
-                                              row["grid_cell_id"], None, row["lon"], row["lat"])
+        level = _level(effective_rule(rule_set, stype, None), value)
+        if level:
+            picks.append((ids[pool[k]["device_id"]], pool[k], value, level))
+    return picks
+
+
+def _alarms(session: Session, picks: list[tuple[int, dict[str, Any], float, int]],
+            now: datetime, now_ms: int) -> int:
+    """The picked alarms opened through the alarm service (events are not published inside the
+    demo load's transaction: handlers open their own transactions)."""
+    transitions, infos = [], {}
+    for sid, row, value, level in picks:
+        infos[sid] = alarm_service.SensorInfo(sid, row["name"], row["sensor_type"],
+                                              row["division_code"], row["grid_cell_id"], None,
+                                              row["lon"], row["lat"])
         transitions.append(Transition(sid, "threshold", level, now_ms, value, row["grid_cell_id"]))
     alarm_service.apply_transitions(session, transitions, infos, {}, now)
     return len(transitions)

@@ -40,7 +40,8 @@ def sensor_list(request: Request, q: str | None = None, type: str | None = None,
                                                    Alarm.sensor_id.in_(ids))
         .group_by(Alarm.sensor_id)).all()) if ids else {}
     return render(request, "monitoring/sensors.html", page=result, latest=latest,
-                  open_alarms=open_alarms, types=TYPES, q=q or "", type=type or "")
+                  open_alarms=open_alarms, types=TYPES, q=q or "", type=type or "",
+                  sensor_statuses=service.STATUSES)
 
 
 @router.get("/monitoring/sensors/{sensor_id}")
@@ -54,7 +55,10 @@ def sensor_detail(request: Request, sensor_id: int, session: Session = Depends(d
     return render(request, "monitoring/sensor_detail.html", sensor=sensor,
                   stype=TYPES.get(sensor.sensor_type), rule=rule,
                   latest=session.get(SensorLatest, sensor.id), alarms=alarms,
-                  rule_zh=RULE_ZH, rule_en=RULE_EN, level_zh=LEVEL_ZH, statuses=STATUSES)
+                  rule_zh=RULE_ZH, rule_en=RULE_EN, level_zh=LEVEL_ZH, statuses=STATUSES,
+                  sensor_statuses=service.STATUSES,
+                  alarm_points=[{"ts": a.first_ts, "value": a.value, "level": a.level}
+                                for a in alarms if a.first_ts is not None and a.value is not None])
 
 
 @router.get("/monitoring/alarms")

@@ -41,6 +41,18 @@ _env = Environment(
 )
 
 
+def local_time(value: datetime | None, seconds: bool = True) -> str:
+    """A stored time as people in the bureau read it: Beijing time, 24-hour clock."""
+    if value is None:
+        return "—"
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if seconds else
+                                              "%Y-%m-%d %H:%M")
+
+
+_env.globals["local_time"] = local_time
+
+
 @dataclass(frozen=True)
 class WebUser:
     """The signed-in user as the layout shows them."""

@@ -106,3 +106,31 @@ def test_console_button_opens_a_hidden_danger_and_it_links_back(
     page.wait_for_url(f"{base}/monitoring/alarms/{aid}")
     assert page.locator("#alarm-status").get_attribute("data-status") == "handling"
     assert page.locator("#alarm-hd").get_attribute("href") == hd_path
+
+
+def test_sensor_chart_draws_thresholds_and_the_alarm_point(
+        live: tuple[str, str], browser: Any) -> None:  # noqa: F811
+    from safecity.monitoring.demo import demo_token
+    from tests.conftest import PASSWORD
+
+    base, device = live
+    resp = httpx.post(f"{base}/api/v1/telemetry", json={"ts": int(time.time() * 1000),
+                                                        "value": 90.0},
+                      headers={"Authorization": f"Bearer {demo_token(device)}"}, timeout=30)
+    assert resp.status_code == 202
+    token = httpx.post(f"{base}/api/v1/auth/token", json={"username": "admin",
+                                                          "password": PASSWORD}).json()
+    sensors = httpx.get(f"{base}/api/v1/monitoring/sensors?q={device}",
+                        headers={"Authorization": f"Bearer {token['access_token']}"}).json()
+    sid = sensors["items"][0]["id"]
+    page = _login(browser, base, "admin")
+    page.goto(f"{base}/monitoring/sensors/{sid}")
+    page.wait_for_selector("#ts-chart circle.alarm-point", timeout=15_000)
+    red = page.locator("#ts-chart line.threshold-red")
+    assert page.locator("#ts-chart line.threshold").count() == 4  # gas: four levels, one side
+    # The red alarm's point sits above the red line (SVG y grows downwards), on the series.
+    assert float(page.locator("#ts-chart circle.alarm-point").last.get_attribute("cy")) < \
+        float(red.get_attribute("y1"))
+    labels = page.locator("#ts-chart text").all_text_contents()
+    assert any(re.fullmatch(r"\d{2}/\d{2} \d{2}:\d{2}", t) for t in labels)  # Beijing, 24 h
+    assert not any("e+" in t for t in labels)
