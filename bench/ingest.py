@@ -17,6 +17,7 @@ Targets: mqtt_msgs_per_s ≥ 20,000, readings_per_s ≥ 100,000 (batched), alarm
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import multiprocessing as mp
 import os
@@ -47,7 +48,10 @@ LOAD_RATE = int(os.environ.get("BENCH_LOAD_RATE", "20000"))
 LATENCY_SAMPLES = int(os.environ.get("BENCH_LATENCY_SAMPLES", "100"))
 LOAD_MAX_S = 90  # background load available to the latency probe
 POLL_S = 0.02  # how often the probe asks the API for new alarms
-HTTP_CLIENTS = int(os.environ.get("BENCH_HTTP_CLIENTS", "4"))  # gateways posting at once
+# Gateways posting at once, each waiting for its answer before the next body (closed loop).
+# With 4 the figure was the clients' round trip more than the server's capacity: 4 gave
+# ~130k readings/s and 8 ~170k on one server process, the CPU still 40 % idle with 4.
+HTTP_CLIENTS = int(os.environ.get("BENCH_HTTP_CLIENTS", "8"))
 # `safecity serve --workers`: one, as the README says to run it when it ingests HTTP itself
 HTTP_WORKERS = os.environ.get("BENCH_HTTP_WORKERS", "1")
 
@@ -364,12 +368,20 @@ def http_path(url: str, devices: list[str], readings: int, t0_ms: int) -> float:
         t0 = time.perf_counter()
 
         def send(chunk: list[tuple[str, bytes]]) -> None:
-            with httpx.Client(base_url=base, timeout=60) as client:
+            # http.client rather than httpx: a lean publisher, as the MQTT one is, so the
+            # clients take less of the CPU the server shares with them (2.1 → 0.9 µs a reading)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            try:
                 for d, body in chunk:
-                    r = client.post("/api/v1/telemetry", content=body, headers={
+                    conn.request("POST", "/api/v1/telemetry", body=body, headers={
                         "Authorization": f"Bearer {token(d)}",
                         "Content-Type": "application/x-ndjson"})
-                    r.raise_for_status()
+                    r = conn.getresponse()
+                    answer = r.read()
+                    if r.status != 202:
+                        raise RuntimeError(f"HTTP {r.status}: {answer[:200]!r}")
+            finally:
+                conn.close()
 
         threads = [threading.Thread(target=send, args=(bodies[i::HTTP_CLIENTS],))
                    for i in range(HTTP_CLIENTS)]
