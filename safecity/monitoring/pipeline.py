@@ -255,12 +255,13 @@ class Pipeline:
                     raise
         for event in pending[0]:
             self._safe_publish(event)
-        for result, n in zip(results, stored.tolist(), strict=True):
-            result.inserted = n
-            result.transitions = len(pending[1])
-            self.totals["accepted"] += result.accepted
-            self.totals["inserted"] += result.inserted
-            self.totals.update({f"rejected_{k}": v for k, v in result.rejected.items()})
+        with self._engine_lock:  # two groups may finish at once: the counters stay exact
+            for result, n in zip(results, stored.tolist(), strict=True):
+                result.inserted = n
+                result.transitions = len(pending[1])
+                self.totals["accepted"] += result.accepted
+                self.totals["inserted"] += result.inserted
+                self.totals.update({f"rejected_{k}": v for k, v in result.rejected.items()})
         return results
 
     def submit(self, messages: list[tuple[str | None, bytes | str | dict]], source: str, *,
