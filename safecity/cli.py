@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -126,6 +127,9 @@ def serve(
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     console.print(f"[bold green]SafeCity:[/] http://{host}:{port}/  (API: /api/v1/docs)")
+    # Sensors are loaded for ingestion at startup, not by the first device's request.
+    os.environ.setdefault("SAFECITY_MONITORING_WARM_START", "true")
+    _monitoring_settings().cache_clear()  # read again with it
     if workers > 1 and not _http_relayed():
         console.print("[yellow]注意：多个进程各自保存报警规则状态；设备经 HTTP 上报时请只用"
                       "一个进程，或设置 SAFECITY_MONITORING_HTTP_FORWARD_NATS=true 转发到 "
@@ -136,10 +140,14 @@ def serve(
                 workers=workers, log_level="info")
 
 
-def _http_relayed() -> bool:
+def _monitoring_settings():  # type: ignore[no-untyped-def]
     from safecity.monitoring.settings import get_monitoring_settings
 
-    return get_monitoring_settings().http_forward_nats
+    return get_monitoring_settings
+
+
+def _http_relayed() -> bool:
+    return bool(_monitoring_settings()().http_forward_nats)
 
 
 def _kind(name: str):  # type: ignore[no-untyped-def]

@@ -97,6 +97,8 @@ def test_serve_warns_when_several_processes_would_split_rule_state(
 
     started: list[int] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: started.append(kw["workers"]))
+    monkeypatch.setenv("SAFECITY_MONITORING_WARM_START", "")  # restored (unset) afterwards
+    monkeypatch.delenv("SAFECITY_MONITORING_WARM_START")
     if relay:
         monkeypatch.setenv("SAFECITY_MONITORING_HTTP_FORWARD_NATS", "true")
         monkeypatch.setenv("SAFECITY_MONITORING_NATS_TRUSTED", "true")
@@ -108,3 +110,6 @@ def test_serve_warns_when_several_processes_would_split_rule_state(
     assert res.exit_code == 0, res.output
     assert started == [workers]
     assert ("一个进程" in res.output and "own rule state" in res.output) is warned
+    import os
+
+    assert os.environ["SAFECITY_MONITORING_WARM_START"] == "true"  # sensors load at startup

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ from safecity.monitoring.pipeline import Pipeline, current_rules
 from safecity.monitoring.settings import get_monitoring_settings
 from safecity.monitoring.telemetry import REASONS, hash_token, ndjson_messages
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["monitoring"])
 # Device telemetry on its own router, which the app includes before every other: FastAPI tries
 # routes in order, and walking the ~200 others cost 0.7 ms of CPU per request.
@@ -453,12 +455,28 @@ def _start_rollup() -> None:
     _rollups.append(task)
 
 
+def _warm_start() -> None:
+    """Build the pipeline in the background at startup, so no device request waits for it."""
+    settings = get_monitoring_settings()
+    if not settings.warm_start or settings.http_forward_nats:
+        return
+
+    def build() -> None:
+        try:
+            pipeline()
+        except Exception:  # the first device request tries again and reports it
+            log.exception("building the ingestion pipeline at startup failed")
+
+    threading.Thread(target=build, name="monitoring-warm-start", daemon=True).start()
+
+
 def _stop_rollup() -> None:
     while _rollups:
         _rollups.pop().stop()
 
 
 router.add_event_handler("startup", _start_rollup)
+router.add_event_handler("startup", _warm_start)
 router.add_event_handler("shutdown", _stop_rollup)  # the relay's NATS connection, if any
 
 

@@ -34,6 +34,9 @@ class MonitoringSettings(BaseSettings):
     # processing in the web process; `safecity ingest` workers do the rest (monitoring/relay.py).
     http_forward_nats: bool = False
     http_forward_timeout_s: float = 3.0
+    # Build the HTTP ingestion pipeline (every sensor, latest value and open alarm) when the web
+    # app starts rather than on the first device request; `safecity serve` turns it on.
+    warm_start: bool = False
     # Workers skip the token check for stream messages: the stream's subjects are internal and
     # only SafeCity front ends that authenticated the device publish to them (see relay.py).
     nats_trusted: bool = False

@@ -232,3 +232,31 @@ def test_map_layers_show_open_alarms_and_sensors_in_scope(client, session) -> No
     # 一企一档 lists an enterprise's own sensors
     mine = client.get("/api/v1/monitoring/sensors?enterprise_id=424242", headers=admin).json()
     assert [s["id"] for s in mine["items"]] == [sensors[1].id]
+
+
+def test_warm_start_builds_the_pipeline_when_the_app_starts(database_url, engine, city,
+                                                             monkeypatch) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from safecity.core.db import get_engine, reset_engine
+    from safecity.monitoring import api
+    from safecity.monitoring.settings import get_monitoring_settings
+    from safecity.web.app import create_app
+
+    monkeypatch.setenv("SAFECITY_DATABASE_URL", database_url)
+    monkeypatch.setenv("SAFECITY_MONITORING_WARM_START", "true")
+    reset_engine()
+    get_monitoring_settings.cache_clear()
+    api._pipeline.clear()
+    try:
+        with TestClient(create_app()):
+            end = time.monotonic() + 20
+            while id(get_engine()) not in api._pipeline and time.monotonic() < end:
+                time.sleep(0.05)
+            assert id(get_engine()) in api._pipeline  # built with no device request at all
+    finally:
+        get_monitoring_settings.cache_clear()
+        api._pipeline.clear()
+        reset_engine()
