@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, true
-
-from safecity.core.scope import prefix_range
-
-
-def code_within(column: Any, prefix: str) -> Any:
-    """WHERE clause: a division code column lies inside the division with this prefix."""
-    bounds = prefix_range(prefix)
-    if bounds is None:
-        return true()
-    return and_(column >= bounds[0], column < bounds[1])
+# The prefix clause belongs to the scope rule; it is re-exported here for existing callers.
+from safecity.core.scope import code_within  # noqa: F401
 
 
 def refresh_statistics(session: Any, table: str) -> None:
