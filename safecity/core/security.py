@@ -47,9 +47,9 @@ def _as_aware(value: datetime) -> datetime:
 
 
 def now_utc() -> datetime:
-    from datetime import UTC
+    from safecity.core.clock import utcnow
 
-    return datetime.now(UTC)
+    return utcnow()
 
 
 def authenticate(session: Session, username: str, password: str, now: datetime) -> User:

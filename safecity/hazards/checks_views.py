@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from safecity.core.clock import utcnow
 from safecity.core.deps import db, now
 from safecity.core.errors import Invalid
 from safecity.core.scope import Principal
@@ -48,7 +49,7 @@ def _page(request: Request, session: Session, who: Principal, status: int = 200,
                 divisions=_divisions(session, who), sections=INDUSTRY_SECTIONS,
                 frequencies=rules.FREQUENCIES, assignees=checks.ASSIGNEES,
                 errors=errors or {}, values=values or {},
-                today=rules.beijing_day(datetime.now(rules.BEIJING)).isoformat())
+                today=rules.beijing_day(utcnow()).isoformat())
 
 
 @router.get("/checklists")

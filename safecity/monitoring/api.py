@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, File, Query, Request, UploadFile
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from safecity.core import events
+from safecity.core.clock import utcnow
 from safecity.core.config import get_settings
 from safecity.core.db import get_engine, session_scope
 from safecity.core.deps import db, now, principal
@@ -254,7 +255,7 @@ async def alarm_stream(request: Request, who: Principal = Depends(principal)
             if rows:
                 mark = (rows[-1]["updated_at"], rows[-1]["id"])
             elif mark[0] is None:
-                mark = (datetime.now(UTC), 0)
+                mark = (utcnow(), 0)
             if len(sent) > 10_000:
                 sent.clear()
             yield ": keep-alive\n\n"

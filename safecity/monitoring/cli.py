@@ -56,14 +56,13 @@ def register(app: typer.Typer) -> None:
     @app.command("purge-readings")
     def purge_cmd() -> None:
         """Retention: delete raw readings older than SAFECITY_MONITORING_RETENTION_DAYS."""
-        import time
-
+        from safecity.core.clock import epoch_ms
         from safecity.core.db import get_engine
         from safecity.monitoring.settings import get_monitoring_settings
         from safecity.monitoring.store import purge_before
 
         days = get_monitoring_settings().retention_days
-        cutoff = int(time.time() * 1000 - days * 86_400_000)
+        cutoff = epoch_ms() - days * 86_400_000
         with get_engine().begin() as conn:
             removed = purge_before(conn, cutoff)
         typer.echo(json.dumps({"removed": removed, "retention_days": days}))

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from safecity.core import events
+from safecity.core.clock import utcnow
 from safecity.monitoring import alarms as alarm_service
 from safecity.monitoring import rules
 from safecity.monitoring.catalog import TYPES, default_rules
@@ -214,7 +215,7 @@ class Pipeline:
     def process(self, messages: Iterable[tuple[str | None, bytes | str | dict]], source: str, *,
                 trusted: bool = False, now: datetime | None = None,
                 max_bytes: int | None = None) -> Result:
-        clock = now or datetime.now(UTC)
+        clock = now or utcnow()
         now_ms = int(clock.timestamp() * 1000)
         if time.monotonic() - self._checked_at > RELOAD_EVERY_S:
             self._checked_at = time.monotonic()
@@ -274,7 +275,7 @@ class Pipeline:
         once per group instead of once per request, and while one group waits for the database
         the next one is written. Each caller still gets its own counts.
         """
-        clock = datetime.now(UTC)
+        clock = utcnow()
         if time.monotonic() - self._checked_at > RELOAD_EVERY_S:
             self._checked_at = time.monotonic()
             self.reload()
@@ -324,7 +325,7 @@ class Pipeline:
 
     def _run_group(self, group: list[_Ticket], source: str) -> None:
         try:
-            results = self._store_parts([t.decoded for t in group], source, datetime.now(UTC))
+            results = self._store_parts([t.decoded for t in group], source, utcnow())
             for ticket, result in zip(group, results, strict=True):
                 ticket.result = result
         except Exception as exc:  # noqa: BLE001  # every caller of the group learns it failed
@@ -400,7 +401,7 @@ class Pipeline:
         Returns transitions written."""
         if self.deferred:
             self.rollup()
-        clock = now or datetime.now(UTC)
+        clock = now or utcnow()
         with self._engine_lock:  # the ticker thread and the batches share the rule state
             transitions = self.engine.sweep_offline(int(clock.timestamp() * 1000))
             self._swept_at = time.monotonic()
