@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from safecity.core.scope import Principal
 from safecity.hazards import jobs, service
+from safecity.risk import dynamic, lists
 from tests.factories import NOW
 from tests.hazards.test_jobs import factory_for, principal, registered
-
-dynamic = pytest.importorskip("safecity.risk.dynamic")
 
 
 def test_overdue_raises_and_closing_clears_the_signal(hz_city, session, engine) -> None:
@@ -44,7 +42,6 @@ def test_overdue_raises_and_closing_clears_the_signal(hz_city, session, engine) 
 
 
 def test_major_hidden_dangers_list(hz_city, session) -> None:
-    lists = pytest.importorskip("safecity.risk.lists")
     import safecity.hazards.api  # noqa: F401  (registers the provider)
 
     hd_id = registered(session, hz_city, NOW + timedelta(days=60), grade="major")

@@ -389,12 +389,14 @@ def test_missing_font_fails_with_a_bilingual_hint(monkeypatch: pytest.MonkeyPatc
 
 @pytest.fixture
 def wp_client(client: Any) -> Any:
-    # Until app.py includes the router, mount it on the test app (the same object either way).
-    from safecity.risk.whitepaper_views import router
+    # The application itself must serve the white paper: a test that mounted the router would
+    # hide a missing route.
+    from starlette.routing import Match
 
-    app = client.app
-    if not any(getattr(r, "path", "") == "/api/v1/risk/white-paper" for r in app.routes):
-        app.include_router(router)
+    for path in ("/api/v1/risk/white-paper", "/risk/white-paper", "/risk/white-paper/download"):
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": "",
+                 "query_string": b"", "headers": []}
+        assert any(r.matches(scope)[0] == Match.FULL for r in client.app.router.routes), path
     return client
 
 
