@@ -7,7 +7,14 @@ then times as the API serves them:
     p95 < 100 ms;
   * an enterprise's inherent level (GET /risk/enterprises/{id}/level) — target p95 < 50 ms;
   * the 500 m exposure of a major hazard unit from grid cells and targets — target p95 < 50 ms;
-and the risk demo load itself against its budget of 20 s (`safecity demo`).
+and the risk demo load itself against its budget of 20 s (`safecity demo`) at scale 1, scaled
+linearly with BENCH_SCALE (the demo gives each enterprise its risk points).
+
+Timed: the service functions the API calls (list_points, enterprise_level, compute_exposure) in
+one session, and the risk demo load. Not timed: HTTP, routing, auth, JSON encoding (the registry
+bench times those for a list page), the city registry load.
+Judged (`judging.verdict`, BENCH_TARGET_SCALE tightens it) on every backend: the three p95s and
+the load budget; an erroring backend makes meets_target false. The unfiltered list is reported.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from judging import backend_errors, verdict
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
@@ -109,10 +117,29 @@ def _run(url: str) -> dict:
             "enterprise_level_p95_ms": level_p95, "exposure_p95_ms": exposure_p95}
 
 
+BACKENDS = ("sqlite", "postgresql")
+TARGETS = {"filtered_list_p95_ms": 100, "enterprise_level_p95_ms": 50, "exposure_p95_ms": 50}
+TIMED = [("service functions as the API calls them: list_points, enterprise_level and "
+          "compute_exposure"),
+         "risk demo load"]
+NOT_TIMED = ["HTTP, routing, auth and JSON encoding", "the city registry load"]
+
+
+def judge(out: dict) -> dict:
+    budget = 20 * max(1.0, float(out.get("scale", 1)))
+    checks = []
+    for b in BACKENDS:
+        part = out.get(b, {})
+        checks += [(f"{b}.{k}", part.get(k), "<", t) for k, t in TARGETS.items()]
+        checks.append((f"{b}.risk_demo_load_s", part.get("risk_demo_load_s"), "<=", budget))
+    return verdict(checks, backend_errors(out, BACKENDS))
+
+
 def main() -> None:
     out: dict = {"benchmark": "risk_points", "scale": SCALE, "repeats": REPEATS,
                  "targets": {"filtered_list_p95_ms": 100, "enterprise_level_p95_ms": 50,
-                             "exposure_p95_ms": 50, "risk_demo_load_s_at_scale_1": 20}}
+                             "exposure_p95_ms": 50, "risk_demo_load_s_at_scale_1": 20},
+                 "timed": TIMED, "not_timed": NOT_TIMED, "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
         out["sqlite"] = _run(f"sqlite:///{tmp}/bench.db")
     name = f"safecity_bench_risk_points_{os.getpid()}"
@@ -123,6 +150,7 @@ def main() -> None:
     finally:
         with contextlib.suppress(Exception):
             _drop_pg(name)
+    out.update(judge(out))
     print(json.dumps(out, ensure_ascii=False))
 
 

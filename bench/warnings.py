@@ -13,7 +13,12 @@ thousand cells are cut by its edge and need an exact intersection). Reports:
 - service_cold_ms: the first call after start or after the registry changed (loads 125,000
   rows and builds the index).
 
-Target: compute under 500 ms.
+Target: the commander's preview under 500 ms. Timed: the pure compute (its floor), the index
+build, the service call warm and cold on SQLite. Not timed: HTTP, auth, JSON encoding, the map
+drawing, PostgreSQL (the layers are loaded with plain SELECTs the registry bench covers).
+Judged (`judging.verdict`, BENCH_TARGET_SCALE tightens it): median and slowest of the compute
+and of the warm service call, and the cold service call (the first preview after a start or a
+registry change is a wait the commander sees too) — all < 500 ms.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
+from judging import verdict
 
 TARGET_MS = 500.0
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -143,6 +149,17 @@ def service(data: dict) -> dict:
             "service_ms_max": round(max(times), 1)}
 
 
+TIMED = ["pure targeting compute (floor)", "grid index build",
+         "service call on SQLite, warm (layers cached) and cold (first call)"]
+NOT_TIMED = ["HTTP, auth and JSON encoding", "map drawing", "PostgreSQL"]
+
+
+def judge(figures: dict) -> dict:
+    names = ("compute_ms_median", "compute_ms_max", "service_ms_median", "service_ms_max",
+             "service_cold_ms")
+    return verdict([(n, figures.get(n), "<", TARGET_MS) for n in names])
+
+
 def main() -> None:
     data = city()
     figures = pure(data)
@@ -153,8 +170,8 @@ def main() -> None:
         "protected_targets": TARGETS, "enterprises": ENTERPRISES,
         "covered": {k: result[k] for k in ("grid_cells", "grid_cells_partial", "population",
                                            "protected_targets", "enterprises")},
-        **figures, "target_ms": TARGET_MS,
-        "meets_target": figures["compute_ms_median"] < TARGET_MS,
+        **figures, "target_ms": TARGET_MS, "timed": TIMED, "not_timed": NOT_TIMED,
+        **judge(figures),
     }, ensure_ascii=False))
 
 
