@@ -20,13 +20,23 @@ NAMING = {
 }
 
 
+SQLITE_BEGIN = "IMMEDIATE"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # The driver opens a transaction only at the first INSERT/UPDATE/DELETE; "IMMEDIATE"
+        # makes that BEGIN take the write lock at once, waiting up to the busy timeout for the
+        # other writer. With a plain (deferred) BEGIN, a transaction that read before writing
+        # (ingestion's staged insert) fails at once with "database is locked" when a background
+        # job committed in between: SQLite cannot upgrade a stale read snapshot, and the busy
+        # timeout does not apply. Reads outside a transaction still never wait.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30,
+                                                  "isolation_level": SQLITE_BEGIN})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -34,7 +44,14 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+        @event.listens_for(engine, "checkout")
+        def _immediate(dbapi_conn, _record, _proxy):  # type: ignore[no-untyped-def]
+            # SQLAlchemy resets a connection used with AUTOCOMMIT to "" (deferred) on return.
+            if dbapi_conn.isolation_level == "":
+                dbapi_conn.isolation_level = SQLITE_BEGIN
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
