@@ -4,7 +4,7 @@ targeting and coverage. Thin: HTTP in, service call, HTTP out."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request
 from fastapi.responses import Response
@@ -37,9 +37,11 @@ def dispatch_soon(tasks: BackgroundTasks) -> None:
 
 @router.get("", summary="List warnings in your scope (预警列表)")
 def list_(status: str | None = None, kind: str | None = None, level: str | None = None,
+          msg_type: Literal["Alert", "Update", "Cancel", "Ack", "Error"] | None = None,
           session: Session = Depends(db), who: Principal = Depends(principal)
           ) -> dict[str, Any]:
-    rows = service.list_warnings(session, who, status=status, kind=kind, level=level)
+    rows = service.list_warnings(session, who, status=status, kind=kind, level=level,
+                                 msg_type=msg_type)
     return {"total": len(rows), "items": [service.to_dict(w) for w in rows]}
 
 

@@ -531,3 +531,45 @@ def atom_feed(feed_id: str, title: str, self_url: str, updated: datetime,
 
 def check_identifier(value: str) -> bool:
     return bool(value) and not _FORBIDDEN_ID.search(value)
+
+
+# ---------------------------------------------------------------- references between messages
+
+# CAP 1.2 §3.2.1 msgType: Update "updates and supercedes", Cancel "cancels" the earlier
+# message(s) named in <references>; Ack acknowledges receipt and acceptance of them and Error
+# rejects them (explained in <note>): those two change nothing the recipient holds.
+EFFECTS: dict[str, str | None] = {"Alert": None, "Update": "supersede", "Cancel": "cancel",
+                                  "Ack": None, "Error": None}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One "sender,identifier,sent" triple of <references> (the extended message identifier)."""
+
+    sender: str
+    identifier: str
+    sent: datetime
+    text: str
+
+
+def parse_references(items: tuple[str, ...]) -> tuple[tuple[Reference, ...], tuple[str, ...]]:
+    """The well-formed references and the entries that are not a "sender,identifier,sent" triple.
+
+    CAP 1.2 separates references by whitespace and forbids spaces and commas in sender and
+    identifier, so a triple splits on its two commas; the schema types <references> as a plain
+    string, so a malformed entry is schema-valid and is reported rather than refused.
+    """
+    good, bad = [], []
+    for item in items:
+        parts = item.split(",")
+        sent = None
+        if len(parts) == 3 and all(parts):
+            try:
+                sent = parse_time(parts[2])
+            except Invalid:
+                sent = None
+        if sent is None:
+            bad.append(item)
+        else:
+            good.append(Reference(parts[0], parts[1], sent, item))
+    return tuple(good), tuple(bad)

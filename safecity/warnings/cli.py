@@ -37,6 +37,11 @@ def register(app: typer.Typer) -> None:
             for e in exc.errors:
                 typer.echo(f"{e.zh}\n  {e.en}", err=True)
             raise typer.Exit(1) from None
+        for ref in report.unknown_references:
+            typer.echo(f"未找到所引用的预警（已记录）/ referenced message not held (recorded): {ref}",
+                       err=True)
+        for item in report.not_applied:
+            typer.echo(f"{item['reason']} / {item['reason_en']}: {item['reference']}", err=True)
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
 
     @warnings_app.command("dispatch")

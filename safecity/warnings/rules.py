@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ STATUSES: dict[str, tuple[str, str]] = {
     "approved": ("已审批", "Approved"), "issued": ("已发布", "Issued"),
     "updated": ("已更新", "Superseded by update"), "cancelled": ("已解除", "Cancelled"),
     "expired": ("已过期", "Expired"), "external": ("外部预警", "External"),
+    "recorded": ("已记录", "Recorded"),  # an external Ack/Error, or a message with nothing to show
 }
 
 # action → (statuses it may start from, status it leads to)
@@ -244,6 +245,30 @@ def content_of(alert: cap.Alert) -> Content:
         description_en=en.description if en is not zh else "",
         instruction_en=en.instruction if en is not zh else "",
         areas=areas, effective=zh.effective, onset=zh.onset, expires=zh.expires, links=links)
+
+
+# How an info-less message is titled: CAP 1.2 lets Cancel, Ack and Error (any msgType, in fact)
+# carry no <info>, so their headline is built from the message type and what they refer to.
+MESSAGE_NAMES: dict[str, tuple[str, str]] = {
+    "Alert": ("预警", "Alert"), "Update": ("更新", "Update"), "Cancel": ("解除", "Cancelled"),
+    "Ack": ("确认回执", "Acknowledgement"), "Error": ("错误回执", "Error report"),
+}
+
+
+def message_content(alert: cap.Alert, referenced: Content | None = None) -> Content:
+    """A message's content: its own info blocks, else that of the warning it refers to."""
+    if alert.infos:
+        return content_of(alert)
+    zh, en = MESSAGE_NAMES.get(alert.msg_type, (alert.msg_type, alert.msg_type))
+    if referenced is None:
+        return Content(event_type="other", level="blue", headline=f"{zh}：{alert.identifier}",
+                       description=alert.note, instruction="",
+                       headline_en=f"{en}: {alert.identifier}", description_en=alert.note,
+                       instruction_en="", areas=())
+    return replace(referenced, headline=f"{zh}：{referenced.headline}",
+                   headline_en=f"{en}: {referenced.headline_en or referenced.headline}",
+                   description=alert.note, description_en=alert.note, instruction="",
+                   instruction_en="", links=())
 
 
 def _guess_event(info: cap.Info) -> str:

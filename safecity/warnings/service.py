@@ -3,12 +3,12 @@ targeting and coverage. Every write checks scope and role and is audited."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from safecity.core import audit, events
@@ -44,9 +44,11 @@ def scope_clause(who: Principal) -> Any:
 
 
 def list_warnings(session: Session, who: Principal, *, status: str | None = None,
-                  kind: str | None = None, level: str | None = None, limit: int = 200
-                  ) -> list[Warning]:
+                  kind: str | None = None, level: str | None = None,
+                  msg_type: str | None = None, limit: int = 200) -> list[Warning]:
     stmt = select(Warning).where(scope_clause(who))
+    if msg_type:  # e.g. the Ack and Error answers other agencies sent (kept as records)
+        stmt = stmt.where(Warning.msg_type == msg_type)
     if status:
         stmt = stmt.where(Warning.status == status)
     if kind:
@@ -562,13 +564,19 @@ def monthly_coverage(session: Session, who: Principal, now: datetime, months: in
 
 @dataclass
 class ImportReport:
-    created: list[int]
-    unchanged: list[str]
-    updated_refs: list[int]
+    created: list[int] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)  # held warnings a Cancel lifted
+    superseded: list[int] = field(default_factory=list)  # held warnings an Update replaced
+    recorded: list[int] = field(default_factory=list)  # Ack/Error messages, kept as records
+    unknown_references: list[str] = field(default_factory=list)
+    not_applied: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"created": self.created, "unchanged": self.unchanged,
-                "referenced": self.updated_refs}
+                "referenced": self.cancelled + self.superseded, "cancelled": self.cancelled,
+                "superseded": self.superseded, "recorded": self.recorded,
+                "unknown_references": self.unknown_references, "not_applied": self.not_applied}
 
 
 def import_cap(session: Session, who: Principal, data: bytes, now: datetime,
@@ -576,6 +584,8 @@ def import_cap(session: Session, who: Principal, data: bytes, now: datetime,
     """Store CAP alerts (or a feed of them) from another agency as external warnings.
 
     All or nothing: any invalid alert in a feed rejects the whole file before anything is written.
+    Update and Cancel messages supersede or lift the held warnings their <references> name;
+    Ack and Error are kept as records. References to messages we do not hold are reported.
     """
     if who.role not in IMPORT_ROLES:
         raise Forbidden("当前角色无权导入外部预警", "your role may not import warnings")
@@ -583,59 +593,108 @@ def import_cap(session: Session, who: Principal, data: bytes, now: datetime,
     from safecity.core.config import get_settings
 
     city = city_code or get_settings().city_code
-    report = ImportReport([], [], [])
-    for alert in alerts:
+    report = ImportReport()
+    # Feeds list the newest first; oldest first lets a Cancel find the Alert it names.
+    for alert in sorted(alerts, key=lambda a: a.sent):
         _import_one(session, who, alert, city, now, report)
     session.flush()
     return report
 
 
+def _key(sender: str, identifier: str) -> str:
+    return f"{sender}|{identifier}"[:200]
+
+
+def _held(session: Session, ref: cap.Reference) -> Warning | None:
+    """The message a reference names: an imported one, or one SafeCity issued itself."""
+    return session.scalar(select(Warning).where(or_(
+        Warning.identifier == _key(ref.sender, ref.identifier),
+        and_(Warning.kind == "local", Warning.sender == ref.sender,
+             Warning.identifier == ref.identifier))))
+
+
+def _status_of(alert: cap.Alert, has_content: bool) -> str:
+    if alert.msg_type == "Cancel":
+        return "cancelled"
+    if alert.msg_type in ("Ack", "Error") or not has_content:
+        return "recorded"  # never on the public map
+    return "external"
+
+
 def _import_one(session: Session, who: Principal, alert: cap.Alert, city: str, now: datetime,
                 report: ImportReport) -> None:
-    key = f"{alert.sender}|{alert.identifier}"[:200]
+    key = _key(alert.sender, alert.identifier)
     if session.scalar(select(Warning.id).where(Warning.identifier == key)) is not None:
         report.unchanged.append(alert.identifier)
         return
-    c = rules.content_of(alert)
-    division = _division_for(session, who, c, city)
-    status = "cancelled" if alert.msg_type == "Cancel" else "external"
+    refs, malformed = cap.parse_references(alert.references)
+    held = [(ref, _held(session, ref)) for ref in refs]
+    first = next((old for _ref, old in held if old is not None), None)
+    c = rules.message_content(alert, content(first) if first is not None else None)
     w = Warning(
-        kind="external", status=status, msg_type=alert.msg_type if alert.msg_type in (
-            "Alert", "Update", "Cancel") else "Alert",
+        kind="external", status=_status_of(alert, bool(alert.infos) or first is not None),
+        msg_type=alert.msg_type if alert.msg_type in cap.MSG_TYPES else "Alert",
         identifier=key, sender=alert.sender[:200],
         sender_name=(alert.infos[0].sender_name if alert.infos else "")[:200],
         sent=_utc(alert.sent), references=" ".join(alert.references), event_type=c.event_type,
         level=c.level, headline=c.headline[:300] or alert.identifier, description=c.description,
         instruction=c.instruction, headline_en=c.headline_en[:300],
         description_en=c.description_en, instruction_en=c.instruction_en,
-        areas=rules.areas_to_json(c.areas), division_code=division, effective=_utc(c.effective),
-        onset=_utc(c.onset), expires=_utc(c.expires), cap_xml=cap.to_xml(alert).decode("utf-8")
-        if alert.version == "1.2" else None,
+        areas=rules.areas_to_json(c.areas), division_code=_division_for(session, who, c, city),
+        effective=_utc(c.effective), onset=_utc(c.onset), expires=_utc(c.expires),
+        cap_xml=cap.to_xml(alert).decode("utf-8") if alert.version == "1.2" else None,
+        previous_id=first.id if first is not None else None,
         created_by=who.username, created_at=now, updated_at=now, issued_at=now)
     session.add(w)
     session.flush()
     _audit(session, who, w, "import", None, now)
     report.created.append(w.id)
-    _close_referenced(session, who, alert, w, now, report)
+    if alert.msg_type in ("Ack", "Error"):
+        report.recorded.append(w.id)
+    effect = cap.EFFECTS.get(alert.msg_type)
+    for ref, old in held:
+        if old is None:
+            report.unknown_references.append(ref.text)
+        elif effect is not None:
+            _apply(session, who, effect, old, ref.text, now, report)
+    report.unknown_references.extend(malformed)
+    _apply_earlier(session, who, alert, w, now, report)
 
 
-def _close_referenced(session: Session, who: Principal, alert: cap.Alert, w: Warning,
-                      now: datetime, report: ImportReport) -> None:
-    if alert.msg_type not in ("Update", "Cancel"):
+def _apply(session: Session, who: Principal, effect: str, old: Warning, ref: str,
+           now: datetime, report: ImportReport) -> None:
+    """Cancel or supersede one held external warning; SafeCity's own warnings are never touched."""
+    if old.kind != "external":
+        report.not_applied.append({
+            "reference": ref, "reason": "本系统发布的预警只能由本系统解除或更新",
+            "reason_en": "a warning SafeCity issued is updated or cancelled only through SafeCity"})
         return
-    for ref in alert.references:
-        parts = ref.split(",")
-        if len(parts) < 2:
-            continue
-        old = session.scalar(select(Warning).where(Warning.identifier == f"{parts[0]}|{parts[1]}"))
-        if old is not None and old.status == "external":
-            before = to_dict(old)
-            old.status = "cancelled" if alert.msg_type == "Cancel" else "updated"
-            old.closed_at, old.updated_at, old.previous_id = now, now, old.previous_id
-            if w.previous_id is None:
-                w.previous_id = old.id
-            _audit(session, who, old, "supersede", before, now)
-            report.updated_refs.append(old.id)
+    if old.status != "external":
+        zh, en = rules.STATUSES.get(old.status, (old.status, old.status))
+        report.not_applied.append({"reference": ref, "reason": f"该预警已是“{zh}”状态",
+                                   "reason_en": f"that warning is already {en.lower()}"})
+        return
+    before = to_dict(old)
+    old.status = "cancelled" if effect == "cancel" else "updated"
+    old.closed_at, old.updated_at = now, now
+    _audit(session, who, old, effect, before, now)
+    (report.cancelled if effect == "cancel" else report.superseded).append(old.id)
+
+
+def _apply_earlier(session: Session, who: Principal, alert: cap.Alert, w: Warning,
+                   now: datetime, report: ImportReport) -> None:
+    """A Cancel or Update imported before the message it names takes effect when that arrives."""
+    needle = f"{alert.sender},{alert.identifier},"
+    rows = session.scalars(select(Warning).where(
+        Warning.kind == "external", Warning.msg_type.in_(("Update", "Cancel")), Warning.id != w.id,
+        Warning.references.contains(needle, autoescape=True)).order_by(Warning.id))
+    for later in rows:
+        refs, _bad = cap.parse_references(tuple(later.references.split()))
+        match = next((r for r in refs if (r.sender, r.identifier) == (alert.sender,
+                                                                       alert.identifier)), None)
+        if match is not None and w.status == "external":
+            later.previous_id = later.previous_id or w.id
+            _apply(session, who, str(cap.EFFECTS[later.msg_type]), w, match.text, now, report)
 
 
 def _division_for(session: Session, who: Principal, c: rules.Content, city: str) -> str:
