@@ -210,8 +210,11 @@ async def import_page(request: Request, session: Session = Depends(db),
     data = await upload.read(cap.MAX_BYTES + 1)
     report = service.import_cap(session, who, data, at)
     lang = lang_of(request)
-    msg = pick(("已导入 {n} 条，重复 {m} 条", "{n} imported, {m} already known"), lang).format(
-        n=len(report.created), m=len(report.unchanged))
+    msg = pick(("已导入 {n} 条，重复 {m} 条，解除 {c} 条，更新 {u} 条，未找到所引用的预警 {x} 条",
+                "{n} imported, {m} already known, {c} cancelled, {u} superseded, "
+                "{x} references not held"), lang).format(
+        n=len(report.created), m=len(report.unchanged), c=len(report.cancelled),
+        u=len(report.superseded), x=len(report.unknown_references))
     from urllib.parse import quote
 
     return RedirectResponse(f"/warnings/list?msg={quote(msg)}", status_code=303)
