@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from safecity.core.errors import Conflict, Forbidden, Invalid
 from safecity.core.scope import ROLES
 from safecity.hazards import workflow as wf
+from tests.hazards import loop
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 INSPECTOR = wf.Actor("inspector", "370600")
@@ -104,6 +105,76 @@ def test_accepting_after_the_deadline_is_late() -> None:
     assert wf.decide(f, "accept", INSPECTOR, {}, NOW).changes["closed_late"] is True
 
 
+# ---------------------------------------------------------------- the domain's own table
+
+SUPERVISING_DIVISION = "370602"
+RELATION_ACTORS = {
+    "admin_city": wf.Actor("admin", "370600"),
+    "commander_city": wf.Actor("commander", "370600"),
+    "duty_officer": wf.Actor("duty_officer", "370600"),
+    "risk_analyst": wf.Actor("risk_analyst", "370600"),
+    "inspector_city": wf.Actor("inspector", "370600"),
+    "liaison": wf.Actor("department_liaison", "370600"),
+    "district_officer": wf.Actor("district_officer", SUPERVISING_DIVISION),
+    "district_officer_elsewhere": wf.Actor("district_officer", "370613"),
+    "grid_member": wf.Actor("grid_member", SUPERVISING_DIVISION),
+    "own_enterprise": wf.Actor("enterprise_officer", SUPERVISING_DIVISION, enterprise_id=7),
+    "other_enterprise": wf.Actor("enterprise_officer", SUPERVISING_DIVISION, enterprise_id=8),
+    "public": wf.Actor("public", "370600"),
+    "supervising_admin": wf.Actor("admin", SUPERVISING_DIVISION),
+    "supervising_commander": wf.Actor("commander", SUPERVISING_DIVISION),
+    "supervising_inspector": wf.Actor("inspector", SUPERVISING_DIVISION),
+}
+COMPLETE = {"grade_basis": "判定标准", "note": "说明", "responsible_party": "企业",
+            "deadline": "2099-01-31", "supervisor_division_code": SUPERVISING_DIVISION,
+            "supervisor_name": "芝罘区应急管理局", "attachments": ["a.jpg"], **PLAN}
+
+
+def _outcome(status: str, action: str, actor: wf.Actor, major: bool) -> str:
+    grade = "major" if major else "general"
+    facts = wf.Facts(status, grade=None if status == wf.REPORTED else grade, enterprise_id=7,
+                     supervisor_division_code=SUPERVISING_DIVISION if major else None,
+                     deadline=None if status in (wf.REPORTED, wf.CONFIRMED)
+                     else NOW + timedelta(days=30))
+    data = {**COMPLETE, "grade": grade, "deadline": "2099-01-31"}
+    try:
+        return wf.decide(facts, action, actor, data, NOW).to_status
+    except Conflict:
+        return "conflict"
+    except Forbidden:
+        return "forbidden"
+
+
+def test_every_step_by_every_role_in_every_state_matches_the_domain_table() -> None:
+    assert set(RELATION_ACTORS) == set(loop.RELATIONS)
+    assert set(wf.ACTIONS) == set(loop.STEPS)  # a new action needs a row in the table first
+    wrong = []
+    for status in wf.STATES:
+        for action in loop.STEPS:
+            for who, actor in RELATION_ACTORS.items():
+                for major in (False, True):
+                    want = loop.expected(status, action, who, major)
+                    got = _outcome(status, action, actor, major)
+                    if got != want:
+                        wrong.append((status, action, who, "major" if major else "general",
+                                      want, got))
+    assert wrong == []
+
+
+def test_buttons_offer_exactly_the_steps_the_table_allows() -> None:
+    for status in wf.STATES:
+        for who, actor in RELATION_ACTORS.items():
+            for major in (False, True):
+                if status == wf.REPORTED:
+                    continue  # before grading the grade is unknown; confirm decides it
+                facts = wf.Facts(status, grade="major" if major else "general", enterprise_id=7,
+                                 supervisor_division_code=SUPERVISING_DIVISION if major else None)
+                want = sorted(a for a in loop.STEPS
+                              if loop.expected(status, a, who, major) not in
+                              ("conflict", "forbidden"))
+                assert sorted(wf.available(facts, actor)) == want, (status, who, major)
+
+
 # ---------------------------------------------------------------- random sequences
 
 ACTORS = [wf.Actor(role, div, ent) for role in ROLES for div, ent in
@@ -132,7 +203,7 @@ def test_random_sequences_never_leave_the_machine(seq: list) -> None:
                 assert isinstance(exc, Conflict)
             continue
         assert not closed, "a closed hidden danger changed"
-        assert (facts.status, out.to_status) in wf.TRANSITIONS
+        assert (facts.status, out.to_status) in loop.ALLOWED_STEPS
         assert out.to_status in wf.STATES
         if action in ("approve_plan", "reject_plan") or (
                 action in ("accept", "return") and facts.grade == "major"):
