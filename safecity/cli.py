@@ -319,6 +319,27 @@ def calc_hazmat(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -
     sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
 
 
+@calc_app.command("accident")
+def calc_accident(
+    deaths: str = typer.Option(..., "--deaths", help="死亡人数 deaths"),
+    serious_injuries: str = typer.Option(..., "--serious-injuries",
+                                         help="重伤人数（含急性工业中毒） serious injuries"),
+    direct_loss_yuan: str = typer.Option(..., "--direct-loss-yuan",
+                                         help="直接经济损失（元） direct loss in yuan"),
+) -> None:
+    """Decree 493 art. 3: production-safety accident grade (生产安全事故等级) and why."""
+    from safecity.response import grading
+    from safecity.response.errors import ResponseInputError
+
+    # Taken as text so a bad value gets the rules' own zh/en message, not click's.
+    try:
+        result = grading.grade_accident(deaths, serious_injuries, direct_loss_yuan)
+    except ResponseInputError as exc:
+        typer.echo(exc.message(), err=True)
+        raise typer.Exit(2) from None
+    sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False, indent=2) + "\n")
+
+
 @report_app.command("white-paper")
 def white_paper(
     year: int = typer.Option(..., help="Year the paper covers."),

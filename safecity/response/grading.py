@@ -232,7 +232,7 @@ class GradingRule:
             if value is None or value < 0 or (c.integer and value != value.to_integral_value()):
                 kind_zh = "非负整数" if c.integer else "非负数"
                 kind_en = "a non-negative integer" if c.integer else "a non-negative number"
-                errors.append(FieldError(c.quantity, f"{c.zh}必须是{kind_zh}，收到 {raw!r}",
+                errors.append(FieldError(c.quantity, f"「{c.zh}」必须是{kind_zh}，收到 {raw!r}",
                                          f"{c.en} must be {kind_en}, got {raw!r}"))
                 continue
             rows.append(CriterionResult(c, value, c.grade_of(value)))
