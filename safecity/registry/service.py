@@ -7,16 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from safecity.core import audit, events
-from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound
-from safecity.core.scope import Principal
+from safecity.core import audit, events, scope
+from safecity.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from safecity.core.scope import Principal, Shape, division_prefix
 from safecity.core.sql import code_within
 from safecity.core.validation import translate
 from safecity.registry.kinds import DIVISION, ENTERPRISE, Kind
-from safecity.registry.models import Division, Enterprise
+from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget
 from safecity.registry.rules import division_level, industry_section, parent_code
 
 MAX_PAGE_SIZE = 500
@@ -42,25 +42,36 @@ class Page:
     size: int
 
 
+# What the scope rule reads on each kind. Divisions are reference data (any reader of the
+# division sees its names); grid cells and protected targets belong to no enterprise, so an
+# enterprise safety officer sees none of them (their grid members' and contacts' phones).
+SHAPES: dict[str, Shape] = {
+    "division": Shape(division=Division.code, reference=True),
+    "grid_cell": Shape(division=GridCell.division_code),
+    "enterprise": Shape(division=Enterprise.division_code, enterprise=Enterprise.id,
+                        industry=Enterprise.industry_code),
+    "protected_target": Shape(division=ProtectedTarget.division_code),
+}
+ENTERPRISE_INDUSTRY = Shape(division=Enterprise.division_code, enterprise=Enterprise.id,
+                            industry=Enterprise.industry_code, industry_via=Enterprise.id)
+
+
 def scope_clause(kind: Kind, principal: Principal) -> Any:
     """The WHERE clause limiting a kind to what the caller may see."""
-    model = kind.model
-    if not principal.can_read():
-        return False
-    column = model.code if kind is DIVISION else model.division_code
-    clause = code_within(column, principal.prefix)
-    if kind is ENTERPRISE:
-        if principal.role == "enterprise_officer":
-            clause = and_(clause, Enterprise.id == (principal.enterprise_id or -1))
-        elif principal.role == "department_liaison" and principal.industry:
-            clause = and_(clause, _industry_clause(principal.industry))
-    return clause
+    return scope.clause(principal, SHAPES[kind.name])
 
 
-def _industry_clause(industry: str) -> Any:
-    if industry.isalpha():
-        return Enterprise.industry_section == industry.upper()
-    return Enterprise.industry_code.startswith(industry, autoescape=True)
+def industry_shape(division: Any, enterprise: Any) -> Shape:
+    """The Shape of a table whose industry is its enterprise's (sensors, alarms, tasks)."""
+    return Shape(division=division, enterprise=enterprise, industry=Enterprise.industry_code,
+                 industry_via=Enterprise.id)
+
+
+def enterprise_industry(session: Session, enterprise_id: int | None) -> str | None:
+    """The industry code of an enterprise, for one-object checks through ``industry_shape``."""
+    if enterprise_id is None:
+        return None
+    return session.scalar(select(Enterprise.industry_code).where(Enterprise.id == enterprise_id))
 
 
 def _filtered(kind: Kind, principal: Principal, params: ListParams) -> Select[Any]:
@@ -70,8 +81,6 @@ def _filtered(kind: Kind, principal: Principal, params: ListParams) -> Select[An
         stmt = stmt.where(model.archived.is_(False))
     if params.division:
         column = model.code if kind is DIVISION else model.division_code
-        from safecity.core.scope import division_prefix
-
         stmt = stmt.where(code_within(column, division_prefix(params.division)))
     for name, raw in params.filters.items():
         if name in kind.exact_filters and raw not in ("", None):
@@ -121,10 +130,11 @@ def _load(session: Session, kind: Kind, key: Any) -> Any:
 
 
 def _visible(principal: Principal, kind: Kind, obj: Any) -> bool:
-    if kind is ENTERPRISE:
-        return principal.can_see_enterprise(obj.id, obj.division_code, obj.industry_code,
-                                            obj.industry_section)
-    return principal.can_read() and principal.covers(obj.division_code)
+    if kind is DIVISION:
+        return scope.sees(principal, SHAPES[kind.name], obj.code)
+    return scope.sees(principal, SHAPES[kind.name], obj.division_code,
+                      enterprise_id=obj.id if kind is ENTERPRISE else None,
+                      industry_code=getattr(obj, "industry_code", None))
 
 
 def to_dict(kind: Kind, obj: Any, with_geometry: bool = False) -> dict[str, Any]:
@@ -158,20 +168,24 @@ def _derive(kind: Kind, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_write(principal: Principal, kind: Kind, values: dict[str, Any], obj: Any) -> None:
+    """Role first (403), then where the new values put the object.
+
+    An existing object outside scope never gets here: it was loaded with ``get_object`` and
+    answered 404. Creating an object in, or moving one to, a division or industry outside the
+    caller's scope is refused with 403 (the caller named it; nothing is revealed).
+    """
     if not principal.can_write(kind.name):
         raise Forbidden("当前角色无权修改" + kind.zh, f"your role may not change {kind.en}")
+    if kind is ENTERPRISE and principal.role == "enterprise_officer" and obj is None:
+        raise Forbidden("企业安全员只能修改本企业信息", "you may only edit your own enterprise")
     code = values.get("code") if kind is DIVISION else values.get("division_code")
+    # (An import row matching an existing object by natural key reaches here unloaded.)
     if not principal.covers(code) or (obj is not None and not _visible(principal, kind, obj)):
         raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
-    if kind is ENTERPRISE and principal.role == "enterprise_officer":
-        if obj is None or obj.id != principal.enterprise_id:
-            raise Forbidden("企业安全员只能修改本企业信息", "you may only edit your own enterprise")
-    if kind is ENTERPRISE and principal.role == "department_liaison" and principal.industry:
-        ind = principal.industry
-        ok = (values["industry_section"] == ind.upper()) if ind.isalpha() else \
-            values["industry_code"].startswith(ind)
-        if not ok:
-            raise Forbidden("超出本行业部门的监管范围", "outside your department's industry")
+    liaison = principal.liaison_industry
+    if kind is ENTERPRISE and liaison and not scope.industry_matches(liaison,
+                                                                      values["industry_code"]):
+        raise Forbidden("超出本行业部门的监管范围", "outside your department's industry")
 
 
 def check_references(
@@ -245,8 +259,6 @@ def archive_object(
         values |= {"industry_section": obj.industry_section, "industry_code": obj.industry_code}
     _check_write(principal, kind, values, obj)
     if obj.archived == archived:
-        from safecity.core.errors import Conflict
-
         raise Conflict("对象已处于该状态", "object is already in that state")
     obj.archived = archived
     obj.updated_at = now
