@@ -167,7 +167,11 @@ def import_(
     valid_only: bool = typer.Option(False, help="Import the valid rows and skip the invalid ones."),
     dry_run: bool = typer.Option(False, help="Check the file and write nothing."),
 ) -> None:
-    """Import registry objects from XLSX, CSV or GeoJSON; any invalid row stops the whole import."""
+    """Import registry objects from XLSX, CSV or GeoJSON; any invalid row stops the whole import.
+
+    Exits 1 when the file has any error, also with --dry-run or --valid-only (the report still
+    lists them), so a script can tell a clean file from a bad one; 0 only for a clean file.
+    """
     from safecity.core.db import session_scope
     from safecity.core.errors import Invalid
     from safecity.registry import io
@@ -181,6 +185,10 @@ def import_(
         _print_errors(exc)
         raise typer.Exit(1) from None
     console.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
+    if report.error_count:
+        typer.echo(f"文件有 {report.error_count} 个错误 / the file has {report.error_count} errors",
+                   err=True)
+        raise typer.Exit(1)
 
 
 def _print_errors(exc) -> None:  # type: ignore[no-untyped-def]

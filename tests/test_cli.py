@@ -64,7 +64,7 @@ def test_import_export_round_trip(cli_env, tmp_path) -> None:  # type: ignore[no
     again = runner.invoke(app, ["export", "enterprises", str(out), "--division", "370602"])
     assert again.exit_code == 0 and len(out.read_text(encoding="utf-8-sig").splitlines()) == 4
     res = runner.invoke(app, ["import", "enterprises", str(bad), "--valid-only"])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # the good row is written, the bad one reported
     runner.invoke(app, ["export", "enterprises", str(out), "--division", "370602"])
     assert len(out.read_text(encoding="utf-8-sig").splitlines()) == 5
 

@@ -17,9 +17,13 @@ def register(app: typer.Typer) -> None:
 
     @warnings_app.command("import")
     def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False,
-                                            help="A CAP 1.0/1.1/1.2 alert or an Atom/RSS feed")
+                                            help="A CAP 1.0/1.1/1.2 alert or an Atom/RSS feed"),
+                dry_run: bool = typer.Option(False, help="Check the file and write nothing.")
                 ) -> None:
-        """Import another agency's CAP alerts as external warnings (all or nothing)."""
+        """Import another agency's CAP alerts as external warnings (all or nothing).
+
+        Exits 1 when the file is refused (dry run or not), 0 when it is accepted.
+        """
         from safecity.cli import _operator
         from safecity.core.clock import utcnow
         from safecity.core.db import session_scope
@@ -33,6 +37,8 @@ def register(app: typer.Typer) -> None:
         try:
             with session_scope() as session:
                 report = service.import_cap(session, _operator(), data, utcnow())
+                if dry_run:  # the same checks and report as a real import, then nothing kept
+                    session.rollback()
         except Invalid as exc:
             for e in exc.errors:
                 typer.echo(f"{e.zh}\n  {e.en}", err=True)
@@ -42,7 +48,7 @@ def register(app: typer.Typer) -> None:
                        err=True)
         for item in report.not_applied:
             typer.echo(f"{item['reason']} / {item['reason_en']}: {item['reference']}", err=True)
-        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        typer.echo(json.dumps({**report.as_dict(), "dry_run": dry_run}, ensure_ascii=False))
 
     @warnings_app.command("dispatch")
     def dispatch(loop: bool = typer.Option(False, help="Keep running (the delivery worker)."),
