@@ -166,8 +166,9 @@ async def create(request: Request, session: Session = Depends(db),
 async def public_report(request: Request, session: Session = Depends(db),
                         who: Principal | None = Depends(optional_principal),
                         at: datetime = Depends(now)) -> dict[str, Any]:
-    data, files = await read_input(request)
+    # Before the body is read: an address over its budget costs us no parsing of its uploads.
     service.check_rate(session, client_ip(request), at)
+    data, files = await read_input(request)
     photos = uploads.save_all(files)
     anonymous = who if who is not None and who.role == "public" else None
     hd = service.report(session, anonymous, data, photos, at, client_ip(request))

@@ -17,6 +17,8 @@ from safecity import __version__
 from safecity.capabilities import modules, register_handlers
 from safecity.core.errors import Invalid, SafeCityError, TooManyRequests, Unauthorized
 from safecity.core.validation import translate
+from safecity.web.docs import mount_docs
+from safecity.web.hardening import Hardening, add_input_safety_nets
 
 STATIC = Path(__file__).parent / "static"
 _HTTP_ZH = {404: "页面或接口不存在", 405: "不支持该请求方法", 400: "请求有误"}
@@ -50,12 +52,16 @@ def create_app() -> FastAPI:
         title="SafeCity 城市安全风险监测预警与应急管理平台 API",
         version=__version__,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served from local assets below: nothing may come from a CDN
         redoc_url=None,
     )
 
     # Map layers are megabytes of GeoJSON; compressing them makes the map load 5-10x faster.
     app.add_middleware(GZipMiddleware, minimum_size=2048)
+    # Outermost: security headers on every answer, body caps and hostile numbers before routing.
+    app.add_middleware(Hardening)
+    add_input_safety_nets(app)
+    mount_docs(app)
 
     @app.exception_handler(SafeCityError)
     async def _safecity_error(request: Request, exc: SafeCityError) -> Response:
@@ -64,7 +70,8 @@ def create_app() -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         # Unknown URLs and wrong methods get the same bilingual shape as our own errors.
-        err = SafeCityError(_HTTP_ZH.get(exc.status_code, "请求无法处理"), str(exc.detail))
+        zh = getattr(exc, "zh", None) or _HTTP_ZH.get(exc.status_code, "请求无法处理")
+        err = SafeCityError(zh, str(exc.detail))
         err.status, err.code = exc.status_code, "http_error"
         return _error_response(request, err)
 

@@ -20,6 +20,12 @@
     if (msg && !window.confirm(msg)) { ev.preventDefault(); }
   });
 
+  // Filter selects marked data-autosubmit apply at once (an inline onchange would break the CSP).
+  document.addEventListener('change', function (ev) {
+    var el = ev.target;
+    if (el.hasAttribute && el.hasAttribute('data-autosubmit') && el.form) { el.form.submit(); }
+  });
+
   // The unread count of the inbox, fetched after the page so no page waits for it.
   var inbox = document.querySelector('.inbox-link[data-unread-url]');
   if (inbox && window.fetch) {
