@@ -22,6 +22,19 @@ CAP_MEDIA = "application/cap+xml"
 ATOM_MEDIA = "application/atom+xml"
 PUBLIC_STATUSES = ("issued", "updated", "cancelled", "expired", "external")
 
+
+def _xml_doc(media: str, what: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI for an XML answer: its real media type, not FastAPI's default JSON."""
+    return {200: {"description": what, "content": {media: {"schema": {"type": "string"}}}}}
+
+
+_XML_BODY = {"type": "string", "description": "CAP 1.0-1.2 alert or Atom/RSS feed, ≤ 2 MB"}
+CAP_IMPORT_BODY = {"requestBody": {"required": True, "content": {
+    CAP_MEDIA: {"schema": _XML_BODY}, "application/xml": {"schema": _XML_BODY},
+    "text/xml": {"schema": _XML_BODY}, ATOM_MEDIA: {"schema": _XML_BODY},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"}}}}}}}
+
 # The alarm → warning subscription lives as long as the app that imported this router.
 alarms.register()
 
@@ -51,7 +64,9 @@ def create(data: dict[str, Any] = Body(...), session: Session = Depends(db),
     return service.to_dict(service.create_warning(session, who, data, at))
 
 
-@router.get("/feed.atom", summary="Atom feed of the warnings in force (CAP 1.2 entries)")
+@router.get("/feed.atom", summary="Atom feed of the warnings in force (CAP 1.2 entries)",
+            response_class=Response,
+            responses=_xml_doc(ATOM_MEDIA, "Atom 1.0 feed, each entry embedding a CAP 1.2 alert"))
 def feed(request: Request, division: str | None = None, session: Session = Depends(db),
          at: datetime = Depends(now)) -> Response:
     rows = service.current_public(session, division, at)
@@ -87,7 +102,8 @@ def division_outlines(session: Session = Depends(db)) -> dict[str, Any]:
         for c, n, g in rows]}
 
 
-@router.post("/cap", status_code=201, summary="Import CAP 1.0-1.2 alerts or an Atom/RSS feed")
+@router.post("/cap", status_code=201, summary="Import CAP 1.0-1.2 alerts or an Atom/RSS feed",
+             openapi_extra=CAP_IMPORT_BODY)
 async def import_cap(request: Request, session: Session = Depends(db),
                      who: Principal = Depends(principal), at: datetime = Depends(now)
                      ) -> dict[str, Any]:
@@ -133,7 +149,9 @@ def edit(warning_id: str, data: dict[str, Any] = Body(...), session: Session = D
     return service.to_dict(service.edit_warning(session, who, warning_id, data, at))
 
 
-@router.get("/{warning_id}/cap.xml", summary="The CAP 1.2 alert of an issued warning")
+@router.get("/{warning_id}/cap.xml", summary="The CAP 1.2 alert of an issued warning",
+            response_class=Response,
+            responses=_xml_doc(CAP_MEDIA, "CAP 1.2 alert, valid against the OASIS schema"))
 def cap_xml(warning_id: str, session: Session = Depends(db),
             who: Principal | None = Depends(optional_principal)) -> Response:
     try:

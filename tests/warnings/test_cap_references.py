@@ -274,3 +274,23 @@ def test_cli_imports_an_infoless_cancel(database_url: str, engine: Any, city: di
             assert s.get(Warning, wid).status == "cancelled"
     finally:
         reset_engine()
+
+
+# ---------------------------------------------------------------- the OpenAPI document
+
+
+def test_openapi_gives_the_xml_answers_their_real_media_types(client: Any,
+                                                               frozen: datetime) -> None:
+    cmd = login(client, "commander")
+    (wid,) = post(client, cmd, gale()).json()["created"]
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    base = "/api/v1/warnings"
+    for path, url, media in ((f"{base}/feed.atom", f"{base}/feed.atom", "application/atom+xml"),
+                             (f"{base}/{{warning_id}}/cap.xml", f"{base}/{wid}/cap.xml",
+                              "application/cap+xml")):
+        documented = paths[path]["get"]["responses"]["200"]["content"]
+        assert list(documented) == [media], path
+        answer = client.get(url)  # what the route really sends
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith(media)
+    body = paths[f"{base}/cap"]["post"]["requestBody"]["content"]
+    assert {"application/cap+xml", "application/atom+xml", "multipart/form-data"} <= set(body)
