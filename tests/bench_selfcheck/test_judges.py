@@ -90,6 +90,10 @@ HIDDEN = {"dashboard_city": dict(DASH), "dashboard_district": dict(DASH),
           "dashboard_city_major_2026": dict(DASH), "escalation": {"second_run_steps": 0}}
 WARNINGS = {"compute_ms_median": 120.0, "compute_ms_max": 150.0, "service_ms_median": 140.0,
             "service_ms_max": 170.0, "service_cold_ms": 450.0}
+LOAD = {"target_rate_per_s": 20_000,
+        "requests": {"/map": {"p95_ms": 120.0}, "/api/v1/risk/map?unit=grid": {"p95_ms": 280.0}},
+        "alarm_latency": {"p99_ms": 800.0}, "ingest": {"stored_per_s": 19_100},
+        "failures": {"total": 0}}
 
 CASES = {
     "risk_map": (RISK_MAP, [("postgresql.grid_layer.p95_ms", 1000.0),
@@ -104,6 +108,10 @@ CASES = {
     "hidden_dangers": (HIDDEN, [("dashboard_district.median_ms", 520.0),
                                 ("dashboard_city_major_2026.max_ms", 900.0),
                                 ("escalation.second_run_steps", 3)]),
+    "load": (LOAD, [("requests./api/v1/risk/map?unit=grid.p95_ms", 300.0),
+                    ("alarm_latency.p99_ms", 1001.0), ("alarm_latency.p99_ms", None),
+                    ("ingest.stored_per_s", 18_999), ("failures.total", 1),
+                    ("requests", {})]),
     "warnings": (WARNINGS, [("service_ms_median", 600.0), ("service_cold_ms", 2400.0),
                             ("compute_ms_max", 510.0)]),
 }
@@ -125,3 +133,10 @@ def test_each_bench_can_be_seen_failing_with_a_tighter_target(
         name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BENCH_TARGET_SCALE", "0.01")
     assert bench(name).judge(copy.deepcopy(CASES[name][0]))["meets_target"] is False
+
+
+def test_load_percentiles_are_nearest_rank() -> None:
+    load = bench("load")
+    samples = [float(v) for v in range(100, 0, -1)]
+    assert [load.percentile(samples, q) for q in (0.5, 0.95, 0.99)] == [50.0, 95.0, 99.0]
+    assert load.percentile([7.0], 0.99) == 7.0 and load.percentile([], 0.5) is None
