@@ -163,6 +163,14 @@ def _check_received(received: Mapping[str, Any], now: datetime) -> dict[str, dat
     return out
 
 
+def _skipped(frm: str, to: str, reported: datetime | None, got: Mapping[str, datetime]) -> bool:
+    """越级: the step is met by a report that bypassed ``frm`` or ``to`` (art. 10 para. 3).
+
+    The unit's step is never a skip: art. 9 lets it report to any level from the county up.
+    """
+    return frm != "unit" and reported is not None and (frm not in got or to not in got)
+
+
 def reporting_clocks(grade: Any, unit_head_informed_at: datetime,
                      received: Mapping[str, datetime], now: datetime) -> list[ClockStatus]:
     """Every upward step for ``grade`` with its deadline and status at ``now``.
@@ -184,7 +192,7 @@ def reporting_clocks(grade: Any, unit_head_informed_at: datetime,
         article = "第九条" if frm == "unit" else "第十一条"
         out.append(ClockStatus(f"{frm}→{to}", to, article, started, deadline, reported,
                                _status(deadline, reported, now),
-                               skipped=reported is not None and to not in got))
+                               skipped=_skipped(frm, to, reported, got)))
     return out
 
 
