@@ -94,6 +94,10 @@ LOAD = {"target_rate_per_s": 20_000,
         "requests": {"/map": {"p95_ms": 120.0}, "/api/v1/risk/map?unit=grid": {"p95_ms": 280.0}},
         "alarm_latency": {"p99_ms": 800.0}, "ingest": {"stored_per_s": 19_100},
         "failures": {"total": 0}}
+INGEST = {"mqtt_msgs_per_s": 26_000,
+          "readings_per_s": {"mqtt_batch": 150_000, "http": 130_000, "nats": 110_000},
+          "alarm_latency": {"p99_ms": 400.0, "load_acked_per_s": 19_990},
+          "accounting": {"lost": 0, "duplicated": 0, "duplicates_absorbed": 12}, "errors": []}
 
 CASES = {
     "risk_map": (RISK_MAP, [("postgresql.grid_layer.p95_ms", 1000.0),
@@ -108,6 +112,10 @@ CASES = {
     "hidden_dangers": (HIDDEN, [("dashboard_district.median_ms", 520.0),
                                 ("dashboard_city_major_2026.max_ms", 900.0),
                                 ("escalation.second_run_steps", 3)]),
+    "ingest": (INGEST, [("mqtt_msgs_per_s", 19_000), ("readings_per_s.http", 99_000),
+                        ("alarm_latency.p99_ms", None), ("alarm_latency.load_acked_per_s", 12_000),
+                        ("accounting.lost", 1), ("accounting.duplicated", 3),
+                        ("errors", ["RowWaitTimeout: 10 of 20 rows stored after 600 s"])]),
     "load": (LOAD, [("requests./api/v1/risk/map?unit=grid.p95_ms", 300.0),
                     ("alarm_latency.p99_ms", 1001.0), ("alarm_latency.p99_ms", None),
                     ("ingest.stored_per_s", 18_999), ("failures.total", 1),
@@ -140,3 +148,12 @@ def test_load_percentiles_are_nearest_rank() -> None:
     samples = [float(v) for v in range(100, 0, -1)]
     assert [load.percentile(samples, q) for q in (0.5, 0.95, 0.99)] == [50.0, 95.0, 99.0]
     assert load.percentile([7.0], 0.99) == 7.0 and load.percentile([], 0.5) is None
+
+
+def test_ingest_ledger_keys_every_acknowledged_reading_of_every_body_shape() -> None:
+    ledger = bench("ingest").Ledger({"A": 1, "B": 2})
+    ledger.add("safecity/v1/devices/A/telemetry", b'{"token":"t","ts":5,"value":1}')
+    ledger.add("B", b'{"token":"t","readings":[{"ts":6,"value":1},{"ts":7,"value":1}]}')
+    ledger.add("A", b'{"ts":5,"value":1}\n{"ts":9,"value":2}\n', ndjson=True)
+    a, b = 1 << 42, 2 << 42
+    assert sorted(ledger.keys().tolist()) == [a | 5, a | 5, a | 9, b | 6, b | 7]
