@@ -269,9 +269,9 @@ class GradeResult:
         g, subject = self.grade, self.rule.subject_zh
         first = self.decided_by[0]
         zh_rule, en_rule = first.criterion.rule_for(g)
-        zh = (f"{g.zh}{subject}：由{first.criterion.zh}"
-              f"{first.criterion._amount_zh(first.value or Decimal(0))}决定（{zh_rule}）")
-        en = f"{g.en}: decided by {first.criterion.en} = {_fmt(first.value or Decimal(0))} ({en_rule})"
+        value = first.value or Decimal(0)
+        zh = f"{g.zh}{subject}：{zh_rule}（实际{first.criterion._amount_zh(value)}）"
+        en = f"{g.en}: {en_rule} (actual {_fmt(value)})"
         others = [r for r in self.decided_by[1:]]
         if others:
             zh += "；" + "、".join(r.criterion.zh for r in others) + "也达到该等级"
