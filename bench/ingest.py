@@ -762,7 +762,7 @@ def main() -> None:
 def sensor_ids(url: str) -> dict[str, int]:
     engine = create_engine(url)
     with engine.connect() as conn:
-        ids = dict(conn.execute(text("SELECT device_id, id FROM sensors")).tuples().all())
+        ids = {d: i for d, i in conn.execute(text("SELECT device_id, id FROM sensors"))}
     engine.dispose()
     return ids
 
