@@ -9,12 +9,12 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from safecity.core import audit
+from safecity.core import audit, scope
 from safecity.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
-from safecity.core.scope import Principal, division_prefix, is_valid_division_code
+from safecity.core.scope import Principal, Shape, division_prefix, is_valid_division_code
 from safecity.core.sql import code_within
 from safecity.core.validation import translate
 from safecity.hazards import rules, service
@@ -160,6 +160,7 @@ def _require_planner(who: Principal) -> None:
 
 def checklist_visible(who: Principal, c: Checklist) -> bool:
     # A city's checklist serves its districts; a district's serves itself and its streets.
+    # (Templates are read from above as well as below, unlike the scope rule of objects.)
     return who.can_read() and (who.division_code.startswith(division_prefix(c.division_code))
                                or who.covers(c.division_code))
 
@@ -197,10 +198,13 @@ def get_checklist(session: Session, who: Principal, checklist_id: int) -> Checkl
     return c
 
 
+# Plans are the division's inspection programme, read by every role working in it.
+PLAN_SHAPE = Shape(division=InspectionPlan.division_code, reference=True)
+
+
 def list_plans(session: Session, who: Principal) -> list[InspectionPlan]:
-    return list(session.scalars(select(InspectionPlan).where(
-        code_within(InspectionPlan.division_code, who.prefix) if who.can_read() else false())
-        .order_by(InspectionPlan.id)))
+    return list(session.scalars(select(InspectionPlan).where(scope.clause(who, PLAN_SHAPE))
+                                .order_by(InspectionPlan.id)))
 
 
 def create_plan(session: Session, who: Principal, data: dict[str, Any], now: datetime
@@ -263,16 +267,22 @@ def generate_tasks(session: Session, now: datetime) -> int:
 # ---------------------------------------------------------------- tasks
 
 
+# A task is its enterprise's: a liaison sees the tasks of enterprises of their industry.
+TASK_SHAPE = Shape(division=InspectionTask.division_code, enterprise=InspectionTask.enterprise_id,
+                   industry=Enterprise.industry_code, industry_via=Enterprise.id)
+
+
 def task_clause(who: Principal) -> Any:
-    clause = code_within(InspectionTask.division_code, who.prefix)
+    """The scope rule, then who the task is for: an enterprise officer sees their
+    enterprise's self-inspections, a grid member or inspector the tasks assigned to them."""
+    clause = scope.clause(who, TASK_SHAPE)
     if who.role == "enterprise_officer":
-        return and_(clause, InspectionTask.enterprise_id == (who.enterprise_id or -1),
-                    InspectionTask.assignee_kind == "enterprise")
+        return and_(clause, InspectionTask.assignee_kind == "enterprise")
     if who.role in ("grid_member", "inspector"):
         mine = or_(InspectionTask.assignee_username == who.username,
                    InspectionTask.assignee_username.is_(None))
         return and_(clause, InspectionTask.assignee_kind == who.role, mine)
-    return clause if who.can_read() else false()
+    return clause
 
 
 def list_tasks(session: Session, who: Principal, status: str | None = None,

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from safecity.core import audit, events
 from safecity.core.models import User
-from safecity.core.scope import division_prefix
+from safecity.core.scope import division_prefix, industry_matches
 from safecity.hazards import notify, rules
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import Escalation, HiddenDanger
@@ -80,9 +80,7 @@ class Directory:
                 return out
         out = []
         for u in self._covering(hd.division_code, {"department_liaison"}):
-            ind = u.industry or ""
-            if not ind or (ind.isalpha() and (hd.industry_section or "") == ind.upper()) or (
-                    not ind.isalpha() and (hd.industry_code or "").startswith(ind)):
+            if not u.industry or industry_matches(u.industry, hd.industry_code):
                 out.append(u)
         return out or self._covering(hd.division_code, {"inspector"})
 

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from safecity.core import audit, events
+from safecity.core import audit, events, scope
+from safecity.core.config import get_settings
 from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound, TooManyRequests
 from safecity.core.models import User
-from safecity.core.scope import Principal, division_prefix, is_valid_division_code
+from safecity.core.scope import Principal, Shape, division_prefix, is_valid_division_code
 from safecity.core.sql import code_within
 from safecity.hazards import notify, rules, schemas
 from safecity.hazards import workflow as wf
@@ -52,36 +53,23 @@ class Page:
 # ---------------------------------------------------------------- scope
 
 
+SHAPE = Shape(division=HiddenDanger.division_code, enterprise=HiddenDanger.enterprise_id,
+              industry=HiddenDanger.industry_code)
+
+
 def scope_clause(who: Principal) -> Any:
-    """WHERE clause of the hidden dangers the caller may see (same rules as the registry)."""
+    """WHERE clause of the hidden dangers the caller may see: the one scope rule, and a
+    member of the public sees their own reports."""
     if who.role == "public":
         return HiddenDanger.reporter_user_id == who.user_id
-    if not who.can_read():
-        return false()
-    clause = code_within(HiddenDanger.division_code, who.prefix)
-    if who.role == "enterprise_officer":
-        return and_(clause, HiddenDanger.enterprise_id == (who.enterprise_id or -1))
-    if who.role == "department_liaison" and who.industry:
-        ind = who.industry
-        col = HiddenDanger.industry_section if ind.isalpha() else HiddenDanger.industry_code
-        match = col == ind.upper() if ind.isalpha() else col.startswith(ind, autoescape=True)
-        return and_(clause, match)
-    return clause
+    return scope.clause(who, SHAPE)
 
 
 def visible(who: Principal, hd: HiddenDanger) -> bool:
     if who.role == "public":
         return hd.reporter_user_id == who.user_id
-    if not who.can_read() or not who.covers(hd.division_code):
-        return False
-    if who.role == "enterprise_officer":
-        return hd.enterprise_id is not None and hd.enterprise_id == who.enterprise_id
-    if who.role == "department_liaison" and who.industry:
-        ind = who.industry
-        if ind.isalpha():
-            return (hd.industry_section or "") == ind.upper()
-        return (hd.industry_code or "").startswith(ind)
-    return True
+    return scope.sees(who, SHAPE, hd.division_code, enterprise_id=hd.enterprise_id,
+                      industry_code=hd.industry_code)
 
 
 # ---------------------------------------------------------------- reading
@@ -371,16 +359,12 @@ def government_users(session: Session, hd: HiddenDanger, roles: frozenset[str] |
                      ) -> list[User]:
     """Users of these roles whose scope covers the hidden danger."""
     return [u for u in users_where(session, User.role.in_(sorted(roles)))
-            if hd.division_code.startswith(division_prefix(u.division_code))
-            and (u.role != "department_liaison" or _liaison_match(u, hd))]
+            if visible(principal_of(u), hd)]
 
 
-def _liaison_match(u: User, hd: HiddenDanger) -> bool:
-    if not u.industry:
-        return True
-    if u.industry.isalpha():
-        return (hd.industry_section or "") == u.industry.upper()
-    return (hd.industry_code or "").startswith(u.industry)
+def principal_of(u: User) -> Principal:
+    return Principal(u.id, u.username, u.role, u.division_code, u.enterprise_id, u.industry,
+                     u.display_name)
 
 
 def responsible_users(session: Session, hd: HiddenDanger) -> list[User]:
@@ -415,8 +399,9 @@ def _send(session: Session, users: list[User], hd: HiddenDanger, kind: str, titl
 
 def _notify_assessors(session: Session, hd: HiddenDanger, now: datetime) -> None:
     users = government_users(session, hd, {"district_officer", "inspector"})
-    users = [u for u in users if len(u.division_code) > 6 or u.division_code != "370600"
-             or u.role == "inspector"]
+    # The city's own district officers do not assess; its counties' and streets' do.
+    city = get_settings().city_code
+    users = [u for u in users if u.division_code != city or u.role == "inspector"]
     _send(session, users, hd, "reported", _message(hd, "reported", "新上报，待评估认定")[1], now)
 
 

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal_column, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
+from safecity.core import scope
 from safecity.core.errors import invalid
-from safecity.core.scope import Principal, division_prefix
+from safecity.core.scope import Principal, Shape, division_prefix
 from safecity.core.sql import code_within
 from safecity.hazards import rules, service
 from safecity.hazards import workflow as wf
@@ -98,10 +99,10 @@ def final_source(who: Principal, p: Params) -> Source:
     sums = [func.sum(fc.n).label("n"), func.sum(fc.on_time).label("on_time"),
             func.sum(fc.late).label("late"), func.sum(fc.days).label("days"),
             literal_column("0").label("overdue"), func.sum(fc.supervised).label("supervised")]
-    where = [code_within(fc.division_code, who.prefix),
-             *_filters(p, fc.division_code, fc.grade, fc.month)]
-    if who.role == "department_liaison" and who.industry:
-        where.append(fc.industry_section == who.industry.upper())
+    # The summary keeps only the section letter, so the scope rule reads it as the industry
+    # (summary_fits sends liaisons of a division number to the detail rows instead).
+    shape = Shape(division=fc.division_code, industry=fc.industry_section)
+    where = [scope.clause(who, shape), *_filters(p, fc.division_code, fc.grade, fc.month)]
     return Source(func.substr(fc.division_code, 1, 6), fc.industry_section, fc.grade, fc.month,
                   fc.status, sums, where)
 
