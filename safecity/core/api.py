@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safecity.core import audit, users
-from safecity.core.deps import db, now, principal
+from safecity.core.deps import db, login_source, now, principal
 from safecity.core.errors import Forbidden
 from safecity.core.models import AuditEntry
 from safecity.core.scope import ROLES, Principal
@@ -26,10 +26,11 @@ class LoginIn(BaseModel):
 
 
 @router.post("/auth/token", summary="Exchange username and password for a bearer token")
-def token(data: LoginIn, session: Session = Depends(db),
+def token(data: LoginIn, request: Request, session: Session = Depends(db),
           at: datetime = Depends(now)) -> dict[str, Any]:
+    address, throttle = login_source(request)
     try:
-        user = authenticate(session, data.username, data.password, at)
+        user = authenticate(session, data.username, data.password, at, address, throttle)
     except Exception:
         session.commit()  # keep the failed-attempt counter even though we answer with an error
         raise

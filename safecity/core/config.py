@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = 24 * 60
     login_free_failures: int = 3
     login_max_delay_seconds: int = 900
+    login_address_free_failures: int = 20  # wrong passwords from one address, any usernames
     default_lang: str = "zh"
     city_code: str = "370600"
     max_upload_mb: int = 20

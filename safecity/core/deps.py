@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from safecity.core.clock import utcnow
 from safecity.core.db import session_scope
 from safecity.core.errors import Forbidden, Unauthorized
 from safecity.core.scope import Principal
-from safecity.core.security import csrf_for, principal_for_token
+from safecity.core.security import LoginThrottle, csrf_for, principal_for_token
 
 SESSION_COOKIE = "safecity_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -25,6 +26,16 @@ def db() -> Iterator[Session]:
 
 def now() -> datetime:
     return utcnow()
+
+
+def login_source(request: Request) -> tuple[str, LoginThrottle]:
+    """The caller's address and the app's login throttle (one per app, made on first use)."""
+    state = request.app.state
+    if getattr(state, "login_throttle", None) is None:
+        state.login_throttle = LoginThrottle.from_settings()
+    # Behind a proxy uvicorn's --proxy-headers sets the client from X-Forwarded-For; the header
+    # itself is never read here, so a client cannot pick its own throttle key.
+    return (request.client.host if request.client else "unknown"), state.login_throttle
 
 
 def _bearer(request: Request) -> str | None:
@@ -43,9 +54,10 @@ def optional_principal(request: Request, session: Session = Depends(db)) -> Prin
         return None
     principal = principal_for_token(session, token, utcnow())
     if principal and from_cookie and request.method not in SAFE_METHODS:
-        # Cookie-authenticated writes must prove they come from our own pages.
-        sent = request.headers.get("x-csrf-token") or request.query_params.get("csrf")
-        if sent != csrf_for(token):
+        # Cookie-authenticated writes must prove they come from our own pages. Header only:
+        # a token in the URL would end up in access logs, proxies and browser history.
+        sent = request.headers.get("x-csrf-token") or ""
+        if not hmac.compare_digest(sent, csrf_for(token)):
             raise Forbidden("CSRF 校验失败", "CSRF check failed")
     request.state.principal = principal
     return principal

@@ -16,6 +16,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from safecity import __version__
 from safecity.capabilities import modules, register_handlers
 from safecity.core.errors import Invalid, SafeCityError, TooManyRequests, Unauthorized
+from safecity.core.security import LoginThrottle
 from safecity.core.validation import translate
 from safecity.web.docs import mount_docs
 from safecity.web.hardening import Hardening, add_input_safety_nets
@@ -61,6 +62,7 @@ def create_app() -> FastAPI:
     # Outermost: security headers on every answer, body caps and hostile numbers before routing.
     app.add_middleware(Hardening)
     add_input_safety_nets(app)
+    app.state.login_throttle = LoginThrottle.from_settings()
     mount_docs(app)
 
     @app.exception_handler(SafeCityError)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from safecity.core.config import get_settings
-from safecity.core.deps import SESSION_COOKIE, db, now
+from safecity.core.deps import SESSION_COOKIE, db, login_source, now
 from safecity.core.errors import Invalid, NotFound, SafeCityError, TooManyRequests, Unauthorized
 from safecity.core.scope import Principal
 from safecity.core.security import authenticate, csrf_for, issue_token, revoke_token
@@ -56,12 +56,21 @@ def login(request: Request, session: Session = Depends(db), at: datetime = Depen
     assert form is not None
     check_csrf(request, form, request.cookies.get(LOGIN_COOKIE) or secrets.token_hex(8))
     username, target = str(form.get("username") or "").strip(), safe_next(str(form.get("next")))
+    address, throttle = login_source(request)
     try:
-        user = authenticate(session, username, str(form.get("password") or ""), at)
+        user = authenticate(session, username, str(form.get("password") or ""), at, address,
+                            throttle)
     except (Unauthorized, TooManyRequests) as exc:
         session.commit()  # the failed-attempt counter must survive the error answer
         message = pick((exc.zh, exc.en), lang_of(request))
-        return _login_page(request, target, message, exc.status, username)
+        resp = _login_page(request, target, message, exc.status, username)
+        if isinstance(exc, TooManyRequests):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        # A new login gets a new session and CSRF token; the one this browser held ends here.
+        revoke_token(session, previous)
     token, _expires = issue_token(session, user, "session", at)
     session.commit()  # before the redirect, so the next page finds the session
     settings = get_settings()
