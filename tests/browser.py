@@ -1,4 +1,5 @@
-"""Shared parts of the browser tests: the Debian Chromium and a live uvicorn server."""
+"""Shared parts of the browser tests: the Debian Chromium, a live uvicorn server, the demo city
+and logging in through the form (the `browser` fixture itself is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import NOW, PASSWORD
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"  # screenshots for a reader
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -77,3 +82,30 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def load_demo_city(url: str, seed: int = 7) -> None:
+    """The generated demo city (registry) in the database at `url`, as of NOW."""
+    from sqlalchemy.orm import Session
+
+    from safecity.core.db import make_engine
+    from safecity.registry import demo
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        demo.load(session, demo.generate(seed=seed, now=NOW), NOW)
+        session.commit()
+    engine.dispose()
+
+
+def login_page(browser: Any, base: str, username: str, password: str = PASSWORD) -> Any:
+    """A new page logged in through the login form (zh-CN, 1400×900)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page.set_default_timeout(30_000)
+    page.goto(f"{base}/map")
+    assert "/login" in page.url  # unauthenticated pages send the user to the login form
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page

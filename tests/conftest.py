@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -60,10 +63,46 @@ def database_url(request: pytest.FixtureRequest,
     upgrade(url)
     yield url
     if request.param == "postgresql":  # each run's databases would otherwise pile up
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "safecity_test_{worker}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_pg_database(f"safecity_test_{worker}")
+
+
+def _drop_pg_database(name: str) -> None:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@contextmanager
+def own_database(kind: str, folder: Path, label: str) -> Iterator[str]:
+    """A migrated database of the caller's own ("sqlite" or "postgresql"), dropped afterwards:
+    live servers and browsers keep their data apart from the per-test truncated one."""
+    from safecity.core.migrate import upgrade
+
+    if kind == "sqlite":
+        url = f"sqlite:///{folder}/safecity.db"
+    else:
+        if not _pg_available():
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"PostgreSQL unreachable at {PG_ADMIN_URL} (CI=true: failing, not skipping)")
+            pytest.skip("PostgreSQL not reachable")
+        worker = f'{os.environ.get("PYTEST_XDIST_WORKER", "main")}_{os.getpid()}'
+        url = _fresh_pg_database(f"{label}_{worker}")
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        if kind == "postgresql":
+            _drop_pg_database(f"safecity_test_{label}_{worker}")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def live_database_url(request: pytest.FixtureRequest,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A module's own database for a live server, on SQLite and on PostgreSQL."""
+    label = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    with own_database(request.param, tmp_path_factory.mktemp(label), label) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
@@ -140,3 +179,50 @@ def login(client, username: str) -> dict[str, str]:  # type: ignore[no-untyped-d
     resp = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
     assert resp.status_code == 200, resp.text
     return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+# ------------------------------------------------ shared helpers (tests import them from here)
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a page's form."""
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "page has no CSRF field"
+    return match.group(1)
+
+
+def web_login(web, username: str, password: str = PASSWORD,  # type: ignore[no-untyped-def]
+              next: str = "/map"):
+    """Log in through the login form (session cookie); returns the login answer."""
+    token = csrf_of(web.get("/login").text)
+    return web.post("/login", data={"username": username, "password": password, "csrf": token,
+                                    "next": next}, follow_redirects=False)
+
+
+def principal(session: Session, username: str):  # type: ignore[no-untyped-def]
+    """The Principal of a seeded user, as the API would build it."""
+    from sqlalchemy import select
+
+    from safecity.core.models import User
+    from safecity.core.scope import Principal
+
+    u = session.scalar(select(User).where(User.username == username))
+    return Principal(u.id, u.username, u.role, u.division_code, u.enterprise_id, u.industry)
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[datetime]:
+    """The application's clock stands at NOW (the date every fixture and seed is written for)."""
+    from safecity.core import clock
+
+    with clock.frozen(NOW) as at:
+        yield at
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """Headless Debian Chromium, one per test module."""
+    from tests.browser import chromium
+
+    with chromium() as launched:
+        yield launched

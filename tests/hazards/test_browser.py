@@ -9,37 +9,21 @@ from typing import Any
 
 import pytest
 
-from tests.browser import chromium, live_server
+from tests.browser import ARTIFACTS, live_server, load_demo_city
+from tests.conftest import PASSWORD
 from tests.hazards.conftest import jpeg
-from tests.web.test_browser import ARTIFACTS, NOW, PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from sqlalchemy.orm import Session
-
-    from safecity.core.db import make_engine
-    from safecity.core.migrate import upgrade
-    from safecity.registry import demo
-
-    folder = tmp_path_factory.mktemp("hz-browser")
-    url = f"sqlite:///{folder}/safecity.db"
-    upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        demo.load(session, demo.generate(seed=7, now=NOW), NOW)
-        session.commit()
-    engine.dispose()
-    with live_server(url, SAFECITY_STORAGE_DIR=str(folder / "storage"), SAFECITY_ESCALATION_INTERVAL_SECONDS="0") as base:
+def server(live_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # The whole loop runs on SQLite and on PostgreSQL.
+    load_demo_city(live_database_url)
+    storage = tmp_path_factory.mktemp("hz-storage")
+    with live_server(live_database_url, SAFECITY_STORAGE_DIR=str(storage),
+                     SAFECITY_ESCALATION_INTERVAL_SECONDS="0") as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 def login(browser: Any, base: str, username: str, phone: bool = False) -> Any:

@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 from safecity.cli import app
 from safecity.core.db import reset_engine
 from safecity.hazards.models import HiddenDanger, InspectionTask
+from tests.conftest import csrf_of
 from tests.factories import NOW
-from tests.hazards.test_jobs import registered
-from tests.hazards.test_views import csrf_of, web_login
+from tests.hazards.helpers import registered
+from tests.hazards.helpers import staff_login as web_login
 
 
 def test_jobs_run_once(hz_city, database_url, session, monkeypatch) -> None:

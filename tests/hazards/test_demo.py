@@ -11,7 +11,7 @@ from safecity.hazards import workflow as wf
 from safecity.hazards.models import HiddenDanger, HiddenDangerEvent
 from safecity.registry import demo as city_demo
 from tests.factories import NOW
-from tests.hazards.test_jobs import factory_for
+from tests.hazards.helpers import factory_for
 
 
 def test_demo_year_of_hidden_dangers(engine) -> None:  # type: ignore[no-untyped-def]

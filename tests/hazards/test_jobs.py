@@ -3,56 +3,16 @@
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from safecity.core import events
 from safecity.core.models import AuditEntry, User
-from safecity.core.scope import Principal
-from safecity.hazards import jobs, rules, service
+from safecity.hazards import jobs, rules
 from safecity.hazards.models import Escalation, HiddenDanger, Notification
 from tests.factories import NOW
-
-
-def principal(session: Session, username: str) -> Principal:
-    u = session.scalar(select(User).where(User.username == username))
-    return Principal(u.id, u.username, u.role, u.division_code, u.enterprise_id, u.industry)
-
-
-def registered(session: Session, city: dict, deadline, grade: str = "general") -> int:
-    insp = principal(session, "inspector")
-    reg_at = deadline - timedelta(days=30)
-    hd = service.report(session, insp, {"title": "消防通道堵塞", "enterprise_id":
-                                        city["own_enterprise_id"]}, [], reg_at)
-    data = {"grade": grade, "grade_basis": "标准"}
-    service.transition(session, insp, hd.id, "confirm", data, [], reg_at)
-    reg = {"responsible_party": "企业", "deadline": deadline}
-    if grade == "major":
-        reg |= {"supervisor_division_code": "370602", "supervisor_name": "芝罘区应急管理局"}
-    service.transition(session, insp, hd.id, "register", reg, [], reg_at)
-    session.commit()
-    return hd.id
-
-
-def factory_for(engine):  # type: ignore[no-untyped-def]
-    make = sessionmaker(bind=engine, expire_on_commit=False)
-
-    @contextmanager
-    def scope():  # type: ignore[no-untyped-def]
-        s = make()
-        try:
-            yield s
-            s.commit()
-        except BaseException:
-            s.rollback()
-            raise
-        finally:
-            s.close()
-
-    return scope
+from tests.hazards.helpers import factory_for, registered
 
 
 def test_pure_due_steps() -> None:

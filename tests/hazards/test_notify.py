@@ -14,7 +14,7 @@ from safecity.core.models import User
 from safecity.hazards import notify
 from safecity.hazards.models import Escalation, Notification
 from tests.factories import NOW
-from tests.hazards.test_jobs import registered
+from tests.hazards.helpers import registered
 
 
 class _Smtp(socketserver.StreamRequestHandler):

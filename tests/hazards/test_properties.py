@@ -14,9 +14,9 @@ from safecity.core.models import AuditEntry
 from safecity.hazards import service
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import HiddenDanger, HiddenDangerEvent
+from tests.conftest import principal
 from tests.factories import NOW
 from tests.hazards import loop
-from tests.hazards.test_jobs import principal
 
 USERS = ["admin", "inspector", "zhifu", "laishan", "enterprise", "grid", "street1", "analyst",
          "liaison", "public", "zfinspector", "commander"]

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from safecity.core.scope import Principal
 from safecity.hazards import jobs, service
 from safecity.risk import dynamic, lists
+from tests.conftest import principal
 from tests.factories import NOW
-from tests.hazards.test_jobs import factory_for, principal, registered
+from tests.hazards.helpers import factory_for, registered
 
 
 def test_overdue_raises_and_closing_clears_the_signal(hz_city, session, engine) -> None:

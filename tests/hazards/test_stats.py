@@ -80,7 +80,7 @@ def test_api_page_and_export(hz_city, client, session) -> None:
     assert wb["总体"]["B1"].value == 3  # three general ones in 芝罘区
     assert wb["按区划"]["A2"].value == "芝罘区"
     client.cookies.clear()
-    from tests.hazards.test_views import web_login
+    from tests.hazards.helpers import staff_login as web_login
 
     web_login(client, "zhifu")
     page = client.get("/hazards/stats")
@@ -89,7 +89,7 @@ def test_api_page_and_export(hz_city, client, session) -> None:
 
 def test_summary_matches_live_figures(hz_city, session) -> None:
     from safecity.hazards import service
-    from tests.hazards.test_jobs import principal
+    from tests.conftest import principal
 
     seed(session)
     city = Principal(1, "admin", "admin", "370600")

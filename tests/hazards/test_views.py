@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select
 
 from safecity.hazards.models import HiddenDanger
-from tests.conftest import PASSWORD
+from tests.conftest import csrf_of
 from tests.hazards.conftest import jpeg
-
-
-def web_login(client, username: str) -> str:  # type: ignore[no-untyped-def]
-    page = client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    resp = client.post("/login", data={"username": username, "password": PASSWORD,
-                                       "csrf": csrf, "next": "/hazards"}, follow_redirects=False)
-    assert resp.status_code == 303, resp.text
-    return csrf_of(client.get("/hazards/inbox").text)
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+from tests.hazards.helpers import staff_login as web_login
 
 
 def test_anonymous_report_then_staff_pages(hz_city, client, session) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.browser import live_server
-from tests.web.test_browser import _load_city, _login, browser  # noqa: F401
+from safecity.core.clock import epoch_ms, utcnow
+from tests.browser import live_server, load_demo_city
+from tests.browser import login_page as _login
 
 pytestmark = pytest.mark.browser
 
@@ -29,12 +29,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
 
     url = f"sqlite:///{tmp_path_factory.mktemp('monbrowser')}/safecity.db"
     upgrade(url)
-    _load_city(url)
+    load_demo_city(url)
     engine = make_engine(url)
     with Session(engine) as session:
         # real time: with the suite's fixed NOW every demo sensor would be hours silent and
         # the first batch would raise 3,000 offline alarms
-        demo.load(session, datetime.now(UTC))
+        demo.load(session, utcnow())
         session.commit()
         device = session.scalars(select(Sensor.device_id).where(
             Sensor.sensor_type == "gas").order_by(Sensor.id.desc()).limit(1)).one()
@@ -44,7 +44,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
 
 
 def test_red_alarm_appears_live_and_is_acknowledged(
-        live: tuple[str, str], browser: Any) -> None:  # noqa: F811
+        live: tuple[str, str], browser: Any) -> None:
     from safecity.monitoring.demo import demo_token
 
     base, device = live
@@ -56,13 +56,13 @@ def test_red_alarm_appears_live_and_is_acknowledged(
     # (on its first device request): what is timed is a reading reaching a running console.
     page.wait_for_function("Object.values(window.safecityAlarmMap._layers)"
                            ".some(l => l.feature && l.feature.geometry.type !== 'Point')")
-    warm = httpx.post(f"{base}/api/v1/telemetry", json={"ts": int(time.time() * 1000) - 5000,
+    warm = httpx.post(f"{base}/api/v1/telemetry", json={"ts": epoch_ms() - 5000,
                                                         "value": 1.0},
                       headers={"Authorization": f"Bearer {demo_token(device)}"}, timeout=30)
     assert warm.status_code == 202, warm.text
     before = page.evaluate("Object.keys(window.safecityAlarms).length")
     sent = time.monotonic()
-    resp = httpx.post(f"{base}/api/v1/telemetry", json={"ts": int(time.time() * 1000),
+    resp = httpx.post(f"{base}/api/v1/telemetry", json={"ts": epoch_ms(),
                                                         "value": 75.0},
                       headers={"Authorization": f"Bearer {demo_token(device)}"}, timeout=30)
     assert resp.status_code == 202, resp.text
@@ -85,12 +85,12 @@ def test_red_alarm_appears_live_and_is_acknowledged(
 
 
 def test_console_button_opens_a_hidden_danger_and_it_links_back(
-        live: tuple[str, str], browser: Any) -> None:  # noqa: F811
+        live: tuple[str, str], browser: Any) -> None:
     from safecity.monitoring.demo import demo_token
     from tests.conftest import PASSWORD
 
     base, device = live
-    httpx.post(f"{base}/api/v1/telemetry", json={"ts": int(time.time() * 1000), "value": 80.0},
+    httpx.post(f"{base}/api/v1/telemetry", json={"ts": epoch_ms(), "value": 80.0},
                headers={"Authorization": f"Bearer {demo_token(device)}"}, timeout=30)
     token = httpx.post(f"{base}/api/v1/auth/token", json={"username": "admin",
                                                           "password": PASSWORD}).json()
@@ -115,12 +115,12 @@ def test_console_button_opens_a_hidden_danger_and_it_links_back(
 
 
 def test_sensor_chart_draws_thresholds_and_the_alarm_point(
-        live: tuple[str, str], browser: Any) -> None:  # noqa: F811
+        live: tuple[str, str], browser: Any) -> None:
     from safecity.monitoring.demo import demo_token
     from tests.conftest import PASSWORD
 
     base, device = live
-    resp = httpx.post(f"{base}/api/v1/telemetry", json={"ts": int(time.time() * 1000),
+    resp = httpx.post(f"{base}/api/v1/telemetry", json={"ts": epoch_ms(),
                                                         "value": 90.0},
                       headers={"Authorization": f"Bearer {demo_token(device)}"}, timeout=30)
     assert resp.status_code == 202

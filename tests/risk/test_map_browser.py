@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser import chromium, live_server
-from tests.web.test_browser import NOW, PASSWORD, _load_city
+from tests.browser import live_server, load_demo_city
+from tests.conftest import NOW, PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -52,16 +52,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
     url = f"sqlite:///{tmp_path_factory.mktemp('riskmap')}/safecity.db"
     upgrade(url)
-    _load_city(url)
+    load_demo_city(url)
     seeded = _seed_risks(url)
     with live_server(url) as base:
         yield {"base": base, **seeded}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 def _ready(page: Any, loads: int = 1) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser import chromium, live_server
-from tests.web.test_browser import ARTIFACTS, NOW, PASSWORD
+from tests.browser import ARTIFACTS, live_server
+from tests.conftest import NOW, PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -40,12 +40,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _load(url)
     with live_server(url) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 def _login(browser: Any, base: str, username: str) -> Any:

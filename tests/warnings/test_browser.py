@@ -4,16 +4,15 @@ commander approves and issues it, and it reaches the public page and the Atom fe
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from tests.browser import chromium, live_server
-from tests.web.test_browser import ARTIFACTS, PASSWORD
+from safecity.core.clock import utcnow
+from tests.browser import ARTIFACTS, live_server
+from tests.conftest import NOW, PASSWORD
 
 pytestmark = pytest.mark.browser
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def _load_city(url: str) -> None:
@@ -26,27 +25,17 @@ def _load_city(url: str) -> None:
     engine = make_engine(url)
     with Session(engine) as session:
         city_demo.load(session, city_demo.generate(seed=7, now=NOW), NOW)
-        demo.load(session, datetime.now(UTC))
+        demo.load(session, utcnow())  # the demo's alarms are live ones, now
         session.commit()
     engine.dispose()
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-
-    from safecity.core.migrate import upgrade
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('wbrowser')}/safecity.db"
-    upgrade(url)
-    _load_city(url)
-    with live_server(url) as base:
+def server(live_database_url: str) -> Iterator[str]:
+    # Issuing a warning runs on SQLite and on PostgreSQL.
+    _load_city(live_database_url)
+    with live_server(live_database_url) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 def _login(browser: Any, base: str, username: str) -> Any:
@@ -66,7 +55,7 @@ def test_red_alarm_to_public_page_and_feed(server: str, browser: Any) -> None:
     from safecity.warnings import alarms, cap
 
     alarms.register()  # the app did this on import; again in case a test cleared the bus
-    events.publish(events.AlarmRaised(datetime.now(UTC), alarm_id="GAS-ZF-0042", level="red",
+    events.publish(events.AlarmRaised(utcnow(), alarm_id="GAS-ZF-0042", level="red",
                                       division_code="370602", lon=121.395, lat=37.53))
     assert alarms.drain(30)
 

@@ -3,62 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser import chromium, live_server
+from tests.browser import ARTIFACTS, live_server, load_demo_city
+from tests.browser import login_page as _login
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "demo1234"
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-def _load_city(url: str) -> None:
-    from sqlalchemy.orm import Session
-
-    from safecity.core.db import make_engine
-    from safecity.registry import demo
-
-    engine = make_engine(url)
-    with Session(engine) as session:
-        demo.load(session, demo.generate(seed=7, now=NOW), NOW)
-        session.commit()
-    engine.dispose()
-
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-
-    from safecity.core.migrate import upgrade
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser')}/safecity.db"
-    upgrade(url)
-    _load_city(url)
-    with live_server(url) as base:
+def server(live_database_url: str) -> Iterator[str]:
+    # The main flows run on SQLite and on PostgreSQL.
+    load_demo_city(live_database_url)
+    with live_server(live_database_url) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
-def _login(browser: Any, base: str, username: str, password: str = PASSWORD) -> Any:
-    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-    page.set_default_timeout(30_000)
-    page.goto(f"{base}/map")
-    assert "/login" in page.url  # unauthenticated pages send the user to the login form
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return page
 
 
 def _map_state(page: Any) -> dict[str, Any]:
