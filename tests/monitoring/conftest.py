@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 
@@ -17,6 +18,13 @@ T0_MS = 1_795_424_400_000  # 2026-11-23 09:00 UTC, the suite's NOW
 
 def token_of(device_id: str) -> str:
     return f"tok-{device_id}"
+
+
+def msg(device: str, ts: int, value: object, token: str | None = None, **extra: object) -> tuple:
+    """One device message as the pipeline receives it: (device id, JSON body)."""
+    body = {"token": token if token is not None else token_of(device), "ts": ts, "value": value,
+            **extra}
+    return device, json.dumps(body).encode()
 
 
 def make_sensors(session: Session, count: int = 4, sensor_type: str = "gas",

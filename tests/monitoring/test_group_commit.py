@@ -14,7 +14,7 @@ from sqlalchemy import select
 from safecity.monitoring import pipeline as pipeline_module
 from safecity.monitoring.models import Alarm, AlarmAction, Reading
 from safecity.monitoring.pipeline import GROUP_MAX, Pipeline, _Ticket
-from tests.monitoring.test_pipeline import msg
+from tests.monitoring.conftest import msg
 
 # submit() judges readings by the real clock (HTTP has no other): recent ones, so neither the
 # future/retention checks nor the offline sweep (it runs every few seconds) depend on the day.

@@ -10,9 +10,8 @@ from sqlalchemy import func, select
 
 from safecity.core.models import AuditEntry
 from safecity.hazards.models import HiddenDanger
-from tests.conftest import login
+from tests.conftest import login, web_login
 from tests.monitoring.conftest import make_sensors, token_of
-from tests.web.test_views import web_login
 
 
 def red_alarm(client: Any, session: Any) -> int:

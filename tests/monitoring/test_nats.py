@@ -7,16 +7,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
-import nats
 from sqlalchemy import func, select
 
 from safecity.monitoring.models import Reading, ReadingMinute
 from safecity.monitoring.settings import MonitoringSettings
 from safecity.monitoring.stream import Publisher, owned, partition
 from tests.monitoring.conftest import make_sensors, require_service, token_of
+from tests.monitoring.jetstream import _drop_stream, _env, _settings, start_worker
 
 TOTAL = 6000
 
@@ -29,40 +28,12 @@ def test_partitions_are_shared_without_overlap() -> None:
     assert partition("GAS-0001", parts) == partition("GAS-0001", parts)
 
 
-def _settings(tag: str) -> MonitoringSettings:
-    return MonitoringSettings(nats_stream=f"TEST_{tag}", nats_subject_prefix=f"test{tag}.tel",
-                              partitions=4, batch_max=500)
-
-
-def _env(settings: MonitoringSettings, database_url: str) -> dict[str, str]:
-    return {**os.environ, "SAFECITY_DATABASE_URL": database_url,
-            "SAFECITY_MONITORING_NATS_STREAM": settings.nats_stream,
-            "SAFECITY_MONITORING_NATS_SUBJECT_PREFIX": settings.nats_subject_prefix,
-            "SAFECITY_MONITORING_PARTITIONS": str(settings.partitions),
-            "SAFECITY_MONITORING_BATCH_MAX": str(settings.batch_max)}
-
-
-def start_worker(index: int, workers: int, env: dict[str, str], url: str) -> subprocess.Popen:
-    code = ("from safecity.monitoring.runners import run_nats_worker;"
-            f"run_nats_worker({index}, {workers}, {url!r})")
-    return subprocess.Popen([sys.executable, "-c", code], env=env)
-
-
 async def _publish(settings: MonitoringSettings, items: list[tuple[str, bytes]]) -> int:
     pub = Publisher(settings)
     await pub.connect()
     stored = await pub.publish_many(items)
     await pub.close()
     return stored
-
-
-async def _drop_stream(settings: MonitoringSettings) -> None:
-    nc = await nats.connect(settings.nats_url)
-    try:
-        await nc.jetstream().delete_stream(settings.nats_stream)
-    except Exception:  # noqa: BLE001, S110  # the stream may be gone already
-        pass
-    await nc.close()
 
 
 def test_two_workers_one_killed_mid_stream_store_everything_once(engine, session, city,

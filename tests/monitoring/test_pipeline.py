@@ -19,15 +19,9 @@ from safecity.monitoring.models import (
 )
 from safecity.monitoring.pipeline import Pipeline
 from safecity.monitoring.store import write_readings
-from tests.monitoring.conftest import T0_MS, token_of
+from tests.monitoring.conftest import T0_MS, msg, token_of
 
 NOW = datetime(2026, 11, 23, 9, 0, 30, tzinfo=UTC)
-
-
-def msg(device: str, ts: int, value: object, token: str | None = None, **extra: object) -> tuple:
-    body = {"token": token if token is not None else token_of(device), "ts": ts, "value": value,
-            **extra}
-    return device, json.dumps(body).encode()
 
 
 def test_writes_are_idempotent_and_aggregated(engine, sensors) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from tests.conftest import web_login
 from tests.monitoring.conftest import make_sensors, token_of
-from tests.web.test_views import web_login
 
 
 def test_sensor_pages_and_alarm_console(client: Any, session: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from safecity.core.errors import FieldError, Forbidden, Invalid
+from safecity.core.errors import FieldError, Invalid, NotFound
 from safecity.core.scope import Principal
 from safecity.risk import whitepaper as wp
 from safecity.risk.models import MajorHazard, RiskAssessment, RiskPoint
@@ -348,7 +348,7 @@ def test_district_officer_gets_only_their_district(session: Session, seeded: dic
     assert "烟台市" not in text
     rows = {r[0]: r[1:] for r in _table(doc, "区县", "重大安全风险（项）")[1:]}
     assert rows == {"芝罘区": ["3", "0", "2", "1"], "合计": ["3", "0", "2", "1"]}
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # outside scope: 404, as every read outside scope
         wp.build(session, ZHIFU, 2025, "370200", "pdf", NOW)
 
 
@@ -419,7 +419,7 @@ def test_endpoint_downloads_and_validates(wp_client: Any, seeded: dict) -> None:
 
     zhifu = login(wp_client, "zhifu")
     resp = wp_client.get("/api/v1/risk/white-paper?year=2025&division=370200", headers=zhifu)
-    assert resp.status_code == 403
+    assert resp.status_code == 404
     resp = wp_client.get("/api/v1/risk/white-paper?year=2025&format=pdf", headers=zhifu)
     assert resp.status_code == 200 and resp.content.startswith(b"%PDF")
     assert "芝罘区城市安全风险白皮书（2025年度）" in _pdf_text(resp.content)
@@ -428,7 +428,7 @@ def test_endpoint_downloads_and_validates(wp_client: Any, seeded: dict) -> None:
 
 
 def test_page_has_form_and_shows_errors(wp_client: Any, seeded: dict) -> None:
-    from tests.web.test_views import web_login
+    from tests.conftest import web_login
 
     wp_client.headers["accept"] = "text/html"
     web_login(wp_client, "zhifu")

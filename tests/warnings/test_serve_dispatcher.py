@@ -13,10 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safecity.core.db import reset_engine
+from safecity.core.scope import Principal
 from safecity.warnings import service
 from safecity.warnings.models import Delivery, Warning
 from safecity.web.app import create_app
-from tests.warnings.test_channels import COMMANDER, NOW
+from tests.conftest import NOW
+
+COMMANDER = Principal(user_id=2, username="commander", role="commander", division_code="370600")
 
 
 def test_serve_expires_and_dispatches_in_the_background(

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.web.test_views import _csrf, web_login
+from tests.conftest import csrf_of as _csrf
+from tests.conftest import web_login
 
 DATA = Path(__file__).parent / "data"
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, web_login
+from tests.conftest import csrf_of as _csrf
 from tests.factories import uscc
 
 
@@ -16,18 +17,6 @@ from tests.factories import uscc
 def web(client: Any) -> Any:
     client.headers["accept"] = "text/html,application/xhtml+xml"
     return client
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert match, "page has no CSRF field"
-    return match.group(1)
-
-
-def web_login(web: Any, username: str, password: str = PASSWORD, next: str = "/map") -> Any:
-    token = _csrf(web.get("/login").text)
-    return web.post("/login", data={"username": username, "password": password, "csrf": token,
-                                    "next": next}, follow_redirects=False)
 
 
 def _count(engine: Any, model: Any) -> int:
