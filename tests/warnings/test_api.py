@@ -158,7 +158,9 @@ def test_scope_validation_and_feed(client: Any) -> None:
     assert public["features"][0]["geometry"]["type"] == "Polygon"
 
 
-def test_cap_import_external_and_hostile(client: Any) -> None:
+def test_cap_import_external_and_hostile(client: Any, frozen_clock: datetime) -> None:
+    # The met office's warning (sent 2026-11-23 16:00, expires the next evening) is current
+    # only on the suite's date: the clock stands there.
     cmd, zhifu = login(client, "commander"), login(client, "zhifu")
     body = (DATA / "cap11_met.xml").read_bytes()
     resp = client.post("/api/v1/warnings/cap", content=body,
