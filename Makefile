@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-future install install-test serve lint bench clean
+.PHONY: demo test test-future install install-test serve lint bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ lint: install-test
 
 bench: install-test
 	$(BIN)/python bench/registry.py
+
+# The demo (server + simulated sensors on SQLite) for SOAK_MINUTES (30); fails on any 5xx.
+soak: install
+	$(BIN)/python bench/soak.py --minutes $${SOAK_MINUTES:-30}
 
 clean:
 	rm -rf $(VENV) safecity.db safecity.db-wal safecity.db-shm build *.egg-info

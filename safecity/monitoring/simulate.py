@@ -2,16 +2,23 @@
 
 Uses the demo sensors (DEMO-…, tokens from demo.demo_token) and creates SIM-… sensors the same
 way when more are asked for. Values follow each type's diurnal pattern with noise; anomalies are
-scripted along the run: a gas leak spreading over one grid cell's detectors (20 %), a pipe burst
-(35 %), a bridge overload (50 %), an elevator trapping (65 %) and a vehicle off its route (80 %).
+scripted: a gas leak spreading over one grid cell's detectors (1 min in), a pipe burst (3 min),
+a bridge overload (5 min), an elevator trapping (7 min) and a vehicle off its route (10 min),
+again every hour; a run shorter than the script plays it faster so all of it fits.
+Posting over HTTP retries with backoff: a busy or restarting server slows the devices, never
+stops them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
+import sys
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +33,22 @@ from safecity.monitoring.settings import get_monitoring_settings
 from safecity.monitoring.telemetry import hash_token
 
 TICK_S = 0.1
+log = logging.getLogger(__name__)
+
+# The script as (seconds into the cycle, progress value of values()): a visitor who opens the
+# demo sees the first incident within two minutes and all five within fifteen. `progress` keeps
+# the anomalies' order and the leak's spread (one more detector every 0.03, about 24 s).
+SCRIPT_KNOTS_S = (0.0, 60.0, 180.0, 300.0, 420.0, 600.0, 900.0)
+SCRIPT_KNOTS_P = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95)
+SCRIPT_CYCLE_S = 3600.0
+
+
+def script_progress(elapsed_s: float, duration_s: float) -> float:
+    """Where the anomaly script stands `elapsed_s` into a run of `duration_s` seconds."""
+    scale = min(1.0, duration_s / (SCRIPT_KNOTS_S[-1] * 1.1))  # short runs: script compressed
+    cycle = max(SCRIPT_CYCLE_S * scale, 1e-9)
+    return float(np.interp(elapsed_s % cycle, [k * scale for k in SCRIPT_KNOTS_S],
+                           SCRIPT_KNOTS_P))
 
 
 @dataclass
@@ -93,13 +116,23 @@ def values(f: Fleet, idx: np.ndarray, now_ms: int, progress: float, anomalies: b
     return out, lon, lat
 
 
+def _of_type(f: Fleet, sensor_type: str) -> list[int]:
+    """The fleet's sensors of a type, past those the demo opened alarms on (a scripted incident
+    on a sensor already in alarm would change nothing a visitor can see); all when too few."""
+    from safecity.monitoring.demo import ALARMS
+
+    found = [i for i, t in enumerate(f.types) if t == sensor_type]
+    seeded = sum(1 for t, _v in ALARMS if t == sensor_type)
+    return found[seeded:] if len(found) > seeded else found
+
+
 def _first(f: Fleet, sensor_type: str) -> int | None:
-    return next((i for i, t in enumerate(f.types) if t == sensor_type), None)
+    return next(iter(_of_type(f, sensor_type)), None)
 
 
 def _anomalies(f: Fleet, idx: np.ndarray, types: list[str], out: np.ndarray, lon: np.ndarray,
                lat: np.ndarray, progress: float) -> None:
-    gas = [i for i, t in enumerate(f.types) if t == "gas"]
+    gas = _of_type(f, "gas")
     if gas and progress >= 0.2:
         cell = f.cells[gas[0]]
         leak = [i for i in gas if f.cells[i] == cell][:4]
@@ -183,27 +216,72 @@ def run(*, sensors: int, rate: float, via: str, duration: float, url: str,
         idx = (np.arange(per_tick) + cursor) % len(f.devices)
         cursor = int((cursor + per_tick) % len(f.devices))
         now_ms = int(time.time() * 1000)
-        vals, lon, lat = values(f, idx, now_ms, (tick - start) / duration, anomalies, rng)
+        vals, lon, lat = values(f, idx, now_ms, script_progress(tick - start, duration),
+                                anomalies, rng)
         sender(_payloads(f, idx, vals, lon, lat, now_ms))
         sent += len(idx)
         time.sleep(max(0.0, TICK_S - (time.monotonic() - tick)))
-    return {"via": via, "sensors": len(f.devices), "sent": sent,
-            "seconds": round(time.monotonic() - start, 1)}
+    out = {"via": via, "sensors": len(f.devices), "sent": sent,
+           "seconds": round(time.monotonic() - start, 1)}
+    return out | ({"http": dict(sender.statuses)} if hasattr(sender, "statuses") else {})
+
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def post_with_retry(post: Callable[[], Any], *, sleep: Callable[[float], None] = time.sleep,
+                    first_s: float = 0.5, max_s: float = 30.0) -> Any:
+    """post() until it is answered with anything but a server error or a refused connection,
+    waiting 0.5, 1, 2 … up to 30 s between tries; each failure is logged. A 4xx is returned:
+    trying the same body again would be refused again."""
+    import httpx
+
+    wait = first_s
+    while True:
+        try:
+            resp = post()
+            if resp.status_code not in RETRY_STATUSES:
+                return resp
+            reason = f"HTTP {resp.status_code}"
+        except httpx.TransportError as exc:  # refused, reset, timed out: the server may restart
+            reason = f"{type(exc).__name__}: {exc}"
+        log.warning("telemetry post failed (%s); retrying in %.1f s", reason, wait)
+        sleep(wait)
+        wait = min(max_s, wait * 2)
 
 
 def _http_sender(url: str) -> Any:
     import httpx
 
     client = httpx.Client(base_url=url, timeout=30)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(message)s")
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per post otherwise
+
+    statuses: Counter[str] = Counter()  # every answer, retried ones too: the soak counts 5xx
+
+    def post(d: str, bodies: list[bytes]) -> Any:
+        try:
+            resp = client.post("/api/v1/telemetry", content=b"\n".join(bodies), headers={
+                "Authorization": f"Bearer {demo_token(d)}", "Content-Type": "application/x-ndjson"})
+        except httpx.TransportError:
+            statuses["error"] += 1
+            raise
+        statuses[str(resp.status_code)] += 1
+        return resp
 
     def send(items: list[tuple[str, bytes]]) -> None:
         by_device: dict[str, list[bytes]] = {}
         for d, body in items:
             by_device.setdefault(d, []).append(body)
         for d, bodies in by_device.items():
-            client.post("/api/v1/telemetry", content=b"\n".join(bodies), headers={
-                "Authorization": f"Bearer {demo_token(d)}", "Content-Type": "application/x-ndjson"})
+            resp = post_with_retry(lambda d=d, bodies=bodies: post(d, bodies))
+            if resp.status_code >= 400:
+                log.warning("telemetry from %s refused: HTTP %s %s", d, resp.status_code,
+                            resp.text[:200])
 
+    send.statuses = statuses  # type: ignore[attr-defined]
     return send
 
 
