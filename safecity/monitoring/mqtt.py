@@ -5,6 +5,9 @@ persistent session (clean start off, session expiry 7 days), so the broker queue
 is away. PUBACK is sent only after the batch is stored: if a consumer dies, the broker redelivers
 what it had not acknowledged, and storage being idempotent on (sensor, ts) makes that harmless.
 Several consumers (one per core) can join the MQTT 5 shared subscription $share/{group}/….
+With mqtt_protocol=4 it speaks MQTT 3.1.1 instead (clean session off, no properties), for NATS
+Server's MQTT listener (deploy/nats/safecity-mqtt.conf), which stores every QoS 1 message in
+JetStream before acknowledging it; 3.1.1 has no shared subscriptions, so one consumer.
 
 The client is written by hand on a plain socket, on purpose: paho's per-packet state machine
 managed about 17,000 QoS 1 messages/s with nothing else to do (bench/ingest.py's target is
@@ -99,10 +102,16 @@ def _read_varint(buf: bytes, i: int) -> tuple[int, int] | None:
 
 
 def connect_packet(client_id: str, username: str | None, password: str | None,
-                   receive_maximum: int) -> bytes:
-    props = (b"\x11" + SESSION_EXPIRY_S.to_bytes(4, "big")
-             + b"\x21" + receive_maximum.to_bytes(2, "big"))
-    flags = 0  # clean start off: resume the session and what the broker queued for it
+                   receive_maximum: int, protocol: int = 5) -> bytes:
+    """MQTT 5 (session expiry, Receive Maximum) or 3.1.1 (protocol 4: no properties; a session
+    without clean session lasts until the broker's own expiry)."""
+    if protocol == 5:
+        props = (b"\x11" + SESSION_EXPIRY_S.to_bytes(4, "big")
+                 + b"\x21" + receive_maximum.to_bytes(2, "big"))
+        props = varint(len(props)) + props
+    else:
+        props = b""
+    flags = 0  # clean start / clean session off: resume the session and what was queued for it
     payload = _str16(client_id.encode())
     if username:
         flags |= 0x80
@@ -110,13 +119,13 @@ def connect_packet(client_id: str, username: str | None, password: str | None,
         if password is not None:
             flags |= 0x40
             payload += _str16(password.encode())
-    var = b"\x00\x04MQTT\x05" + bytes([flags]) + KEEPALIVE_S.to_bytes(2, "big") \
-        + varint(len(props)) + props
+    var = b"\x00\x04MQTT" + bytes([protocol, flags]) + KEEPALIVE_S.to_bytes(2, "big") + props
     return b"\x10" + varint(len(var) + len(payload)) + var + payload
 
 
-def subscribe_packet(topic_filter: str, packet_id: int = 1) -> bytes:
-    body = packet_id.to_bytes(2, "big") + b"\x00" + _str16(topic_filter.encode()) + b"\x01"
+def subscribe_packet(topic_filter: str, packet_id: int = 1, protocol: int = 5) -> bytes:
+    props = b"\x00" if protocol == 5 else b""  # MQTT 5: empty property list
+    body = packet_id.to_bytes(2, "big") + props + _str16(topic_filter.encode()) + b"\x01"
     return b"\x82" + varint(len(body)) + body
 
 
@@ -125,8 +134,9 @@ def puback_packets(mids: list[int]) -> bytes:
     return b"".join(b"\x40\x02" + m.to_bytes(2, "big") for m in mids)
 
 
-def parse(buf: bytes, out: list[Message]) -> tuple[int, list[tuple[int, bytes]]]:
-    """Parse whole packets from buf: PUBLISH goes to `out`; returns (bytes used, other packets)."""
+def parse(buf: bytes, out: list[Message], v5: bool = True) -> tuple[int, list[tuple[int, bytes]]]:
+    """Parse whole packets from buf: PUBLISH goes to `out`; returns (bytes used, other packets).
+    v5=False: MQTT 3.1.1, where PUBLISH has no properties."""
     i, n = 0, len(buf)
     others: list[tuple[int, bytes]] = []
     append = out.append
@@ -146,14 +156,30 @@ def parse(buf: bytes, out: list[Message]) -> tuple[int, list[tuple[int, bytes]]]
             if qos:
                 mid = (buf[k] << 8) | buf[k + 1]
                 k += 2
-            props = _read_varint(buf, k)
-            if props is None:
-                raise ProtocolError("truncated PUBLISH properties")
-            append((_device_of_bytes(buf[j + 2:t_end]), buf[props[1] + props[0]:end], mid, qos))
+            if v5:
+                props = _read_varint(buf, k)
+                if props is None:
+                    raise ProtocolError("truncated PUBLISH properties")
+                k = props[1] + props[0]
+            append((_device_of_bytes(buf[j + 2:t_end]), buf[k:end], mid, qos))
         else:
             others.append((head >> 4, buf[j:end]))
         i = end
     return i, others
+
+
+def _connack_refusal(body: bytes, protocol: int) -> str | None:
+    """Why the broker refused the connection, or None when it accepted."""
+    if len(body) < 2:
+        return "MQTT connect refused: short CONNACK"
+    if protocol == 5 and len(body) == 2:
+        # A 3.1.1 broker answers an MQTT 5 CONNECT with its own 2-byte CONNACK, code 1.
+        return ("MQTT connect refused: the broker does not speak MQTT 5 (NATS Server's MQTT "
+                "listener: set SAFECITY_MONITORING_MQTT_PROTOCOL=4)")
+    code = body[1]
+    if (protocol == 5 and code >= 0x80) or (protocol == 4 and code != 0):
+        return f"MQTT connect refused, reason {code:#04x}"
+    return None
 
 
 # -- the consumer -----------------------------------------------------------------------------
@@ -173,6 +199,9 @@ class Consumer:
         self.wait_s = (batch_wait_ms or settings.batch_wait_ms) / 1000
         self.receive_maximum = receive_maximum
         group = settings.mqtt_share_group
+        self.protocol = settings.mqtt_protocol
+        # MQTT 3.1.1 has no shared subscriptions: "$share/…" would be an ordinary topic there.
+        shared = shared and self.protocol == 5
         self.filter = f"$share/{group}/{TOPIC_FILTER}" if shared and group else TOPIC_FILTER
         self._queue: list[tuple[int, Message]] = []  # (connection generation, message)
         self._cond = threading.Condition()
@@ -208,12 +237,13 @@ class Consumer:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
         sock.sendall(connect_packet(self.client_id, s.mqtt_username, s.mqtt_password,
-                                    self.receive_maximum))
+                                    self.receive_maximum, self.protocol))
         connack, after = self._read_packet(sock, 2)
-        if len(connack) < 2 or connack[1] >= 0x80:
+        refused = _connack_refusal(connack, self.protocol)
+        if refused:
             sock.close()
-            raise ConnectionRefusedError(f"MQTT connect refused, reason {connack[1:2].hex()}")
-        sock.sendall(subscribe_packet(self.filter))
+            raise ConnectionRefusedError(refused)
+        sock.sendall(subscribe_packet(self.filter, protocol=self.protocol))
         sock.settimeout(0.5)
         return sock, after
 
@@ -291,7 +321,7 @@ class Consumer:
 
     def _receive(self, buf: bytes) -> bytes:
         messages: list[Message] = []
-        used, others = parse(buf, messages)
+        used, others = parse(buf, messages, self.protocol == 5)
         for kind, body in others:
             if kind == 9:  # SUBACK: packet id, properties, one reason code
                 if body[-1:] >= b"\x80":

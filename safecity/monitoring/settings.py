@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,9 @@ class MonitoringSettings(BaseSettings):
     # then the payload needs no token.
     mqtt_trust_broker_acl: bool = False
     mqtt_share_group: str = "safecity"  # empty: a plain (unshared) subscription
+    # 5: MQTT 5 (Mosquitto); 4: MQTT 3.1.1, for NATS Server's MQTT listener
+    # (deploy/nats/safecity-mqtt.conf), which has no shared subscriptions: one consumer.
+    mqtt_protocol: int = Field(5, ge=4, le=5)
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream: str = "SAFECITY_TELEMETRY"
     nats_subject_prefix: str = "safecity.telemetry"
