@@ -15,7 +15,7 @@ from safecity.core.models import AuthToken, User
 from safecity.core.scope import ROLES, Principal, is_valid_division_code
 from safecity.core.security import hash_password
 from safecity.core.sql import code_within
-from safecity.core.validation import translate
+from safecity.core.validation import SafeInput, translate
 
 USER_LABELS = {
     "username": ("用户名", "username"), "password": ("密码", "password"),
@@ -25,7 +25,7 @@ USER_LABELS = {
 }
 
 
-class UserIn(BaseModel):
+class UserIn(SafeInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")

@@ -2,10 +2,47 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, field_validator
 
 from safecity.core.errors import FieldError
+
+# NUL breaks C-string consumers (PostgreSQL refuses it in text) and bidirectional overrides
+# (U+202A–U+202E, U+2066–U+2069) make a name read differently than it is stored ("Trojan
+# Source"): no name or text field takes either.
+_FORBIDDEN_TEXT = re.compile("[\x00\u202a-\u202e\u2066-\u2069]")
+FORBIDDEN_TEXT_MESSAGE = ("含有不允许的字符（NUL 或文字方向控制符）|"
+                          "contains a forbidden character (NUL or a bidirectional control)")
+
+
+def check_text(value: Any) -> Any:
+    """The value unchanged, or ValueError when any string in it holds a forbidden character."""
+    if isinstance(value, str):
+        if _FORBIDDEN_TEXT.search(value):
+            raise ValueError(FORBIDDEN_TEXT_MESSAGE)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_text(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key)
+            check_text(item)
+    return value
+
+
+SafeText = Annotated[str, AfterValidator(check_text)]
+
+
+class SafeInput(BaseModel):
+    """Base of input schemas: every text field (nested lists and objects too) is checked."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _safe_text(cls, value: Any) -> Any:
+        return check_text(value)
 
 _TEMPLATES: dict[str, tuple[str, str]] = {
     "missing": ("为必填项", "is required"),

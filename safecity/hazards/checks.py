@@ -16,7 +16,7 @@ from safecity.core import audit, scope
 from safecity.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from safecity.core.scope import Principal, Shape, division_prefix, is_valid_division_code
 from safecity.core.sql import code_within
-from safecity.core.validation import translate
+from safecity.core.validation import SafeInput, translate
 from safecity.hazards import rules, service
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import (
@@ -68,7 +68,7 @@ def risk_levels(session: Session, enterprises: list[Any]) -> dict[int, str]:
 # ---------------------------------------------------------------- input
 
 
-class ItemIn(BaseModel):
+class ItemIn(SafeInput):
     model_config = ConfigDict(str_strip_whitespace=True)
     text: str = Field(min_length=2, max_length=500)
     clause: str = Field(default="", max_length=200)
@@ -90,7 +90,7 @@ class ItemIn(BaseModel):
         return v
 
 
-class ChecklistIn(BaseModel):
+class ChecklistIn(SafeInput):
     model_config = ConfigDict(str_strip_whitespace=True)
     name: str = Field(min_length=2, max_length=200)
     industry_section: str | None = Field(default=None, max_length=1)
@@ -98,7 +98,7 @@ class ChecklistIn(BaseModel):
     items: list[ItemIn] = Field(min_length=1, max_length=200)
 
 
-class PlanIn(BaseModel):
+class PlanIn(SafeInput):
     model_config = ConfigDict(str_strip_whitespace=True)
     name: str = Field(min_length=2, max_length=200)
     checklist_id: int

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from safecity.core.errors import Invalid
-from safecity.core.validation import translate
+from safecity.core.validation import SafeInput, translate
 from safecity.hazards.workflow import CATEGORIES, GRADES, SOURCES
 
 LABELS = {
@@ -21,7 +21,7 @@ LABELS = {
 }
 
 
-class ReportIn(BaseModel):
+class ReportIn(SafeInput):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     title: str = Field(min_length=2, max_length=200)

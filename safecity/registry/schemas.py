@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from safecity.core.scope import is_valid_division_code
+from safecity.core.validation import SafeInput
 from safecity.registry.rules import (
     INDUSTRY_SECTIONS,
     SCALES,
@@ -82,7 +83,7 @@ def _check_geometry(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return value
 
 
-class _Input(BaseModel):
+class _Input(SafeInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from safecity.core import audit
 from safecity.core.errors import FieldError, Forbidden, Invalid
 from safecity.core.scope import Principal
-from safecity.core.validation import translate
+from safecity.core.validation import SafeInput, translate
 from safecity.registry import io as registry_io
 from safecity.registry.kinds import Kind
 from safecity.registry.models import Enterprise, GridCell
@@ -33,7 +33,7 @@ from safecity.risk.schemas import (
 _IN_CHUNK = 500
 
 
-class RiskPointRow(BaseModel):
+class RiskPointRow(SafeInput):
     """One spreadsheet row as typed cells; the lists are written as text (see the template)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

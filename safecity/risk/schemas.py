@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from safecity.core.scope import is_valid_division_code
+from safecity.core.validation import SafeInput
 
 OWNER_KINDS: dict[str, tuple[str, str]] = {
     "enterprise": ("企业", "Enterprise"),
@@ -113,7 +114,7 @@ def _choice(value: Any, options: dict[str, tuple[str, str]], what_zh: str, what_
     raise ValueError(f"{what_zh}“{text}”无效，可选：{listed}|unknown {what_en} {text!r}")
 
 
-class HazardFactor(BaseModel):
+class HazardFactor(SafeInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     category: str
@@ -125,7 +126,7 @@ class HazardFactor(BaseModel):
         return _choice(value, FACTOR_CATEGORIES, "类别", "category")
 
 
-class ControlMeasure(BaseModel):
+class ControlMeasure(SafeInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     type: str
@@ -144,7 +145,7 @@ class ControlMeasure(BaseModel):
         return _choice(value, CONTROL_LEVELS, "管控层级", "control level")
 
 
-class RiskPointIn(BaseModel):
+class RiskPointIn(SafeInput):
     """A risk point as created or edited; division and industry come from its owner."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -222,7 +223,7 @@ class AssessmentIn(BaseModel):
     note: str = Field("", max_length=2000)
 
 
-class SubstanceIn(BaseModel):
+class SubstanceIn(SafeInput):
     model_config = ConfigDict(extra="allow")
 
     name: str | None = None
@@ -230,7 +231,7 @@ class SubstanceIn(BaseModel):
     quantity_t: Any = None
 
 
-class MajorHazardIn(BaseModel):
+class MajorHazardIn(SafeInput):
     """A storage or production unit of an enterprise with its hazardous chemicals."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -268,7 +269,7 @@ class MajorHazardIn(BaseModel):
         return self
 
 
-class ExposureOverrideIn(BaseModel):
+class ExposureOverrideIn(SafeInput):
     """An analyst's exposed population replacing the computed one; the reason is required."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from safecity.core.validation import SafeInput
 from safecity.warnings.rules import EVENT_TYPES
 
 EventType = Literal[tuple(EVENT_TYPES)]  # type: ignore[valid-type]
@@ -25,7 +26,7 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-class WarningIn(BaseModel):
+class WarningIn(SafeInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     event_type: EventType

@@ -135,3 +135,24 @@ def test_docs_load_nothing_from_other_hosts(client: Any) -> None:
     assert hosts == [], hosts
     for asset in re.findall(r'(?:src|href)="(/[^"]+)"', resp.text):
         assert client.get(asset).status_code == 200, asset
+
+
+@pytest.mark.parametrize("bad", ["测试\x00企业有限公司", "测试\u202e企业有限公司", "测试\u2066企业\u2069公司"])
+def test_nul_and_bidi_controls_are_refused_in_names(client: Any, bad: str) -> None:
+    admin = login(client, "admin")
+    resp = client.patch("/api/v1/enterprises/1", json={"name": bad}, headers=admin)
+    assert resp.status_code == 422, resp.text
+    field = resp.json()["detail"][0]
+    assert field["field"] == "name" and "文字方向" in field["message"] \
+        and "bidirectional" in field["message_en"]
+    user = {"username": "bidi", "password": "longpassword", "role": "duty_officer",
+            "division_code": "370602", "display_name": bad}
+    resp = client.post("/api/v1/users", json=user, headers=admin)
+    assert resp.status_code == 422 and resp.json()["detail"][0]["field"] == "display_name"
+    report = {"title": "燃气泄漏", "description": bad, "lon": 121.365, "lat": 37.465}
+    resp = client.post("/api/v1/hazards/public-report", json=report)
+    assert resp.status_code == 422 and resp.json()["detail"][0]["field"] == "description"
+    # Ordinary Chinese, English and emoji text still passes.
+    ok = client.patch("/api/v1/enterprises/1", json={"name": "烟台 Safe 化工 🙂 有限公司"},
+                      headers=admin)
+    assert ok.status_code == 200, ok.text
