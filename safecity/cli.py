@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -137,7 +137,35 @@ def serve(
                       "telemetry run one process, or relay it into JetStream "
                       "(SAFECITY_MONITORING_HTTP_FORWARD_NATS=true).[/]")
     uvicorn.run("safecity.web.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+                workers=workers, log_level="info", log_config=access_log_config())
+
+
+# Device traffic left out of the access log: the demo's simulator alone posts ~50 times a second
+# and would scroll everything else (the demo accounts printed at start) away. Failed device
+# posts (4xx/5xx) are still logged. SAFECITY_ACCESS_LOG_DEVICES=true logs every post.
+DEVICE_PATHS = ("/api/v1/telemetry",)
+
+
+class QuietDevices:
+    """logging filter for uvicorn.access: drops successful device telemetry posts."""
+
+    def filter(self, record: Any) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if len(args) < 5 or not str(args[2]).startswith(DEVICE_PATHS):
+            return True
+        return int(args[4]) >= 400
+
+
+def access_log_config() -> dict[str, Any]:
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    if os.environ.get("SAFECITY_ACCESS_LOG_DEVICES", "").lower() not in ("1", "true", "yes"):
+        config.setdefault("filters", {})["quiet_devices"] = {"()": QuietDevices}
+        config["handlers"]["access"].setdefault("filters", []).append("quiet_devices")
+    return config
 
 
 def _monitoring_settings():  # type: ignore[no-untyped-def]
