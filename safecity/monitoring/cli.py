@@ -17,11 +17,18 @@ def register(app: typer.Typer) -> None:
                  ) -> None:
         """Consume device telemetry from the MQTT broker (shared subscription, QoS 1)."""
         from safecity.monitoring.runners import run_many, run_mqtt_consumer
+        from safecity.monitoring.settings import get_monitoring_settings
 
         if consumers == 1:
             run_mqtt_consumer(0, None, None, "safecity", forward_nats)
-        else:
-            run_many(run_mqtt_consumer, consumers, None, None, "safecity", forward_nats, True)
+            return
+        if get_monitoring_settings().mqtt_protocol == 4:
+            # MQTT 3.1.1 has no shared subscriptions: every consumer would get every reading.
+            raise typer.BadParameter("--consumers > 1 needs MQTT 5 shared subscriptions; with "
+                                     "NATS (MQTT 3.1.1) run one consumer with --forward-nats "
+                                     "and `safecity ingest --workers N`", param_hint="--consumers")
+        raise typer.Exit(run_many(run_mqtt_consumer, consumers, None, None, "safecity",
+                                  forward_nats, True))
 
     @app.command("ingest")
     def ingest_cmd(workers: int = typer.Option(1, help="Worker processes sharing the stream.")
@@ -31,8 +38,8 @@ def register(app: typer.Typer) -> None:
 
         if workers == 1:
             run_nats_worker(0, 1)
-        else:
-            run_many(run_nats_worker, workers, workers)
+        else:  # a worker that dies is restarted (logged); see runners.run_many
+            raise typer.Exit(run_many(run_nats_worker, workers, workers))
 
     @app.command("simulate")
     def simulate_cmd(

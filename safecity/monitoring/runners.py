@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing as mp
+import multiprocessing.connection
 import os
 import signal
 import time
@@ -145,18 +146,59 @@ def run_nats_worker(index: int, workers: int, database_url: str | None = None,
     asyncio.run(main())
 
 
-def run_many(target: Any, count: int, *args: Any) -> None:
-    """Start `count` processes of target(i, *args) and wait; Ctrl-C stops them all."""
+# A worker that dies this many times in a row within FAST_FAIL_S of starting is not restarted
+# again: the group exits non-zero and the supervisor (systemd, Kubernetes) sees the failure.
+FAST_FAILS = 5
+FAST_FAIL_S = 10.0
+
+
+def run_many(target: Any, count: int, *args: Any) -> int:
+    """Run `count` processes of target(i, *args); returns the exit status for the caller.
+
+    A worker that dies (kill -9, out of memory, a crash) is started again with the same index,
+    so its partitions do not stall while the parent looks healthy; each restart is logged.
+    SIGTERM or Ctrl-C stops them all (status 0). A worker failing again and again right after
+    starting (bad configuration) ends the group with status 1.
+    """
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=target, args=(i, *args), daemon=False) for i in range(count)]
-    for p in procs:
+    stopping = {"now": False}
+
+    def start(i: int) -> Any:
+        p = ctx.Process(target=target, args=(i, *args), daemon=False, name=f"worker-{i}")
         p.start()
+        return p
+
+    def stop(*_: Any) -> None:
+        stopping["now"] = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    procs = {i: start(i) for i in range(count)}
+    started = {i: time.monotonic() for i in procs}
+    fast = dict.fromkeys(procs, 0)
+    status = 0
     try:
-        for p in procs:
-            p.join()
-    except KeyboardInterrupt:
-        for p in procs:
-            if p.pid:
+        while not stopping["now"]:
+            mp.connection.wait([p.sentinel for p in procs.values()], timeout=0.5)
+            for i, p in list(procs.items()):
+                if p.is_alive() or stopping["now"]:
+                    continue
+                p.join()
+                fast[i] = fast[i] + 1 if time.monotonic() - started[i] < FAST_FAIL_S else 1
+                if fast[i] >= FAST_FAILS:
+                    log.error("worker %d exited with %s %d times in a row just after starting; "
+                              "stopping the group", i, p.exitcode, fast[i])
+                    stopping["now"], status = True, 1
+                    break
+                log.error("worker %d (pid %s) exited with %s; restarting it", i, p.pid, p.exitcode)
+                procs[i], started[i] = start(i), time.monotonic()
+    finally:
+        for p in procs.values():
+            if p.is_alive() and p.pid:
                 os.kill(p.pid, signal.SIGTERM)
-        for p in procs:
+        for p in procs.values():
             p.join(10)
+            if p.is_alive():
+                p.kill()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return status
