@@ -18,6 +18,7 @@ from safecity.capabilities import modules, register_handlers
 from safecity.core.errors import Invalid, SafeCityError, TooManyRequests, Unauthorized
 from safecity.core.security import LoginThrottle
 from safecity.core.validation import translate
+from safecity.web import openapi
 from safecity.web.docs import mount_docs
 from safecity.web.hardening import Hardening, add_input_safety_nets
 
@@ -64,6 +65,7 @@ def create_app() -> FastAPI:
     add_input_safety_nets(app)
     app.state.login_throttle = LoginThrottle.from_settings()
     mount_docs(app)
+    openapi.install(app)  # the error body and file downloads as they really are
 
     @app.exception_handler(SafeCityError)
     async def _safecity_error(request: Request, exc: SafeCityError) -> Response:

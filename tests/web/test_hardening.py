@@ -156,3 +156,27 @@ def test_nul_and_bidi_controls_are_refused_in_names(client: Any, bad: str) -> No
     ok = client.patch("/api/v1/enterprises/1", json={"name": "烟台 Safe 化工 🙂 有限公司"},
                       headers=admin)
     assert ok.status_code == 200, ok.text
+
+
+def test_openapi_describes_the_real_error_body_and_file_answers(client: Any) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    body = spec["components"]["schemas"]["ErrorBody"]
+    assert set(body["required"]) == {"error", "message", "message_en"}
+    assert "detail" in body["properties"] and "HTTPValidationError" not in spec["components"][
+        "schemas"]
+    enterprises = spec["paths"]["/api/v1/enterprises/{key}"]
+    for status in ("403", "404", "409", "422"):
+        ref = enterprises["patch"]["responses"][status]["content"]["application/json"]["schema"]
+        assert ref == {"$ref": "#/components/schemas/ErrorBody"}, status
+    # What a route answers with is what the document says it answers with.
+    admin = login(client, "admin")
+    files = [p for p, ops in spec["paths"].items() if "get" in ops and "{" not in p
+             and p.endswith(("/export", "/template"))]
+    assert len(files) >= 8
+    for path in files:
+        resp = client.get(path, headers=admin)
+        media = resp.headers["content-type"].split(";")[0]
+        assert resp.status_code == 200 and media != "application/json", path
+        assert media in spec["paths"][path]["get"]["responses"]["200"]["content"], (path, media)
+    bad = client.patch("/api/v1/enterprises/1", json={"employees": "many"}, headers=admin).json()
+    assert set(bad) == {"error", "message", "message_en", "detail"}
