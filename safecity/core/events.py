@@ -36,6 +36,7 @@ class AlarmRaised(Event):
     lat: float | None = None
     grid_cell_id: int | None = None
     enterprise_id: int | None = None
+    rule: str = ""  # monitoring rule (threshold, offline …): instrument faults are not hazards
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def _message(t: Transition, info: SensorInfo | None) -> tuple[str, str]:
 
 def _event_raised(alarm: Alarm, now: datetime) -> events.AlarmRaised:
     return events.AlarmRaised(now, str(alarm.id), alarm.level, alarm.division_code, alarm.lon,
-                              alarm.lat, alarm.grid_cell_id, alarm.enterprise_id)
+                              alarm.lat, alarm.grid_cell_id, alarm.enterprise_id, alarm.rule)
 
 
 def apply_transitions(session: Session, transitions: list[Transition],

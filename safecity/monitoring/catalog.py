@@ -81,9 +81,13 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
                          rate={"per_min": 8.0, "direction": "up", "level": "orange"}),
     "residual_current": _rule("high", (200, 300, 500, 800), hysteresis=20.0, sustain_s=10),
     "water_level": _rule("high", (2.0, 2.5, 3.0, 3.5), hysteresis=0.05),
-    "rainfall": _rule("high", (16, 30, 50, 100), hysteresis=2.0),
+    # Tipping-bucket gauges report on each tip plus an hourly heartbeat: dry hours are quiet.
+    "rainfall": _rule("high", (16, 30, 50, 100), hysteresis=2.0, offline_s=3 * 3600),
     "crowd": _rule("high", (20000, 30000, 40000, 50000), hysteresis=500.0),
-    "vehicle": _rule("high", (None, None, None, None), offline_s=300, speed_limit=80.0,
+    # No offline rule for hazmat vehicles: a vehicle parked or off duty switches its terminal
+    # off, so silence is its normal state outside trips (the demo's 122 yellow "离线" alarms in
+    # four minutes). Where it matters, a city sets offline_s on the vehicle's own rule.
+    "vehicle": _rule("high", (None, None, None, None), offline_s=None, speed_limit=80.0,
                      corridor_m=300.0),
 }
 

@@ -45,7 +45,15 @@ _state: dict[str, SessionFactory | None] = {"factory": None}
 # ---------------------------------------------------------------- use cases (take a session)
 
 
+# Alarms about the instrument, not the hazard: a device gone quiet, stuck or out of range says
+# nothing about the area's risk, and a storm of them (vehicles parked, a gateway down) must not
+# turn districts orange. They stay on the alarm console for maintenance.
+INSTRUMENT_RULES = frozenset({"offline", "stuck", "range"})
+
+
 def alarm_raised(session: Session, event: AlarmRaised) -> RiskSignal | None:
+    if getattr(event, "rule", "") in INSTRUMENT_RULES:
+        return None
     rule = load_rule(session, event.division_code)
     return _upsert(session, ALARM, event.alarm_id, event.level, rule.signal_raise(ALARM, event.level),
                    event)
