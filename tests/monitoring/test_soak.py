@@ -23,6 +23,7 @@ def test_demo_runs_without_server_errors(tmp_path: Path) -> None:
     assert result["sent"] > 2000, result  # the simulator kept posting at ~50 readings/s
     assert result["five_xx"] == 0 and result["server_errors_logged"] == 0, result
     assert result["simulator_exit"] == 0, result
-    # The script plays compressed in a short run: every incident shows up.
-    assert set(result["first_incident_s"]) >= {"gas", "pipe_pressure", "bridge_strain",
-                                               "elevator", "vehicle"}, result
+    # The script plays compressed in a short run. The bridge overload lasts ~6 s here, less
+    # than its 10 s sustain rule, so only the other four must show (`make soak` times all five).
+    assert set(result["first_incident_s"]) >= {"gas", "pipe_pressure", "elevator",
+                                               "vehicle"}, result
