@@ -14,8 +14,9 @@ import hmac
 import json
 import math
 import operator
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -102,6 +103,35 @@ class Credentials:
                 self._ok.clear()
             self._ok[key] = device.token_hash
         return good
+
+
+MASK = "***"
+# The value after a credential-like key, in JSON, Python repr or key=value text, also when the
+# text was cut off inside it (a dead letter keeps at most PAYLOAD_KEEP_CHARS).
+_SECRET_VALUE = re.compile(
+    r"""(?ix)
+    (["']?[\w-]*(?:token|passw|pwd|secret|api[_-]?key|auth|credential|signature)[\w-]*["']?
+     \s*[:=]\s*)
+    ("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^\s,;}\]&]+)""")
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;}]+")
+_WORDS = re.compile(r"[^\s\"',:;{}\[\]=()]{6,256}")
+
+
+def redact(text: str, token_hashes: Collection[str] = ()) -> str:
+    """The text of a dead letter without credentials: values of token/password/secret-like
+    keys masked, and any word that is a registered device's token (by its hash) wherever it
+    stands. Dead letters are readable by operators; device tokens are stored only as hashes."""
+    text = _SECRET_VALUE.sub(lambda m: m.group(1) + _masked(m.group(2)), text)
+    text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
+    if token_hashes:
+        text = _WORDS.sub(lambda m: MASK if hash_token(m.group(0)) in token_hashes
+                          else m.group(0), text)
+    return text
+
+
+def _masked(value: str) -> str:
+    quote = value[:1] if value[:1] in "\"'" else ""
+    return f"{quote}{MASK}{quote}"
 
 
 def _text(raw: bytes | str | dict) -> str:
@@ -277,6 +307,11 @@ class Decoder:
             return None
         return self._checked([chunk], [], now_ms)
 
+    def _redacted(self, rejected: list[Rejection]) -> list[Rejection]:
+        hashes = {d.token_hash for d in self.devices.values() if d.token_hash}
+        return [replace(r, payload=redact(r.payload, hashes), detail=redact(r.detail, hashes))
+                for r in rejected]
+
     def _checked(self, chunks: list[_Chunk], rejected: list[Rejection], now_ms: int) -> Decoded:
         whole = chunks[0] if len(chunks) == 1 else _Chunk.joined(chunks)
         sid, ts, val, lon, lat = whole.sid, whole.ts, whole.val, whole.lon, whole.lat
@@ -293,6 +328,8 @@ class Decoder:
                                           json.dumps({"ts": t, "value": v})))
             ok = ~bad
             sid, ts, val, lon, lat = sid[ok], ts[ok], val[ok], lon[ok], lat[ok]
+        if rejected:
+            rejected = self._redacted(rejected)
         return Decoded(sid, ts, val, lon, lat, rejected)
 
 
