@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -34,12 +34,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from safecity.core import scope
 from safecity.core.errors import Forbidden, Invalid, NotFound
-from safecity.core.scope import Principal, division_prefix
+from safecity.core.scope import Principal, Shape, division_prefix
 from safecity.core.sql import code_within
 from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget
-from safecity.registry.rules import INDUSTRY_SECTIONS
-from safecity.risk import areas
+from safecity.risk import areas, service
 from safecity.risk.areas import LEVELS, AreaRule
 from safecity.risk.models import MajorHazard, RiskPoint, RiskSetting, RiskSignal
 
@@ -160,40 +160,36 @@ def check_reader(principal: Principal) -> None:
         raise Forbidden("当前角色无权查看风险数据", "your role may not view risk data")
 
 
-def industry_match(column: Any, industry: str) -> Any:
-    """A GB/T 4754 section letter or a code prefix matched against an industry code column."""
-    industry = industry.strip().upper()
-    if industry.isalpha() and industry in INDUSTRY_SECTIONS:
-        _zh, _en, lo, hi = INDUSTRY_SECTIONS[industry]
-        two = func.substr(column, 1, 2)
-        return or_(column.startswith(industry), and_(two >= f"{lo:02d}", two <= f"{hi:02d}"))
-    return column.startswith(industry, autoescape=True)
+def _scan_column(column: Any, principal: Principal, division: str | None) -> Any:
+    """The division column, wrapped when the range is city-wide.
 
-
-def _division_clauses(column: Any, principal: Principal, division: str | None) -> list[Any]:
+    A city-wide range selects nearly every row, yet SQLite would still walk the division
+    index row by row (twice as slow as a scan); wrapping the column leaves the scan as the
+    only plan. Narrower (district) ranges keep the index.
+    """
     prefixes = [principal.prefix] + ([division_prefix(division)] if division else [])
-    # A city-wide range selects nearly every row, yet SQLite would still walk the division
-    # index row by row (twice as slow as a scan); wrapping the column leaves the scan as the
-    # only plan. Narrower (district) ranges keep the index.
-    if len(max(prefixes, key=len)) <= 4:
-        column = column.concat("")
-    return [code_within(column, p) for p in prefixes]
+    return column.concat("") if len(max(prefixes, key=len)) <= 4 else column
+
+
+def _scoped(principal: Principal, shape: Shape, division: str | None) -> list[Any]:
+    """The one scope rule on ``shape``, then the division the caller picked."""
+    column = _scan_column(shape.division, principal, division)
+    clauses = [scope.clause(principal, replace(shape, division=column))]
+    if division:
+        clauses.append(code_within(column, division_prefix(division)))
+    return clauses
 
 
 def point_filter(principal: Principal, division: str | None = None, industry: str | None = None
                  ) -> tuple[list[Any], bool]:
     """WHERE clauses for the risk points the caller may see; True when Enterprise is joined."""
     clauses = [RiskPoint.archived.is_(False), RiskPoint.level.is_not(None),
-               *_division_clauses(RiskPoint.division_code, principal, division)]
-    if principal.role == "enterprise_officer":
-        clauses.append(RiskPoint.enterprise_id == (principal.enterprise_id or -1))
-    wanted = [i for i in (_liaison_industry(principal), industry) if i]
-    if not wanted:
+               *_scoped(principal, service.POINT_SHAPE, division)]
+    if not industry:
         return clauses, False
-    # A point without its own industry code takes its enterprise's.
+    # The industry picked as a filter: a point without its own code takes its enterprise's.
     column = func.coalesce(RiskPoint.industry_code, Enterprise.industry_code)
-    clauses += [industry_match(column, i) for i in wanted]
-    return clauses, True
+    return [*clauses, scope.industry_clause(column, industry)], True
 
 
 def hazard_filter(principal: Principal, division: str | None = None, industry: str | None = None
@@ -201,34 +197,26 @@ def hazard_filter(principal: Principal, division: str | None = None, industry: s
     """WHERE clauses for the graded major hazards visible to the caller (Enterprise joined)."""
     clauses = [MajorHazard.archived.is_(False), MajorHazard.is_major.is_(True),
                MajorHazard.level.is_not(None),
-               *_division_clauses(MajorHazard.division_code, principal, division)]
-    if principal.role == "enterprise_officer":
-        clauses.append(MajorHazard.enterprise_id == (principal.enterprise_id or -1))
-    clauses += [industry_match(Enterprise.industry_code, i)
-                for i in (_liaison_industry(principal), industry) if i]
+               *_scoped(principal, service.HAZARD_SHAPE, division)]
+    if industry:
+        clauses.append(scope.industry_clause(Enterprise.industry_code, industry))
     return clauses
+
+
+# Targets are counted and listed beside the caller's own hazards and graded areas (an
+# enterprise officer sees the school near their tank farm), so the map reads them as frame.
+TARGET_SHAPE = Shape(division=ProtectedTarget.division_code, reference=True)
+# A signal's industry is its enterprise's (signals without one are no liaison's).
+SIGNAL_SHAPE = Shape(division=RiskSignal.division_code, enterprise=RiskSignal.enterprise_id,
+                     industry=Enterprise.industry_code, industry_via=Enterprise.id)
 
 
 def target_filter(principal: Principal, division: str | None = None) -> list[Any]:
-    return [ProtectedTarget.archived.is_(False),
-            *_division_clauses(ProtectedTarget.division_code, principal, division)]
+    return [ProtectedTarget.archived.is_(False), *_scoped(principal, TARGET_SHAPE, division)]
 
 
 def signal_filter(principal: Principal, division: str | None = None) -> list[Any]:
-    clauses = [RiskSignal.active.is_(True),
-               *_division_clauses(RiskSignal.division_code, principal, division)]
-    if principal.role == "enterprise_officer":
-        clauses.append(RiskSignal.enterprise_id == (principal.enterprise_id or -1))
-    elif _liaison_industry(principal):
-        # A liaison sees the signals of enterprises in their industry only.
-        ids = select(Enterprise.id).where(industry_match(Enterprise.industry_code,
-                                                         _liaison_industry(principal) or ""))
-        clauses.append(RiskSignal.enterprise_id.in_(ids))
-    return clauses
-
-
-def _liaison_industry(principal: Principal) -> str | None:
-    return principal.industry if principal.role == "department_liaison" else None
+    return [RiskSignal.active.is_(True), *_scoped(principal, SIGNAL_SHAPE, division)]
 
 
 # ---------------------------------------------------------------- area sets
@@ -280,7 +268,10 @@ def registry_areas(session: Session, principal: Principal, unit: str,
     """Grid cells, streets or districts in scope with parsed geometry (cached per fingerprint)."""
     model = GridCell if unit == "grid" else Division
     column = GridCell.division_code if unit == "grid" else Division.code
-    where = [model.archived.is_(False), *_division_clauses(column, principal, division)]
+    # Areas are the map's frame (reference): each is graded from the caller's own scoped
+    # points, hazards and targets, so an enterprise officer sees their enterprise's risk by area.
+    where = [model.archived.is_(False),
+             *_scoped(principal, Shape(division=column, reference=True), division)]
     if unit != "grid":
         where.append(Division.level == ("street" if unit == "street" else "county"))
     full = _all_areas(session, model, unit)

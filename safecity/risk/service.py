@@ -9,16 +9,15 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from safecity.core import audit, events
+from safecity.core import audit, events, scope
 from safecity.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
-from safecity.core.scope import Principal, division_prefix
+from safecity.core.scope import Principal, Shape, division_prefix
 from safecity.core.sql import code_within
 from safecity.core.validation import translate
 from safecity.registry.models import Enterprise, GridCell, ProtectedTarget
-from safecity.registry.rules import INDUSTRY_SECTIONS
 from safecity.risk import exposure as exposure_rules
 from safecity.risk import hazmat, lec, matrix
 from safecity.risk.models import MajorHazard, RiskAssessment, RiskPoint, RiskSetting
@@ -46,40 +45,28 @@ SORTABLE = ("name", "code", "level", "review_date", "division_code", "updated_at
 # --------------------------------------------------------------------------- scope
 
 
-def _industry_clause(column: Any, industry: str) -> Any:
-    """A GB/T 4754 section letter or a division/class code prefix as an index-friendly range."""
-    ind = industry.strip().upper()
-    if ind.isalpha() and ind in INDUSTRY_SECTIONS:
-        lo, hi = INDUSTRY_SECTIONS[ind][2], INDUSTRY_SECTIONS[ind][3]
-        return and_(column >= f"{lo:02d}", column < f"{hi + 1:02d}")
-    return code_within(column, ind)
+# A risk point's industry is its own code, else its enterprise's.
+POINT_INDUSTRY = func.coalesce(RiskPoint.industry_code, select(Enterprise.industry_code).where(
+    Enterprise.id == RiskPoint.enterprise_id).correlate(RiskPoint).scalar_subquery())
+POINT_SHAPE = Shape(division=RiskPoint.division_code, enterprise=RiskPoint.enterprise_id,
+                    industry=POINT_INDUSTRY)
+# A major hazard installation's industry is its enterprise's.
+HAZARD_SHAPE = Shape(division=MajorHazard.division_code, enterprise=MajorHazard.enterprise_id,
+                     industry=Enterprise.industry_code, industry_via=Enterprise.id)
 
 
 def point_scope(principal: Principal) -> Any:
     """WHERE clause: the risk points the caller may see."""
-    if not principal.can_read():
-        return False
-    clause = code_within(RiskPoint.division_code, principal.prefix)
-    if principal.role == "enterprise_officer":
-        clause = and_(clause, RiskPoint.enterprise_id == (principal.enterprise_id or -1))
-    elif principal.role == "department_liaison" and principal.industry:
-        clause = and_(clause, _industry_clause(RiskPoint.industry_code, principal.industry))
-    return clause
+    return scope.clause(principal, POINT_SHAPE)
 
 
-def _sees_point(principal: Principal, point: RiskPoint) -> bool:
-    if not principal.can_read() or not principal.covers(point.division_code):
-        return False
-    if principal.role == "enterprise_officer":
-        return point.enterprise_id is not None and point.enterprise_id == principal.enterprise_id
-    if principal.role == "department_liaison" and principal.industry:
-        from safecity.registry.rules import industry_section
-
-        code = point.industry_code or ""
-        if principal.industry.isalpha():
-            return (industry_section(code) or "") == principal.industry.upper() if code else False
-        return code.startswith(principal.industry)
-    return True
+def _sees_point(session: Session, principal: Principal, point: RiskPoint) -> bool:
+    industry = point.industry_code
+    if industry is None and point.enterprise_id is not None and principal.liaison_industry:
+        industry = session.scalar(select(Enterprise.industry_code).where(
+            Enterprise.id == point.enterprise_id))
+    return scope.sees(principal, POINT_SHAPE, point.division_code,
+                      enterprise_id=point.enterprise_id, industry_code=industry)
 
 
 def _check_writer(principal: Principal, division_code: str | None,
@@ -142,7 +129,7 @@ def _filtered_points(principal: Principal, query: PointQuery) -> Select[Any]:
     if query.enterprise_id is not None:
         stmt = stmt.where(RiskPoint.enterprise_id == query.enterprise_id)
     if query.industry:
-        stmt = stmt.where(_industry_clause(RiskPoint.industry_code, query.industry))
+        stmt = stmt.where(scope.industry_clause(RiskPoint.industry_code, query.industry))
     if query.level == "none":
         stmt = stmt.where(RiskPoint.level.is_(None))
     elif query.level:
@@ -182,22 +169,14 @@ def get_point(session: Session, principal: Principal, point_id: Any) -> RiskPoin
     except (TypeError, ValueError):
         point = None
     # Points outside scope are reported as missing so their existence is not revealed.
-    if point is None or not _sees_point(principal, point):
+    if point is None or not _sees_point(session, principal, point):
         raise NotFound("风险点", "risk point")
     return point
 
 
 def _point_for_write(session: Session, principal: Principal, point_id: Any) -> RiskPoint:
-    """A write to an existing point outside the caller's scope is refused (403), not hidden."""
-    try:
-        point = session.get(RiskPoint, int(point_id))
-    except (TypeError, ValueError):
-        point = None
-    if point is None:
-        raise NotFound("风险点", "risk point")
-    if not _sees_point(principal, point):
-        raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
-    return point
+    """A write to a point outside the caller's scope is 404, as a read (existence hidden)."""
+    return get_point(session, principal, point_id)
 
 
 def point_dict(point: RiskPoint) -> dict[str, Any]:
@@ -579,18 +558,14 @@ def inherent_level(point_levels: dict[str, int], hazard_grades: dict[int, int]) 
 
 
 def hazard_scope(principal: Principal) -> Any:
-    if not principal.can_read():
-        return False
-    clause = code_within(MajorHazard.division_code, principal.prefix)
-    if principal.role == "enterprise_officer":
-        clause = and_(clause, MajorHazard.enterprise_id == (principal.enterprise_id or -1))
-    return clause
+    return scope.clause(principal, HAZARD_SHAPE)
 
 
-def _sees_hazard(principal: Principal, hazard: MajorHazard) -> bool:
-    if not principal.can_read() or not principal.covers(hazard.division_code):
-        return False
-    return principal.role != "enterprise_officer" or hazard.enterprise_id == principal.enterprise_id
+def _sees_hazard(session: Session, principal: Principal, hazard: MajorHazard) -> bool:
+    industry = session.scalar(select(Enterprise.industry_code).where(
+        Enterprise.id == hazard.enterprise_id)) if principal.liaison_industry else None
+    return scope.sees(principal, HAZARD_SHAPE, hazard.division_code,
+                      enterprise_id=hazard.enterprise_id, industry_code=industry)
 
 
 @dataclass
@@ -634,21 +609,14 @@ def get_hazard(session: Session, principal: Principal, hazard_id: Any) -> MajorH
         hazard = session.get(MajorHazard, int(hazard_id))
     except (TypeError, ValueError):
         hazard = None
-    if hazard is None or not _sees_hazard(principal, hazard):
+    if hazard is None or not _sees_hazard(session, principal, hazard):
         raise NotFound("重大危险源", "major hazard installation")
     return hazard
 
 
 def _hazard_for_write(session: Session, principal: Principal, hazard_id: Any) -> MajorHazard:
-    try:
-        hazard = session.get(MajorHazard, int(hazard_id))
-    except (TypeError, ValueError):
-        hazard = None
-    if hazard is None:
-        raise NotFound("重大危险源", "major hazard installation")
-    if not _sees_hazard(principal, hazard):
-        raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
-    return hazard
+    """A write outside the caller's scope is 404, as a read (existence hidden)."""
+    return get_hazard(session, principal, hazard_id)
 
 
 def hazard_dict(h: MajorHazard) -> dict[str, Any]:

@@ -29,6 +29,8 @@ from sqlalchemy.orm import Session
 
 from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound, SafeCityError
 from safecity.core.scope import Principal, division_prefix, is_valid_division_code
+from safecity.registry import service as registry
+from safecity.registry.kinds import ENTERPRISE
 from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget
 from safecity.registry.rules import (
     DIVISION_LEVELS,
@@ -38,6 +40,7 @@ from safecity.registry.rules import (
     TARGET_TYPES,
     industry_section,
 )
+from safecity.risk import riskmap, service
 from safecity.risk.models import MajorHazard, RiskAssessment, RiskPoint
 
 BEIJING = timezone(timedelta(hours=8))
@@ -109,7 +112,7 @@ def resolve_division(session: Session, principal: Principal, division_code: str)
     """The division the paper covers: the one asked for, narrowed to the caller's own scope.
 
     A district officer asking for the whole city gets their district; asking for a division
-    outside their scope altogether is refused.
+    outside their scope altogether is not found (404, as every read outside scope).
     """
     if not principal.can_read():
         raise Forbidden("当前角色无权查看风险白皮书", "your role may not read the risk white paper")
@@ -118,7 +121,7 @@ def resolve_division(session: Session, principal: Principal, division_code: str)
     elif principal.division_code.startswith(division_prefix(division_code)):
         target = principal.division_code
     else:
-        raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
+        raise NotFound("行政区划", "division")
     division = session.get(Division, target)
     if division is None or division.archived:
         raise NotFound("行政区划", "division")
@@ -133,10 +136,9 @@ def year_cutoff(year: int, now: datetime) -> tuple[datetime, bool]:
 
 # =========================================================================== data sources
 #
-# Each loader below reads one table with the caller's scope applied the way
-# safecity.registry.service.scope_clause does (division prefix; enterprise officers and
-# department liaisons further limited to their enterprise / industry). They return small
-# records, so switching a loader to the risk service's own function later touches one place.
+# Each loader below reads one table with the caller's scope applied by the one rule
+# (safecity.core.scope, through each capability's scope clause) inside the paper's division;
+# grid cells and divisions are the paper's frame. They return small records.
 
 
 @dataclass
@@ -231,26 +233,13 @@ def _prefix_clause(column: Any, prefix: str) -> Any:
 
 
 def _enterprise_clause(principal: Principal, prefix: str) -> Any:
-    from safecity.registry.kinds import ENTERPRISE
-    from safecity.registry.service import scope_clause
-
-    return and_(scope_clause(ENTERPRISE, principal), _prefix_clause(Enterprise.division_code, prefix))
-
-
-def _restricted(principal: Principal) -> bool:
-    """Roles that see only some enterprises: their risk data is limited to those enterprises."""
-    return principal.role == "enterprise_officer" or (
-        principal.role == "department_liaison" and bool(principal.industry))
-
-
-def _visible_enterprise_ids(principal: Principal, prefix: str) -> Any:
-    return select(Enterprise.id).where(_enterprise_clause(principal, prefix))
+    return and_(registry.scope_clause(ENTERPRISE, principal),
+                _prefix_clause(Enterprise.division_code, prefix))
 
 
 def load_risk_points(session: Session, principal: Principal, prefix: str) -> list[RP]:
-    clause = and_(_prefix_clause(RiskPoint.division_code, prefix), RiskPoint.archived.is_(False))
-    if _restricted(principal):
-        clause = and_(clause, RiskPoint.enterprise_id.in_(_visible_enterprise_ids(principal, prefix)))
+    clause = and_(_prefix_clause(RiskPoint.division_code, prefix), RiskPoint.archived.is_(False),
+                  service.point_scope(principal))
     stmt = (
         select(RiskPoint.id, RiskPoint.name, RiskPoint.division_code, RiskPoint.industry_code,
                Enterprise.industry_code, RiskPoint.enterprise_id, RiskPoint.grid_cell_id,
@@ -300,10 +289,8 @@ def _substance_names(hazard: MajorHazard) -> list[str]:
 
 def load_major_hazards(session: Session, principal: Principal, prefix: str) -> list[MH]:
     clause = and_(_prefix_clause(MajorHazard.division_code, prefix),
-                  MajorHazard.archived.is_(False), MajorHazard.is_major.is_(True))
-    if _restricted(principal):
-        clause = and_(clause, MajorHazard.enterprise_id.in_(
-            _visible_enterprise_ids(principal, prefix)))
+                  MajorHazard.archived.is_(False), MajorHazard.is_major.is_(True),
+                  service.hazard_scope(principal))
     stmt = (
         select(MajorHazard, Enterprise.name, Enterprise.industry_code)
         .outerjoin(Enterprise, Enterprise.id == MajorHazard.enterprise_id)
@@ -328,11 +315,12 @@ def load_enterprises(session: Session, principal: Principal, prefix: str) -> lis
             for r in session.execute(stmt)]
 
 
-def load_targets(session: Session, prefix: str) -> list[Target]:
+def load_targets(session: Session, principal: Principal, prefix: str) -> list[Target]:
     stmt = select(ProtectedTarget.id, ProtectedTarget.name, ProtectedTarget.target_type,
                   ProtectedTarget.capacity, ProtectedTarget.division_code, ProtectedTarget.lon,
                   ProtectedTarget.lat).where(
         _prefix_clause(ProtectedTarget.division_code, prefix),
+        *riskmap.target_filter(principal),
         ProtectedTarget.archived.is_(False)).order_by(ProtectedTarget.id)
     return [Target(*r) for r in session.execute(stmt)]
 
@@ -630,7 +618,7 @@ def gather(session: Session, principal: Principal, year: int, division_code: str
     areas = area_levels(session, principal, prefix, cells, children, [rp for rp, _ in
                         current.risk_levels], current.hazards, cutoff)
     lat0 = division.lat if division.lat is not None else _lat_centre(areas) or 35.0
-    vulnerable = vulnerable_targets(load_targets(session, prefix), current.hazards, areas, lat0)
+    vulnerable = vulnerable_targets(load_targets(session, principal, prefix), current.hazards, areas, lat0)
     population = division.population or sum(d.population or 0 for d in children)
     return PaperData(
         year=year, division=division, child_level=child_level, units=units, as_of=cutoff,

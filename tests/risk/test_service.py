@@ -159,8 +159,8 @@ def test_approval_flow_and_level_from_latest_approved(session: Session, city: di
     assert point.level is None  # a draft does not grade the point
     with pytest.raises(Forbidden):
         service.decide(session, zhifu, first.id, True, NOW)  # only analysts approve
-    with pytest.raises(Forbidden):
-        service.decide(session, who(session, "qdadmin"), first.id, True, NOW)  # other city
+    with pytest.raises(NotFound):  # other city: outside scope, existence not revealed
+        service.decide(session, who(session, "qdadmin"), first.id, True, NOW)
     service.decide(session, analyst, first.id, True, NOW)
     assert (point.level, point.level_assessment_id) == ("red", first.id)
     with pytest.raises(Conflict):
