@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from safecity.core import audit, events
+from safecity.core import audit, events, scope
 from safecity.core.errors import Conflict, Forbidden, NotFound
 from safecity.core.scope import Principal
-from safecity.core.sql import code_within
 from safecity.monitoring.catalog import TYPES
 from safecity.monitoring.models import Alarm, AlarmAction
 from safecity.monitoring.rules import LEVEL_ZH, LEVELS, RULE_EN, RULE_ZH, Transition
+from safecity.registry import service as registry
 
 STATUSES = {
     "active": ("待确认", "active"),
@@ -176,22 +176,24 @@ def _bind(name: str) -> Any:
 # ---------------------------------------------------------------------------------------------
 
 
+# An alarm is scoped as its sensor: division, enterprise, the enterprise's industry.
+SHAPE = registry.industry_shape(Alarm.division_code, Alarm.enterprise_id)
+
+
 def scope_clause(principal: Principal) -> Any:
-    clause = code_within(Alarm.division_code, principal.prefix)
-    if principal.role == "enterprise_officer":
-        clause = clause & (Alarm.enterprise_id == (principal.enterprise_id or -1))
-    return clause
+    return scope.clause(principal, SHAPE)
 
 
-def visible(principal: Principal, alarm: Alarm) -> bool:
-    if not principal.can_read() or not principal.covers(alarm.division_code):
-        return False
-    return principal.role != "enterprise_officer" or alarm.enterprise_id == principal.enterprise_id
+def visible(session: Session, principal: Principal, alarm: Alarm) -> bool:
+    industry = registry.enterprise_industry(session, alarm.enterprise_id) \
+        if principal.liaison_industry else None
+    return scope.sees(principal, SHAPE, alarm.division_code, enterprise_id=alarm.enterprise_id,
+                      industry_code=industry)
 
 
 def get_alarm(session: Session, principal: Principal, alarm_id: int) -> Alarm:
     alarm = session.get(Alarm, alarm_id)
-    if alarm is None or not visible(principal, alarm):
+    if alarm is None or not visible(session, principal, alarm):
         raise NotFound("报警", "alarm")
     return alarm
 

@@ -357,7 +357,8 @@ def alarm_layer(session: Session = Depends(db), who: Principal = Depends(princip
     return {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [a.lon, a.lat]},
          "properties": {"id": a.id, "name": a.message, "level": a.level, "status": a.status,
-                        "division_code": a.division_code, "url": "/monitoring/alarms"}}
+                        "division_code": a.division_code, "enterprise_id": a.enterprise_id,
+                        "url": "/monitoring/alarms"}}
         for a in rows]}
 
 

@@ -8,10 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from safecity.core import audit
+from safecity.core import audit, scope
 from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound
 from safecity.core.scope import Principal, division_prefix
 from safecity.core.sql import code_within
@@ -21,6 +21,7 @@ from safecity.monitoring.catalog import TYPES
 from safecity.monitoring.models import RuleVersion, Sensor, SensorLatest
 from safecity.monitoring.telemetry import hash_token
 from safecity.registry import io as registry_io
+from safecity.registry import service as registry
 from safecity.registry.kinds import Kind
 from safecity.registry.models import Division, Enterprise, GridCell
 
@@ -105,19 +106,25 @@ def _validate(data: dict[str, Any], row: int | None = None) -> dict[str, Any]:
         raise Invalid(translate(exc.errors(), LABELS, row=row)) from None
 
 
+# A sensor's industry is its enterprise's (a sensor of no enterprise is no liaison's).
+SHAPE = registry.industry_shape(Sensor.division_code, Sensor.enterprise_id)
+
+
 def scope_clause(principal: Principal) -> Any:
-    if not principal.can_read():
-        return False
-    clause = code_within(Sensor.division_code, principal.prefix)
-    if principal.role == "enterprise_officer":
-        clause = and_(clause, Sensor.enterprise_id == (principal.enterprise_id or -1))
-    return clause
+    return scope.clause(principal, SHAPE)
 
 
-def visible(principal: Principal, sensor: Sensor) -> bool:
-    if not principal.can_read() or not principal.covers(sensor.division_code):
-        return False
-    return principal.role != "enterprise_officer" or sensor.enterprise_id == principal.enterprise_id
+def sees(session: Session, principal: Principal, division_code: str | None,
+         enterprise_id: int | None) -> bool:
+    """The one-object check for a sensor (or an alarm) at this division and enterprise."""
+    industry = registry.enterprise_industry(session, enterprise_id) \
+        if principal.liaison_industry else None
+    return scope.sees(principal, SHAPE, division_code, enterprise_id=enterprise_id,
+                      industry_code=industry)
+
+
+def visible(session: Session, principal: Principal, sensor: Sensor) -> bool:
+    return sees(session, principal, sensor.division_code, sensor.enterprise_id)
 
 
 def list_sensors(session: Session, principal: Principal, *, q: str | None = None,
@@ -147,7 +154,7 @@ def list_sensors(session: Session, principal: Principal, *, q: str | None = None
 
 def get_sensor(session: Session, principal: Principal, sensor_id: int) -> Sensor:
     sensor = session.get(Sensor, sensor_id)
-    if sensor is None or sensor.archived or not visible(principal, sensor):
+    if sensor is None or sensor.archived or not visible(session, principal, sensor):
         raise NotFound("传感器", "sensor")
     return sensor
 
@@ -163,16 +170,17 @@ def to_dict(sensor: Sensor, latest: SensorLatest | None = None) -> dict[str, Any
     return data
 
 
-def _check_write(principal: Principal, values: dict[str, Any], sensor: Sensor | None) -> None:
+def _check_write(session: Session, principal: Principal, values: dict[str, Any]) -> None:
+    """Role (403), then where the values put the sensor: a caller may only place a sensor
+    where they would see it (403; an existing sensor outside scope was already a 404)."""
     if principal.role not in SENSOR_WRITERS:
         raise Forbidden("当前角色无权修改传感器", "your role may not change sensors")
-    if not principal.covers(values.get("division_code")) or (
-            sensor is not None and not visible(principal, sensor)):
-        raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
     if principal.role == "enterprise_officer" and values.get("enterprise_id") != \
             principal.enterprise_id:
         raise Forbidden("企业安全员只能登记本企业的传感器", "you may only register your own "
                         "enterprise's sensors")
+    if not sees(session, principal, values.get("division_code"), values.get("enterprise_id")):
+        raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
 
 
 def _check_references(session: Session, values: dict[str, Any], row: int | None = None,
@@ -209,7 +217,7 @@ def create_sensor(session: Session, principal: Principal, data: dict[str, Any], 
                   ) -> tuple[Sensor, str]:
     """A new sensor and its device credential (shown once; only the hash is stored)."""
     values = _validate(data)
-    _check_write(principal, values, None)
+    _check_write(session, principal, values)
     _check_references(session, values)
     token = new_token()
     sensor = Sensor(**values, token_hash=hash_token(token), archived=False, created_at=now,
@@ -227,7 +235,7 @@ def update_sensor(session: Session, principal: Principal, sensor_id: int, patch:
     extra = {k: patch.pop(k) for k in ("rule_override", "route") if k in patch}
     current = {f: getattr(sensor, f) for f in SensorIn.model_fields}
     values = _validate({**current, **patch})
-    _check_write(principal, values, sensor)
+    _check_write(session, principal, values)
     _check_references(session, values, exclude_id=sensor.id)
     if "rule_override" in extra and extra["rule_override"] is not None:
         errors = rules.validate_rule(extra["rule_override"], "rule_override")
@@ -249,7 +257,7 @@ def update_sensor(session: Session, principal: Principal, sensor_id: int, patch:
 
 def rotate_token(session: Session, principal: Principal, sensor_id: int, now: datetime) -> str:
     sensor = get_sensor(session, principal, sensor_id)
-    _check_write(principal, to_dict(sensor), sensor)
+    _check_write(session, principal, to_dict(sensor))
     token = new_token()
     sensor.token_hash = hash_token(token)
     sensor.updated_at = now
@@ -292,7 +300,7 @@ def import_sensors(session: Session, principal: Principal, filename: str, conten
                 if k in SensorIn.model_fields and not registry_io._is_blank(v)}
         try:
             values = _validate(data, row.number)
-            _check_write(principal, values, None)
+            _check_write(session, principal, values)
             _check_references(session, values, row.number)
         except Invalid as exc:
             errors.extend(registry_io._row_errors(exc.errors, row.number))

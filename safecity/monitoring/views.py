@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from safecity.core.deps import db, now
-from safecity.core.errors import Invalid
+from safecity.core.errors import Forbidden, Invalid
 from safecity.core.scope import Principal
 from safecity.monitoring import alarms as alarm_service
 from safecity.monitoring import links, service
@@ -64,6 +64,8 @@ def sensor_detail(request: Request, sensor_id: int, session: Session = Depends(d
 @router.get("/monitoring/alarms")
 def alarm_console(request: Request, session: Session = Depends(db),
                   who: Principal = Depends(web_user), at: datetime = Depends(now)) -> Response:
+    if not who.can_read():  # the public account: the live console is staff-only
+        raise Forbidden("当前角色无权查看报警台", "your role may not view the alarm console")
     rows = list(session.scalars(select(Alarm).where(alarm_service.scope_clause(who),
                                                     Alarm.open_key.is_not(None))
                                 .order_by(Alarm.updated_at.desc()).limit(200)))

@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from safecity.core import audit, events
+from safecity.core import audit, events, scope
 from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound
-from safecity.core.scope import Principal, division_prefix
+from safecity.core.scope import Principal, Shape, division_prefix
 from safecity.core.sql import code_within
 from safecity.core.validation import translate
 from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget
@@ -33,14 +33,17 @@ CONTENT_FIELDS = ("event_type", "level", "headline", "description", "instruction
 # ---------------------------------------------------------------- reading
 
 
+# Warnings have no enterprise or industry: staff of the division see them, an enterprise
+# officer none (issued warnings are public, at /public/warnings, for everyone).
+SHAPE = Shape(division=Warning.division_code)
+
+
 def _visible(who: Principal, w: Warning) -> bool:
-    return who.can_read() and who.covers(w.division_code)
+    return scope.sees(who, SHAPE, w.division_code)
 
 
 def scope_clause(who: Principal) -> Any:
-    if not who.can_read():
-        return False
-    return code_within(Warning.division_code, who.prefix)
+    return scope.clause(who, SHAPE)
 
 
 def list_warnings(session: Session, who: Principal, *, status: str | None = None,

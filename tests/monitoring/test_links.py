@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from safecity.core.models import AuditEntry
+from safecity.core.models import AuditEntry, User
 from safecity.hazards.models import HiddenDanger
 from tests.conftest import login, web_login
+from tests.factories import NOW
 from tests.monitoring.conftest import make_sensors, token_of
 
 
@@ -90,13 +91,19 @@ def test_bad_grade_is_a_bilingual_422_and_writes_nothing(client, session) -> Non
     assert (alarm["status"], alarm["hidden_danger_id"]) == ("active", None)
 
 
-def test_scope_roles_and_false_alarms(client, session) -> None:
+def test_scope_roles_and_false_alarms(client, session, password_hash) -> None:
+    session.add(User(username="inspector", display_name="inspector", password_hash=password_hash,
+                     role="inspector", division_code="370600", created_at=NOW))
+    session.commit()
     aid = red_alarm(client, session)
     assert client.post(url(aid), json={}, headers=login(client, "laishan")).status_code == 404
     assert client.post(url(aid), json={}, headers=login(client, "public")).status_code == 404
     assert client.post(url(aid), json={},
                        headers=login(client, "enterprise")).status_code == 404  # not its plant
-    assert client.post(url(aid), json={}, headers=login(client, "liaison")).status_code == 403
+    # a public gas sensor belongs to no enterprise, so to no liaison's industry: not found
+    assert client.post(url(aid), json={}, headers=login(client, "liaison")).status_code == 404
+    # visible, but an inspector does not handle alarms
+    assert client.post(url(aid), json={}, headers=login(client, "inspector")).status_code == 403
     assert client.post(url(999_999), json={}, headers=login(client, "admin")).status_code == 404
     assert client.post(url(aid), json={}).status_code == 401
     assert count_hidden_dangers(session) == 0
