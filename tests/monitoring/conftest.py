@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from safecity.monitoring.models import Sensor
 from safecity.monitoring.telemetry import hash_token
 from safecity.registry.models import GridCell
+from tests.brokers import MosquittoBroker
 
 T0_MS = 1_795_424_400_000  # 2026-11-23 09:00 UTC, the suite's NOW
 
@@ -68,40 +69,5 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Broker:
-    """A Mosquitto of our own (deploy/mosquitto/safecity.conf) that tests may stop and restart."""
-
-    def __init__(self, workdir: str) -> None:
-        import pathlib
-        import shutil
-
-        if shutil.which("mosquitto") is None and not os.path.exists("/usr/sbin/mosquitto"):
-            if os.environ.get("CI") == "true":
-                pytest.fail("mosquitto binary missing (CI=true: failing, not skipping)")
-            pytest.skip("mosquitto binary missing")
-        self.port = free_port()
-        root = pathlib.Path(__file__).resolve().parents[2]
-        tuning = (root / "deploy" / "mosquitto" / "safecity.conf").read_text()
-        self.conf = pathlib.Path(workdir) / "mosquitto.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-                             f"persistence_location {workdir}/\nuser root\n{tuning}")
-        self.proc = None
-
-    def start(self) -> None:
-        import subprocess
-        import time
-
-        exe = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
-        self.proc = subprocess.Popen([exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            if service_up(self.port):
-                return
-            time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()  # SIGTERM: the broker saves its queue to disk
-            self.proc.wait(20)
-            self.proc = None
+# Mosquitto with deploy/mosquitto/safecity.conf on a free port (kept under its old name).
+Broker = MosquittoBroker
