@@ -100,7 +100,8 @@ def own_database(kind: str, folder: Path, label: str) -> Iterator[str]:
 def live_database_url(request: pytest.FixtureRequest,
                       tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A module's own database for a live server, on SQLite and on PostgreSQL."""
-    label = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    # tests.hazards.test_browser → hazards_browser: modules of the same name stay apart.
+    label = request.module.__name__.removeprefix("tests.").replace(".test_", "_").replace(".", "_")
     with own_database(request.param, tmp_path_factory.mktemp(label), label) as url:
         yield url
 

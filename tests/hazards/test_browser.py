@@ -53,7 +53,10 @@ def act(page: Any, action: str, fields: dict[str, str], files: list[Path] | None
             field.fill(value)
     if files:
         box.locator("input[type=file]").set_input_files([str(f) for f in files])
-    box.locator("button[type=submit]").click()
+    # Wait for the answer page: load state alone is already "loaded" on the old page, and the
+    # status would be read before the form was handled (seen on PostgreSQL).
+    with page.expect_navigation():
+        box.locator("button[type=submit]").click()
     page.wait_for_load_state()
 
 
@@ -64,6 +67,7 @@ def status(page: Any) -> str:
 
 
 def test_grid_report_enterprise_rectifies_inspector_accepts(server: str, browser: Any,
+                                                            live_database_url: str,
                                                             tmp_path: Path) -> None:
     photo = tmp_path / "scene.jpg"
     photo.write_bytes(jpeg((800, 600), "orange"))
@@ -78,11 +82,11 @@ def test_grid_report_enterprise_rectifies_inspector_accepts(server: str, browser
     grid.select_option("#r-category", "hazchem")
     officer = grid.request.get(f"{server}/api/v1/me").json()
     assert officer["role"] == "grid_member"
-    enterprise_name = browser_enterprise_name(grid, server)
+    enterprise_name = browser_enterprise_name(live_database_url)
     grid.select_option("#r-enterprise", label=enterprise_name)
     grid.set_input_files("#r-photos", str(photo))
     grid.click("#use-gps")
-    grid.wait_for_function("document.getElementById('r-lon').value !== ''")
+    grid.wait_for_function("() => document.getElementById('r-lon').value !== ''")
     assert grid.input_value("#r-lon") == "121.390500"
     grid.locator(".hd-picker").click(position={"x": 120, "y": 100})  # pick on the map instead
     assert grid.input_value("#r-lon") != "121.390500"
@@ -131,14 +135,11 @@ def test_grid_report_enterprise_rectifies_inspector_accepts(server: str, browser
     inspector.context.close()
 
 
-def browser_enterprise_name(page: Any, base: str) -> str:
+def browser_enterprise_name(url: str) -> str:
     """The enterprise of the demo's enterprise officer (in the grid member's district)."""
     from sqlalchemy import create_engine, text
 
-    from safecity.core.config import get_settings
-
-    del page, base
-    engine = create_engine(get_settings().database_url)
+    engine = create_engine(url)
     with engine.connect() as conn:
         name = conn.execute(text("SELECT e.name FROM enterprises e JOIN users u "
                                  "ON u.enterprise_id = e.id WHERE u.username = 'enterprise'")

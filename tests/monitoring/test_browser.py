@@ -51,10 +51,10 @@ def test_red_alarm_appears_live_and_is_acknowledged(
     page = _login(browser, base, "admin")
     page.goto(f"{base}/monitoring/alarms")
     page.wait_for_selector("#live-state.on", timeout=15_000)
-    page.wait_for_function("Object.keys(window.safecityAlarms).length >= 10")
+    page.wait_for_function("() => Object.keys(window.safecityAlarms).length >= 10")
     # The console fully drawn (county outlines too) and the server's ingestion pipeline built
     # (on its first device request): what is timed is a reading reaching a running console.
-    page.wait_for_function("Object.values(window.safecityAlarmMap._layers)"
+    page.wait_for_function("() => Object.values(window.safecityAlarmMap._layers)"
                            ".some(l => l.feature && l.feature.geometry.type !== 'Point')")
     warm = httpx.post(f"{base}/api/v1/telemetry", json={"ts": epoch_ms() - 5000,
                                                         "value": 1.0},
@@ -66,7 +66,7 @@ def test_red_alarm_appears_live_and_is_acknowledged(
                                                         "value": 75.0},
                       headers={"Authorization": f"Bearer {demo_token(device)}"}, timeout=30)
     assert resp.status_code == 202, resp.text
-    page.wait_for_function(f"Object.keys(window.safecityAlarms).length > {before}",
+    page.wait_for_function(f"() => Object.keys(window.safecityAlarms).length > {before}",
                            timeout=5_000)
     seen = time.monotonic() - sent
     assert seen < 1.5, f"alarm reached the console after {seen:.2f} s"
@@ -77,10 +77,10 @@ def test_red_alarm_appears_live_and_is_acknowledged(
     row.locator("td").nth(2).click()
     assert page.locator("#alarm-table tr.picked").get_attribute("data-id") == \
         row.get_attribute("data-id")
-    page.wait_for_function("window.safecityAlarmMap.getZoom() >= 12")
+    page.wait_for_function("() => window.safecityAlarmMap.getZoom() >= 12")
     page.once("dialog", lambda d: d.accept("值班员已确认"))
     row.locator("button[data-action=acknowledge]").click()
-    page.wait_for_function("Object.values(window.safecityAlarms).some(a => a.status === "
+    page.wait_for_function("() => Object.values(window.safecityAlarms).some(a => a.status === "
                            "'acknowledged')")
 
 

@@ -60,7 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 def _ready(page: Any, loads: int = 1) -> dict[str, Any]:
     page.wait_for_function(
-        f"window.safecityRiskMap && (window.safecityRiskMap.loads >= {loads} "
+        f"() => window.safecityRiskMap && (window.safecityRiskMap.loads >= {loads} "
         "|| window.safecityRiskMap.error)", timeout=60_000)
     state = page.evaluate("""() => ({error: safecityRiskMap.error,
         unit: safecityRiskMap.data.unit, features: safecityRiskMap.data.features.length,
@@ -87,7 +87,7 @@ def test_admin_sees_coloured_areas_and_explains_one(server: dict[str, Any], brow
     assert page.text_content("[data-count=red]") == "1"
     assert page.text_content("[data-count=orange]") == "1"
     assert page.text_content("#risk-total") == str(state["features"])
-    page.wait_for_function("document.querySelector('[data-count=hazards]').textContent === '1'")
+    page.wait_for_function("() => document.querySelector('[data-count=hazards]').textContent === '1'")
     assert page.is_visible("#risk-legend")
 
     # Zoom to the red cell and click its centre on the canvas.
@@ -160,7 +160,7 @@ def test_analyst_changes_the_area_rule_from_the_map(server: dict[str, Any], brow
     state = _ready(page, loads=2)
     assert state["summary"]["areas"]["yellow"] == state["features"] - 2
     assert state["summary"]["areas"]["blue"] == 0
-    page.wait_for_function("document.getElementById('map-status').textContent.startsWith('已保存')")
+    page.wait_for_function("() => document.getElementById('map-status').textContent.startsWith('已保存')")
     page.click("#risk-rule-reset")
     state = _ready(page, loads=3)
     assert state["summary"]["areas"]["yellow"] == 0

@@ -85,7 +85,7 @@ def test_red_alarm_to_public_page_and_feed(server: str, browser: Any) -> None:
     card = public.locator(f"article[data-warning-id='{warning_id}']")
     assert "芝罘区监测报警红色预警" in card.inner_text() and card.get_attribute(
         "data-level") == "red"
-    public.wait_for_function("window.safecityWarnings && window.safecityWarnings.ready")
+    public.wait_for_function("() => window.safecityWarnings && window.safecityWarnings.ready")
     state = public.evaluate("window.safecityWarnings")
     assert state.get("error") is None and state["features"] >= 4  # demo + met office + ours
     # Readable on a phone: nothing wider than the screen.
@@ -100,7 +100,7 @@ def test_red_alarm_to_public_page_and_feed(server: str, browser: Any) -> None:
 def test_draw_a_polygon_and_preview_coverage(server: str, browser: Any) -> None:
     page = _login(browser, server, "commander")
     page.goto(f"{server}/warnings/new")
-    page.wait_for_function("window.safecityDraw")
+    page.wait_for_function("() => window.safecityDraw")
     page.fill("#f-headline", "芝罘区演练预警")
     page.fill("#f-description", "浏览器测试绘制的区域。")
     page.fill("#f-area_desc", "毓璜顶周边")

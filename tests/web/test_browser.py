@@ -22,7 +22,7 @@ def server(live_database_url: str) -> Iterator[str]:
 
 
 def _map_state(page: Any) -> dict[str, Any]:
-    page.wait_for_function("window.safecityMap && (window.safecityMap.ready || window.safecityMap.error)",
+    page.wait_for_function("() => window.safecityMap && (window.safecityMap.ready || window.safecityMap.error)",
                            timeout=60_000)
     state = page.evaluate("""() => ({error: safecityMap.error, counts: safecityMap.counts,
         names: safecityMap.divisionNames, entDivisions: safecityMap.enterpriseDivisions})""")
@@ -52,7 +52,7 @@ def test_other_capabilities_add_their_layers_to_the_one_map(server: str, browser
     expected = page.evaluate("JSON.parse(document.getElementById('map-config').textContent).overlays")
     names = {o["name"] for o in expected}
     assert {"risk-districts", "risk-hazards", "warnings"} <= names
-    page.wait_for_function(f"Object.keys(safecityMap.overlays || {{}}).length === {len(expected)}")
+    page.wait_for_function(f"() => Object.keys(safecityMap.overlays || {{}}).length === {len(expected)}")
     counts = page.evaluate("safecityMap.overlays")
     # Every county is coloured on the risk layer; the warnings layer shows what the API says is in force.
     assert counts["risk-districts"] == 11
