@@ -20,18 +20,38 @@ router = APIRouter(prefix="/api/v1", tags=["registry"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _bounded_int(qp: Any, name: str, default: int, high: int) -> int:
+    raw = qp.get(name)
+    if raw in (None, ""):
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= high:
+        raise invalid(name, f"{name}：应为 1 到 {high} 之间的整数",
+                      f"{name}: must be a whole number from 1 to {high}")
+    return int(raw)
+
+
 def list_params(request: Request, kind: Kind) -> service.ListParams:
+    """Query parameters of a list, refused (422) when hostile or unknown — never replaced."""
     qp = request.query_params
-    try:
-        page, size = int(qp.get("page", 1)), int(qp.get("size", 50))
-    except ValueError:
-        raise invalid("page", "页码：应为整数", "page: must be an integer") from None
+    sort = qp.get("sort") or ""
+    if sort and sort.lstrip("-") not in kind.sortable:
+        options = ", ".join(kind.sortable)
+        raise invalid("sort", f"排序：取值应为 {options}（前加 - 为倒序）",
+                      f"sort: must be one of {options} (prefix - for descending)")
+    division = qp.get("division") or None
+    if division is not None and not (division.isdigit() and len(division) <= 12):
+        raise invalid("division", "行政区划：应为行政区划代码", "division: must be a division code")
+    filters = {f: qp[f] for f in kind.exact_filters if f in qp}
+    for name, value in filters.items():
+        if value and name in kind.choices and value not in kind.choices[name]:
+            zh, en = kind.label(name)
+            raise invalid(name, f"{zh}：取值无效", f"{en}: unknown value")
     return service.ListParams(
-        q=qp.get("q") or None, division=qp.get("division") or None,
-        filters={f: qp[f] for f in kind.exact_filters if f in qp},
-        sort=(qp.get("sort") or "").lstrip("-") or None,
-        desc=(qp.get("sort") or "").startswith("-"),
-        page=page, size=size, include_archived=qp.get("archived") in ("1", "true"),
+        q=qp.get("q") or None, division=division, filters=filters,
+        sort=sort.lstrip("-") or None, desc=sort.startswith("-"),
+        page=_bounded_int(qp, "page", 1, 10**9),
+        size=_bounded_int(qp, "size", 50, service.MAX_PAGE_SIZE),
+        include_archived=qp.get("archived") in ("1", "true"),
     )
 
 

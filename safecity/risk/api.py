@@ -33,6 +33,10 @@ def _int(value: str | None, name: str) -> int | None:
 def point_query(request: Request, at: datetime) -> service.PointQuery:
     qp = request.query_params
     sort = qp.get("sort") or "name"
+    if sort.lstrip("-") not in service.SORTABLE:  # refused, not silently replaced by "name"
+        options = ", ".join(service.SORTABLE)
+        raise invalid("sort", f"排序：取值应为 {options}（前加 - 为倒序）",
+                      f"sort: must be one of {options} (prefix - for descending)")
     return service.PointQuery(
         q=qp.get("q") or None, division=qp.get("division") or None,
         enterprise_id=_int(qp.get("enterprise_id"), "enterprise_id"),

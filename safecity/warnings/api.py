@@ -112,7 +112,8 @@ async def import_cap(request: Request, session: Session = Depends(db),
 
 
 async def _read_upload(request: Request) -> bytes:
-    limit = cap.MAX_BYTES
+    # SAFECITY_MAX_UPLOAD_MB bounds every import; CAP's own 2 MB cap applies below it.
+    limit = min(cap.MAX_BYTES, get_settings().max_upload_mb * 1024 * 1024)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("file")
