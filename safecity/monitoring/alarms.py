@@ -199,11 +199,25 @@ def get_alarm(session: Session, principal: Principal, alarm_id: int) -> Alarm:
 
 
 def to_dict(alarm: Alarm) -> dict[str, Any]:
-    return {c: getattr(alarm, c) for c in (
+    out = {c: getattr(alarm, c) for c in (
         "id", "sensor_id", "grid_cell_id", "enterprise_id", "division_code", "rule", "level",
         "peak_level", "status", "condition_active", "value", "message", "message_en", "lon", "lat",
         "first_ts", "last_ts", "occurrences", "raised_at", "updated_at", "cleared_at",
         "closed_at", "closed_by", "hidden_danger_id")}
+    out["sensor_type"] = _sensor_type(alarm)  # the console groups repeats by rule and kind
+    return out
+
+
+def _sensor_type(alarm: Alarm) -> str:
+    from sqlalchemy.orm import object_session
+
+    from safecity.monitoring.models import Sensor
+
+    if alarm.sensor_id is None:
+        return "gas"  # a grid cell's joint alarm comes from its gas detectors
+    session = object_session(alarm)
+    sensor = session.get(Sensor, alarm.sensor_id) if session is not None else None
+    return sensor.sensor_type if sensor is not None else ""
 
 
 def act(session: Session, principal: Principal, alarm_id: int, action: str, note: str,
@@ -233,6 +247,28 @@ def act(session: Session, principal: Principal, alarm_id: int, action: str, note
     if target in CLOSED and alarm.condition_active:
         return alarm, [events.AlarmCleared(now, str(alarm.id))]
     return alarm, []
+
+
+GROUP_MAX = 1000
+
+
+def acknowledge_group(session: Session, principal: Principal, alarm_ids: list[int], note: str,
+                      now: datetime) -> list[Alarm]:
+    """Acknowledge a console group (repeats of one rule on one kind of sensor) in one action.
+
+    Each alarm gets its own history line and audit entry, as if acknowledged one by one; those
+    no longer waiting for acknowledgement (someone else got there first) are left as they are.
+    Conflict (409) when none of them is waiting."""
+    if principal.role not in HANDLERS:
+        raise Forbidden("当前角色无权处置报警", "your role may not handle alarms")
+    ids = sorted(set(alarm_ids))[:GROUP_MAX]
+    waiting = [a.id for a in session.scalars(select(Alarm).where(
+        Alarm.id.in_(ids), Alarm.status == "active", scope_clause(principal)))]
+    if not waiting:
+        raise Conflict("这组报警已无待确认项", "no alarm in this group is waiting")
+    tag = f"批量确认 {len(waiting)} 条同类报警 / group of {len(waiting)}"
+    text = f"{tag}：{note}" if note.strip() else tag
+    return [act(session, principal, i, "acknowledge", text, now)[0] for i in waiting]
 
 
 # An alarm may open a hidden danger unless it was a false alarm; open ones move to handling.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -11,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, File, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -224,6 +226,9 @@ def list_alarms(status: str | None = None, level: str | None = None,
             "items": [alarm_service.to_dict(a) for a in items]}
 
 
+PULSE_S = 5.0
+
+
 @router.get(BASE + "/alarms/stream", summary="报警实时推送 (SSE) / live alarm stream")
 async def alarm_stream(request: Request, who: Principal = Depends(principal)
                        ) -> StreamingResponse:
@@ -239,13 +244,23 @@ async def alarm_stream(request: Request, who: Principal = Depends(principal)
             rows = session.scalars(stmt.order_by(Alarm.updated_at, Alarm.id).limit(500))
             return [alarm_service.to_dict(a) for a in rows]
 
-    async def events() -> Any:
-        import json
+    def pulse() -> str:
+        # When the newest reading arrived: the console's live dot turns amber when devices
+        # have gone quiet (a stopped simulator or gateway), not only when this stream drops.
+        with session_scope() as session:
+            last = session.scalar(select(func.max(SensorLatest.ts)))
+        body = {"last_reading_ms": last, "now_ms": int(utcnow().timestamp() * 1000)}
+        return f"event: pulse\ndata: {json.dumps(body)}\n\n"
 
+    async def events() -> Any:
         mark: tuple[datetime | None, int] = (None, 0)
         sent: dict[int, datetime] = {}
+        pulsed = 0.0
         yield "retry: 1000\n\n"
         while not await request.is_disconnected():
+            if time.monotonic() - pulsed >= PULSE_S:
+                pulsed = time.monotonic()
+                yield await run_in_threadpool(pulse)
             rows = await run_in_threadpool(changed_since, mark)
             for row in rows:
                 if sent.get(row["id"]) == row["updated_at"]:
@@ -273,6 +288,22 @@ def get_alarm(alarm_id: int, session: Session = Depends(db),
         {"at": h.at, "actor": h.actor, "action": h.action, "from_status": h.from_status,
          "to_status": h.to_status, "level": h.level, "note": h.note}
         for h in alarm_service.history(session, alarm)]}
+
+
+class GroupAckIn(BaseModel):
+    ids: list[int] = Field(min_length=1, max_length=alarm_service.GROUP_MAX)
+    note: str = Field("", max_length=2000)
+
+
+@router.post(BASE + "/alarms/acknowledge-group",
+             summary="批量确认同类报警 / acknowledge a group of alarms")
+def alarm_group_acknowledge(body: GroupAckIn, session: Session = Depends(db),
+                            who: Principal = Depends(principal),
+                            at: datetime = Depends(now)) -> dict[str, Any]:
+    done = alarm_service.acknowledge_group(session, who, body.ids, body.note, at)
+    out = {"acknowledged": len(done), "items": [alarm_service.to_dict(a) for a in done]}
+    session.commit()
+    return out
 
 
 @router.post(BASE + "/alarms/{alarm_id}/{action}",

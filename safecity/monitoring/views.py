@@ -6,7 +6,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -14,7 +14,7 @@ from safecity.core.deps import db, now
 from safecity.core.errors import Forbidden, Invalid
 from safecity.core.scope import Principal
 from safecity.monitoring import alarms as alarm_service
-from safecity.monitoring import links, service
+from safecity.monitoring import context, links, service
 from safecity.monitoring.alarms import STATUSES
 from safecity.monitoring.catalog import TYPES
 from safecity.monitoring.models import Alarm, SensorLatest
@@ -66,12 +66,26 @@ def alarm_console(request: Request, session: Session = Depends(db),
                   who: Principal = Depends(web_user), at: datetime = Depends(now)) -> Response:
     if not who.can_read():  # the public account: the live console is staff-only
         raise Forbidden("当前角色无权查看报警台", "your role may not view the alarm console")
+    # Red first, then the latest: a storm of yellow alarms must not push the red ones away.
+    rank = case({lv: i for i, lv in enumerate(("red", "orange", "yellow", "blue"))},
+                value=Alarm.level, else_=9)
     rows = list(session.scalars(select(Alarm).where(alarm_service.scope_clause(who),
                                                     Alarm.open_key.is_not(None))
-                                .order_by(Alarm.updated_at.desc()).limit(200)))
+                                .order_by(rank, Alarm.updated_at.desc()).limit(500)))
     return render(request, "monitoring/alarms.html", alarms=rows, statuses=STATUSES,
                   rule_zh=RULE_ZH, rule_en=RULE_EN, level_zh=LEVEL_ZH,
-                  can_handle=who.role in alarm_service.HANDLERS, can_open_hd=_can_open_hd(who))
+                  types={k: (t.zh, t.en) for k, t in TYPES.items()},
+                  alarm_kinds={a.id: alarm_service.to_dict(a)["sensor_type"] for a in rows},
+                  can_handle=who.role in alarm_service.HANDLERS, can_open_hd=_can_open_hd(who),
+                  can_draft=_can_draft(who))
+
+
+def _can_draft(who: Principal) -> bool:
+    try:
+        from safecity.warnings.rules import DRAFTER_ROLES
+    except ImportError:  # the warnings capability is not installed
+        return False
+    return who.role in DRAFTER_ROLES
 
 
 def _can_open_hd(who: Principal) -> bool:
@@ -85,10 +99,15 @@ def _alarm_page(request: Request, session: Session, who: Principal, alarm: Alarm
                 values: dict[str, str] | None = None) -> Response:
     from safecity.hazards.workflow import GRADES
 
+    around = context.nearby(session, who, alarm)
     return render(request, "monitoring/alarm_detail.html", status, alarm=alarm,
                   history=alarm_service.history(session, alarm), statuses=STATUSES,
                   rule_zh=RULE_ZH, rule_en=RULE_EN, level_zh=LEVEL_ZH, grades=GRADES,
                   can_open_hd=_can_open_hd(who) and alarm.status in alarm_service.LINKABLE,
+                  can_draft=_can_draft(who), division=context.division_name(
+                      session, alarm.division_code), nearby=around,
+                  people=context.people_within(around), radius_m=context.RADIUS_M,
+                  kind_names=context.KIND_NAMES,
                   errors=errors or [], values=values or {})
 
 

@@ -119,9 +119,13 @@ def _draft_divisions(session: Session, who: Principal) -> list[Division]:
 
 
 @router.get("/warnings/new")
-def new_page(request: Request, session: Session = Depends(db),
+def new_page(request: Request, from_alarm: int | None = None, session: Session = Depends(db),
              who: Principal = Depends(web_user)) -> Response:
     values = {"division_code": who.division_code, "level": "yellow", "event_type": "rainstorm"}
+    if from_alarm is not None:  # 起草预警 on an alarm: its place, level and message prefilled
+        from safecity.monitoring.context import warning_draft_for
+
+        values |= warning_draft_for(session, who, from_alarm)
     return _form(request, session, who, values, None)
 
 

@@ -51,39 +51,139 @@
   const next = { active: ['acknowledge', 'false_alarm'], acknowledged: ['handle', 'false_alarm'],
                  handling: ['resolve', 'false_alarm'] };
 
+  const canDraft = root.dataset.canDraft === '1';
+  const RANK = { red: 0, orange: 1, yellow: 2, blue: 3 };
+  const GROUP_MIN = 3;  // three or more open alarms of one rule on one kind of sensor: one row
+  const expanded = {};
+  let drawPending = false;
+  let seeding = false;
+
   function render(a) {
     const closed = a.status === 'resolved' || a.status === 'false_alarm';
-    let row = tbody.querySelector('tr[data-id="' + a.id + '"]');
-    if (closed) { if (row) row.remove(); if (markers[a.id]) { map.removeLayer(markers[a.id]); delete markers[a.id]; } delete alarms[a.id]; return update(); }
+    if (closed) {
+      if (markers[a.id]) { map.removeLayer(markers[a.id]); delete markers[a.id]; }
+      delete alarms[a.id]; return schedule();
+    }
     const isNew = !alarms[a.id] || (a.level === 'red' && alarms[a.id].level !== 'red');
+    a._new = isNew;
     alarms[a.id] = a;
-    if (!row) { row = document.createElement('tr'); row.dataset.id = a.id; tbody.prepend(row); }
-    row.innerHTML = '';
-    const cells = [
-      '<span class="lvl lvl-' + a.level + '">' + levelText(a.level) + '</span>',
+    if (a.lon != null && a.lat != null) {
+      if (!markers[a.id]) {
+        markers[a.id] = L.circleMarker([a.lat, a.lon], { radius: 9, weight: 2 }).addTo(map);
+        markers[a.id].on('click', () => pick(a.id, false));
+      }
+      markers[a.id].setStyle({ color: '#fff', fillColor: colours[a.level] || '#888', fillOpacity: 0.95 });
+      markers[a.id].bindTooltip(en ? a.message_en : a.message);
+      if (a.level === 'red') markers[a.id].bringToFront();
+    }
+    if (seeding) a._new = false;
+    else if (isNew && a.level === 'red' && a.status === 'active') beep();
+    schedule();
+  }
+
+  // Redraw once per frame however many alarms arrived (a storm sends hundreds at once).
+  function schedule() {
+    if (drawPending) return;
+    drawPending = true;
+    requestAnimationFrame(() => { drawPending = false; draw(); });
+  }
+
+  function byUrgency(x, y) {
+    return (RANK[x.level] ?? 9) - (RANK[y.level] ?? 9) || (y.updated_at > x.updated_at ? 1 : y.updated_at < x.updated_at ? -1 : 0);
+  }
+
+  // Red first, then the latest; repeats of one rule on one kind of sensor folded into a group.
+  function draw() {
+    const groups = {};
+    Object.values(alarms).forEach((a) => { (groups[a.rule + '|' + (a.sensor_type || '')] ||= []).push(a); });
+    const entries = [];
+    Object.entries(groups).forEach(([key, list]) => {
+      list.sort(byUrgency);
+      if (list.length >= GROUP_MIN) entries.push({ key, list, head: list[0] });
+      else list.forEach((a) => entries.push({ head: a }));
+    });
+    entries.sort((x, y) => byUrgency(x.head, y.head));
+    const picked = tbody.querySelector('tr.picked');
+    const pickedId = picked && picked.dataset.id;
+    tbody.innerHTML = '';
+    entries.forEach((e) => {
+      if (!e.list) { tbody.appendChild(row(e.head)); return; }
+      tbody.appendChild(groupRow(e.key, e.list));
+      if (expanded[e.key]) e.list.forEach((a) => { const r = row(a); r.classList.add('group-member'); tbody.appendChild(r); });
+    });
+    if (pickedId) { const r = tbody.querySelector('tr[data-id="' + pickedId + '"]'); if (r) r.classList.add('picked'); }
+    update();
+  }
+
+  function cellsOf(tr, html) {
+    html.forEach((h) => { const td = document.createElement('td'); td.innerHTML = h; tr.appendChild(td); });
+    tr.children[3].className = 'when';
+    return tr;
+  }
+
+  function kindText(a) {
+    const t = texts.types[a.sensor_type];
+    return (t ? (en ? t[1] : t[0]) + ' ' : '') + (texts.rules[a.rule] || a.rule);
+  }
+
+  function groupRow(key, list) {
+    const tr = document.createElement('tr');
+    tr.className = 'group-row'; tr.dataset.group = key; tr.dataset.count = list.length;
+    const waiting = list.filter((a) => a.status === 'active');
+    const first = list.reduce((m, a) => (a.raised_at < m ? a.raised_at : m), list[0].raised_at);
+    const last = list.reduce((m, a) => (a.updated_at > m ? a.updated_at : m), list[0].updated_at);
+    cellsOf(tr, ['<span class="lvl lvl-' + list[0].level + '">' + levelText(list[0].level) + '</span>',
+      '', statusText('active') + ' ' + waiting.length + ' / ' + list.length, when(first) + ' – ' + when(last), '']);
+    const label = document.createElement('span'); label.className = 'group-label';
+    label.textContent = kindText(list[0]) + ' ';
+    const count = document.createElement('span'); count.className = 'count'; count.textContent = '×' + list.length;
+    tr.children[1].append(label, count);
+    const toggle = document.createElement('button'); toggle.type = 'button'; toggle.className = 'btn btn-small btn-link';
+    toggle.dataset.action = 'expand'; toggle.textContent = expanded[key] ? texts.collapse : texts.expand;
+    toggle.addEventListener('click', () => { expanded[key] = !expanded[key]; draw(); });
+    tr.children[4].appendChild(toggle);
+    if (canHandle && waiting.length) {
+      const b = document.createElement('button'); b.type = 'button'; b.className = 'btn btn-small';
+      b.dataset.action = 'acknowledge-group'; b.textContent = texts.ack_group + ' (' + waiting.length + ')';
+      b.addEventListener('click', () => ackGroup(waiting.map((a) => a.id)));
+      tr.children[4].appendChild(b);
+    }
+    return tr;
+  }
+
+  function row(a) {
+    const tr = document.createElement('tr'); tr.dataset.id = a.id; tr.dataset.level = a.level;
+    cellsOf(tr, ['<span class="lvl lvl-' + a.level + '">' + levelText(a.level) + '</span>',
       '', statusText(a.status) + (a.condition_active ? '' : (en ? ' (cleared)' : '（已恢复）')),
-      when(a.updated_at), ''];
-    cells.forEach((html, i) => { const td = document.createElement('td'); td.innerHTML = html; row.appendChild(td); });
+      when(a.updated_at), '']);
     const link = document.createElement(a.sensor_id ? 'a' : 'span');
     if (a.sensor_id) link.href = '/monitoring/sensors/' + a.sensor_id;
-    link.textContent = en ? a.message_en : a.message; row.children[1].appendChild(link);
+    link.textContent = en ? a.message_en : a.message; tr.children[1].appendChild(link);
     if (canHandle) (next[a.status] || []).forEach((action) => {
       const b = document.createElement('button'); b.type = 'button'; b.className = 'btn btn-small';
       b.textContent = texts[action]; b.dataset.action = action; b.addEventListener('click', () => act(a.id, action));
-      row.children[4].appendChild(b);
+      tr.children[4].appendChild(b);
     });
-    hiddenDanger(a, row.children[4]);
-    if (isNew) { row.classList.remove('flash'); void row.offsetWidth; row.classList.add('flash'); }
-    if (a.lon != null && a.lat != null) {
-      if (!markers[a.id]) {
-        markers[a.id] = L.circleMarker([a.lat, a.lon], { radius: 8 }).addTo(map);
-        markers[a.id].on('click', () => pick(a.id, false));
-      }
-      markers[a.id].setStyle({ color: colours[a.level] || '#888', fillColor: colours[a.level] || '#888', fillOpacity: 0.8 });
-      markers[a.id].bindTooltip(en ? a.message_en : a.message);
+    hiddenDanger(a, tr.children[4]);
+    if (canDraft) {
+      const d = document.createElement('a'); d.className = 'btn btn-small'; d.dataset.action = 'draft-warning';
+      d.href = '/warnings/new?from_alarm=' + a.id; d.textContent = texts.draft; tr.children[4].appendChild(d);
     }
-    if (isNew && a.level === 'red' && a.status === 'active') beep();
-    update();
+    const inc = document.createElement('button'); inc.type = 'button'; inc.className = 'btn btn-small';
+    inc.disabled = true; inc.title = texts.incident_soon; inc.dataset.action = 'incident'; inc.textContent = texts.incident;
+    tr.children[4].appendChild(inc);
+    if (a._new) { a._new = false; tr.classList.add('flash'); }
+    return tr;
+  }
+
+  async function ackGroup(ids) {
+    if (!window.confirm(texts.ack_group_confirm)) return;
+    const resp = await fetch('/api/v1/monitoring/alarms/acknowledge-group', {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: JSON.stringify({ ids: ids, note: '' }), credentials: 'same-origin' });
+    const body = await resp.json();
+    if (!resp.ok) { window.alert(en ? body.message_en : body.message); return; }
+    body.items.forEach(render);
   }
 
   // Alarm → hidden danger: a link once opened, else a button for roles that may open one.
@@ -115,7 +215,12 @@
   // A row and its marker point at each other: click one to find the other.
   function pick(id, fly) {
     tbody.querySelectorAll('tr.picked').forEach((r) => r.classList.remove('picked'));
-    const row = tbody.querySelector('tr[data-id="' + id + '"]');
+    let row = tbody.querySelector('tr[data-id="' + id + '"]');
+    const a = alarms[id];
+    if (!row && a) {  // inside a folded group: unfold it
+      expanded[a.rule + '|' + (a.sensor_type || '')] = true; draw();
+      row = tbody.querySelector('tr[data-id="' + id + '"]');
+    }
     if (row) { row.classList.add('picked'); if (!fly) row.scrollIntoView({ block: 'nearest' }); }
     const marker = markers[id];
     if (marker && fly) { map.flyTo(marker.getLatLng(), Math.max(map.getZoom(), 12)); marker.openTooltip(); }
@@ -143,13 +248,43 @@
     render(body);
   }
 
+  // The live dot: green while device data keeps arriving, amber once none has come for a
+  // minute (a stopped simulator or gateway keeps the stream open), grey when the stream drops.
+  const STALE_MS = 60000;
+  const live = document.getElementById('live-state');
+  let lastPulse = 0;
+  function liveState(state, title) {
+    live.classList.toggle('on', state === 'on'); live.classList.toggle('stale', state === 'stale');
+    live.dataset.state = state; live.title = title;
+  }
+  function onPulse(p) {
+    lastPulse = Date.now();
+    const age = p.last_reading_ms == null ? Infinity : p.now_ms - p.last_reading_ms;
+    if (age > STALE_MS) {
+      const mins = isFinite(age) ? Math.floor(age / 60000) + ' ' + texts.minutes : '';
+      liveState('stale', texts.stale + ' ' + mins);
+    } else liveState('on', texts.live);
+  }
+  setInterval(() => { if (lastPulse && Date.now() - lastPulse > 20000) liveState('stale', texts.offline); }, 5000);
+
   function connect() {
-    const live = document.getElementById('live-state');
     const source = new EventSource('/api/v1/monitoring/alarms/stream');
-    source.addEventListener('open', () => live.classList.add('on'));
-    source.addEventListener('error', () => live.classList.remove('on'));
+    source.addEventListener('error', () => liveState('off', texts.offline));
+    source.addEventListener('pulse', (e) => onPulse(JSON.parse(e.data)));
     source.addEventListener('alarm', (e) => render(JSON.parse(e.data)));
   }
+  // The server's first page: drawn at once, sorted, before the stream catches up.
+  tbody.querySelectorAll('tr[data-id]').forEach((r) => {
+    const d = r.dataset;
+    alarms[d.id] = { id: Number(d.id), level: d.level, status: d.status, rule: d.rule,
+      sensor_type: d.kind, message: d.message, message_en: d.message, updated_at: d.time,
+      raised_at: d.first, condition_active: d.active === '1', hidden_danger_id: d.hd ? Number(d.hd) : null,
+      sensor_id: d.sensor ? Number(d.sensor) : null, lon: d.lon ? Number(d.lon) : null, lat: d.lat ? Number(d.lat) : null };
+  });
+  seeding = true;
+  Object.values(alarms).forEach((a) => render(a));
+  seeding = false;
+  draw();
   connect();
   window.safecityAlarms = alarms;
   window.safecityAlarmMap = map;
