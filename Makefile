@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-future install install-test serve lint bench soak clean
+.PHONY: demo test test-future install install-test serve lint bench soak fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ FUTURE ?= +365d
 test-future: install-test
 	@command -v faketime >/dev/null || { echo "test-future needs faketime (apt-get install faketime)"; exit 1; }
 	faketime -f "$(FUTURE)" $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# schemathesis against a live demo server (a fresh SQLite demo city, `safecity serve` on a free
+# port) as an administrator and a district officer; fails on any 5xx. Budget: FUZZ_MAX_EXAMPLES
+# cases per operation (25) and FUZZ_MAX_SECONDS per account (150); see tests/fuzz.py.
+fuzz: install-test
+	$(BIN)/python -m tests.fuzz
 
 lint: install-test
 	$(BIN)/ruff check safecity tests bench
