@@ -44,6 +44,7 @@ _TWO_WAY = {"no", "false", "0"}
 _CLOSED = {"reversible", "alternating"}  # direction changes by time of day: unsafe to route on
 _MAXSPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(km/h|kmh|kph|mph|knots)?\s*$", re.IGNORECASE)
 _UNIT_FACTOR = {"": 1.0, "km/h": 1.0, "kmh": 1.0, "kph": 1.0, "mph": 1.609344, "knots": 1.852}
+SNAP_SAMPLE_M = 50.0  # spacing of snap samples along long edges
 _MIN_COST_S = 1e-3  # scipy's csgraph drops explicit zeros: a zero-length edge must cost > 0
 
 
@@ -97,7 +98,9 @@ class RoadGraph:
     length_m: csr_matrix
     report: BuildReport
     origin: tuple[float, float]
-    tree: cKDTree
+    tree: cKDTree  # over snap points: every node plus samples along long edges
+    snap_xy: np.ndarray  # local metres of the snap points
+    snap_node: np.ndarray  # the node each snap point stands for
 
     @property
     def n_nodes(self) -> int:
@@ -112,7 +115,9 @@ class RoadGraph:
         return local_xy(np.asarray(lon, float), np.asarray(lat, float), self.origin)
 
     def snap(self, lon: float, lat: float, max_m: float = 500.0) -> tuple[int, float]:
-        """Nearest road node and its haversine distance; refused (422) beyond ``max_m``."""
+        """The node standing for the nearest road and the distance to that road.
+
+        Refused (422) beyond ``max_m``, saying how far the road is."""
         nodes, dist = self.snap_many([lon], [lat])
         if not dist[0] <= max_m:
             raise invalid("lon", f"最近的道路在 {dist[0]:,.0f} 米外，超过 {max_m:,.0f} 米的限制",
@@ -122,11 +127,17 @@ class RoadGraph:
 
     def snap_many(self, lon: Sequence[float] | np.ndarray,
                   lat: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest node per point (KD-tree in local metres) and the true haversine distance."""
+        """Nearest snap point per point (KD-tree in local metres): its node and road distance.
+
+        Snap points are the nodes plus samples every ``SNAP_SAMPLE_M`` along edges longer than
+        that, each standing for the nearer end of its edge: a point beside the middle of a long
+        road snaps to that road, not to a node of another road that happens to be closer.
+        Distances are metres in the local projection (< 0.1 % off at city scale)."""
         lon_a, lat_a = _checked_points(lon, lat)
-        _, nodes = self.tree.query(self.project(lon_a, lat_a))
-        nodes = np.asarray(nodes, dtype=np.int64)
-        return nodes, haversine_m(lon_a, lat_a, self.lon[nodes], self.lat[nodes])
+        xy = self.project(lon_a, lat_a)
+        dist, idx = self.tree.query(xy)
+        idx = np.asarray(idx, dtype=np.int64)
+        return self.snap_node[idx], np.asarray(dist, dtype=float)
 
 
 def _checked_points(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -191,11 +202,37 @@ def build_graph(seg: Segments, report: BuildReport | None = None) -> RoadGraph:
     length_m = csr_matrix((len_all, dst.copy(), indptr.copy()), shape=(n, n))
     origin = (float(np.mean(seg.lon)), float(np.mean(seg.lat)))
     ids = seg.node_ids if seg.node_ids is not None else np.arange(n, dtype=np.int64)
+    snap_xy, snap_node = _snap_points(local_xy(seg.lon, seg.lat, origin), src, dst.astype(
+        np.int64), len_all)
     # unbalanced, uncompacted: builds ~5x faster on 1M points for a few % slower queries
-    tree = cKDTree(local_xy(seg.lon, seg.lat, origin), balanced_tree=False, compact_nodes=False)
+    tree = cKDTree(snap_xy, balanced_tree=False, compact_nodes=False)
     return RoadGraph(lon=seg.lon, lat=seg.lat, node_ids=ids, forward=forward,
                      backward=forward.T.tocsr(), length_m=length_m, report=report,
-                     origin=origin, tree=tree)
+                     origin=origin, tree=tree, snap_xy=snap_xy, snap_node=snap_node)
+
+
+def _snap_points(xy: np.ndarray, src: np.ndarray, dst: np.ndarray,
+                 length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes, plus points every SNAP_SAMPLE_M inside longer edges (owned by the nearer end)."""
+    long = (length > SNAP_SAMPLE_M) & ((src < dst) | ~_has_reverse(src, dst))
+    u, v = src[long], dst[long]
+    pieces = np.ceil(length[long] / SNAP_SAMPLE_M).astype(np.int64)
+    edge = np.repeat(np.arange(u.size), pieces - 1)
+    step = np.arange(edge.size) - np.repeat(np.cumsum(pieces - 1) - (pieces - 1), pieces - 1) + 1
+    t = step / pieces[edge]
+    samples = xy[u[edge]] + (xy[v[edge]] - xy[u[edge]]) * t[:, None]
+    owner = np.where(t < 0.5, u[edge], v[edge])
+    return (np.vstack([xy, samples]),
+            np.concatenate([np.arange(xy.shape[0], dtype=np.int64), owner]))
+
+
+def _has_reverse(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Per edge: does the opposite edge exist too (then sample the pair once)."""
+    n = int(max(src.max(), dst.max())) + 1
+    keys = np.sort(src * n + dst)
+    want = dst * n + src
+    pos = np.minimum(np.searchsorted(keys, want), keys.size - 1)
+    return keys[pos] == want
 
 
 def _cheapest_parallel(n: int, src: np.ndarray, dst: np.ndarray, cost: np.ndarray,
