@@ -143,3 +143,17 @@ def test_phone_console_shows_time_and_actions(live: Any, browser: Any) -> None:
         box = cell.bounding_box()
         assert box and box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
     assert re.search(r"\d{2}:\d{2}:\d{2}", row.locator("td.when").inner_text())
+
+
+def test_red_alarms_never_fold_into_a_group(live: Any, browser: Any) -> None:
+    base, gas, _ = live
+    _post(base, gas, 75.0)
+    page = _login(browser, base, "duty")
+    page.goto(f"{base}/monitoring/alarms")
+    page.locator("#alarm-table tbody tr").first.wait_for(timeout=15_000)
+    page.wait_for_function("Object.keys(window.safecityAlarms).length > 0")
+    reds = page.evaluate("Object.values(window.safecityAlarms).filter(a => a.level === 'red')"
+                         ".length")
+    assert reds >= 3  # the demo's red alarms and this one
+    assert page.locator("#alarm-table tr.group-row .lvl-red").count() == 0
+    assert page.locator("#alarm-table tr[data-id] .lvl-red").count() == reds

@@ -53,7 +53,7 @@
 
   const canDraft = root.dataset.canDraft === '1';
   const RANK = { red: 0, orange: 1, yellow: 2, blue: 3 };
-  const GROUP_MIN = 3;  // three or more open alarms of one rule on one kind of sensor: one row
+  const GROUP_MIN = 3;  // three or more open alarms alike (see groupKey): one row
   const expanded = {};
   let drawPending = false;
   let seeding = false;
@@ -92,10 +92,16 @@
     return (RANK[x.level] ?? 9) - (RANK[y.level] ?? 9) || (y.updated_at > x.updated_at ? 1 : y.updated_at < x.updated_at ? -1 : 0);
   }
 
-  // Red first, then the latest; repeats of one rule on one kind of sensor folded into a group.
+  // Repeats of one rule on one kind of sensor at one level share a group; red alarms never
+  // fold away: each stays on its own row, at the top.
+  function groupKey(a) {
+    return a.level === 'red' ? 'alarm:' + a.id : a.rule + '|' + (a.sensor_type || '') + '|' + a.level;
+  }
+
+  // Red first, then the latest; repeats folded into a group.
   function draw() {
     const groups = {};
-    Object.values(alarms).forEach((a) => { (groups[a.rule + '|' + (a.sensor_type || '')] ||= []).push(a); });
+    Object.values(alarms).forEach((a) => { (groups[groupKey(a)] ||= []).push(a); });
     const entries = [];
     Object.entries(groups).forEach(([key, list]) => {
       list.sort(byUrgency);
@@ -218,7 +224,7 @@
     let row = tbody.querySelector('tr[data-id="' + id + '"]');
     const a = alarms[id];
     if (!row && a) {  // inside a folded group: unfold it
-      expanded[a.rule + '|' + (a.sensor_type || '')] = true; draw();
+      expanded[groupKey(a)] = true; draw();
       row = tbody.querySelector('tr[data-id="' + id + '"]');
     }
     if (row) { row.classList.add('picked'); if (!fly) row.scrollIntoView({ block: 'nearest' }); }
