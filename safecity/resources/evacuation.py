@@ -52,34 +52,54 @@ class Plan:
 
 def candidate_arcs(graph: RoadGraph, cell_nodes: Sequence[int] | np.ndarray,
                    shelter_nodes: Sequence[int] | np.ndarray, *, k: int = 5,
-                   max_time_s: float = 1800.0, batch: int = 64) -> Candidates:
+                   max_time_s: float = 1800.0, batch: int = 64,
+                   first_limit_s: float = 120.0) -> Candidates:
     """The k nearest shelters (by time from the cell to the shelter) of each cell, within T.
 
-    Exact on a subgraph: every node on a cell→shelter path of at most T seconds lies within T of
-    a cell, so one multi-source Dijkstra from the cells bounds the region, and a Dijkstra from
-    each shelter on the region's transposed subgraph gives every cell's time to it.
+    Exact: a Dijkstra from every shelter on the transposed graph, bounded by a limit L that
+    starts small and doubles (up to T) only for the cells that still have fewer than k shelters
+    within L — a cell's k best within L are its k best overall. Each round runs on the subgraph
+    of nodes within L of those cells: every node of a cell→shelter path of at most L lies there.
     """
     cells = np.asarray(cell_nodes, dtype=np.int64)
     shelters = np.asarray(shelter_nodes, dtype=np.int64)
     if k < 1 or not max_time_s > 0:
         raise invalid("k", "候选数与时间上限必须为正", "k and max_time_s must be positive")
-    empty = Candidates(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
-    if cells.size == 0 or shelters.size == 0:
-        return empty
+    parts: list[Candidates] = []
+    todo = np.arange(cells.size)
+    limit = min(float(first_limit_s), float(max_time_s))
+    while todo.size and shelters.size:
+        found = _within(graph, cells[todo], shelters, limit, batch)
+        count = np.isfinite(found).sum(axis=0)
+        done = (count >= min(k, shelters.size)) | (limit >= max_time_s)
+        if done.any():
+            best = _k_best(found[:, done], np.arange(shelters.size), k)
+            parts.append(Candidates(todo[done][best.cell], best.shelter, best.time_s))
+        todo = todo[~done]
+        limit = min(limit * 2, float(max_time_s))
+    if not parts:
+        return Candidates(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+    return Candidates(*(np.concatenate([getattr(p, f) for p in parts])
+                        for f in ("cell", "shelter", "time_s")))
+
+
+def _within(graph: RoadGraph, cells: np.ndarray, shelters: np.ndarray, limit: float,
+            batch: int) -> np.ndarray:
+    """shelters × cells travel times (cell → shelter), inf beyond ``limit``."""
+    times = np.full((shelters.size, cells.size), np.inf)
     region = np.flatnonzero(np.isfinite(
-        nearest_source_everywhere(graph, cells, limit_s=max_time_s).time_s))
+        nearest_source_everywhere(graph, cells, limit_s=limit).time_s))
     local = np.full(graph.n_nodes, -1, dtype=np.int64)
     local[region] = np.arange(region.size)
     inside = np.flatnonzero(local[shelters] >= 0)
     if inside.size == 0:
-        return empty
+        return times
     back = graph.backward[region][:, region]
-    times = np.full((inside.size, cells.size), np.inf)
     for start in range(0, inside.size, batch):
         part = inside[start:start + batch]
-        dist = dijkstra(back, indices=local[shelters[part]], limit=float(max_time_s))
-        times[start:start + part.size] = dist[:, local[cells]]
-    return _k_best(times, inside, k)
+        dist = dijkstra(back, indices=local[shelters[part]], limit=limit)
+        times[part] = dist[:, local[cells]]
+    return times
 
 
 def _k_best(times: np.ndarray, shelter_pos: np.ndarray, k: int) -> Candidates:
