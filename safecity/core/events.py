@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+log = logging.getLogger(__name__)
 Handler = Callable[[Any], None]
 _handlers: dict[type, list[Handler]] = defaultdict(list)
 
@@ -67,11 +69,24 @@ def subscribe(event_type: type, handler: Handler) -> None:
         _handlers[event_type].append(handler)
 
 
-def publish(event: Event) -> None:
+def deliver(event: Event) -> list[Handler]:
+    """Run every handler of the event; one that raises is logged and does not keep the others
+    from running. Returns the handlers that failed, so a caller can retry just those (the
+    ingestion's hand-off thread does)."""
+    failed: list[Handler] = []
     for event_type, handlers in list(_handlers.items()):
         if isinstance(event, event_type):
             for handler in list(handlers):
-                handler(event)
+                try:
+                    handler(event)
+                except Exception:  # the publisher's own work is committed: never undo it
+                    log.exception("event handler %s failed for %r", handler, event)
+                    failed.append(handler)
+    return failed
+
+
+def publish(event: Event) -> None:
+    deliver(event)
 
 
 def clear() -> None:

@@ -26,6 +26,7 @@ from safecity.core.clock import utcnow
 from safecity.monitoring import alarms as alarm_service
 from safecity.monitoring import rules
 from safecity.monitoring.catalog import TYPES, default_rules
+from safecity.monitoring.handoff import Handoff, deliver_with
 from safecity.monitoring.models import (
     Alarm,
     DeadLetter,
@@ -112,8 +113,12 @@ class Pipeline:
         self.deferred = db.dialect.name == "postgresql" and interval > 0
         self.rollup_interval_s = interval
         self._rolled_at = 0.0
+        self._owns_all = owns is None
         self.owns = owns or (lambda _device: True)
         self.publish = publish
+        # Alarm events are handled on their own thread after the commit, never in the batch's
+        # (monitoring/handoff.py): a storm of alarms must not hold the readings behind it.
+        self.handoff = Handoff(deliver_with(publish))
         self.devices: dict[str, Device] = {}
         self.device_by_token: dict[str, str] = {}  # token hash → device id (HTTP front end)
         self.sensors: dict[int, alarm_service.SensorInfo] = {}
@@ -254,8 +259,7 @@ class Pipeline:
                 except Exception:
                     self.reset_state()  # the engine moved ahead of what was committed
                     raise
-        for event in pending[0]:
-            self._safe_publish(event)
+        self.handoff.submit(pending[0])
         with self._engine_lock:  # two groups may finish at once: the counters stay exact
             for result, n in zip(results, stored.tolist(), strict=True):
                 result.inserted = n
@@ -334,11 +338,17 @@ class Pipeline:
         for ticket in group:
             ticket.done = True
 
-    def _safe_publish(self, event: events.Event) -> None:
-        try:
-            self.publish(event)
-        except Exception:  # a failing subscriber must not stop ingestion
-            log.exception("event handler failed for %s", event)
+    def replay_events(self, now: datetime | None = None) -> int:
+        """Hand the events the alarms table implies to the handlers again (an ingestion process
+        starting: whatever a crashed one had queued but not handled). Only this pipeline's own
+        sensors' alarms, so that parallel workers do not handle one alarm twice at once; alarms
+        of a grid cell (no sensor) only in a pipeline that owns every device."""
+        return self.handoff.replay(self.db, now or utcnow(), sensors=set(self.engine.slot),
+                                   cells=self._owns_all)
+
+    def drain_events(self, timeout: float = 10.0) -> bool:
+        """Wait until the handlers caught up with every committed alarm event."""
+        return self.handoff.drain(timeout)
 
     def _evaluate(self, session: Session, decoded: Decoded, clock: datetime
                   ) -> tuple[list[events.Event], list[rules.Transition]]:
@@ -416,8 +426,7 @@ class Pipeline:
             except Exception:
                 self.reset_state()  # the sweep moved the state ahead of the database
                 raise
-        for event in pending:
-            self._safe_publish(event)
+        self.handoff.submit(pending)
         return len(transitions)
 
     @staticmethod

@@ -29,7 +29,11 @@ def _pipeline(database_url: str | None, owns: Any = None) -> Any:
     # Alarms raised here must raise area risk and draft warnings as they do in the web app.
     register_handlers()
     engine = make_engine(url)
-    return Pipeline(engine, retention_days=get_monitoring_settings().retention_days, owns=owns)
+    pipe = Pipeline(engine, retention_days=get_monitoring_settings().retention_days, owns=owns)
+    # Events a killed predecessor committed but had not handled yet come back from the alarms
+    # table (the handlers are idempotent per alarm).
+    pipe.replay_events()
+    return pipe
 
 
 def _use_database(url: str) -> None:
@@ -98,6 +102,8 @@ def run_mqtt_consumer(index: int, database_url: str | None = None,
         consumer.run()
     except KeyboardInterrupt:
         consumer.stop()
+    if pipe is not None:
+        pipe.drain_events(5.0)  # a clean stop hands over what it can; replay covers the rest
 
 
 def _nats_forwarder(settings: MonitoringSettings) -> Any:
@@ -144,6 +150,7 @@ def run_nats_worker(index: int, workers: int, database_url: str | None = None,
         await consume(settings, index, workers, handle, stop)
 
     asyncio.run(main())
+    pipe.drain_events(5.0)  # a clean stop hands over what it can; replay covers the rest
 
 
 # A worker that dies this many times in a row within FAST_FAIL_S of starting is not restarted

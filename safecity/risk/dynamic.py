@@ -173,11 +173,10 @@ def _run(use_case: Callable[[Session, Any], Any]) -> Callable[[Any], None]:
         factory = _state["factory"]
         if factory is None:
             return  # unregistered: stay subscribed but inert (the bus has no unsubscribe)
-        try:
-            with factory() as session:
-                use_case(session, event)
-        except Exception:  # the publisher (ingestion, hazards) must not fail because of us
-            log.exception("risk signal handler failed for %r", event)
+        # A failure propagates to the bus, which logs it and keeps it from the publisher
+        # (events.deliver); the ingestion's hand-off thread retries it (monitoring/handoff.py).
+        with factory() as session:
+            use_case(session, event)
 
     handler.__name__ = f"on_{use_case.__name__}"
     return handler

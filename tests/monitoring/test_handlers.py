@@ -43,6 +43,7 @@ def test_red_gas_alarm_in_an_ingestion_process_raises_risk_and_drafts_a_warning(
     body = json.dumps({"token": token_of("GAS-0001"), "ts": T0_MS, "value": 60.0}).encode()
     result = pipe.process([("GAS-0001", body)], "mqtt", now=NOW)
     assert result.inserted == 1
+    assert pipe.drain_events(20)  # the alarm's handlers run on the hand-off thread
     assert warning_alarms.drain(20)
     with Session(engine) as s:
         alarm = s.scalars(select(Alarm)).one()

@@ -108,12 +108,14 @@ def test_alarm_raise_repeat_escalate_clear(engine, sensors) -> None:
         alarm = conn.execute(select(Alarm)).one()
     assert (alarm.level, alarm.status, alarm.occurrences, alarm.value) == ("orange", "active", 3,
                                                                            30.0)
+    assert pipe.drain_events()  # handlers run on the hand-off thread, after the commit
     assert [type(e).__name__ for e in seen] == ["AlarmRaised", "AlarmRaised"]
     assert seen[1].level == "orange" and seen[1].division_code == "370602"
     pipe.process([msg("GAS-0001", T0_MS + 3000, 1.0)], "mqtt", now=NOW)
     with engine.connect() as conn:
         alarm = conn.execute(select(Alarm)).one()
     assert alarm.condition_active is False and alarm.peak_level == "orange"
+    assert pipe.drain_events()
     assert isinstance(seen[-1], events.AlarmCleared) and seen[-1].alarm_id == str(alarm.id)
 
 
