@@ -60,6 +60,8 @@ def pipeline() -> Pipeline:
             _pipeline.clear()
             _pipeline[key] = Pipeline(engine,
                                       retention_days=get_monitoring_settings().retention_days)
+            # Alarm events a previous process committed but had not handled (handoff.py).
+            _pipeline[key].replay_events()
         return _pipeline[key]
 
 
