@@ -22,15 +22,16 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-# The demo city comes alive: a small simulation (300 sensors, 50 readings/s, scripted gas leak,
-# pipe burst, bridge overload, elevator trapping, vehicle off route) posts to the server once it
-# is up; its log is demo-simulate.log. Ctrl-C stops both.
+# The demo city comes alive: every demo sensor (3,000, each every 30 s: one left out would go
+# "offline" after 10-15 minutes and bury the console in yellow alarms) at 100 readings/s, with a
+# scripted gas leak, pipe burst, bridge overload, elevator trapping and vehicle off route in the
+# first ten minutes; posts to the server once it is up; log demo-simulate.log. Ctrl-C stops both.
 DEMO_URL = http://$${SAFECITY_HOST:-127.0.0.1}:$${SAFECITY_PORT:-8000}
 
 demo: install
 	$(BIN)/safecity demo
 	@echo "simulated sensors start in a few seconds (log: demo-simulate.log)"
-	( sleep 8 && $(BIN)/safecity simulate --via http --sensors 300 --rate 50 --duration 86400 \
+	( sleep 8 && $(BIN)/safecity simulate --via http --sensors 3000 --rate 100 --duration 86400 \
 	    --url $(DEMO_URL) > demo-simulate.log 2>&1 ) & \
 	$(BIN)/safecity serve
 

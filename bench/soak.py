@@ -75,7 +75,7 @@ def _first_alarms(db: Path, since: datetime) -> dict[str, float]:
     return out
 
 
-def soak(minutes: float, escalation_s: float = 300, rate: float = 50, sensors: int = 300,
+def soak(minutes: float, escalation_s: float = 300, rate: float = 100, sensors: int = 3000,
          workdir: Path | None = None) -> dict[str, Any]:
     work = workdir or Path(tempfile.mkdtemp(prefix="safecity-soak-"))
     db = work / "safecity.db"
@@ -145,8 +145,8 @@ def main() -> int:
                                                                               "30")))
     parser.add_argument("--escalation", type=float,
                         default=float(os.environ.get("SOAK_ESCALATION_S", "300")))
-    parser.add_argument("--rate", type=float, default=50)
-    parser.add_argument("--sensors", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=100)  # as `make demo` runs it
+    parser.add_argument("--sensors", type=int, default=3000)
     args = parser.parse_args()
     result = soak(args.minutes, args.escalation, args.rate, args.sensors)
     print(json.dumps(result, ensure_ascii=False))
