@@ -53,6 +53,7 @@
 
   const canDraft = root.dataset.canDraft === '1';
   const RANK = { red: 0, orange: 1, yellow: 2, blue: 3 };
+  const INSTRUMENT = new Set(['offline', 'stuck', 'range']);
   const GROUP_MIN = 3;  // three or more open alarms alike (see groupKey): one row
   const expanded = {};
   let drawPending = false;
@@ -72,9 +73,14 @@
         markers[a.id] = L.circleMarker([a.lat, a.lon], { radius: 9, weight: 2 }).addTo(map);
         markers[a.id].on('click', () => pick(a.id, false));
       }
-      markers[a.id].setStyle({ color: '#fff', fillColor: colours[a.level] || '#888', fillOpacity: 0.95 });
+      // Size by urgency, instrument faults (offline, stuck) small and hollow: a storm of them
+      // must not cover the red markers, which are drawn last, on top.
+      const instrument = INSTRUMENT.has(a.rule);
+      markers[a.id].setRadius(instrument ? 4 : ({ red: 11, orange: 9 }[a.level] || 7));
+      markers[a.id].setStyle({ color: instrument ? colours[a.level] || '#888' : '#fff',
+        weight: instrument ? 1.5 : 2, fillColor: colours[a.level] || '#888',
+        fillOpacity: instrument ? 0.15 : 0.95 });
       markers[a.id].bindTooltip(en ? a.message_en : a.message);
-      if (a.level === 'red') markers[a.id].bringToFront();
     }
     if (seeding) a._new = false;
     else if (isNew && a.level === 'red' && a.status === 'active') beep();
@@ -118,6 +124,9 @@
       if (expanded[e.key]) e.list.forEach((a) => { const r = row(a); r.classList.add('group-member'); tbody.appendChild(r); });
     });
     if (pickedId) { const r = tbody.querySelector('tr[data-id="' + pickedId + '"]'); if (r) r.classList.add('picked'); }
+    ['blue', 'yellow', 'orange', 'red'].forEach((lv) => Object.entries(markers).forEach(([id, m]) => {
+      if (alarms[id] && alarms[id].level === lv && !INSTRUMENT.has(alarms[id].rule)) m.bringToFront();
+    }));
     update();
   }
 
