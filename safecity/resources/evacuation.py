@@ -70,10 +70,10 @@ def candidate_arcs(graph: RoadGraph, cell_nodes: Sequence[int] | np.ndarray,
     limit = min(float(first_limit_s), float(max_time_s))
     while todo.size and shelters.size:
         found = _within(graph, cells[todo], shelters, limit, batch)
-        count = np.isfinite(found).sum(axis=0)
+        count = np.isfinite(found).sum(axis=1)
         done = (count >= min(k, shelters.size)) | (limit >= max_time_s)
         if done.any():
-            best = _k_best(found[:, done], np.arange(shelters.size), k)
+            best = _k_best(found[done], k)
             parts.append(Candidates(todo[done][best.cell], best.shelter, best.time_s))
         todo = todo[~done]
         limit = min(limit * 2, float(max_time_s))
@@ -85,8 +85,8 @@ def candidate_arcs(graph: RoadGraph, cell_nodes: Sequence[int] | np.ndarray,
 
 def _within(graph: RoadGraph, cells: np.ndarray, shelters: np.ndarray, limit: float,
             batch: int) -> np.ndarray:
-    """shelters × cells travel times (cell → shelter), inf beyond ``limit``."""
-    times = np.full((shelters.size, cells.size), np.inf)
+    """cells × shelters travel times (cell → shelter), inf beyond ``limit``."""
+    times = np.full((cells.size, shelters.size), np.inf)
     region = np.flatnonzero(np.isfinite(
         nearest_source_everywhere(graph, cells, limit_s=limit).time_s))
     local = np.full(graph.n_nodes, -1, dtype=np.int64)
@@ -98,21 +98,20 @@ def _within(graph: RoadGraph, cells: np.ndarray, shelters: np.ndarray, limit: fl
     for start in range(0, inside.size, batch):
         part = inside[start:start + batch]
         dist = dijkstra(back, indices=local[shelters[part]], limit=limit)
-        times[part] = dist[:, local[cells]]
+        times[:, part] = dist[:, local[cells]].T
     return times
 
 
-def _k_best(times: np.ndarray, shelter_pos: np.ndarray, k: int) -> Candidates:
-    """The k smallest finite times per cell (column) of a shelters × cells matrix."""
-    k = min(k, times.shape[0])
-    best = np.argpartition(times, k - 1, axis=0)[:k] if k < times.shape[0] else np.tile(
-        np.arange(times.shape[0])[:, None], (1, times.shape[1]))
-    cell = np.broadcast_to(np.arange(times.shape[1]), best.shape).ravel()
-    row = best.ravel()
-    t = times[row, cell]
+def _k_best(times: np.ndarray, k: int) -> Candidates:
+    """The k smallest finite times per cell (row) of a cells × shelters matrix."""
+    k = min(k, times.shape[1])
+    best = (np.argpartition(times, k - 1, axis=1)[:, :k] if k < times.shape[1]
+            else np.broadcast_to(np.arange(times.shape[1]), times.shape))
+    cell = np.repeat(np.arange(times.shape[0]), k)
+    shelter = best.ravel()
+    t = times[cell, shelter]
     ok = np.isfinite(t)
-    return Candidates(cell=cell[ok], shelter=shelter_pos[row[ok]],
-                      time_s=np.ceil(t[ok]).astype(np.int64))
+    return Candidates(cell=cell[ok], shelter=shelter[ok], time_s=np.ceil(t[ok]).astype(np.int64))
 
 
 def assign(population: Sequence[int] | np.ndarray, capacity: Sequence[int] | np.ndarray,

@@ -155,7 +155,7 @@ def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> np.ndarray:
                                                                                lat2))
     a = (np.sin((lat2 - lat1) / 2) ** 2
          + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))), float)
 
 
 def local_xy(lon: np.ndarray, lat: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
@@ -232,7 +232,7 @@ def _has_reverse(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     keys = np.sort(src * n + dst)
     want = dst * n + src
     pos = np.minimum(np.searchsorted(keys, want), keys.size - 1)
-    return keys[pos] == want
+    return np.asarray(keys[pos] == want, dtype=bool)
 
 
 def _cheapest_parallel(n: int, src: np.ndarray, dst: np.ndarray, cost: np.ndarray,
@@ -425,7 +425,7 @@ def from_osm(path: str | Path, speeds: Mapping[str, float] | None = None) -> Roa
         processor = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
                      .with_locations().with_filter(osmium.filter.KeyFilter("highway")))
         for way in processor:
-            if way.is_way():
+            if isinstance(way, osmium.osm.Way):
                 _add_osm_way(collector, way)
     except RuntimeError as exc:  # libosmium's parse errors surface as RuntimeError
         raise invalid("file", f"无法读取 OSM 文件：{exc}", f"cannot read OSM file: {exc}") from exc

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import contourpy
 import numpy as np
@@ -243,7 +243,7 @@ def _sample_segments(start: np.ndarray, end: np.ndarray, step: float) -> np.ndar
     seg = np.repeat(np.arange(start.shape[0]), pieces + 1)
     offsets = np.cumsum(pieces + 1) - (pieces + 1)
     t = (np.arange(seg.size) - offsets[seg]) / pieces[seg]
-    return start[seg] + (end - start)[seg] * t[:, None]
+    return np.asarray(start[seg] + (end - start)[seg] * t[:, None], dtype=float)
 
 
 def _trace_cells(points: np.ndarray, cell: float) -> shapely.Polygon | shapely.MultiPolygon:
@@ -259,7 +259,8 @@ def _trace_cells(points: np.ndarray, cell: float) -> shapely.Polygon | shapely.M
     ys = (np.arange(raster.shape[1]) + low[1] + 0.5) * cell
     generator = contourpy.contour_generator(xs, ys, raster.T.astype(np.float64),
                                             fill_type=contourpy.FillType.OuterOffset)
-    shells, offsets = generator.filled(0.5, 2.0)
+    shells, offsets = cast("tuple[list[np.ndarray], list[np.ndarray]]",  # OuterOffset's shape
+                           generator.filled(0.5, 2.0))
     polygons = [shapely.Polygon(pts[o[0]:o[1]], [pts[o[i]:o[i + 1]] for i in range(1, len(o) - 1)])
                 for pts, o in zip(shells, offsets, strict=True)]
     return polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons)

@@ -17,7 +17,7 @@ DATA = Path(__file__).parent / "data"
 
 
 def _node(g: roads.RoadGraph, x: float, y: float) -> int:
-    node, dist = g.snap(*ll(x, y), max_m=1.0)
+    node, _ = g.snap(*ll(x, y), max_m=1.0)
     return node
 
 

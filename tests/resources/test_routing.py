@@ -3,6 +3,7 @@ isochrones that do not jump a river, coverage per division, and equality with ne
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import networkx as nx
@@ -175,7 +176,7 @@ def _osm_oracle(path: Path, g: roads.RoadGraph) -> nx.DiGraph:
             else 0)
         kmh = roads.parse_maxspeed(way.tags.get("maxspeed")) or roads.DEFAULT_SPEEDS_KMH[hw]
         refs = [n.ref if n.location.valid() else None for n in way.nodes]
-        for a, b in zip(refs[:-1], refs[1:], strict=True):
+        for a, b in itertools.pairwise(refs):
             if a is not None and b is not None:
                 seg_u.append(position[a])
                 seg_v.append(position[b])
