@@ -1,0 +1,1 @@
+"""Emergency resources on the road network: road graph, travel-time routing, evacuation."""
