@@ -31,7 +31,7 @@ class SyntheticCity:
 
 def city(n_nodes: int, seed: int = 16, spacing_m: float = 80.0, arterial_every: int = 10,
          bridges: int = 5, centre: tuple[float, float] = YANTAI) -> SyntheticCity:
-    side = max(4, int(math.isqrt(n_nodes)))
+    side = max(4, math.isqrt(n_nodes))
     rng = np.random.default_rng(seed)
     rows, cols = np.divmod(np.arange(side * side, dtype=np.int64), side)
     river_row = side // 2
