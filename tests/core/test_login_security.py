@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from safecity.core.clock import frozen
-
 from safecity.core.deps import SESSION_COOKIE
 from safecity.core.security import csrf_for
 from tests.conftest import NOW, PASSWORD
