@@ -126,6 +126,9 @@ def serve(
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
+    # Outward links (CAP <web>, Atom) fall back to the address served when no public URL is set.
+    os.environ["SAFECITY_HOST"], os.environ["SAFECITY_PORT"] = host, str(port)
+    get_settings.cache_clear()
     console.print(f"[bold green]SafeCity:[/] http://{host}:{port}/  (API: /api/v1/docs)")
     # Sensors are loaded for ingestion at startup, not by the first device's request.
     os.environ.setdefault("SAFECITY_MONITORING_WARM_START", "true")

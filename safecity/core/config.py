@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     city_code: str = "370600"
     max_upload_mb: int = 20
     cookie_secure: bool = False
+    # The address the public reaches the site at (behind a proxy: https://yjj.example); links
+    # sent outward (CAP <web>, the Atom feed) use it. Empty: http://<host>:<port>.
+    public_base_url: str = ""
 
     def __init__(self, **values: Any) -> None:
         # Precedence: explicit arguments, then SAFECITY_* environment variables, then the file.
@@ -51,3 +54,10 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def public_base_url(fallback: str | None = None) -> str:
+    """The site's public address, no trailing slash: the setting, else `fallback` (the address a
+    request came to), else the address the server listens on."""
+    s = get_settings()
+    return (s.public_base_url or fallback or f"http://{s.host}:{s.port}").rstrip("/")

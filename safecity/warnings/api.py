@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from safecity.core.config import get_settings
+from safecity.core.config import get_settings, public_base_url
 from safecity.core.deps import db, now, optional_principal, principal
 from safecity.core.errors import NotFound, invalid
 from safecity.core.scope import Principal
@@ -70,12 +70,13 @@ def create(data: dict[str, Any] = Body(...), session: Session = Depends(db),
 def feed(request: Request, division: str | None = None, session: Session = Depends(db),
          at: datetime = Depends(now)) -> Response:
     rows = service.current_public(session, division, at)
-    base = str(request.base_url).rstrip("/")
+    base = public_base_url(str(request.base_url))
     entries = [(alert_of(w), f"{base}/api/v1/warnings/{w.id}/cap.xml")
                for w in rows if w.cap_xml and w.kind == "local"]
     city = get_settings().city_code
+    self_url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     body = cap.atom_feed(f"urn:safecity:{city}:warnings", "SafeCity 预警信息 Warnings",
-                         str(request.url), at, entries)
+                         self_url, at, entries)
     return Response(body, media_type=ATOM_MEDIA)
 
 

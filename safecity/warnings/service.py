@@ -287,6 +287,12 @@ def _reference_chain(session: Session, w: Warning) -> tuple[str, ...]:
     return earlier + (cap.reference(prev.sender, prev.identifier, _aware(prev.sent)),)
 
 
+def _public_base(settings: WarningSettings) -> str:
+    from safecity.core.config import public_base_url
+
+    return settings.public_base_url.rstrip("/") or public_base_url()
+
+
 def _serialise(session: Session, w: Warning, sent: datetime, settings: WarningSettings) -> None:
     # The en-US block falls back to the Chinese text; store what is sent so it round-trips.
     for name in ("headline", "description", "instruction"):
@@ -300,7 +306,7 @@ def _serialise(session: Session, w: Warning, sent: datetime, settings: WarningSe
     alert = rules.build_alert(
         content(w), identifier=w.identifier, sender=w.sender, sent=sent, msg_type=w.msg_type,
         references=refs, sender_names=(settings.sender_name, settings.sender_name_en),
-        table=settings.level_table, web=f"{settings.public_base_url}/public/warnings/{w.id}")
+        table=settings.level_table, web=f"{_public_base(settings)}/public/warnings/{w.id}")
     xml = cap.to_xml(alert)
     errors = cap.validate_xml(xml)
     if errors:  # a bug of ours or a bad city table: never send an invalid alert

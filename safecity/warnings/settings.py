@@ -59,7 +59,8 @@ class WarningSettings(BaseSettings):
     smtp_starttls: bool = False
     email_from: str = "safecity@localhost"
     email_to: list[str] = []
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Deprecated override of SAFECITY_PUBLIC_BASE_URL (core setting) for warnings only.
+    public_base_url: str = ""
     # Deliveries that failed are tried again by the dispatcher this many times in all.
     max_attempts: int = 5
 
