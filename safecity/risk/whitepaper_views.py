@@ -62,6 +62,7 @@ def _page(request: Request, session: Session, who: Principal, clock: datetime, y
     return render(
         request, "risk/white_paper.html", status=status,
         divisions=_divisions(session, who), year=year, division=division,
+        period=period_of(year, clock),
         years=list(range(this_year, max(whitepaper.MIN_YEAR, this_year - 10) - 1, -1)),
         errors=errors or {},
     )
@@ -71,10 +72,24 @@ def _page(request: Request, session: Session, who: Principal, clock: datetime, y
 def white_paper_page(request: Request, session: Session = Depends(db),
                      who: Principal = Depends(web_user),
                      clock: datetime = Depends(now)) -> Response:
+    # The current year to date: a finished previous year predates most of what the maps show
+    # (its paper reported 0 major hazards while the map had 47); the page says the period.
     this_year = clock.astimezone(BEIJING).year
-    # A white paper reports on a finished year; early in January the previous one is wanted.
-    default_year = this_year - 1 if this_year - 1 >= whitepaper.MIN_YEAR else this_year
-    return _page(request, session, who, clock, str(default_year), who.division_code)
+    return _page(request, session, who, clock, str(this_year), who.division_code)
+
+
+def period_of(year: str, clock: datetime) -> tuple[str, str] | None:
+    """The period a year's paper covers, (zh, en): a whole year, or 1 January to date."""
+    try:
+        y = whitepaper.parse_year(year, clock)
+    except Invalid:
+        return None
+    end, partial = whitepaper.year_cutoff(y, clock)
+    if not partial:
+        return f"{y}年1月1日至{y}年12月31日（全年）", f"1 January to 31 December {y} (whole year)"
+    d = end.astimezone(BEIJING)
+    return (f"{y}年1月1日至{d.month}月{d.day}日（年度尚未结束，数据截至当日）",
+            f"1 January {y} to {d.day} {d.strftime('%B')} {y} (year to date)")
 
 
 @router.get("/risk/white-paper/download", include_in_schema=False)

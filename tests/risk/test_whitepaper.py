@@ -454,3 +454,18 @@ def test_division_without_boundaries_or_risk_data_still_builds(session: Session,
     for fmt in ("pdf", "docx"):
         content, _, _ = wp.build(session, qingdao, 2026, "370200", fmt, NOW)
         assert content[:4] in (b"%PDF", b"PK\x03\x04")
+
+
+def test_page_defaults_to_the_current_year_and_says_the_period(wp_client: Any, seeded: dict,
+                                                               frozen_clock: Any) -> None:
+    """The clock stands at 23 November 2026: the default is 2026 to date, not the year 2025
+    (whose paper reported 0 major hazards while the maps showed them), and the page says so."""
+    from tests.conftest import web_login
+
+    wp_client.headers["accept"] = "text/html"
+    web_login(wp_client, "admin")
+    page = wp_client.get("/risk/white-paper").text
+    assert 'id="wp-year" name="year" value="2026"' in page
+    assert "统计期：2026年1月1日至11月23日" in page
+    past = wp_client.get("/risk/white-paper/download?year=20x5&format=pdf").text
+    assert "统计期" not in past  # no period claimed for an invalid year
