@@ -157,3 +157,18 @@ def test_red_alarms_never_fold_into_a_group(live: Any, browser: Any) -> None:
     assert reds >= 3  # the demo's red alarms and this one
     assert page.locator("#alarm-table tr.group-row .lvl-red").count() == 0
     assert page.locator("#alarm-table tr[data-id] .lvl-red").count() == reds
+
+
+def test_phone_alarm_detail_fits_the_screen(live: Any, browser: Any) -> None:
+    base, gas, _ = live
+    _post(base, gas, 75.0)
+    page = _login(browser, base, "duty")
+    page.set_viewport_size({"width": 390, "height": 844})
+    listed = httpx.get(f"{base}/api/v1/monitoring/alarms?open=true&size=500", timeout=30,
+                       cookies={c["name"]: c["value"] for c in page.context.cookies()}).json()
+    alarm_id = next(a["id"] for a in listed["items"] if a["lon"])
+    page.goto(f"{base}/monitoring/alarms/{alarm_id}")
+    page.wait_for_selector("#nearby")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    distance = page.locator("#nearby tbody tr[data-kind] td").nth(2).bounding_box()
+    assert distance and distance["x"] + distance["width"] <= 390
