@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from safecity.core import audit, scope
@@ -286,12 +286,19 @@ def task_clause(who: Principal) -> Any:
 
 
 def list_tasks(session: Session, who: Principal, status: str | None = None,
-               limit: int = 200) -> list[InspectionTask]:
+               limit: int = 200, offset: int = 0) -> list[InspectionTask]:
     stmt = select(InspectionTask).where(task_clause(who))
     if status:
         stmt = stmt.where(InspectionTask.status == status)
     return list(session.scalars(stmt.order_by(InspectionTask.due_date, InspectionTask.id)
-                                .limit(limit)))
+                                .limit(limit).offset(offset)))
+
+
+def count_tasks(session: Session, who: Principal, status: str | None = None) -> int:
+    stmt = select(func.count()).select_from(InspectionTask).where(task_clause(who))
+    if status:
+        stmt = stmt.where(InspectionTask.status == status)
+    return int(session.scalar(stmt) or 0)
 
 
 def get_task(session: Session, who: Principal, task_id: int) -> InspectionTask:

@@ -99,18 +99,26 @@ def plan_create(request: Request, session: Session = Depends(db),
     return RedirectResponse("/hazards/tasks", status_code=303)
 
 
+TASKS_PER_PAGE = 50  # as every other list: a page a duty officer can scan
+
+
 @router.get("/tasks")
-def tasks_page(request: Request, status: str | None = None, session: Session = Depends(db),
-               who: Principal = Depends(web_user)) -> Response:
+def tasks_page(request: Request, status: str | None = None, page: str = "1",
+               session: Session = Depends(db), who: Principal = Depends(web_user)) -> Response:
     from safecity.hazards.views import show
 
-    tasks = checks.list_tasks(session, who, status or None)
+    total = checks.count_tasks(session, who, status or None)
+    pages = max(1, -(-total // TASKS_PER_PAGE))
+    page_no = min(max(int(page), 1), pages) if page.isdigit() else 1
+    tasks = checks.list_tasks(session, who, status or None, limit=TASKS_PER_PAGE,
+                              offset=(page_no - 1) * TASKS_PER_PAGE)
     ids = {t.enterprise_id for t in tasks}
     names = {e.id: e.name for e in session.scalars(select(Enterprise).where(
         Enterprise.id.in_(ids)))} if ids else {}
     lists = {c.id: c.name for c in session.scalars(select(Checklist))}
     return show(request, "hazards/tasks.html", tasks=tasks, names=names, lists=lists,
-                task_status=status, assignees=checks.ASSIGNEES)
+                task_status=status, assignees=checks.ASSIGNEES, total=total, page_no=page_no,
+                pages=pages)
 
 
 def _task_page(request: Request, session: Session, who: Principal, task_id: int,

@@ -84,3 +84,21 @@ def test_four_list_cards_keep_their_width(server: str, browser: Any,
                                          "els => els.map(e => e.getBoundingClientRect().top)")
         assert len(set(tops)) == 1
     page.close()
+
+
+def test_inspection_tasks_are_paginated(server: str, browser: Any) -> None:
+    page = _page(browser, server)
+    page.goto(f"{server}/hazards/tasks")
+    total = int(re.search(r"\d+", page.locator(".count-badge").inner_text()).group())
+    rows = page.locator("#tasks tbody tr").count()
+    assert total > 50, total  # the demo city has ~200 tasks
+    assert rows == 50  # one page, not all of them
+    assert page.locator(".pager .pager-info").inner_text() == f"第 1 / {-(-total // 50)} 页"
+    page.click(".pager a[rel=next]")
+    page.wait_for_load_state()
+    assert "page=2" in page.url and page.locator("#tasks tbody tr").count() == min(50, total - 50)
+    first_ids = page.eval_on_selector_all("#tasks tbody tr", "els => els.map(e => e.dataset.id)")
+    page.goto(f"{server}/hazards/tasks?page=1")
+    assert not set(first_ids) & set(page.eval_on_selector_all(
+        "#tasks tbody tr", "els => els.map(e => e.dataset.id)"))
+    page.close()
