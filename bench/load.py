@@ -2,8 +2,10 @@
 
 Prints one JSON object. On a fresh PostgreSQL database loaded with `safecity demo` (the
 project's CLI, ~3,000 demo sensors), it runs the production parts as the README documents them:
-our own Mosquitto with deploy/mosquitto/safecity.conf on a free port, one `safecity mqtt`
-consumer, and `safecity serve --workers BENCH_LOAD_WEB_WORKERS`. Then, for BENCH_LOAD_DURATION_S:
+the production broker — NATS Server's MQTT listener with deploy/nats/safecity-mqtt.conf on free
+ports (MQTT 3.1.1; BENCH_LOAD_BROKER=mosquitto runs Mosquitto with deploy/mosquitto/safecity.conf
+instead, for comparison) — one `safecity mqtt` consumer, and
+`safecity serve --workers BENCH_LOAD_WEB_WORKERS`. Then, for BENCH_LOAD_DURATION_S:
 
 - a publisher process sends single-reading QoS 1 MQTT messages from the demo sensors (the
   simulator's diurnal values, no scripted anomalies) at BENCH_LOAD_RATE readings/s;
@@ -59,6 +61,10 @@ SESSIONS = int(os.environ.get("BENCH_LOAD_SESSIONS", "50"))
 THINK_S = float(os.environ.get("BENCH_LOAD_THINK_S", "2"))
 WEB_WORKERS = int(os.environ.get("BENCH_LOAD_WEB_WORKERS", "2"))
 PROBE_EVERY_S = float(os.environ.get("BENCH_LOAD_PROBE_INTERVAL_S", "1"))
+# nats_mqtt: the production broker (deploy/nats); mosquitto: deploy/mosquitto, to compare
+BROKER = os.environ.get("BENCH_LOAD_BROKER", "nats_mqtt")
+BROKER_PATHS = {"nats_mqtt": "NATS Server's MQTT listener (deploy/nats/safecity-mqtt.conf)",
+                "mosquitto": "Mosquitto (deploy/mosquitto/safecity.conf)"}
 PAGE_P95_MS, ALARM_P99_MS, RATE_SHARE = 300.0, 1000.0, 0.95
 PROBE_TIMEOUT_S = 10.0
 TICK_S = 0.1
@@ -449,17 +455,19 @@ async def staff(base: str, port: int, probes: list[tuple[int, str]], start_at: f
 
 def run(url: str, workdir: str) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "bench"))
-    from ingest import Broker
+    from ingest import consumer_env, start_broker
 
+    if BROKER not in BROKER_PATHS:
+        raise SystemExit(f"BENCH_LOAD_BROKER must be one of {sorted(BROKER_PATHS)}")
     env = {**os.environ, "SAFECITY_DATABASE_URL": url}
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "safecity.cli", "demo"], env=env, cwd=str(ROOT),
                    check=True, stdout=subprocess.DEVNULL)
     demo_s = time.perf_counter() - t
-    broker = Broker(workdir)
+    broker = start_broker(BROKER, workdir)
     web_port = free_port()
     base = f"http://127.0.0.1:{web_port}"
-    env_mqtt = {**env, "SAFECITY_MONITORING_MQTT_PORT": str(broker.port)}
+    env_mqtt = {**env, **consumer_env(broker)}
     procs = [cli("mqtt", env=env_mqtt),
              cli("serve", "--host", "127.0.0.1", "--port", str(web_port), "--workers",
                  str(WEB_WORKERS), env=env, stdout=subprocess.DEVNULL)]
@@ -527,8 +535,8 @@ def report(stats: Stats, published: dict[str, Any], stored_in_window: int, windo
     seconds = float(published.get("seconds") or window_s)
     out = {
         "benchmark": "load", "database": "postgresql", "ingest_path":
-            "MQTT QoS 1 single-reading messages → Mosquitto (deploy/mosquitto/safecity.conf)"
-            " → one `safecity mqtt` consumer",
+            f"MQTT QoS 1 single-reading messages → {BROKER_PATHS[BROKER]}"
+            " → one `safecity mqtt` consumer", "broker": BROKER,
         "web": f"`safecity serve --workers {WEB_WORKERS}`", "duration_s": DURATION_S,
         "target_rate_per_s": RATE, "sessions": SESSIONS, "think_s": THINK_S,
         "sensors_loading": fleet, "demo_load_s": round(demo_s, 1),
@@ -543,7 +551,7 @@ def report(stats: Stats, published: dict[str, Any], stored_in_window: int, windo
         "failures": {"total": len(errors), "by_kind": kinds, "first": errors[:10]},
         "pages_by_role": menus, "timed": TIMED, "not_timed": NOT_TIMED,
         "machine": {"cpus": os.cpu_count(), "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
-                    "note": "publisher, Mosquitto, the consumer, the web workers, PostgreSQL and"
+                    "note": "publisher, broker, the consumer, the web workers, PostgreSQL and"
                             " the sessions' client share these cores"},
     }
     out.update(judge(out))
