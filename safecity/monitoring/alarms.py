@@ -91,12 +91,22 @@ def apply_transitions(session: Session, transitions: list[Transition],
     keys = sorted({open_key(t) for t in transitions})
     found = {a.open_key: a for a in session.scalars(
         select(Alarm).where(Alarm.open_key.in_(keys)).with_for_update())}
+    ordered = sorted(transitions, key=lambda tr: tr.ts)
+    fresh = _new_alarms(session, ordered, found, sensors, cells, now)
     out: list[events.Event] = []
     actions: list[AlarmAction] = []
-    for t in sorted(transitions, key=lambda tr: tr.ts):
+    for t in ordered:
         key = open_key(t)
         alarm = found.get(key)
         level = LEVELS[t.level]
+        if key in fresh:  # not raised yet at this reading: a clear before it changes nothing
+            if t.level == 0:
+                continue
+            fresh.discard(key)
+            actions.append(AlarmAction(alarm_id=alarm.id, at=now, actor="system", action="raise",
+                                       to_status="active", level=level, note=alarm.message))
+            out.append(_event_raised(alarm, now))
+            continue
         if t.level == 0:
             if alarm is not None and alarm.condition_active:
                 alarm.condition_active = False
@@ -106,13 +116,7 @@ def apply_transitions(session: Session, transitions: list[Transition],
                                            action="clear", level=alarm.level, note=""))
                 out.append(events.AlarmCleared(now, str(alarm.id)))
             continue
-        if alarm is None:
-            alarm = _new_alarm(session, t, sensors.get(t.sensor_id or -1), cells, now, key)
-            found[key] = alarm
-            actions.append(AlarmAction(alarm_id=alarm.id, at=now, actor="system", action="raise",
-                                       to_status="active", level=level, note=alarm.message))
-            out.append(_event_raised(alarm, now))
-            continue
+        assert alarm is not None  # _new_alarms made every alarm a raise needs
         rising = LEVELS.index(level) > LEVELS.index(alarm.level) or not alarm.condition_active
         alarm.level = level
         if LEVELS.index(level) > LEVELS.index(alarm.peak_level):
@@ -133,6 +137,24 @@ def apply_transitions(session: Session, transitions: list[Transition],
     return out
 
 
+def _new_alarms(session: Session, ordered: list[Transition], found: dict[str, Alarm],
+                sensors: dict[int, SensorInfo],
+                cells: dict[int, tuple[str, float | None, float | None]], now: datetime
+                ) -> set[str]:
+    """Insert the batch's new alarms at once (each from its first raising reading) and add them
+    to `found`; returns their keys. One flush for all of them: a flush per alarm was a database
+    round-trip per alarm inside the ingestion transaction (2 s for 500 alarms of a gas storm)."""
+    fresh: set[str] = set()
+    for t in ordered:
+        key = open_key(t)
+        if t.level > 0 and key not in found:
+            found[key] = _new_alarm(session, t, sensors.get(t.sensor_id or -1), cells, now, key)
+            fresh.add(key)
+    if fresh:
+        session.flush()  # the ids the actions and events name
+    return fresh
+
+
 def _new_alarm(session: Session, t: Transition, info: SensorInfo | None,
                cells: dict[int, tuple[str, float | None, float | None]], now: datetime,
                key: str) -> Alarm:
@@ -150,7 +172,6 @@ def _new_alarm(session: Session, t: Transition, info: SensorInfo | None,
                   message_en=en, first_ts=t.ts, last_ts=t.ts, occurrences=1, raised_at=now,
                   updated_at=now, **where)
     session.add(alarm)
-    session.flush()
     return alarm
 
 
