@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # The address the public reaches the site at (behind a proxy: https://yjj.example); links
     # sent outward (CAP <web>, the Atom feed) use it. Empty: http://<host>:<port>.
     public_base_url: str = ""
+    # Separation of duties (四眼原则): a red/orange warning's drafter cannot approve it, and
+    # whoever recorded a hidden danger's rectification cannot accept and close it.
+    separation_of_duties: bool = True
 
     def __init__(self, **values: Any) -> None:
         # Precedence: explicit arguments, then SAFECITY_* environment variables, then the file.

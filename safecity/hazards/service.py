@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from safecity.core import audit, events, scope
 from safecity.core.config import get_settings
@@ -125,11 +125,23 @@ def timeline(session: Session, hd: HiddenDanger) -> list[HiddenDangerEvent]:
 
 def facts(hd: HiddenDanger) -> wf.Facts:
     return wf.Facts(hd.status, hd.grade, hd.enterprise_id, hd.supervisor_division_code,
-                    hd.deadline, hd.submitted_at)
+                    hd.deadline, hd.submitted_at, rectified_by(hd))
+
+
+def rectified_by(hd: HiddenDanger) -> str | None:
+    """Who last submitted the rectification for acceptance — None when the city has
+    separation of duties off (SAFECITY_SEPARATION_OF_DUTIES=false) or nobody has yet."""
+    session = object_session(hd)
+    if not get_settings().separation_of_duties or session is None or hd.id is None:
+        return None
+    return session.scalar(select(HiddenDangerEvent.actor).where(
+        HiddenDangerEvent.hidden_danger_id == hd.id,
+        HiddenDangerEvent.action == "submit_acceptance",
+    ).order_by(HiddenDangerEvent.at.desc(), HiddenDangerEvent.id.desc()).limit(1))
 
 
 def actor(who: Principal) -> wf.Actor:
-    return wf.Actor(who.role, who.division_code, who.enterprise_id)
+    return wf.Actor(who.role, who.division_code, who.enterprise_id, who.username)
 
 
 def to_dict(hd: HiddenDanger, now: datetime | None = None) -> dict[str, Any]:
@@ -435,6 +447,11 @@ def _notify_transition(session: Session, hd: HiddenDanger, action: str, now: dat
 
 def available_actions(hd: HiddenDanger, who: Principal) -> list[str]:
     return wf.available(facts(hd), actor(who)) if visible(who, hd) else []
+
+
+def barred_by_duties(hd: HiddenDanger, who: Principal) -> tuple[str, str] | None:
+    """Why separation of duties withholds a step from this user (shown on the page)."""
+    return wf.barred(facts(hd), actor(who)) if visible(who, hd) else None
 
 
 def counts_by_status(session: Session, who: Principal) -> dict[str, int]:

@@ -228,10 +228,16 @@ def _detail(request: Request, session: Session, who: Principal, hd: HiddenDanger
     return show(request, "hazards/detail.html", status, hd=hd,
                   enterprise=enterprise, cell=cell, division=division, events=events,
                   actions=service.available_actions(hd, who), geometry=geometry, now=at,
+                  duty_note=_duty_note(request, hd, who),
                   overdue=hd.status in wf.ON_THE_CLOCK and hd.deadline is not None
                   and wf.as_utc(hd.deadline) < wf.as_utc(at),
                   errors=errors or {}, failed_action=failed_action, values=values or {},
                   is_major=hd.grade == wf.MAJOR, origin_alarm=_origin_alarm(session, hd))
+
+
+def _duty_note(request: Request, hd: HiddenDanger, who: Principal) -> str:
+    barred = service.barred_by_duties(hd, who)
+    return pick(barred, lang_of(request)) if barred else ""
 
 
 def _origin_alarm(session: Session, hd: HiddenDanger) -> int | None:

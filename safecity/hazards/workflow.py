@@ -77,6 +77,9 @@ class Facts:
     supervisor_division_code: str | None = None
     deadline: datetime | None = None
     submitted_at: datetime | None = None
+    # Who recorded the rectification (submitted it for acceptance); None when the city has
+    # turned separation of duties off, so nobody is barred from accepting their own work.
+    rectified_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Actor:
     role: str
     division_code: str
     enterprise_id: int | None = None
+    username: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,31 @@ def is_supervisor(facts: Facts, actor: Actor) -> bool:
 def available(facts: Facts, actor: Actor) -> list[str]:
     """Actions this actor may take now (for buttons); data checks come later."""
     return [name for name, a in ACTIONS.items()
-            if facts.status in a.sources and _role_ok(name, facts, actor, None)]
+            if facts.status in a.sources and _role_ok(name, facts, actor, None)
+            and duty_conflict(name, facts, actor) is None]
+
+
+def barred(facts: Facts, actor: Actor) -> tuple[str, str] | None:
+    """Why an action this actor's role allows now is withheld from them (for the page)."""
+    for name, a in ACTIONS.items():
+        if facts.status in a.sources and _role_ok(name, facts, actor, None):
+            conflict = duty_conflict(name, facts, actor)
+            if conflict:
+                return conflict
+    return None
+
+
+def duty_conflict(action: str, facts: Facts, actor: Actor) -> tuple[str, str] | None:
+    """Why separation of duties bars this actor from this action (zh, en), or None.
+
+    Whoever recorded a rectification cannot also accept and close (销号) it: a second person
+    must check the work.
+    """
+    if action == "accept" and facts.rectified_by and facts.rectified_by == actor.username:
+        return ("职责分离：该隐患的整改由您本人提交，验收销号须由其他人员完成",
+                "Separation of duties: you recorded this rectification, so someone else "
+                "must accept and close it")
+    return None
 
 
 def decide(facts: Facts, action: str, actor: Actor, data: Mapping[str, Any],
@@ -144,6 +172,9 @@ def decide(facts: Facts, action: str, actor: Actor, data: Mapping[str, Any],
     grade = data.get("grade") if action == "confirm" else facts.grade
     if not _role_ok(action, facts, actor, grade):
         raise Forbidden(f"当前角色无权执行“{spec.zh}”", f"your role may not {spec.en.lower()}")
+    conflict = duty_conflict(action, facts, actor)
+    if conflict:
+        raise Forbidden(*conflict)
     changes = _CHECKS[action](facts, data, now)
     to = spec.to
     if action == "submit_plan" and facts.grade == MAJOR:

@@ -18,6 +18,8 @@ from safecity.warnings.settings import get_warning_settings
 
 DEMO_USER = "commander"
 COMMANDER = Principal(user_id=0, username=DEMO_USER, role="commander", division_code="370600")
+# The duty officer drafts and submits; the commander approves (separation of duties).
+DUTY = Principal(user_id=0, username="duty", role="duty_officer", division_code="370600")
 MET_SENDER = "sdqxt@cma.gov.cn"
 MET_IDENTIFIER = "SD-MET-DEMO-GALE-0001"
 ZHIFU_COAST = [[121.36, 37.53], [121.44, 37.53], [121.44, 37.575], [121.36, 37.575],
@@ -88,8 +90,8 @@ def _deliver(session: Session, w: Warning, now: datetime) -> None:
 
 
 def _issue(session: Session, data: dict[str, Any], at: datetime) -> Warning:
-    w = service.create_warning(session, COMMANDER, data, at)
-    service.submit(session, COMMANDER, w.id, at)
+    w = service.create_warning(session, DUTY, data, at)
+    service.submit(session, DUTY, w.id, at)
     if w.status == "submitted":
         service.approve(session, COMMANDER, w.id, at)
     service.issue(session, COMMANDER, w.id, at)

@@ -81,6 +81,19 @@ def approvers(level: str, configured: dict[str, list[str]]) -> frozenset[str]:
     return roles
 
 
+def duty_conflict(level: str, drafters: set[str], approver: str) -> tuple[str, str] | None:
+    """Why separation of duties bars ``approver`` from approving (zh, en), or None.
+
+    A red or orange warning goes out only when a second person has checked it, so whoever
+    drafted or submitted it cannot approve it.
+    """
+    if level in NEEDS_APPROVAL and approver in drafters:
+        return ("职责分离：红色、橙色预警须由起草人以外的人员审批，您起草或提交了该预警",
+                "Separation of duties: a red or orange warning must be approved by someone "
+                "other than the person who drafted or submitted it")
+    return None
+
+
 def needs_approval(level: str, configured: dict[str, list[str]]) -> bool:
     return bool(approvers(level, configured))
 

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from safecity.core import audit, events, scope
+from safecity.core.config import get_settings
 from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound
 from safecity.core.scope import Principal, Shape, division_prefix
 from safecity.core.sql import code_within
@@ -256,6 +257,16 @@ def _can_approve(who: Principal, w: Warning) -> None:
                         f"a {w.level} warning must be approved by: {', '.join(sorted(roles))}")
     if not who.covers(w.division_code):
         raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
+    conflict = approval_conflict(who, w)
+    if conflict:
+        raise Forbidden(*conflict)
+
+
+def approval_conflict(who: Principal, w: Warning) -> tuple[str, str] | None:
+    """Separation of duties for this approver (None when the city has turned it off)."""
+    if not get_settings().separation_of_duties:
+        return None
+    return rules.duty_conflict(w.level, {w.created_by, w.submitted_by or ""}, who.username)
 
 
 def approve(session: Session, who: Principal, warning_id: Any, now: datetime,

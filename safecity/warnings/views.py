@@ -236,9 +236,18 @@ def detail_page(warning_id: str, request: Request, session: Session = Depends(db
     can_retry = bool(cov) and any(d["status"] == "failed" for d in cov["deliveries"]) and \
         "retry" in allowed_actions(who, w, retry=True)
     return render(request, "warnings/detail.html", w=w, targeting=scope, live=live, cov=cov,
-                  can_retry=can_retry,
+                  can_retry=can_retry, duty_note=_duty_note(request, who, w),
                   actions=allowed_actions(who, w), geometry=_geometry(session, w),
                   successor=successor, **_helpers(request))
+
+
+def _duty_note(request: Request, who: Principal, w: Warning) -> str:
+    """Why an approver sees no approve button here (separation of duties), or ""."""
+    approvers = rules.approvers(w.level, get_warning_settings().approval_roles)
+    if w.status != "submitted" or who.role not in approvers:
+        return ""
+    conflict = service.approval_conflict(who, w)
+    return pick(conflict, lang_of(request)) if conflict else ""
 
 
 def allowed_actions(who: Principal, w: Warning, retry: bool = False) -> list[str]:
@@ -250,7 +259,8 @@ def allowed_actions(who: Principal, w: Warning, retry: bool = False) -> list[str
     out = []
     if w.status == "draft" and who.role in rules.DRAFTER_ROLES:
         out.append("submit")
-    if w.status == "submitted" and who.role in approvers:
+    if w.status == "submitted" and who.role in approvers and \
+            service.approval_conflict(who, w) is None:
         out += ["approve", "reject"]
     if w.status == "approved" and who.role in issuers:
         out.append("issue")

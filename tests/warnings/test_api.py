@@ -31,10 +31,12 @@ def draft(level: str = "red", division: str = "370602", **extra: Any) -> dict[st
 
 
 def issued(client: Any, level: str = "red", **extra: Any) -> dict[str, Any]:
-    cmd = login(client, "commander")
-    w = client.post("/api/v1/warnings", json=draft(level, **extra), headers=cmd).json()
-    for step in ("submit", "approve", "issue"):
-        resp = client.post(f"/api/v1/warnings/{w['id']}/{step}", headers=cmd)
+    """Drafted and submitted by the admin, approved and issued by the commander (separation
+    of duties: the drafter of a red or orange warning cannot approve it)."""
+    adm, cmd = login(client, "admin"), login(client, "commander")
+    w = client.post("/api/v1/warnings", json=draft(level, **extra), headers=adm).json()
+    for step, who in (("submit", adm), ("approve", cmd), ("issue", cmd)):
+        resp = client.post(f"/api/v1/warnings/{w['id']}/{step}", headers=who)
         assert resp.status_code == 200, resp.text
     return resp.json()
 
@@ -99,11 +101,12 @@ def test_round_trip_of_every_issued_message(client: Any) -> None:
 
     cmd = login(client, "commander")
     w = issued(client, "orange", alarm_id="A-9")
+    adm = login(client, "admin")
     upd = client.post(f"/api/v1/warnings/{w['id']}/update", json={"level": "red"},
-                      headers=cmd).json()
+                      headers=adm).json()
     assert upd["msg_type"] == "Update" and upd["previous_id"] == w["id"]
-    for step in ("submit", "approve", "issue"):
-        assert client.post(f"/api/v1/warnings/{upd['id']}/{step}", headers=cmd).status_code == 200
+    for step, who in (("submit", adm), ("approve", cmd), ("issue", cmd)):
+        assert client.post(f"/api/v1/warnings/{upd['id']}/{step}", headers=who).status_code == 200
     assert client.get(f"/api/v1/warnings/{w['id']}", headers=cmd).json()["status"] == "updated"
     cancel = client.post(f"/api/v1/warnings/{upd['id']}/cancel", json={"note": "泄漏已处置"},
                          headers=cmd).json()

@@ -59,7 +59,9 @@ def test_red_alarm_to_public_page_and_feed(server: str, browser: Any) -> None:
                                       division_code="370602", lon=121.395, lat=37.53))
     assert alarms.drain(30)
 
-    page = _login(browser, server, "commander")
+    # The duty officer checks and submits the draft; the commander approves and issues it
+    # (separation of duties: whoever submits a red warning cannot approve it).
+    page = _login(browser, server, "duty")
     assert page.url.endswith("/warnings/list")
     row = page.locator("#warnings-table tr[data-status=draft]").first
     assert "芝罘区监测报警红色预警" in row.inner_text()
@@ -69,6 +71,11 @@ def test_red_alarm_to_public_page_and_feed(server: str, browser: Any) -> None:
     population = page.locator("[data-figure=population]").inner_text()
     assert int(population.replace(",", "")) > 0  # who is covered, before issuing
     for label, status in (("提交审批", "submitted"), ("审批通过", "approved"), ("发布", "issued")):
+        if status == "approved":
+            detail_url = page.url
+            page.close()
+            page = _login(browser, server, "commander")
+            page.goto(detail_url)
         page.click(f"#w-actions button:text-is('{label}')")
         page.wait_for_load_state()
         assert page.locator("#w-status").get_attribute("data-status") == status

@@ -23,6 +23,8 @@ from safecity.warnings.settings import WarningSettings
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 COMMANDER = Principal(user_id=2, username="commander", role="commander", division_code="370600")
+# Drafts red warnings: separation of duties keeps the commander from approving his own.
+DRAFTER = Principal(user_id=1, username="admin", role="admin", division_code="370600")
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -119,8 +121,8 @@ def _issue(session: Session, settings: WarningSettings, monkeypatch: pytest.Monk
     monkeypatch.setattr(service, "get_warning_settings", lambda: settings)
     data = {"event_type": "gale", "level": "red", "division_code": "370602", "headline": "大风红色预警",
             "description": "沿海大风。", "areas": [{"desc": "芝罘区", "divisions": ["370602"]}]}
-    w = service.create_warning(session, COMMANDER, data, NOW)
-    service.submit(session, COMMANDER, w.id, NOW)
+    w = service.create_warning(session, DRAFTER, data, NOW)
+    service.submit(session, DRAFTER, w.id, NOW)
     service.approve(session, COMMANDER, w.id, NOW)
     service.issue(session, COMMANDER, w.id, NOW)
     session.commit()

@@ -20,6 +20,8 @@ from safecity.web.app import create_app
 from tests.conftest import NOW
 
 COMMANDER = Principal(user_id=2, username="commander", role="commander", division_code="370600")
+# Drafts red warnings: separation of duties keeps the commander from approving his own.
+DRAFTER = Principal(user_id=1, username="admin", role="admin", division_code="370600")
 
 
 def test_serve_expires_and_dispatches_in_the_background(
@@ -29,8 +31,9 @@ def test_serve_expires_and_dispatches_in_the_background(
             "headline": "大风红色预警", "description": "沿海大风。",
             "expires": (NOW + timedelta(hours=1)).isoformat(),  # already past on the real clock
             "areas": [{"desc": "芝罘区", "divisions": ["370602"]}]}
-    w = service.create_warning(session, COMMANDER, data, NOW)
-    for step in (service.submit, service.approve, service.issue):
+    w = service.create_warning(session, DRAFTER, data, NOW)
+    service.submit(session, DRAFTER, w.id, NOW)
+    for step in (service.approve, service.issue):
         step(session, COMMANDER, w.id, NOW)
     session.commit()
     monkeypatch.setenv("SAFECITY_DATABASE_URL", database_url)

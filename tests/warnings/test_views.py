@@ -34,7 +34,7 @@ def _form(**changes: Any) -> dict[str, Any]:
 
 
 def test_draft_approve_issue_through_the_pages(web: Any) -> None:
-    web_login(web, "commander")
+    web_login(web, "admin")  # drafts; the commander approves (separation of duties)
     page = web.get("/warnings/new")
     assert page.status_code == 200 and 'id="w-draw-map"' in page.text
     csrf = _csrf(page.text)
@@ -53,6 +53,10 @@ def test_draft_approve_issue_through_the_pages(web: Any) -> None:
     # The commander sees who is covered before issuing: half the grid cell and the school.
     assert 'data-figure="population">1,500<' in detail and "学校 1" in detail
     for action in ("submit", "approve", "issue"):
+        if action == "approve":
+            web.cookies.clear()
+            web_login(web, "commander")
+            csrf = _csrf(web.get(url).text)
         assert f'action="{url}/{action}"' in web.get(url).text
         resp = web.post(f"{url}/{action}", data={"csrf": csrf}, follow_redirects=False)
         assert resp.status_code == 303, resp.text
