@@ -137,12 +137,16 @@ def test_phone_console_shows_time_and_actions(live: Any, browser: Any) -> None:
     page = _login(browser, base, "duty")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{base}/monitoring/alarms")
-    row = page.locator("#alarm-table tbody tr[data-id]").first
-    row.wait_for(timeout=15_000)
-    for cell in (row.locator("td.when"), row.locator("button").first):
-        box = cell.bounding_box()
-        assert box and box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
-    assert re.search(r"\d{2}:\d{2}:\d{2}", row.locator("td.when").inner_text())
+    page.wait_for_selector("#live-state[data-state]", timeout=15_000)  # the stream caught up
+    boxes = page.evaluate("""() => {
+        const row = document.querySelector('#alarm-table tbody tr[data-id]');
+        return [row.querySelector('td.when'), row.querySelector('button')].map(e => {
+            const r = e.getBoundingClientRect();
+            return {x: r.x, width: r.width, text: e.textContent}; });
+    }""")
+    for box in boxes:
+        assert box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert re.search(r"\d{2}:\d{2}:\d{2}", boxes[0]["text"])
 
 
 def test_red_alarms_never_fold_into_a_group(live: Any, browser: Any) -> None:
