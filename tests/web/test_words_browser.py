@@ -102,3 +102,25 @@ def test_inspection_tasks_are_paginated(server: str, browser: Any) -> None:
     assert not set(first_ids) & set(page.eval_on_selector_all(
         "#tasks tbody tr", "els => els.map(e => e.dataset.id)"))
     page.close()
+
+
+def test_major_hazard_markers_are_clustered_not_overlapping(server: str, browser: Any) -> None:
+    page = _page(browser, server)
+    page.goto(f"{server}/risk/map")
+    page.wait_for_function("() => window.safecityRiskMap && window.safecityRiskMap.hazards",
+                           timeout=60_000)
+    page.wait_for_timeout(1500)  # cluster icons are drawn (and faded in) after the markers
+    shown = page.eval_on_selector_all(".hazard-icon, .hazard-cluster", """els => els.filter(e =>
+        getComputedStyle(e).opacity !== '0').map(e => {
+        const r = e.getBoundingClientRect();
+        return {x: r.left, y: r.top, w: r.width, h: r.height,
+                n: e.classList.contains('hazard-cluster') ? Number(e.textContent) : 1}; })""")
+    total = int(page.locator('[data-count="hazards"]').inner_text())
+    assert total > 10 and sum(s["n"] for s in shown) == total
+    assert len(shown) < total  # grouped at city zoom
+    for i, a in enumerate(shown):
+        for b in shown[i + 1:]:
+            apart = (a["x"] + a["w"] <= b["x"] or b["x"] + b["w"] <= a["x"]
+                     or a["y"] + a["h"] <= b["y"] or b["y"] + b["h"] <= a["y"])
+            assert apart, (a, b)
+    page.close()
