@@ -1,11 +1,15 @@
-"""Menu entries of the hazards capability: (href, text key)."""
+"""Menu entries of the hazards capability: (href, text key, who may open it)."""
 
-NAV: tuple[tuple[str, str], ...] = (
-    ("/hazards/list", "nav_hd_list"),
-    ("/hazards/report", "nav_hd_report"),
-    ("/hazards/list?status=reported&source=public_report", "nav_hd_triage"),
-    ("/hazards/tasks", "nav_hd_tasks"),
-    ("/hazards/checklists", "nav_hd_checklists"),
-    ("/hazards/stats", "nav_hd_stats"),
-    ("/hazards/inbox", "nav_hd_inbox"),
+from safecity.hazards.stats import summary_fits
+from safecity.hazards.workflow import ASSESSORS, REPORTERS
+from safecity.web.access import May, everyone, roles, staff
+
+NAV: tuple[tuple[str, str, May], ...] = (
+    ("/hazards/list", "nav_hd_list", staff),
+    ("/hazards/report", "nav_hd_report", lambda who: who.role in REPORTERS),
+    ("/hazards/list?status=reported&source=public_report", "nav_hd_triage", roles(ASSESSORS)),
+    ("/hazards/tasks", "nav_hd_tasks", staff),
+    ("/hazards/checklists", "nav_hd_checklists", staff),
+    ("/hazards/stats", "nav_hd_stats", summary_fits),
+    ("/hazards/inbox", "nav_hd_inbox", everyone),
 )

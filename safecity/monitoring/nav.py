@@ -1,8 +1,10 @@
-"""Menu entries of the monitoring capability: (href, text key); empty shows the group as upcoming."""
+"""Menu entries of the monitoring capability: (href, text key, who may open it)."""
 
-NAV: tuple[tuple[str, str], ...] = (
-    ("/monitoring/alarms", "nav_mon_alarms"),
-    ("/monitoring/sensors", "nav_mon_sensors"),
+from safecity.web.access import May, staff
+
+NAV: tuple[tuple[str, str, May], ...] = (
+    ("/monitoring/alarms", "nav_mon_alarms", staff),
+    ("/monitoring/sensors", "nav_mon_sensors", staff),
 )
 
 # Layers on the one map (一张图): (name, GeoJSON URL, Chinese, English).

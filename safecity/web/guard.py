@@ -15,6 +15,7 @@ from safecity.core.errors import Forbidden, Unauthorized
 from safecity.core.scope import Principal
 from safecity.core.security import csrf_for, principal_for_token
 from safecity.registry.models import Division
+from safecity.web.access import allowed
 from safecity.web.render import WebUser
 
 
@@ -61,6 +62,8 @@ def web_user(request: Request, session: Session = Depends(db),
     who = current(request, session)
     if who is None:
         raise Unauthorized()
+    if not allowed(who, request.url.path):  # the same check that hides the menu entry
+        raise Forbidden("当前角色无权使用此页面", "your role may not use this page")
     return who
 
 

@@ -12,23 +12,24 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from safecity.capabilities import CAPABILITIES, modules
 from safecity.core.config import get_settings
 from safecity.core.scope import ROLES, Principal
 from safecity.registry.kinds import KINDS, Kind, choice_label
 from safecity.registry.rules import INDUSTRY_DIVISIONS
+from safecity.web.access import May, analysis, menu, staff
 from safecity.web.i18n import LANGS, pick, translator
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "lang"
-# Pages of the risk capability (safecity/risk/views.py), in menu order: (path, i18n key).
-RISK_NAV = (
-    ("/risk/points", "nav_risk_points"),
-    ("/risk/major-hazards", "nav_major_hazards"),
-    ("/risk/lists", "nav_four_lists"),
-    ("/risk/map", "nav_risk_map"),
-    ("/risk/white-paper", "nav_white_paper"),
-    ("/risk/calculator", "nav_risk_calc"),
+# Pages of the risk capability (safecity/risk/views.py), in menu order: (path, i18n key, who
+# may open it — see safecity/web/access.py).
+RISK_NAV: tuple[tuple[str, str, May], ...] = (
+    ("/risk/points", "nav_risk_points", staff),
+    ("/risk/major-hazards", "nav_major_hazards", staff),
+    ("/risk/lists", "nav_four_lists", analysis),
+    ("/risk/map", "nav_risk_map", analysis),
+    ("/risk/white-paper", "nav_white_paper", analysis),
+    ("/risk/calculator", "nav_risk_calc", analysis),
 )
 # China has no daylight saving time, so a fixed offset is exact and needs no tz database.
 BEIJING = timezone(timedelta(hours=8))
@@ -62,11 +63,6 @@ class WebUser:
     csrf: str
 
 
-def capability_nav() -> list[tuple[str, tuple[tuple[str, str], ...]]]:
-    """(group text key, entries) per capability; a group with no entries shows as upcoming."""
-    return [(f"nav_{name}", mod.NAV) for name, mod in zip(CAPABILITIES, modules("nav"), strict=True)]
-
-
 def lang_of(request: Request) -> str:
     lang = request.cookies.get(LANG_COOKIE) or get_settings().default_lang
     return lang if lang in LANGS else "zh"
@@ -83,7 +79,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         "kind_name": lambda kind: kind.en if lang == "en" else kind.zh,
         "fmt": lambda kind, col, value, names=None: fmt(kind, col, value, lang, names),
         "url_with": lambda **kw: url_with(request, **kw),
-        "risk_nav": RISK_NAV, "capability_nav": capability_nav(),
+        "nav": menu(web.principal) if web else {},
     }
     html = _env.get_template(template).render(**base, **context)
     return HTMLResponse(html, status_code=status)

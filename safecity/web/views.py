@@ -14,10 +14,11 @@ from safecity.core.config import get_settings
 from safecity.core.deps import SESSION_COOKIE, db, login_source, now
 from safecity.core.errors import Invalid, NotFound, SafeCityError, TooManyRequests, Unauthorized
 from safecity.core.scope import Principal
-from safecity.core.security import authenticate, csrf_for, issue_token, revoke_token
+from safecity.core.security import authenticate, csrf_for, issue_token, revoke_token, to_principal
 from safecity.registry.kinds import KINDS
 from safecity.registry.rules import DIVISION_LEVELS, SCALES, SUPERVISION_CATEGORIES, TARGET_TYPES
 from safecity.web import admin_views, registry_views
+from safecity.web.access import allowed, start_page
 from safecity.web.guard import check_csrf, current, form_data, safe_next, web_user
 from safecity.web.i18n import LANGS, pick
 from safecity.web.render import LANG_COOKIE, lang_of, render
@@ -29,14 +30,22 @@ LOGIN_COOKIE = "safecity_login"
 
 @router.get("/")
 def home(request: Request, session: Session = Depends(db)) -> Response:
-    target = "/map" if current(request, session) else "/login"
+    who = current(request, session)
+    target = start_page(who) if who else "/login"
     return RedirectResponse(target, status_code=303)
 
 
+def landing(who: Principal, target: str) -> str:
+    """Where a login ends: the page asked for, unless it is the bare default or a page this
+    role may not open — then the role's own start page."""
+    return target if target not in ("/", "/map") and allowed(who, target) else start_page(who)
+
+
 @router.get("/login")
-def login_form(request: Request, next: str = "/map", session: Session = Depends(db)) -> Response:
-    if current(request, session):
-        return RedirectResponse(safe_next(next), status_code=303)
+def login_form(request: Request, next: str = "/", session: Session = Depends(db)) -> Response:
+    who = current(request, session)
+    if who:
+        return RedirectResponse(landing(who, safe_next(next)), status_code=303)
     return _login_page(request, safe_next(next), "", 200)
 
 
@@ -74,7 +83,7 @@ def login(request: Request, session: Session = Depends(db), at: datetime = Depen
     token, _expires = issue_token(session, user, "session", at)
     session.commit()  # before the redirect, so the next page finds the session
     settings = get_settings()
-    resp = RedirectResponse(target, status_code=303)
+    resp = RedirectResponse(landing(to_principal(user), target), status_code=303)
     resp.set_cookie(SESSION_COOKIE, token, max_age=settings.session_ttl_minutes * 60,
                     httponly=True, samesite="lax", secure=settings.cookie_secure, path="/")
     resp.delete_cookie(LOGIN_COOKIE, path="/login")
