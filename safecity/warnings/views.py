@@ -52,7 +52,18 @@ def _helpers(request: Request) -> dict[str, Any]:
         else getattr(w, f),
         "levels": cap.LEVELS, "event_types": rules.EVENT_TYPES,
         "target_type": lambda k: pick(TARGET_TYPES.get(k, (k, k)), lang),
+        "msg_type_name": lambda m: pick(MSG_TYPES.get(m, (m, m)), lang),
     }
+
+
+# CAP msgType as staff say it; the CAP word itself stays in the XML.
+MSG_TYPES = {"Alert": ("警报", "Alert"), "Update": ("更新", "Update"), "Cancel": ("解除", "Cancel"),
+             "Ack": ("确认", "Ack"), "Error": ("更正", "Error")}
+
+
+def division_names(session: Session) -> dict[str, str]:
+    """Division code → name, for pages that would otherwise show bare codes."""
+    return dict(session.execute(select(Division.code, Division.name)).tuples().all())
 
 
 def _public_divisions(session: Session) -> list[Division]:
@@ -238,7 +249,29 @@ def detail_page(warning_id: str, request: Request, session: Session = Depends(db
     return render(request, "warnings/detail.html", w=w, targeting=scope, live=live, cov=cov,
                   can_retry=can_retry, duty_note=_duty_note(request, who, w),
                   actions=allowed_actions(who, w), geometry=_geometry(session, w),
-                  successor=successor, **_helpers(request))
+                  successor=successor, named=_named(session, scope),
+                  division_names=division_names(session), **_helpers(request))
+
+
+def _named(session: Session, scope: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
+    """The protected targets and enterprises the figures count, by name (a sample of each, as
+    targeting keeps): counts alone do not tell a commander which kindergarten to call."""
+    from safecity.registry.models import Enterprise, ProtectedTarget
+
+    if not scope:
+        return {"targets": [], "enterprises": []}
+    targets = session.scalars(select(ProtectedTarget).where(
+        ProtectedTarget.id.in_(scope.get("target_ids") or []))).all()
+    ents = session.scalars(select(Enterprise).where(
+        Enterprise.id.in_(scope.get("enterprise_ids") or []))).all()
+    return {
+        "targets": sorted(({"name": t.name, "type": t.target_type, "capacity": t.capacity or 0,
+                            "lon": t.lon, "lat": t.lat} for t in targets),
+                          key=lambda r: -r["capacity"]),
+        "enterprises": sorted(({"name": e.name, "hazchem": bool(e.is_hazchem), "lon": e.lon,
+                                "lat": e.lat} for e in ents),
+                              key=lambda r: (not r["hazchem"], r["name"])),
+    }
 
 
 def _duty_note(request: Request, who: Principal, w: Warning) -> str:

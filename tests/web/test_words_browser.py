@@ -30,7 +30,34 @@ def _load(url: str) -> None:
         for module in [risk_demo, *modules("demo")]:
             module.load(session, NOW)
         session.commit()
+        _draft_around_a_kindergarten(session)
+        session.commit()
     engine.dispose()
+
+
+def _draft_around_a_kindergarten(session: Any) -> None:
+    """A draft warning over a 2 km square centred on the first kindergarten (for the preview)."""
+    from sqlalchemy import select
+
+    from safecity.registry.models import ProtectedTarget
+    from safecity.warnings import service
+    from tests.conftest import principal
+
+    kg = session.scalars(select(ProtectedTarget).where(
+        ProtectedTarget.target_type == "kindergarten", ProtectedTarget.lon.is_not(None))
+        .order_by(ProtectedTarget.id)).first()
+    d = 0.01
+    ring = [[kg.lon - d, kg.lat - d], [kg.lon + d, kg.lat - d], [kg.lon + d, kg.lat + d],
+            [kg.lon - d, kg.lat + d], [kg.lon - d, kg.lat - d]]
+    service.create_warning(session, principal(session, "admin"), {
+        "event_type": "gas_leak", "level": "orange", "division_code": kg.division_code,
+        "headline": "预览测试：燃气泄漏", "description": "测试", "instruction": "撤离",
+        "areas": [{"desc": "幼儿园周边", "polygons": [ring]}],
+        "effective": "2026-11-23T17:00:00+08:00", "expires": "2026-11-24T17:00:00+08:00"}, NOW)
+    KINDERGARTEN.update(name=kg.name, capacity=kg.capacity)
+
+
+KINDERGARTEN: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module")
@@ -123,4 +150,24 @@ def test_major_hazard_markers_are_clustered_not_overlapping(server: str, browser
             apart = (a["x"] + a["w"] <= b["x"] or b["x"] + b["w"] <= a["x"]
                      or a["y"] + a["h"] <= b["y"] or b["y"] + b["h"] <= a["y"])
             assert apart, (a, b)
+    page.close()
+
+
+def test_warning_preview_names_targets_and_enterprises_on_the_map(server: str,
+                                                                   browser: Any) -> None:
+    page = _page(browser, server)
+    page.goto(f"{server}/warnings/list")
+    page.click("text=预览测试：燃气泄漏")
+    page.wait_for_load_state()
+    page.wait_for_function("() => window.safecityWarningPoints !== undefined")
+    rows = page.locator("#w-targets tbody tr").all_inner_texts()
+    name, cap = KINDERGARTEN["name"], KINDERGARTEN["capacity"]
+    assert any(name in r and f"{cap:,} 人" in r for r in rows), rows
+    shown = int(page.locator('[data-figure="protected_targets"]').inner_text().split()[0])
+    assert len(rows) == min(shown, 20)
+    ents = page.locator("#w-enterprises tbody tr").count()
+    assert ents == min(int(page.locator('[data-figure="enterprises"]').inner_text().split()[0]), 20)
+    # Each listed place is drawn on the preview map.
+    assert page.evaluate("window.safecityWarningPoints") == len(rows) + ents
+    assert page.locator("path.w-pt-target").count() == len(rows)
     page.close()

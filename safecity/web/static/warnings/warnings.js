@@ -56,7 +56,29 @@
     var layer = L.geoJSON(JSON.parse(el.getAttribute('data-geometry')),
       { style: style(el.getAttribute('data-level')) }).addTo(map);
     if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds(), { padding: [16, 16], maxZoom: 14 }); }
+    points(map, el);
     backdrop(map, false);
+  }
+
+  // The protected targets (filled circles, sized by occupancy) and enterprises (rings, dark red
+  // when hazardous-chemical) the preview lists by name, each with its name on hover.
+  function points(map, el) {
+    var named = JSON.parse(el.getAttribute('data-points') || '{}');
+    var drawn = 0;
+    (named.targets || []).forEach(function (t) {
+      if (t.lat == null || t.lon == null) { return; }
+      L.circleMarker([t.lat, t.lon], { radius: 5 + Math.min(6, Math.sqrt(t.capacity || 0) / 6),
+        color: '#fff', weight: 1.5, fillColor: '#6a1b9a', fillOpacity: 0.9, className: 'w-pt-target' })
+        .bindTooltip(t.name + ' · ' + (t.capacity || 0)).addTo(map);
+      drawn += 1;
+    });
+    (named.enterprises || []).forEach(function (e) {
+      if (e.lat == null || e.lon == null) { return; }
+      L.circleMarker([e.lat, e.lon], { radius: 5, color: e.hazchem ? '#8b0000' : '#37474f',
+        weight: 2, fillOpacity: 0.2, className: 'w-pt-enterprise' }).bindTooltip(e.name).addTo(map);
+      drawn += 1;
+    });
+    window.safecityWarningPoints = drawn;
   }
 
   function drawMap(el) {
