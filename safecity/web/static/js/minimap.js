@@ -4,7 +4,9 @@
   'use strict';
   var nodes = document.querySelectorAll('.minimap');
   if (!nodes.length) { return; }
-  var backdrop = fetch('/api/v1/map/layers/divisions', { credentials: 'same-origin' })
+  // A page anyone may open (the public hidden-danger report) names a public outline layer.
+  var outline = nodes[0].getAttribute('data-outline') || '/api/v1/map/layers/divisions';
+  var backdrop = fetch(outline, { credentials: 'same-origin' })
     .then(function (r) { return r.ok ? r.json() : null; })
     .catch(function () { return null; });
   var STYLE = { color: '#1b5fc1', weight: 3, fillColor: '#1b5fc1', fillOpacity: 0.25 };
