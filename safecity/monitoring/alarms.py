@@ -71,9 +71,24 @@ def _message(t: Transition, info: SensorInfo | None) -> tuple[str, str]:
                 f"grid cell {t.grid_cell_id}: two or more gas detectors alarmed within 60 s")
     stype = TYPES.get(info.sensor_type)
     unit = stype.unit if stype else ""
-    value = "" if t.value is None else f" {t.value:g}{unit}"
-    return (f"{info.name}：{RULE_ZH[t.rule]}{LEVEL_ZH[level]}报警{value}",
-            f"{info.name}: {RULE_EN[t.rule]} {level} alarm{value}")
+    zh, en = _reading(t.value, unit)
+    return (f"{info.name}：{RULE_ZH[t.rule]}{LEVEL_ZH[level]}报警{zh}",
+            f"{info.name}: {RULE_EN[t.rule]} {level} alarm{en}")
+
+
+# Units staff read in a message: "31000persons" and "3code" were glued internal unit names.
+_UNIT_WORDS = {"persons": ("人", "people"), "code": ("", "")}
+
+
+def _reading(value: float | None, unit: str) -> tuple[str, str]:
+    if value is None:
+        return "", ""
+    if unit == "0/1":  # a switch (smoke, water, door): the reading is the state itself
+        return ("（触发）", " (triggered)") if value else ("（正常）", " (normal)")
+    if unit == "code":
+        return f"（状态码 {value:g}）", f" (status code {value:g})"
+    zh, en = _UNIT_WORDS.get(unit, (unit, unit))
+    return f" {value:,g} {zh}".rstrip(), f" {value:,g} {en}".rstrip()
 
 
 def _event_raised(alarm: Alarm, now: datetime) -> events.AlarmRaised:

@@ -39,4 +39,11 @@ TEXTS: dict[str, tuple[str, str]] = {
                     ("Reports a hidden danger found by monitoring, placed where the alarm is; "
                      "an open alarm moves to handling.")),
     "mon_hd_not_allowed": ("误报不能转为隐患", "A false alarm cannot open a hidden danger"),
+    # alarm history: what happened, as staff say it (the stored action names are internal)
+    "mon_act_raise": ("报警触发", "raised"), "mon_act_clear": ("数值恢复", "cleared"),
+    "mon_act_escalate": ("等级升高", "escalated"), "mon_act_update": ("等级变化", "level changed"),
+    "mon_act_acknowledge": ("确认", "acknowledged"), "mon_act_handle": ("处置", "handling"),
+    "mon_act_resolve": ("解除", "resolved"), "mon_act_false_alarm": ("误报", "false alarm"),
+    "mon_act_hidden_danger": ("转为隐患", "opened a hidden danger"),
+    "mon_act_link": ("关联事件", "linked to an incident"),
 }

@@ -41,7 +41,14 @@ def sensor_list(request: Request, q: str | None = None, type: str | None = None,
         .group_by(Alarm.sensor_id)).all()) if ids else {}
     return render(request, "monitoring/sensors.html", page=result, latest=latest,
                   open_alarms=open_alarms, types=TYPES, q=q or "", type=type or "",
-                  sensor_statuses=service.STATUSES)
+                  sensor_statuses=service.STATUSES, division_names=_division_names(session))
+
+
+def _division_names(session: Session) -> dict[str, str]:
+    """Code → name: staff read 芝罘区, not 370602 (the code is on hover)."""
+    from safecity.registry.models import Division
+
+    return dict(session.execute(select(Division.code, Division.name)).tuples().all())
 
 
 @router.get("/monitoring/sensors/{sensor_id}")

@@ -19,7 +19,7 @@ from safecity.core.scope import ROLES, Principal
 from safecity.registry.kinds import BY_NAME
 from safecity.web import forms
 from safecity.web.guard import form_data, web_user
-from safecity.web.i18n import ACTIONS, pick
+from safecity.web.i18n import ACTIONS, OBJECTS, pick
 from safecity.web.registry_views import scope_divisions
 from safecity.web.render import lang_of, render
 
@@ -90,11 +90,20 @@ def audit_page(request: Request, verify: bool = False, session: Session = Depend
     lang = lang_of(request)
     return render(request, "admin_audit.html", entries=entries, limit=AUDIT_LIMIT,
                   result=audit.verify(session) if verify else None,
-                  action_label=lambda a: pick(ACTIONS.get(a, (a, a)), lang), changes=changes,
+                  action_label=lambda a: _action_label(a, lang), changes=changes,
                   object_label=lambda o: pick(_OBJECTS.get(o, (o, o)), lang))
 
 
-_OBJECTS = {k.name: (k.zh, k.en) for k in BY_NAME.values()} | {"user": ("用户", "user")}
+_OBJECTS = OBJECTS | {k.name: (k.zh, k.en) for k in BY_NAME.values()}
+
+
+def _action_label(action: str, lang: str) -> str:
+    # The hidden-danger workflow names its own steps; everything else is in i18n.ACTIONS.
+    from safecity.hazards.workflow import ACTIONS as HD_STEPS
+
+    step = HD_STEPS.get(action)
+    pair = (step.zh, step.en) if step else ACTIONS.get(action, (action, action))
+    return pick(pair, lang)
 
 
 def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:

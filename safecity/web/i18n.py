@@ -184,6 +184,31 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "create": ("新建", "create"), "update": ("修改", "update"), "archive": ("归档", "archive"),
     "restore": ("恢复", "restore"), "disable": ("停用", "disable"), "enable": ("启用", "enable"),
     "import": ("导入", "import"),
+    # warnings
+    "submit": ("提交审核", "submit"), "approve": ("审核通过", "approve"),
+    "reject": ("退回", "reject"), "issue": ("发布", "issue"), "cancel": ("解除", "cancel"),
+    "expire": ("到期失效", "expire"), "retry": ("重发", "retry"),
+    # hidden dangers, tasks, risk, monitoring, demo
+    "escalate": ("逾期升级", "escalate"), "generate": ("生成", "generate"),
+    "complete": ("完成", "complete"), "clear": ("清除", "clear"), "raise": ("触发", "raise"),
+    "risk_signal.raise": ("风险信号触发", "risk signal raised"),
+    "demo": ("演示数据", "demo data"), "demo.load": ("载入演示数据", "demo data loaded"),
+    "rotate_token": ("更换设备令牌", "rotate device token"),
+    "alarm_hidden_danger": ("报警转隐患", "alarm to hidden danger"),
+    "alarm_acknowledge": ("确认报警", "acknowledge alarm"), "alarm_handle": ("处置报警", "handle alarm"),
+    "alarm_resolve": ("报警解除", "resolve alarm"), "alarm_false_alarm": ("误报", "false alarm"),
+    "alarm_link": ("报警关联事件", "link alarm"),
+}
+
+# Object types in the audit log that are not registry kinds (those name themselves).
+OBJECTS: dict[str, tuple[str, str]] = {
+    "user": ("用户", "user"), "warning": ("预警", "warning"), "hidden_danger": ("隐患", "hidden danger"),
+    "hd_checklist": ("排查清单", "checklist"), "hd_plan": ("排查计划", "inspection plan"),
+    "hd_task": ("排查任务", "inspection task"), "risk_point": ("风险点", "risk point"),
+    "major_hazard": ("重大危险源", "major hazard"), "risk_signal": ("风险信号", "risk signal"),
+    "risk_setting": ("风险设置", "risk settings"), "alarm": ("报警", "alarm"),
+    "alarm_rules": ("报警规则", "alarm rules"), "sensor": ("监测设备", "sensor"),
+    "city": ("城市", "city"), "incident": ("突发事件", "incident"),
 }
 
 

@@ -171,3 +171,37 @@ def test_warning_preview_names_targets_and_enterprises_on_the_map(server: str,
     assert page.evaluate("window.safecityWarningPoints") == len(rows) + ents
     assert page.locator("path.w-pt-target").count() == len(rows)
     page.close()
+
+
+# Internal names and English that must not reach a Chinese page's text (issue 17).
+LEAKS = re.compile(r"\b(Alert|Cancel|Update|issue|approve|submit|expire|demo\.load|hidden_danger|"
+                   r"risk_signal|major_hazard|risk_point|raise|warning #\d+)\b"
+                   r"|\d+(code|persons|people)\b|\b\d+ 0/1\b")
+PAGES = ["/map", "/registry/enterprises", "/risk/points", "/risk/lists", "/hazards/list",
+         "/hazards/tasks", "/monitoring/alarms", "/monitoring/sensors", "/warnings/list",
+         "/admin/audit"]
+
+
+def test_chinese_pages_show_no_internal_tokens(server: str, browser: Any) -> None:
+    page = _page(browser, server)
+    alarm = page.request.get(f"{server}/api/v1/monitoring/alarms?size=1").json()
+    warnings = page.request.get(f"{server}/api/v1/warnings?size=50").json()
+    items = warnings["items"] if isinstance(warnings, dict) else warnings
+    extra = [f"/warnings/{w['id']}" for w in items[:6]]
+    alarm_items = alarm["items"] if isinstance(alarm, dict) else alarm
+    extra += [f"/monitoring/alarms/{a['id']}" for a in alarm_items[:1]]
+    assert len(extra) >= 3
+    found = {}
+    for path in PAGES + extra:
+        page.goto(f"{server}{path}")
+        page.wait_for_load_state("networkidle")
+        text = page.locator(".content, main, body").first.inner_text()
+        hits = sorted({m.group(0) for m in LEAKS.finditer(text)})
+        if hits:
+            found[path] = hits
+    assert not found, found
+    # Division names where codes were shown, the code kept on hover.
+    page.goto(f"{server}/monitoring/sensors")
+    cell = page.locator("#sensor-table tbody tr td:nth-child(4)").first
+    assert re.search(r"[区市县]$", cell.inner_text()) and re.fullmatch(r"\d{6,}", cell.get_attribute("title"))
+    page.close()
