@@ -366,10 +366,12 @@ def wait_rows(url: str, target: int, timeout: float = 600,
     engine = create_engine(url)
     deadline = time.perf_counter() + timeout
     n = 0
+    errors_before = len(ERRORS)  # an earlier leg's error must not cut this wait short
     with engine.connect() as conn:
         while True:
-            if time.perf_counter() >= deadline or (
-                    publisher is not None and not publisher.is_alive() and ERRORS):
+            if time.perf_counter() >= deadline or (publisher is not None and
+                                                   not publisher.is_alive() and
+                                                   len(ERRORS) > errors_before):
                 engine.dispose()
                 raise RowWaitTimeout(f"{n} of {target} rows stored after "
                                      f"{timeout - (deadline - time.perf_counter()):.0f} s")
@@ -772,6 +774,7 @@ def alarm_storm(url: str, broker: MosquittoBroker | NatsMqttBroker, devices: lis
     engine = create_engine(url)
     stored0 = count_stored(url)
     progress, sent = [0], []
+    errors_before = len(ERRORS)
     samples: list[tuple[float, int, int]] = []
     t0 = time.perf_counter()
     pub = start_thread(publish_mqtt, broker.port, messages, STORM_RATE, "bench-storm", None,
@@ -785,7 +788,7 @@ def alarm_storm(url: str, broker: MosquittoBroker | NatsMqttBroker, devices: lis
             samples.append((t, acked, int(stored) - stored0))
             if samples[-1][2] >= len(messages):
                 break
-            if t > 600 or (not pub.is_alive() and ERRORS):
+            if t > 600 or (not pub.is_alive() and len(ERRORS) > errors_before):
                 engine.dispose()
                 raise RowWaitTimeout(f"storm: {samples[-1][2]} of {len(messages)} rows after "
                                      f"{t:.0f} s")
