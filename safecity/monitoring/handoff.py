@@ -25,7 +25,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -131,9 +131,9 @@ class Handoff:
             cleared = session.execute(select(Alarm.id, Alarm.sensor_id, Alarm.cleared_at).where(
                 Alarm.condition_active.is_(False), Alarm.cleared_at >= since)
                 .order_by(Alarm.cleared_at, Alarm.id)).all()
-            batch: list[events.Event] = [events.AlarmCleared(at, str(alarm_id))
+            batch: list[events.Event] = [events.AlarmCleared(_utc(at), str(alarm_id))
                                          for alarm_id, sensor, at in cleared if mine(sensor)]
-            batch += [events.AlarmRaised(a.updated_at, str(a.id), a.level, a.division_code,
+            batch += [events.AlarmRaised(_utc(a.updated_at), str(a.id), a.level, a.division_code,
                                          a.lon, a.lat, a.grid_cell_id, a.enterprise_id, a.rule)
                       for a in open_ if mine(a.sensor_id)]
         self.submit(batch)
@@ -197,3 +197,9 @@ class Handoff:
             due = time.monotonic() + self.retry_delays_s[attempt]
             heapq.heappush(self._retries, (due, self.stats["failed"], event, handler, attempt))
             self._cond.notify_all()
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands timestamps back without their zone; they were stored as UTC, and handlers
+    (the warning draft among them) refuse naive times."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -154,6 +154,8 @@ def test_events_a_crashed_process_had_not_handled_come_back_from_the_alarms_tabl
     got = {(type(e).__name__, e.alarm_id, getattr(e, "level", None)) for e in seen}  # type: ignore[attr-defined]
     assert ("AlarmRaised", red, "red") in got and ("AlarmCleared", cleared, None) in got
     assert not any(e.alarm_id == cleared and isinstance(e, events.AlarmRaised) for e in seen)  # type: ignore[attr-defined]
+    # Handlers (the warning draft) refuse naive times; SQLite returns stored times without zone.
+    assert all(e.occurred_at.utcoffset() is not None for e in seen)
     # A worker that owns other sensors replays none of these.
     other = Pipeline(engine, publish=seen.append, owns=lambda device: device == "nobody")
     assert other.replay_events(NOW) == 0
