@@ -58,8 +58,17 @@ test-future: install-test
 fuzz: install-test
 	$(BIN)/python -m tests.fuzz
 
+# ruff (rules in pyproject.toml), the formatter's verdict, mypy --strict on the pure standards
+# modules (LEC, matrix, GB 18218, hidden-danger workflow, CAP, alarm rules, response grading),
+# and the import contracts (core imports no capability; no cycles) with import-linter.
+STRICT_MODULES = safecity/risk/lec.py safecity/risk/matrix.py safecity/risk/hazmat.py \
+  safecity/hazards/workflow.py safecity/warnings/cap.py safecity/monitoring/rules.py \
+  safecity/response
 lint: install-test
 	$(BIN)/ruff check safecity tests bench
+	$(BIN)/ruff format --check safecity tests bench
+	$(BIN)/mypy --strict $(STRICT_MODULES)
+	$(BIN)/lint-imports
 
 bench: install-test
 	$(BIN)/python bench/registry.py
