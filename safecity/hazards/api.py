@@ -70,11 +70,31 @@ def filters_from(request: Request) -> service.Filters:
     grade = qp.get("grade") or None
     if grade and grade not in wf.GRADES:
         raise invalid("grade", "等级：取值无效", "grade: unknown value")
+    source = qp.get("source") or None
+    if source and source not in wf.SOURCES:
+        raise invalid("source", "来源：取值无效", "source: unknown value")
+    division = qp.get("division") or None
+    if division and not (division.isascii() and division.isdigit() and len(division) <= 12):
+        raise invalid("division", "行政区划：应为区划代码（数字）", "division: must be a division code")
+    if not 1 <= size <= service.MAX_PAGE_SIZE or page < 1:
+        raise invalid("size", f"每页条数：应在 1–{service.MAX_PAGE_SIZE} 之间，页码从 1 开始",
+                      f"size: 1 to {service.MAX_PAGE_SIZE}, page from 1")
     return service.Filters(
-        q=qp.get("q") or None, status=status, grade=grade, source=qp.get("source") or None,
-        division=qp.get("division") or None, enterprise_id=enterprise,
+        q=qp.get("q") or None, status=status, grade=grade, source=source,
+        division=division, enterprise_id=enterprise,
         overdue=qp.get("overdue") in ("1", "true"), supervised=qp.get("supervised") in ("1", "true"),
-        open_only=qp.get("open") in ("1", "true"), page=page, size=size)
+        open_only=qp.get("open") in ("1", "true"), page=page, size=size, sort=_sort(qp.get("sort")))
+
+
+def _sort(value: str | None) -> str:
+    """A sort key from service.SORTABLE (prefix - for descending); a hostile value is refused,
+    not silently replaced by the default."""
+    sort = value or "-reported_at"
+    if sort.lstrip("-") not in service.SORTABLE or sort.startswith("--"):
+        options = ", ".join(service.SORTABLE)
+        raise invalid("sort", f"排序：取值应为 {options}（前加 - 为倒序）",
+                      f"sort: must be one of {options} (prefix - for descending)")
+    return sort
 
 
 def client_ip(request: Request) -> str | None:

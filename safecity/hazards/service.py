@@ -23,6 +23,7 @@ from safecity.hazards.models import HiddenDanger, HiddenDangerEvent
 from safecity.registry.models import Enterprise, GridCell
 
 MAX_PAGE_SIZE = 200
+SORTABLE = ("reported_at", "deadline", "grade", "status", "id")  # columns of HiddenDanger
 PUBLIC_REPORTS_PER_HOUR = 5
 OBJECT_TYPE = "hidden_danger"
 
@@ -40,6 +41,7 @@ class Filters:
     open_only: bool = False
     page: int = 1
     size: int = 50
+    sort: str = "-reported_at"
 
 
 @dataclass
@@ -79,7 +81,9 @@ def list_hidden_dangers(session: Session, who: Principal, f: Filters, now: datet
     size, page = max(1, min(f.size, MAX_PAGE_SIZE)), max(1, f.page)
     stmt = select(HiddenDanger).where(scope_clause(who), *_filter_clauses(f, now))
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    items = session.scalars(stmt.order_by(HiddenDanger.reported_at.desc(), HiddenDanger.id.desc())
+    column = getattr(HiddenDanger, f.sort.lstrip("-"))
+    order = column.desc().nulls_last() if f.sort.startswith("-") else column.asc().nulls_last()
+    items = session.scalars(stmt.order_by(order, HiddenDanger.id.desc())
                             .limit(size).offset((page - 1) * size))
     return Page(list(items), total, page, size)
 
