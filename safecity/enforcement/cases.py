@@ -39,8 +39,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from safecity.enforcement.errors import EnforcementInputError, FieldError, RoleError, StateError
-from safecity.response.errors import require_aware
+from safecity.enforcement.errors import (
+    EnforcementInputError,
+    FieldError,
+    RoleError,
+    StateError,
+    require_aware,
+)
 
 __all__ = [
     "DECISION_DAYS", "FINAL", "ROLES", "STATES", "STEPS", "TRANSITIONS", "Case", "Extension",

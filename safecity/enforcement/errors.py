@@ -6,9 +6,13 @@ subclass ``ResponseInputError`` so a caller that maps it to 422 maps these too.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from safecity.response import errors as _response
 from safecity.response.errors import FieldError, ResponseInputError
 
-__all__ = ["EnforcementInputError", "FieldError", "RoleError", "StateError"]
+__all__ = ["EnforcementInputError", "FieldError", "RoleError", "StateError", "require_aware"]
 
 
 class EnforcementInputError(ResponseInputError):
@@ -28,3 +32,11 @@ class StateError(Exception):
 
 class RoleError(StateError):
     """The step exists in this state but the acting role may not take it (403)."""
+
+
+def require_aware(field: str, value: Any) -> datetime:
+    """The response rules' check (naive times are ambiguous), raising this module's error."""
+    try:
+        return _response.require_aware(field, value)
+    except ResponseInputError as exc:
+        raise EnforcementInputError(exc.errors) from None
