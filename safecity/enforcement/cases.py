@@ -48,23 +48,41 @@ from safecity.enforcement.errors import (
 )
 
 __all__ = [
-    "DECISION_DAYS", "FINAL", "ROLES", "STATES", "STEPS", "TRANSITIONS", "Case", "Extension",
-    "HearingRule", "Penalty", "apply", "deadline", "new_case",
+    "DECISION_DAYS",
+    "FINAL",
+    "ROLES",
+    "STATES",
+    "STEPS",
+    "TRANSITIONS",
+    "Case",
+    "Extension",
+    "HearingRule",
+    "Penalty",
+    "apply",
+    "deadline",
+    "new_case",
 ]
 
 DECISION_DAYS = 90
 STATES: dict[str, tuple[str, str]] = {
-    "clue": ("待立案", "clue"), "filed": ("立案", "filed"),
-    "investigating": ("调查取证", "investigating"), "reviewing": ("案件审核", "under review"),
-    "notified": ("告知（陈述、申辩）", "notified"), "hearing": ("听证", "hearing"),
-    "decided": ("决定", "decided"), "served": ("送达", "served"),
-    "executing": ("执行", "executing"), "closed": ("结案", "closed"),
-    "not_filed": ("不予立案", "not filed"), "revoked": ("撤销立案", "revoked"),
+    "clue": ("待立案", "clue"),
+    "filed": ("立案", "filed"),
+    "investigating": ("调查取证", "investigating"),
+    "reviewing": ("案件审核", "under review"),
+    "notified": ("告知（陈述、申辩）", "notified"),
+    "hearing": ("听证", "hearing"),
+    "decided": ("决定", "decided"),
+    "served": ("送达", "served"),
+    "executing": ("执行", "executing"),
+    "closed": ("结案", "closed"),
+    "not_filed": ("不予立案", "not filed"),
+    "revoked": ("撤销立案", "revoked"),
     "terminated": ("终止", "terminated"),
 }
 FINAL = frozenset({"closed", "not_filed", "revoked", "terminated"})
 ROLES: dict[str, tuple[str, str]] = {
-    "inspector": ("执法人员", "inspector"), "legal_reviewer": ("法制审核人员", "legal reviewer"),
+    "inspector": ("执法人员", "inspector"),
+    "legal_reviewer": ("法制审核人员", "legal reviewer"),
     "office_head": ("负责人", "office head"),
 }
 _OPEN_BEFORE_DECISION = ("filed", "investigating", "reviewing", "notified", "hearing")
@@ -72,13 +90,21 @@ _OPEN = (*_OPEN_BEFORE_DECISION, "clue", "decided", "served", "executing")
 
 # step → (zh, en, {from state: to state} — None keeps the state, roles allowed)
 STEPS: dict[str, tuple[str, str]] = {
-    "file": ("立案", "file"), "decline": ("不予立案", "decline"),
-    "investigate": ("调查取证", "investigate"), "submit": ("提交审核", "submit for review"),
-    "return": ("退回补充调查", "return for investigation"), "notify": ("告知", "notify"),
-    "request_hearing": ("听证", "hearing requested"), "decide": ("决定", "decide"),
-    "serve": ("送达", "serve"), "execute": ("执行", "execute"), "close": ("结案", "close"),
-    "revoke": ("撤销立案", "revoke"), "terminate": ("终止", "terminate"),
-    "extend": ("延长办案期限", "extend deadline"), "amend": ("补正案卷", "amend the file"),
+    "file": ("立案", "file"),
+    "decline": ("不予立案", "decline"),
+    "investigate": ("调查取证", "investigate"),
+    "submit": ("提交审核", "submit for review"),
+    "return": ("退回补充调查", "return for investigation"),
+    "notify": ("告知", "notify"),
+    "request_hearing": ("听证", "hearing requested"),
+    "decide": ("决定", "decide"),
+    "serve": ("送达", "serve"),
+    "execute": ("执行", "execute"),
+    "close": ("结案", "close"),
+    "revoke": ("撤销立案", "revoke"),
+    "terminate": ("终止", "terminate"),
+    "extend": ("延长办案期限", "extend deadline"),
+    "amend": ("补正案卷", "amend the file"),
 }
 TRANSITIONS: dict[str, tuple[dict[str, str | None], frozenset[str]]] = {
     "file": ({"clue": "filed"}, frozenset({"office_head"})),
@@ -92,10 +118,14 @@ TRANSITIONS: dict[str, tuple[dict[str, str | None], frozenset[str]]] = {
     "serve": ({"decided": "served"}, frozenset({"inspector"})),
     "execute": ({"served": "executing"}, frozenset({"inspector"})),
     "close": ({"executing": "closed"}, frozenset({"office_head"})),
-    "revoke": ({s: "revoked" for s in ("filed", "investigating", "reviewing")},
-               frozenset({"office_head"})),
-    "terminate": ({s: "terminated" for s in ("investigating", "reviewing", "notified", "hearing")},
-                  frozenset({"office_head"})),
+    "revoke": (
+        {s: "revoked" for s in ("filed", "investigating", "reviewing")},
+        frozenset({"office_head"}),
+    ),
+    "terminate": (
+        {s: "terminated" for s in ("investigating", "reviewing", "notified", "hearing")},
+        frozenset({"office_head"}),
+    ),
     "extend": ({s: None for s in _OPEN_BEFORE_DECISION}, frozenset({"office_head"})),
     "amend": ({s: None for s in _OPEN}, frozenset({"inspector", "legal_reviewer"})),
 }
@@ -108,13 +138,23 @@ class HearingRule:
 
     fine_individual_yuan: Decimal = Decimal(10_000)  # EXAMPLE threshold, not law
     fine_organisation_yuan: Decimal = Decimal(100_000)  # EXAMPLE threshold, not law
-    measures: frozenset[str] = frozenset({"suspend_business", "revoke_licence", "close_down",
-                                          "lower_qualification", "restrict_practice",
-                                          "confiscate_large"})
+    measures: frozenset[str] = frozenset(
+        {
+            "suspend_business",
+            "revoke_licence",
+            "close_down",
+            "lower_qualification",
+            "restrict_practice",
+            "confiscate_large",
+        }
+    )
 
     def qualifies(self, penalty: Penalty) -> bool:
-        limit = (self.fine_individual_yuan if penalty.party_kind == "individual"
-                 else self.fine_organisation_yuan)
+        limit = (
+            self.fine_individual_yuan
+            if penalty.party_kind == "individual"
+            else self.fine_organisation_yuan
+        )
         return penalty.fine_yuan >= limit or bool(self.measures & penalty.measures)
 
 
@@ -164,17 +204,22 @@ def _check(case: Case, step: str, role: str) -> str | None:
     if errors:
         raise EnforcementInputError(errors)
     if case.state in FINAL:
-        raise StateError(f"案件已{STATES[case.state][0]}，不得再修改",
-                         f"the case is {STATES[case.state][1]}; it can no longer be changed")
+        raise StateError(
+            f"案件已{STATES[case.state][0]}，不得再修改",
+            f"the case is {STATES[case.state][1]}; it can no longer be changed",
+        )
     moves, roles = TRANSITIONS[step]
     if case.state not in moves:
-        raise StateError(f"案件处于“{STATES[case.state][0]}”，不能{STEPS[step][0]}",
-                         f"a case {STATES[case.state][1]} cannot take step '{STEPS[step][1]}'")
+        raise StateError(
+            f"案件处于“{STATES[case.state][0]}”，不能{STEPS[step][0]}",
+            f"a case {STATES[case.state][1]} cannot take step '{STEPS[step][1]}'",
+        )
     if role not in roles:
         who = "、".join(ROLES[r][0] for r in sorted(roles))
-        raise RoleError(f"{ROLES[role][0]}不能{STEPS[step][0]}（应由{who}）",
-                        f"a {ROLES[role][1]} may not {STEPS[step][1]} "
-                        f"(only {', '.join(sorted(roles))})")
+        raise RoleError(
+            f"{ROLES[role][0]}不能{STEPS[step][0]}（应由{who}）",
+            f"a {ROLES[role][1]} may not {STEPS[step][1]} (only {', '.join(sorted(roles))})",
+        )
     return moves[case.state]
 
 
@@ -182,41 +227,63 @@ def _payload(step: str, data: Mapping[str, Any]) -> tuple[str, Penalty | None, i
     errors: list[FieldError] = []
     reason = str(data.get("reason") or "").strip()
     if step in _NEEDS_REASON and not reason:
-        errors.append(FieldError("reason", f"{STEPS[step][0]}必须说明理由",
-                                 f"'{STEPS[step][1]}' needs a reason"))
+        errors.append(
+            FieldError(
+                "reason", f"{STEPS[step][0]}必须说明理由", f"'{STEPS[step][1]}' needs a reason"
+            )
+        )
     days = data.get("days", 0)
     if step == "extend" and (isinstance(days, bool) or not isinstance(days, int) or days <= 0):
         errors.append(FieldError("days", "延长天数必须是正整数", "days must be a positive integer"))
     penalty = data.get("penalty")
     if step == "notify" and not isinstance(penalty, Penalty):
-        errors.append(FieldError("penalty", "告知必须附拟处罚内容",
-                                 "notify needs the proposed penalty"))
+        errors.append(
+            FieldError("penalty", "告知必须附拟处罚内容", "notify needs the proposed penalty")
+        )
     elif isinstance(penalty, Penalty) and penalty.party_kind not in ("individual", "organisation"):
-        errors.append(FieldError("penalty.party_kind", "当事人类型必须是 individual/organisation",
-                                 "party_kind must be individual or organisation"))
+        errors.append(
+            FieldError(
+                "penalty.party_kind",
+                "当事人类型必须是 individual/organisation",
+                "party_kind must be individual or organisation",
+            )
+        )
     if errors:
         raise EnforcementInputError(errors)
     return reason, penalty if isinstance(penalty, Penalty) else None, int(days)
 
 
-def apply(case: Case, step: str, role: str, now: datetime, data: Mapping[str, Any] | None = None,
-          hearing: HearingRule | None = None) -> Case:
+def apply(
+    case: Case,
+    step: str,
+    role: str,
+    now: datetime,
+    data: Mapping[str, Any] | None = None,
+    hearing: HearingRule | None = None,
+) -> Case:
     """The case after ``step`` by ``role`` at ``now``; the input case is never changed."""
     now = require_aware("now", now)
     target = _check(case, step, role)
     reason, penalty, days = _payload(step, data or {})
     if step == "request_hearing" and not (hearing or HearingRule()).qualifies(
-            case.proposed or Penalty(Decimal(0), "organisation")):
-        raise StateError("拟处罚未达到听证条件（行政处罚法第六十三条及本市标准）",
-                         "the proposed penalty does not qualify for a hearing (art. 63)")
+        case.proposed or Penalty(Decimal(0), "organisation")
+    ):
+        raise StateError(
+            "拟处罚未达到听证条件（行政处罚法第六十三条及本市标准）",
+            "the proposed penalty does not qualify for a hearing (art. 63)",
+        )
     due = deadline(case)
     if step == "decide" and due is not None and now > due:
-        raise StateError(f"已超过作出决定的期限 {due.isoformat()}（行政处罚法第六十条），"
-                         "请先记录延期及理由",
-                         f"the decision deadline {due.isoformat()} has passed (art. 60); "
-                         "record an extension with its reason first")
-    out = replace(case, state=target or case.state,
-                  history=(*case.history, (step, case.state, role, now, reason)))
+        raise StateError(
+            f"已超过作出决定的期限 {due.isoformat()}（行政处罚法第六十条），请先记录延期及理由",
+            f"the decision deadline {due.isoformat()} has passed (art. 60); "
+            "record an extension with its reason first",
+        )
+    out = replace(
+        case,
+        state=target or case.state,
+        history=(*case.history, (step, case.state, role, now, reason)),
+    )
     if step == "file":
         out = replace(out, filed_at=now)
     if penalty is not None:

@@ -41,8 +41,15 @@ FIELDS: dict[str, tuple[str, str, Any]] = {
     "credit": ("信用等级", "credit level", _CREDIT),
     "standardisation": ("标准化等级", "standardisation level", _STD),
 }
-_OPS = {"eq": ("等于", "="), "ne": ("不等于", "≠"), "gt": ("大于", ">"), "gte": ("不小于", "≥"),
-        "lt": ("小于", "<"), "lte": ("不大于", "≤"), "in": ("属于", "in")}
+_OPS = {
+    "eq": ("等于", "="),
+    "ne": ("不等于", "≠"),
+    "gt": ("大于", ">"),
+    "gte": ("不小于", "≥"),
+    "lt": ("小于", "<"),
+    "lte": ("不大于", "≤"),
+    "in": ("属于", "in"),
+}
 
 
 def _kind_ops(kind: Any) -> set[str]:
@@ -72,34 +79,63 @@ def _norm(kind: Any, v: Any) -> Any:
 
 def _parse(node: Any, path: str, errors: list[FieldError], depth: int = 1) -> Any:
     if depth > 5 or not isinstance(node, Mapping):
-        errors.append(FieldError(path, "条件必须是对象且嵌套不超过5层",
-                                 "a condition must be an object nested at most 5 deep"))
+        errors.append(
+            FieldError(
+                path,
+                "条件必须是对象且嵌套不超过5层",
+                "a condition must be an object nested at most 5 deep",
+            )
+        )
         return None
     for mode in ("any", "all"):
         if mode in node:
             items = node[mode]
             if len(node) != 1 or not isinstance(items, list) or not items:
-                errors.append(FieldError(path, f"{mode} 必须单独出现且为非空列表",
-                                         f"'{mode}' must stand alone with a non-empty list"))
+                errors.append(
+                    FieldError(
+                        path,
+                        f"{mode} 必须单独出现且为非空列表",
+                        f"'{mode}' must stand alone with a non-empty list",
+                    )
+                )
                 return None
-            return (mode, [_parse(it, f"{path}.{mode}[{i}]", errors, depth + 1)
-                           for i, it in enumerate(items)])
+            return (
+                mode,
+                [
+                    _parse(it, f"{path}.{mode}[{i}]", errors, depth + 1)
+                    for i, it in enumerate(items)
+                ],
+            )
     if set(node) != {"field", "op", "value"} or node["field"] not in FIELDS:
-        errors.append(FieldError(path, f"条件需要 field（{'、'.join(FIELDS)}）、op、value",
-                                 f"a condition needs field (one of {', '.join(FIELDS)}), op, value"))
+        errors.append(
+            FieldError(
+                path,
+                f"条件需要 field（{'、'.join(FIELDS)}）、op、value",
+                f"a condition needs field (one of {', '.join(FIELDS)}), op, value",
+            )
+        )
         return None
     kind = FIELDS[node["field"]][2]
     if node["op"] not in _kind_ops(kind):
-        errors.append(FieldError(f"{path}.op", f"字段 {node['field']} 不支持运算 {node['op']!r}",
-                                 f"field {node['field']} does not take op {node['op']!r}"))
+        errors.append(
+            FieldError(
+                f"{path}.op",
+                f"字段 {node['field']} 不支持运算 {node['op']!r}",
+                f"field {node['field']} does not take op {node['op']!r}",
+            )
+        )
         return None
     raw = node["value"]
     try:
-        value = (tuple(_norm(kind, v) for v in raw) if node["op"] == "in" and isinstance(raw, list)
-                 else _norm(kind, raw))
+        value = (
+            tuple(_norm(kind, v) for v in raw)
+            if node["op"] == "in" and isinstance(raw, list)
+            else _norm(kind, raw)
+        )
     except ValueError as exc:
-        errors.append(FieldError(f"{path}.value", f"取值无效（应为 {exc}）",
-                                 f"bad value (expected {exc})"))
+        errors.append(
+            FieldError(f"{path}.value", f"取值无效（应为 {exc}）", f"bad value (expected {exc})")
+        )
         return None
     return ("leaf", node["field"], node["op"], value, raw)
 
@@ -120,9 +156,15 @@ def _eval(node: Any, facts: Mapping[str, Any]) -> tuple[bool, list[tuple[str, st
     if have is None:
         return False, []
     have = _norm(FIELDS[f][2], have)
-    ok = {"eq": have == want, "ne": have != want, "in": op == "in" and have in want,
-          "gt": op == "gt" and have > want, "gte": op == "gte" and have >= want,
-          "lt": op == "lt" and have < want, "lte": op == "lte" and have <= want}[op]
+    ok = {
+        "eq": have == want,
+        "ne": have != want,
+        "in": op == "in" and have in want,
+        "gt": op == "gt" and have > want,
+        "gte": op == "gte" and have >= want,
+        "lt": op == "lt" and have < want,
+        "lte": op == "lte" and have <= want,
+    }[op]
     return ok, [(f"{FIELDS[f][0]}{_OPS[op][0]}{shown}", f"{FIELDS[f][1]} {_OPS[op][1]} {shown}")]
 
 
@@ -151,22 +193,39 @@ class Scheme:
         classes: dict[str, tuple[str, str, int]] = {}
         for i, c in enumerate(raw if isinstance(raw, list) else []):
             freq = c.get("inspections_per_year") if isinstance(c, Mapping) else None
-            if not isinstance(c, Mapping) or not isinstance(c.get("key"), str) \
-                    or isinstance(freq, bool) or not isinstance(freq, int) or freq < 0:
-                errors.append(FieldError(f"classes[{i}]", "需要 key、name_zh、name_en 和非负整数"
-                                         " inspections_per_year", "needs key, names and "
-                                         "inspections_per_year ≥ 0"))
+            if (
+                not isinstance(c, Mapping)
+                or not isinstance(c.get("key"), str)
+                or isinstance(freq, bool)
+                or not isinstance(freq, int)
+                or freq < 0
+            ):
+                errors.append(
+                    FieldError(
+                        f"classes[{i}]",
+                        "需要 key、name_zh、name_en 和非负整数 inspections_per_year",
+                        "needs key, names and inspections_per_year ≥ 0",
+                    )
+                )
                 continue
-            classes[c["key"]] = (str(c.get("name_zh", c["key"])), str(c.get("name_en", c["key"])),
-                                 freq)
+            classes[c["key"]] = (
+                str(c.get("name_zh", c["key"])),
+                str(c.get("name_en", c["key"])),
+                freq,
+            )
         if not raw or not isinstance(raw, list):
             errors.append(FieldError("classes", "需要类别列表", "a list of classes is needed"))
         rules: list[tuple[str, Any]] = []
         raw_rules = data.get("rules", []) if isinstance(data, Mapping) else []
         for i, r in enumerate(raw_rules if isinstance(raw_rules, list) else []):
             if not isinstance(r, Mapping) or r.get("class") not in classes:
-                errors.append(FieldError(f"rules[{i}].class", "类别未定义",
-                                         "class is not one of the scheme's classes"))
+                errors.append(
+                    FieldError(
+                        f"rules[{i}].class",
+                        "类别未定义",
+                        "class is not one of the scheme's classes",
+                    )
+                )
                 continue
             rules.append((r["class"], _parse(r.get("when"), f"rules[{i}].when", errors)))
         default = data.get("default") if isinstance(data, Mapping) else None
@@ -186,8 +245,13 @@ class Scheme:
                 if v is not None:
                     _norm(FIELDS[f][2], v)
             except ValueError as exc:
-                errors.append(FieldError(f, f"{FIELDS[f][0]}取值无效（应为 {exc}）",
-                                         f"bad {FIELDS[f][1]} (expected {exc})"))
+                errors.append(
+                    FieldError(
+                        f,
+                        f"{FIELDS[f][0]}取值无效（应为 {exc}）",
+                        f"bad {FIELDS[f][1]} (expected {exc})",
+                    )
+                )
         if errors:
             raise EnforcementInputError(errors)
 
@@ -200,16 +264,28 @@ class Scheme:
                 return self._result(key, i, tuple(hits))
         return self._result(self.default, None, ())
 
-    def _result(self, key: str, rule: int | None, hits: tuple[tuple[str, str], ...]
-                ) -> Classification:
+    def _result(
+        self, key: str, rule: int | None, hits: tuple[tuple[str, str], ...]
+    ) -> Classification:
         zh, en, freq = self.classes[key]
-        why_zh = f"规则{rule + 1}：" + "；".join(h[0] for h in hits) if rule is not None \
+        why_zh = (
+            f"规则{rule + 1}：" + "；".join(h[0] for h in hits)
+            if rule is not None
             else "未命中任何规则，取默认类别"
-        why_en = f"rule {rule + 1}: " + "; ".join(h[1] for h in hits) if rule is not None \
+        )
+        why_en = (
+            f"rule {rule + 1}: " + "; ".join(h[1] for h in hits)
+            if rule is not None
             else "no rule matched; the default class"
-        return Classification(key, freq, rule, hits,
-                              f"{zh}（{why_zh}），每年检查 {freq} 次",
-                              f"{en} ({why_en}); {freq} inspections a year")
+        )
+        return Classification(
+            key,
+            freq,
+            rule,
+            hits,
+            f"{zh}（{why_zh}），每年检查 {freq} 次",
+            f"{en} ({why_en}); {freq} inspections a year",
+        )
 
 
 def override(result: Classification, scheme: Scheme, to_class: str, reason: str) -> Classification:
@@ -218,45 +294,83 @@ def override(result: Classification, scheme: Scheme, to_class: str, reason: str)
     if to_class not in scheme.classes:
         errors.append(FieldError("to_class", "类别未定义", "not a class of the scheme"))
     if not isinstance(reason, str) or not reason.strip():
-        errors.append(FieldError("reason", "调整监管类别必须说明理由",
-                                 "an override needs a reason"))
+        errors.append(
+            FieldError("reason", "调整监管类别必须说明理由", "an override needs a reason")
+        )
     if errors:
         raise EnforcementInputError(errors)
     zh, en, freq = scheme.classes[to_class]
-    return Classification(to_class, freq, result.rule, result.reasons,
-                          f"{zh}（执法人员调整，原为{result.class_key}：{reason.strip()}），"
-                          f"每年检查 {freq} 次",
-                          f"{en} (overridden by an inspector from {result.class_key}: "
-                          f"{reason.strip()}); {freq} inspections a year",
-                          reason.strip(), result.class_key)
+    return Classification(
+        to_class,
+        freq,
+        result.rule,
+        result.reasons,
+        f"{zh}（执法人员调整，原为{result.class_key}：{reason.strip()}），每年检查 {freq} 次",
+        f"{en} (overridden by an inspector from {result.class_key}: "
+        f"{reason.strip()}); {freq} inspections a year",
+        reason.strip(),
+        result.class_key,
+    )
 
 
-DEFAULT_SCHEME = Scheme.from_dict({
-    "classes": [
-        {"key": "A", "name_zh": "A类（重点监管）", "name_en": "class A (close)",
-         "inspections_per_year": 4},
-        {"key": "B", "name_zh": "B类", "name_en": "class B", "inspections_per_year": 2},
-        {"key": "C", "name_zh": "C类", "name_en": "class C", "inspections_per_year": 1},
-        {"key": "D", "name_zh": "D类（双随机抽查）", "name_en": "class D (random draw only)",
-         "inspections_per_year": 0},
-    ],
-    "rules": [
-        {"class": "A", "when": {"any": [
-            {"field": "risk_level", "op": "eq", "value": "red"},
-            {"field": "mhi_top_grade", "op": "gte", "value": "二级"},
-            {"field": "open_major_hazards", "op": "gte", "value": 1},
-            {"all": [{"field": "key_process", "op": "eq", "value": True},
-                     {"field": "key_chemical", "op": "eq", "value": True},
-                     {"field": "mhi_count", "op": "gte", "value": 1}]}]}},
-        {"class": "B", "when": {"any": [
-            {"field": "risk_level", "op": "eq", "value": "orange"},
-            {"field": "mhi_count", "op": "gte", "value": 1},
-            {"field": "key_process", "op": "eq", "value": True},
-            {"field": "overdue_hazards", "op": "gte", "value": 1},
-            {"field": "credit", "op": "gte", "value": "C"}]}},
-        {"class": "C", "when": {"any": [
-            {"field": "risk_level", "op": "eq", "value": "yellow"},
-            {"field": "standardisation", "op": "eq", "value": "none"}]}},
-    ],
-    "default": "D",
-})
+DEFAULT_SCHEME = Scheme.from_dict(
+    {
+        "classes": [
+            {
+                "key": "A",
+                "name_zh": "A类（重点监管）",
+                "name_en": "class A (close)",
+                "inspections_per_year": 4,
+            },
+            {"key": "B", "name_zh": "B类", "name_en": "class B", "inspections_per_year": 2},
+            {"key": "C", "name_zh": "C类", "name_en": "class C", "inspections_per_year": 1},
+            {
+                "key": "D",
+                "name_zh": "D类（双随机抽查）",
+                "name_en": "class D (random draw only)",
+                "inspections_per_year": 0,
+            },
+        ],
+        "rules": [
+            {
+                "class": "A",
+                "when": {
+                    "any": [
+                        {"field": "risk_level", "op": "eq", "value": "red"},
+                        {"field": "mhi_top_grade", "op": "gte", "value": "二级"},
+                        {"field": "open_major_hazards", "op": "gte", "value": 1},
+                        {
+                            "all": [
+                                {"field": "key_process", "op": "eq", "value": True},
+                                {"field": "key_chemical", "op": "eq", "value": True},
+                                {"field": "mhi_count", "op": "gte", "value": 1},
+                            ]
+                        },
+                    ]
+                },
+            },
+            {
+                "class": "B",
+                "when": {
+                    "any": [
+                        {"field": "risk_level", "op": "eq", "value": "orange"},
+                        {"field": "mhi_count", "op": "gte", "value": 1},
+                        {"field": "key_process", "op": "eq", "value": True},
+                        {"field": "overdue_hazards", "op": "gte", "value": 1},
+                        {"field": "credit", "op": "gte", "value": "C"},
+                    ]
+                },
+            },
+            {
+                "class": "C",
+                "when": {
+                    "any": [
+                        {"field": "risk_level", "op": "eq", "value": "yellow"},
+                        {"field": "standardisation", "op": "eq", "value": "none"},
+                    ]
+                },
+            },
+        ],
+        "default": "D",
+    }
+)

@@ -109,13 +109,19 @@ class DrawResult:
     explanation_en: str = field(default="")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"commitment": self.commitment, "fingerprint": self.fingerprint,
-                "on": self.on.isoformat(), "share": self.share, "per_target": self.per_target,
-                "key_targets": list(self.key_targets),
-                "random_targets": list(self.random_targets),
-                "assignments": {t: list(i) for t, i in self.assignments},
-                "expired_excluded": self.expired_excluded,
-                "explanation_zh": self.explanation_zh, "explanation_en": self.explanation_en}
+        return {
+            "commitment": self.commitment,
+            "fingerprint": self.fingerprint,
+            "on": self.on.isoformat(),
+            "share": self.share,
+            "per_target": self.per_target,
+            "key_targets": list(self.key_targets),
+            "random_targets": list(self.random_targets),
+            "assignments": {t: list(i) for t, i in self.assignments},
+            "expired_excluded": self.expired_excluded,
+            "explanation_zh": self.explanation_zh,
+            "explanation_en": self.explanation_en,
+        }
 
 
 @dataclass(frozen=True)
@@ -178,8 +184,13 @@ def _parse_share(raw: Any, minimum: Fraction, errors: list[FieldError]) -> Fract
         errors.append(FieldError("share", "抽查比例必须是数", "share must be a number"))
         return None
     if isinstance(raw, bool) or not minimum <= share <= 1:
-        errors.append(FieldError("share", f"抽查比例必须在 {float(minimum):.0%} 与 100% 之间",
-                                 f"share must be between {float(minimum):.0%} and 100%"))
+        errors.append(
+            FieldError(
+                "share",
+                f"抽查比例必须在 {float(minimum):.0%} 与 100% 之间",
+                f"share must be between {float(minimum):.0%} and 100%",
+            )
+        )
         return None
     return share
 
@@ -190,16 +201,27 @@ def _check_ids(kind: str, ids: Sequence[str], errors: list[FieldError]) -> None:
     seen: set[str] = set()
     for i, v in enumerate(ids):
         if not isinstance(v, str) or not v or SEP in v:
-            errors.append(FieldError(f"{kind}[{i}].id", "编号必须是非空字符串",
-                                     "id must be a non-empty string without \\x1f"))
+            errors.append(
+                FieldError(
+                    f"{kind}[{i}].id",
+                    "编号必须是非空字符串",
+                    "id must be a non-empty string without \\x1f",
+                )
+            )
         elif v in seen:
             errors.append(FieldError(f"{kind}[{i}].id", f"编号 {v} 重复", f"duplicate id {v}"))
         seen.add(v)
 
 
-def _validate(targets: Sequence[Target], inspectors: Sequence[Inspector], seed: bytes,
-              per_target: int, share: Any, min_share: Fraction, on: date
-              ) -> Fraction:
+def _validate(
+    targets: Sequence[Target],
+    inspectors: Sequence[Inspector],
+    seed: bytes,
+    per_target: int,
+    share: Any,
+    min_share: Fraction,
+    on: date,
+) -> Fraction:
     errors: list[FieldError] = []
     if not targets:
         errors.append(FieldError("targets", "检查对象库为空", "the target pool is empty"))
@@ -208,12 +230,25 @@ def _validate(targets: Sequence[Target], inspectors: Sequence[Inspector], seed: 
     _check_ids("targets", [t.id for t in targets], errors)
     _check_ids("inspectors", [i.id for i in inspectors], errors)
     if not isinstance(seed, bytes) or len(seed) < MIN_SEED_BYTES:
-        errors.append(FieldError("seed", f"随机种子至少 {MIN_SEED_BYTES} 字节",
-                                 f"seed must be at least {MIN_SEED_BYTES} bytes"))
-    if isinstance(per_target, bool) or not isinstance(per_target, int) \
-            or per_target < MIN_PER_TARGET:
-        errors.append(FieldError("per_target", f"每个对象至少 {MIN_PER_TARGET} 名执法人员",
-                                 f"at least {MIN_PER_TARGET} inspectors per target"))
+        errors.append(
+            FieldError(
+                "seed",
+                f"随机种子至少 {MIN_SEED_BYTES} 字节",
+                f"seed must be at least {MIN_SEED_BYTES} bytes",
+            )
+        )
+    if (
+        isinstance(per_target, bool)
+        or not isinstance(per_target, int)
+        or per_target < MIN_PER_TARGET
+    ):
+        errors.append(
+            FieldError(
+                "per_target",
+                f"每个对象至少 {MIN_PER_TARGET} 名执法人员",
+                f"at least {MIN_PER_TARGET} inspectors per target",
+            )
+        )
     if not isinstance(on, date):
         errors.append(FieldError("on", "抽取日期必须是日期", "on must be a date"))
     parsed = _parse_share(share, min_share, errors)
@@ -225,18 +260,32 @@ def _validate(targets: Sequence[Target], inspectors: Sequence[Inspector], seed: 
 # --------------------------------------------------------------------------- canonical form
 
 
-def fingerprint(targets: Iterable[Target], inspectors: Iterable[Inspector],
-                previous: Mapping[str, Iterable[str]], on: date, share: Fraction,
-                per_target: int) -> str:
+def fingerprint(
+    targets: Iterable[Target],
+    inspectors: Iterable[Inspector],
+    previous: Mapping[str, Iterable[str]],
+    on: date,
+    share: Fraction,
+    per_target: int,
+) -> str:
     """SHA-256 of the canonical pools and parameters: order-free, any edit changes it."""
     doc = {
-        "targets": sorted([t.id, t.division, t.industry, t.supervision_class, t.key_unit]
-                          for t in targets),
-        "inspectors": sorted([i.id, i.office, i.certificate_expires.isoformat(),
-                              sorted(i.related_ids), sorted(i.former_employer_ids)]
-                             for i in inspectors),
+        "targets": sorted(
+            [t.id, t.division, t.industry, t.supervision_class, t.key_unit] for t in targets
+        ),
+        "inspectors": sorted(
+            [
+                i.id,
+                i.office,
+                i.certificate_expires.isoformat(),
+                sorted(i.related_ids),
+                sorted(i.former_employer_ids),
+            ]
+            for i in inspectors
+        ),
         "previous": sorted([t, sorted(ids)] for t, ids in previous.items()),
-        "on": on.isoformat(), "share": f"{share.numerator}/{share.denominator}",
+        "on": on.isoformat(),
+        "share": f"{share.numerator}/{share.denominator}",
         "per_target": per_target,
     }
     text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
@@ -246,8 +295,9 @@ def fingerprint(targets: Iterable[Target], inspectors: Iterable[Inspector],
 # --------------------------------------------------------------------------- the draw
 
 
-def _conflicts(inspectors: Sequence[Inspector], previous: Mapping[str, Iterable[str]]
-               ) -> dict[str, set[str]]:
+def _conflicts(
+    inspectors: Sequence[Inspector], previous: Mapping[str, Iterable[str]]
+) -> dict[str, set[str]]:
     """target id → inspector ids excluded for it (sparse: built once, not per pair)."""
     out: dict[str, set[str]] = {}
     for ins in inspectors:
@@ -258,8 +308,9 @@ def _conflicts(inspectors: Sequence[Inspector], previous: Mapping[str, Iterable[
     return out
 
 
-def _assign(mac: _Mac, target: str, pool: Sequence[str], excluded: set[str],
-            per_target: int) -> tuple[str, ...]:
+def _assign(
+    mac: _Mac, target: str, pool: Sequence[str], excluded: set[str], per_target: int
+) -> tuple[str, ...]:
     chosen: list[str] = []
     n = len(pool)
     for k in range(MAX_TRIES):
@@ -268,15 +319,23 @@ def _assign(mac: _Mac, target: str, pool: Sequence[str], excluded: set[str],
             chosen.append(pick)
             if len(chosen) == per_target:
                 return tuple(chosen)
-    rest = sorted((i for i in pool if i not in excluded and i not in chosen),
-                  key=lambda i: (mac("fallback", target, i), i))
+    rest = sorted(
+        (i for i in pool if i not in excluded and i not in chosen),
+        key=lambda i: (mac("fallback", target, i), i),
+    )
     return tuple(chosen + rest[: per_target - len(chosen)])
 
 
-def draw(targets: Sequence[Target], inspectors: Sequence[Inspector], seed: bytes, on: date,
-         share: Any = DEFAULT_MIN_SHARE, per_target: int = MIN_PER_TARGET,
-         previous: Mapping[str, Iterable[str]] | None = None,
-         min_share: Fraction = DEFAULT_MIN_SHARE) -> DrawResult:
+def draw(
+    targets: Sequence[Target],
+    inspectors: Sequence[Inspector],
+    seed: bytes,
+    on: date,
+    share: Any = DEFAULT_MIN_SHARE,
+    per_target: int = MIN_PER_TARGET,
+    previous: Mapping[str, Iterable[str]] | None = None,
+    min_share: Fraction = DEFAULT_MIN_SHARE,
+) -> DrawResult:
     """Pick key units + ``ceil(share × non-key)`` random targets, ≥ 2 inspectors each."""
     prev = {t: frozenset(ids) for t, ids in (previous or {}).items()}
     frac = _validate(targets, inspectors, seed, per_target, share, min_share, on)
@@ -294,48 +353,92 @@ def draw(targets: Sequence[Target], inspectors: Sequence[Inspector], seed: bytes
     free = {t: len(valid_set) - len(conflicts.get(t, set()) & valid_set) for t in selected}
     short = [(t, n) for t, n in free.items() if n < per_target]
     if short:
-        raise EnforcementInputError([FieldError(
-            f"targets[{t}]", f"对象 {t} 可用执法人员仅 {n} 名（少于 {per_target} 名；"
-            f"已排除证件过期 {expired} 名及回避人员）",
-            f"target {t} has only {n} eligible inspectors (< {per_target}; {expired} expired "
-            "certificates and conflicted inspectors excluded)") for t, n in short])
-    assignments = tuple((t, _assign(mac, t, valid, conflicts.get(t, set()), per_target))
-                        for t in selected)
+        raise EnforcementInputError(
+            [
+                FieldError(
+                    f"targets[{t}]",
+                    f"对象 {t} 可用执法人员仅 {n} 名（少于 {per_target} 名；"
+                    f"已排除证件过期 {expired} 名及回避人员）",
+                    f"target {t} has only {n} eligible inspectors (< {per_target}; {expired} expired "
+                    "certificates and conflicted inspectors excluded)",
+                )
+                for t, n in short
+            ]
+        )
+    assignments = tuple(
+        (t, _assign(mac, t, valid, conflicts.get(t, set()), per_target)) for t in selected
+    )
     share_s = f"{frac.numerator}/{frac.denominator}"
     return DrawResult(
-        commitment(seed), fingerprint(targets, inspectors, prev, on, frac, per_target), on,
-        share_s, per_target, tuple(key), tuple(ranked), assignments, expired,
+        commitment(seed),
+        fingerprint(targets, inspectors, prev, on, frac, per_target),
+        on,
+        share_s,
+        per_target,
+        tuple(key),
+        tuple(ranked),
+        assignments,
+        expired,
         f"重点单位 {len(key)} 家全部检查（不计入随机比例）；其余 {len(others)} 家按 {share_s} "
         f"向上取整随机抽取 {want} 家；每家 {per_target} 名执法人员；证件过期排除 {expired} 名",
         f"{len(key)} key units inspected in full (not counted in the share); {want} of "
         f"{len(others)} others drawn at {share_s} rounded up; {per_target} inspectors each; "
-        f"{expired} expired certificates excluded")
+        f"{expired} expired certificates excluded",
+    )
 
 
-def verify(result: DrawResult, seed: bytes, targets: Sequence[Target],
-           inspectors: Sequence[Inspector],
-           previous: Mapping[str, Iterable[str]] | None = None) -> Verification:
+def verify(
+    result: DrawResult,
+    seed: bytes,
+    targets: Sequence[Target],
+    inspectors: Sequence[Inspector],
+    previous: Mapping[str, Iterable[str]] | None = None,
+) -> Verification:
     """Re-run the draw from the revealed seed and the pools; pass or the first difference."""
+
     def fail(what: str, zh: str, en: str) -> Verification:
         return Verification(False, what, f"验证未通过：{zh}", f"verification failed: {en}")
 
     if commitment(seed) != result.commitment:
-        return fail("commitment", "种子与抽取前公布的承诺值不符",
-                    "the seed does not match the commitment published before the draw")
+        return fail(
+            "commitment",
+            "种子与抽取前公布的承诺值不符",
+            "the seed does not match the commitment published before the draw",
+        )
     try:
-        again = draw(targets, inspectors, seed, result.on, Fraction(result.share),
-                     result.per_target, previous, min_share=Fraction(0))
+        again = draw(
+            targets,
+            inspectors,
+            seed,
+            result.on,
+            Fraction(result.share),
+            result.per_target,
+            previous,
+            min_share=Fraction(0),
+        )
     except EnforcementInputError as exc:
         return fail("input", f"无法重新抽取：{exc.message()}", f"cannot re-run: {exc}")
     if again.fingerprint != result.fingerprint:
-        return fail("fingerprint", "对象库/人员库/上次抽取结果与抽取时不同（指纹不符）",
-                    "the pools or previous assignments differ from those drawn (fingerprint)")
+        return fail(
+            "fingerprint",
+            "对象库/人员库/上次抽取结果与抽取时不同（指纹不符）",
+            "the pools or previous assignments differ from those drawn (fingerprint)",
+        )
     for (t1, i1), (t2, i2) in zip(result.assignments, again.assignments, strict=False):
         if (t1, i1) != (t2, i2):
-            return fail(f"assignments[{t1}]", f"对象 {t1} 的结果不同（重算为 {t2}: {i2}）",
-                        f"target {t1} differs (re-run gives {t2}: {', '.join(i2)})")
-    if len(result.assignments) != len(again.assignments) \
-            or result.random_targets != again.random_targets:
+            return fail(
+                f"assignments[{t1}]",
+                f"对象 {t1} 的结果不同（重算为 {t2}: {i2}）",
+                f"target {t1} differs (re-run gives {t2}: {', '.join(i2)})",
+            )
+    if (
+        len(result.assignments) != len(again.assignments)
+        or result.random_targets != again.random_targets
+    ):
         return fail("targets", "抽中对象数量或顺序不同", "the drawn targets differ")
-    return Verification(True, None, "验证通过：重新抽取结果完全一致",
-                        "verified: the re-run reproduces the draw exactly")
+    return Verification(
+        True,
+        None,
+        "验证通过：重新抽取结果完全一致",
+        "verified: the re-run reproduces the draw exactly",
+    )

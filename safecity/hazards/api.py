@@ -17,6 +17,7 @@ from safecity.core.deps import db, now, optional_principal, principal
 from safecity.core.errors import Forbidden, NotFound, invalid
 from safecity.core.scope import Principal
 from safecity.hazards import notify, service, uploads
+from safecity.hazards import tracking
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import HiddenDanger
 
@@ -192,8 +193,18 @@ async def public_report(request: Request, session: Session = Depends(db),
     photos = uploads.save_all(files)
     anonymous = who if who is not None and who.role == "public" else None
     hd = service.report(session, anonymous, data, photos, at, client_ip(request))
+    token = tracking.issue(hd)
     return {"id": hd.id, "status": hd.status, "message": "已收到，感谢您的举报",
-            "message_en": "received, thank you"}
+            "message_en": "received, thank you", "tracking_token": token,
+            "tracking_url": tracking.link(token)}
+
+
+@router.get("/track/{token}", summary="An anonymous report's public progress by its tracking "
+                                      "token (no login; wrong token 404; rate-limited)")
+def track(token: str, request: Request, session: Session = Depends(db),
+          at: datetime = Depends(now)) -> dict[str, Any]:
+    hd = tracking.find(session, token, client_ip(request), at)
+    return tracking.progress(session, hd, request.query_params.get("lang", "zh"))
 
 
 @router.get("/{hd_id}", summary="One hidden danger with its timeline and the caller's actions")

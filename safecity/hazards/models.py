@@ -32,6 +32,7 @@ class HiddenDanger(Base):
         Index("ix_hd_hidden_dangers_status_deadline", "status", "deadline"),
         Index("ix_hd_hidden_dangers_next_escalation", "next_escalation_at"),
         Index("ix_hd_hidden_dangers_reporter_ip", "reporter_ip", "reported_at"),
+        Index("ix_hd_hidden_dangers_tracking_hash", "tracking_hash", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -56,6 +57,8 @@ class HiddenDanger(Base):
     reporter_name: Mapped[str] = mapped_column(String(64), default="")
     reporter_phone: Mapped[str] = mapped_column(String(32), default="")
     reporter_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # SHA-256 of an anonymous reporter's tracking token (hazards/tracking.py); never the token.
+    tracking_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     month: Mapped[str] = mapped_column(String(7))  # reported month, Beijing time (statistics)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -14,12 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from safecity.core.config import get_settings
+from safecity.core.config import get_settings, public_base_url
 from safecity.core.deps import db, now
 from safecity.core.errors import Forbidden, Invalid, NotFound
 from safecity.core.scope import Principal
 from safecity.core.security import csrf_for
 from safecity.hazards import notify, rules, service, uploads
+from safecity.hazards import tracking
 from safecity.hazards import workflow as wf
 from safecity.hazards.api import client_ip, filters_from
 from safecity.hazards.models import HiddenDanger
@@ -161,26 +162,36 @@ def report_form(request: Request, session: Session = Depends(db)) -> Response:
 
 @router.post("/report")
 async def report_submit(request: Request, session: Session = Depends(db),
-                        at: datetime = Depends(now),
-                        form: FormData | None = Depends(form_data)) -> Response:
+                        at: datetime = Depends(now)) -> Response:
     who = current(request, session)
+    anonymous = who is None or who.role == "public"
+    if anonymous:  # before the form is parsed: an address over its budget costs us no parsing
+        service.check_rate(session, client_ip(request), at)
+    form = await form_data(request)
     token = request.cookies.get("safecity_session") if who else request.cookies.get(REPORT_COOKIE)
     check_csrf(request, form, token or secrets.token_hex(8))
     data, files = _form_dict(form)
     lang = lang_of(request)
     try:
         contents = await _read_files(files, "photos")
-        if who is None or who.role == "public":
-            service.check_rate(session, client_ip(request), at)
         photos = uploads.save_all(contents)
         hd = service.report(session, who, data, photos, at, client_ip(request))
     except Invalid as exc:
         session.rollback()
         return _report_page(request, session, who, 422, data, _errors(exc, lang))
-    if who is None or who.role == "public":
+    if anonymous:
+        track = public_base_url(str(request.base_url)) + tracking.link(tracking.issue(hd))
         session.commit()
-        return show(request, "hazards/report_done.html", hd_id=hd.id)
+        return show(request, "hazards/report_done.html", hd_id=hd.id, track=track)
     return RedirectResponse(f"/hazards/{hd.id}", status_code=303)
+
+
+@router.get("/track/{token}")
+def track_page(token: str, request: Request, session: Session = Depends(db),
+               at: datetime = Depends(now)) -> Response:
+    """An anonymous report's public progress; a wrong token is 404, lookups are rate-limited."""
+    hd = tracking.find(session, token, client_ip(request), at)
+    return show(request, "hazards/track.html", p=tracking.progress(session, hd, lang_of(request)))
 
 
 # ---------------------------------------------------------------- inbox

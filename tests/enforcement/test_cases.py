@@ -30,36 +30,81 @@ HEAD, INSP, LEGAL = "office_head", "inspector", "legal_reviewer"
 
 # (state, step, role) → state after; "=" keeps the state. Written from the issue and the law.
 ALLOWED: dict[tuple[str, str, str], str] = {
-    ("clue", "file", HEAD): "filed", ("clue", "decline", HEAD): "not_filed",
-    ("clue", "amend", INSP): "=", ("clue", "amend", LEGAL): "=",
-    ("filed", "investigate", INSP): "investigating", ("filed", "revoke", HEAD): "revoked",
-    ("filed", "extend", HEAD): "=", ("filed", "amend", INSP): "=", ("filed", "amend", LEGAL): "=",
+    ("clue", "file", HEAD): "filed",
+    ("clue", "decline", HEAD): "not_filed",
+    ("clue", "amend", INSP): "=",
+    ("clue", "amend", LEGAL): "=",
+    ("filed", "investigate", INSP): "investigating",
+    ("filed", "revoke", HEAD): "revoked",
+    ("filed", "extend", HEAD): "=",
+    ("filed", "amend", INSP): "=",
+    ("filed", "amend", LEGAL): "=",
     ("investigating", "submit", INSP): "reviewing",
     ("investigating", "revoke", HEAD): "revoked",
     ("investigating", "terminate", HEAD): "terminated",
-    ("investigating", "extend", HEAD): "=", ("investigating", "amend", INSP): "=",
+    ("investigating", "extend", HEAD): "=",
+    ("investigating", "amend", INSP): "=",
     ("investigating", "amend", LEGAL): "=",
-    ("reviewing", "return", LEGAL): "investigating", ("reviewing", "notify", LEGAL): "notified",
-    ("reviewing", "revoke", HEAD): "revoked", ("reviewing", "terminate", HEAD): "terminated",
-    ("reviewing", "extend", HEAD): "=", ("reviewing", "amend", INSP): "=",
+    ("reviewing", "return", LEGAL): "investigating",
+    ("reviewing", "notify", LEGAL): "notified",
+    ("reviewing", "revoke", HEAD): "revoked",
+    ("reviewing", "terminate", HEAD): "terminated",
+    ("reviewing", "extend", HEAD): "=",
+    ("reviewing", "amend", INSP): "=",
     ("reviewing", "amend", LEGAL): "=",
-    ("notified", "request_hearing", INSP): "hearing", ("notified", "decide", HEAD): "decided",
-    ("notified", "terminate", HEAD): "terminated", ("notified", "extend", HEAD): "=",
-    ("notified", "amend", INSP): "=", ("notified", "amend", LEGAL): "=",
-    ("hearing", "decide", HEAD): "decided", ("hearing", "terminate", HEAD): "terminated",
-    ("hearing", "extend", HEAD): "=", ("hearing", "amend", INSP): "=",
+    ("notified", "request_hearing", INSP): "hearing",
+    ("notified", "decide", HEAD): "decided",
+    ("notified", "terminate", HEAD): "terminated",
+    ("notified", "extend", HEAD): "=",
+    ("notified", "amend", INSP): "=",
+    ("notified", "amend", LEGAL): "=",
+    ("hearing", "decide", HEAD): "decided",
+    ("hearing", "terminate", HEAD): "terminated",
+    ("hearing", "extend", HEAD): "=",
+    ("hearing", "amend", INSP): "=",
     ("hearing", "amend", LEGAL): "=",
-    ("decided", "serve", INSP): "served", ("decided", "amend", INSP): "=",
+    ("decided", "serve", INSP): "served",
+    ("decided", "amend", INSP): "=",
     ("decided", "amend", LEGAL): "=",
-    ("served", "execute", INSP): "executing", ("served", "amend", INSP): "=",
+    ("served", "execute", INSP): "executing",
+    ("served", "amend", INSP): "=",
     ("served", "amend", LEGAL): "=",
-    ("executing", "close", HEAD): "closed", ("executing", "amend", INSP): "=",
+    ("executing", "close", HEAD): "closed",
+    ("executing", "amend", INSP): "=",
     ("executing", "amend", LEGAL): "=",
 }
-ALL_STATES = ["clue", "filed", "investigating", "reviewing", "notified", "hearing", "decided",
-              "served", "executing", "closed", "not_filed", "revoked", "terminated"]
-ALL_STEPS = ["file", "decline", "investigate", "submit", "return", "notify", "request_hearing",
-             "decide", "serve", "execute", "close", "revoke", "terminate", "extend", "amend"]
+ALL_STATES = [
+    "clue",
+    "filed",
+    "investigating",
+    "reviewing",
+    "notified",
+    "hearing",
+    "decided",
+    "served",
+    "executing",
+    "closed",
+    "not_filed",
+    "revoked",
+    "terminated",
+]
+ALL_STEPS = [
+    "file",
+    "decline",
+    "investigate",
+    "submit",
+    "return",
+    "notify",
+    "request_hearing",
+    "decide",
+    "serve",
+    "execute",
+    "close",
+    "revoke",
+    "terminate",
+    "extend",
+    "amend",
+]
 ALL_ROLES = [HEAD, INSP, LEGAL]
 DATA = {"reason": "理由", "days": 30, "penalty": BIG}
 
@@ -88,9 +133,15 @@ def test_every_triple_against_the_hand_table(state: str) -> None:
 
 
 def test_hand_table_covers_the_forbidden_examples_explicitly() -> None:
-    forbidden = [("clue", "decide", HEAD), ("filed", "notify", LEGAL), ("reviewing", "decide", HEAD),
-                 ("decided", "extend", HEAD), ("closed", "amend", INSP),
-                 ("revoked", "file", HEAD), ("executing", "terminate", HEAD)]
+    forbidden = [
+        ("clue", "decide", HEAD),
+        ("filed", "notify", LEGAL),
+        ("reviewing", "decide", HEAD),
+        ("decided", "extend", HEAD),
+        ("closed", "amend", INSP),
+        ("revoked", "file", HEAD),
+        ("executing", "terminate", HEAD),
+    ]
     for state, step, role in forbidden:
         with pytest.raises(StateError):
             apply(in_state(state), step, role, T0, DATA)
@@ -101,9 +152,17 @@ def test_hand_table_covers_the_forbidden_examples_explicitly() -> None:
 
 def test_full_walk_with_hearing_then_closed_case_refuses_edits() -> None:
     case = new_case("C2", T0)
-    steps = [("file", HEAD), ("investigate", INSP), ("submit", INSP), ("notify", LEGAL),
-             ("request_hearing", INSP), ("decide", HEAD), ("serve", INSP), ("execute", INSP),
-             ("close", HEAD)]
+    steps = [
+        ("file", HEAD),
+        ("investigate", INSP),
+        ("submit", INSP),
+        ("notify", LEGAL),
+        ("request_hearing", INSP),
+        ("decide", HEAD),
+        ("serve", INSP),
+        ("execute", INSP),
+        ("close", HEAD),
+    ]
     for n, (step, role) in enumerate(steps):
         case = apply(case, step, role, T0 + timedelta(days=n), {"penalty": BIG})
     assert case.state == "closed" and [h[0] for h in case.history] == [s for s, _ in steps]
@@ -122,8 +181,9 @@ def test_hearing_only_when_the_penalty_qualifies_city_threshold() -> None:
     assert apply(at, "request_hearing", INSP, T0, hearing=city).state == "hearing"
     person = replace(small, proposed=Penalty(Decimal(5_000), "individual"))
     assert apply(person, "request_hearing", INSP, T0, hearing=city).state == "hearing"
-    stop = replace(small, proposed=Penalty(Decimal(0), "organisation",
-                                           frozenset({"suspend_business"})))
+    stop = replace(
+        small, proposed=Penalty(Decimal(0), "organisation", frozenset({"suspend_business"}))
+    )
     assert apply(stop, "request_hearing", INSP, T0, hearing=city).state == "hearing"
 
 

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 from dataclasses import replace
 from datetime import date
+from fractions import Fraction
 
 import pytest
 
@@ -60,8 +61,9 @@ def test_key_units_all_selected_and_not_counted_in_the_share() -> None:
     assert len(result.random_targets) == 1
     assert result.random_targets[0] not in result.key_targets
     assert result.random_targets == tuple(hmac_order([f"E{i:03d}" for i in range(3, 23)])[:1])
-    assert [t for t, _ in result.assignments] == sorted([*result.key_targets,
-                                                         *result.random_targets])
+    assert [t for t, _ in result.assignments] == sorted(
+        [*result.key_targets, *result.random_targets]
+    )
 
 
 def test_inspectors_follow_the_published_algorithm() -> None:
@@ -134,8 +136,10 @@ def test_tampered_result_names_the_first_different_target() -> None:
     ts, ins, result = _base()
     target, chosen = result.assignments[1]
     other = next(i.id for i in ins if i.id not in chosen)
-    bad = replace(result, assignments=(result.assignments[0], (target, (other, chosen[1])),
-                                       *result.assignments[2:]))
+    bad = replace(
+        result,
+        assignments=(result.assignments[0], (target, (other, chosen[1])), *result.assignments[2:]),
+    )
     out = verify(bad, SEED, ts, ins, {"E000": ["I01"]})
     assert not out.ok and out.first_difference == f"assignments[{target}]"
 
@@ -145,10 +149,16 @@ def test_tampered_result_names_the_first_different_target() -> None:
 
 def test_conflicts_and_previous_pairs_are_never_assigned() -> None:
     ts = targets(40, key=40)
-    ins = [Inspector(f"I{i:02d}", "o", VALID,
-                     related_ids=frozenset(f"E{j:03d}" for j in range(40) if (i + j) % 3 == 0),
-                     former_employer_ids=frozenset({f"E{(i * 7) % 40:03d}"}))
-           for i in range(12)]
+    ins = [
+        Inspector(
+            f"I{i:02d}",
+            "o",
+            VALID,
+            related_ids=frozenset(f"E{j:03d}" for j in range(40) if (i + j) % 3 == 0),
+            former_employer_ids=frozenset({f"E{(i * 7) % 40:03d}"}),
+        )
+        for i in range(12)
+    ]
     previous = {f"E{j:03d}": [f"I{j % 12:02d}", f"I{(j + 5) % 12:02d}"] for j in range(40)}
     result = draw(ts, ins, SEED, ON, per_target=3, previous=previous)
     by_id = {i.id: i for i in ins}
@@ -163,17 +173,26 @@ def test_conflicts_and_previous_pairs_are_never_assigned() -> None:
 def test_fallback_when_almost_everyone_is_conflicted() -> None:
     # 200 inspectors, all but I007 and I123 related to E000: 64 random tries will almost surely
     # not find both, so the fallback ranking must — and only those two
-    ins = [Inspector(f"I{i:03d}", "o", VALID,
-                     related_ids=frozenset() if i in (7, 123) else frozenset({"E000"}))
-           for i in range(200)]
+    ins = [
+        Inspector(
+            f"I{i:03d}",
+            "o",
+            VALID,
+            related_ids=frozenset() if i in (7, 123) else frozenset({"E000"}),
+        )
+        for i in range(200)
+    ]
     result = draw(targets(1, key=1), ins, SEED, ON)
     assert sorted(result.assignments[0][1]) == ["I007", "I123"]
 
 
 def test_expired_certificates_are_excluded_and_counted() -> None:
-    ins = [Inspector("I1", "o", date(2026, 12, 5)),  # expired the day before
-           Inspector("I2", "o", ON),  # expires today: still valid
-           Inspector("I3", "o", VALID), Inspector("I4", "o", date(2020, 1, 1))]
+    ins = [
+        Inspector("I1", "o", date(2026, 12, 5)),  # expired the day before
+        Inspector("I2", "o", ON),  # expires today: still valid
+        Inspector("I3", "o", VALID),
+        Inspector("I4", "o", date(2020, 1, 1)),
+    ]
     result = draw(targets(5, key=5), ins, SEED, ON)
     assert result.expired_excluded == 2
     assert all(set(c) == {"I2", "I3"} for _, c in result.assignments)
@@ -184,8 +203,11 @@ def test_expired_certificates_are_excluded_and_counted() -> None:
 
 
 def test_too_few_eligible_inspectors_names_the_target() -> None:
-    ins = [Inspector("I1", "o", VALID, related_ids=frozenset({"E001"})),
-           Inspector("I2", "o", VALID), Inspector("I3", "o", date(2020, 1, 1))]
+    ins = [
+        Inspector("I1", "o", VALID, related_ids=frozenset({"E001"})),
+        Inspector("I2", "o", VALID),
+        Inspector("I3", "o", date(2020, 1, 1)),
+    ]
     with pytest.raises(EnforcementInputError) as err:
         draw(targets(3, key=3), ins, SEED, ON)
     # I3 expired; I1 is related to E001 → E001 has only I2, E000 and E002 have I1 + I2
@@ -193,10 +215,16 @@ def test_too_few_eligible_inspectors_names_the_target() -> None:
     assert "E001" in err.value.errors[0].message_zh and "仅 1 名" in err.value.errors[0].message_zh
 
 
-@pytest.mark.parametrize(("kw", "fields"), [
-    ({"share": 0.04}, ["share"]), ({"share": 1.01}, ["share"]), ({"share": "x"}, ["share"]),
-    ({"per_target": 1}, ["per_target"]), ({"seed": b"short"}, ["seed"]),
-])
+@pytest.mark.parametrize(
+    ("kw", "fields"),
+    [
+        ({"share": 0.04}, ["share"]),
+        ({"share": 1.01}, ["share"]),
+        ({"share": "x"}, ["share"]),
+        ({"per_target": 1}, ["per_target"]),
+        ({"seed": b"short"}, ["seed"]),
+    ],
+)
 def test_bad_parameters_are_refused_by_field(kw: dict[str, object], fields: list[str]) -> None:
     args: dict[str, object] = {"seed": SEED, **kw}
     with pytest.raises(EnforcementInputError) as err:
@@ -214,9 +242,13 @@ def test_empty_pools_and_duplicate_ids_named_together() -> None:
 
 
 def test_a_city_minimum_share_of_ten_percent() -> None:
-    from fractions import Fraction
-
     with pytest.raises(EnforcementInputError):
         draw(targets(5), inspectors(3), SEED, ON, share="0.05", min_share=Fraction(1, 10))
-    assert len(draw(targets(30), inspectors(3), SEED, ON, share="0.1",
-                    min_share=Fraction(1, 10)).random_targets) == 3
+    assert (
+        len(
+            draw(
+                targets(30), inspectors(3), SEED, ON, share="0.1", min_share=Fraction(1, 10)
+            ).random_targets
+        )
+        == 3
+    )
