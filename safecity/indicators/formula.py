@@ -32,6 +32,7 @@ from safecity.indicators.errors import FieldError, IndicatorInputError
 
 __all__ = ["Computed", "Formula", "exact"]
 
+_LIMIT = Fraction(10) ** 300
 MAX_LENGTH = 500  # long enough for any plan formula; bounds the parser's recursion
 _FUNCTIONS = {"min": min, "max": max}
 _OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
@@ -150,9 +151,16 @@ class Formula:
         if errors:
             raise IndicatorInputError(errors)
         try:
-            return Computed(_eval(self._tree.body, exacts))
+            value = _eval(self._tree.body, exacts)
         except _ZeroDenominator as z:
             return Computed(None, zero_denominator=z.text)
+        if abs(value) > _LIMIT:  # no indicator is this large; it could not be shown as a float
+            raise IndicatorInputError.one(
+                "formula",
+                f"公式结果超出范围（{self.text}）",
+                f"formula result out of range ({self.text})",
+            )
+        return Computed(value)
 
 
 def _check_node(

@@ -29,7 +29,8 @@ Negative values, zero where the input is a denominator (population, GDP, vehicle
 forest area) and year-on-year changes beyond a limit are flagged with the reason — never
 silently used.  Defaults (:data:`DEFAULT_MAX_CHANGE_PERCENT`): population ±10 % a year (a city
 does not lose a tenth of its residents in a year without a census revision, which must be
-looked at), other statistics ±50 %.
+looked at), other statistics ±50 %.  Only consecutive years are compared: after a gap in the
+series the next value starts a new comparison (a two-year change is not a yearly one).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from safecity.indicators.definitions import INPUTS, Indicator
-from safecity.indicators.errors import IndicatorInputError
+from safecity.indicators.errors import FieldError, IndicatorInputError
 from safecity.indicators.formula import Computed, exact
 
 __all__ = [
@@ -261,6 +262,27 @@ class _Limits:
         return self.max_change.get(name, self.max_change.get("*", Fraction(50)))
 
 
+def _limits(raw: Mapping[str, Any]) -> dict[str, Fraction]:
+    """Change limits as given; a non-number or a non-positive limit is refused by name."""
+    out: dict[str, Fraction] = {}
+    errors: list[FieldError] = []
+    for k, v in raw.items():
+        e = exact(v)
+        if e is None or e <= 0:
+            errors.append(
+                FieldError(
+                    f"max_change_percent.{k}",
+                    f"变化上限必须是正数，收到 {v!r}",
+                    f"the change limit must be a positive number, got {v!r}",
+                )
+            )
+        else:
+            out[k] = e
+    if errors:
+        raise IndicatorInputError(errors)
+    return out
+
+
 def check_series(
     name: str, series: Mapping[int, Any], max_change_percent: Mapping[str, Any] | None = None
 ) -> list[Flag]:
@@ -268,9 +290,7 @@ def check_series(
     if name not in INPUTS:
         raise IndicatorInputError.one("input", f"未知输入 {name!r}", f"unknown input {name!r}")
     limits = _Limits(
-        {k: Fraction(exact(v) or 0) for k, v in max_change_percent.items()}
-        if max_change_percent
-        else DEFAULT_MAX_CHANGE_PERCENT
+        _limits(max_change_percent) if max_change_percent else DEFAULT_MAX_CHANGE_PERCENT
     )
     label = INPUTS[name].zh
     flags: list[Flag] = []

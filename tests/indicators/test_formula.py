@@ -96,3 +96,10 @@ def test_non_number_input_is_refused_by_name() -> None:
             {"fire_deaths": "many", "resident_population": float("nan")}
         )
     assert exc.value.fields == ["fire_deaths", "resident_population"]
+
+
+def test_result_beyond_float_range_is_refused() -> None:
+    f = _f("fire_deaths * 1e200 * 1e200")
+    assert f.evaluate({"fire_deaths": 0}).value == 0
+    with pytest.raises(IndicatorInputError, match="out of range"):
+        f.evaluate({"fire_deaths": 1})

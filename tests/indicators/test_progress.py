@@ -244,3 +244,12 @@ def test_change_limit_is_a_parameter() -> None:
     assert len(check_series("gdp_100m_yuan", {2020: 100, 2021: 160})) == 1
     with pytest.raises(IndicatorInputError):
         check_series("gdp", {2020: 1})
+    with pytest.raises(IndicatorInputError) as exc:
+        check_series("gdp_100m_yuan", series, {"gdp_100m_yuan": "x", "*": 0})
+    assert exc.value.fields == ["max_change_percent.gdp_100m_yuan", "max_change_percent.*"]
+
+
+def test_a_gap_year_starts_a_new_comparison() -> None:
+    # 2020 → 2022 is +20 % over two years: not a yearly change beyond 10 %
+    assert check_series("resident_population", {2020: 5_000_000, 2022: 6_000_000}) == []
+    assert len(check_series("resident_population", {2020: 5_000_000, 2021: 6_000_000})) == 1
