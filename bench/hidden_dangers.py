@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from safecity.core.scope import Principal
-from safecity.hazards import jobs, rules, stats
+from safecity.hazards import final_counts, jobs, rules, stats
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import HiddenDanger
 
@@ -150,7 +150,7 @@ def copy_hidden_dangers(engine, n: int, n_open: int, enterprises: list) -> float
     finally:
         raw.close()
     with Session(engine) as session:
-        stats.rebuild_final(session)  # what `safecity demo` does after its bulk load
+        final_counts.rebuild_final(session)  # what `safecity demo` does after its bulk load
         session.commit()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE hd_hidden_dangers"))

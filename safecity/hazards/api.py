@@ -16,7 +16,7 @@ from safecity.core.clock import utcnow
 from safecity.core.deps import db, now, optional_principal, principal
 from safecity.core.errors import Forbidden, NotFound, invalid
 from safecity.core.scope import Principal
-from safecity.hazards import notify, service, uploads
+from safecity.hazards import checks_api, notify, service, uploads
 from safecity.hazards import tracking
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import HiddenDanger
@@ -154,8 +154,6 @@ def stats_export(request: Request, session: Session = Depends(db),
 
 
 # ---------------------------------------------------------------- checklists, plans, tasks
-
-from safecity.hazards import checks_api
 
 router.include_router(checks_api.router)  # before /{hd_id}, which would swallow /tasks
 

@@ -17,6 +17,9 @@ from safecity.core.errors import Invalid
 from safecity.core.scope import Principal
 from safecity.hazards import checks, rules
 from safecity.hazards.models import Checklist, TaskResult
+from safecity.hazards.pages import divisions as _divisions
+from safecity.hazards.pages import field_errors as errs
+from safecity.hazards.pages import show
 from safecity.registry.models import Enterprise
 from safecity.registry.rules import INDUSTRY_SECTIONS
 from safecity.web.guard import form_data, web_user
@@ -40,8 +43,6 @@ def _lines_to_items(text: str) -> list[dict[str, Any]]:
 def _page(request: Request, session: Session, who: Principal, status: int = 200,
           errors: dict[str, list[str]] | None = None, values: dict[str, Any] | None = None
           ) -> Response:
-    from safecity.hazards.views import _divisions, show
-
     lists = checks.list_checklists(session, who)
     counts = {c.id: len(checks.items_of(session, c.id)) for c in lists}
     return show(request, "hazards/checklists.html", status, checklists=lists, counts=counts,
@@ -59,7 +60,6 @@ def checklists_page(request: Request, session: Session = Depends(db),
 
 
 def _errors(exc: Invalid, request: Request) -> dict[str, list[str]]:
-    from safecity.hazards.views import _errors as errs
     from safecity.web.render import lang_of
 
     return errs(exc, lang_of(request))
@@ -105,8 +105,6 @@ TASKS_PER_PAGE = 50  # as every other list: a page a duty officer can scan
 @router.get("/tasks")
 def tasks_page(request: Request, status: str | None = None, page: str = "1",
                session: Session = Depends(db), who: Principal = Depends(web_user)) -> Response:
-    from safecity.hazards.views import show
-
     total = checks.count_tasks(session, who, status or None)
     pages = max(1, -(-total // TASKS_PER_PAGE))
     page_no = min(max(int(page), 1), pages) if page.isdigit() else 1
@@ -123,8 +121,6 @@ def tasks_page(request: Request, status: str | None = None, page: str = "1",
 
 def _task_page(request: Request, session: Session, who: Principal, task_id: int,
                status: int = 200, errors: dict[str, list[str]] | None = None) -> Response:
-    from safecity.hazards.views import show
-
     task = checks.get_task(session, who, task_id)
     results = {r.item_id: r for r in session.scalars(select(TaskResult).where(
         TaskResult.task_id == task.id))}

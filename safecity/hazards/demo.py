@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from safecity.core.audit import record
 from safecity.core.sql import refresh_statistics
-from safecity.hazards import bulk, rules
+from safecity.hazards import bulk, final_counts, rules
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import HiddenDanger, HiddenDangerEvent
 from safecity.registry.models import Division, Enterprise, GridCell
@@ -71,9 +71,7 @@ def load(session: Session, now: datetime, progress: Progress | None = None) -> d
     stories = generate(enterprises, cells, names, now, SEED)
     count = insert_stories(session, stories, progress)
     refresh_statistics(session, HiddenDanger.__tablename__)
-    from safecity.hazards.stats import rebuild_final
-
-    rebuild_final(session)
+    final_counts.rebuild_final(session)
     tasks = _plans(session, now)
     summary = summarise(stories, now)
     record(session, actor="system", action="demo.load", object_type="hidden_danger",

@@ -216,7 +216,7 @@ class TaskResult(Base):
 class FinalCount(Base):
     """Counts of closed and rejected hidden dangers per (division, industry, grade, month,
     status). Those never change again, so the dashboard reads them from here (a few thousand
-    rows) and aggregates only the open ones live; `stats.rebuild_final` recomputes it."""
+    rows) and aggregates only the open ones live; `final_counts.rebuild_final` recomputes it."""
 
     __tablename__ = "hd_final_counts"
     __table_args__ = (UniqueConstraint("division_code", "industry_section", "grade", "month",

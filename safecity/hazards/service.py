@@ -17,7 +17,7 @@ from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound, TooMa
 from safecity.core.models import User
 from safecity.core.scope import Principal, Shape, division_prefix, is_valid_division_code
 from safecity.core.sql import code_within
-from safecity.hazards import notify, rules, schemas
+from safecity.hazards import final_counts, notify, rules, schemas
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import HiddenDanger, HiddenDangerEvent
 from safecity.registry.models import Enterprise, GridCell
@@ -306,9 +306,7 @@ def transition(session: Session, who: Principal, hd_id: int, action: str, data: 
         emit_after_commit(session, events.HiddenDangerClosed(now, str(hd.id)))
     session.flush()
     if hd.status in wf.FINAL:
-        from safecity.hazards.stats import count_final
-
-        count_final(session, hd)
+        final_counts.count_final(session, hd)
     note = str(data.get("note") or "")
     _record(session, hd, who, action, from_status, hd.status, note, attachments,
             {k: _plain(v) for k, v in outcome.changes.items()}, now, before)

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from safecity.core.deps import db, now
 from safecity.core.scope import Principal
 from safecity.hazards import stats
+from safecity.hazards.pages import divisions as _divisions
+from safecity.hazards.pages import show
 from safecity.web.guard import web_user
 
 router = APIRouter(include_in_schema=False)
@@ -20,8 +22,6 @@ router = APIRouter(include_in_schema=False)
 @router.get("/stats")
 def stats_page(request: Request, session: Session = Depends(db),
                who: Principal = Depends(web_user), at: datetime = Depends(now)) -> Response:
-    from safecity.hazards.views import _divisions, show
-
     p = stats.params_from(request.query_params)
     data = stats.dashboard(session, who, p, at)
     charts = {

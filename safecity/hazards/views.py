@@ -19,46 +19,21 @@ from safecity.core.deps import db, now
 from safecity.core.errors import Forbidden, Invalid, NotFound
 from safecity.core.scope import Principal
 from safecity.core.security import csrf_for
-from safecity.hazards import notify, rules, service, uploads
+from safecity.hazards import checks_views, notify, service, stats_views, uploads
 from safecity.hazards import tracking
 from safecity.hazards import workflow as wf
 from safecity.hazards.api import client_ip, filters_from
 from safecity.hazards.models import HiddenDanger
+from safecity.hazards.pages import divisions as _divisions
+from safecity.hazards.pages import field_errors as _errors
+from safecity.hazards.pages import show
 from safecity.registry.models import Division, Enterprise, GridCell
 from safecity.web.guard import check_csrf, current, form_data, web_user
 from safecity.web.i18n import pick
-from safecity.web.render import lang_of, render
+from safecity.web.render import lang_of
 
 router = APIRouter(prefix="/hazards", include_in_schema=False)
 REPORT_COOKIE = "safecity_report"
-
-
-def labels(lang: str) -> dict[str, Any]:
-    """Code → label tables for the templates in the page language."""
-    def tr(table: dict[str, tuple[str, str]]) -> dict[str, str]:
-        return {k: pick(v, lang) for k, v in table.items()}
-
-    return {"states": tr(wf.STATES), "grades": tr(wf.GRADES), "sources": tr(wf.SOURCES),
-            "categories": tr(wf.CATEGORIES), "steps": tr(rules.STEP_LABELS),
-            "actions": {k: (a.en if lang == "en" else a.zh) for k, a in wf.ACTIONS.items()}}
-
-
-def fmt_dt(value: datetime | None, date_only: bool = False) -> str:
-    """A stored time in Beijing time (the date alone for deadlines)."""
-    if value is None:
-        return "—"
-    local = wf.as_utc(value).astimezone(rules.BEIJING)
-    return local.strftime("%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M")
-
-
-def show(request: Request, template: str, status: int = 200, **context: Any) -> Response:
-    return render(request, template, status, fmt_dt=fmt_dt, L=labels(lang_of(request)), **context)
-
-
-def _divisions(session: Session, who: Principal) -> list[Division]:
-    from safecity.web.registry_views import scope_divisions
-
-    return scope_divisions(session, who)
 
 
 def _form_dict(form: FormData | None) -> tuple[dict[str, Any], list[UploadFile]]:
@@ -89,13 +64,6 @@ def _too_big(field: str) -> Any:
 
     mb = uploads.MAX_PHOTO_BYTES // 1048576
     return FieldError(field, f"照片：单张不能超过 {mb} MB", f"photo: larger than {mb} MB")
-
-
-def _errors(exc: Invalid, lang: str) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for e in exc.errors:
-        out.setdefault(e.field or "_", []).append(pick((e.zh, e.en), lang))
-    return out
 
 
 # ---------------------------------------------------------------- list
@@ -218,8 +186,6 @@ def inbox_read(request: Request, session: Session = Depends(db),
 
 
 # ---------------------------------------------------------------- statistics and inspections
-
-from safecity.hazards import checks_views, stats_views
 
 router.include_router(stats_views.router)  # before /{hd_id}, which would swallow /stats
 router.include_router(checks_views.router)

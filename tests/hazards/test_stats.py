@@ -8,7 +8,7 @@ from datetime import timedelta
 from openpyxl import load_workbook
 
 from safecity.core.scope import Principal
-from safecity.hazards import stats
+from safecity.hazards import final_counts, stats
 from safecity.hazards.models import HiddenDanger
 from tests.conftest import login
 from tests.factories import NOW
@@ -39,7 +39,7 @@ def seed(session) -> None:  # type: ignore[no-untyped-def]
         hd("370613", "submitted", "general", "2026-11", deadline=NOW - D, section=None),
     ])
     session.flush()
-    stats.rebuild_final(session)
+    final_counts.rebuild_final(session)
     session.commit()
 
 
