@@ -1,0 +1,47 @@
+"""bench/enforcement.py: its judge fails every miss, and a small run verifies its own draw."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+if str(BENCH) not in sys.path:
+    sys.path.append(str(BENCH))  # after the standard library: bench/warnings.py must not shadow it
+
+
+def bench() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_enforcement", BENCH / "enforcement.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+GOOD = {"draw_median_s": 0.6, "verify_median_s": 0.7, "verified": 1}
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("draw_median_s", 1.01), ("verify_median_s", 1.2), ("verified", 0), ("draw_median_s", None)],
+)
+def test_judge_fails_every_miss(key: str, value: Any) -> None:
+    judge = bench().judge
+    assert judge(dict(GOOD))["meets_target"] is True
+    out = judge({**GOOD, key: value})
+    assert out["meets_target"] is False and out["misses"]
+
+
+def test_small_run_prints_one_verified_json(capsys: pytest.CaptureFixture[str]) -> None:
+    mod = bench()
+    mod.N_TARGETS, mod.N_INSPECTORS, mod.REPEATS = 500, 40, 1
+    mod.main()
+    out = json.loads(capsys.readouterr().out)
+    # 5 key units (every 100th) + ceil(5 % × 495 = 24.75) = 25 random; 1 of 40 certificates expired
+    assert (out["key_units"], out["random"], out["selected"]) == (5, 25, 30)
+    assert out["expired_excluded"] == 1 and out["verified"] == 1
