@@ -38,7 +38,10 @@ The algorithm (normative — :func:`verify` re-runs exactly this)
 * A certificate expiring on ``on`` is still valid that day; expired ones are excluded and counted.
 * The pool fingerprint is SHA-256 of the canonical JSON of (targets sorted by id, inspectors
   sorted by id with sorted id lists, previous assignments sorted, parameters); pool order never
-  matters.  Ids must be unique, non-empty and free of the separator \\x1f.
+  matters.  Canonical JSON: UTF-8, keys sorted, no spaces, non-ASCII unescaped; targets as
+  ``[id, division, industry, class, key_unit]``, inspectors as ``[id, office, expiry ISO date,
+  [related ids], [former employer ids]]``, share as ``"numerator/denominator"``.  Ids must be unique,
+  non-empty and free of the separator \\x1f.
 """
 
 from __future__ import annotations
@@ -180,7 +183,7 @@ class _Mac:
 def _parse_share(raw: Any, minimum: Fraction, errors: list[FieldError]) -> Fraction | None:
     try:
         share = Fraction(Decimal(str(raw))) if not isinstance(raw, Fraction) else raw
-    except (InvalidOperation, ValueError):
+    except (InvalidOperation, ValueError, OverflowError):  # "x", NaN, ∞
         errors.append(FieldError("share", "抽查比例必须是数", "share must be a number"))
         return None
     if isinstance(raw, bool) or not minimum <= share <= 1:
@@ -288,7 +291,7 @@ def fingerprint(
         "share": f"{share.numerator}/{share.denominator}",
         "per_target": per_target,
     }
-    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

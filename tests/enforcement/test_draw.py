@@ -252,3 +252,29 @@ def test_a_city_minimum_share_of_ten_percent() -> None:
         )
         == 3
     )
+
+
+def test_fingerprint_follows_the_documented_canonical_json() -> None:
+    ts = [Target("E2", "370602", "C26", "A", True), Target("E1", "370613", "G54", "D")]
+    ins = [Inspector("I2", "莱山区", VALID, frozenset({"E2", "E1"})), Inspector("I1", "o", VALID)]
+    ins += [Inspector("I3", "o", VALID), Inspector("I4", "o", VALID)]
+    result = draw(ts, ins, SEED, ON, share="0.5", previous={"E2": ["I3"]})
+    doc = (
+        '{"inspectors":[["I1","o","2027-06-30",[],[]],["I2","莱山区","2027-06-30",["E1","E2"],[]],'
+        '["I3","o","2027-06-30",[],[]],["I4","o","2027-06-30",[],[]]],"on":"2026-12-06","per_target":2,'
+        '"previous":[["E2",["I3"]]],"share":"1/2",'
+        '"targets":[["E1","370613","G54","D",false],["E2","370602","C26","A",true]]}'
+    )
+    assert result.fingerprint == hashlib.sha256(doc.encode()).hexdigest()
+
+
+def test_verify_reports_a_pool_that_can_no_longer_be_drawn() -> None:
+    ts, ins, result = _base()
+    out = verify(result, SEED, ts, ins[:1], {"E000": ["I01"]})
+    assert not out.ok and out.first_difference == "input"
+
+
+def test_infinite_share_is_refused() -> None:
+    with pytest.raises(EnforcementInputError) as err:
+        draw(targets(5), inspectors(3), SEED, ON, share="Infinity")
+    assert [e.field for e in err.value.errors] == ["share"]
