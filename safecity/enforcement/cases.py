@@ -20,7 +20,9 @@ Exits, each justified by the Administrative Penalty Law (行政处罚法, 2021):
 
 Hearing (听证, art. 63): only when the proposed penalty qualifies — a fine at or above the
 city's threshold for the party kind, or one of the listed measures (责令停产停业、吊销许可证件 …).
-The thresholds are data (:class:`HearingRule`); the default values are an EXAMPLE.
+The thresholds are data (:class:`HearingRule`); the default values are an EXAMPLE.  Art. 64 (一):
+the party asks within 5 days of the notice (告知后五日内), so a late request is refused and a
+decision straight from the notice waits out the window unless the party waived it.
 
 Deadline (art. 60): 行政机关应当自行政处罚案件立案之日起九十日内作出行政处罚决定。法律、法规、
 规章另有规定的，从其规定.  The decision is due 90 days after filing, plus every recorded
@@ -138,6 +140,7 @@ class HearingRule:
 
     fine_individual_yuan: Decimal = Decimal(10_000)  # EXAMPLE threshold, not law
     fine_organisation_yuan: Decimal = Decimal(100_000)  # EXAMPLE threshold, not law
+    request_days: int = 5  # art. 64 (一): 当事人要求听证的，应当在行政机关告知后五日内提出
     measures: frozenset[str] = frozenset(
         {
             "suspend_business",
@@ -180,6 +183,7 @@ class Case:
     opened_at: datetime
     filed_at: datetime | None = None
     proposed: Penalty | None = None
+    notified_at: datetime | None = None
     extensions: tuple[Extension, ...] = ()
     history: tuple[tuple[str, str, str, datetime, str], ...] = ()  # step, from, role, at, reason
 
@@ -253,6 +257,33 @@ def _payload(step: str, data: Mapping[str, Any]) -> tuple[str, Penalty | None, i
     return reason, penalty if isinstance(penalty, Penalty) else None, int(days)
 
 
+def _hearing_window(case: Case, step: str, now: datetime, rule: HearingRule, waived: bool) -> None:
+    """Art. 63/64: a qualifying party has ``request_days`` after the notice to ask for a hearing.
+
+    So a hearing request must qualify and be in time, and a decision straight from the notice
+    waits until the window has passed unless the party waived the right (``waived`` in data).
+    """
+    qualifies = rule.qualifies(case.proposed or Penalty(Decimal(0), "organisation"))
+    ends = case.notified_at + timedelta(days=rule.request_days) if case.notified_at else None
+    if step == "request_hearing" and not qualifies:
+        raise StateError(
+            "拟处罚未达到听证条件（行政处罚法第六十三条及本市标准）",
+            "the proposed penalty does not qualify for a hearing (art. 63)",
+        )
+    if step == "request_hearing" and ends is not None and now > ends:
+        raise StateError(
+            f"听证要求须在告知后{rule.request_days}日内提出（行政处罚法第六十四条），已逾期",
+            f"a hearing must be requested within {rule.request_days} days of the notice (art. 64)",
+        )
+    if step == "decide" and case.state == "notified" and qualifies and not waived:
+        if ends is not None and now <= ends:
+            raise StateError(
+                f"当事人可在 {ends.isoformat()} 前要求听证，期满或当事人放弃后方可决定",
+                f"the party may request a hearing until {ends.isoformat()}; decide after that "
+                "or once the party has waived it",
+            )
+
+
 def apply(
     case: Case,
     step: str,
@@ -265,13 +296,7 @@ def apply(
     now = require_aware("now", now)
     target = _check(case, step, role)
     reason, penalty, days = _payload(step, data or {})
-    if step == "request_hearing" and not (hearing or HearingRule()).qualifies(
-        case.proposed or Penalty(Decimal(0), "organisation")
-    ):
-        raise StateError(
-            "拟处罚未达到听证条件（行政处罚法第六十三条及本市标准）",
-            "the proposed penalty does not qualify for a hearing (art. 63)",
-        )
+    _hearing_window(case, step, now, hearing or HearingRule(), bool((data or {}).get("waived")))
     due = deadline(case)
     if step == "decide" and due is not None and now > due:
         raise StateError(
@@ -286,6 +311,8 @@ def apply(
     )
     if step == "file":
         out = replace(out, filed_at=now)
+    if step == "notify":
+        out = replace(out, notified_at=now)
     if penalty is not None:
         out = replace(out, proposed=penalty)
     if step == "extend":

@@ -106,11 +106,14 @@ ALL_STEPS = [
     "amend",
 ]
 ALL_ROLES = [HEAD, INSP, LEGAL]
-DATA = {"reason": "理由", "days": 30, "penalty": BIG}
+DATA = {"reason": "理由", "days": 30, "penalty": BIG, "waived": True}
 
 
 def in_state(state: str) -> Case:
-    return replace(new_case("C1", T0), state=state, filed_at=T0, proposed=BIG)
+    # notified two days before: the five-day hearing window (art. 64) is still open at T0 + 1 day
+    return replace(
+        new_case("C1", T0), state=state, filed_at=T0, proposed=BIG, notified_at=T0 - timedelta(2)
+    )
 
 
 @pytest.mark.parametrize("state", ALL_STATES)
@@ -190,7 +193,7 @@ def test_hearing_only_when_the_penalty_qualifies_city_threshold() -> None:
 def test_decision_deadline_is_90_days_plus_recorded_extensions() -> None:
     case = apply(new_case("C3", T0), "file", HEAD, T0)
     assert deadline(case) == datetime(2026, 5, 30, 9, 0, tzinfo=CST)  # 1 Mar + 90 days
-    case = replace(case, state="notified", proposed=BIG)
+    case = replace(case, state="notified", proposed=BIG, notified_at=T0 + timedelta(days=60))
     late = datetime(2026, 5, 30, 9, 0, 1, tzinfo=CST)
     assert apply(case, "decide", HEAD, datetime(2026, 5, 30, 9, 0, tzinfo=CST)).state == "decided"
     with pytest.raises(StateError) as err:
@@ -213,3 +216,21 @@ def test_bad_input_named_by_field() -> None:
         apply(in_state("reviewing"), "notify", LEGAL, T0)  # no proposed penalty
     with pytest.raises(EnforcementInputError):
         apply(in_state("filed"), "investigate", INSP, datetime(2026, 3, 2))  # naive now
+
+
+def test_hearing_request_window_of_five_days_art_64() -> None:
+    case = apply(in_state("reviewing"), "notify", LEGAL, T0, {"penalty": BIG})
+    assert case.notified_at == T0
+    five = T0 + timedelta(days=5)
+    assert apply(case, "request_hearing", INSP, five).state == "hearing"  # day 5 still in time
+    with pytest.raises(StateError) as err:
+        apply(case, "request_hearing", INSP, five + timedelta(seconds=1))
+    assert "第六十四条" in err.value.message_zh
+    with pytest.raises(StateError):  # deciding inside the window takes the party's right away
+        apply(case, "decide", HEAD, T0 + timedelta(days=3))
+    assert apply(case, "decide", HEAD, T0 + timedelta(days=3), {"waived": True}).state == "decided"
+    assert apply(case, "decide", HEAD, five + timedelta(seconds=1)).state == "decided"
+    small = apply(
+        in_state("reviewing"), "notify", LEGAL, T0, {"penalty": Penalty(Decimal(500), "individual")}
+    )
+    assert apply(small, "decide", HEAD, T0 + timedelta(hours=1)).state == "decided"  # no right
