@@ -29,8 +29,8 @@ _CREDIT = {"A": 1, "B": 2, "C": 3, "D": 4}  # D worst (失信)
 _STD = {"一级": 1, "二级": 2, "三级": 3, "none": 4}  # 安全生产标准化 level; none = 未达标
 # field → (zh, en, kind); ranked kinds compare by severity (gte "orange" = orange or red)
 FIELDS: dict[str, tuple[str, str, Any]] = {
-    "industry_section": ("行业门类", "industry section (GB/T 4754)", "text"),
-    "industry_division": ("行业大类", "industry division (GB/T 4754)", "text"),
+    "industry_section": ("行业门类", "industry section (GB/T 4754)", "section"),
+    "industry_division": ("行业大类", "industry division (GB/T 4754)", "division"),
     "risk_level": ("风险等级", "risk level", _RISK),
     "mhi_count": ("重大危险源数量", "major hazard installations", "number"),
     "mhi_top_grade": ("重大危险源最高级别", "highest major hazard grade", _MHI),
@@ -53,8 +53,8 @@ _OPS = {
 
 
 def _kind_ops(kind: Any) -> set[str]:
-    if kind in ("text", "bool"):
-        return {"eq", "ne", "in"} if kind == "text" else {"eq"}
+    if kind in ("section", "division", "bool"):
+        return {"eq"} if kind == "bool" else {"eq", "ne", "in"}
     return set(_OPS) - ({"in"} if kind == "number" else set())
 
 
@@ -72,8 +72,13 @@ def _norm(kind: Any, v: Any) -> Any:
         if not isinstance(v, bool):
             raise ValueError("true or false")
         return v
-    if not isinstance(v, str) or not v:
-        raise ValueError("a non-empty code")
+    # GB/T 4754-2017: sections are the letters A–T, divisions two digits 01–97
+    if kind == "section" and not (isinstance(v, str) and len(v) == 1 and "A" <= v <= "T"):
+        raise ValueError("a GB/T 4754 section letter A–T")
+    if kind == "division" and not (
+        isinstance(v, str) and len(v) == 2 and v.isascii() and v.isdigit() and "01" <= v <= "97"
+    ):
+        raise ValueError("a GB/T 4754 two-digit division 01–97")
     return v
 
 

@@ -87,8 +87,22 @@ def test_bad_scheme_and_bad_facts_name_every_field() -> None:
         "default",
     ]
     with pytest.raises(EnforcementInputError) as err:
-        DEFAULT_SCHEME.classify({"risk_level": "purple", "mhi_count": -1, "colour": 1})
-    assert {e.field for e in err.value.errors} == {"risk_level", "mhi_count", "colour"}
+        DEFAULT_SCHEME.classify(
+            {
+                "risk_level": "purple",
+                "mhi_count": -1,
+                "colour": 1,
+                "industry_section": "Z",
+                "industry_division": "2",
+            }
+        )
+    assert {e.field for e in err.value.errors} == {
+        "risk_level",
+        "mhi_count",
+        "colour",
+        "industry_section",
+        "industry_division",
+    }
 
 
 def test_bad_rule_value_named_by_path() -> None:
