@@ -252,8 +252,8 @@ class _State:
     stuck_since: np.ndarray
     ref_ts: np.ndarray
     ref_v: np.ndarray
+    alarm_since: np.ndarray  # when the threshold alarm last rose from 0
     active: dict[str, np.ndarray] = field(default_factory=dict)  # rule -> level per slot
-    alarm_since: np.ndarray | None = None  # when the threshold alarm last rose from 0
 
 
 def _state(n: int) -> _State:
@@ -274,7 +274,8 @@ def _grow(arr: np.ndarray, n: int, fill: Any) -> np.ndarray:
 def _level_of(exceeded: np.ndarray) -> np.ndarray:
     """(m, 4) booleans → the highest level whose threshold is exceeded (0 if none)."""
     weights = np.arange(1, 5, dtype=np.int8)
-    return (exceeded * weights).max(axis=1).astype(np.int8)
+    levels: np.ndarray = (exceeded * weights).max(axis=1).astype(np.int8)
+    return levels
 
 
 class Engine:

@@ -471,7 +471,7 @@ class GB18218:
         raise AssertionError("Table 6 has an open lower band")  # pragma: no cover
 
     def grade_zh(self, level: int) -> str:
-        return next(g["zh"] for g in self.grades if g["level"] == level)
+        return str(next(g["zh"] for g in self.grades if g["level"] == level))
 
 
 @lru_cache(maxsize=1)
@@ -693,7 +693,7 @@ def _term_inner(
     cas_norm: str | None = None
     if has_cas:
         try:
-            cas_norm = normalize_cas(cas)
+            cas_norm = normalize_cas(str(cas))  # a str: has_cas
         except ValueError:
             ctx.err(
                 u,
@@ -727,7 +727,7 @@ def _term_inner(
     if q is None:  # reported already; keep resolving so the row's other problems show too
         q = Fraction(0)
 
-    display = name.strip() if has_name else cas_norm or ""
+    display = str(name).strip() if has_name else cas_norm or ""
     input_name = name if has_name else None
     input_cas = cas if has_cas else None
 

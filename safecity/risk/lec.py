@@ -177,10 +177,11 @@ class LecBands:
     def __post_init__(self) -> None:
         errors: list[LecFieldError] = []
         raw = self.thresholds
-        th = tuple(_exact(t) for t in raw) if isinstance(raw, Sequence) else ()
-        if len(th) == 3 and all(t is not None for t in th):
+        parsed = tuple(_exact(t) for t in raw) if isinstance(raw, Sequence) else ()
+        th = tuple(t for t in parsed if t is not None)
+        if len(th) == 3 and len(parsed) == 3:
             object.__setattr__(self, "thresholds", th)
-        if len(th) != 3 or not all(isinstance(t, Fraction) for t in th):
+        if len(parsed) != 3 or len(th) != 3:
             errors.append(
                 LecFieldError(
                     "thresholds", "thresholds 必须是3个数值", "thresholds must be three numbers"
@@ -240,7 +241,9 @@ class LecBands:
         if value is None:
             raise LecInputError([LecFieldError("D", "D 必须是数值", "D must be a number")])
         t1, t2, t3 = self.thresholds
-        above = (lambda t: value > t) if self.closed == "right" else (lambda t: value >= t)
+        def above(t: Fraction) -> bool:
+            return value > t if self.closed == "right" else value >= t
+
         if above(t3):
             return RiskLevel.RED
         if above(t2):

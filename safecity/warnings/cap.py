@@ -220,8 +220,9 @@ def to_element(alert: Alert) -> etree._Element:
 
 
 def to_xml(alert: Alert) -> bytes:
-    return etree.tostring(to_element(alert), xml_declaration=True, encoding="UTF-8",
-                          pretty_print=True)
+    xml: bytes = etree.tostring(to_element(alert), xml_declaration=True, encoding="UTF-8",
+                                pretty_print=True)
+    return xml
 
 
 # ---------------------------------------------------------------- safe parsing
@@ -526,7 +527,8 @@ def atom_feed(feed_id: str, title: str, self_url: str, updated: datetime,
             sub(entry, "summary", info.description[:500])
         content = sub(entry, "content", type="text/xml")
         content.append(to_element(alert))
-    return etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    xml: bytes = etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return xml
 
 
 def check_identifier(value: str) -> bool:
