@@ -89,5 +89,30 @@ def publish(event: Event) -> None:
     deliver(event)
 
 
+def publish_after_commit(session: Any, event: Event) -> None:
+    """Publish `event` once `session` (a SQLAlchemy Session) commits; a rollback drops it, so a
+    dry run or a failed request never announces what it did not keep."""
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any SQL still drops the event
+    session.info.setdefault("events_pending", []).append(event)
+    if not session.info.get("events_hooked"):  # one pair of hooks per session, for its lifetime
+        from sqlalchemy import event as sa_event
+
+        session.info["events_hooked"] = True
+        sa_event.listen(session, "after_commit", _publish_pending)
+        # soft: also when the transaction never reached the database (no DBAPI rollback)
+        sa_event.listen(session, "after_soft_rollback", _drop_pending)
+
+
+def _publish_pending(session: Any) -> None:
+    for queued in session.info.pop("events_pending", []):
+        publish(queued)
+
+
+def _drop_pending(session: Any, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:  # a savepoint's rollback keeps the outer work
+        session.info.pop("events_pending", None)
+
+
 def clear() -> None:
     _handlers.clear()

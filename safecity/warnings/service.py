@@ -734,4 +734,6 @@ def _audit(session: Session, who: Principal, w: Warning, action: str,
     after = to_dict(w)
     audit.record(session, actor=who.username, action=action, object_type=OBJECT, object_id=w.id,
                  before=before, after=after, now=now)
-    events.publish(events.ObjectChanged(now, OBJECT, str(w.id), action, w.division_code))
+    # After commit only: a dry-run import or a refused request rolls back and announces nothing.
+    events.publish_after_commit(session, events.ObjectChanged(now, OBJECT, str(w.id), action,
+                                                               w.division_code))
