@@ -47,6 +47,7 @@ The algorithm (normative — :func:`verify` re-runs exactly this)
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import math
 import secrets
@@ -165,12 +166,12 @@ class _Mac:
         """HMAC of ``label + SEP + rest`` with the label hashed once (the hot loop's form)."""
         start = self._inner.copy()
         start.update((label + SEP).encode())
-        outer_start = self._outer
+        inner_copy, outer_copy = start.copy, self._outer.copy  # bound once: the loop is hot
 
         def mac(rest: str) -> bytes:
-            inner = start.copy()
+            inner = inner_copy()
             inner.update(rest.encode())
-            outer = outer_start.copy()
+            outer = outer_copy()
             outer.update(inner.digest())
             return outer.digest()
 
@@ -350,7 +351,7 @@ def draw(
     others = [t.id for t in targets if not t.key_unit]
     want = math.ceil(frac * len(others))
     rank = mac.prefixed("target")
-    ranked = [t for _, t in sorted((rank(t), t) for t in others)[:want]]
+    ranked = [t for _, t in heapq.nsmallest(want, [(rank(t), t) for t in others])]
     selected = sorted(key + ranked)
     conflicts = _conflicts(inspectors, prev)
     free = {t: len(valid_set) - len(conflicts.get(t, set()) & valid_set) for t in selected}
