@@ -156,6 +156,7 @@ def _map_config(lang: str) -> dict[str, object]:
         "overlays": _overlays(lang),
         "text": {k: pick(v, lang) for k, v in {
             "details": ("查看详情", "Details"), "yes": ("是", "Yes"), "no": ("否", "No"),
+            "alarm": ("报警", "Alarm"),
             "failed": ("图层加载失败", "Failed to load layer"),
             "hazchem": ("危化品企业", "Hazardous-chemical enterprise"),
             "o_level": ("等级", "Level"), "o_event": ("事件类型", "Event"),

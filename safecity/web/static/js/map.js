@@ -231,8 +231,44 @@
     var control = L.control.layers(null, overlays, { collapsed: window.innerWidth < 860, position: 'topright' }).addTo(map);
     loadOverlays(control);
     legend().addTo(map);
-    fitScope();
+    if (focus) { showFocus(); } else { fitScope(); }
     syncGrid();
+  }
+
+  // `/map?focus=lon,lat&alarm=ID` (the link on an alarm's page): open centred there with the
+  // alarm's marker highlighted and the layers around it (alarms, major hazards) switched on.
+  function readFocus() {
+    var q = new URLSearchParams(window.location.search);
+    var parts = (q.get('focus') || '').split(',');
+    var lon = parseFloat(parts[0]);
+    var lat = parseFloat(parts[1]);
+    if (parts.length !== 2 || !isFinite(lon) || !isFinite(lat) || Math.abs(lon) > 180 || Math.abs(lat) > 90) {
+      return null;
+    }
+    var alarm = /^[0-9]{1,12}$/.test(q.get('alarm') || '') ? q.get('alarm') : null;
+    return { lon: lon, lat: lat, alarm: alarm, zoom: 15, alarmFound: false };
+  }
+  var focus = state.focus = readFocus();
+  var FOCUS_LAYERS = ['alarms', 'risk-hazards'];
+
+  function showFocus() {
+    map.setView([focus.lat, focus.lon], focus.zoom, { animate: false });
+    var title = cfg.text.alarm + (focus.alarm ? ' #' + focus.alarm : '');
+    focus.marker = L.marker([focus.lat, focus.lon], { zIndexOffset: 1000, title: title, keyboard: true,
+      icon: L.divIcon({ className: 'mk-focus', iconSize: [28, 28], html: '<span></span>' }) })
+      .bindPopup(focus.alarm ? popup(title, [], '/monitoring/alarms/' + focus.alarm) : popup(title, []))
+      .addTo(map);
+  }
+
+  // The alarm's own feature in the alarms layer is drawn larger, on top, with a thick ring.
+  function highlightAlarm(layer) {
+    layer.eachLayer(function (m) {
+      if (String((m.feature.properties || {}).id) === focus.alarm && m.setStyle) {
+        m.setStyle({ radius: 12, weight: 4, color: '#111' });
+        if (m.bringToFront) { m.bringToFront(); }
+        focus.alarmFound = true;
+      }
+    });
   }
 
   function fitScope() {
@@ -279,6 +315,11 @@
           if (!fc || !fc.features) { return; }
           var layer = overlayLayer(fc);
           state.overlays[o.name] = fc.features.length;
+          if (focus && FOCUS_LAYERS.indexOf(o.name) >= 0) {
+            layer.addTo(map);
+            focus.layersOn = (focus.layersOn || []).concat([o.name]);
+            if (o.name === 'alarms' && focus.alarm) { highlightAlarm(layer); }
+          }
           control.addOverlay(layer, esc(o.label) + ' (' + num(fc.features.length) + ')');
         })
         .catch(function () { /* an optional layer never blocks the map */ });
