@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from shapely.geometry import Point, shape
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, object_session
 
 from safecity.core import audit, events, scope
@@ -150,7 +152,7 @@ def actor(who: Principal) -> wf.Actor:
 
 def to_dict(hd: HiddenDanger, now: datetime | None = None) -> dict[str, Any]:
     out = {c.name: getattr(hd, c.name) for c in HiddenDanger.__table__.columns
-           if c.name not in ("reporter_ip",)}
+           if c.name not in ("reporter_ip", "tracking_hash")}
     for k, v in list(out.items()):
         if isinstance(v, datetime):
             out[k] = wf.as_utc(v).isoformat()
@@ -264,8 +266,6 @@ def _place(session: Session, who: Principal | None, v: dict[str, Any]) -> dict[s
 
 def locate_cell(session: Session, lon: float, lat: float) -> GridCell | None:
     """The grid cell whose polygon holds the point (candidates by centre distance first)."""
-    from shapely.geometry import Point, shape
-
     near = session.scalars(select(GridCell).where(
         GridCell.archived.is_(False), GridCell.lon.between(lon - 0.05, lon + 0.05),
         GridCell.lat.between(lat - 0.05, lat + 0.05)))
@@ -346,7 +346,6 @@ def emit_after_commit(session: Session, event: events.Event) -> None:
     if session.info.get("hd_events_hooked"):
         return
     session.info["hd_events_hooked"] = True
-    from sqlalchemy import event as sa_event
 
     def publish(sess: Session) -> None:
         queued = sess.info.pop("hd_events", [])

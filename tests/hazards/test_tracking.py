@@ -56,6 +56,9 @@ def test_api_report_gives_a_tracking_link_with_public_progress(hz_city, client, 
     for secret in ("李主任", "13900000000", "13812345678", "张举报", "zhifu", "另一处漏气",
                    "城管局", hd.tracking_hash):
         assert secret not in text
+    staff = client.get(f"/api/v1/hazards/{hd.id}", headers=login(client, "zhifu")).json()
+    assert "tracking_hash" not in staff and hd.tracking_hash not in str(staff)
+    client.cookies.clear()
     assert client.get(f"/api/v1/hazards/track/{token[:-1]}x").status_code == 404
     assert client.get("/api/v1/hazards/track/short").status_code == 404
 
