@@ -3,18 +3,24 @@ targeting and coverage. Thin: HTTP in, service call, HTTP out."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safecity.core.clock import utcnow
 from safecity.core.config import get_settings, public_base_url
+from safecity.core.db import _factory
 from safecity.core.deps import db, now, optional_principal, principal
 from safecity.core.errors import NotFound, invalid
+from safecity.core.loops import PeriodicTask
 from safecity.core.scope import Principal
-from safecity.warnings import alarms, cap, service
+from safecity.registry.models import Division
+from safecity.warnings import alarms, cap, dispatch, service
 from safecity.warnings.models import Warning
 
 router = APIRouter(prefix="/api/v1/warnings", tags=["warnings"])
@@ -41,11 +47,8 @@ alarms.register()
 
 def dispatch_soon(tasks: BackgroundTasks) -> None:
     """Send the new deliveries after the response, in their own sessions."""
-    from safecity.core.clock import utcnow
-    from safecity.core.db import _factory
-    from safecity.warnings import channels
 
-    tasks.add_task(channels.expire_and_dispatch, _factory(), utcnow)
+    tasks.add_task(dispatch.expire_and_dispatch, _factory(), utcnow)
 
 
 @router.get("", summary="List warnings in your scope (预警列表)")
@@ -92,9 +95,6 @@ def public(division: str | None = None, session: Session = Depends(db),
 
 @router.get("/divisions", summary="City and county outlines for the public warning map")
 def division_outlines(session: Session = Depends(db)) -> dict[str, Any]:
-    from sqlalchemy import select
-
-    from safecity.registry.models import Division
 
     rows = session.execute(select(Division.code, Division.name, Division.geometry).where(
         Division.archived.is_(False), Division.level == "county", Division.geometry.is_not(None)))
@@ -242,18 +242,12 @@ _dispatchers: list[Any] = []
 
 
 def _start_dispatcher() -> None:
-    import os
-
-    from safecity.core.clock import utcnow
-    from safecity.core.db import _factory
-    from safecity.core.loops import PeriodicTask
-    from safecity.warnings import channels
 
     interval = float(os.environ.get("SAFECITY_WARNINGS_DISPATCH_INTERVAL_SECONDS", "15"))
     if interval <= 0:
         return
     task = PeriodicTask("warnings-dispatch",
-                        lambda: channels.expire_and_dispatch(_factory(), utcnow), interval)
+                        lambda: dispatch.expire_and_dispatch(_factory(), utcnow), interval)
     task.start()
     _dispatchers.append(task)
 

@@ -242,15 +242,3 @@ def dispatch_pending(session_factory: Callable[[], Session], now: Callable[[], d
                 counts[d.status] = counts.get(d.status, 0) + 1
             session.commit()
     return counts
-
-
-def expire_and_dispatch(session_factory: Callable[[], Session], now: Callable[[], datetime],
-                        **kw: Any) -> dict[str, int]:
-    from safecity.warnings import service
-
-    with session_factory() as session:
-        expired = service.expire_due(session, now())
-        session.commit()
-    counts = dispatch_pending(session_factory, now, **kw)
-    counts["expired"] = expired
-    return counts

@@ -57,10 +57,10 @@ def register(app: typer.Typer) -> None:
         """Send pending deliveries and expire warnings past their time; resumes after restarts."""
         from safecity.core.clock import utcnow
         from safecity.core.db import _factory
-        from safecity.warnings import channels
+        from safecity.warnings import dispatch
 
         while True:
-            counts = channels.expire_and_dispatch(_factory(), utcnow)
+            counts = dispatch.expire_and_dispatch(_factory(), utcnow)
             typer.echo(json.dumps(counts, ensure_ascii=False))
             if not loop:
                 return

@@ -13,7 +13,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.sql.elements import False_
 
-from safecity.core.scope import Principal
+from safecity.core.scope import Principal, clause
+from safecity.registry import service
+from safecity.registry.kinds import KINDS
 
 May = Callable[[Principal], bool]
 
@@ -47,9 +49,6 @@ def roles(*allowed: frozenset[str]) -> May:
 def kind_may(plural: str) -> May:
     """A registry list is worth showing when the scope rule lets the user see some of it."""
     def may(who: Principal) -> bool:
-        from safecity.registry import service
-        from safecity.registry.kinds import KINDS
-
         return who.can_read() and not isinstance(service.scope_clause(KINDS[plural], who),
                                                  False_)
     return may
@@ -58,8 +57,6 @@ def kind_may(plural: str) -> May:
 def scoped(shape: Callable[[], object]) -> May:
     """A list is worth showing when the scope rule lets the user see some of its table."""
     def may(who: Principal) -> bool:
-        from safecity.core.scope import clause
-
         return who.can_read() and not isinstance(clause(who, shape()), False_)  # type: ignore[arg-type]
     return may
 
@@ -69,9 +66,9 @@ Entry = tuple[str, str, May]
 
 def _groups() -> Iterator[tuple[str, tuple[Entry, ...]]]:
     """(group text key, entries) of the whole menu, in order; registry entries use the plural."""
-    from safecity.capabilities import CAPABILITIES, modules
-    from safecity.registry.kinds import KINDS
-    from safecity.web.render import RISK_NAV
+    # The menu is assembled from every capability's NAV, and those import this module.
+    from safecity.capabilities import CAPABILITIES, modules  # noqa: PLC0415 cycle: capability NAVs import access
+    from safecity.risk.nav import NAV as RISK_NAV  # noqa: PLC0415 cycle: risk.nav imports access
 
     yield "nav_map", (("/map", "nav_map", staff),)
     yield "nav_registry", tuple((f"/registry/{p}", p, kind_may(p)) for p in KINDS)

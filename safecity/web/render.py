@@ -16,21 +16,11 @@ from safecity.core.config import get_settings
 from safecity.core.scope import ROLES, Principal
 from safecity.registry.kinds import KINDS, Kind, choice_label
 from safecity.registry.rules import INDUSTRY_DIVISIONS
-from safecity.web.access import May, analysis, menu, staff
+from safecity.web.access import menu
 from safecity.web.i18n import LANGS, pick, translator
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "lang"
-# Pages of the risk capability (safecity/risk/views.py), in menu order: (path, i18n key, who
-# may open it — see safecity/web/access.py).
-RISK_NAV: tuple[tuple[str, str, May], ...] = (
-    ("/risk/points", "nav_risk_points", staff),
-    ("/risk/major-hazards", "nav_major_hazards", staff),
-    ("/risk/lists", "nav_four_lists", analysis),
-    ("/risk/map", "nav_risk_map", analysis),
-    ("/risk/white-paper", "nav_white_paper", analysis),
-    ("/risk/calculator", "nav_risk_calc", analysis),
-)
 # China has no daylight saving time, so a fixed offset is exact and needs no tz database.
 BEIJING = timezone(timedelta(hours=8))
 
