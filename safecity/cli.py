@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -58,8 +58,8 @@ def _operator() -> Principal:
 @app.command()
 def init() -> None:
     """Create or upgrade the database schema (建库/升级)."""
-    from safecity.core.config import get_settings
-    from safecity.core.migrate import upgrade
+    from safecity.core.config import get_settings  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.core.migrate import upgrade  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     url = get_settings().database_url
     upgrade(url)
@@ -67,7 +67,7 @@ def init() -> None:
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from sqlalchemy.engine import make_url  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     return make_url(url).render_as_string(hide_password=True)
 
@@ -75,10 +75,10 @@ def _safe_url(url: str) -> str:
 @app.command()
 def demo(seed: int = typer.Option(20260101, help="Random seed of the generated city.")) -> None:
     """Load the demo city (烟台市 370600) — does nothing if it is already loaded."""
-    from safecity.core.db import session_scope
-    from safecity.capabilities import modules
-    from safecity.registry import demo as demo_city
-    from safecity.risk import demo as risk_demo
+    from safecity.capabilities import modules  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.registry import demo as demo_city  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.risk import demo as risk_demo  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     init()
     now = utcnow()
@@ -115,14 +115,14 @@ def _progress() -> Progress:
 
 @app.command()
 def serve(
-    host: Optional[str] = typer.Option(None, help="Address to listen on (SAFECITY_HOST)."),
-    port: Optional[int] = typer.Option(None, help="Port (SAFECITY_PORT)."),
+    host: str | None = typer.Option(None, help="Address to listen on (SAFECITY_HOST)."),
+    port: int | None = typer.Option(None, help="Port (SAFECITY_PORT)."),
     workers: int = typer.Option(1, help="uvicorn worker processes."),
 ) -> None:
     """Serve the web UI and the API (启动服务)."""
-    import uvicorn
+    import uvicorn  # noqa: PLC0415 uvicorn loaded only when a server starts
 
-    from safecity.core.config import get_settings
+    from safecity.core.config import get_settings  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
@@ -160,9 +160,9 @@ class QuietDevices:
 
 
 def access_log_config() -> dict[str, Any]:
-    import copy
+    import copy  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
-    from uvicorn.config import LOGGING_CONFIG
+    from uvicorn.config import LOGGING_CONFIG  # noqa: PLC0415 uvicorn loaded only when a server starts
 
     config = copy.deepcopy(LOGGING_CONFIG)
     if os.environ.get("SAFECITY_ACCESS_LOG_DEVICES", "").lower() not in ("1", "true", "yes"):
@@ -172,7 +172,7 @@ def access_log_config() -> dict[str, Any]:
 
 
 def _monitoring_settings():  # type: ignore[no-untyped-def]
-    from safecity.monitoring.settings import get_monitoring_settings
+    from safecity.monitoring.settings import get_monitoring_settings  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     return get_monitoring_settings
 
@@ -182,7 +182,7 @@ def _http_relayed() -> bool:
 
 
 def _kind(name: str):  # type: ignore[no-untyped-def]
-    from safecity.registry.kinds import BY_NAME, KINDS
+    from safecity.registry.kinds import BY_NAME, KINDS  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     kind = KINDS.get(name) or BY_NAME.get(name.replace("-", "_"))
     if kind is None:
@@ -203,9 +203,9 @@ def import_(
     Exits 1 when the file has any error, also with --dry-run or --valid-only (the report still
     lists them), so a script can tell a clean file from a bad one; 0 only for a clean file.
     """
-    from safecity.core.db import session_scope
-    from safecity.core.errors import Invalid
-    from safecity.registry import io
+    from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.core.errors import Invalid  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.registry import io  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     k = _kind(kind)
     try:
@@ -235,12 +235,12 @@ def _print_errors(exc) -> None:  # type: ignore[no-untyped-def]
 def export(
     kind: str = typer.Argument(..., help="divisions | grid-cells | enterprises | protected-targets"),
     file: Path = typer.Argument(..., dir_okay=False, help="Output .xlsx, .csv or .geojson"),
-    division: Optional[str] = typer.Option(None, help="Only this division (code prefix)."),
+    division: str | None = typer.Option(None, help="Only this division (code prefix)."),
 ) -> None:
     """Export registry objects to XLSX, CSV or GeoJSON."""
-    from safecity.core.db import session_scope
-    from safecity.registry import io
-    from safecity.registry.service import ListParams
+    from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.registry import io  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.registry.service import ListParams  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     fmt = file.suffix.lstrip(".").lower()
     if fmt not in ("xlsx", "csv", "geojson"):
@@ -258,13 +258,13 @@ def user_add(
     username: str, role: str = typer.Option(..., help=", ".join(ROLES)),
     division: str = typer.Option(..., help="GB/T 2260 division code of the user's scope."),
     name: str = typer.Option("", help="Display name."),
-    password: Optional[str] = typer.Option(None, help="Asked for when omitted."),
-    enterprise_id: Optional[int] = typer.Option(None), industry: Optional[str] = typer.Option(None),
+    password: str | None = typer.Option(None, help="Asked for when omitted."),
+    enterprise_id: int | None = typer.Option(None), industry: str | None = typer.Option(None),
 ) -> None:
     """Add a user."""
-    from safecity.core import users
-    from safecity.core.db import session_scope
-    from safecity.core.errors import Invalid, SafeCityError
+    from safecity.core import users  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.core.errors import Invalid, SafeCityError  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     if password is None:
         password = typer.prompt("密码 password", hide_input=True, confirmation_prompt=True)
@@ -286,8 +286,8 @@ def user_add(
 @user_app.command("list")
 def user_list() -> None:
     """List users."""
-    from safecity.core import users
-    from safecity.core.db import session_scope
+    from safecity.core import users  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     table = Table()
     for col in ("username", "name", "role", "division", "active"):
@@ -301,9 +301,9 @@ def user_list() -> None:
 @user_app.command("disable")
 def user_disable(username: str) -> None:
     """Disable a user and end their sessions."""
-    from safecity.core import users
-    from safecity.core.db import session_scope
-    from safecity.core.errors import SafeCityError
+    from safecity.core import users  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.core.errors import SafeCityError  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     try:
         with session_scope() as session:
@@ -317,8 +317,8 @@ def user_disable(username: str) -> None:
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit log's hash chain; exits 1 naming each edited or missing entry."""
-    from safecity.core import audit
-    from safecity.core.db import session_scope
+    from safecity.core import audit  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     with session_scope() as session:
         result = audit.verify(session)
@@ -331,10 +331,10 @@ def audit_verify() -> None:
 
 
 @calc_app.command("lec")
-def calc_lec(l: float = typer.Option(..., "--l"), e: float = typer.Option(..., "--e"),
+def calc_lec(l: float = typer.Option(..., "--l"), e: float = typer.Option(..., "--e"),  # noqa: E741 L of LEC, the standard's own letter
              c: float = typer.Option(..., "--c")) -> None:
     """LEC: D = L × E × C and its risk level (作业条件危险性分析法)."""
-    from safecity.risk import lec
+    from safecity.risk import lec  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     try:
         result = lec.assess_lec(l, e, c)
@@ -347,7 +347,7 @@ def calc_lec(l: float = typer.Option(..., "--l"), e: float = typer.Option(..., "
 @calc_app.command("hazmat")
 def calc_hazmat(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
     """GB 18218-2018 major hazard identification and grading of the units in FILE.json."""
-    from safecity.risk import hazmat
+    from safecity.risk import hazmat  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     try:
         payload = json.loads(file.read_text(encoding="utf-8"))
@@ -367,8 +367,8 @@ def calc_accident(
                                          help="直接经济损失（元） direct loss in yuan"),
 ) -> None:
     """Decree 493 art. 3: production-safety accident grade (生产安全事故等级) and why."""
-    from safecity.response import grading
-    from safecity.response.errors import ResponseInputError
+    from safecity.response import grading  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.response.errors import ResponseInputError  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     # Taken as text so a bad value gets the rules' own zh/en message, not click's.
     try:
@@ -386,9 +386,9 @@ def white_paper(
     out: Path = typer.Option(Path("."), file_okay=False, help="Folder for the PDF and DOCX."),
 ) -> None:
     """Write the city safety risk white paper (城市安全风险白皮书) as PDF and DOCX."""
-    from safecity.core.db import session_scope
-    from safecity.core.errors import SafeCityError
-    from safecity.risk import whitepaper
+    from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.core.errors import SafeCityError  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.risk import whitepaper  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -404,7 +404,7 @@ def white_paper(
 
 
 def _jsonable(value):  # type: ignore[no-untyped-def]
-    import dataclasses
+    import dataclasses  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     if dataclasses.is_dataclass(value):
         return dataclasses.asdict(value)
@@ -412,7 +412,7 @@ def _jsonable(value):  # type: ignore[no-untyped-def]
 
 
 def _register_capabilities() -> None:
-    from safecity.capabilities import modules
+    from safecity.capabilities import modules  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     for module in modules("cli"):
         module.register(app)

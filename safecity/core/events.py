@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event as sa_event
+
 log = logging.getLogger(__name__)
 Handler = Callable[[Any], None]
 _handlers: dict[type, list[Handler]] = defaultdict(list)
@@ -96,8 +98,6 @@ def publish_after_commit(session: Any, event: Event) -> None:
         session.begin()  # so that a rollback before any SQL still drops the event
     session.info.setdefault("events_pending", []).append(event)
     if not session.info.get("events_hooked"):  # one pair of hooks per session, for its lifetime
-        from sqlalchemy import event as sa_event
-
         session.info["events_hooked"] = True
         sa_event.listen(session, "after_commit", _publish_pending)
         # soft: also when the transaction never reached the database (no DBAPI rollback)

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 
 from safecity.core.config import get_settings
+from safecity.core.db import make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -24,9 +26,6 @@ def upgrade(url: str | None = None) -> None:
 
 
 def current_revision(url: str | None = None) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    from safecity.core.db import make_engine
 
     engine = make_engine(url or get_settings().database_url)
     with engine.connect() as conn:

@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from safecity.core.clock import utcnow
 from safecity.core.config import get_settings
 from safecity.core.errors import TooManyRequests, Unauthorized
 from safecity.core.models import AuthToken, User
@@ -50,8 +51,6 @@ def _as_aware(value: datetime) -> datetime:
 
 
 def now_utc() -> datetime:
-    from safecity.core.clock import utcnow
-
     return utcnow()
 
 
