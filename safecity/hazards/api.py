@@ -13,13 +13,16 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from safecity.core.clock import utcnow
+from safecity.core.db import session_scope
 from safecity.core.deps import db, now, optional_principal, principal
 from safecity.core.errors import Forbidden, NotFound, invalid
 from safecity.core.scope import Principal
-from safecity.hazards import checks_api, notify, service, uploads
-from safecity.hazards import tracking
+from safecity.hazards import checks_api, notify, service, tracking, uploads
+from safecity.hazards import stats as hd_stats
 from safecity.hazards import workflow as wf
+from safecity.hazards.jobs import Loop
 from safecity.hazards.models import HiddenDanger
+from safecity.hazards.provider import major_hidden_dangers
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
@@ -138,16 +141,12 @@ async def mark_read(request: Request, session: Session = Depends(db),
 @router.get("/stats", summary="Hidden-danger statistics inside the caller's scope")
 def stats(request: Request, session: Session = Depends(db), who: Principal = Depends(principal),
           at: datetime = Depends(now)) -> dict[str, Any]:
-    from safecity.hazards import stats as hd_stats
-
     return hd_stats.dashboard(session, who, hd_stats.params_from(request.query_params), at)
 
 
 @router.get("/stats/export", summary="Statistics as XLSX")
 def stats_export(request: Request, session: Session = Depends(db),
                  who: Principal = Depends(principal), at: datetime = Depends(now)) -> Response:
-    from safecity.hazards import stats as hd_stats
-
     data = hd_stats.dashboard(session, who, hd_stats.params_from(request.query_params), at)
     return Response(hd_stats.to_xlsx(data), media_type=XLSX, headers={
         "Content-Disposition": 'attachment; filename="hidden-dangers-stats.xlsx"'})
@@ -256,10 +255,9 @@ def photo(hd_id: int, name: str, thumb: bool = False, session: Session = Depends
 
 def _register_list_provider() -> None:
     try:
-        from safecity.risk import lists
+        from safecity.risk import lists  # noqa: PLC0415 optional capability (ImportError when it is not installed)
     except ImportError:  # the risk capability's lists are not installed
         return
-    from safecity.hazards.provider import major_hidden_dangers
 
     try:
         lists.register_provider("major-hidden-dangers", major_hidden_dangers)
@@ -274,8 +272,6 @@ def _start_escalation_loop() -> None:
     interval = float(os.environ.get("SAFECITY_ESCALATION_INTERVAL_SECONDS", "300"))
     if interval <= 0:
         return
-    from safecity.core.db import session_scope
-    from safecity.hazards.jobs import Loop
 
     loop = Loop(session_scope, interval, utcnow)
     loop.start()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from safecity.core.deps import db, now, principal
 from safecity.core.scope import Principal
 from safecity.hazards import checks
+from safecity.hazards.models import Checklist
 
 router = APIRouter()
 
@@ -72,8 +73,6 @@ def get_task(task_id: int, session: Session = Depends(db), who: Principal = Depe
 
 
 def _checklist(session: Session, checklist_id: int) -> Any:
-    from safecity.hazards.models import Checklist
-
     return session.get(Checklist, checklist_id)
 
 

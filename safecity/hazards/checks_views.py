@@ -23,6 +23,7 @@ from safecity.hazards.pages import show
 from safecity.registry.models import Enterprise
 from safecity.registry.rules import INDUSTRY_SECTIONS
 from safecity.web.guard import form_data, web_user
+from safecity.web.render import lang_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,8 +61,6 @@ def checklists_page(request: Request, session: Session = Depends(db),
 
 
 def _errors(exc: Invalid, request: Request) -> dict[str, list[str]]:
-    from safecity.web.render import lang_of
-
     return errs(exc, lang_of(request))
 
 

@@ -22,19 +22,19 @@ def _jobs_app(app: typer.Typer) -> typer.Typer:
 
 def run_all(now: datetime) -> dict[str, object]:
     """Every hazards job once: inspection tasks for the current period, then escalation."""
-    from safecity.core.db import session_scope
-    from safecity.hazards import jobs
+    from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.hazards import jobs  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     out: dict[str, object] = {}
     try:
-        from safecity.hazards import checks
+        from safecity.hazards import checks  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
         with session_scope() as session:
             out["inspection_tasks"] = checks.generate_tasks(session, now)
     except ImportError:  # checklists not installed
         pass
     try:  # overdue events raise the area's dynamic risk when the risk capability is installed
-        from safecity.risk import dynamic
+        from safecity.risk import dynamic  # noqa: PLC0415 optional capability (ImportError when it is not installed)
 
         dynamic.register()
     except ImportError:
@@ -51,8 +51,8 @@ def register(app: typer.Typer) -> None:
     def run_once(at: str = typer.Option("", help="Pretend it is this UTC time (ISO 8601).")
                  ) -> None:
         """Run the scheduled jobs once (for cron): inspection tasks, hidden-danger deadlines."""
-        from safecity.core.clock import utcnow
-        from safecity.hazards.workflow import parse_time
+        from safecity.core.clock import utcnow  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+        from safecity.hazards.workflow import parse_time  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
         now = parse_time(at) if at else utcnow()
         if now is None:

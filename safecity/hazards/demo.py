@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safecity.core.audit import record
+from safecity.core.scope import Principal
 from safecity.core.sql import refresh_statistics
-from safecity.hazards import bulk, final_counts, rules
+from safecity.hazards import bulk, checks, final_counts, rules
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import HiddenDanger, HiddenDangerEvent
 from safecity.registry.models import Division, Enterprise, GridCell
@@ -103,8 +104,6 @@ CHECKLISTS = (
 
 def _plans(session: Session, now: datetime) -> int:
     """Checklists and two recurring plans; tasks of the current period."""
-    from safecity.core.scope import Principal
-    from safecity.hazards import checks
 
     city = Principal(0, "system", "admin", "370600")
     made = []

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text, update
+from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ from safecity.core.scope import division_prefix, industry_matches
 from safecity.hazards import notify, rules
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import Escalation, HiddenDanger
+from safecity.hazards.service import emit_after_commit
 
 log = logging.getLogger(__name__)
 SessionFactory = Callable[[], AbstractContextManager[Session]]
@@ -157,7 +159,6 @@ def _insert_steps(session: Session, rows: list[dict[str, Any]]) -> set[tuple[int
              "deadlines": [r["deadline"] for r in rows], "done": [r["done_at"] for r in rows],
              "notified": [r["notified"] for r in rows]})
         return {(r[0], r[1]) for r in result}
-    from sqlalchemy.dialects.sqlite import insert
 
     stmt = insert(Escalation).on_conflict_do_nothing(
         index_elements=["hidden_danger_id", "step", "deadline"]).returning(
@@ -225,8 +226,6 @@ def _batch(session: Session, directory: Directory, now: datetime, batch: int,
     report.batches += 1
     report.events += len(pending)
     if pending:
-        from safecity.hazards.service import emit_after_commit
-
         for e in pending:
             emit_after_commit(session, e)
     return len(hds)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from safecity.core.errors import NotFound
 from safecity.core.models import User
 from safecity.core.scope import Principal
+from safecity.hazards.bulk import insert_rows
 from safecity.hazards.models import Notification
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,6 @@ def deliver(session: Session, messages: Sequence[Message], now: datetime) -> int
     """Put messages in the inbox now; hand them to outbound channels after commit."""
     if not messages:
         return 0
-    from safecity.hazards.bulk import insert_rows
 
     insert_rows(session, Notification.__table__, [
         {"user_id": m.user_id, "kind": m.kind, "title": m.title[:200], "body": m.body,

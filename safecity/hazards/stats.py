@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal_column, select, tuple_, union_all
@@ -261,8 +262,8 @@ COLUMNS = (("label", "分组"), ("total", "隐患总数"), ("closed", "已销号
 
 
 def to_xlsx(data: dict[str, Any]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl import Workbook  # noqa: PLC0415 openpyxl loaded only when a workbook is read or written
+    from openpyxl.styles import Font  # noqa: PLC0415 openpyxl loaded only when a workbook is read or written
 
     wb = Workbook()
     ws = wb.active
@@ -288,8 +289,6 @@ def to_xlsx(data: dict[str, Any]) -> bytes:
 def bar_chart(items: list[tuple[str, float, float]], width: int = 520, bar: int = 18,
               colors: tuple[str, str] = ("#1b5fc1", "#d32f2f")) -> str:
     """Horizontal bars (label, value, highlighted part) as an SVG string; values escaped."""
-    from html import escape
-
     top = max((v for _, v, _ in items), default=0) or 1
     height = 8 + len(items) * (bar + 8)
     left, right = 120, 60
@@ -313,8 +312,6 @@ def bar_chart(items: list[tuple[str, float, float]], width: int = 520, bar: int 
 
 def month_chart(rows: list[dict[str, Any]], width: int = 640, height: int = 220) -> str:
     """Monthly reported (bars) with the share closed (line, right axis in %)."""
-    from html import escape
-
     if not rows:
         return ""
     top = max(r["total"] for r in rows) or 1

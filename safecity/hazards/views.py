@@ -16,17 +16,18 @@ from starlette.datastructures import FormData, UploadFile
 
 from safecity.core.config import get_settings, public_base_url
 from safecity.core.deps import db, now
-from safecity.core.errors import Forbidden, Invalid, NotFound
+from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound
 from safecity.core.scope import Principal
 from safecity.core.security import csrf_for
-from safecity.hazards import checks_views, notify, service, stats_views, uploads
-from safecity.hazards import tracking
+from safecity.hazards import checks_views, notify, service, stats_views, tracking, uploads
 from safecity.hazards import workflow as wf
 from safecity.hazards.api import client_ip, filters_from
 from safecity.hazards.models import HiddenDanger
 from safecity.hazards.pages import divisions as _divisions
 from safecity.hazards.pages import field_errors as _errors
 from safecity.hazards.pages import show
+from safecity.registry import service as registry
+from safecity.registry.kinds import ENTERPRISE
 from safecity.registry.models import Division, Enterprise, GridCell
 from safecity.web.guard import check_csrf, current, form_data, web_user
 from safecity.web.i18n import pick
@@ -60,8 +61,6 @@ async def _read_files(files: list[UploadFile], field: str) -> list[bytes]:
 
 
 def _too_big(field: str) -> Any:
-    from safecity.core.errors import FieldError
-
     mb = uploads.MAX_PHOTO_BYTES // 1048576
     return FieldError(field, f"照片：单张不能超过 {mb} MB", f"photo: larger than {mb} MB")
 
@@ -93,9 +92,6 @@ def list_page(request: Request, session: Session = Depends(db),
 def _report_context(request: Request, session: Session, who: Principal | None) -> dict[str, Any]:
     enterprises: list[Enterprise] = []
     if who is not None and who.role not in ("public",):
-        from safecity.registry import service as registry
-        from safecity.registry.kinds import ENTERPRISE
-
         stmt = select(Enterprise).where(registry.scope_clause(ENTERPRISE, who),
                                         Enterprise.archived.is_(False))
         enterprises = list(session.scalars(stmt.order_by(Enterprise.name).limit(500)))
@@ -222,7 +218,7 @@ def _origin_alarm(session: Session, hd: HiddenDanger) -> int | None:
     if hd.source != "monitoring_alarm":
         return None
     try:
-        from safecity.monitoring.links import alarm_for_hidden_danger
+        from safecity.monitoring.links import alarm_for_hidden_danger  # noqa: PLC0415 optional capability (ImportError when it is not installed)
     except ImportError:
         return None
     return alarm_for_hidden_danger(session, hd.id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from safecity.core.errors import Conflict, FieldError, Forbidden, Invalid
@@ -228,8 +228,6 @@ def parse_time(value: Any) -> datetime | None:
         return None
     try:
         if len(text) == 10:
-            from datetime import timedelta, timezone
-
             day = datetime.fromisoformat(text)
             return (day.replace(hour=23, minute=59, second=59, tzinfo=timezone(timedelta(hours=8)))
                     .astimezone(UTC))
