@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, object_session
 
 from safecity.core import audit, events, scope
 from safecity.core.errors import Conflict, Forbidden, NotFound
 from safecity.core.scope import Principal
 from safecity.monitoring.catalog import TYPES
-from safecity.monitoring.models import Alarm, AlarmAction
+from safecity.monitoring.models import Alarm, AlarmAction, Sensor
 from safecity.monitoring.rules import LEVEL_ZH, LEVELS, RULE_EN, RULE_ZH, Transition
 from safecity.registry import service as registry
 
@@ -202,8 +202,6 @@ def touch_repeats(session: Session, repeats: list[tuple[str, int, float]]) -> No
 
 
 def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
     return bindparam(name)
 
 
@@ -245,9 +243,6 @@ def to_dict(alarm: Alarm) -> dict[str, Any]:
 
 
 def _sensor_type(alarm: Alarm) -> str:
-    from sqlalchemy.orm import object_session
-
-    from safecity.monitoring.models import Sensor
 
     if alarm.sensor_id is None:
         return "gas"  # a grid cell's joint alarm comes from its gas detectors

@@ -22,7 +22,8 @@ from safecity.core.clock import utcnow
 from safecity.core.config import get_settings
 from safecity.core.db import get_engine, session_scope
 from safecity.core.deps import db, now, principal
-from safecity.core.errors import Invalid, Unauthorized, invalid
+from safecity.core.errors import FieldError, Forbidden, Invalid, Unauthorized, invalid
+from safecity.core.loops import PeriodicTask
 from safecity.core.scope import Principal
 from safecity.monitoring import alarms as alarm_service
 from safecity.monitoring import links, relay, service
@@ -37,6 +38,7 @@ from safecity.monitoring.models import (
     SensorLatest,
 )
 from safecity.monitoring.pipeline import Pipeline, current_rules
+from safecity.monitoring.rules import effective_rule
 from safecity.monitoring.settings import get_monitoring_settings
 from safecity.monitoring.telemetry import REASONS, hash_token, ndjson_messages
 
@@ -121,7 +123,6 @@ def get_sensor(sensor_id: int, session: Session = Depends(db),
                who: Principal = Depends(principal)) -> dict[str, Any]:
     sensor = service.get_sensor(session, who, sensor_id)
     _version, rule_set = current_rules(session)
-    from safecity.monitoring.rules import effective_rule
 
     data = service.to_dict(sensor, session.get(SensorLatest, sensor.id))
     data["rule"] = effective_rule(rule_set, sensor.sensor_type, sensor.rule_override)
@@ -347,8 +348,6 @@ def dead_letters(reason: str | None = None, device_id: str | None = None,
 
 
 def _operators_only(who: Principal) -> None:
-    from safecity.core.errors import Forbidden
-
     if who.role not in ("admin", "risk_analyst", "duty_officer", "commander"):
         raise Forbidden("无权查看被拒收的遥测数据", "not allowed to see rejected telemetry")
 
@@ -474,8 +473,6 @@ _rollups: list[Any] = []
 def _start_rollup() -> None:
     """In `safecity serve`: fold HTTP-ingested readings into the aggregates when traffic stops
     (while it flows, the pipeline does it after its batches)."""
-    from safecity.core.loops import PeriodicTask
-
     interval = get_monitoring_settings().rollup_interval_s
     if interval <= 0 or get_engine().dialect.name != "postgresql":
         return
@@ -516,7 +513,5 @@ router.add_event_handler("shutdown", _stop_rollup)  # the relay's NATS connectio
 
 
 def _reason_error(reason: str) -> Any:
-    from safecity.core.errors import FieldError
-
     zh, en = REASONS.get(reason, (reason, reason))
     return FieldError("body", f"数据被拒收：{zh}", f"rejected: {en}")

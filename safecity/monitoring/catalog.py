@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,4 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
 
 
 def default_rules() -> dict[str, dict[str, Any]]:
-    import copy
-
     return copy.deepcopy(DEFAULT_RULES)

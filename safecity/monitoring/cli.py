@@ -16,8 +16,8 @@ def register(app: typer.Typer) -> None:
                                                    "processing here (run `safecity ingest`).")
                  ) -> None:
         """Consume device telemetry from the MQTT broker (shared subscription, QoS 1)."""
-        from safecity.monitoring.runners import run_many, run_mqtt_consumer
-        from safecity.monitoring.settings import get_monitoring_settings
+        from safecity.monitoring.runners import run_many, run_mqtt_consumer  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+        from safecity.monitoring.settings import get_monitoring_settings  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
         if consumers == 1:
             run_mqtt_consumer(0, None, None, "safecity", forward_nats)
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
     def ingest_cmd(workers: int = typer.Option(1, help="Worker processes sharing the stream.")
                    ) -> None:
         """Consume telemetry from the NATS JetStream work-queue stream (scale-out)."""
-        from safecity.monitoring.runners import run_many, run_nats_worker
+        from safecity.monitoring.runners import run_many, run_nats_worker  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
         if workers == 1:
             run_nats_worker(0, 1)
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
                                        "overload, elevator trapping and a vehicle off route."),
     ) -> None:
         """Publish realistic readings (diurnal pattern, noise, scripted anomalies)."""
-        from safecity.monitoring import simulate
+        from safecity.monitoring import simulate  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
         if via not in ("mqtt", "http", "nats"):
             raise typer.BadParameter("--via must be mqtt, http or nats")
@@ -63,10 +63,10 @@ def register(app: typer.Typer) -> None:
     @app.command("purge-readings")
     def purge_cmd() -> None:
         """Retention: delete raw readings older than SAFECITY_MONITORING_RETENTION_DAYS."""
-        from safecity.core.clock import epoch_ms
-        from safecity.core.db import get_engine
-        from safecity.monitoring.settings import get_monitoring_settings
-        from safecity.monitoring.store import purge_before
+        from safecity.core.clock import epoch_ms  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+        from safecity.core.db import get_engine  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+        from safecity.monitoring.settings import get_monitoring_settings  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+        from safecity.monitoring.store import purge_before  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
         days = get_monitoring_settings().retention_days
         cutoff = epoch_ms() - days * 86_400_000

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from safecity.core.scope import Principal
 from safecity.core.sql import code_within
+from safecity.monitoring.alarms import get_alarm
 from safecity.monitoring.catalog import TYPES
 from safecity.monitoring.models import Alarm, Sensor
 from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget
@@ -97,7 +98,7 @@ def nearby(session: Session, who: Principal, alarm: Alarm,
 def _major_hazards(session: Session, who: Principal, lon: float, lat: float,
                    radius_m: float) -> list[Any]:
     try:
-        from safecity.risk.models import MajorHazard
+        from safecity.risk.models import MajorHazard  # noqa: PLC0415 optional capability (ImportError when it is not installed)
     except ImportError:  # the risk capability is not installed
         return []
     return _near(session, who, MajorHazard, lon, lat, radius_m)
@@ -111,8 +112,6 @@ def people_within(items: list[dict[str, Any]]) -> int:
 
 def warning_draft_for(session: Session, who: Principal, alarm_id: int) -> dict[str, Any]:
     """warning_draft() for an alarm the drafter can see (404 otherwise)."""
-    from safecity.monitoring.alarms import get_alarm
-
     return warning_draft(session, get_alarm(session, who, alarm_id))
 
 

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from safecity.monitoring import alarms as alarm_service
 from safecity.monitoring.catalog import TYPES
 from safecity.monitoring.models import Reading, ReadingHour, ReadingMinute, Sensor, SensorLatest
-from safecity.monitoring.rules import LEVEL_NUM, Transition
+from safecity.monitoring.pipeline import current_rules
+from safecity.monitoring.rules import LEVEL_NUM, Transition, effective_rule
 from safecity.monitoring.telemetry import hash_token
 from safecity.registry.models import GridCell
 
@@ -167,8 +168,6 @@ def _alarm_picks(session: Session, rows: list[dict[str, Any]], ids: dict[str, in
                  ) -> list[tuple[int, dict[str, Any], float, int]]:
     """(sensor id, sensor row, value, level) of the demo's open alarms: ALARMS' values given to
     the first sensors of each type."""
-    from safecity.monitoring.pipeline import current_rules
-    from safecity.monitoring.rules import effective_rule
 
     _version, rule_set = current_rules(session)
     by_type: dict[str, list[dict[str, Any]]] = {}

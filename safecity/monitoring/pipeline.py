@@ -37,6 +37,7 @@ from safecity.monitoring.models import (
 from safecity.monitoring.settings import get_monitoring_settings
 from safecity.monitoring.store import rollup, write_parts
 from safecity.monitoring.telemetry import Decoded, Decoder, Device, Rejection
+from safecity.registry.models import GridCell
 
 log = logging.getLogger(__name__)
 RELOAD_EVERY_S = 5.0
@@ -156,8 +157,6 @@ class Pipeline:
                 return False
             _version, rule_set = current_rules(session)
             rows = list(session.scalars(select(Sensor).where(Sensor.archived.is_(False))))
-            from safecity.registry.models import GridCell
-
             self.cells = {c.id: (c.division_code, c.lon, c.lat) for c in session.execute(
                 select(GridCell.id, GridCell.division_code, GridCell.lon, GridCell.lat))}
             fresh = self.engine.specs == [] or force

@@ -91,7 +91,7 @@ async def _quiet(exc: Exception) -> None:
 
 
 async def _connect(settings: MonitoringSettings) -> Publisher:
-    import nats
+    import nats  # noqa: PLC0415 nats-py loaded only when the streaming engine is used
 
     nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1, connect_timeout=1,
                             reconnect_time_wait=0.5, error_cb=_quiet)

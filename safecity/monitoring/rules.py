@@ -394,7 +394,7 @@ class Engine:
         calm = (v >= p.rmin[slots]) & (v <= p.rmax[slots])
         calm &= ~(x[:, None] >= p.thr[slots] - p.hyst[slots][:, None]).any(axis=1)
         calm &= ~(v > p.speed[slots])
-        calm &= p.corridor[slots] == None  # element-wise on an object array
+        calm &= p.corridor[slots] == None  # noqa: E711 element-wise on an object array
         # Rate: against the state's reference for a run's first reading, else the previous one.
         ref_t = np.where(starts, s.ref_ts[slots], np.concatenate(([0], ts[:-1])))
         ref_v = np.where(starts, s.ref_v[slots], np.concatenate(([0.0], v[:-1])))
@@ -485,7 +485,7 @@ class Engine:
     def _off_route(self, i: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         out = np.zeros(len(i), np.int8)
         geoms = self.p.corridor[i]
-        mask = (geoms != None) & np.isfinite(lon) & np.isfinite(lat)
+        mask = (geoms != None) & np.isfinite(lon) & np.isfinite(lat)  # noqa: E711 element-wise on an object array
         if mask.any():
             x, y = _local_xy(lon[mask], lat[mask], self.p.lat0[i][mask])
             inside = shapely.contains_xy(geoms[mask], x, y)

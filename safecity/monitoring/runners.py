@@ -8,20 +8,23 @@ import multiprocessing as mp
 import multiprocessing.connection
 import os
 import signal
+import threading
 import time
 from typing import Any
 
+from safecity.capabilities import register_handlers
+from safecity.core.config import get_settings
+from safecity.core.db import make_engine, reset_engine
+from safecity.models_all import import_all
+from safecity.monitoring.mqtt import Consumer
+from safecity.monitoring.pipeline import Pipeline
 from safecity.monitoring.settings import MonitoringSettings, get_monitoring_settings
+from safecity.monitoring.stream import Publisher, consume, owned, partition
 
 log = logging.getLogger(__name__)
 
 
 def _pipeline(database_url: str | None, owns: Any = None) -> Any:
-    from safecity.capabilities import register_handlers
-    from safecity.core.config import get_settings
-    from safecity.core.db import make_engine
-    from safecity.models_all import import_all
-    from safecity.monitoring.pipeline import Pipeline
 
     import_all()
     url = database_url or get_settings().database_url
@@ -39,8 +42,6 @@ def _pipeline(database_url: str | None, owns: Any = None) -> Any:
 def _use_database(url: str) -> None:
     """Event handlers open their sessions on the default engine: point it at this process's
     database when the caller named another one (bench and tests pass a URL)."""
-    from safecity.core.config import get_settings
-    from safecity.core.db import reset_engine
 
     if get_settings().database_url != url:
         os.environ["SAFECITY_DATABASE_URL"] = url
@@ -50,8 +51,6 @@ def _use_database(url: str) -> None:
 def _ticker(pipe: Any, stop: Any) -> None:
     """Background thread: the aggregate roll-up every few seconds and the offline sweep (which
     processing also runs while readings flow)."""
-    import threading
-
     every = pipe.rollup_interval_s if pipe.deferred else 5.0
 
     def run() -> None:
@@ -81,8 +80,6 @@ def run_mqtt_consumer(index: int, database_url: str | None = None,
     before the consumers re-subscribe would be dropped (found by tests/monitoring/
     test_reliability.py); plain subscriptions are restored and lose nothing.
     """
-    from safecity.monitoring.mqtt import Consumer
-
     settings = settings or get_monitoring_settings()
     if forward_nats:
         handle = _nats_forwarder(settings)
@@ -108,8 +105,6 @@ def run_mqtt_consumer(index: int, database_url: str | None = None,
 
 def _nats_forwarder(settings: MonitoringSettings) -> Any:
     """MQTT front end that only relays into JetStream (workers do the rest)."""
-    from safecity.monitoring.stream import Publisher
-
     if settings.nats_trusted and not settings.mqtt_trust_broker_acl:
         # Workers would skip the token check, so an unauthenticated MQTT client could write
         # any device's readings: only relay what the broker's ACL already authenticated.
@@ -131,8 +126,6 @@ def _nats_forwarder(settings: MonitoringSettings) -> Any:
 
 def run_nats_worker(index: int, workers: int, database_url: str | None = None,
                     settings: MonitoringSettings | None = None) -> None:
-    from safecity.monitoring.stream import consume, owned, partition
-
     settings = settings or get_monitoring_settings()
     mine = set(owned(index, workers, settings.partitions))
     pipe = _pipeline(database_url, owns=lambda d: partition(d, settings.partitions) in mine)

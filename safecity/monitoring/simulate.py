@@ -23,13 +23,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import numpy as np
 from sqlalchemy import insert, select
 
-from safecity.monitoring.demo import BASE, NOISE, PREFIX, demo_token, diurnal
+from safecity.core.db import session_scope
+from safecity.monitoring.demo import ALARMS, BASE, NOISE, PREFIX, demo_token, diurnal
 from safecity.monitoring.models import Sensor
 from safecity.monitoring.mqtt import topic_for
 from safecity.monitoring.settings import get_monitoring_settings
+from safecity.monitoring.stream import Publisher
 from safecity.monitoring.telemetry import hash_token
 
 TICK_S = 0.1
@@ -62,8 +65,6 @@ class Fleet:
 
 def fleet(count: int) -> Fleet:
     """The first `count` demo/simulator sensors, creating SIM-… ones when there are too few."""
-    from safecity.core.db import session_scope
-
     with session_scope() as session:
         rows = session.execute(
             select(Sensor.device_id, Sensor.sensor_type, Sensor.grid_cell_id, Sensor.lon,
@@ -119,8 +120,6 @@ def values(f: Fleet, idx: np.ndarray, now_ms: int, progress: float, anomalies: b
 def _of_type(f: Fleet, sensor_type: str) -> list[int]:
     """The fleet's sensors of a type, past those the demo opened alarms on (a scripted incident
     on a sensor already in alarm would change nothing a visitor can see); all when too few."""
-    from safecity.monitoring.demo import ALARMS
-
     found = [i for i, t in enumerate(f.types) if t == sensor_type]
     seeded = sum(1 for t, _v in ALARMS if t == sensor_type)
     return found[seeded:] if len(found) > seeded else found
@@ -234,8 +233,6 @@ def post_with_retry(post: Callable[[], Any], *, sleep: Callable[[float], None] =
     """post() until it is answered with anything but a server error or a refused connection,
     waiting 0.5, 1, 2 … up to 30 s between tries; each failure is logged. A 4xx is returned:
     trying the same body again would be refused again."""
-    import httpx
-
     wait = first_s
     while True:
         try:
@@ -251,8 +248,6 @@ def post_with_retry(post: Callable[[], Any], *, sleep: Callable[[float], None] =
 
 
 def _http_sender(url: str) -> Any:
-    import httpx
-
     client = httpx.Client(base_url=url, timeout=30)
     if not logging.getLogger().handlers:
         logging.basicConfig(stream=sys.stderr, level=logging.INFO,
@@ -286,8 +281,6 @@ def _http_sender(url: str) -> Any:
 
 
 def _nats_sender() -> Any:
-    from safecity.monitoring.stream import Publisher
-
     loop = asyncio.new_event_loop()
     pub = Publisher(get_monitoring_settings())
     loop.run_until_complete(pub.connect())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -123,8 +124,6 @@ async def consume(settings: MonitoringSettings, index: int, workers: int, handle
 
 
 def _retrying(handle: Handler, items: list[tuple[str | None, bytes]]) -> None:
-    import time
-
     while True:
         try:
             handle(items)

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 from safecity.core.deps import db, now
 from safecity.core.errors import Forbidden, Invalid
 from safecity.core.scope import Principal
+from safecity.hazards.workflow import GRADES, REPORTERS
 from safecity.monitoring import alarms as alarm_service
 from safecity.monitoring import context, links, service
 from safecity.monitoring.alarms import STATUSES
@@ -20,6 +21,7 @@ from safecity.monitoring.catalog import TYPES
 from safecity.monitoring.models import Alarm, SensorLatest
 from safecity.monitoring.pipeline import current_rules
 from safecity.monitoring.rules import LEVEL_ZH, RULE_EN, RULE_ZH, effective_rule
+from safecity.registry.models import Division
 from safecity.web.guard import form_data, web_user
 from safecity.web.render import lang_of, render
 
@@ -46,8 +48,6 @@ def sensor_list(request: Request, q: str | None = None, type: str | None = None,
 
 def _division_names(session: Session) -> dict[str, str]:
     """Code → name: staff read 芝罘区, not 370602 (the code is on hover)."""
-    from safecity.registry.models import Division
-
     return dict(session.execute(select(Division.code, Division.name)).tuples().all())
 
 
@@ -89,23 +89,19 @@ def alarm_console(request: Request, session: Session = Depends(db),
 
 def _can_draft(who: Principal) -> bool:
     try:
-        from safecity.warnings.rules import DRAFTER_ROLES
+        from safecity.warnings.rules import DRAFTER_ROLES  # noqa: PLC0415 optional capability (ImportError when it is not installed)
     except ImportError:  # the warnings capability is not installed
         return False
     return who.role in DRAFTER_ROLES
 
 
 def _can_open_hd(who: Principal) -> bool:
-    from safecity.hazards.workflow import REPORTERS
-
     return who.role in alarm_service.HANDLERS and who.role in REPORTERS
 
 
 def _alarm_page(request: Request, session: Session, who: Principal, alarm: Alarm,
                 status: int = 200, errors: list[str] | None = None,
                 values: dict[str, str] | None = None) -> Response:
-    from safecity.hazards.workflow import GRADES
-
     around = context.nearby(session, who, alarm)
     return render(request, "monitoring/alarm_detail.html", status, alarm=alarm,
                   history=alarm_service.history(session, alarm), statuses=STATUSES,
