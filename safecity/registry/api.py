@@ -14,6 +14,7 @@ from safecity.core.deps import db, now, principal
 from safecity.core.errors import invalid
 from safecity.core.scope import Principal
 from safecity.registry import io, service
+from safecity.registry import map as map_layers
 from safecity.registry.kinds import KINDS, Kind
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -130,6 +131,4 @@ for _kind in KINDS.values():
 @router.get("/map/layers/{name}", tags=["map"], summary="GeoJSON layer for the one map")
 def map_layer(name: str, division: str | None = None, session: Session = Depends(db),
               who: Principal = Depends(principal)) -> dict[str, Any]:
-    from safecity.registry import map as map_layers
-
     return map_layers.layer(session, who, name, division)

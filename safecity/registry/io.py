@@ -264,7 +264,7 @@ def _read_xlsx(kind: Kind, content: bytes) -> tuple[list[str], list[_Row]]:
     if len(members) > MAX_XLSX_MEMBERS or \
             sum(m.file_size for m in members) > MAX_XLSX_UNCOMPRESSED:
         raise _file_error("解压后超过 200 MB，拒绝处理", "larger than 200 MB uncompressed; refused")
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # noqa: PLC0415 openpyxl loaded only when a workbook is read or written
 
     workbook = None
     try:
@@ -698,10 +698,10 @@ def _cell_value(value: Any) -> Any:
 
 def _xlsx(headers: list[str], rows: Iterable[list[Any]], widths: list[int],
           notes: list[list[str]] | None = None) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    from openpyxl import Workbook  # noqa: PLC0415 openpyxl loaded only when a workbook is read or written
+    from openpyxl.cell import WriteOnlyCell  # noqa: PLC0415 openpyxl loaded only when a workbook is read or written
+    from openpyxl.styles import Font  # noqa: PLC0415 openpyxl loaded only when a workbook is read or written
+    from openpyxl.utils import get_column_letter  # noqa: PLC0415 openpyxl loaded only when a workbook is read or written
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("数据")

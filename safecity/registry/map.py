@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safecity.core.errors import NotFound
-from safecity.core.scope import Principal
+from safecity.core.scope import Principal, division_prefix
 from safecity.core.sql import code_within
 from safecity.registry import service
 from safecity.registry.kinds import KINDS
@@ -40,8 +40,6 @@ def layer(session: Session, principal: Principal, name: str, division: str | Non
         # The city outline is drawn separately; counties and streets make the base layer.
         stmt = stmt.where(Division.level != "city")
     if division:
-        from safecity.core.scope import division_prefix
-
         column = model.code if name == "divisions" else model.division_code
         stmt = stmt.where(code_within(column, division_prefix(division)))
     features = []

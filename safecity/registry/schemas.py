@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from shapely.geometry import shape
 
 from safecity.core.scope import is_valid_division_code
 from safecity.core.validation import SafeInput
@@ -66,7 +67,6 @@ def _check_division_code(value: str | None) -> str | None:
 def _check_geometry(value: dict[str, Any] | None) -> dict[str, Any] | None:
     if value is None:
         return None
-    from shapely.geometry import shape
 
     if value.get("type") not in _GEOMETRY_TYPES:
         raise ValueError("几何类型应为 Polygon、MultiPolygon 或 Point|geometry must be a Polygon, "
