@@ -415,7 +415,7 @@ def _line_coords(part: Any, i: int) -> list[tuple[float, float]]:
 
 def from_osm(path: str | Path, speeds: Mapping[str, float] | None = None) -> RoadGraph:
     """An OSM extract read with pyosmium; a way is split where a node has no location."""
-    import osmium  # imported here: only OSM imports need the C++ extension
+    import osmium  # noqa: PLC0415 pyosmium loaded only when an OSM extract is read; imported here: only OSM imports need the C++ extension
 
     path = Path(path)
     if not path.is_file():
