@@ -25,6 +25,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from safecity.core import audit, events
+from safecity.core.db import session_scope
 from safecity.core.events import AlarmCleared, AlarmRaised, HiddenDangerClosed, HiddenDangerOverdue
 from safecity.registry.models import Enterprise
 from safecity.risk.areas import LEVELS
@@ -194,8 +195,6 @@ def register(session_factory: SessionFactory | None = None) -> None:
     """Subscribe the handlers; each event runs in its own transaction from ``session_factory``
     (default ``safecity.core.db.session_scope``; tests pass one bound to their database)."""
     if session_factory is None:
-        from safecity.core.db import session_scope
-
         session_factory = session_scope
     _state["factory"] = session_factory
     for event_type, handler in HANDLERS.items():

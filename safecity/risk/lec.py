@@ -305,7 +305,7 @@ def classic_band(d: Any, closed: Closed = "right") -> ClassicBand:
 
 @dataclass(frozen=True)
 class LecResult:
-    l: Fraction
+    l: Fraction  # noqa: E741 L of LEC, the standard's own letter
     e: Fraction
     c: Fraction
     d: Fraction
@@ -331,7 +331,7 @@ class LecResult:
         }
 
 
-def assess_lec(l: Any, e: Any, c: Any, bands: LecBands = DEFAULT_LEC_BANDS) -> LecResult:
+def assess_lec(l: Any, e: Any, c: Any, bands: LecBands = DEFAULT_LEC_BANDS) -> LecResult:  # noqa: E741 L of LEC
     """D = L × E × C with only the listed values accepted, graded by ``bands``.
 
     Accepts ints, floats, Decimals, Fractions or numeric strings ("0.5");

@@ -449,9 +449,9 @@ def _target_rows(session: Session, targets: riskmap.Items, keep: np.ndarray, nea
 
 def export_xlsx(result: FourList) -> bytes:
     """The list as a workbook: the rows under Chinese headers, then a summary sheet."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    from openpyxl import Workbook  # noqa: PLC0415 openpyxl loaded only when a workbook is read or written
+    from openpyxl.styles import Font  # noqa: PLC0415 openpyxl loaded only when a workbook is read or written
+    from openpyxl.utils import get_column_letter  # noqa: PLC0415 openpyxl loaded only when a workbook is read or written
 
     wb = Workbook()
     ws = wb.active

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from safecity.core.deps import db
 from safecity.core.errors import Invalid
 from safecity.core.scope import Principal
-from safecity.registry.rules import INDUSTRY_SECTIONS
+from safecity.registry.rules import INDUSTRY_SECTIONS, TARGET_TYPES
 from safecity.risk import lists, riskmap
 from safecity.risk.areas import GRADE_ZH, LEVEL_EN, LEVEL_ZH, LEVELS
 from safecity.web.guard import web_user
@@ -131,8 +131,6 @@ def _level_options(name: str, lang: str) -> list[tuple[str, str]]:
 
 def _english(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows with their Chinese labels swapped for English ones (the XLSX stays Chinese)."""
-    from safecity.registry.rules import TARGET_TYPES
-
     by_zh = {zh: en for zh, en in [*lists.LEVEL_LABELS.values(), *lists.GRADE_LABELS.values()]}
     by_zh |= {"储存单元": "Storage unit", "生产单元": "Production unit", "风险点": "Risk point"}
     by_zh |= {zh: en for zh, en in TARGET_TYPES.values()}

@@ -34,8 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from safecity.core import scope
-from safecity.core.errors import Forbidden, Invalid, NotFound
+from safecity.core import audit, scope
+from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound
 from safecity.core.scope import Principal, Shape, division_prefix
 from safecity.core.sql import code_within
 from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget
@@ -72,8 +72,6 @@ def load_rule(session: Session, division_code: str | None) -> AreaRule:
             try:
                 return AreaRule.from_dict(rows[c])
             except areas.AreaRuleError as exc:
-                from safecity.core.errors import FieldError
-
                 raise Invalid([FieldError(f, zh, en) for f, zh, en in exc.errors]) from None
     return areas.DEFAULT_RULE
 
@@ -107,8 +105,6 @@ def save_rule(session: Session, principal: Principal, value: Any, now: Any,
     ``value`` is validated whole before anything is written; an empty object returns the
     city to the default rule.
     """
-    from safecity.core import audit
-    from safecity.core.errors import FieldError
 
     if principal.role not in RULE_WRITERS:
         raise Forbidden("仅系统管理员和风险管理员可修改区域风险规则",
@@ -139,8 +135,6 @@ def save_rule(session: Session, principal: Principal, value: Any, now: Any,
 
 
 def _rule_city(principal: Principal, division: str | None) -> str:
-    from safecity.core.errors import FieldError
-
     code = (division or principal.division_code or "").strip()
     if not code.isdigit() or len(code) not in (6, 9, 12):
         raise Invalid([FieldError("division", "行政区划：应为 6 位数字代码",
@@ -424,7 +418,7 @@ def h3_cells(lon: np.ndarray, lat: np.ndarray, resolution: int) -> np.ndarray:
         hit = _H3_MEMO.get(key)
     if hit is not None:
         return hit.copy()
-    from h3.api import basic_int
+    from h3.api import basic_int  # noqa: PLC0415 h3 loaded only when hexagons are computed
 
     out = np.zeros(len(lon), dtype=np.uint64)
     ok = ~(np.isnan(lon) | np.isnan(lat))
@@ -629,8 +623,6 @@ class Layer:
 
 
 def parse_unit(unit: str, resolution: int | None) -> tuple[str, int | None]:
-    from safecity.core.errors import FieldError
-
     if unit not in UNITS:
         raise Invalid([FieldError("unit", "单元：应为 grid、street、district 或 h3",
                                   "unit: must be grid, street, district or h3")])

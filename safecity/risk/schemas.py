@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from shapely.geometry import shape
 
 from safecity.core.scope import is_valid_division_code
 from safecity.core.validation import SafeInput
@@ -249,7 +250,6 @@ class MajorHazardIn(SafeInput):
     def _boundary(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return None
-        from shapely.geometry import shape
 
         try:
             geom = shape(value)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, nulls_last, or_, select
 from sqlalchemy.orm import Session
 
 from safecity.core import audit, events, scope
@@ -17,6 +17,8 @@ from safecity.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFo
 from safecity.core.scope import Principal, Shape, division_prefix
 from safecity.core.sql import code_within
 from safecity.core.validation import translate
+from safecity.registry import service as registry
+from safecity.registry.kinds import ENTERPRISE
 from safecity.registry.models import Enterprise, GridCell, ProtectedTarget
 from safecity.risk import exposure as exposure_rules
 from safecity.risk import hazmat, lec, matrix
@@ -154,8 +156,6 @@ def list_points(session: Session, principal: Principal, query: PointQuery) -> Pa
     column = getattr(RiskPoint, sort)
     if sort == "level":
         # Severity order (red first), not the alphabetical order of the keys.
-        from sqlalchemy import case
-
         column = case(LEVEL_ORDER, value=RiskPoint.level, else_=5)
     order = (column.desc(), RiskPoint.id.desc()) if query.desc else (column.asc(),
                                                                       RiskPoint.id.asc())
@@ -526,8 +526,6 @@ ENTERPRISE_LEVEL_RULE = (
 
 def enterprise_level(session: Session, principal: Principal, enterprise_id: Any
                      ) -> dict[str, Any]:
-    from safecity.registry import service as registry
-    from safecity.registry.kinds import ENTERPRISE
 
     ent = registry.get_object(session, principal, ENTERPRISE, enterprise_id)
     point_counts = dict(session.execute(
@@ -596,7 +594,6 @@ def list_hazards(session: Session, principal: Principal, query: HazardQuery) -> 
         stmt = stmt.where(MajorHazard.name.ilike(f"%{query.q.strip()}%"))
     size, page = max(1, min(query.size, MAX_PAGE_SIZE)), max(1, query.page)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    from sqlalchemy import nulls_last
 
     items = list(session.scalars(stmt.order_by(nulls_last(MajorHazard.level.asc()),
                                                MajorHazard.r_value.desc(), MajorHazard.id)

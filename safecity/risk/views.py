@@ -3,6 +3,7 @@ units (GB 18218) with exposure, grading settings and the calculators. Chinese fi
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import datetime
@@ -19,7 +20,7 @@ from safecity.core.deps import db, now
 from safecity.core.errors import Forbidden, Invalid, NotFound
 from safecity.core.scope import Principal
 from safecity.registry import service as registry
-from safecity.registry.kinds import DIVISION, ENTERPRISE
+from safecity.registry.kinds import DIVISION, ENTERPRISE, GRID_CELL, PROTECTED_TARGET
 from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget
 from safecity.registry.rules import INDUSTRY_SECTIONS
 from safecity.risk import hazmat, io, lec, matrix, service
@@ -85,8 +86,6 @@ def _enterprise_choices(session: Session, who: Principal, limit: int = 800
 def _choices(session: Session, who: Principal, model: Any, limit: int = 500
              ) -> list[tuple[int, str]]:
     """Grid cells or protected targets in scope for the form's pick lists (largest first)."""
-    from safecity.registry.kinds import GRID_CELL, PROTECTED_TARGET
-
     kind = GRID_CELL if model is GridCell else PROTECTED_TARGET
     order = model.population.desc() if model is GridCell else model.capacity.desc()
     stmt = (select(model.id, model.name).where(registry.scope_clause(kind, who),
@@ -481,8 +480,6 @@ def parse_hazard_form(form: FormData) -> dict[str, Any]:
         "lat": _form_text(form, "lat") or None, "boundary": None,
     }
     if boundary_text:
-        import json
-
         try:
             data["boundary"] = json.loads(boundary_text)
         except ValueError:
@@ -495,8 +492,6 @@ def _hazard_form(request: Request, session: Session, who: Principal, hazard: Any
     errors, general = _messages(exc, lang_of(request)) if exc else ({}, [])
     boundary = values.get("boundary")
     if isinstance(boundary, dict):
-        import json
-
         values = {**values, "boundary": json.dumps(boundary, ensure_ascii=False)}
     return _page(request, "risk/major_hazards_form.html", 422 if exc else 200, hazard=hazard,
                  values=values, rows=_substance_rows(values), errors=errors, general=general,

@@ -7,16 +7,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import math
 import os
 import re
+import struct
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cached_property, lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -27,6 +30,7 @@ from shapely.geometry import shape
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from safecity.capabilities import modules
 from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound, SafeCityError
 from safecity.core.scope import Principal, division_prefix, is_valid_division_code
 from safecity.registry import service as registry
@@ -40,7 +44,7 @@ from safecity.registry.rules import (
     TARGET_TYPES,
     industry_section,
 )
-from safecity.risk import riskmap, service
+from safecity.risk import lists, riskmap, service
 from safecity.risk.models import MajorHazard, RiskAssessment, RiskPoint
 
 BEIJING = timezone(timedelta(hours=8))
@@ -342,8 +346,6 @@ def load_major_hidden_dangers(session: Session, principal: Principal, prefix: st
                               cutoff: datetime) -> list[dict[str, Any]] | None:
     """Open 重大事故隐患 found by ``cutoff``, from the provider the hidden-danger capability
     registers for the four lists; None while no capability provides them."""
-    from safecity.capabilities import modules
-    from safecity.risk import lists
 
     modules("api")  # the CLI has no app: importing the routers registers the providers
     provider = lists._PROVIDERS.get("major-hidden-dangers")
@@ -467,7 +469,7 @@ def area_levels(session: Session, principal: Principal, prefix: str, cells: Sequ
     """
     areas = fallback_area_levels(cells, units, risk_points, hazards, cutoff)
     try:
-        from safecity.risk import riskmap
+        from safecity.risk import riskmap  # noqa: PLC0415 optional capability (ImportError when it is not installed)
     except ImportError:
         return areas
     if not areas:
@@ -1132,8 +1134,6 @@ FONT_ENV = "SAFECITY_CJK_FONT"  # path[:index] of a TrueType CJK font to use ins
 def _package_font() -> Path | None:
     """Noto Sans SC as shipped by the pip package justmytype-intl-cjk (OFL-1.1)."""
     try:
-        from importlib.resources import files
-
         base = files("justmytype_intl_cjk")
     except (ImportError, ModuleNotFoundError):
         return None
@@ -1142,9 +1142,7 @@ def _package_font() -> Path | None:
 
 
 def _usable(path: Path, index: int) -> bool:
-    import struct
-
-    from fontTools.ttLib import TTFont, TTLibError
+    from fontTools.ttLib import TTFont, TTLibError  # noqa: PLC0415 fontTools loaded only when fonts are subset
 
     try:
         font = TTFont(str(path), fontNumber=index, lazy=True)
@@ -1196,8 +1194,8 @@ _BASE_CHARS = "".join(chr(c) for c in range(0x20, 0x7F)) + "第页共，。、�
 
 @lru_cache(maxsize=16)
 def _subset_fonts(path: str, index: int, chars: str, origin: str) -> Fonts:
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
+    from fontTools import subset  # noqa: PLC0415 fontTools loaded only when fonts are subset
+    from fontTools.ttLib import TTFont  # noqa: PLC0415 fontTools loaded only when fonts are subset
 
     def faces(key: str) -> list[tuple[str, bytes]]:
         font = TTFont(path, fontNumber=index)
@@ -1213,7 +1211,7 @@ def _subset_fonts(path: str, index: int, chars: str, origin: str) -> Fonts:
         if "fvar" not in font:
             data = _save(font, f"{key}-Regular")
             return [("Regular", data), ("Bold", data)]
-        from fontTools.varLib import instancer
+        from fontTools.varLib import instancer  # noqa: PLC0415 fontTools loaded only when fonts are subset
 
         buf = io.BytesIO()
         font.save(buf)
@@ -1227,7 +1225,6 @@ def _subset_fonts(path: str, index: int, chars: str, origin: str) -> Fonts:
             out.append((style, _save(face, f"{key}-{style}")))
         return out
 
-    import hashlib
 
     key = hashlib.sha1(f"{path}:{index}:{chars}".encode()).hexdigest()[:10]
     got = dict(faces(key))
@@ -1288,7 +1285,7 @@ def _polygons(geom: Any) -> list[Any]:
 
 def render_map(spec: MapSpec, fonts: Fonts, width: int = 1600, height: int = 1200) -> bytes:
     """The four-colour map as a PNG: areas, district outlines and names, hazards, legend."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw, ImageFont  # noqa: PLC0415 Pillow loaded only when an image is drawn
 
     ss = 2  # drawn at twice the size and scaled down: cheap anti-aliasing for Pillow polygons
     W, H = width * ss, height * ss
@@ -1401,7 +1398,7 @@ def _nice_km(target: float) -> float:
 
 
 def _png(img: Any, width: int, height: int) -> bytes:
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 Pillow loaded only when an image is drawn
 
     out = io.BytesIO()
     img.resize((width, height), Image.Resampling.LANCZOS).save(out, "PNG", optimize=True)
@@ -1412,9 +1409,9 @@ def _png(img: Any, width: int, height: int) -> bytes:
 
 
 def _register(fonts: Fonts) -> tuple[str, str]:
-    from reportlab.lib.fonts import addMapping
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.lib.fonts import addMapping  # noqa: PLC0415 reportlab loaded only when a PDF is rendered
+    from reportlab.pdfbase import pdfmetrics  # noqa: PLC0415 reportlab loaded only when a PDF is rendered
+    from reportlab.pdfbase.ttfonts import TTFont  # noqa: PLC0415 reportlab loaded only when a PDF is rendered
 
     # A fresh font object per document: reportlab keeps subset state on the font object, and a
     # font shared between two documents was seen to lose a glyph (code 0) in the second one.
@@ -1431,8 +1428,8 @@ def _register(fonts: Fonts) -> tuple[str, str]:
 
 def _unregister(*names: str) -> None:
     # reportlab has no public unregister; dropping our names keeps a long-running server small.
-    from reportlab.lib import fonts as rl_fonts
-    from reportlab.pdfbase import pdfmetrics
+    from reportlab.lib import fonts as rl_fonts  # noqa: PLC0415 reportlab loaded only when a PDF is rendered
+    from reportlab.pdfbase import pdfmetrics  # noqa: PLC0415 reportlab loaded only when a PDF is rendered
 
     for name in names:
         font = pdfmetrics._fonts.pop(name, None)
@@ -1448,12 +1445,12 @@ _FONT_SERIAL = itertools.count(1)
 
 
 def render_pdf(doc: Document, fonts: Fonts | None = None, map_png: bytes | None = None) -> bytes:
-    from reportlab.lib import colors
-    from reportlab.lib.enums import TA_CENTER
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import cm
-    from reportlab.platypus import (
+    from reportlab.lib import colors  # noqa: PLC0415 reportlab loaded only when a PDF is rendered
+    from reportlab.lib.enums import TA_CENTER  # noqa: PLC0415 reportlab loaded only when a PDF is rendered
+    from reportlab.lib.pagesizes import A4  # noqa: PLC0415 reportlab loaded only when a PDF is rendered
+    from reportlab.lib.styles import ParagraphStyle  # noqa: PLC0415 reportlab loaded only when a PDF is rendered
+    from reportlab.lib.units import cm  # noqa: PLC0415 reportlab loaded only when a PDF is rendered
+    from reportlab.platypus import (  # noqa: PLC0415 reportlab loaded only when a PDF is rendered
         Image,
         KeepTogether,
         Paragraph,
@@ -1461,8 +1458,8 @@ def render_pdf(doc: Document, fonts: Fonts | None = None, map_png: bytes | None 
         Spacer,
         TableStyle,
     )
-    from reportlab.platypus import PageBreak as RLPageBreak
-    from reportlab.platypus import Table as RLTable
+    from reportlab.platypus import PageBreak as RLPageBreak  # noqa: PLC0415 reportlab loaded only when a PDF is rendered
+    from reportlab.platypus import Table as RLTable  # noqa: PLC0415 reportlab loaded only when a PDF is rendered
 
     fonts = fonts or load_fonts(doc.text())
     png = map_png if map_png is not None else render_map(doc.map_spec, fonts)
@@ -1514,7 +1511,7 @@ def render_pdf(doc: Document, fonts: Fonts | None = None, map_png: bytes | None 
                 story.append(Paragraph(escape(item), style,
                                        bulletText=f"{i}." if block.numbered else "•"))
         elif isinstance(block, Figure):
-            from PIL import Image as PILImage
+            from PIL import Image as PILImage  # noqa: PLC0415 Pillow loaded only when a figure is drawn
 
             with PILImage.open(io.BytesIO(png)) as im:
                 ratio = im.height / im.width
@@ -1600,7 +1597,7 @@ def _set_fonts(element_owner: Any, latin: str, east_asian: str) -> None:
 
 
 def _set_rfonts(rfonts: Any, latin: str, east_asian: str) -> None:
-    from docx.oxml.ns import qn
+    from docx.oxml.ns import qn  # noqa: PLC0415 python-docx loaded only when a Word file is written
 
     # Theme attributes (w:eastAsiaTheme…) win over named fonts, so they have to go.
     for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
@@ -1611,8 +1608,8 @@ def _set_rfonts(rfonts: Any, latin: str, east_asian: str) -> None:
 
 
 def _shade(cell: Any, hex_colour: str) -> None:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
+    from docx.oxml import OxmlElement  # noqa: PLC0415 python-docx loaded only when a Word file is written
+    from docx.oxml.ns import qn  # noqa: PLC0415 python-docx loaded only when a Word file is written
 
     tc_pr = cell._tc.get_or_add_tcPr()
     shd = OxmlElement("w:shd")
@@ -1623,12 +1620,12 @@ def _shade(cell: Any, hex_colour: str) -> None:
 
 
 def render_docx(doc: Document, fonts: Fonts | None = None, map_png: bytes | None = None) -> bytes:
-    import docx
-    from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    from docx.shared import Cm, Pt, RGBColor
+    import docx  # noqa: PLC0415 python-docx loaded only when a Word file is written
+    from docx.enum.table import WD_TABLE_ALIGNMENT  # noqa: PLC0415 python-docx loaded only when a Word file is written
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK  # noqa: PLC0415 python-docx loaded only when a Word file is written
+    from docx.oxml import OxmlElement  # noqa: PLC0415 python-docx loaded only when a Word file is written
+    from docx.oxml.ns import qn  # noqa: PLC0415 python-docx loaded only when a Word file is written
+    from docx.shared import Cm, Pt, RGBColor  # noqa: PLC0415 python-docx loaded only when a Word file is written
 
     png = map_png
     if png is None:
