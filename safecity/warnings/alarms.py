@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from safecity.core import events
 from safecity.core.clock import utcnow
 from safecity.core.config import get_settings
+from safecity.core.db import _factory, session_scope
 from safecity.core.scope import Principal
 from safecity.registry.models import Division
-from safecity.warnings import rules, service
+from safecity.warnings import channels, rules, service
 from safecity.warnings.models import Warning
 from safecity.warnings.settings import get_warning_settings
 
@@ -90,8 +91,6 @@ def handle_in_session(session: Session, event: events.AlarmRaised, now: datetime
 
 
 def _run() -> None:
-    from safecity.core.db import session_scope
-
     while True:
         event = _queue.get()
         try:
@@ -105,8 +104,6 @@ def _run() -> None:
 
 
 def _kick_dispatch() -> None:
-    from safecity.core.db import _factory
-    from safecity.warnings import channels
 
     try:
         channels.dispatch_pending(_factory(), utcnow)

@@ -1,6 +1,7 @@
 """Menu entries of the warnings capability: (href, text key, who may open it)."""
 
 from safecity.warnings.rules import DRAFTER_ROLES
+from safecity.warnings.service import SHAPE  # late: the service imports much of the app
 from safecity.web.access import May, analysis, everyone, roles, scoped
 
 NAV: tuple[tuple[str, str, May], ...] = (
@@ -17,6 +18,4 @@ MAP_LAYERS: tuple[tuple[str, str, str, str], ...] = (
 
 
 def _shape():  # type: ignore[no-untyped-def]
-    from safecity.warnings.service import SHAPE  # late: the service imports much of the app
-
     return SHAPE

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from shapely.geometry import mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
@@ -16,9 +18,12 @@ from starlette.datastructures import FormData, UploadFile
 from safecity.core.deps import db, now
 from safecity.core.errors import FieldError, Invalid, NotFound
 from safecity.core.scope import Principal
-from safecity.registry.models import Division
+from safecity.core.sql import code_within
+from safecity.monitoring.context import warning_draft_for
+from safecity.registry.models import Division, Enterprise, ProtectedTarget
 from safecity.registry.rules import TARGET_TYPES
 from safecity.warnings import cap, channels, rules, service
+from safecity.warnings.api import dispatch_soon
 from safecity.warnings.models import Warning
 from safecity.warnings.settings import get_warning_settings
 from safecity.web.guard import current, form_data, web_user
@@ -97,8 +102,6 @@ def public_detail(warning_id: int, request: Request, session: Session = Depends(
 
 
 def _geometry(session: Session, w: Warning) -> dict[str, Any] | None:
-    from shapely.geometry import mapping
-
     geom = service.geometry_of(session, rules.areas_from_json(w.areas))
     return None if geom.is_empty else mapping(geom)
 
@@ -122,8 +125,6 @@ def list_page(request: Request, status: str = "", session: Session = Depends(db)
 
 
 def _draft_divisions(session: Session, who: Principal) -> list[Division]:
-    from safecity.core.sql import code_within
-
     return list(session.scalars(select(Division).where(
         Division.archived.is_(False), code_within(Division.code, who.prefix))
         .order_by(Division.code)))
@@ -134,8 +135,6 @@ def new_page(request: Request, from_alarm: int | None = None, session: Session =
              who: Principal = Depends(web_user)) -> Response:
     values = {"division_code": who.division_code, "level": "yellow", "event_type": "rainstorm"}
     if from_alarm is not None:  # 起草预警 on an alarm: its place, level and message prefilled
-        from safecity.monitoring.context import warning_draft_for
-
         values |= warning_draft_for(session, who, from_alarm)
     return _form(request, session, who, values, None)
 
@@ -230,7 +229,6 @@ async def import_page(request: Request, session: Session = Depends(db),
                 "{x} references not held"), lang).format(
         n=len(report.created), m=len(report.unchanged), c=len(report.cancelled),
         u=len(report.superseded), x=len(report.unknown_references))
-    from urllib.parse import quote
 
     return RedirectResponse(f"/warnings/list?msg={quote(msg)}", status_code=303)
 
@@ -256,8 +254,6 @@ def detail_page(warning_id: str, request: Request, session: Session = Depends(db
 def _named(session: Session, scope: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
     """The protected targets and enterprises the figures count, by name (a sample of each, as
     targeting keeps): counts alone do not tell a commander which kindergarten to call."""
-    from safecity.registry.models import Enterprise, ProtectedTarget
-
     if not scope:
         return {"targets": [], "enterprises": []}
     targets = session.scalars(select(ProtectedTarget).where(
@@ -360,22 +356,16 @@ def action_submit(warning_id: str, action: str, request: Request, tasks: Backgro
         _w, fresh = service.issue(session, who, warning_id, at)
         session.commit()
         if fresh:
-            from safecity.warnings.api import dispatch_soon
-
             dispatch_soon(tasks)
     elif action == "update":
         target = str(service.start_update(session, who, warning_id, at).id)
     elif action == "retry":
         if service.retry_failed(session, who, warning_id, at):
             session.commit()
-            from safecity.warnings.api import dispatch_soon
-
             dispatch_soon(tasks)
     elif action == "cancel":
         note = str((form.get("note") if form else "") or "")
         target = str(service.cancel(session, who, warning_id, at, note).id)
         session.commit()
-        from safecity.warnings.api import dispatch_soon
-
         dispatch_soon(tasks)
     return RedirectResponse(f"/warnings/{target}", status_code=303)
