@@ -16,6 +16,7 @@ from safecity.core.deps import db, now
 from safecity.core.errors import Forbidden, Invalid
 from safecity.core.models import AuditEntry
 from safecity.core.scope import ROLES, Principal
+from safecity.hazards.workflow import ACTIONS as HD_STEPS
 from safecity.registry.kinds import BY_NAME
 from safecity.web import forms
 from safecity.web.guard import form_data, web_user
@@ -99,8 +100,6 @@ _OBJECTS = OBJECTS | {k.name: (k.zh, k.en) for k in BY_NAME.values()}
 
 def _action_label(action: str, lang: str) -> str:
     # The hidden-danger workflow names its own steps; everything else is in i18n.ACTIONS.
-    from safecity.hazards.workflow import ACTIONS as HD_STEPS
-
     step = HD_STEPS.get(action)
     pair = (step.zh, step.en) if step else ACTIONS.get(action, (action, action))
     return pick(pair, lang)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import xstatic.pkg.leaflet as xs_leaflet
 import xstatic.pkg.leaflet_markercluster as xs_cluster
@@ -15,12 +16,21 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from safecity import __version__
 from safecity.capabilities import modules, register_handlers
+from safecity.core.api import router as core_router
 from safecity.core.errors import Invalid, SafeCityError, TooManyRequests, Unauthorized
 from safecity.core.security import LoginThrottle
 from safecity.core.validation import translate
+from safecity.monitoring.api import ingest_router
+from safecity.registry.api import router as registry_router
+from safecity.risk.api import router as risk_router
+from safecity.risk.lists_api import router as lists_api
+from safecity.risk.lists_views import router as lists_pages
+from safecity.risk.views import router as risk_pages
+from safecity.risk.whitepaper_views import router as white_paper_router
 from safecity.web import openapi
 from safecity.web.docs import mount_docs
 from safecity.web.hardening import Hardening, add_input_safety_nets
+from safecity.web.views import error_page
 
 STATIC = Path(__file__).parent / "static"
 _HTTP_ZH = {404: "页面或接口不存在", 405: "不支持该请求方法", 400: "请求有误"}
@@ -34,12 +44,8 @@ def _wants_html(request: Request) -> bool:
 def _error_response(request: Request, exc: SafeCityError) -> Response:
     if _wants_html(request):
         if isinstance(exc, Unauthorized):
-            from urllib.parse import quote
-
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
-        from safecity.web.views import error_page
-
         return error_page(request, exc)
     headers = {}
     if isinstance(exc, TooManyRequests):
@@ -84,8 +90,6 @@ def create_app() -> FastAPI:
         errors = translate(exc.errors(), skip_loc_prefix=1)
         return _error_response(request, Invalid(errors))
 
-    from safecity.core.api import router as core_router
-    from safecity.monitoring.api import ingest_router
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -93,17 +97,11 @@ def create_app() -> FastAPI:
 
     # First: routes are matched in order, and these two are called the most (probes, devices).
     app.include_router(ingest_router)
-    from safecity.registry.api import router as registry_router
 
     app.include_router(core_router)
     app.include_router(registry_router)
-    from safecity.risk.api import router as risk_router
-    from safecity.risk.whitepaper_views import router as white_paper_router
 
     app.include_router(white_paper_router)
-    from safecity.risk.lists_api import router as lists_api
-    from safecity.risk.lists_views import router as lists_pages
-    from safecity.risk.views import router as risk_pages
 
     app.include_router(risk_router)
     app.include_router(risk_pages)
@@ -116,7 +114,7 @@ def create_app() -> FastAPI:
     register_handlers()
     app.router.add_event_handler("startup", register_handlers)
     try:
-        from safecity.web.views import router as web_router
+        from safecity.web.views import router as web_router  # noqa: PLC0415 web pages optional while the UI is assembled (ImportError guard)
     except ImportError:  # web pages are optional while the UI is being assembled
         web_router = None
     if web_router is not None:

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 
 from safecity.core.errors import FieldError, Invalid
 from safecity.registry.kinds import Kind
+from safecity.registry.service import validate
 from safecity.web.i18n import pick
 
 TEXTAREAS = ("note", "geometry")
@@ -104,8 +105,6 @@ def parse(kind: Kind, raw: dict[str, str]) -> dict[str, Any]:
     merges a patch over the stored values: an emptied required field would silently keep its
     old value instead of being reported, and every problem should show at once.
     """
-    from safecity.registry.service import validate
-
     data: dict[str, Any] = {}
     errors: list[FieldError] = []
     for field in form_fields(kind):

@@ -18,7 +18,14 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+
+from safecity.core.config import get_settings
+from safecity.core.errors import invalid
+from safecity.hazards import uploads
+from safecity.monitoring.settings import get_monitoring_settings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -49,9 +56,6 @@ _LONG_DIGITS = re.compile(r"\d{19}")  # one search spares the usual path a split
 
 def body_limits() -> tuple[int, int]:
     """(multipart cap, any other body's cap) in bytes, from the settings that govern uploads."""
-    from safecity.core.config import get_settings
-    from safecity.hazards import uploads
-    from safecity.monitoring.settings import get_monitoring_settings
 
     slack = 1024 * 1024  # form fields and multipart framing around the files
     files = max(get_settings().max_upload_mb * 1024 * 1024,
@@ -169,10 +173,7 @@ def add_input_safety_nets(app: Any) -> None:
     The guards above catch the usual places; these catch the rest: JSON nested deeper than the
     parser's recursion limit, and numbers in a body that the database cannot store.
     """
-    from sqlalchemy.exc import DataError
-    from starlette.responses import JSONResponse
 
-    from safecity.core.errors import invalid
 
     def answer(zh: str, en: str) -> JSONResponse:
         return JSONResponse(invalid("body", zh, en).body(), status_code=422)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from safecity.capabilities import modules
+
 LANGS = ("zh", "en")
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -214,8 +216,6 @@ OBJECTS: dict[str, tuple[str, str]] = {
 
 def _merge_capability_texts() -> None:
     # Each capability keeps its own texts next to its code so parallel work never edits one file.
-    from safecity.capabilities import modules
-
     for mod in modules("texts"):
         TEXT.update(mod.TEXTS)
 

@@ -17,7 +17,7 @@ from safecity.core.config import get_settings
 from safecity.core.deps import db, now
 from safecity.core.errors import Forbidden, Invalid, NotFound
 from safecity.core.scope import Principal
-from safecity.registry import service
+from safecity.registry import io, service
 from safecity.registry.api import list_params
 from safecity.registry.kinds import DIVISION, ENTERPRISE, KINDS, Kind
 from safecity.registry.models import Division
@@ -152,8 +152,6 @@ def import_form(plural: str, request: Request, who: Principal = Depends(web_user
 def import_upload(plural: str, request: Request, session: Session = Depends(db),
                   who: Principal = Depends(web_user), at: datetime = Depends(now),
                   form: FormData | None = Depends(form_data)) -> Response:
-    from safecity.registry import io
-
     kind = _kind(plural)
     _require_writer(who, kind)
     upload = (form or FormData()).get("file")
@@ -206,8 +204,6 @@ def _ticked(form: FormData | None, name: str) -> bool:
 
 @router.get("/{plural}/template")
 def template(plural: str, _who: Principal = Depends(web_user)) -> Response:
-    from safecity.registry import io
-
     kind = _kind(plural)
     media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(io.template(kind), media_type=media, headers={

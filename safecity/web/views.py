@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from safecity.capabilities import modules
 from safecity.core.config import get_settings
 from safecity.core.deps import SESSION_COOKIE, db, login_source, now
 from safecity.core.errors import Invalid, NotFound, SafeCityError, TooManyRequests, Unauthorized
@@ -129,8 +130,6 @@ RISK_OVERLAYS = (
 
 
 def _overlays(lang: str) -> list[dict[str, str]]:
-    from safecity.capabilities import modules
-
     entries = list(RISK_OVERLAYS)
     for module in modules("nav"):
         entries += list(getattr(module, "MAP_LAYERS", ()))
