@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from sqlalchemy import text
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from safecity.cli import app
 from safecity.core.db import reset_engine
+from safecity.monitoring.settings import get_monitoring_settings
 from tests.factories import uscc
 
 runner = CliRunner()
@@ -91,9 +93,8 @@ def test_calc_hazmat_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
                                                           (2, True, False)])
 def test_serve_warns_when_several_processes_would_split_rule_state(
         monkeypatch, workers: int, relay: bool, warned: bool) -> None:  # type: ignore[no-untyped-def]
-    import uvicorn
+    import uvicorn  # noqa: PLC0415 uvicorn loaded only when a server starts
 
-    from safecity.monitoring.settings import get_monitoring_settings
 
     started: list[int] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: started.append(kw["workers"]))
@@ -110,6 +111,5 @@ def test_serve_warns_when_several_processes_would_split_rule_state(
     assert res.exit_code == 0, res.output
     assert started == [workers]
     assert ("一个进程" in res.output and "own rule state" in res.output) is warned
-    import os
 
     assert os.environ["SAFECITY_MONITORING_WARM_START"] == "true"  # sensors load at startup

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from safecity.cli import app
+from safecity.core import clock
 from safecity.core.db import reset_engine, session_scope
 from safecity.registry.models import Enterprise
 from safecity.warnings.models import Warning
@@ -32,8 +33,6 @@ CAP12 = """<?xml version="1.0" encoding="UTF-8"?>
 @pytest.fixture
 def cli_env(database_url: str, engine: Any, city: dict,
             monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from safecity.core import clock
-
     monkeypatch.setattr(clock, "utcnow", lambda: NOW)
     monkeypatch.setenv("SAFECITY_DATABASE_URL", database_url)
     reset_engine()

@@ -17,7 +17,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 if str(BENCH) not in sys.path:
     sys.path.append(str(BENCH))  # after the standard library: bench/warnings.py must not shadow it
 
-import judging
+import judging  # noqa: E402 bench/ is put on sys.path just above
 
 
 def bench(name: str) -> Any:

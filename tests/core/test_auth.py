@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from safecity.core.deps import SESSION_COOKIE
 from safecity.core.models import AuthToken
 from safecity.core.security import login_delay_seconds
 from tests.conftest import login
@@ -65,8 +66,6 @@ def test_user_rules(client) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_cookie_write_needs_csrf(client) -> None:  # type: ignore[no-untyped-def]
-    from safecity.core.deps import SESSION_COOKIE
-
     token = login(client, "admin")["Authorization"][7:]
     client.cookies.set(SESSION_COOKIE, token)
     resp = client.post("/api/v1/enterprises/1/archive")

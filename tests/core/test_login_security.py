@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from safecity.core.clock import frozen
 from safecity.core.deps import SESSION_COOKIE
-from safecity.core.security import csrf_for
+from safecity.core.security import LoginThrottle, csrf_for
 from tests.conftest import NOW, PASSWORD
 
 
@@ -69,8 +69,6 @@ def test_web_login_429_carries_retry_after(client: Any) -> None:
 
 
 def test_throttle_forgets_after_quiet_window_and_never_grows_without_bound() -> None:
-    from safecity.core.security import LoginThrottle
-
     t = LoginThrottle(pair_free=1, address_free=100, ceiling=900, max_entries=10)
     t.failed("a", "1.1.1.1", NOW)
     t.failed("a", "1.1.1.1", NOW)

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 from sqlalchemy.orm import Session
 
+from safecity.core.config import get_settings
 from safecity.core.models import User
 from tests.factories import NOW
 
@@ -24,7 +25,6 @@ EXTRA_USERS = {
 def hz_city(city: dict, session: Session, password_hash: str, tmp_path, monkeypatch) -> dict:
     monkeypatch.setenv("SAFECITY_STORAGE_DIR", str(tmp_path / "storage"))
     monkeypatch.setenv("SAFECITY_ESCALATION_INTERVAL_SECONDS", "0")
-    from safecity.core.config import get_settings
 
     get_settings.cache_clear()
     for username, (role, division, industry) in EXTRA_USERS.items():

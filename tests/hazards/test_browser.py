@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.browser import ARTIFACTS, live_server, load_demo_city
 from tests.conftest import PASSWORD
@@ -137,8 +138,6 @@ def test_grid_report_enterprise_rectifies_inspector_accepts(server: str, browser
 
 def browser_enterprise_name(url: str) -> str:
     """The enterprise of the demo's enterprise officer (in the grid member's district)."""
-    from sqlalchemy import create_engine, text
-
     engine = create_engine(url)
     with engine.connect() as conn:
         name = conn.execute(text("SELECT e.name FROM enterprises e JOIN users u "

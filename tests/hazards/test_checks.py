@@ -6,7 +6,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from safecity.hazards import rules
+from safecity.core.scope import Principal
+from safecity.hazards import checks, rules
 from safecity.hazards.models import HiddenDanger, InspectionTask
 from tests.conftest import login
 from tests.factories import NOW
@@ -88,8 +89,6 @@ def test_plan_tasks_and_failed_items(hz_city, client, session) -> None:
 
 
 def test_generation_by_risk_and_idempotent(hz_city, session) -> None:
-    from safecity.core.scope import Principal
-    from safecity.hazards import checks
 
     zhifu = Principal(4, "zhifu", "district_officer", "370602")
     cl = checks.create_checklist(session, zhifu, CHECKLIST, NOW)

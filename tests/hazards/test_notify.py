@@ -8,11 +8,15 @@ import threading
 import time
 from datetime import timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from safecity.core.clock import utcnow
+from safecity.core.db import reset_engine
 from safecity.core.models import User
 from safecity.hazards import notify
-from safecity.hazards.models import Escalation, Notification
+from safecity.hazards.models import Escalation, HiddenDanger, Notification
+from safecity.web.app import create_app
 from tests.factories import NOW
 from tests.hazards.helpers import registered
 
@@ -81,14 +85,8 @@ def test_smtp_and_sms_after_commit(hz_city, session, monkeypatch) -> None:
 
 
 def test_serve_runs_the_escalation_loop(hz_city, session, database_url, monkeypatch) -> None:
-    from fastapi.testclient import TestClient
-
-    from safecity.core.clock import utcnow
-    from safecity.core.db import reset_engine
-    from safecity.web.app import create_app
 
     hd_id = registered(session, hz_city, utcnow() + timedelta(days=40))
-    from safecity.hazards.models import HiddenDanger
 
     hd = session.get(HiddenDanger, hd_id)  # make it overdue against the real clock
     hd.deadline = utcnow() - timedelta(days=1)

@@ -7,17 +7,17 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+import safecity.hazards.api  # noqa: F401  (registers the provider)
 from safecity.core.scope import Principal
 from safecity.hazards import jobs, service
 from safecity.risk import dynamic, lists
+from safecity.risk.models import RiskSignal
 from tests.conftest import principal
 from tests.factories import NOW
 from tests.hazards.helpers import factory_for, registered
 
 
 def test_overdue_raises_and_closing_clears_the_signal(hz_city, session, engine) -> None:
-    from safecity.risk.models import RiskSignal
-
     factory = factory_for(engine)
     dynamic.register(factory)
     try:
@@ -43,8 +43,6 @@ def test_overdue_raises_and_closing_clears_the_signal(hz_city, session, engine) 
 
 
 def test_major_hidden_dangers_list(hz_city, session) -> None:
-    import safecity.hazards.api  # noqa: F401  (registers the provider)
-
     hd_id = registered(session, hz_city, NOW + timedelta(days=60), grade="major")
     registered(session, hz_city, NOW + timedelta(days=60), grade="general")
     city = Principal(1, "admin", "admin", "370600")

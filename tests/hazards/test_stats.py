@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from unittest import mock
 
 from openpyxl import load_workbook
 
 from safecity.core.scope import Principal
-from safecity.hazards import final_counts, stats
+from safecity.hazards import final_counts, service, stats
 from safecity.hazards.models import HiddenDanger
-from tests.conftest import login
+from tests.conftest import login, principal
 from tests.factories import NOW
+from tests.hazards.helpers import staff_login as web_login
 
 D = timedelta(days=1)
 
@@ -80,7 +82,6 @@ def test_api_page_and_export(hz_city, client, session) -> None:
     assert wb["总体"]["B1"].value == 3  # three general ones in 芝罘区
     assert wb["按区划"]["A2"].value == "芝罘区"
     client.cookies.clear()
-    from tests.hazards.helpers import staff_login as web_login
 
     web_login(client, "zhifu")
     page = client.get("/hazards/stats")
@@ -88,8 +89,6 @@ def test_api_page_and_export(hz_city, client, session) -> None:
 
 
 def test_summary_matches_live_figures(hz_city, session) -> None:
-    from safecity.hazards import service
-    from tests.conftest import principal
 
     seed(session)
     city = Principal(1, "admin", "admin", "370600")
@@ -98,7 +97,6 @@ def test_summary_matches_live_figures(hz_city, session) -> None:
         p = stats.Params()
         fast = stats.dashboard(session, city, p, NOW)
         live = stats.dashboard(session, Principal(1, "admin", "admin", "370600"), p, NOW)
-        from unittest import mock
 
         with mock.patch.object(stats, "summary_fits", return_value=False):
             live = stats.dashboard(session, city, p, NOW)

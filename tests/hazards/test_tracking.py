@@ -91,8 +91,6 @@ def test_track_lookups_are_rate_limited(hz_city, client) -> None:
 
 
 def test_web_report_rate_limit_comes_before_the_form_is_parsed(hz_city, client, monkeypatch) -> None:
-    from starlette.requests import Request
-
     for _ in range(5):
         assert client.post("/api/v1/hazards/public-report", data=FORM).status_code == 201
     parsed = []

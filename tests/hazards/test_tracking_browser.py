@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from safecity.core.migrate import upgrade
 from tests.browser import live_server, load_demo_city
 
 pytestmark = pytest.mark.browser
@@ -15,8 +16,6 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from safecity.core.migrate import upgrade
-
     url = f"sqlite:///{tmp_path_factory.mktemp('hdtrack')}/safecity.db"
     upgrade(url)
     load_demo_city(url)

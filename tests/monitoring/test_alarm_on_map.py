@@ -10,8 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session
 
 from safecity.core.clock import utcnow
+from safecity.core.db import make_engine
+from safecity.core.migrate import upgrade
+from safecity.monitoring import demo
 from tests.browser import live_server, load_demo_city
 from tests.browser import login_page as _login
 
@@ -20,11 +24,6 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from sqlalchemy.orm import Session
-
-    from safecity.core.db import make_engine
-    from safecity.core.migrate import upgrade
-    from safecity.monitoring import demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('alarmmap')}/safecity.db"
     upgrade(url)

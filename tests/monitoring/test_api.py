@@ -6,8 +6,13 @@ import io
 import json
 import time
 
+from fastapi.testclient import TestClient
 from openpyxl import Workbook
 
+from safecity.core.db import get_engine, reset_engine
+from safecity.monitoring import api, pipeline
+from safecity.monitoring.settings import get_monitoring_settings
+from safecity.web.app import create_app
 from tests.conftest import login
 from tests.monitoring.conftest import make_sensors, token_of
 
@@ -127,8 +132,6 @@ def test_ndjson_bulk_is_packed_and_non_finite_lines_still_rejected_one_by_one(cl
 
 
 def test_rotated_device_token_is_refused_within_a_reload(client, session, monkeypatch) -> None:
-    from safecity.monitoring import api, pipeline
-
     monkeypatch.setattr(api, "_TOKEN_TTL_S", 0.0)  # every cached answer is stale at once
     monkeypatch.setattr(pipeline, "RELOAD_EVERY_S", 0.0)  # the registry reloads on each batch
     sensors = make_sensors(session)
@@ -236,14 +239,7 @@ def test_map_layers_show_open_alarms_and_sensors_in_scope(client, session) -> No
 
 def test_warm_start_builds_the_pipeline_when_the_app_starts(database_url, engine, city,
                                                              monkeypatch) -> None:
-    import time
 
-    from fastapi.testclient import TestClient
-
-    from safecity.core.db import get_engine, reset_engine
-    from safecity.monitoring import api
-    from safecity.monitoring.settings import get_monitoring_settings
-    from safecity.web.app import create_app
 
     monkeypatch.setenv("SAFECITY_DATABASE_URL", database_url)
     monkeypatch.setenv("SAFECITY_MONITORING_WARM_START", "true")

@@ -9,23 +9,25 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from safecity.core.clock import epoch_ms, utcnow
+from safecity.core.db import make_engine
+from safecity.core.migrate import upgrade
+from safecity.monitoring import demo
+from safecity.monitoring.demo import demo_token
+from safecity.monitoring.models import Sensor
 from tests.browser import live_server, load_demo_city
 from tests.browser import login_page as _login
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
 
-    from safecity.core.db import make_engine
-    from safecity.core.migrate import upgrade
-    from safecity.monitoring import demo
-    from safecity.monitoring.models import Sensor
 
     url = f"sqlite:///{tmp_path_factory.mktemp('monbrowser')}/safecity.db"
     upgrade(url)
@@ -45,8 +47,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
 
 def test_red_alarm_appears_live_and_is_acknowledged(
         live: tuple[str, str], browser: Any) -> None:
-    from safecity.monitoring.demo import demo_token
-
     base, device = live
     page = _login(browser, base, "admin")
     page.goto(f"{base}/monitoring/alarms")
@@ -86,8 +86,6 @@ def test_red_alarm_appears_live_and_is_acknowledged(
 
 def test_console_button_opens_a_hidden_danger_and_it_links_back(
         live: tuple[str, str], browser: Any) -> None:
-    from safecity.monitoring.demo import demo_token
-    from tests.conftest import PASSWORD
 
     base, device = live
     httpx.post(f"{base}/api/v1/telemetry", json={"ts": epoch_ms(), "value": 80.0},
@@ -116,8 +114,6 @@ def test_console_button_opens_a_hidden_danger_and_it_links_back(
 
 def test_sensor_chart_draws_thresholds_and_the_alarm_point(
         live: tuple[str, str], browser: Any) -> None:
-    from safecity.monitoring.demo import demo_token
-    from tests.conftest import PASSWORD
 
     base, device = live
     resp = httpx.post(f"{base}/api/v1/telemetry", json={"ts": epoch_ms(),

@@ -12,8 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from safecity.core.clock import utcnow
+from safecity.core.db import make_engine
+from safecity.core.migrate import upgrade
+from safecity.monitoring import demo
+from safecity.monitoring.demo import demo_token
+from safecity.monitoring.models import Sensor
 from tests.browser import live_server, load_demo_city
 from tests.browser import login_page as _login
 
@@ -22,13 +29,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, list[str]]]:
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
 
-    from safecity.core.db import make_engine
-    from safecity.core.migrate import upgrade
-    from safecity.monitoring import demo
-    from safecity.monitoring.models import Sensor
 
     url = f"sqlite:///{tmp_path_factory.mktemp('moncontext')}/safecity.db"
     upgrade(url)
@@ -49,8 +50,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, l
 
 
 def _post(base: str, device: str, value: float) -> None:
-    from safecity.monitoring.demo import demo_token
-
     r = httpx.post(f"{base}/api/v1/telemetry", json={"ts": int(time.time() * 1000),
                                                      "value": value},
                    headers={"Authorization": f"Bearer {demo_token(device)}"}, timeout=30)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from safecity.monitoring import pipeline as pipeline_module
 from safecity.monitoring.models import Alarm, AlarmAction, Reading
 from safecity.monitoring.pipeline import GROUP_MAX, Pipeline, _Ticket
-from tests.monitoring.conftest import msg
+from tests.monitoring.conftest import make_sensors, msg
 
 # submit() judges readings by the real clock (HTTP has no other): recent ones, so neither the
 # future/retention checks nor the offline sweep (it runs every few seconds) depend on the day.
@@ -151,8 +151,6 @@ def test_many_concurrent_gateways_match_one_at_a_time(engine, session, sensors) 
     """Eight gateways posting at once (each its own sensor, batches in order, values crossing
     the thresholds up and down) leave the same readings and alarm histories as the same
     batches processed one after another."""
-    from tests.monitoring.conftest import make_sensors
-
     more = make_sensors(session, 8, prefix="GW")
     rng = np.random.default_rng(5)
     plans = {s.device_id: [batch(s.device_id, k * 20, float(v), n=20)

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safecity.capabilities import register_handlers
 from safecity.core import events
 from safecity.core.db import reset_engine
 from safecity.monitoring import runners
@@ -56,8 +57,6 @@ def test_red_gas_alarm_in_an_ingestion_process_raises_risk_and_drafts_a_warning(
 
 
 def test_registering_twice_subscribes_each_handler_once(fresh_process) -> None:
-    from safecity.capabilities import register_handlers
-
     register_handlers()
     register_handlers()
     raised = events._handlers[events.AlarmRaised]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+
 import pytest
 
 from safecity.monitoring.mqtt import (
+    Consumer,
     ProtocolError,
     connect_packet,
     parse,
@@ -12,6 +16,7 @@ from safecity.monitoring.mqtt import (
     subscribe_packet,
     varint,
 )
+from safecity.monitoring.settings import MonitoringSettings
 
 TOPIC = b"safecity/v1/devices/D1/telemetry"  # 32 bytes
 
@@ -98,11 +103,7 @@ def test_subscribe_and_puback() -> None:
 
 def test_messages_right_behind_the_connack_are_processed_and_acknowledged() -> None:
     """A resumed session's queued messages can share the CONNACK's TCP segment."""
-    import socket
-    import threading
 
-    from safecity.monitoring.mqtt import Consumer
-    from safecity.monitoring.settings import MonitoringSettings
 
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]

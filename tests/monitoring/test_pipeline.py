@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -18,7 +19,7 @@ from safecity.monitoring.models import (
     SensorLatest,
 )
 from safecity.monitoring.pipeline import Pipeline
-from safecity.monitoring.store import write_readings
+from safecity.monitoring.store import write_parts, write_readings
 from tests.monitoring.conftest import T0_MS, msg, token_of
 
 NOW = datetime(2026, 11, 23, 9, 0, 30, tzinfo=UTC)
@@ -143,8 +144,6 @@ def test_offline_sweep_raises_alarm(engine, sensors) -> None:
 
 
 def test_parts_stored_together_each_get_their_own_counts(engine, sensors) -> None:
-    from safecity.monitoring.store import write_parts
-
     a, b = sensors[0].id, sensors[1].id
     # caller 0: two new; caller 1: one new, one the same as caller 0's first; caller 2: nothing
     sid = np.array([a, a, b, a], np.int64)
@@ -162,8 +161,6 @@ def test_parts_stored_together_each_get_their_own_counts(engine, sensors) -> Non
 
 
 def test_concurrent_submits_are_grouped_and_counted_per_caller(engine, sensors) -> None:
-    import threading
-
     pipe = Pipeline(engine)
     start = threading.Barrier(6)
     results: dict[int, object] = {}

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 
+from safecity.monitoring import pipeline
 from safecity.monitoring.models import (
     Reading,
     ReadingHour,
@@ -17,8 +18,9 @@ from safecity.monitoring.models import (
     SensorLatest,
     readings_inbox,
 )
-from safecity.monitoring.pipeline import Pipeline
+from safecity.monitoring.pipeline import Pipeline, _spread
 from safecity.monitoring.store import MINUTE_MS, rollup, write_readings
+from safecity.monitoring.telemetry import Decoded
 from tests.monitoring.conftest import T0_MS, token_of
 
 pytestmark = pytest.mark.postgres
@@ -118,8 +120,6 @@ def test_batches_and_roll_ups_racing_count_every_row_once(engine, sensors) -> No
 
 
 def test_runs_of_one_sensor_fold_at_once_single_readings_wait() -> None:
-    from safecity.monitoring.pipeline import _spread
-    from safecity.monitoring.telemetry import Decoded
 
     def batch(sid: list[int], ts: list[int]) -> Decoded:
         n = len(sid)
@@ -137,8 +137,6 @@ def test_runs_of_one_sensor_fold_at_once_single_readings_wait() -> None:
 
 def test_the_roll_up_vacuums_the_inbox_now_and_then(engine, sensors, monkeypatch) -> None:
     _pg(engine)
-    from safecity.monitoring import pipeline
-
     monkeypatch.setattr(pipeline, "VACUUM_INBOX_EVERY_S", 0.0)
     pipe = Pipeline(engine, rollup_interval_s=1)
     nan = np.full(200, np.nan)

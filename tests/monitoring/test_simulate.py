@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
 import numpy as np
 
-from safecity.monitoring.simulate import Fleet, values
+from safecity.monitoring.demo import ALARMS
+from safecity.monitoring.simulate import Fleet, post_with_retry, script_progress, values
 
 T = 1_795_424_400_000
 
@@ -38,8 +40,6 @@ def test_scripted_anomalies_along_the_run() -> None:
 def test_scripted_incidents_start_within_minutes_of_a_day_long_demo() -> None:
     # `make demo` runs the simulator for 86,400 s: the first incident must come within two
     # minutes and all five within fifteen (they used to be 4.8 h to 19 h in).
-    from safecity.monitoring.simulate import script_progress
-
     day = 86_400.0
     starts = {"gas leak": 0.2, "pipe burst": 0.35, "bridge overload": 0.5, "elevator": 0.65,
               "vehicle off route": 0.8}
@@ -54,8 +54,6 @@ def test_scripted_incidents_start_within_minutes_of_a_day_long_demo() -> None:
 
 
 def test_incident_sensors_skip_those_the_demo_opened_alarms_on() -> None:
-    from safecity.monitoring.demo import ALARMS
-
     seeded_gas = sum(1 for t, _ in ALARMS if t == "gas")
     types = ["gas"] * (seeded_gas + 2) + ["pipe_pressure", "pipe_pressure"]
     cells = np.array([1] * seeded_gas + [9, 9, 1, 1])
@@ -67,9 +65,6 @@ def test_incident_sensors_skip_those_the_demo_opened_alarms_on() -> None:
 
 
 def test_http_posts_retry_with_backoff_until_the_server_answers() -> None:
-    import httpx
-
-    from safecity.monitoring.simulate import post_with_retry
 
     answers: list = [httpx.ConnectError("refused"), httpx.Response(500), httpx.Response(503),
                      httpx.Response(202)]

@@ -20,9 +20,13 @@ from sqlalchemy.orm import Session
 
 import safecity.core.models  # registers the users and audit tables with Base.metadata
 import safecity.registry.models  # noqa: F401
+from safecity.core.audit import verify
 from safecity.core.db import Base, make_engine
+from safecity.core.models import AuditEntry, User
 from safecity.core.scope import ROLES
+from safecity.core.security import check_password
 from safecity.registry import demo
+from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget
 from safecity.registry.rules import (
     INDUSTRY_DIVISIONS,
     SCALES,
@@ -188,8 +192,6 @@ def test_protected_targets(city: demo.DemoCity) -> None:
 
 
 def test_rows_use_model_columns_only(city: demo.DemoCity) -> None:
-    from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget
-
     for rows, model in ((city.divisions, Division), (city.grid_cells, GridCell),
                         (city.enterprises, Enterprise), (city.protected_targets, ProtectedTarget)):
         keys = {frozenset(r) for r in rows}
@@ -260,10 +262,6 @@ def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
 
 
 def test_load_is_idempotent(fresh_engine: Engine, city: demo.DemoCity) -> None:
-    from safecity.core.audit import verify
-    from safecity.core.models import AuditEntry, User
-    from safecity.core.security import check_password
-    from safecity.registry.models import Enterprise
 
     seen: list[tuple[str, int, int]] = []
     with Session(fresh_engine) as session:

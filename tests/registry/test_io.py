@@ -21,6 +21,7 @@ from safecity.registry import io as regio
 from safecity.registry import service
 from safecity.registry.kinds import DIVISION, ENTERPRISE, GRID_CELL, PROTECTED_TARGET
 from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget
+from tests.conftest import login
 from tests.factories import NOW, uscc
 
 ADMIN = Principal(user_id=1, username="admin", role="admin", division_code="370600")
@@ -475,8 +476,6 @@ def test_division_import_derives_level_and_parent(session: Session, city: dict) 
 
 
 def test_http_import_422_row_detail_then_200_report_and_export(client) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import login
-
     h = login(client, "zhifu")
     bad = xlsx([row(140), row(141, 统一社会信用代码=bad_uscc("370602", 141))])
     resp = client.post("/api/v1/enterprises/import", headers=h,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -10,8 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safecity.core.models import AuditEntry
+from safecity.registry.models import GridCell
 from tests.conftest import PASSWORD, login
-from tests.risk.area_seed import seed_areas
+from tests.factories import square
+from tests.risk.area_seed import point, seed_areas
 
 
 @pytest.fixture
@@ -21,8 +24,6 @@ def api(client, session: Session, city: dict):  # type: ignore[no-untyped-def]
 
 
 def _web_login(client, username: str) -> None:  # type: ignore[no-untyped-def]
-    import re
-
     page = client.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     resp = client.post("/login", data={"username": username, "password": PASSWORD, "csrf": csrf,
@@ -48,9 +49,6 @@ def test_map_geojson_per_unit(api) -> None:  # type: ignore[no-untyped-def]
 
 def test_district_layer_one_red_point_among_many_blue_cells(api, session: Session
                                                             ) -> None:  # type: ignore[no-untyped-def]
-    from safecity.registry.models import GridCell
-    from tests.factories import square
-    from tests.risk.area_seed import point
 
     cells = {c.code: c.id for c in session.scalars(select(GridCell))}
     # 莱山区: a red point in its cell, and 29 more cells with nothing in them (blue)
@@ -92,8 +90,6 @@ def test_map_bad_input_is_422_with_field(api, query: str, field: str) -> None:  
 
 
 def test_explain_api_and_scope(api, session: Session) -> None:  # type: ignore[no-untyped-def]
-    from safecity.registry.models import GridCell
-
     cells = {c.code: c.id for c in session.scalars(select(GridCell))}
     h = login(api, "zhifu")
     ok = api.get("/api/v1/risk/map/explain", params={"unit": "grid", "id": cells["370602-0001"]},

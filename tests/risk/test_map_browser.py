@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from io import BytesIO
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from safecity.core.db import make_engine
+from safecity.core.migrate import upgrade
+from safecity.registry.models import Enterprise, GridCell
+from safecity.risk.models import MajorHazard, RiskPoint
 from tests.browser import live_server, load_demo_city
 from tests.conftest import NOW, PASSWORD
 
@@ -15,12 +22,7 @@ pytestmark = pytest.mark.browser
 
 def _seed_risks(url: str) -> dict[str, Any]:
     """One red risk point in a grid cell of 芝罘区 and a 三级 major hazard in another."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
 
-    from safecity.core.db import make_engine
-    from safecity.registry.models import Enterprise, GridCell
-    from safecity.risk.models import MajorHazard, RiskPoint
 
     engine = make_engine(url)
     with Session(engine) as session:
@@ -47,8 +49,6 @@ def _seed_risks(url: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-
-    from safecity.core.migrate import upgrade
 
     url = f"sqlite:///{tmp_path_factory.mktemp('riskmap')}/safecity.db"
     upgrade(url)
@@ -102,9 +102,8 @@ def test_admin_sees_coloured_areas_and_explains_one(server: dict[str, Any], brow
         [server["lat"], server["lon"]])
     assert point["zoom"] == 15
     # The canvas shows the red fill (#d7191c at 60 %) at that spot.
-    from io import BytesIO
 
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 Pillow loaded only when an image is drawn
 
     shot = page.screenshot(clip={"x": point["x"] - 5, "y": point["y"] - 5, "width": 10,
                                  "height": 10})

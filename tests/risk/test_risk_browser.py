@@ -8,7 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
+from safecity.core.db import make_engine
+from safecity.core.migrate import upgrade
+from safecity.registry import demo
+from safecity.risk import demo as risk_demo
 from tests.browser import ARTIFACTS, live_server
 from tests.conftest import NOW, PASSWORD
 
@@ -16,11 +21,6 @@ pytestmark = pytest.mark.browser
 
 
 def _load(url: str) -> None:
-    from sqlalchemy.orm import Session
-
-    from safecity.core.db import make_engine
-    from safecity.registry import demo
-    from safecity.risk import demo as risk_demo
 
     engine = make_engine(url)
     with Session(engine) as session:
@@ -32,8 +32,6 @@ def _load(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-
-    from safecity.core.migrate import upgrade
 
     url = f"sqlite:///{tmp_path_factory.mktemp('risk-browser')}/safecity.db"
     upgrade(url)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io as _io
+import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -13,9 +15,9 @@ from sqlalchemy.orm import Session
 from safecity.core.errors import Forbidden, Invalid
 from safecity.core.models import AuditEntry, User
 from safecity.core.security import to_principal
-from safecity.risk import io
+from safecity.risk import io, service
 from safecity.risk.models import RiskPoint
-from tests.conftest import login
+from tests.conftest import PASSWORD, login
 from tests.factories import NOW
 
 HEADERS = ["风险点编号", "风险点名称", "所属类型", "企业统一社会信用代码", "网格编码", "危险有害因素",
@@ -160,9 +162,6 @@ def test_import_over_http(client: Any, city: dict) -> None:
 
 
 def test_import_page(client: Any, city: dict) -> None:
-    import re
-
-    from tests.conftest import PASSWORD
 
     client.headers["accept"] = "text/html"
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
@@ -184,9 +183,6 @@ def test_import_page(client: Any, city: dict) -> None:
 
 
 def test_export_round_trips(session: Session, city: dict) -> None:
-    from datetime import date
-
-    from safecity.risk import service
 
     analyst = who(session, "analyst")
     io.import_points(session, analyst, "register.xlsx", xlsx(good_rows(city)), NOW)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from safecity.core.errors import Conflict, Forbidden, Invalid, NotFound
 from safecity.core.models import AuditEntry, User
 from safecity.core.security import to_principal
+from safecity.registry.models import GridCell
 from safecity.risk import service
 from safecity.risk.models import MajorHazard, RiskPoint
 from tests.factories import NOW
@@ -135,8 +136,6 @@ def test_filters_sort_and_overdue(session: Session, city: dict) -> None:
 
 
 def _grid_id(session: Session) -> int:
-    from safecity.registry.models import GridCell
-
     return session.scalar(select(GridCell.id).where(GridCell.division_code == "370602"))
 
 

@@ -7,18 +7,23 @@ import os
 import re
 import shutil
 import subprocess
+import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
+from starlette.routing import Match
 
+from safecity.capabilities import modules
 from safecity.core.errors import FieldError, Invalid, NotFound
 from safecity.core.scope import Principal
+from safecity.registry.models import GridCell
+from safecity.risk import lists
 from safecity.risk import whitepaper as wp
 from safecity.risk.models import MajorHazard, RiskAssessment, RiskPoint
-from tests.conftest import login
+from tests.conftest import login, web_login
 from tests.factories import NOW
 
 ADMIN = Principal(user_id=1, username="admin", role="admin", division_code="370600")
@@ -59,8 +64,6 @@ def seeded(session: Session, city: dict) -> dict:
     (芝罘区 2, 莱山区 1), vulnerable targets 1 (the school 200 m from 液氨储罐区).
     End of 2024: risk points 2 (red 1), major hazards 1.
     """
-    from safecity.registry.models import GridCell
-
     e = city["enterprises"]  # 0,1: 芝罘区 C26; 2: 芝罘区 G54; 3: 莱山区 C26; 4: 莱山区 F51; 5: 青岛
     for ent in e:  # on the platform since 2020, except e[2], registered after 2025
         ent.created_at = _t(2026, 3, 1) if ent is e[2] else _t(2020, 1, 1)
@@ -100,7 +103,7 @@ def seeded(session: Session, city: dict) -> dict:
 
 
 def _docx_text(content: bytes) -> tuple[Any, str]:
-    import docx
+    import docx  # noqa: PLC0415 python-docx loaded only when a Word file is written
 
     doc = docx.Document(io.BytesIO(content))
     parts = [p.text for p in doc.paragraphs]
@@ -121,7 +124,7 @@ def _table(doc: Any, first_header: str, second_header: str) -> list[list[str]]:
 
 
 def _pdf_text(content: bytes) -> str:
-    from pypdf import PdfReader
+    from pypdf import PdfReader  # noqa: PLC0415 pypdf loaded only when a PDF is read back
 
     reader = PdfReader(io.BytesIO(content))
     return re.sub(r"\s+", "", "".join(page.extract_text() or "" for page in reader.pages))
@@ -137,7 +140,7 @@ def _poppler(tool: str) -> str:
 
 
 def _page_png(content: bytes, tmp_path: Path, name: str, page: int = 1) -> Any:
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 Pillow loaded only when an image is drawn
 
     pdf = tmp_path / f"{name}.pdf"
     pdf.write_bytes(content)
@@ -180,7 +183,7 @@ def test_docx_has_headings_and_district_counts(session: Session, seeded: dict) -
     areas = {r[0]: r[1:] for r in _table(doc, "区县", "红色")[1:]}
     assert areas["芝罘区"] == ["1", "0", "0", "0", "1"]
     # w:eastAsia makes Word use a Chinese font for the Chinese text (no theme font overriding it).
-    from docx.oxml.ns import qn
+    from docx.oxml.ns import qn  # noqa: PLC0415 python-docx loaded only when a Word file is written
 
     for style, font in (("Normal", "宋体"), ("Heading 1", "黑体"), ("Title", "黑体")):
         rfonts = doc.styles[style].element.rPr.rFonts
@@ -194,8 +197,6 @@ def test_docx_has_headings_and_district_counts(session: Session, seeded: dict) -
 
 def test_major_hidden_dangers_come_from_the_registered_provider(
         session: Session, seeded: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    from safecity.capabilities import modules
-    from safecity.risk import lists
 
     seen: list[Any] = []
 
@@ -221,8 +222,6 @@ def test_major_hidden_dangers_come_from_the_registered_provider(
 
 
 def _docx_part(content: bytes, name: str) -> bytes:
-    import zipfile
-
     with zipfile.ZipFile(io.BytesIO(content)) as z:
         return z.read(name)
 
@@ -273,9 +272,9 @@ def test_recommendations_come_from_the_data(session: Session, seeded: dict) -> N
 
 def test_pdf_page_renders_chinese_glyphs_not_boxes(session: Session, seeded: dict,
                                                    tmp_path: Path) -> None:
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
-    from PIL import ImageChops
+    from fontTools import subset  # noqa: PLC0415 fontTools loaded only when fonts are subset
+    from fontTools.ttLib import TTFont  # noqa: PLC0415 fontTools loaded only when fonts are subset
+    from PIL import ImageChops  # noqa: PLC0415 Pillow loaded only when an image is drawn
 
     doc = wp.compose(wp.gather(session, ADMIN, 2025, "370600", NOW))
     fonts = wp.load_fonts(doc.text())
@@ -322,7 +321,7 @@ def test_pdf_page_renders_chinese_glyphs_not_boxes(session: Session, seeded: dic
 
 
 def test_map_is_coloured_by_area_level(session: Session, seeded: dict) -> None:
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 Pillow loaded only when an image is drawn
 
     data = wp.gather(session, ADMIN, 2025, "370600", NOW)
     assert sorted(a.level for a in data.areas) == ["red", "red"]
@@ -331,7 +330,7 @@ def test_map_is_coloured_by_area_level(session: Session, seeded: dict) -> None:
     image = image.convert("RGB")
     colours = image.getcolors(maxcolors=1 << 20) or []
     red = wp._rgb(wp.LEVEL_HEX["red"])
-    red_pixels = sum(n for n, c in colours if sum(abs(a - b) for a, b in zip(c, red)) < 30)
+    red_pixels = sum(n for n, c in colours if sum(abs(a - b) for a, b in zip(c, red, strict=False)) < 30)
     assert red_pixels > 500
     assert "重大风险（红）2 个网格" in doc.map_spec.legend
 
@@ -391,8 +390,6 @@ def test_missing_font_fails_with_a_bilingual_hint(monkeypatch: pytest.MonkeyPatc
 def wp_client(client: Any) -> Any:
     # The application itself must serve the white paper: a test that mounted the router would
     # hide a missing route.
-    from starlette.routing import Match
-
     for path in ("/api/v1/risk/white-paper", "/risk/white-paper", "/risk/white-paper/download"):
         scope = {"type": "http", "method": "GET", "path": path, "root_path": "",
                  "query_string": b"", "headers": []}
@@ -428,8 +425,6 @@ def test_endpoint_downloads_and_validates(wp_client: Any, seeded: dict) -> None:
 
 
 def test_page_has_form_and_shows_errors(wp_client: Any, seeded: dict) -> None:
-    from tests.conftest import web_login
-
     wp_client.headers["accept"] = "text/html"
     web_login(wp_client, "zhifu")
     page = wp_client.get("/risk/white-paper")
@@ -460,8 +455,6 @@ def test_page_defaults_to_the_current_year_and_says_the_period(wp_client: Any, s
                                                                frozen_clock: Any) -> None:
     """The clock stands at 23 November 2026: the default is 2026 to date, not the year 2025
     (whose paper reported 0 major hazards while the maps showed them), and the page says so."""
-    from tests.conftest import web_login
-
     wp_client.headers["accept"] = "text/html"
     web_login(wp_client, "admin")
     page = wp_client.get("/risk/white-paper").text

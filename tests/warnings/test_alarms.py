@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from safecity.core import events
 from safecity.core.db import session_scope
-from safecity.warnings import alarms, cap
+from safecity.warnings import alarms, api, cap
 from safecity.warnings.models import Delivery, Warning
 from safecity.warnings.settings import get_warning_settings
 
@@ -29,9 +30,6 @@ def by_alarm(alarm_id: str) -> list[Warning]:
 
 
 def test_importing_the_api_subscribes_once() -> None:
-    import importlib
-
-    from safecity.warnings import api
 
     handlers = events._handlers[events.AlarmRaised]
     while alarms.on_alarm_raised in handlers:

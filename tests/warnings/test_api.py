@@ -10,8 +10,13 @@ from typing import Any
 
 import pytest
 from lxml import etree
+from sqlalchemy import select
 
-from safecity.warnings import cap, rules
+from safecity.core.db import session_scope
+from safecity.core.models import AuditEntry
+from safecity.warnings import cap, rules, service
+from safecity.warnings.models import Warning
+from safecity.warnings.settings import get_warning_settings
 from tests.conftest import login
 
 DATA = Path(__file__).parent / "data"
@@ -82,10 +87,7 @@ def test_red_warning_workflow_and_idempotent_issue(client: Any) -> None:
     back = rules.content_of(alert)
     assert back.level == "red" and back.headline == "芝罘区燃气泄漏预警"
     assert back.areas[0].polygons[0][0] == (121.365, 37.46)
-    from sqlalchemy import select
 
-    from safecity.core.db import session_scope
-    from safecity.core.models import AuditEntry
 
     with session_scope() as session:
         actions = list(session.scalars(select(AuditEntry.action).where(
@@ -96,8 +98,6 @@ def test_red_warning_workflow_and_idempotent_issue(client: Any) -> None:
 
 def test_round_trip_of_every_issued_message(client: Any) -> None:
     """Alert, Update and Cancel all parse back to the content the warning holds."""
-    from safecity.warnings import service
-    from safecity.warnings.models import Warning
 
     cmd = login(client, "commander")
     w = issued(client, "orange", alarm_id="A-9")
@@ -113,7 +113,6 @@ def test_round_trip_of_every_issued_message(client: Any) -> None:
     assert cancel["msg_type"] == "Cancel"
     resp = client.post(f"/api/v1/warnings/{upd['id']}/cancel", headers=cmd)
     assert resp.status_code == 409
-    from safecity.core.db import session_scope
 
     with session_scope() as session:
         for wid, msg_type, n_refs in ((w["id"], "Alert", 0), (upd["id"], "Update", 1),
@@ -219,8 +218,6 @@ def test_roles_that_may_not_draft(client: Any, role: str) -> None:
 
 def test_city_configures_who_approves_each_level(client: Any,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from safecity.warnings.settings import get_warning_settings
-
     monkeypatch.setenv("SAFECITY_WARNINGS_APPROVAL_ROLES", json.dumps(
         {"red": [], "orange": ["commander"], "yellow": ["district_officer"], "blue": []}))
     get_warning_settings.cache_clear()
@@ -254,8 +251,6 @@ def test_oversized_cap_upload_is_refused(client: Any) -> None:
 
 def test_failed_webhook_does_not_block_other_channels_and_can_be_resent(
         client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from safecity.warnings.settings import get_warning_settings
-
     for key, value in (("WEBHOOK_URLS", '["http://127.0.0.1:9/cap"]'), ("MAX_ATTEMPTS", "1"),
                        ("WEBHOOK_ATTEMPTS", "1")):
         monkeypatch.setenv(f"SAFECITY_WARNINGS_{key}", value)

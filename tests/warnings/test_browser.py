@@ -7,8 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
+from safecity.core import events
 from safecity.core.clock import utcnow
+from safecity.core.db import make_engine
+from safecity.registry import demo as city_demo
+from safecity.warnings import alarms, cap, demo
 from tests.browser import ARTIFACTS, live_server
 from tests.conftest import NOW, PASSWORD
 
@@ -16,11 +21,6 @@ pytestmark = pytest.mark.browser
 
 
 def _load_city(url: str) -> None:
-    from sqlalchemy.orm import Session
-
-    from safecity.core.db import make_engine
-    from safecity.registry import demo as city_demo
-    from safecity.warnings import demo
 
     engine = make_engine(url)
     with Session(engine) as session:
@@ -51,8 +51,6 @@ def _login(browser: Any, base: str, username: str) -> Any:
 
 
 def test_red_alarm_to_public_page_and_feed(server: str, browser: Any) -> None:
-    from safecity.core import events
-    from safecity.warnings import alarms, cap
 
     alarms.register()  # the app did this on import; again in case a test cleared the bus
     events.publish(events.AlarmRaised(utcnow(), alarm_id="GAS-ZF-0042", level="red",

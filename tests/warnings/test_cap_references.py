@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from safecity.cli import app
+from safecity.core import clock, deps
 from safecity.core.db import reset_engine, session_scope
 from safecity.core.models import AuditEntry
 from safecity.warnings import cap, rules
@@ -58,8 +60,6 @@ def ref(identifier: str, sent: str = SENT, sender: str = MET) -> str:
 @pytest.fixture
 def frozen(monkeypatch: pytest.MonkeyPatch) -> datetime:
     """Every `now` the API and CLI take is NOW (the fixture alert expires a day later)."""
-    from safecity.core import clock, deps
-
     monkeypatch.setattr(clock, "utcnow", lambda: NOW)
     monkeypatch.setattr(deps, "utcnow", lambda: NOW)
     return NOW
@@ -253,8 +253,6 @@ def test_hostile_cancel_is_still_refused(client: Any, frozen: datetime) -> None:
 def test_cli_imports_an_infoless_cancel(database_url: str, engine: Any, city: dict,
                                         monkeypatch: pytest.MonkeyPatch, frozen: datetime,
                                         tmp_path: Path) -> None:
-    from safecity.cli import app
-
     monkeypatch.setenv("SAFECITY_DATABASE_URL", database_url)
     reset_engine()
     runner = CliRunner()

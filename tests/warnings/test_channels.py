@@ -3,6 +3,7 @@ failing channel that does not block the others, and a restart that resumes pendi
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -60,7 +61,7 @@ def hook() -> Iterator[tuple[str, type[_Hook]]]:
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[int, list[EmailMessage]]]:
-    from aiosmtpd.controller import Controller
+    from aiosmtpd.controller import Controller  # noqa: PLC0415 aiosmtpd loaded only by the SMTP test server
 
     inbox: list[EmailMessage] = []
 
@@ -69,7 +70,6 @@ def smtp() -> Iterator[tuple[int, list[EmailMessage]]]:
             inbox.append(message_from_bytes(envelope.content, policy=default))
             return "250 OK"
 
-    import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

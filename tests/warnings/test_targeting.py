@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from shapely.geometry import shape
 
 from safecity.warnings import rules, targeting
 
@@ -36,7 +37,6 @@ def test_area_weighted_population_and_points() -> None:
 
 def test_division_area_covers_whole_cells() -> None:
     areas = rules.areas_from_json([{"desc": "d", "divisions": ["370602"]}])
-    from shapely.geometry import shape
 
     geom = targeting.area_geometry(areas, {"370602": shape(square(-0.1, -0.1, 1.2))})
     result = targeting.compute(geom, GRID, TARGETS, ENTS)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import csrf_of as _csrf
-from tests.conftest import web_login
+from tests.conftest import login, web_login
 
 DATA = Path(__file__).parent / "data"
 
@@ -44,7 +44,6 @@ def test_draft_approve_issue_through_the_pages(web: Any) -> None:
     resp = web.post("/warnings/new", data=_form(csrf=csrf), follow_redirects=False)
     assert resp.status_code == 303
     url = resp.headers["location"]
-    from tests.conftest import login
 
     got = web.get(f"/api/v1{url}", headers=login(web, "commander")).json()
     assert got["effective"].startswith("2026-11-23T09:00:00")  # 17:00 Beijing, stored in UTC

@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from safecity.cli import app
+
 
 def _served_log_config(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    import uvicorn
+    import uvicorn  # noqa: PLC0415 uvicorn loaded only when a server starts
 
-    from safecity.cli import app
 
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))

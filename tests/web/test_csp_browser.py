@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.browser import live_server, load_demo_city, login_page
+from tests.conftest import own_database
 
 pytestmark = pytest.mark.browser
 
@@ -19,8 +20,6 @@ PAGES = ["/map", "/monitoring/alarms", "/registry/enterprises", "/warnings", "/p
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.conftest import own_database
-
     folder: Path = tmp_path_factory.mktemp("csp")
     with own_database("sqlite", folder, "web_csp") as url:
         load_demo_city(url)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import safecity.web
+from safecity.hazards.service import PUBLIC_REPORTS_PER_HOUR
+from safecity.web.hardening import body_limits
 from tests.conftest import login
 
 HUGE = str(2**63)
@@ -28,9 +32,6 @@ def test_every_answer_carries_the_security_headers(client: Any) -> None:
 
 def test_templates_have_no_inline_script_or_handler() -> None:
     """The CSP forbids inline script, so a template that grows one would silently stop working."""
-    from pathlib import Path
-
-    import safecity.web
 
     root = Path(safecity.web.__file__).parent / "templates"
     for path in root.rglob("*.html"):
@@ -95,8 +96,6 @@ def test_json_nested_5000_deep_is_refused_not_500(client: Any, path: str) -> Non
 
 
 def test_body_over_the_cap_is_413_before_it_is_read(client: Any) -> None:
-    from safecity.web.hardening import body_limits
-
     multipart, other = body_limits()
     big = b"x" * (other + 1)
     resp = client.post("/api/v1/hazards/public-report", content=big,
@@ -116,8 +115,6 @@ def test_body_over_the_cap_is_413_before_it_is_read(client: Any) -> None:
 
 
 def test_anonymous_report_rate_limit_comes_before_the_body(client: Any) -> None:
-    from safecity.hazards.service import PUBLIC_REPORTS_PER_HOUR
-
     form = {"title": "路边燃气管道漏气", "description": "闻到燃气味", "lon": "121.365",
             "lat": "37.465"}
     for _ in range(PUBLIC_REPORTS_PER_HOUR):

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from safecity.core.config import get_settings
+from safecity.hazards import uploads
 from tests.conftest import login
 
 REPORT = {"title": "路边燃气管道漏气", "description": "闻到燃气味", "lon": "121.365",
@@ -31,8 +33,6 @@ def _jpeg() -> bytes:
 
 @pytest.fixture
 def storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from safecity.core.config import get_settings
-
     monkeypatch.setenv("SAFECITY_STORAGE_DIR", str(tmp_path))
     get_settings.cache_clear()
     yield tmp_path
@@ -55,8 +55,6 @@ def test_pixel_bombs_are_refused_before_decoding(client: Any, storage: Path,
 
 
 def test_photo_size_and_count_limits(client: Any, storage: Path) -> None:
-    from safecity.hazards import uploads
-
     headers = login(client, "zhifu")
     big = _jpeg() + b"\0" * (uploads.MAX_PHOTO_BYTES + 1)
     resp = client.post("/api/v1/hazards", data=REPORT, headers=headers,
@@ -75,8 +73,6 @@ def test_photo_size_and_count_limits(client: Any, storage: Path) -> None:
 
 def test_max_upload_mb_holds_on_every_import_route(client: Any,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from safecity.core.config import get_settings
-
     monkeypatch.setenv("SAFECITY_MAX_UPLOAD_MB", "1")
     get_settings.cache_clear()
     try:

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from safecity.core.scope import Principal
-from safecity.web.access import menu, start_page
+from safecity.web.access import _groups, menu, start_page
 from tests.conftest import web_login
 
 ROLES = ("admin", "commander", "analyst", "zhifu", "liaison", "enterprise", "public")
@@ -21,8 +21,6 @@ def _menu_links(html: str) -> set[str]:
 
 @pytest.mark.parametrize("username", ROLES)
 def test_menu_shows_exactly_the_pages_the_role_may_open(client, username: str) -> None:
-    from safecity.web.access import _groups
-
     client.headers["accept"] = "text/html"
     landed = web_login(client, username, next="/")
     start = landed.headers["location"]

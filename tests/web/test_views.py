@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from safecity.core.models import User
+from safecity.registry.models import Enterprise
 from tests.conftest import PASSWORD, web_login
 from tests.conftest import csrf_of as _csrf
 from tests.factories import uscc
@@ -43,8 +45,6 @@ def test_login_sets_a_safe_session_cookie(web: Any) -> None:
 
 
 def test_wrong_password_is_shown_in_chinese_and_counted(web: Any, engine: Any) -> None:
-    from safecity.core.models import User
-
     resp = web_login(web, "zhifu", "wrong-password")
     assert resp.status_code == 401 and "用户名或密码错误" in resp.text
     with engine.connect() as conn:
@@ -73,8 +73,6 @@ def test_language_switch_changes_the_navigation(web: Any) -> None:
 
 
 def test_posts_without_the_csrf_token_change_nothing(web: Any, city: dict, engine: Any) -> None:
-    from safecity.registry.models import Enterprise
-
     web_login(web, "admin")
     key = city["enterprises"][0].id
     for data in ({"csrf": "forged"}, {}):
@@ -85,8 +83,6 @@ def test_posts_without_the_csrf_token_change_nothing(web: Any, city: dict, engin
 
 
 def test_create_form_reports_every_field_and_keeps_input(web: Any, engine: Any) -> None:
-    from safecity.registry.models import Enterprise
-
     web_login(web, "admin")
     token = _csrf(web.get("/registry/enterprises/new").text)
     before = _count(engine, Enterprise)
@@ -137,8 +133,6 @@ def test_district_officer_sees_only_own_district(web: Any, city: dict) -> None:
 
 
 def test_import_refused_file_shows_rows_and_writes_nothing(web: Any, engine: Any) -> None:
-    from safecity.registry.models import Enterprise
-
     web_login(web, "admin")
     token = _csrf(web.get("/registry/enterprises/import").text)
     csv = (f"名称,统一社会信用代码,行业代码,行政区划代码\n"

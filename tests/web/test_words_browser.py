@@ -9,20 +9,24 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from safecity.capabilities import modules
+from safecity.core.config import get_settings
+from safecity.core.db import make_engine
+from safecity.core.migrate import upgrade
+from safecity.registry import demo
+from safecity.registry.models import ProtectedTarget
+from safecity.risk import demo as risk_demo
+from safecity.warnings import service
 from tests.browser import live_server
-from tests.conftest import NOW, PASSWORD
+from tests.conftest import NOW, PASSWORD, principal
 
 pytestmark = pytest.mark.browser
 
 
 def _load(url: str) -> None:
-    from sqlalchemy.orm import Session
-
-    from safecity.capabilities import modules
-    from safecity.core.db import make_engine
-    from safecity.registry import demo
-    from safecity.risk import demo as risk_demo
 
     engine = make_engine(url)
     with Session(engine) as session:
@@ -37,11 +41,6 @@ def _load(url: str) -> None:
 
 def _draft_around_a_kindergarten(session: Any) -> None:
     """A draft warning over a 2 km square centred on the first kindergarten (for the preview)."""
-    from sqlalchemy import select
-
-    from safecity.registry.models import ProtectedTarget
-    from safecity.warnings import service
-    from tests.conftest import principal
 
     kg = session.scalars(select(ProtectedTarget).where(
         ProtectedTarget.target_type == "kindergarten", ProtectedTarget.lon.is_not(None))
@@ -62,15 +61,11 @@ KINDERGARTEN: dict[str, Any] = {}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from safecity.core.migrate import upgrade
-
     url = f"sqlite:///{tmp_path_factory.mktemp('words-browser')}/safecity.db"
     upgrade(url)
     with pytest.MonkeyPatch.context() as mp:
         # The demo's own red warning is drafted and approved by one demo account.
         mp.setenv("SAFECITY_SEPARATION_OF_DUTIES", "false")
-        from safecity.core.config import get_settings
-
         get_settings.cache_clear()
         _load(url)
         with live_server(url, SAFECITY_SEPARATION_OF_DUTIES="false") as base:
