@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
+from safecity.core.db import make_engine, reset_engine
+from safecity.registry import demo
+from safecity.web.app import create_app
 from tests.conftest import NOW, PASSWORD
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"  # screenshots for a reader
@@ -43,17 +47,14 @@ def free_port() -> int:
 @contextmanager
 def live_server(database_url: str, **env: str) -> Iterator[str]:
     """The whole app served by uvicorn in a thread on a free port, with `env` set meanwhile."""
-    import uvicorn
+    import uvicorn  # noqa: PLC0415 uvicorn loaded only when a server starts
 
-    from safecity.core.db import reset_engine
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SAFECITY_DATABASE_URL", database_url)
         for name, value in env.items():
             mp.setenv(name, value)
         reset_engine()
-        from safecity.web.app import create_app
-
         port = free_port()
         srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
                                             log_level="warning", lifespan="off"))
@@ -74,7 +75,7 @@ def live_server(database_url: str, **env: str) -> Iterator[str]:
 @contextmanager
 def chromium() -> Iterator[Any]:
     executable = chromium_path()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 Playwright loaded only by browser tests that run
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=ARGS)
@@ -86,10 +87,6 @@ def chromium() -> Iterator[Any]:
 
 def load_demo_city(url: str, seed: int = 7) -> None:
     """The generated demo city (registry) in the database at `url`, as of NOW."""
-    from sqlalchemy.orm import Session
-
-    from safecity.core.db import make_engine
-    from safecity.registry import demo
 
     engine = make_engine(url)
     with Session(engine) as session:

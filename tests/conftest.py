@@ -10,12 +10,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from safecity.core import clock
 from safecity.core.db import Base, make_engine, reset_engine
+from safecity.core.migrate import upgrade
+from safecity.core.models import User
+from safecity.core.scope import Principal
+from safecity.core.security import hash_password
 from safecity.models_all import import_all
+from safecity.monitoring.settings import get_monitoring_settings
+from safecity.web.app import create_app
+from tests.factories import seed_city
 
 PG_ADMIN_URL = os.environ.get("SAFECITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -48,8 +57,6 @@ def _fresh_pg_database(worker: str) -> str:
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from safecity.core.migrate import upgrade
-
     # The process id keeps two suites running at once from dropping each other's database.
     worker = f'{os.environ.get("PYTEST_XDIST_WORKER", "main")}_{os.getpid()}'
     if request.param == "sqlite":
@@ -77,8 +84,6 @@ def _drop_pg_database(name: str) -> None:
 def own_database(kind: str, folder: Path, label: str) -> Iterator[str]:
     """A migrated database of the caller's own ("sqlite" or "postgresql"), dropped afterwards:
     live servers and browsers keep their data apart from the per-test truncated one."""
-    from safecity.core.migrate import upgrade
-
     if kind == "sqlite":
         url = f"sqlite:///{folder}/safecity.db"
     else:
@@ -110,8 +115,6 @@ def live_database_url(request: pytest.FixtureRequest,
 def _inline_rollup(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Readings' aggregates are written with the readings in tests, so a test can look at them
     at once (subprocesses inherit this); the deferred roll-up has its own tests."""
-    from safecity.monitoring.settings import get_monitoring_settings
-
     monkeypatch.setenv("SAFECITY_MONITORING_ROLLUP_INTERVAL_S", "0")
     get_monitoring_settings.cache_clear()
     yield
@@ -145,16 +148,12 @@ def session(engine) -> Iterator[Session]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    from safecity.core.security import hash_password
-
     return hash_password(PASSWORD)
 
 
 @pytest.fixture
 def city(session: Session, password_hash: str) -> dict:
     """A small hand-made city: two districts of Yantai and one of another city, users per role."""
-    from tests.factories import seed_city
-
     data = seed_city(session, password_hash)
     session.commit()
     return data
@@ -162,9 +161,6 @@ def city(session: Session, password_hash: str) -> dict:
 
 @pytest.fixture
 def client(database_url: str, engine, city, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    from fastapi.testclient import TestClient
-
-    from safecity.web.app import create_app
 
     monkeypatch.setenv("SAFECITY_DATABASE_URL", database_url)
     # Background jobs stay off in API tests; the tests of those jobs turn them on.
@@ -202,10 +198,6 @@ def web_login(web, username: str, password: str = PASSWORD,  # type: ignore[no-u
 
 def principal(session: Session, username: str):  # type: ignore[no-untyped-def]
     """The Principal of a seeded user, as the API would build it."""
-    from sqlalchemy import select
-
-    from safecity.core.models import User
-    from safecity.core.scope import Principal
 
     u = session.scalar(select(User).where(User.username == username))
     return Principal(u.id, u.username, u.role, u.division_code, u.enterprise_id, u.industry)
@@ -214,8 +206,6 @@ def principal(session: Session, username: str):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def frozen_clock() -> Iterator[datetime]:
     """The application's clock stands at NOW (the date every fixture and seed is written for)."""
-    from safecity.core import clock
-
     with clock.frozen(NOW) as at:
         yield at
 
@@ -223,7 +213,7 @@ def frozen_clock() -> Iterator[datetime]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
     """Headless Debian Chromium, one per test module."""
-    from tests.browser import chromium
+    from tests.browser import chromium  # noqa: PLC0415 cycle: tests.browser imports NOW, PASSWORD from here
 
     with chromium() as launched:
         yield launched
