@@ -29,6 +29,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from safecity.core.db import make_engine
+from safecity.core.migrate import upgrade
+from safecity.registry import demo
+from safecity.registry.models import Enterprise
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, func, select, text
@@ -76,8 +81,6 @@ def drop_database(url: str) -> None:
 
 
 def load_city(engine) -> list:  # type: ignore[no-untyped-def]
-    from safecity.registry import demo
-    from safecity.registry.models import Enterprise
 
     with Session(engine) as session:
         demo.load(session, demo.generate(seed=7, now=NOW), NOW)
@@ -207,8 +210,6 @@ def main() -> None:
     parser.add_argument("--open", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
-    from safecity.core.db import make_engine
-    from safecity.core.migrate import upgrade
 
     url = fresh_database()
     try:

@@ -55,7 +55,23 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+
+import httpx
+
+from safecity.core.db import make_engine
+from safecity.core.migrate import upgrade
+from safecity.core.models import User
+from safecity.core.security import hash_password
+from safecity.monitoring.catalog import TYPES
+from safecity.monitoring.models import RuleVersion, Sensor
+from safecity.monitoring.runners import run_mqtt_consumer, run_nats_worker
+from safecity.monitoring.settings import MonitoringSettings
+from safecity.monitoring.store import rollup
+from safecity.monitoring.stream import DEVICE_HEADER, Publisher, subject
+from safecity.monitoring.telemetry import hash_token
+from safecity.registry.models import Division
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -169,14 +185,6 @@ def drop_db(url: str) -> None:
 
 
 def seed(url: str) -> list[str]:
-    from datetime import UTC, datetime
-
-    from safecity.core.db import make_engine
-    from safecity.core.migrate import upgrade
-    from safecity.core.models import User
-    from safecity.core.security import hash_password
-    from safecity.monitoring.telemetry import hash_token
-    from safecity.registry.models import Division
 
     upgrade(url)
     engine = make_engine(url)
@@ -190,8 +198,6 @@ def seed(url: str) -> list[str]:
             "username": "bench", "display_name": "bench", "password_hash": hash_password("bench1234"),
             "role": "admin", "division_code": "370600", "created_at": now, "active": True,
             "lang": "zh", "failed_logins": 0}])
-        from safecity.monitoring.models import Sensor
-
         conn.execute(Sensor.__table__.insert(), [{
             "device_id": d, "name": d, "sensor_type": types[i % 4] if i < SENSORS else "gas",
             "division_code": "370600", "facility": "", "status": "active",
@@ -199,9 +205,6 @@ def seed(url: str) -> list[str]:
             "updated_at": now} for i, d in enumerate(devices)])
         # Replayed history is hours old: without this every sensor would be "offline" or
         # "stuck" at once and the latency probe would count those alarms too.
-        from safecity.monitoring.catalog import TYPES
-        from safecity.monitoring.models import RuleVersion
-
         quiet = {code: {"offline_s": 90 * 86400, "stuck_s": None} for code in TYPES}
         conn.execute(RuleVersion.__table__.insert(), [{
             "version": 1, "definition": {code: {**DEFAULTS[code], **q}
@@ -346,8 +349,6 @@ def batch_bodies(devices: list[str], readings: int, per: int, t0: int) -> list[t
 
 
 def count_rows(url: str) -> tuple[int, int]:
-    from safecity.monitoring.store import rollup
-
     engine = create_engine(url)
     while True:  # fold what is still waiting, so the aggregates can be compared
         with engine.begin() as conn:
@@ -430,8 +431,6 @@ def account(url: str, ledger: Ledger) -> dict[str, int]:
 
 def consumer_proc(i: int, url: str, env: dict[str, str], shared: bool) -> None:
     os.environ.update(env)
-    from safecity.monitoring.runners import run_mqtt_consumer
-
     run_mqtt_consumer(i, url, None, "bench", False, shared)
 
 
@@ -525,8 +524,6 @@ def mqtt_leg(url: str, kind: str, workdir: str, devices: list[str], ids: dict[st
 
 
 def http_path(url: str, devices: list[str], readings: int, t0_ms: int, ledger: Ledger) -> float:
-    import httpx
-
     port = free_port()
     env = {**os.environ, "SAFECITY_DATABASE_URL": url}
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "safecity.web.app:create_app",
@@ -595,14 +592,11 @@ def http_path(url: str, devices: list[str], readings: int, t0_ms: int, ledger: L
 def nats_worker_proc(i: int, workers: int, url: str, stream: str, prefix: str) -> None:
     os.environ["SAFECITY_MONITORING_NATS_STREAM"] = stream
     os.environ["SAFECITY_MONITORING_NATS_SUBJECT_PREFIX"] = prefix
-    from safecity.monitoring.runners import run_nats_worker
 
     run_nats_worker(i, workers, url)
 
 
 def nats_path(url: str, devices: list[str], readings: int, t0_ms: int, ledger: Ledger) -> float:
-    from safecity.monitoring.settings import MonitoringSettings
-    from safecity.monitoring.stream import DEVICE_HEADER, Publisher, subject
 
     stream, prefix = f"BENCH_{os.getpid()}", f"bench{os.getpid()}.tel"
     settings = MonitoringSettings(nats_stream=stream, nats_subject_prefix=prefix)
@@ -647,7 +641,7 @@ def nats_path(url: str, devices: list[str], readings: int, t0_ms: int, ledger: L
         ledger.add_all(acked)
 
     async def drop() -> None:
-        import nats
+        import nats  # noqa: PLC0415 nats-py loaded only when the streaming engine is used
 
         nc = await nats.connect(settings.nats_url)
         await nc.jetstream().delete_stream(stream)
@@ -661,8 +655,6 @@ def alarm_latency(url: str, broker: MosquittoBroker | NatsMqttBroker, devices: l
                   ids: dict[str, int], ledger: Ledger) -> dict[str, object]:
     """Red gas readings from spare sensors during a LOAD_RATE single-message load; each probe
     waits for its own alarm (that sensor, that reading's ts) in GET /api/v1/monitoring/alarms."""
-    import httpx
-
     port = broker.port
     api_port = free_port()
     env = {**os.environ, "SAFECITY_DATABASE_URL": url}
@@ -687,7 +679,7 @@ def alarm_latency(url: str, broker: MosquittoBroker | NatsMqttBroker, devices: l
     t_load = time.perf_counter()
     loader = start_thread(publish_mqtt, port, load, LOAD_RATE, "bench-load", stop, sent_load)
     time.sleep(2)
-    import paho.mqtt.client as mqtt
+    import paho.mqtt.client as mqtt  # noqa: PLC0415 paho-mqtt loaded only when MQTT is used
 
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-alarm",
                     protocol=mqtt.MQTTv311 if isinstance(broker, NatsMqttBroker) else mqtt.MQTTv5)

@@ -48,6 +48,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+import numpy as np
+from ingest import consumer_env, start_broker
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from safecity.monitoring.demo import demo_token
+from safecity.monitoring.simulate import Fleet, values
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -137,8 +146,6 @@ def free_port() -> int:
 
 
 def fresh_db() -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
 
     name = f"safecity_bench_load_{os.getpid()}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -150,8 +157,6 @@ def fresh_db() -> str:
 
 
 def drop_db(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
 
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -165,8 +170,6 @@ def cli(*args: str, env: dict[str, str], **kw: Any) -> subprocess.Popen[bytes]:
 
 
 def wait_http(base: str, timeout: float = 120) -> None:
-    import httpx
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -180,8 +183,6 @@ def wait_http(base: str, timeout: float = 120) -> None:
 
 def stored_rows(url: str) -> int:
     """Stored readings: hourly aggregates plus the roll-up inbox (never both), like count(*)."""
-    from sqlalchemy import create_engine, text
-
     engine = create_engine(url)
     with engine.connect() as conn:
         n = conn.execute(text("SELECT (SELECT coalesce(sum(n), 0) FROM readings_1h)"
@@ -192,8 +193,6 @@ def stored_rows(url: str) -> int:
 
 def sensors(url: str) -> tuple[list[tuple[str, str, float, float]], list[tuple[int, str]]]:
     """(device, type, lon, lat) of the load fleet, and (id, device) of the probe gas sensors."""
-    from sqlalchemy import create_engine, text
-
     engine = create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(text(
@@ -278,10 +277,6 @@ def _varint(n: int) -> bytes:
 def publisher(port: int, fleet_rows: list[tuple[str, str, float, float]], rate: int,
               duration: float, start_at: float, result: Any) -> None:
     """Publish `rate` single-reading messages a second until start_at + duration."""
-    import numpy as np
-
-    from safecity.monitoring.demo import demo_token
-    from safecity.monitoring.simulate import Fleet, values
 
     try:
         fleet = Fleet([r[0] for r in fleet_rows], [r[1] for r in fleet_rows],
@@ -393,8 +388,6 @@ async def session(client: Any, pages: dict[str, list[str]], stop_at: float, stat
 
 async def alarm_probe(client: Any, port: int, probes: list[tuple[int, str]], stop_at: float,
                       stats: Stats) -> None:
-    from safecity.monitoring.demo import demo_token
-
     link = MqttLink(port, f"bench-probe-{os.getpid()}")
     try:
         for sensor_id, device in probes:
@@ -424,8 +417,6 @@ async def alarm_probe(client: Any, port: int, probes: list[tuple[int, str]], sto
 
 async def staff(base: str, port: int, probes: list[tuple[int, str]], start_at: float,
                 stats: Stats) -> dict[str, Any]:
-    import httpx
-
     limits = httpx.Limits(max_connections=6)  # a browser's connections per host
     clients = [httpx.AsyncClient(base_url=base, timeout=30, limits=limits)
                for _ in range(SESSIONS)]
@@ -455,8 +446,6 @@ async def staff(base: str, port: int, probes: list[tuple[int, str]], start_at: f
 
 def run(url: str, workdir: str) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "bench"))
-    from ingest import consumer_env, start_broker
-
     if BROKER not in BROKER_PATHS:
         raise SystemExit(f"BENCH_LOAD_BROKER must be one of {sorted(BROKER_PATHS)}")
     env = {**os.environ, "SAFECITY_DATABASE_URL": url}

@@ -23,6 +23,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
+from safecity.core.db import make_engine, reset_engine
+from safecity.core.migrate import upgrade
+from safecity.registry import demo
+from safecity.web.app import create_app
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from judging import backend_errors, verdict
@@ -46,9 +53,6 @@ def _pg_url(name: str) -> str:
 
 
 def _load(url: str, scale: float) -> tuple[float, float, dict]:
-    from safecity.core.db import make_engine
-    from safecity.core.migrate import upgrade
-    from safecity.registry import demo
 
     upgrade(url)
     t0 = time.perf_counter()
@@ -68,10 +72,6 @@ def _p95(samples: list[float]) -> float:
 
 
 def _time_list(url: str) -> dict:
-    from fastapi.testclient import TestClient
-
-    from safecity.core.db import reset_engine
-    from safecity.web.app import create_app
 
     os.environ["SAFECITY_DATABASE_URL"] = url
     reset_engine()

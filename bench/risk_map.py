@@ -33,6 +33,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import shapely
+
+from safecity.core.db import make_engine
+from safecity.core.migrate import upgrade
+from safecity.core.scope import Principal
+from safecity.core.sql import refresh_statistics
+from safecity.registry import demo
+from safecity.registry.models import Division, Enterprise, GridCell
+from safecity.risk import riskmap
+from safecity.risk.models import MajorHazard, RiskPoint, RiskSignal
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
@@ -69,8 +80,6 @@ def _drop_pg() -> None:
 
 
 def _point_rows(session: Session, rng: np.random.Generator) -> list[dict[str, Any]]:
-    from safecity.registry.models import Enterprise, GridCell
-
     cells = session.execute(select(GridCell.id, GridCell.division_code, GridCell.population,
                                    GridCell.geometry)).all()
     ents = session.execute(select(Enterprise.id, Enterprise.division_code,
@@ -104,8 +113,6 @@ def _point_rows(session: Session, rng: np.random.Generator) -> list[dict[str, An
 
 
 def _hazard_rows(session: Session, rng: np.random.Generator) -> list[dict[str, Any]]:
-    from safecity.registry.models import Enterprise
-
     ents = session.execute(select(Enterprise.id, Enterprise.division_code, Enterprise.lon,
                                   Enterprise.lat).where(Enterprise.is_hazchem.is_(True))
                            .limit(150)).all()
@@ -125,9 +132,6 @@ def _street_rows(session: Session) -> list[dict[str, Any]]:
     The demo city names each cell after its street ("芝罘区向阳街道第0001网格") but has no
     street divisions; the street layer needs them, so the benchmark builds them here.
     """
-    import shapely
-
-    from safecity.registry.models import Division, GridCell
 
     counties = dict(session.execute(select(Division.code, Division.name)).all())
     groups: dict[tuple[str, str], list[Any]] = {}
@@ -156,11 +160,6 @@ def _signal_rows(points: list[dict[str, Any]], rng: np.random.Generator) -> list
 
 
 def _load(url: str) -> dict[str, Any]:
-    from safecity.core.db import make_engine
-    from safecity.core.migrate import upgrade
-    from safecity.core.sql import refresh_statistics
-    from safecity.registry import demo
-    from safecity.risk.models import MajorHazard, RiskPoint, RiskSignal
 
     upgrade(url)
     engine = make_engine(url)
@@ -172,8 +171,6 @@ def _load(url: str) -> dict[str, Any]:
         for start in range(0, len(points), 5000):
             session.execute(insert(RiskPoint), points[start:start + 5000])
         session.execute(insert(MajorHazard), _hazard_rows(session, rng))
-        from safecity.registry.models import Division
-
         # The demo city now has its streets; build them from the grid only for an older one.
         streets = session.scalars(select(Division.code).where(Division.level == "street")).all()
         if not streets:
@@ -207,10 +204,6 @@ def _time(fn: Any) -> tuple[dict[str, float], float, Any]:
 
 
 def _time_layers(url: str) -> dict[str, Any]:
-    from safecity.core.db import make_engine
-    from safecity.core.scope import Principal
-    from safecity.risk import riskmap
-    from safecity.risk.models import RiskPoint
 
     engine = make_engine(url)
     who = Principal(user_id=1, username="analyst", role="risk_analyst", division_code="370600")

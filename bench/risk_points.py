@@ -29,6 +29,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from safecity.core.db import make_engine
+from safecity.core.migrate import upgrade
+from safecity.core.scope import Principal
+from safecity.models_all import import_all
+from safecity.registry import demo as city_demo
+from safecity.risk import demo, service
+from safecity.risk.models import MajorHazard, RiskPoint
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from judging import backend_errors, verdict
@@ -73,13 +81,6 @@ def _timed(fn, repeats: int = REPEATS) -> float:  # type: ignore[no-untyped-def]
 
 
 def _run(url: str) -> dict:
-    from safecity.core.db import make_engine
-    from safecity.core.migrate import upgrade
-    from safecity.core.scope import Principal
-    from safecity.models_all import import_all
-    from safecity.registry import demo as city_demo
-    from safecity.risk import demo, service
-    from safecity.risk.models import MajorHazard, RiskPoint
 
     import_all()
     upgrade(url)

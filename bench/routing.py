@@ -33,6 +33,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.append(str(Path(__file__).resolve().parent))  # judging.py, after the standard library
 
@@ -167,8 +169,6 @@ def highs_cost(pop: np.ndarray, cap: np.ndarray, arcs: evacuation.Candidates,
 # --- pgRouting ----------------------------------------------------------------------------------
 
 def pgrouting_part(rng: np.random.Generator) -> dict[str, Any]:
-    import psycopg
-
     build, _city, graph = build_part(PG_NODES)
     conninfo = PG_ADMIN.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as admin:

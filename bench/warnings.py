@@ -32,6 +32,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from safecity.core.db import make_engine
+from safecity.core.migrate import upgrade
+from safecity.registry.models import Enterprise, GridCell, ProtectedTarget
+from safecity.warnings import rules, targeting
+from safecity.warnings import service as svc
+from safecity.warnings.models import Warning
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
@@ -73,8 +83,6 @@ def city(seed: int = 7) -> dict:
 
 
 def pure(data: dict) -> dict:
-    from safecity.warnings import rules, targeting
-
     cells = data["cells"]
     t0 = time.perf_counter()
     grid = targeting.GridLayer.build([c["id"] for c in cells], [c["geometry"] for c in cells],
@@ -101,14 +109,7 @@ def pure(data: dict) -> dict:
 
 
 def service(data: dict) -> dict:
-    from sqlalchemy import insert
-    from sqlalchemy.orm import Session
 
-    from safecity.core.db import make_engine
-    from safecity.core.migrate import upgrade
-    from safecity.registry.models import Enterprise, GridCell, ProtectedTarget
-    from safecity.warnings import service as svc
-    from safecity.warnings.models import Warning
 
     folder = tempfile.mkdtemp(prefix="bench-warnings-")
     url = f"sqlite:///{folder}/bench.db"
