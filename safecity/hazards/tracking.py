@@ -18,6 +18,7 @@ from safecity.core.errors import NotFound, TooManyRequests
 from safecity.hazards import rules
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import HiddenDanger, HiddenDangerEvent
+from safecity.hazards.service import ip_key
 
 LOOKUPS_PER_HOUR = 30
 # Public steps in order: (key, zh, en, the workflow states at or past this step).
@@ -77,8 +78,6 @@ LIMITER = LookupLimiter()
 
 def find(session: Session, token: str, ip: str | None, now: datetime) -> HiddenDanger:
     """The report behind `token`; 404 for a wrong one, 429 once the address used its budget."""
-    from safecity.hazards.service import ip_key
-
     LIMITER.check(ip_key(ip), now)
     hd = None
     if 16 <= len(token) <= 64:

@@ -5,6 +5,8 @@ are rate-limited. The web report form checks its rate limit before parsing the f
 from __future__ import annotations
 
 import pytest
+from starlette.requests import Request
+
 from safecity.hazards import tracking
 from safecity.hazards.models import HiddenDanger
 from tests.conftest import csrf_of, login
