@@ -331,8 +331,11 @@ def audit_verify() -> None:
 
 
 @calc_app.command("lec")
-def calc_lec(l: float = typer.Option(..., "--l"), e: float = typer.Option(..., "--e"),  # noqa: E741 L of LEC, the standard's own letter
-             c: float = typer.Option(..., "--c")) -> None:
+def calc_lec(
+    l: float = typer.Option(..., "--l"),  # noqa: E741 L of LEC, the standard's own letter
+    e: float = typer.Option(..., "--e"),
+    c: float = typer.Option(..., "--c"),
+) -> None:
     """LEC: D = L × E × C and its risk level (作业条件危险性分析法)."""
     from safecity.risk import lec  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
