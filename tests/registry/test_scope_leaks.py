@@ -38,6 +38,7 @@ def test_enterprise_officer_pages_hide_grid_cells(client, session, city) -> None
     resp = client.post("/login", data={"username": "enterprise", "password": PASSWORD,
                                        "csrf": csrf}, follow_redirects=False)
     assert resp.status_code == 303
+    # The grid-cell pages are not in this role's menu (web/access.py), so the list answers 403.
     page = client.get("/registry/grid-cells")
-    assert page.status_code == 200 and cell.name not in page.text
+    assert page.status_code == 403 and cell.name not in page.text
     assert client.get(f"/registry/grid-cells/{cell.id}").status_code == 404
