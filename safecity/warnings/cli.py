@@ -24,11 +24,11 @@ def register(app: typer.Typer) -> None:
 
         Exits 1 when the file is refused (dry run or not), 0 when it is accepted.
         """
-        from safecity.cli import _operator
-        from safecity.core.clock import utcnow
-        from safecity.core.db import session_scope
-        from safecity.core.errors import Invalid
-        from safecity.warnings import cap, service
+        from safecity.cli import _operator  # noqa: PLC0415 cycle: safecity.cli mounts these commands
+        from safecity.core.clock import utcnow  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+        from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+        from safecity.core.errors import Invalid  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+        from safecity.warnings import cap, service  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
         data = file.read_bytes()
         if len(data) > cap.MAX_BYTES:
@@ -55,9 +55,9 @@ def register(app: typer.Typer) -> None:
                  interval: float = typer.Option(5.0, help="Seconds between runs with --loop.")
                  ) -> None:
         """Send pending deliveries and expire warnings past their time; resumes after restarts."""
-        from safecity.core.clock import utcnow
-        from safecity.core.db import _factory
-        from safecity.warnings import dispatch
+        from safecity.core.clock import utcnow  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+        from safecity.core.db import _factory  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+        from safecity.warnings import dispatch  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
         while True:
             counts = dispatch.expire_and_dispatch(_factory(), utcnow)
@@ -69,8 +69,8 @@ def register(app: typer.Typer) -> None:
     @warnings_app.command("export")
     def export(warning_id: int, file: Path = typer.Argument(..., dir_okay=False)) -> None:
         """Write the CAP 1.2 XML of an issued warning to a file."""
-        from safecity.core.db import session_scope
-        from safecity.warnings.models import Warning
+        from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+        from safecity.warnings.models import Warning  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
         with session_scope() as session:
             w = session.get(Warning, warning_id)

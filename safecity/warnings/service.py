@@ -4,21 +4,22 @@ targeting and coverage. Every write checks scope and role and is audited."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
+from shapely.geometry import mapping, shape
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from safecity.core import audit, events, scope
-from safecity.core.config import get_settings
+from safecity.core.config import get_settings, public_base_url
 from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound
-from safecity.core.scope import Principal, Shape, division_prefix
+from safecity.core.scope import SYSTEM, Principal, Shape, division_prefix
 from safecity.core.sql import code_within
 from safecity.core.validation import translate
 from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget
-from safecity.warnings import cap, rules, targeting
+from safecity.warnings import cap, channels, rules, targeting
 from safecity.warnings.models import Delivery, Warning
 from safecity.warnings.schemas import LABELS, WarningIn
 from safecity.warnings.settings import WarningSettings, get_warning_settings
@@ -89,8 +90,6 @@ def current_public(session: Session, division: str | None, now: datetime) -> lis
 
 def public_geojson(session: Session, division: str | None, now: datetime) -> dict[str, Any]:
     """Warnings in force as GeoJSON features for the public page and the map."""
-    from shapely.geometry import mapping
-
     features = []
     for w in current_public(session, division, now):
         geom = geometry_of(session, rules.areas_from_json(w.areas))
@@ -145,8 +144,6 @@ def _field(w: Warning, name: str) -> Any:
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
@@ -171,8 +168,6 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
 
 def _utc(value: datetime | None) -> datetime | None:
     """Store instants in UTC: SQLite keeps the wall time and drops the offset."""
-    from datetime import UTC
-
     return value.astimezone(UTC) if value is not None and value.tzinfo else value
 
 
@@ -299,8 +294,6 @@ def _reference_chain(session: Session, w: Warning) -> tuple[str, ...]:
 
 
 def _public_base(settings: WarningSettings) -> str:
-    from safecity.core.config import public_base_url
-
     return settings.public_base_url.rstrip("/") or public_base_url()
 
 
@@ -348,8 +341,6 @@ def issue(session: Session, who: Principal, warning_id: Any, now: datetime,
 
 
 def _publish(session: Session, who: Principal, w: Warning, now: datetime) -> None:
-    from safecity.warnings import channels
-
     settings = get_warning_settings()
     w.targeting = compute_targeting(session, w)
     _serialise(session, w, now, settings)
@@ -403,8 +394,6 @@ def cancel(session: Session, who: Principal, warning_id: Any, now: datetime,
 
 def expire_due(session: Session, now: datetime) -> int:
     """Mark issued warnings whose expiry passed as expired (run by the dispatcher loop)."""
-    from safecity.core.scope import SYSTEM
-
     rows = list(session.scalars(select(Warning).where(
         Warning.status == "issued", Warning.msg_type != "Cancel", Warning.expires.is_not(None),
         Warning.expires <= now)))
@@ -498,8 +487,6 @@ def geometry_of(session: Session, areas: tuple[rules.WarningArea, ...]) -> Any:
     codes = {d for a in areas for d in a.divisions}
     shapes = {}
     if codes:
-        from shapely.geometry import shape
-
         for code, geom in session.execute(select(Division.code, Division.geometry)
                                           .where(Division.code.in_(codes))):
             if geom:
@@ -610,7 +597,6 @@ def import_cap(session: Session, who: Principal, data: bytes, now: datetime,
     if who.role not in IMPORT_ROLES:
         raise Forbidden("当前角色无权导入外部预警", "your role may not import warnings")
     alerts = cap.parse(data)
-    from safecity.core.config import get_settings
 
     city = city_code or get_settings().city_code
     report = ImportReport()
