@@ -48,18 +48,46 @@ from safecity.hazards.models import HiddenDanger
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from judging import verdict
 
-ADMIN_URL = os.environ.get("SAFECITY_BENCH_PG_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+ADMIN_URL = os.environ.get(
+    "SAFECITY_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TARGET_MS = 500
 CLOSED_SHARE_STATUSES = ("closed", "rejected")
-COLUMNS = ("title", "description", "category", "grade", "grade_basis", "source", "status",
-           "division_code", "enterprise_id", "industry_section", "industry_code", "lon", "lat",
-           "address", "reporter_name", "reporter_phone", "reported_at", "month",
-           "rejected_reason", "responsible_party", "responsible_person", "measures",
-           "interim_measures", "deadline", "supervisor_division_code", "supervisor_name",
-           "closed_at", "closed_late", "days_to_close", "escalation_level", "next_escalation_at",
-           "updated_at")
+COLUMNS = (
+    "title",
+    "description",
+    "category",
+    "grade",
+    "grade_basis",
+    "source",
+    "status",
+    "division_code",
+    "enterprise_id",
+    "industry_section",
+    "industry_code",
+    "lon",
+    "lat",
+    "address",
+    "reporter_name",
+    "reporter_phone",
+    "reported_at",
+    "month",
+    "rejected_reason",
+    "responsible_party",
+    "responsible_person",
+    "measures",
+    "interim_measures",
+    "deadline",
+    "supervisor_division_code",
+    "supervisor_name",
+    "closed_at",
+    "closed_late",
+    "days_to_close",
+    "escalation_level",
+    "next_escalation_at",
+    "updated_at",
+)
 
 
 def fresh_database() -> str:
@@ -85,9 +113,16 @@ def load_city(engine) -> list:  # type: ignore[no-untyped-def]
     with Session(engine) as session:
         demo.load(session, demo.generate(seed=7, now=NOW), NOW)
         session.commit()
-        return list(session.execute(select(Enterprise.id, Enterprise.division_code,
-                                           Enterprise.industry_section,
-                                           Enterprise.industry_code)))
+        return list(
+            session.execute(
+                select(
+                    Enterprise.id,
+                    Enterprise.division_code,
+                    Enterprise.industry_section,
+                    Enterprise.industry_code,
+                )
+            )
+        )
 
 
 def _value(v: object) -> str:
@@ -114,8 +149,9 @@ def rows(n: int, n_open: int, enterprises: list, seed: int = 1):  # type: ignore
         closed_at = closed_late = days = deadline = nxt = None
         level = 0
         if i >= n - n_open:
-            status = rng.choice(open_states) if not major or rng.random() < 0.7 else \
-                wf.PLAN_SUBMITTED
+            status = (
+                rng.choice(open_states) if not major or rng.random() < 0.7 else wf.PLAN_SUBMITTED
+            )
             deadline = NOW + timedelta(hours=rng.uniform(-40 * 24, 30 * 24))
             nxt = rules.next_escalation(deadline, 0, status)
         else:
@@ -127,11 +163,40 @@ def rows(n: int, n_open: int, enterprises: list, seed: int = 1):  # type: ignore
                 closed_late = closed_at > deadline
             else:
                 grade = None
-        yield (f"隐患{i}", "", rng.choice(cats), grade, "", rng.choice(sources), status,
-               e.division_code, e.id, e.industry_section, e.industry_code, 121.4, 37.5, "", "",
-               "", reported, rules.month_of(reported), "", "企业", "", "", "", deadline,
-               e.division_code if major else None, "应急管理局" if major else "", closed_at,
-               closed_late, days, level, nxt, reported)
+        yield (
+            f"隐患{i}",
+            "",
+            rng.choice(cats),
+            grade,
+            "",
+            rng.choice(sources),
+            status,
+            e.division_code,
+            e.id,
+            e.industry_section,
+            e.industry_code,
+            121.4,
+            37.5,
+            "",
+            "",
+            "",
+            reported,
+            rules.month_of(reported),
+            "",
+            "企业",
+            "",
+            "",
+            "",
+            deadline,
+            e.division_code if major else None,
+            "应急管理局" if major else "",
+            closed_at,
+            closed_late,
+            days,
+            level,
+            nxt,
+            reported,
+        )
 
 
 def copy_hidden_dangers(engine, n: int, n_open: int, enterprises: list) -> float:  # type: ignore[no-untyped-def]
@@ -169,28 +234,45 @@ def time_dashboard(engine, who: Principal, repeat: int = 7, **params: str) -> di
             t = time.perf_counter()
             data = stats.dashboard(session, who, stats.Params(**params), NOW)
             times.append((time.perf_counter() - t) * 1000)
-    return {"median_ms": round(statistics.median(times), 1), "min_ms": round(min(times), 1),
-            "max_ms": round(max(times), 1),
-            "total": data["totals"]["total"], "overdue": data["totals"]["overdue"],
-            "rectification_rate": data["totals"]["rectification_rate"]}
+    return {
+        "median_ms": round(statistics.median(times), 1),
+        "min_ms": round(min(times), 1),
+        "max_ms": round(max(times), 1),
+        "total": data["totals"]["total"],
+        "overdue": data["totals"]["overdue"],
+        "rectification_rate": data["totals"]["rectification_rate"],
+    }
 
 
 DASHBOARDS = ("dashboard_city", "dashboard_district", "dashboard_city_major_2026")
-TIMED = ["stats.dashboard service call, 7 runs each, fresh session",
-         "escalation job: first pass and a second pass at the same instant",
-         "plain count(*) over hd_hidden_dangers (peer)"]
-NOT_TIMED = ["HTTP, auth, JSON encoding and the page's charts", "notification delivery",
-             "data load (reported)"]
+TIMED = [
+    "stats.dashboard service call, 7 runs each, fresh session",
+    "escalation job: first pass and a second pass at the same instant",
+    "plain count(*) over hd_hidden_dangers (peer)",
+]
+NOT_TIMED = [
+    "HTTP, auth, JSON encoding and the page's charts",
+    "notification delivery",
+    "data load (reported)",
+]
 
 
 def judge(result: dict) -> dict:
     checks = []
     for name in DASHBOARDS:
         fig = result.get(name) or {}
-        checks += [(f"{name}.median_ms", fig.get("median_ms"), "<", TARGET_MS),
-                   (f"{name}.max_ms", fig.get("max_ms"), "<", TARGET_MS)]
-    checks.append(("escalation.second_run_steps",
-                   (result.get("escalation") or {}).get("second_run_steps"), "==", 0))
+        checks += [
+            (f"{name}.median_ms", fig.get("median_ms"), "<", TARGET_MS),
+            (f"{name}.max_ms", fig.get("max_ms"), "<", TARGET_MS),
+        ]
+    checks.append(
+        (
+            "escalation.second_run_steps",
+            (result.get("escalation") or {}).get("second_run_steps"),
+            "==",
+            0,
+        )
+    )
     return verdict(checks)
 
 
@@ -220,15 +302,21 @@ def main() -> None:
         city = Principal(1, "admin", "admin", "370600")
         district = Principal(2, "zhifu", "district_officer", "370602")
         result: dict = {
-            "benchmark": "hidden_dangers", "database": "postgresql",
-            "rows": args.rows, "open": args.open, "load_seconds": round(load_s, 1),
+            "benchmark": "hidden_dangers",
+            "database": "postgresql",
+            "rows": args.rows,
+            "open": args.open,
+            "load_seconds": round(load_s, 1),
             "dashboard_city": time_dashboard(engine, city),
             "dashboard_district": time_dashboard(engine, district),
-            "dashboard_city_major_2026": time_dashboard(engine, city, grade="major",
-                                                        month_from="2026-01"),
+            "dashboard_city_major_2026": time_dashboard(
+                engine, city, grade="major", month_from="2026-01"
+            ),
             "dashboard_target_ms": TARGET_MS,
             "peer_count_all_median_ms": count_all_ms(engine),
-            "timed": TIMED, "not_timed": NOT_TIMED, "cpus": os.cpu_count(),
+            "timed": TIMED,
+            "not_timed": NOT_TIMED,
+            "cpus": os.cpu_count(),
         }
         factory = sessionmaker(bind=engine, expire_on_commit=False)
 
@@ -245,8 +333,11 @@ def main() -> None:
                 s.close()
 
         with Session(engine) as session:
-            due = session.scalar(select(func.count()).select_from(HiddenDanger).where(
-                HiddenDanger.next_escalation_at <= NOW))
+            due = session.scalar(
+                select(func.count())
+                .select_from(HiddenDanger)
+                .where(HiddenDanger.next_escalation_at <= NOW)
+            )
         t = time.perf_counter()
         report = jobs.run_once(scope, NOW)
         first = time.perf_counter() - t
@@ -254,10 +345,14 @@ def main() -> None:
         again = jobs.run_once(scope, NOW)
         second = time.perf_counter() - t
         result["escalation"] = {
-            "open": args.open, "due": due, "seconds": round(first, 1),
+            "open": args.open,
+            "due": due,
+            "seconds": round(first, 1),
             "per_second": round(report.checked / first) if first else None,
-            "steps": report.steps, "notifications": report.notifications,
-            "events": report.events, "second_run_seconds": round(second, 3),
+            "steps": report.steps,
+            "notifications": report.notifications,
+            "events": report.events,
+            "second_run_seconds": round(second, 3),
             "second_run_steps": sum(again.steps.values()),
         }
         engine.dispose()

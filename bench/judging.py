@@ -39,12 +39,18 @@ def passes(value: Any, op: str, limit: float) -> bool:
         return False  # a figure that was not measured never passes
     if not math.isfinite(value):
         return False
-    return {"<": value < limit, "<=": value <= limit, ">": value > limit,
-            ">=": value >= limit, "==": value == limit}[op]
+    return {
+        "<": value < limit,
+        "<=": value <= limit,
+        ">": value > limit,
+        ">=": value >= limit,
+        "==": value == limit,
+    }[op]
 
 
-def verdict(checks: Iterable[Check], errors: Iterable[str] = (),
-            scale: float | None = None) -> dict[str, Any]:
+def verdict(
+    checks: Iterable[Check], errors: Iterable[str] = (), scale: float | None = None
+) -> dict[str, Any]:
     """{"meets_target", "judged", "misses", "errors"}: true only with no error and no miss."""
     scale = target_scale() if scale is None else scale
     judged, misses = [], []
@@ -55,8 +61,13 @@ def verdict(checks: Iterable[Check], errors: Iterable[str] = (),
         if not passes(value, op, limit):
             misses.append(f"{line}: measured {value}")
     errors = [str(e) for e in errors if e]
-    return {"meets_target": not misses and not errors and bool(judged), "judged": judged,
-            "misses": misses, "errors": errors, "target_scale": scale}
+    return {
+        "meets_target": not misses and not errors and bool(judged),
+        "judged": judged,
+        "misses": misses,
+        "errors": errors,
+        "target_scale": scale,
+    }
 
 
 def backend_errors(out: dict[str, Any], backends: Iterable[str]) -> list[str]:

@@ -62,8 +62,9 @@ sys.path.insert(0, str(ROOT))
 
 from judging import verdict
 
-PG_ADMIN = os.environ.get("SAFECITY_TEST_PG_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "SAFECITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 DURATION_S = float(os.environ.get("BENCH_LOAD_DURATION_S", "120"))
 RATE = int(os.environ.get("BENCH_LOAD_RATE", "20000"))
 SESSIONS = int(os.environ.get("BENCH_LOAD_SESSIONS", "50"))
@@ -72,33 +73,62 @@ WEB_WORKERS = int(os.environ.get("BENCH_LOAD_WEB_WORKERS", "2"))
 PROBE_EVERY_S = float(os.environ.get("BENCH_LOAD_PROBE_INTERVAL_S", "1"))
 # nats_mqtt: the production broker (deploy/nats); mosquitto: deploy/mosquitto, to compare
 BROKER = os.environ.get("BENCH_LOAD_BROKER", "nats_mqtt")
-BROKER_PATHS = {"nats_mqtt": "NATS Server's MQTT listener (deploy/nats/safecity-mqtt.conf)",
-                "mosquitto": "Mosquitto (deploy/mosquitto/safecity.conf)"}
+BROKER_PATHS = {
+    "nats_mqtt": "NATS Server's MQTT listener (deploy/nats/safecity-mqtt.conf)",
+    "mosquitto": "Mosquitto (deploy/mosquitto/safecity.conf)",
+}
 PAGE_P95_MS, ALARM_P99_MS, RATE_SHARE = 300.0, 1000.0, 0.95
 PROBE_TIMEOUT_S = 10.0
 TICK_S = 0.1
-ROLES = ("admin", "commander", "duty", "analyst", "inspector", "liaison", "zhifu", "laishan",
-         "grid", "enterprise")
+ROLES = (
+    "admin",
+    "commander",
+    "duty",
+    "analyst",
+    "inspector",
+    "liaison",
+    "zhifu",
+    "laishan",
+    "grid",
+    "enterprise",
+)
 PASSWORD = "demo1234"
 # A page visit: the HTML, then the calls its script makes on load (see the page's JS).
 VISITS: dict[str, list[str]] = {
-    "one_map": ["/map", "/api/v1/map/layers/divisions", "/api/v1/map/layers/grid-cells",
-                "/api/v1/map/layers/enterprises", "/api/v1/map/layers/protected-targets",
-                "/api/v1/risk/map?unit=district", "/api/v1/risk/map/hazards",
-                "/api/v1/monitoring/map/alarms", "/api/v1/monitoring/map/sensors",
-                "/api/v1/warnings/public"],
-    "alarm_console": ["/monitoring/alarms", "/api/v1/map/layers/divisions",
-                      "/api/v1/monitoring/alarms?open=true"],
+    "one_map": [
+        "/map",
+        "/api/v1/map/layers/divisions",
+        "/api/v1/map/layers/grid-cells",
+        "/api/v1/map/layers/enterprises",
+        "/api/v1/map/layers/protected-targets",
+        "/api/v1/risk/map?unit=district",
+        "/api/v1/risk/map/hazards",
+        "/api/v1/monitoring/map/alarms",
+        "/api/v1/monitoring/map/sensors",
+        "/api/v1/warnings/public",
+    ],
+    "alarm_console": [
+        "/monitoring/alarms",
+        "/api/v1/map/layers/divisions",
+        "/api/v1/monitoring/alarms?open=true",
+    ],
     "risk_map": ["/risk/map", "/api/v1/risk/map?unit=grid", "/api/v1/risk/map/hazards"],
     "hidden_danger_list": ["/hazards/list", "/api/v1/hazards"],
     "hidden_danger_dashboard": ["/hazards/stats", "/api/v1/hazards/stats"],
     "warnings": ["/warnings/list", "/api/v1/warnings"],
 }
-TIMED = ["each request per URL (p50/p95/p99)", "each page visit: HTML + its data calls at once",
-         "alarm latency: probe published → its alarm in GET /api/v1/monitoring/alarms",
-         "readings stored per second during the window (database) and acknowledged (broker)"]
-NOT_TIMED = ["browser drawing and scripts", "the alarm console's SSE stream", "logins",
-             "demo load and start-up"]
+TIMED = [
+    "each request per URL (p50/p95/p99)",
+    "each page visit: HTML + its data calls at once",
+    "alarm latency: probe published → its alarm in GET /api/v1/monitoring/alarms",
+    "readings stored per second during the window (database) and acknowledged (broker)",
+]
+NOT_TIMED = [
+    "browser drawing and scripts",
+    "the alarm console's SSE stream",
+    "logins",
+    "demo load and start-up",
+]
 
 
 # ---------------------------------------------------------------- judging (pure)
@@ -112,8 +142,12 @@ def percentile(samples: list[float], q: float) -> float | None:
 
 
 def summary(samples: list[float]) -> dict[str, Any]:
-    return {"n": len(samples), "p50_ms": _r(percentile(samples, 0.5)),
-            "p95_ms": _r(percentile(samples, 0.95)), "p99_ms": _r(percentile(samples, 0.99))}
+    return {
+        "n": len(samples),
+        "p50_ms": _r(percentile(samples, 0.5)),
+        "p95_ms": _r(percentile(samples, 0.95)),
+        "p99_ms": _r(percentile(samples, 0.99)),
+    }
 
 
 def _r(v: float | None) -> float | None:
@@ -124,14 +158,21 @@ def judge(out: dict[str, Any]) -> dict[str, Any]:
     """Every URL's p95, alarm p99, stored rate against the configured rate, zero errors."""
     checks: list[tuple[str, Any, str, float]] = [
         (f"requests[{url}].p95_ms", fig.get("p95_ms"), "<", PAGE_P95_MS)
-        for url, fig in sorted((out.get("requests") or {}).items())]
+        for url, fig in sorted((out.get("requests") or {}).items())
+    ]
     if not checks:
         checks.append(("requests", None, "<", PAGE_P95_MS))  # no page timed is a miss
     alarm = out.get("alarm_latency") or {}
     checks.append(("alarm_latency.p99_ms", alarm.get("p99_ms"), "<=", ALARM_P99_MS))
     ingest = out.get("ingest") or {}
-    checks.append(("ingest.stored_per_s", ingest.get("stored_per_s"), ">=",
-                   RATE_SHARE * float(out.get("target_rate_per_s") or RATE)))
+    checks.append(
+        (
+            "ingest.stored_per_s",
+            ingest.get("stored_per_s"),
+            ">=",
+            RATE_SHARE * float(out.get("target_rate_per_s") or RATE),
+        )
+    )
     checks.append(("failures.total", (out.get("failures") or {}).get("total"), "==", 0))
     return verdict(checks)
 
@@ -165,8 +206,9 @@ def drop_db(url: str) -> None:
 
 
 def cli(*args: str, env: dict[str, str], **kw: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "safecity.cli", *args], env=env,
-                            cwd=str(ROOT), **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "safecity.cli", *args], env=env, cwd=str(ROOT), **kw
+    )
 
 
 def wait_http(base: str, timeout: float = 120) -> None:
@@ -185,8 +227,12 @@ def stored_rows(url: str) -> int:
     """Stored readings: hourly aggregates plus the roll-up inbox (never both), like count(*)."""
     engine = create_engine(url)
     with engine.connect() as conn:
-        n = conn.execute(text("SELECT (SELECT coalesce(sum(n), 0) FROM readings_1h)"
-                              " + (SELECT count(*) FROM readings_inbox)")).scalar_one()
+        n = conn.execute(
+            text(
+                "SELECT (SELECT coalesce(sum(n), 0) FROM readings_1h)"
+                " + (SELECT count(*) FROM readings_inbox)"
+            )
+        ).scalar_one()
     engine.dispose()
     return int(n)
 
@@ -195,10 +241,13 @@ def sensors(url: str) -> tuple[list[tuple[str, str, float, float]], list[tuple[i
     """(device, type, lon, lat) of the load fleet, and (id, device) of the probe gas sensors."""
     engine = create_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT id, device_id, sensor_type, coalesce(lon, 121.4), coalesce(lat, 37.5),"
-            " EXISTS (SELECT 1 FROM alarms a WHERE a.sensor_id = s.id) FROM sensors s"
-            " WHERE device_id LIKE 'DEMO-%' AND NOT archived ORDER BY id")).all()
+        rows = conn.execute(
+            text(
+                "SELECT id, device_id, sensor_type, coalesce(lon, 121.4), coalesce(lat, 37.5),"
+                " EXISTS (SELECT 1 FROM alarms a WHERE a.sensor_id = s.id) FROM sensors s"
+                " WHERE device_id LIKE 'DEMO-%' AND NOT archived ORDER BY id"
+            )
+        ).all()
     engine.dispose()
     probes = [(r[0], r[1]) for r in rows if r[2] == "gas" and not r[5]][:200]
     taken = {d for _i, d in probes}
@@ -274,14 +323,24 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-def publisher(port: int, fleet_rows: list[tuple[str, str, float, float]], rate: int,
-              duration: float, start_at: float, result: Any) -> None:
+def publisher(
+    port: int,
+    fleet_rows: list[tuple[str, str, float, float]],
+    rate: int,
+    duration: float,
+    start_at: float,
+    result: Any,
+) -> None:
     """Publish `rate` single-reading messages a second until start_at + duration."""
 
     try:
-        fleet = Fleet([r[0] for r in fleet_rows], [r[1] for r in fleet_rows],
-                      np.full(len(fleet_rows), -1), np.array([r[2] for r in fleet_rows]),
-                      np.array([r[3] for r in fleet_rows]))
+        fleet = Fleet(
+            [r[0] for r in fleet_rows],
+            [r[1] for r in fleet_rows],
+            np.full(len(fleet_rows), -1),
+            np.array([r[2] for r in fleet_rows]),
+            np.array([r[3] for r in fleet_rows]),
+        )
         tokens = [demo_token(d) for d in fleet.devices]
         topics = [f"safecity/v1/devices/{d}/telemetry" for d in fleet.devices]
         last_ts = np.zeros(len(fleet.devices), dtype=np.int64)
@@ -301,10 +360,16 @@ def publisher(port: int, fleet_rows: list[tuple[str, str, float, float]], rate: 
             vals, lon, lat = values(fleet, idx, now_ms, 0.0, False, rng)
             items = []
             for k, i in enumerate(idx.tolist()):
-                extra = (f',"lon":{lon[k]:.6f},"lat":{lat[k]:.6f}' if np.isfinite(lon[k])
-                         else "")
-                items.append((topics[i], (f'{{"token":"{tokens[i]}","ts":{int(ts[k])},'
-                                          f'"value":{float(vals[k]):.4f}{extra}}}').encode()))
+                extra = f',"lon":{lon[k]:.6f},"lat":{lat[k]:.6f}' if np.isfinite(lon[k]) else ""
+                items.append(
+                    (
+                        topics[i],
+                        (
+                            f'{{"token":"{tokens[i]}","ts":{int(ts[k])},'
+                            f'"value":{float(vals[k]):.4f}{extra}}}'
+                        ).encode(),
+                    )
+                )
             link.send(items)
             tick += 1
             wait = t0 + tick * TICK_S - time.monotonic()
@@ -314,8 +379,14 @@ def publisher(port: int, fleet_rows: list[tuple[str, str, float, float]], rate: 
                 lag_ticks += 1
         seconds = time.monotonic() - t0
         link.drain(30)
-        result.update({"sent": link.sent, "acked": link.acked, "seconds": round(seconds, 2),
-                       "late_ticks": lag_ticks})
+        result.update(
+            {
+                "sent": link.sent,
+                "acked": link.acked,
+                "seconds": round(seconds, 2),
+                "late_ticks": lag_ticks,
+            }
+        )
         link.close()
     except Exception as exc:  # noqa: BLE001  # surfaced in the JSON as an error, never hidden
         result["error"] = f"{type(exc).__name__}: {exc}"
@@ -338,8 +409,15 @@ async def login(client: Any, username: str) -> None:
         match = re.search(r'name="csrf" value="([^"]+)"', page.text)
         if not match:
             raise RuntimeError(f"no CSRF token on /login (HTTP {page.status_code})")
-        resp = await client.post("/login", data={"username": username, "password": PASSWORD,
-                                                  "csrf": match.group(1), "next": "/map"})
+        resp = await client.post(
+            "/login",
+            data={
+                "username": username,
+                "password": PASSWORD,
+                "csrf": match.group(1),
+                "next": "/map",
+            },
+        )
         if resp.status_code == 303:
             return
         if resp.status_code == 429:  # the login throttle: wait as it says, as a user would
@@ -373,8 +451,9 @@ async def timed_get(client: Any, url: str, stats: Stats) -> None:
         stats.errors.append(f"GET {url}: HTTP {status}")
 
 
-async def session(client: Any, pages: dict[str, list[str]], stop_at: float, stats: Stats,
-                  rng: random.Random) -> None:
+async def session(
+    client: Any, pages: dict[str, list[str]], stop_at: float, stats: Stats, rng: random.Random
+) -> None:
     await asyncio.sleep(rng.uniform(0, THINK_S))  # sessions do not start in step
     while time.monotonic() < stop_at and pages:
         name = rng.choice(sorted(pages))
@@ -386,8 +465,9 @@ async def session(client: Any, pages: dict[str, list[str]], stop_at: float, stat
         await asyncio.sleep(THINK_S * rng.uniform(0.5, 1.5))
 
 
-async def alarm_probe(client: Any, port: int, probes: list[tuple[int, str]], stop_at: float,
-                      stats: Stats) -> None:
+async def alarm_probe(
+    client: Any, port: int, probes: list[tuple[int, str]], stop_at: float, stats: Stats
+) -> None:
     link = MqttLink(port, f"bench-probe-{os.getpid()}")
     try:
         for sensor_id, device in probes:
@@ -395,14 +475,22 @@ async def alarm_probe(client: Any, port: int, probes: list[tuple[int, str]], sto
                 break
             ts = int(time.time() * 1000)
             sent = time.perf_counter()
-            link.send([(f"safecity/v1/devices/{device}/telemetry", json.dumps(
-                {"token": demo_token(device), "ts": ts, "value": 80.0}).encode())])
+            link.send(
+                [
+                    (
+                        f"safecity/v1/devices/{device}/telemetry",
+                        json.dumps({"token": demo_token(device), "ts": ts, "value": 80.0}).encode(),
+                    )
+                ]
+            )
             seen = False
             while time.perf_counter() - sent < PROBE_TIMEOUT_S:
-                resp = await client.get("/api/v1/monitoring/alarms",
-                                        params={"sensor_id": sensor_id})
+                resp = await client.get(
+                    "/api/v1/monitoring/alarms", params={"sensor_id": sensor_id}
+                )
                 if resp.status_code == 200 and any(
-                        ts in (a["first_ts"], a["last_ts"]) for a in resp.json()["items"]):
+                    ts in (a["first_ts"], a["last_ts"]) for a in resp.json()["items"]
+                ):
                     seen = True
                     break
                 await asyncio.sleep(0.02)
@@ -415,11 +503,11 @@ async def alarm_probe(client: Any, port: int, probes: list[tuple[int, str]], sto
         link.close()
 
 
-async def staff(base: str, port: int, probes: list[tuple[int, str]], start_at: float,
-                stats: Stats) -> dict[str, Any]:
+async def staff(
+    base: str, port: int, probes: list[tuple[int, str]], start_at: float, stats: Stats
+) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=6)  # a browser's connections per host
-    clients = [httpx.AsyncClient(base_url=base, timeout=30, limits=limits)
-               for _ in range(SESSIONS)]
+    clients = [httpx.AsyncClient(base_url=base, timeout=30, limits=limits) for _ in range(SESSIONS)]
     duty = httpx.AsyncClient(base_url=base, timeout=30)
     try:
         roles = [ROLES[i % len(ROLES)] for i in range(SESSIONS)]
@@ -432,8 +520,10 @@ async def staff(base: str, port: int, probes: list[tuple[int, str]], start_at: f
                 menus[role] = await allowed(c)
         await asyncio.sleep(max(0.0, start_at - time.time()))
         stop_at = time.monotonic() + DURATION_S
-        tasks = [session(c, menus[r], stop_at, stats, random.Random(k))
-                 for k, (c, r) in enumerate(zip(clients, roles, strict=True))]
+        tasks = [
+            session(c, menus[r], stop_at, stats, random.Random(k))
+            for k, (c, r) in enumerate(zip(clients, roles, strict=True))
+        ]
         await asyncio.gather(alarm_probe(duty, port, probes, stop_at, stats), *tasks)
         return {r: sorted(m) for r, m in menus.items()}
     finally:
@@ -450,16 +540,32 @@ def run(url: str, workdir: str) -> dict[str, Any]:
         raise SystemExit(f"BENCH_LOAD_BROKER must be one of {sorted(BROKER_PATHS)}")
     env = {**os.environ, "SAFECITY_DATABASE_URL": url}
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "safecity.cli", "demo"], env=env, cwd=str(ROOT),
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "safecity.cli", "demo"],
+        env=env,
+        cwd=str(ROOT),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     demo_s = time.perf_counter() - t
     broker = start_broker(BROKER, workdir)
     web_port = free_port()
     base = f"http://127.0.0.1:{web_port}"
     env_mqtt = {**env, **consumer_env(broker)}
-    procs = [cli("mqtt", env=env_mqtt),
-             cli("serve", "--host", "127.0.0.1", "--port", str(web_port), "--workers",
-                 str(WEB_WORKERS), env=env, stdout=subprocess.DEVNULL)]
+    procs = [
+        cli("mqtt", env=env_mqtt),
+        cli(
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(web_port),
+            "--workers",
+            str(WEB_WORKERS),
+            env=env,
+            stdout=subprocess.DEVNULL,
+        ),
+    ]
     try:
         wait_http(base)
         fleet_rows, probes = sensors(url)
@@ -468,8 +574,9 @@ def run(url: str, workdir: str) -> dict[str, Any]:
         manager = mp.Manager()
         result = manager.dict()
         start_at = time.time() + 30  # logins and menus happen before the window
-        pub = mp.get_context("spawn").Process(target=publisher, args=(
-            broker.port, fleet_rows, RATE, DURATION_S, start_at, result))
+        pub = mp.get_context("spawn").Process(
+            target=publisher, args=(broker.port, fleet_rows, RATE, DURATION_S, start_at, result)
+        )
         pub.start()
         holder: dict[str, Any] = {}
 
@@ -490,11 +597,21 @@ def run(url: str, workdir: str) -> dict[str, Any]:
         probes_sent = len(stats.alarm_ms) + sum("alarm of" in e for e in stats.errors)
         expected = int(published.get("acked", 0)) + probes_sent
         deadline = time.monotonic() + 60  # the consumer may still work off a backlog
-        while (backlog_done := stored_rows(url) - holder["before"]) < expected \
-                and time.monotonic() < deadline:
+        while (
+            backlog_done := stored_rows(url) - holder["before"]
+        ) < expected and time.monotonic() < deadline:
             time.sleep(0.5)
-        return report(stats, published, stored_in_window, DURATION_S, backlog_done,
-                      probes_sent, menus, demo_s, len(fleet_rows))
+        return report(
+            stats,
+            published,
+            stored_in_window,
+            DURATION_S,
+            backlog_done,
+            probes_sent,
+            menus,
+            demo_s,
+            len(fleet_rows),
+        )
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -506,9 +623,17 @@ def run(url: str, workdir: str) -> dict[str, Any]:
         broker.stop()
 
 
-def report(stats: Stats, published: dict[str, Any], stored_in_window: int, window_s: float,
-           stored_total: int, probes_sent: int, menus: dict[str, Any], demo_s: float,
-           fleet: int) -> dict[str, Any]:
+def report(
+    stats: Stats,
+    published: dict[str, Any],
+    stored_in_window: int,
+    window_s: float,
+    stored_total: int,
+    probes_sent: int,
+    menus: dict[str, Any],
+    demo_s: float,
+    fleet: int,
+) -> dict[str, Any]:
     errors = list(stats.errors)
     if "error" in published:
         errors.append(f"publisher: {published['error']}")
@@ -523,25 +648,40 @@ def report(stats: Stats, published: dict[str, Any], stored_in_window: int, windo
         kinds[key] = kinds.get(key, 0) + 1
     seconds = float(published.get("seconds") or window_s)
     out = {
-        "benchmark": "load", "database": "postgresql", "ingest_path":
-            f"MQTT QoS 1 single-reading messages → {BROKER_PATHS[BROKER]}"
-            " → one `safecity mqtt` consumer", "broker": BROKER,
-        "web": f"`safecity serve --workers {WEB_WORKERS}`", "duration_s": DURATION_S,
-        "target_rate_per_s": RATE, "sessions": SESSIONS, "think_s": THINK_S,
-        "sensors_loading": fleet, "demo_load_s": round(demo_s, 1),
+        "benchmark": "load",
+        "database": "postgresql",
+        "ingest_path": f"MQTT QoS 1 single-reading messages → {BROKER_PATHS[BROKER]}"
+        " → one `safecity mqtt` consumer",
+        "broker": BROKER,
+        "web": f"`safecity serve --workers {WEB_WORKERS}`",
+        "duration_s": DURATION_S,
+        "target_rate_per_s": RATE,
+        "sessions": SESSIONS,
+        "think_s": THINK_S,
+        "sensors_loading": fleet,
+        "demo_load_s": round(demo_s, 1),
         "requests": {u: summary(v) for u, v in sorted(stats.requests.items())},
         "visits": {v: summary(s) for v, s in sorted(stats.visits.items())},
         "alarm_latency": {**summary(stats.alarm_ms), "probe_every_s": PROBE_EVERY_S},
-        "ingest": {"stored_per_s": round(stored_in_window / window_s),
-                   "acked_per_s": round(acked / seconds) if seconds else None,
-                   "sent": published.get("sent"), "acked": acked,
-                   "late_ticks": published.get("late_ticks"),
-                   "stored_60s_after_run": stored_total, "unstored_60s_after_run": unstored},
+        "ingest": {
+            "stored_per_s": round(stored_in_window / window_s),
+            "acked_per_s": round(acked / seconds) if seconds else None,
+            "sent": published.get("sent"),
+            "acked": acked,
+            "late_ticks": published.get("late_ticks"),
+            "stored_60s_after_run": stored_total,
+            "unstored_60s_after_run": unstored,
+        },
         "failures": {"total": len(errors), "by_kind": kinds, "first": errors[:10]},
-        "pages_by_role": menus, "timed": TIMED, "not_timed": NOT_TIMED,
-        "machine": {"cpus": os.cpu_count(), "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
-                    "note": "publisher, broker, the consumer, the web workers, PostgreSQL and"
-                            " the sessions' client share these cores"},
+        "pages_by_role": menus,
+        "timed": TIMED,
+        "not_timed": NOT_TIMED,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+            "note": "publisher, broker, the consumer, the web workers, PostgreSQL and"
+            " the sessions' client share these cores",
+        },
     }
     out.update(judge(out))
     return out

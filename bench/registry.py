@@ -38,7 +38,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
-PG_ADMIN = os.environ.get("SAFECITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "SAFECITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REPEATS = int(os.environ.get("BENCH_REPEATS", "60"))
 SCALE = float(os.environ.get("BENCH_SCALE", "33.4"))  # × ~3,000 enterprises ≈ 100,000
 
@@ -84,8 +86,9 @@ def _time_list(url: str) -> dict:
         total = 0
         for i in range(REPEATS + 5):
             t = time.perf_counter()
-            resp = client.get("/api/v1/enterprises", params={**params, "page": 1 + i % 5},
-                              headers=headers)
+            resp = client.get(
+                "/api/v1/enterprises", params={**params, "page": 1 + i % 5}, headers=headers
+            )
             if i >= 5:
                 api.append(time.perf_counter() - t)
             total = resp.json()["total"]
@@ -94,10 +97,14 @@ def _time_list(url: str) -> dict:
             search.append(time.perf_counter() - t)
     engine = create_engine(url)
     raw: list[float] = []
-    sql = text("SELECT * FROM enterprises WHERE division_code >= '370681' AND division_code < '370682' AND "
-               "industry_section = 'C' AND archived = :f ORDER BY name, id LIMIT 50")
-    count = text("SELECT count(*) FROM enterprises WHERE division_code >= '370681' AND division_code < '370682' AND "
-                 "industry_section = 'C' AND archived = :f")
+    sql = text(
+        "SELECT * FROM enterprises WHERE division_code >= '370681' AND division_code < '370682' AND "
+        "industry_section = 'C' AND archived = :f ORDER BY name, id LIMIT 50"
+    )
+    count = text(
+        "SELECT count(*) FROM enterprises WHERE division_code >= '370681' AND division_code < '370682' AND "
+        "industry_section = 'C' AND archived = :f"
+    )
     with engine.connect() as conn:
         for _ in range(REPEATS):
             t = time.perf_counter()
@@ -105,10 +112,13 @@ def _time_list(url: str) -> dict:
             conn.execute(count, {"f": False}).scalar()
             raw.append(time.perf_counter() - t)
     engine.dispose()
-    return {"list_page_p95_ms": round(_p95(api), 1), "list_page_median_ms":
-            round(statistics.median(api) * 1000, 1), "matching_rows": total,
-            "search_p95_ms": round(_p95(search), 1),
-            "raw_sql_p95_ms": round(_p95(raw), 1)}
+    return {
+        "list_page_p95_ms": round(_p95(api), 1),
+        "list_page_median_ms": round(statistics.median(api) * 1000, 1),
+        "matching_rows": total,
+        "search_p95_ms": round(_p95(search), 1),
+        "raw_sql_p95_ms": round(_p95(raw), 1),
+    }
 
 
 def run_backend(name: str, make_url_for) -> dict:  # type: ignore[no-untyped-def]
@@ -116,29 +126,45 @@ def run_backend(name: str, make_url_for) -> dict:  # type: ignore[no-untyped-def
     gen_s, load_s, counts = _load(demo_url, 1.0)
     big_url = make_url_for("big")
     big_gen, big_load, big_counts = _load(big_url, SCALE)
-    result = {"demo_generate_s": round(gen_s, 2), "demo_load_s": round(load_s, 2),
-              "demo_counts": counts, "big_enterprises": big_counts.get("enterprises"),
-              "big_load_s": round(big_gen + big_load, 1)}
+    result = {
+        "demo_generate_s": round(gen_s, 2),
+        "demo_load_s": round(load_s, 2),
+        "demo_counts": counts,
+        "big_enterprises": big_counts.get("enterprises"),
+        "big_load_s": round(big_gen + big_load, 1),
+    }
     result.update(_time_list(big_url))
     return result
 
 
 BACKENDS = ("sqlite", "postgresql")
-TIMED = ["list page via in-process app (TestClient)", "keyword search page",
-         "raw SQL of the same list (floor)", "demo generation and load"]
+TIMED = [
+    "list page via in-process app (TestClient)",
+    "keyword search page",
+    "raw SQL of the same list (floor)",
+    "demo generation and load",
+]
 NOT_TIMED = ["network and uvicorn", "browser rendering", "login"]
 
 
 def judge(out: dict) -> dict:
-    checks = [(f"{b}.list_page_p95_ms", out.get(b, {}).get("list_page_p95_ms"), "<", 100)
-              for b in BACKENDS]
+    checks = [
+        (f"{b}.list_page_p95_ms", out.get(b, {}).get("list_page_p95_ms"), "<", 100)
+        for b in BACKENDS
+    ]
     return verdict(checks, backend_errors(out, BACKENDS))
 
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="safecity-bench-"))
-    out: dict = {"benchmark": "registry", "target_list_page_p95_ms": 100, "repeats": REPEATS,
-                 "timed": TIMED, "not_timed": NOT_TIMED, "cpus": os.cpu_count()}
+    out: dict = {
+        "benchmark": "registry",
+        "target_list_page_p95_ms": 100,
+        "repeats": REPEATS,
+        "timed": TIMED,
+        "not_timed": NOT_TIMED,
+        "cpus": os.cpu_count(),
+    }
     out["sqlite"] = run_backend("sqlite", lambda n: f"sqlite:///{tmp}/{n}.db")
     try:
         out["postgresql"] = run_backend("postgresql", lambda n: _pg_url(f"safecity_bench_{n}"))

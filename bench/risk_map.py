@@ -53,8 +53,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
-PG_ADMIN = os.environ.get("SAFECITY_TEST_PG_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "SAFECITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 PG_DB = "safecity_bench_riskmap"
 N_POINTS = int(os.environ.get("BENCH_POINTS", "100000"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "9"))
@@ -63,8 +64,9 @@ LEVEL_MIX = {"red": 0.01, "orange": 0.06, "yellow": 0.28, "blue": 0.65}
 
 
 def _pg_url() -> str:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
+    admin = create_engine(
+        PG_ADMIN, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
@@ -80,10 +82,12 @@ def _drop_pg() -> None:
 
 
 def _point_rows(session: Session, rng: np.random.Generator) -> list[dict[str, Any]]:
-    cells = session.execute(select(GridCell.id, GridCell.division_code, GridCell.population,
-                                   GridCell.geometry)).all()
-    ents = session.execute(select(Enterprise.id, Enterprise.division_code,
-                                  Enterprise.industry_code)).all()
+    cells = session.execute(
+        select(GridCell.id, GridCell.division_code, GridCell.population, GridCell.geometry)
+    ).all()
+    ents = session.execute(
+        select(Enterprise.id, Enterprise.division_code, Enterprise.industry_code)
+    ).all()
     by_county: dict[str, list[Any]] = {}
     for e in ents:
         by_county.setdefault(e.division_code, []).append(e)
@@ -101,29 +105,60 @@ def _point_rows(session: Session, rng: np.random.Generator) -> list[dict[str, An
         lon, lat = (ring[:-1] * w[:, None]).sum(axis=0)
         owners = by_county.get(cell.division_code) or [None]
         ent = owners[int(rng.integers(len(owners)))]
-        rows.append({
-            "name": f"风险点{k + 1:06d}", "owner_kind": "enterprise" if ent else "area",
-            "enterprise_id": ent.id if ent else None,
-            "grid_cell_id": cell.id if located[k] else None, "division_code": cell.division_code,
-            "industry_code": ent.industry_code if ent else None, "lon": float(lon),
-            "lat": float(lat), "level": str(levels[k]), "archived": False, "created_at": NOW,
-            "updated_at": NOW, "facility_name": "", "description": "", "hazard_factors": [],
-            "accident_types": [], "control_measures": []})
+        rows.append(
+            {
+                "name": f"风险点{k + 1:06d}",
+                "owner_kind": "enterprise" if ent else "area",
+                "enterprise_id": ent.id if ent else None,
+                "grid_cell_id": cell.id if located[k] else None,
+                "division_code": cell.division_code,
+                "industry_code": ent.industry_code if ent else None,
+                "lon": float(lon),
+                "lat": float(lat),
+                "level": str(levels[k]),
+                "archived": False,
+                "created_at": NOW,
+                "updated_at": NOW,
+                "facility_name": "",
+                "description": "",
+                "hazard_factors": [],
+                "accident_types": [],
+                "control_measures": [],
+            }
+        )
     return rows
 
 
 def _hazard_rows(session: Session, rng: np.random.Generator) -> list[dict[str, Any]]:
-    ents = session.execute(select(Enterprise.id, Enterprise.division_code, Enterprise.lon,
-                                  Enterprise.lat).where(Enterprise.is_hazchem.is_(True))
-                           .limit(150)).all()
+    ents = session.execute(
+        select(Enterprise.id, Enterprise.division_code, Enterprise.lon, Enterprise.lat)
+        .where(Enterprise.is_hazchem.is_(True))
+        .limit(150)
+    ).all()
     grades = rng.choice([1, 2, 3, 4], size=len(ents), p=[0.05, 0.15, 0.35, 0.45])
     r_of = {1: 120.0, 2: 70.0, 3: 25.0, 4: 5.0}
-    return [{"enterprise_id": e.id, "name": f"储罐区{i + 1}", "unit_kind": "storage",
-             "substances": [{"name": "液氯", "quantity_t": 10}], "division_code": e.division_code,
-             "lon": e.lon, "lat": e.lat, "s_value": 2.0, "is_major": True,
-             "r_value": r_of[int(g)], "level": int(g), "alpha": 1.0, "exposed_population": 50,
-             "exposed_population_computed": 50, "result": {}, "assessed_at": NOW,
-             "archived": False} for i, (e, g) in enumerate(zip(ents, grades, strict=True))]
+    return [
+        {
+            "enterprise_id": e.id,
+            "name": f"储罐区{i + 1}",
+            "unit_kind": "storage",
+            "substances": [{"name": "液氯", "quantity_t": 10}],
+            "division_code": e.division_code,
+            "lon": e.lon,
+            "lat": e.lat,
+            "s_value": 2.0,
+            "is_major": True,
+            "r_value": r_of[int(g)],
+            "level": int(g),
+            "alpha": 1.0,
+            "exposed_population": 50,
+            "exposed_population_computed": 50,
+            "result": {},
+            "assessed_at": NOW,
+            "archived": False,
+        }
+        for i, (e, g) in enumerate(zip(ents, grades, strict=True))
+    ]
 
 
 def _street_rows(session: Session) -> list[dict[str, Any]]:
@@ -137,26 +172,47 @@ def _street_rows(session: Session) -> list[dict[str, Any]]:
     groups: dict[tuple[str, str], list[Any]] = {}
     for cell in session.execute(select(GridCell.division_code, GridCell.name, GridCell.geometry)):
         county = counties.get(cell.division_code, "")
-        street = cell.name[len(county):cell.name.index("第")]
+        street = cell.name[len(county) : cell.name.index("第")]
         groups.setdefault((cell.division_code, street), []).append(
-            shapely.from_geojson(json.dumps(cell.geometry)))
+            shapely.from_geojson(json.dumps(cell.geometry))
+        )
     rows, serial = [], {}
     for (county, street), shapes in sorted(groups.items()):
         serial[county] = serial.get(county, 0) + 1
         geom = shapely.union_all(shapes)
-        rows.append({"code": f"{county}{serial[county]:03d}", "name": street, "name_en": "",
-                     "level": "street", "parent_code": county, "population": 0,
-                     "geometry": json.loads(shapely.to_geojson(geom)), "archived": False,
-                     "updated_at": NOW})
+        rows.append(
+            {
+                "code": f"{county}{serial[county]:03d}",
+                "name": street,
+                "name_en": "",
+                "level": "street",
+                "parent_code": county,
+                "population": 0,
+                "geometry": json.loads(shapely.to_geojson(geom)),
+                "archived": False,
+                "updated_at": NOW,
+            }
+        )
     return rows
 
 
 def _signal_rows(points: list[dict[str, Any]], rng: np.random.Generator) -> list[dict[str, Any]]:
     chosen = rng.choice(len(points), size=40, replace=False)
-    return [{"source": "alarm", "source_ref": f"bench-{k}", "division_code":
-             points[k]["division_code"], "grid_cell_id": points[k]["grid_cell_id"],
-             "lon": points[k]["lon"], "lat": points[k]["lat"], "severity": "red",
-             "raise_steps": 1, "active": True, "created_at": NOW} for k in chosen]
+    return [
+        {
+            "source": "alarm",
+            "source_ref": f"bench-{k}",
+            "division_code": points[k]["division_code"],
+            "grid_cell_id": points[k]["grid_cell_id"],
+            "lon": points[k]["lon"],
+            "lat": points[k]["lat"],
+            "severity": "red",
+            "raise_steps": 1,
+            "active": True,
+            "created_at": NOW,
+        }
+        for k in chosen
+    ]
 
 
 def _load(url: str) -> dict[str, Any]:
@@ -169,7 +225,7 @@ def _load(url: str) -> dict[str, Any]:
         rng = np.random.default_rng(20260101)
         points = _point_rows(session, rng)
         for start in range(0, len(points), 5000):
-            session.execute(insert(RiskPoint), points[start:start + 5000])
+            session.execute(insert(RiskPoint), points[start : start + 5000])
         session.execute(insert(MajorHazard), _hazard_rows(session, rng))
         # The demo city now has its streets; build them from the grid only for an older one.
         streets = session.scalars(select(Division.code).where(Division.level == "street")).all()
@@ -181,8 +237,11 @@ def _load(url: str) -> dict[str, Any]:
             refresh_statistics(session, table)
         session.commit()
     engine.dispose()
-    return {"load_s": round(time.perf_counter() - t0, 1), "risk_points": len(points),
-            "streets": len(streets)}
+    return {
+        "load_s": round(time.perf_counter() - t0, 1),
+        "risk_points": len(points),
+        "streets": len(streets),
+    }
 
 
 def _stats(samples: list[float]) -> dict[str, float]:
@@ -209,16 +268,26 @@ def _time_layers(url: str) -> dict[str, Any]:
     who = Principal(user_id=1, username="analyst", role="risk_analyst", division_code="370600")
     out: dict[str, Any] = {}
     with sessionmaker(bind=engine)() as session:
-        base, _cold, rows = _time(lambda: session.execute(select(
-            RiskPoint.id, RiskPoint.level, RiskPoint.grid_cell_id, RiskPoint.lon,
-            RiskPoint.lat)).all())
+        base, _cold, rows = _time(
+            lambda: session.execute(
+                select(
+                    RiskPoint.id,
+                    RiskPoint.level,
+                    RiskPoint.grid_cell_id,
+                    RiskPoint.lon,
+                    RiskPoint.lat,
+                )
+            ).all()
+        )
         out["baseline_read_points"] = {**base, "rows": len(rows)}
         for unit, res in (("grid", None), ("street", None), ("district", None), ("h3", 7)):
-            stats, cold, layer = _time(lambda u=unit, r=res: riskmap.map_layer(
-                session, who, u, r))
+            stats, cold, layer = _time(lambda u=unit, r=res: riskmap.map_layer(session, who, u, r))
             out[f"{unit}_layer" if unit != "h3" else "h3_layer_res7"] = {
-                **stats, "cold_ms": round(cold * 1000, 1), "areas": len(layer["features"]),
-                "by_level": layer["summary"]["areas"]}
+                **stats,
+                "cold_ms": round(cold * 1000, 1),
+                "areas": len(layer["features"]),
+                "by_level": layer["summary"]["areas"],
+            }
     engine.dispose()
     return out
 
@@ -231,8 +300,10 @@ def _backend(url: str) -> dict[str, Any]:
 
 BACKENDS = ("sqlite", "postgresql")
 LAYERS = ("grid_layer", "street_layer", "district_layer", "h3_layer_res7")
-TIMED = ["riskmap.map_layer per layer (SQL, assignment, grading, GeoJSON dict)",
-         "raw read of the points (floor)"]
+TIMED = [
+    "riskmap.map_layer per layer (SQL, assignment, grading, GeoJSON dict)",
+    "raw read of the points (floor)",
+]
 NOT_TIMED = ["HTTP, auth and JSON encoding", "browser drawing", "data load (reported)"]
 
 
@@ -241,17 +312,24 @@ def judge(out: dict[str, Any]) -> dict[str, Any]:
     for b in BACKENDS:
         for layer in LAYERS:
             fig = out.get(b, {}).get(layer) or {}
-            checks += [(f"{b}.{layer}.{s}", fig.get(s), "<", TARGET_MS)
-                       for s in ("median_ms", "p95_ms")]
+            checks += [
+                (f"{b}.{layer}.{s}", fig.get(s), "<", TARGET_MS) for s in ("median_ms", "p95_ms")
+            ]
     return verdict(checks, backend_errors(out, BACKENDS))
 
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="safecity-bench-riskmap-"))
-    out: dict[str, Any] = {"benchmark": "risk_map", "risk_points": N_POINTS, "repeats": REPEATS,
-                           "target_ms_per_layer": TARGET_MS, "cpus": os.cpu_count(),
-                           "timed": TIMED, "not_timed": NOT_TIMED,
-                           "load_avg_1m_at_start": round(os.getloadavg()[0], 2)}
+    out: dict[str, Any] = {
+        "benchmark": "risk_map",
+        "risk_points": N_POINTS,
+        "repeats": REPEATS,
+        "target_ms_per_layer": TARGET_MS,
+        "cpus": os.cpu_count(),
+        "timed": TIMED,
+        "not_timed": NOT_TIMED,
+        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+    }
     try:
         out["sqlite"] = _backend(f"sqlite:///{tmp}/bench.db")
     finally:

@@ -45,8 +45,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
-PG_ADMIN = os.environ.get("SAFECITY_TEST_PG_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "SAFECITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REPEATS = int(os.environ.get("BENCH_REPEATS", "40"))
 SCALE = float(os.environ.get("BENCH_SCALE", "3"))
 
@@ -97,32 +98,55 @@ def _run(url: str) -> dict:
     analyst = Principal(1, "analyst", "risk_analyst", "370600")
     with factory() as session:
         points = session.scalar(select(func.count()).select_from(RiskPoint))
-        busiest = session.scalar(select(RiskPoint.enterprise_id).where(
-            RiskPoint.enterprise_id.is_not(None)).group_by(RiskPoint.enterprise_id)
-            .order_by(func.count().desc()).limit(1))
-        unit = session.scalar(select(MajorHazard).where(MajorHazard.is_major.is_(True))
-                              .order_by(MajorHazard.exposed_population.desc()).limit(1))
-        query = service.PointQuery(division="370683", level="yellow", industry="C",
-                                   sort="level", desc=True, size=50, today=NOW.date())
+        busiest = session.scalar(
+            select(RiskPoint.enterprise_id)
+            .where(RiskPoint.enterprise_id.is_not(None))
+            .group_by(RiskPoint.enterprise_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        )
+        unit = session.scalar(
+            select(MajorHazard)
+            .where(MajorHazard.is_major.is_(True))
+            .order_by(MajorHazard.exposed_population.desc())
+            .limit(1)
+        )
+        query = service.PointQuery(
+            division="370683",
+            level="yellow",
+            industry="C",
+            sort="level",
+            desc=True,
+            size=50,
+            today=NOW.date(),
+        )
         first = service.list_points(session, analyst, query)
         list_p95 = _timed(lambda: service.list_points(session, analyst, query))
         plain = service.PointQuery(size=50, sort="name")
         plain_p95 = _timed(lambda: service.list_points(session, analyst, plain))
         level_p95 = _timed(lambda: service.enterprise_level(session, analyst, busiest))
-        exposure_p95 = _timed(lambda: service.compute_exposure(session, unit.lon, unit.lat,
-                                                               unit.boundary), 20)
+        exposure_p95 = _timed(
+            lambda: service.compute_exposure(session, unit.lon, unit.lat, unit.boundary), 20
+        )
     engine.dispose()
-    return {"risk_points": points, "major_hazards": counts.get("major_hazards"),
-            "risk_demo_load_s": round(load_s, 2), "filtered_list_total": first.total,
-            "filtered_list_p95_ms": list_p95, "unfiltered_list_p95_ms": plain_p95,
-            "enterprise_level_p95_ms": level_p95, "exposure_p95_ms": exposure_p95}
+    return {
+        "risk_points": points,
+        "major_hazards": counts.get("major_hazards"),
+        "risk_demo_load_s": round(load_s, 2),
+        "filtered_list_total": first.total,
+        "filtered_list_p95_ms": list_p95,
+        "unfiltered_list_p95_ms": plain_p95,
+        "enterprise_level_p95_ms": level_p95,
+        "exposure_p95_ms": exposure_p95,
+    }
 
 
 BACKENDS = ("sqlite", "postgresql")
 TARGETS = {"filtered_list_p95_ms": 100, "enterprise_level_p95_ms": 50, "exposure_p95_ms": 50}
-TIMED = [("service functions as the API calls them: list_points, enterprise_level and "
-          "compute_exposure"),
-         "risk demo load"]
+TIMED = [
+    ("service functions as the API calls them: list_points, enterprise_level and compute_exposure"),
+    "risk demo load",
+]
 NOT_TIMED = ["HTTP, routing, auth and JSON encoding", "the city registry load"]
 
 
@@ -137,10 +161,20 @@ def judge(out: dict) -> dict:
 
 
 def main() -> None:
-    out: dict = {"benchmark": "risk_points", "scale": SCALE, "repeats": REPEATS,
-                 "targets": {"filtered_list_p95_ms": 100, "enterprise_level_p95_ms": 50,
-                             "exposure_p95_ms": 50, "risk_demo_load_s_at_scale_1": 20},
-                 "timed": TIMED, "not_timed": NOT_TIMED, "cpus": os.cpu_count()}
+    out: dict = {
+        "benchmark": "risk_points",
+        "scale": SCALE,
+        "repeats": REPEATS,
+        "targets": {
+            "filtered_list_p95_ms": 100,
+            "enterprise_level_p95_ms": 50,
+            "exposure_p95_ms": 50,
+            "risk_demo_load_s_at_scale_1": 20,
+        },
+        "timed": TIMED,
+        "not_timed": NOT_TIMED,
+        "cpus": os.cpu_count(),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         out["sqlite"] = _run(f"sqlite:///{tmp}/bench.db")
     name = f"safecity_bench_risk_points_{os.getpid()}"

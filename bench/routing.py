@@ -50,8 +50,9 @@ PG_NODES = int(os.environ.get("BENCH_PG_NODES", "100000"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 N_CELLS = int(os.environ.get("BENCH_CELLS", "10000"))
 N_SHELTERS = int(os.environ.get("BENCH_SHELTERS", "1000"))
-PG_ADMIN = os.environ.get("SAFECITY_TEST_PG_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "SAFECITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 PG_DB = "safecity_bench_routing"
 TARGETS = {"nearest_station_everywhere_s": 0.5, "isochrone_5min_ms": 50.0, "evacuation_s": 2.0}
 
@@ -74,8 +75,11 @@ def _timed(fn: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
 
 
 def _stats(times: list[float], scale: float = 1.0) -> dict[str, float]:
-    return {"median": round(statistics.median(times) * scale, 4),
-            "min": round(min(times) * scale, 4), "max": round(max(times) * scale, 4)}
+    return {
+        "median": round(statistics.median(times) * scale, 4),
+        "min": round(min(times) * scale, 4),
+        "max": round(max(times) * scale, 4),
+    }
 
 
 def build_part(n_nodes: int) -> tuple[dict[str, Any], synthetic.SyntheticCity, roads.RoadGraph]:
@@ -86,12 +90,25 @@ def build_part(n_nodes: int) -> tuple[dict[str, Any], synthetic.SyntheticCity, r
     t0 = time.perf_counter()
     graph = roads.build_graph(city.segments)
     build_s = time.perf_counter() - t0
-    csr_mb = sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes
-                 for m in (graph.forward, graph.backward, graph.length_m)) / 2**20
-    return ({"nodes": graph.n_nodes, "directed_edges": graph.n_edges,
-             "generate_s": round(generate_s, 3), "build_s": round(build_s, 3),
-             "rss_delta_mb": round(_rss_mb() - rss0, 1), "csr_mb": round(csr_mb, 1)},
-            city, graph)
+    csr_mb = (
+        sum(
+            m.data.nbytes + m.indices.nbytes + m.indptr.nbytes
+            for m in (graph.forward, graph.backward, graph.length_m)
+        )
+        / 2**20
+    )
+    return (
+        {
+            "nodes": graph.n_nodes,
+            "directed_edges": graph.n_edges,
+            "generate_s": round(generate_s, 3),
+            "build_s": round(build_s, 3),
+            "rss_delta_mb": round(_rss_mb() - rss0, 1),
+            "csr_mb": round(csr_mb, 1),
+        },
+        city,
+        graph,
+    )
 
 
 def nearest_everywhere_part(graph: roads.RoadGraph, rng: np.random.Generator) -> dict[str, Any]:
@@ -99,16 +116,22 @@ def nearest_everywhere_part(graph: roads.RoadGraph, rng: np.random.Generator) ->
     cpu0 = time.process_time()
     times, near = _timed(lambda: routing.nearest_source_everywhere(graph, stations), REPEATS)
     cpu = (time.process_time() - cpu0) / REPEATS
-    return {"stations": 50, "seconds": _stats(times), "cpu_s_per_run": round(cpu, 4),
-            "unreached_nodes": int(np.isinf(near.time_s).sum()),
-            "max_time_s": round(float(near.time_s[np.isfinite(near.time_s)].max()), 1)}
+    return {
+        "stations": 50,
+        "seconds": _stats(times),
+        "cpu_s_per_run": round(cpu, 4),
+        "unreached_nodes": int(np.isinf(near.time_s).sum()),
+        "max_time_s": round(float(near.time_s[np.isfinite(near.time_s)].max()), 1),
+    }
 
 
-def isochrone_part(city: synthetic.SyntheticCity, graph: roads.RoadGraph,
-                   rng: np.random.Generator) -> dict[str, Any]:
+def isochrone_part(
+    city: synthetic.SyntheticCity, graph: roads.RoadGraph, rng: np.random.Generator
+) -> dict[str, Any]:
     side = city.side
-    starts = [city.node(int(r), int(c)) for r, c in rng.integers(side // 4, 3 * side // 4,
-                                                                  (REPEATS, 2))]
+    starts = [
+        city.node(int(r), int(c)) for r, c in rng.integers(side // 4, 3 * side // 4, (REPEATS, 2))
+    ]
     times, sizes = [], []
     for s in starts:
         t0 = time.perf_counter()
@@ -118,13 +141,20 @@ def isochrone_part(city: synthetic.SyntheticCity, graph: roads.RoadGraph,
     return {"limit_s": 300, "ms": _stats(times, 1000), "reached_nodes": [s[0] for s in sizes]}
 
 
-def evacuation_part(city: synthetic.SyntheticCity, graph: roads.RoadGraph,
-                    rng: np.random.Generator) -> dict[str, Any]:
+def evacuation_part(
+    city: synthetic.SyntheticCity, graph: roads.RoadGraph, rng: np.random.Generator
+) -> dict[str, Any]:
     side = city.side
     block = max(1, int(np.sqrt(N_CELLS)))
     r0 = c0 = max(0, side // 2 - block // 2 - side // 8)
-    cells = np.array([city.node(r0 + i, c0 + j) for i in range(block) for j in range(block)
-                      if r0 + i < side and c0 + j < side])
+    cells = np.array(
+        [
+            city.node(r0 + i, c0 + j)
+            for i in range(block)
+            for j in range(block)
+            if r0 + i < side and c0 + j < side
+        ]
+    )
     margin = block // 4
     rows = rng.integers(max(0, r0 - margin), min(side, r0 + block + margin), N_SHELTERS)
     cols = rng.integers(max(0, c0 - margin), min(side, c0 + block + margin), N_SHELTERS)
@@ -141,32 +171,52 @@ def evacuation_part(city: synthetic.SyntheticCity, graph: roads.RoadGraph,
 
     times, (arcs, plan, t_arcs) = _timed(run, max(1, REPEATS // 2))
     oracle = highs_cost(pop, cap, arcs, plan.overflow_cost)
-    return {"cells": int(cells.size), "shelters": N_SHELTERS, "people": int(pop.sum()),
-            "room": int(cap.sum()), "k": 5, "max_time_s": 900, "arcs": int(arcs.cell.size),
-            "seconds": _stats(times), "candidates_s_last": round(t_arcs, 3),
-            "assigned_people": plan.assigned_people, "unassigned_people": plan.unassigned_people,
-            "total_person_time_s": plan.total_person_time_s, "solver_cost": plan.solver_cost,
-            "highs_cost": oracle, "equal_to_highs": abs(plan.solver_cost - oracle) <= 1e-6 * max(
-                1.0, oracle)}
+    return {
+        "cells": int(cells.size),
+        "shelters": N_SHELTERS,
+        "people": int(pop.sum()),
+        "room": int(cap.sum()),
+        "k": 5,
+        "max_time_s": 900,
+        "arcs": int(arcs.cell.size),
+        "seconds": _stats(times),
+        "candidates_s_last": round(t_arcs, 3),
+        "assigned_people": plan.assigned_people,
+        "unassigned_people": plan.unassigned_people,
+        "total_person_time_s": plan.total_person_time_s,
+        "solver_cost": plan.solver_cost,
+        "highs_cost": oracle,
+        "equal_to_highs": abs(plan.solver_cost - oracle) <= 1e-6 * max(1.0, oracle),
+    }
 
 
-def highs_cost(pop: np.ndarray, cap: np.ndarray, arcs: evacuation.Candidates,
-               overflow: int) -> float:
+def highs_cost(
+    pop: np.ndarray, cap: np.ndarray, arcs: evacuation.Candidates, overflow: int
+) -> float:
     """The same network as a sparse LP for scipy's HiGHS: the independent optimum."""
     m, n = arcs.cell.size, pop.size
     cols = np.arange(m + n)
-    eq = coo_matrix((np.ones(m + n), (np.concatenate([arcs.cell, np.arange(n)]), cols)),
-                    shape=(n, m + n))
+    eq = coo_matrix(
+        (np.ones(m + n), (np.concatenate([arcs.cell, np.arange(n)]), cols)), shape=(n, m + n)
+    )
     ub = coo_matrix((np.ones(m), (arcs.shelter, np.arange(m))), shape=(cap.size, m + n))
     cost = np.concatenate([arcs.time_s, np.full(n, overflow)]).astype(float)
-    res = linprog(cost, A_ub=ub.tocsr(), b_ub=cap, A_eq=vstack([eq]).tocsr(), b_eq=pop,
-                  bounds=(0, None), method="highs")
+    res = linprog(
+        cost,
+        A_ub=ub.tocsr(),
+        b_ub=cap,
+        A_eq=vstack([eq]).tocsr(),
+        b_eq=pop,
+        bounds=(0, None),
+        method="highs",
+    )
     if res.status != 0:
         raise RuntimeError(f"HiGHS: {res.message}")
     return float(res.fun)
 
 
 # --- pgRouting ----------------------------------------------------------------------------------
+
 
 def pgrouting_part(rng: np.random.Generator) -> dict[str, Any]:
     build, _city, graph = build_part(PG_NODES)
@@ -194,68 +244,108 @@ def _pg_compare(conn: Any, graph: roads.RoadGraph, rng: np.random.Generator) -> 
     conn.execute("CREATE EXTENSION pgrouting CASCADE")  # Debian's build requires PostGIS
     version = conn.execute("SELECT pgr_version()").fetchone()[0]
     coo = graph.forward.tocoo()
-    conn.execute("CREATE TABLE edges (id bigint primary key, source bigint, target bigint, "
-                 "cost float8, reverse_cost float8)")
+    conn.execute(
+        "CREATE TABLE edges (id bigint primary key, source bigint, target bigint, "
+        "cost float8, reverse_cost float8)"
+    )
     with conn.cursor().copy("COPY edges FROM STDIN") as copy:
-        for i, (u, v, c) in enumerate(zip(coo.row.tolist(), coo.col.tolist(),
-                                          coo.data.tolist(), strict=True)):
+        for i, (u, v, c) in enumerate(
+            zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True)
+        ):
             copy.write_row((i + 1, u + 1, v + 1, c, -1.0))  # one row per direction: precomputed
     conn.execute("ANALYZE edges")
     edges_sql = "SELECT id, source, target, cost, reverse_cost FROM edges"
     stations = rng.choice(graph.n_nodes, 50, replace=False)
     incident = int(rng.integers(graph.n_nodes))
-    resources = [routing.Resource(str(s), str(s), float(graph.lon[s]), float(graph.lat[s]))
-                 for s in stations]
-    sql_near = ("SELECT start_vid, agg_cost FROM pgr_dijkstraNearCost(%s, %s::bigint[], "
-                "%s::bigint, true, cap => 5) ORDER BY agg_cost")
-    pg_times, pg_rows = _timed(lambda: conn.execute(sql_near, (
-        edges_sql, [int(s) + 1 for s in stations], incident + 1)).fetchall(), REPEATS)
-    ours_times, answer = _timed(lambda: routing.nearest(
-        graph, float(graph.lon[incident]), float(graph.lat[incident]), resources,
-        direction=routing.TO_POINT, k=5), REPEATS)
+    resources = [
+        routing.Resource(str(s), str(s), float(graph.lon[s]), float(graph.lat[s])) for s in stations
+    ]
+    sql_near = (
+        "SELECT start_vid, agg_cost FROM pgr_dijkstraNearCost(%s, %s::bigint[], "
+        "%s::bigint, true, cap => 5) ORDER BY agg_cost"
+    )
+    pg_times, pg_rows = _timed(
+        lambda: conn.execute(
+            sql_near, (edges_sql, [int(s) + 1 for s in stations], incident + 1)
+        ).fetchall(),
+        REPEATS,
+    )
+    ours_times, answer = _timed(
+        lambda: routing.nearest(
+            graph,
+            float(graph.lon[incident]),
+            float(graph.lat[incident]),
+            resources,
+            direction=routing.TO_POINT,
+            k=5,
+        ),
+        REPEATS,
+    )
     ours = [(int(r.resource.id) + 1, r.travel_time_s) for r in answer.results]
     near_equal = len(ours) == len(pg_rows) and all(
         a == int(b[0]) and abs(t - float(b[1])) <= 1e-6 * max(1.0, t)
-        for (a, t), b in zip(ours, pg_rows, strict=False))
+        for (a, t), b in zip(ours, pg_rows, strict=False)
+    )
 
     starts = stations[:5]
-    sql_dd = ("SELECT node, agg_cost, from_v FROM pgr_drivingDistance(%s, %s::bigint[], "
-              "300, true, equicost => true)")
-    pg_dd_times, dd_rows = _timed(lambda: conn.execute(sql_dd, (
-        edges_sql, [int(s) + 1 for s in starts])).fetchall(), REPEATS)
-    ours_dd_times, near = _timed(lambda: routing.nearest_source_everywhere(
-        graph, starts, limit_s=300), REPEATS)
+    sql_dd = (
+        "SELECT node, agg_cost, from_v FROM pgr_drivingDistance(%s, %s::bigint[], "
+        "300, true, equicost => true)"
+    )
+    pg_dd_times, dd_rows = _timed(
+        lambda: conn.execute(sql_dd, (edges_sql, [int(s) + 1 for s in starts])).fetchall(), REPEATS
+    )
+    ours_dd_times, near = _timed(
+        lambda: routing.nearest_source_everywhere(graph, starts, limit_s=300), REPEATS
+    )
     reached = np.flatnonzero(np.isfinite(near.time_s))
     pg_cost = {int(r[0]) - 1: float(r[1]) for r in dd_rows}
     dd_equal = set(pg_cost) == set(reached.tolist()) and all(
-        abs(pg_cost[n] - near.time_s[n]) <= 1e-6 * max(1.0, near.time_s[n]) for n in reached)
-    return {"pgrouting_version": version, "edges_rows": int(coo.nnz),
-            "nearest_k": {"query": "pgr_dijkstraNearCost, 5 of 50 stations to one incident",
-                          "pgrouting_ms": _stats(pg_times, 1000),
-                          "ours_ms": _stats(ours_times, 1000), "answers_equal": near_equal},
-            "driving_distance": {"query": "pgr_drivingDistance, 5 starts, 300 s, equicost",
-                                 "reached_nodes": int(reached.size),
-                                 "pgrouting_ms": _stats(pg_dd_times, 1000),
-                                 "ours_ms": _stats(ours_dd_times, 1000),
-                                 "answers_equal": dd_equal}}
+        abs(pg_cost[n] - near.time_s[n]) <= 1e-6 * max(1.0, near.time_s[n]) for n in reached
+    )
+    return {
+        "pgrouting_version": version,
+        "edges_rows": int(coo.nnz),
+        "nearest_k": {
+            "query": "pgr_dijkstraNearCost, 5 of 50 stations to one incident",
+            "pgrouting_ms": _stats(pg_times, 1000),
+            "ours_ms": _stats(ours_times, 1000),
+            "answers_equal": near_equal,
+        },
+        "driving_distance": {
+            "query": "pgr_drivingDistance, 5 starts, 300 s, equicost",
+            "reached_nodes": int(reached.size),
+            "pgrouting_ms": _stats(pg_dd_times, 1000),
+            "ours_ms": _stats(ours_dd_times, 1000),
+            "answers_equal": dd_equal,
+        },
+    }
 
 
 # --- verdict ------------------------------------------------------------------------------------
+
 
 def judge(out: dict[str, Any]) -> dict[str, Any]:
     near = (out.get("nearest_station_everywhere") or {}).get("seconds") or {}
     iso = (out.get("isochrone_5min") or {}).get("ms") or {}
     evac = out.get("evacuation") or {}
     pg = out.get("pgrouting") or {}
-    checks = [("nearest_station_everywhere_s", near.get("median"), "<=",
-               TARGETS["nearest_station_everywhere_s"]),
-              ("isochrone_5min_ms", iso.get("median"), "<=", TARGETS["isochrone_5min_ms"]),
-              ("evacuation_s", (evac.get("seconds") or {}).get("median"), "<=",
-               TARGETS["evacuation_s"]),
-              ("evacuation_equal_to_highs", 1 if evac.get("equal_to_highs") is True else 0,
-               "==", 1)]
-    errors = [f"{name}: {part['error']}" for name, part in out.items()
-              if isinstance(part, dict) and "error" in part]
+    checks = [
+        (
+            "nearest_station_everywhere_s",
+            near.get("median"),
+            "<=",
+            TARGETS["nearest_station_everywhere_s"],
+        ),
+        ("isochrone_5min_ms", iso.get("median"), "<=", TARGETS["isochrone_5min_ms"]),
+        ("evacuation_s", (evac.get("seconds") or {}).get("median"), "<=", TARGETS["evacuation_s"]),
+        ("evacuation_equal_to_highs", 1 if evac.get("equal_to_highs") is True else 0, "==", 1),
+    ]
+    errors = [
+        f"{name}: {part['error']}"
+        for name, part in out.items()
+        if isinstance(part, dict) and "error" in part
+    ]
     for name in ("nearest_k", "driving_distance"):
         if "error" in pg or "skipped" in pg:  # an error is counted above; a skip is a choice
             break
@@ -281,9 +371,14 @@ def _city_parts(out: dict[str, Any], rng: np.random.Generator) -> None:
 
 def main() -> None:
     rng = np.random.default_rng(16)
-    out: dict[str, Any] = {"benchmark": "routing", "nodes": N_NODES, "repeats": REPEATS,
-                           "targets": TARGETS, "cpus": os.cpu_count(),
-                           "load_avg_1m_at_start": round(os.getloadavg()[0], 2)}
+    out: dict[str, Any] = {
+        "benchmark": "routing",
+        "nodes": N_NODES,
+        "repeats": REPEATS,
+        "targets": TARGETS,
+        "cpus": os.cpu_count(),
+        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+    }
     _city_parts(out, rng)  # the 1M graph is freed on return, before pgRouting's graph
     if os.environ.get("BENCH_PGROUTING", "1") != "0":
         _part(out, "pgrouting", lambda: pgrouting_part(rng))

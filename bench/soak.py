@@ -28,9 +28,13 @@ from typing import Any
 import httpx
 
 BIN = Path(sys.executable).parent
-INCIDENTS = {"gas": "燃气泄漏 gas leak", "pipe_pressure": "管道爆管 pipe burst",
-             "bridge_strain": "桥梁超载 bridge overload", "elevator": "电梯困人 trapped",
-             "vehicle": "车辆偏离路线 off route"}
+INCIDENTS = {
+    "gas": "燃气泄漏 gas leak",
+    "pipe_pressure": "管道爆管 pipe burst",
+    "bridge_strain": "桥梁超载 bridge overload",
+    "elevator": "电梯困人 trapped",
+    "vehicle": "车辆偏离路线 off route",
+}
 
 
 def _free_port() -> int:
@@ -63,7 +67,9 @@ def _first_alarms(db: Path, since: datetime) -> dict[str, float]:
             " JOIN alarms a ON a.id = h.alarm_id LEFT JOIN sensors s ON s.id = a.sensor_id"
             " WHERE h.action IN ('raise', 'escalate') AND h.at >= ?"
             " AND a.rule NOT IN ('offline', 'stuck', 'range')"
-            " GROUP BY 1", (since.replace(tzinfo=None).isoformat(sep=" "),)).fetchall()
+            " GROUP BY 1",
+            (since.replace(tzinfo=None).isoformat(sep=" "),),
+        ).fetchall()
     finally:
         con.close()
     out: dict[str, float] = {}
@@ -75,36 +81,68 @@ def _first_alarms(db: Path, since: datetime) -> dict[str, float]:
     return out
 
 
-def soak(minutes: float, escalation_s: float = 300, rate: float = 100, sensors: int = 3000,
-         workdir: Path | None = None) -> dict[str, Any]:
+def soak(
+    minutes: float,
+    escalation_s: float = 300,
+    rate: float = 100,
+    sensors: int = 3000,
+    workdir: Path | None = None,
+) -> dict[str, Any]:
     work = workdir or Path(tempfile.mkdtemp(prefix="safecity-soak-"))
     db = work / "safecity.db"
-    env = os.environ | {"SAFECITY_DATABASE_URL": f"sqlite:///{db}",
-                        "SAFECITY_ESCALATION_INTERVAL_SECONDS": str(escalation_s),
-                        "SAFECITY_STORAGE_DIR": str(work / "storage")}
+    env = os.environ | {
+        "SAFECITY_DATABASE_URL": f"sqlite:///{db}",
+        "SAFECITY_ESCALATION_INTERVAL_SECONDS": str(escalation_s),
+        "SAFECITY_STORAGE_DIR": str(work / "storage"),
+    }
     subprocess.run([BIN / "safecity", "demo"], env=env, check=True, capture_output=True)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = work / "serve.log"
     with open(log_path, "wb") as log:
-        server = subprocess.Popen([BIN / "safecity", "serve", "--port", str(port)], env=env,
-                                  stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [BIN / "safecity", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     sim = None
     try:
         _wait_up(base, server)
-        token = httpx.post(f"{base}/api/v1/auth/token", timeout=30, json={
-            "username": "duty", "password": "demo1234"}).json()["access_token"]
+        token = httpx.post(
+            f"{base}/api/v1/auth/token",
+            timeout=30,
+            json={"username": "duty", "password": "demo1234"},
+        ).json()["access_token"]
         started = datetime.now(UTC)
         sim_err = open(work / "simulate.log", "w+b")  # noqa: SIM115 - read back at the end
         sim = subprocess.Popen(
-            [BIN / "safecity", "simulate", "--via", "http", "--sensors", str(sensors),
-             "--rate", str(rate), "--duration", str(minutes * 60), "--url", base],
-            env=env, stdout=subprocess.PIPE, stderr=sim_err)
+            [
+                BIN / "safecity",
+                "simulate",
+                "--via",
+                "http",
+                "--sensors",
+                str(sensors),
+                "--rate",
+                str(rate),
+                "--duration",
+                str(minutes * 60),
+                "--url",
+                base,
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=sim_err,
+        )
         polls: dict[str, int] = {}
         while sim.poll() is None:
             try:
-                code = httpx.get(f"{base}/api/v1/monitoring/alarms?open=true", timeout=30,
-                                 headers={"Authorization": f"Bearer {token}"}).status_code
+                code = httpx.get(
+                    f"{base}/api/v1/monitoring/alarms?open=true",
+                    timeout=30,
+                    headers={"Authorization": f"Bearer {token}"},
+                ).status_code
                 polls[str(code)] = polls.get(str(code), 0) + 1
             except httpx.TransportError:
                 polls["error"] = polls.get("error", 0) + 1
@@ -125,26 +163,36 @@ def soak(minutes: float, escalation_s: float = 300, rate: float = 100, sensors: 
     poll_5xx = sum(n for code, n in polls.items() if code.startswith("5"))
     logged_5xx = len(re.findall(r'" 5\d\d ', text))
     result = {
-        "minutes": minutes, "escalation_interval_s": escalation_s, "rate": rate,
-        "sent": stats.get("sent", 0), "device_answers": http, "device_5xx": device_5xx,
-        "poll_answers": polls, "poll_5xx": poll_5xx,
-        "server_errors_logged": text.count("Traceback"), "access_log_5xx": logged_5xx,
+        "minutes": minutes,
+        "escalation_interval_s": escalation_s,
+        "rate": rate,
+        "sent": stats.get("sent", 0),
+        "device_answers": http,
+        "device_5xx": device_5xx,
+        "poll_answers": polls,
+        "poll_5xx": poll_5xx,
+        "server_errors_logged": text.count("Traceback"),
+        "access_log_5xx": logged_5xx,
         "simulator_retries": err.decode().count("retrying in"),
-        "simulator_exit": sim.returncode, "first_incident_s": _first_alarms(db, started),
+        "simulator_exit": sim.returncode,
+        "first_incident_s": _first_alarms(db, started),
         "workdir": str(work),
     }
     result["five_xx"] = device_5xx + poll_5xx + logged_5xx
-    result["ok"] = result["five_xx"] == 0 and result["server_errors_logged"] == 0 \
-        and sim.returncode == 0
+    result["ok"] = (
+        result["five_xx"] == 0 and result["server_errors_logged"] == 0 and sim.returncode == 0
+    )
     return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=float(os.environ.get("SOAK_MINUTES",
-                                                                              "30")))
-    parser.add_argument("--escalation", type=float,
-                        default=float(os.environ.get("SOAK_ESCALATION_S", "300")))
+    parser.add_argument(
+        "--minutes", type=float, default=float(os.environ.get("SOAK_MINUTES", "30"))
+    )
+    parser.add_argument(
+        "--escalation", type=float, default=float(os.environ.get("SOAK_ESCALATION_S", "300"))
+    )
     parser.add_argument("--rate", type=float, default=100)  # as `make demo` runs it
     parser.add_argument("--sensors", type=int, default=3000)
     args = parser.parse_args()

@@ -40,8 +40,9 @@ console = Console()
 
 def _cli_principal() -> Principal:
     # The command line is the machine's operator: full scope, named in the audit log.
-    return Principal(user_id=0, username=f"cli:{getpass.getuser()}", role="admin",
-                     division_code="000000")
+    return Principal(
+        user_id=0, username=f"cli:{getpass.getuser()}", role="admin", division_code="000000"
+    )
 
 
 class _Everything(Principal):
@@ -109,8 +110,13 @@ def _print_accounts(city) -> None:  # type: ignore[no-untyped-def]
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 @app.command()
@@ -134,13 +140,22 @@ def serve(
     os.environ.setdefault("SAFECITY_MONITORING_WARM_START", "true")
     _monitoring_settings().cache_clear()  # read again with it
     if workers > 1 and not _http_relayed():
-        console.print("[yellow]注意：多个进程各自保存报警规则状态；设备经 HTTP 上报时请只用"
-                      "一个进程，或设置 SAFECITY_MONITORING_HTTP_FORWARD_NATS=true 转发到 "
-                      "JetStream。\nNote: each worker process keeps its own rule state; for HTTP "
-                      "telemetry run one process, or relay it into JetStream "
-                      "(SAFECITY_MONITORING_HTTP_FORWARD_NATS=true).[/]")
-    uvicorn.run("safecity.web.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info", log_config=access_log_config())
+        console.print(
+            "[yellow]注意：多个进程各自保存报警规则状态；设备经 HTTP 上报时请只用"
+            "一个进程，或设置 SAFECITY_MONITORING_HTTP_FORWARD_NATS=true 转发到 "
+            "JetStream。\nNote: each worker process keeps its own rule state; for HTTP "
+            "telemetry run one process, or relay it into JetStream "
+            "(SAFECITY_MONITORING_HTTP_FORWARD_NATS=true).[/]"
+        )
+    uvicorn.run(
+        "safecity.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        log_config=access_log_config(),
+    )
 
 
 # Device traffic left out of the access log: the demo's simulator alone posts ~50 times a second
@@ -193,7 +208,9 @@ def _kind(name: str):  # type: ignore[no-untyped-def]
 
 @app.command("import")
 def import_(
-    kind: str = typer.Argument(..., help="divisions | grid-cells | enterprises | protected-targets"),
+    kind: str = typer.Argument(
+        ..., help="divisions | grid-cells | enterprises | protected-targets"
+    ),
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".xlsx, .csv or .geojson"),
     valid_only: bool = typer.Option(False, help="Import the valid rows and skip the invalid ones."),
     dry_run: bool = typer.Option(False, help="Check the file and write nothing."),
@@ -210,15 +227,25 @@ def import_(
     k = _kind(kind)
     try:
         with session_scope() as session:
-            report = io.import_file(session, _operator(), k, file.name, file.read_bytes(),
-                                    utcnow(), valid_only=valid_only, dry_run=dry_run)
+            report = io.import_file(
+                session,
+                _operator(),
+                k,
+                file.name,
+                file.read_bytes(),
+                utcnow(),
+                valid_only=valid_only,
+                dry_run=dry_run,
+            )
     except Invalid as exc:
         _print_errors(exc)
         raise typer.Exit(1) from None
     console.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
     if report.error_count:
-        typer.echo(f"文件有 {report.error_count} 个错误 / the file has {report.error_count} errors",
-                   err=True)
+        typer.echo(
+            f"文件有 {report.error_count} 个错误 / the file has {report.error_count} errors",
+            err=True,
+        )
         raise typer.Exit(1)
 
 
@@ -233,7 +260,9 @@ def _print_errors(exc) -> None:  # type: ignore[no-untyped-def]
 
 @app.command()
 def export(
-    kind: str = typer.Argument(..., help="divisions | grid-cells | enterprises | protected-targets"),
+    kind: str = typer.Argument(
+        ..., help="divisions | grid-cells | enterprises | protected-targets"
+    ),
     file: Path = typer.Argument(..., dir_okay=False, help="Output .xlsx, .csv or .geojson"),
     division: str | None = typer.Option(None, help="Only this division (code prefix)."),
 ) -> None:
@@ -247,19 +276,22 @@ def export(
         console.print("[red]文件扩展名应为 .xlsx/.csv/.geojson[/]")
         raise typer.Exit(2)
     with session_scope() as session:
-        content, _media, _name = io.export(session, _operator(), _kind(kind),
-                                           ListParams(division=division), fmt)
+        content, _media, _name = io.export(
+            session, _operator(), _kind(kind), ListParams(division=division), fmt
+        )
     file.write_bytes(content)
     console.print(f"[green]已导出 exported[/] {file} ({len(content)} bytes)")
 
 
 @user_app.command("add")
 def user_add(
-    username: str, role: str = typer.Option(..., help=", ".join(ROLES)),
+    username: str,
+    role: str = typer.Option(..., help=", ".join(ROLES)),
     division: str = typer.Option(..., help="GB/T 2260 division code of the user's scope."),
     name: str = typer.Option("", help="Display name."),
     password: str | None = typer.Option(None, help="Asked for when omitted."),
-    enterprise_id: int | None = typer.Option(None), industry: str | None = typer.Option(None),
+    enterprise_id: int | None = typer.Option(None),
+    industry: str | None = typer.Option(None),
 ) -> None:
     """Add a user."""
     from safecity.core import users  # noqa: PLC0415 CLI start-up: each command loads only what it needs
@@ -268,12 +300,21 @@ def user_add(
 
     if password is None:
         password = typer.prompt("密码 password", hide_input=True, confirmation_prompt=True)
-    data = {"username": username, "password": password, "role": role, "division_code": division,
-            "display_name": name, "enterprise_id": enterprise_id, "industry": industry}
+    data = {
+        "username": username,
+        "password": password,
+        "role": role,
+        "division_code": division,
+        "display_name": name,
+        "enterprise_id": enterprise_id,
+        "industry": industry,
+    }
     try:
         with session_scope() as session:
             user = users.add_user(session, _operator(), data, utcnow())
-            console.print(f"[green]已添加 added[/] {user.username} ({user.role}, {user.division_code})")
+            console.print(
+                f"[green]已添加 added[/] {user.username} ({user.role}, {user.division_code})"
+            )
     except Invalid as exc:
         for e in exc.errors:
             console.print(f"[red]{e.zh}[/] ({e.en})")
@@ -364,10 +405,12 @@ def calc_hazmat(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -
 @calc_app.command("accident")
 def calc_accident(
     deaths: str = typer.Option(..., "--deaths", help="死亡人数 deaths"),
-    serious_injuries: str = typer.Option(..., "--serious-injuries",
-                                         help="重伤人数（含急性工业中毒） serious injuries"),
-    direct_loss_yuan: str = typer.Option(..., "--direct-loss-yuan",
-                                         help="直接经济损失（元） direct loss in yuan"),
+    serious_injuries: str = typer.Option(
+        ..., "--serious-injuries", help="重伤人数（含急性工业中毒） serious injuries"
+    ),
+    direct_loss_yuan: str = typer.Option(
+        ..., "--direct-loss-yuan", help="直接经济损失（元） direct loss in yuan"
+    ),
 ) -> None:
     """Decree 493 art. 3: production-safety accident grade (生产安全事故等级) and why."""
     from safecity.response import grading  # noqa: PLC0415 CLI start-up: each command loads only what it needs
@@ -398,7 +441,8 @@ def white_paper(
         with session_scope() as session, console.status("生成白皮书 / building the white paper…"):
             for fmt in ("pdf", "docx"):
                 content, _media, filename = whitepaper.build(
-                    session, _operator(), str(year), division, fmt, utcnow())
+                    session, _operator(), str(year), division, fmt, utcnow()
+                )
                 (out / Path(filename).name).write_bytes(content)
                 console.print(f"[green]已生成 written[/] {out / Path(filename).name}")
     except SafeCityError as exc:

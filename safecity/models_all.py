@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES = ("safecity.core.models", "safecity.registry.models", "safecity.risk.models",
-                 "safecity.hazards.models", "safecity.monitoring.models", "safecity.warnings.models")
+MODEL_MODULES = (
+    "safecity.core.models",
+    "safecity.registry.models",
+    "safecity.risk.models",
+    "safecity.hazards.models",
+    "safecity.monitoring.models",
+    "safecity.warnings.models",
+)
 
 
 def import_all() -> None:

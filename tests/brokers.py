@@ -64,8 +64,9 @@ class _Process:
 
     def start(self, timeout: float = 15) -> None:
         log = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=log,
-                                     stderr=subprocess.STDOUT, env=self.env)
+        self.proc = subprocess.Popen(
+            [self.exe, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT, env=self.env
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -99,8 +100,10 @@ class MosquittoBroker(_Process):
         self.port = free_port()
         tuning = (ROOT / "deploy" / "mosquitto" / "safecity.conf").read_text()
         self.conf = Path(workdir) / "mosquitto.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-                             f"persistence_location {workdir}/\nuser root\n{tuning}")
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+            f"persistence_location {workdir}/\nuser root\n{tuning}"
+        )
 
 
 def _replace_once(text: str, pattern: str, value: str) -> str:
@@ -124,7 +127,9 @@ class NatsMqttBroker(_Process):
         self.port, self.nats_port = free_port(), free_port()
         text = (ROOT / "deploy" / "nats" / "safecity-mqtt.conf").read_text()
         text = _replace_once(text, r"^listen: .*$", f"listen: 127.0.0.1:{self.nats_port}")
-        text = _replace_once(text, r"^  listen: 0\.0\.0\.0:1883$", f"  listen: 127.0.0.1:{self.port}")
+        text = _replace_once(
+            text, r"^  listen: 0\.0\.0\.0:1883$", f"  listen: 127.0.0.1:{self.port}"
+        )
         text = _replace_once(text, r'^  store_dir: ".*"$', f'  store_dir: "{workdir}/js"')
         self.conf = Path(workdir) / "nats-mqtt.conf"
         self.conf.write_text(text)
@@ -133,8 +138,10 @@ class NatsMqttBroker(_Process):
 
     def consumer_env(self) -> dict[str, str]:
         """SAFECITY_MONITORING_* for `safecity mqtt` against this broker, as the file says."""
-        return {"SAFECITY_MONITORING_MQTT_PORT": str(self.port),
-                "SAFECITY_MONITORING_MQTT_PROTOCOL": "4",
-                "SAFECITY_MONITORING_MQTT_SHARE_GROUP": "",
-                "SAFECITY_MONITORING_MQTT_USERNAME": "safecity-ingest",
-                "SAFECITY_MONITORING_MQTT_PASSWORD": INGEST_PASSWORD}
+        return {
+            "SAFECITY_MONITORING_MQTT_PORT": str(self.port),
+            "SAFECITY_MONITORING_MQTT_PROTOCOL": "4",
+            "SAFECITY_MONITORING_MQTT_SHARE_GROUP": "",
+            "SAFECITY_MONITORING_MQTT_USERNAME": "safecity-ingest",
+            "SAFECITY_MONITORING_MQTT_PASSWORD": INGEST_PASSWORD,
+        }

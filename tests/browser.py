@@ -22,8 +22,14 @@ from tests.conftest import NOW, PASSWORD
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"  # screenshots for a reader
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def chromium_path() -> str:
@@ -49,15 +55,17 @@ def live_server(database_url: str, **env: str) -> Iterator[str]:
     """The whole app served by uvicorn in a thread on a free port, with `env` set meanwhile."""
     import uvicorn  # noqa: PLC0415 uvicorn loaded only when a server starts
 
-
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SAFECITY_DATABASE_URL", database_url)
         for name, value in env.items():
             mp.setenv(name, value)
         reset_engine()
         port = free_port()
-        srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                            log_level="warning", lifespan="off"))
+        srv = uvicorn.Server(
+            uvicorn.Config(
+                create_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+            )
+        )
         thread = threading.Thread(target=srv.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 30

@@ -26,7 +26,9 @@ from safecity.monitoring.settings import get_monitoring_settings
 from safecity.web.app import create_app
 from tests.factories import seed_city
 
-PG_ADMIN_URL = os.environ.get("SAFECITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "SAFECITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PASSWORD = "demo1234"
 
@@ -55,16 +57,19 @@ def _fresh_pg_database(worker: str) -> str:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     # The process id keeps two suites running at once from dropping each other's database.
-    worker = f'{os.environ.get("PYTEST_XDIST_WORKER", "main")}_{os.getpid()}'
+    worker = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db')}/safecity.db"
     else:
         if not _pg_available():
             if os.environ.get("CI") == "true":
-                pytest.fail(f"PostgreSQL unreachable at {PG_ADMIN_URL} (CI=true: failing, not skipping)")
+                pytest.fail(
+                    f"PostgreSQL unreachable at {PG_ADMIN_URL} (CI=true: failing, not skipping)"
+                )
             pytest.skip("PostgreSQL not reachable")
         url = _fresh_pg_database(worker)
     upgrade(url)
@@ -89,9 +94,11 @@ def own_database(kind: str, folder: Path, label: str) -> Iterator[str]:
     else:
         if not _pg_available():
             if os.environ.get("CI") == "true":
-                pytest.fail(f"PostgreSQL unreachable at {PG_ADMIN_URL} (CI=true: failing, not skipping)")
+                pytest.fail(
+                    f"PostgreSQL unreachable at {PG_ADMIN_URL} (CI=true: failing, not skipping)"
+                )
             pytest.skip("PostgreSQL not reachable")
-        worker = f'{os.environ.get("PYTEST_XDIST_WORKER", "main")}_{os.getpid()}'
+        worker = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
         url = _fresh_pg_database(f"{label}_{worker}")
     upgrade(url)
     try:
@@ -102,8 +109,9 @@ def own_database(kind: str, folder: Path, label: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def live_database_url(request: pytest.FixtureRequest,
-                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A module's own database for a live server, on SQLite and on PostgreSQL."""
     # tests.hazards.test_browser → hazards_browser: modules of the same name stay apart.
     label = request.module.__name__.removeprefix("tests.").replace(".test_", "_").replace(".", "_")
@@ -133,7 +141,11 @@ def _truncate(eng) -> None:  # type: ignore[no-untyped-def]
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with eng.begin() as conn:
         if eng.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                )
+            )
         else:
             for t in tables:
                 conn.execute(text(f'DELETE FROM "{t}"'))
@@ -188,12 +200,19 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def web_login(web, username: str, password: str = PASSWORD,  # type: ignore[no-untyped-def]
-              next: str = "/map"):
+def web_login(
+    web,
+    username: str,
+    password: str = PASSWORD,  # type: ignore[no-untyped-def]
+    next: str = "/map",
+):
     """Log in through the login form (session cookie); returns the login answer."""
     token = csrf_of(web.get("/login").text)
-    return web.post("/login", data={"username": username, "password": password, "csrf": token,
-                                    "next": next}, follow_redirects=False)
+    return web.post(
+        "/login",
+        data={"username": username, "password": password, "csrf": token, "next": next},
+        follow_redirects=False,
+    )
 
 
 def principal(session: Session, username: str):  # type: ignore[no-untyped-def]

@@ -33,8 +33,12 @@ EXCLUDE = r"^/api/v1/(auth/logout|users/\{username\}/disable)$"
 
 
 def _env(url: str) -> dict[str, str]:
-    env = {**os.environ, "SAFECITY_DATABASE_URL": url, "SAFECITY_ESCALATION_INTERVAL_SECONDS": "0",
-           "SAFECITY_WARNINGS_DISPATCH_INTERVAL_SECONDS": "0"}
+    env = {
+        **os.environ,
+        "SAFECITY_DATABASE_URL": url,
+        "SAFECITY_ESCALATION_INTERVAL_SECONDS": "0",
+        "SAFECITY_WARNINGS_DISPATCH_INTERVAL_SECONDS": "0",
+    }
     env.pop("SAFECITY_CONFIG", None)
     return env
 
@@ -62,21 +66,42 @@ def _healthy(base: str) -> bool:
 
 def _token(base: str, username: str) -> str:
     body = json.dumps({"username": username, "password": "demo1234"}).encode()
-    req = urllib.request.Request(base + "/api/v1/auth/token", data=body,
-                                 headers={"content-type": "application/json"})
+    req = urllib.request.Request(
+        base + "/api/v1/auth/token", data=body, headers={"content-type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return str(json.load(resp)["access_token"])
 
 
 def _schemathesis(base: str, token: str, report: Path) -> int:
-    cmd = [str(BIN / "schemathesis"), "run", base + "/api/v1/openapi.json",
-           "--checks", "not_a_server_error", "--exclude-path-regex", EXCLUDE,
-           "--max-examples", os.environ.get("FUZZ_MAX_EXAMPLES", "25"),
-           "--max-time", os.environ.get("FUZZ_MAX_SECONDS", "150"),
-           "--workers", os.environ.get("FUZZ_WORKERS", "1"), "--seed", os.environ.get(
-               "FUZZ_SEED", "20261123"), "--request-timeout", "60", "--no-shrink",
-           "--suppress-health-check", "all", "--report", "ndjson",
-           "--report-ndjson-path", str(report), "-H", f"Authorization: Bearer {token}"]
+    cmd = [
+        str(BIN / "schemathesis"),
+        "run",
+        base + "/api/v1/openapi.json",
+        "--checks",
+        "not_a_server_error",
+        "--exclude-path-regex",
+        EXCLUDE,
+        "--max-examples",
+        os.environ.get("FUZZ_MAX_EXAMPLES", "25"),
+        "--max-time",
+        os.environ.get("FUZZ_MAX_SECONDS", "150"),
+        "--workers",
+        os.environ.get("FUZZ_WORKERS", "1"),
+        "--seed",
+        os.environ.get("FUZZ_SEED", "20261123"),
+        "--request-timeout",
+        "60",
+        "--no-shrink",
+        "--suppress-health-check",
+        "all",
+        "--report",
+        "ndjson",
+        "--report-ndjson-path",
+        str(report),
+        "-H",
+        f"Authorization: Bearer {token}",
+    ]
     return subprocess.call(cmd)
 
 
@@ -95,8 +120,11 @@ def _statuses(node: object) -> list[int]:
     out: list[int] = []
     if isinstance(node, dict):
         response = node.get("response")
-        if isinstance(response, dict) and isinstance(response.get("status_code"), int) \
-                and "request" in node:
+        if (
+            isinstance(response, dict)
+            and isinstance(response.get("status_code"), int)
+            and "request" in node
+        ):
             out.append(response["status_code"])
         for value in node.values():
             out += _statuses(value)
@@ -112,13 +140,18 @@ def main() -> int:
     env = _env(url)
     if "FUZZ_DATABASE_URL" not in os.environ:
         print("fuzz: loading the demo city into", url, flush=True)
-        subprocess.run([str(BIN / "safecity"), "demo"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(BIN / "safecity"), "demo"], env=env, check=True, stdout=subprocess.DEVNULL
+        )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = (work / "serve.log").open("wb")
-    server = subprocess.Popen([str(BIN / "safecity"), "serve", "--port", str(port)], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [str(BIN / "safecity"), "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     failed, totals = False, []
     try:
         _wait(base, server)
@@ -127,8 +160,14 @@ def main() -> int:
             report = work / f"{username}.ndjson"
             code = _schemathesis(base, _token(base, username), report)
             requests, errors = _count(report) if report.exists() else (0, 0)
-            totals.append({"account": username, "requests": requests, "server_errors": errors,
-                           "schemathesis_exit": code})
+            totals.append(
+                {
+                    "account": username,
+                    "requests": requests,
+                    "server_errors": errors,
+                    "schemathesis_exit": code,
+                }
+            )
             alive = server.poll() is None and _healthy(base)
             totals[-1]["server_alive"] = alive
             # Only the no-5xx check runs, so schemathesis' own exit code fails the run too.

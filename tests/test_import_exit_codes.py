@@ -31,8 +31,9 @@ CAP12 = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 @pytest.fixture
-def cli_env(database_url: str, engine: Any, city: dict,
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def cli_env(
+    database_url: str, engine: Any, city: dict, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     monkeypatch.setattr(clock, "utcnow", lambda: NOW)
     monkeypatch.setenv("SAFECITY_DATABASE_URL", database_url)
     reset_engine()
@@ -51,12 +52,17 @@ def csv_file(tmp_path: Path, name: str, *rows: str) -> str:
     return str(path)
 
 
-def test_registry_import_exit_code_says_whether_the_file_is_clean(cli_env: None,
-                                                                  tmp_path: Path) -> None:
+def test_registry_import_exit_code_says_whether_the_file_is_clean(
+    cli_env: None, tmp_path: Path
+) -> None:
     good_row = f"好企业有限公司,{uscc('370602', 401)},26,370602"
     good = csv_file(tmp_path, "good.csv", good_row)
-    bad = csv_file(tmp_path, "bad.csv", f"另一家有限公司,{uscc('370602', 402)},26,370602",
-                   "坏企业有限公司,91370602MA00000000,26,370602")
+    bad = csv_file(
+        tmp_path,
+        "bad.csv",
+        f"另一家有限公司,{uscc('370602', 402)},26,370602",
+        "坏企业有限公司,91370602MA00000000,26,370602",
+    )
     before = count(Enterprise)
     for flags in (["--dry-run"], [], ["--valid-only"], ["--dry-run", "--valid-only"]):
         res = runner.invoke(app, ["import", "enterprises", bad, *flags])

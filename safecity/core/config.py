@@ -48,8 +48,9 @@ class Settings(BaseSettings):
 
     def __init__(self, **values: Any) -> None:
         # Precedence: explicit arguments, then SAFECITY_* environment variables, then the file.
-        from_file = {k: v for k, v in _toml_values().items()
-                     if f"SAFECITY_{k.upper()}" not in os.environ}
+        from_file = {
+            k: v for k, v in _toml_values().items() if f"SAFECITY_{k.upper()}" not in os.environ
+        }
         merged = {**from_file, **values}
         super().__init__(**merged)
 

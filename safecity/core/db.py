@@ -35,8 +35,14 @@ def make_engine(url: str) -> Engine:
         # (ingestion's staged insert) fails at once with "database is locked" when a background
         # job committed in between: SQLite cannot upgrade a stale read snapshot, and the busy
         # timeout does not apply. Reads outside a transaction still never wait.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30,
-                                                  "isolation_level": SQLITE_BEGIN})
+        engine = create_engine(
+            url,
+            connect_args={
+                "check_same_thread": False,
+                "timeout": 30,
+                "isolation_level": SQLITE_BEGIN,
+            },
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]

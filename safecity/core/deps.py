@@ -44,7 +44,9 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def optional_principal(request: Request, session: Session = Depends(db)) -> Principal | None:
+def optional_principal(
+    request: Request, session: Session = Depends(db, scope="function")
+) -> Principal | None:
     token = _bearer(request)
     from_cookie = False
     if token is None:

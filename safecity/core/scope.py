@@ -94,11 +94,20 @@ class Principal:
         return self.role in REGISTRY_WRITERS.get(kind, frozenset())
 
     def can_see_enterprise(
-        self, enterprise_id: int, division_code: str, industry_code: str, section: str = "",
+        self,
+        enterprise_id: int,
+        division_code: str,
+        industry_code: str,
+        section: str = "",
     ) -> bool:
         """Whether this enterprise is in scope (``section`` is derived from the code; unused)."""
-        return sees(self, ENTERPRISE_SHAPE, division_code, enterprise_id=enterprise_id,
-                    industry_code=industry_code)
+        return sees(
+            self,
+            ENTERPRISE_SHAPE,
+            division_code,
+            enterprise_id=enterprise_id,
+            industry_code=industry_code,
+        )
 
     @property
     def liaison_industry(self) -> str | None:
@@ -170,7 +179,9 @@ def industry_clause(column: Any, industry: str) -> Any:
     if found is None:
         return false()
     exact, ranges = found
-    return or_(*(column == e for e in exact), *(and_(column >= lo, column < hi) for lo, hi in ranges))
+    return or_(
+        *(column == e for e in exact), *(and_(column >= lo, column < hi) for lo, hi in ranges)
+    )
 
 
 # ---------------------------------------------------------------- the scope of a table
@@ -213,8 +224,14 @@ def clause(who: Principal, shape: Shape) -> Any:
     return where
 
 
-def sees(who: Principal, shape: Shape, division_code: str | None, *,
-         enterprise_id: int | None = None, industry_code: str | None = None) -> bool:
+def sees(
+    who: Principal,
+    shape: Shape,
+    division_code: str | None,
+    *,
+    enterprise_id: int | None = None,
+    industry_code: str | None = None,
+) -> bool:
     """Whether the caller may see one object of ``shape``'s table (the check for details).
 
     Pass the object's own division and enterprise, and its industry code — the enterprise's
@@ -225,8 +242,11 @@ def sees(who: Principal, shape: Shape, division_code: str | None, *,
     if shape.reference:
         return True
     if who.role == "enterprise_officer":
-        return shape.enterprise is not None and enterprise_id is not None \
+        return (
+            shape.enterprise is not None
+            and enterprise_id is not None
             and enterprise_id == who.enterprise_id
+        )
     industry = who.liaison_industry
     if industry and shape.industry is not None:
         return industry_matches(industry, industry_code)

@@ -83,13 +83,18 @@ class LoginThrottle:
     @classmethod
     def from_settings(cls) -> LoginThrottle:
         s = get_settings()
-        return cls(s.login_free_failures, s.login_address_free_failures,
-                   s.login_max_delay_seconds)
+        return cls(s.login_free_failures, s.login_address_free_failures, s.login_max_delay_seconds)
 
     def wait_seconds(self, username: str, address: str, now: datetime) -> int:
         with self._lock:
-            until = [f.until for f in (self._pairs.get((username.lower(), address)),
-                                       self._addresses.get(address)) if f and f.until]
+            until = [
+                f.until
+                for f in (
+                    self._pairs.get((username.lower(), address)),
+                    self._addresses.get(address),
+                )
+                if f and f.until
+            ]
         wait = max(((u - now).total_seconds() for u in until), default=0)
         return int(wait) + 1 if wait > 0 else 0
 
@@ -116,8 +121,14 @@ class LoginThrottle:
             table.popitem(last=False)
 
 
-def authenticate(session: Session, username: str, password: str, now: datetime,
-                 address: str | None = None, throttle: LoginThrottle | None = None) -> User:
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    now: datetime,
+    address: str | None = None,
+    throttle: LoginThrottle | None = None,
+) -> User:
     """The user behind a correct password; wrong ones are counted by `throttle` (see there)."""
     source = address or "unknown"
     if throttle is not None and (wait := throttle.wait_seconds(username, source, now)):
@@ -153,8 +164,15 @@ def issue_token(session: Session, user: User, kind: str, now: datetime) -> tuple
     minutes = settings.session_ttl_minutes if kind == "session" else settings.token_ttl_minutes
     token = secrets.token_urlsafe(32)
     expires = now + timedelta(minutes=minutes)
-    session.add(AuthToken(token_hash=_digest(token), user_id=user.id, kind=kind,
-                          created_at=now, expires_at=expires))
+    session.add(
+        AuthToken(
+            token_hash=_digest(token),
+            user_id=user.id,
+            kind=kind,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
     session.execute(delete(AuthToken).where(AuthToken.expires_at < now))
     return token, expires
 
@@ -175,9 +193,13 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Principa
 
 def to_principal(user: User) -> Principal:
     return Principal(
-        user_id=user.id, username=user.username, role=user.role,
-        division_code=user.division_code, enterprise_id=user.enterprise_id,
-        industry=user.industry, display_name=user.display_name,
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        division_code=user.division_code,
+        enterprise_id=user.enterprise_id,
+        industry=user.industry,
+        display_name=user.display_name,
     )
 
 

@@ -18,10 +18,14 @@ from safecity.core.sql import code_within
 from safecity.core.validation import SafeInput, translate
 
 USER_LABELS = {
-    "username": ("用户名", "username"), "password": ("密码", "password"),
-    "role": ("角色", "role"), "division_code": ("行政区划代码", "division code"),
-    "display_name": ("姓名", "display name"), "enterprise_id": ("企业", "enterprise"),
-    "industry": ("行业", "industry"), "phone": ("电话", "phone"),
+    "username": ("用户名", "username"),
+    "password": ("密码", "password"),
+    "role": ("角色", "role"),
+    "division_code": ("行政区划代码", "division code"),
+    "display_name": ("姓名", "display name"),
+    "enterprise_id": ("企业", "enterprise"),
+    "industry": ("行业", "industry"),
+    "phone": ("电话", "phone"),
 }
 
 
@@ -54,9 +58,14 @@ class UserIn(SafeInput):
 
 def user_dict(user: User) -> dict[str, Any]:
     return {
-        "id": user.id, "username": user.username, "display_name": user.display_name,
-        "role": user.role, "division_code": user.division_code,
-        "enterprise_id": user.enterprise_id, "industry": user.industry, "active": user.active,
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "division_code": user.division_code,
+        "enterprise_id": user.enterprise_id,
+        "industry": user.industry,
+        "active": user.active,
     }
 
 
@@ -74,15 +83,25 @@ def add_user(session: Session, principal: Principal, data: dict[str, Any], now: 
     if not principal.covers(values.division_code):
         raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
     if values.role == "enterprise_officer" and values.enterprise_id is None:
-        raise invalid("enterprise_id", "企业：企业安全员须关联企业", "enterprise: required for this role")
+        raise invalid(
+            "enterprise_id", "企业：企业安全员须关联企业", "enterprise: required for this role"
+        )
     if session.scalar(select(User.id).where(User.username == values.username)):
         raise invalid("username", "用户名：已存在", "username: already exists")
     fields = values.model_dump(exclude={"password"})
     user = User(**fields, password_hash=hash_password(values.password), created_at=now)
     session.add(user)
     session.flush()
-    audit.record(session, actor=principal.username, action="create", object_type="user",
-                 object_id=user.id, before=None, after=user_dict(user), now=now)
+    audit.record(
+        session,
+        actor=principal.username,
+        action="create",
+        object_type="user",
+        object_id=user.id,
+        before=None,
+        after=user_dict(user),
+        now=now,
+    )
     return user
 
 
@@ -93,7 +112,11 @@ def list_users(session: Session, principal: Principal) -> list[User]:
 
 
 def set_active(
-    session: Session, principal: Principal, username: str, active: bool, now: datetime,
+    session: Session,
+    principal: Principal,
+    username: str,
+    active: bool,
+    now: datetime,
 ) -> User:
     _require_admin(principal)
     user = session.scalar(select(User).where(User.username == username))
@@ -105,7 +128,14 @@ def set_active(
         # Disabling a user ends every session and token they hold at once.
         for tok in session.scalars(select(AuthToken).where(AuthToken.user_id == user.id)):
             session.delete(tok)
-    audit.record(session, actor=principal.username, action="enable" if active else "disable",
-                 object_type="user", object_id=user.id, before=before, after=user_dict(user),
-                 now=now)
+    audit.record(
+        session,
+        actor=principal.username,
+        action="enable" if active else "disable",
+        object_type="user",
+        object_id=user.id,
+        before=before,
+        after=user_dict(user),
+        now=now,
+    )
     return user

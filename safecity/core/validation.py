@@ -14,8 +14,10 @@ from safecity.core.errors import FieldError
 # (U+202A–U+202E, U+2066–U+2069) make a name read differently than it is stored ("Trojan
 # Source"): no name or text field takes either.
 _FORBIDDEN_TEXT = re.compile("[\x00\u202a-\u202e\u2066-\u2069]")
-FORBIDDEN_TEXT_MESSAGE = ("含有不允许的字符（NUL 或文字方向控制符）|"
-                          "contains a forbidden character (NUL or a bidirectional control)")
+FORBIDDEN_TEXT_MESSAGE = (
+    "含有不允许的字符（NUL 或文字方向控制符）|"
+    "contains a forbidden character (NUL or a bidirectional control)"
+)
 
 
 def check_text(value: Any) -> Any:
@@ -43,6 +45,7 @@ class SafeInput(BaseModel):
     @classmethod
     def _safe_text(cls, value: Any) -> Any:
         return check_text(value)
+
 
 _TEMPLATES: dict[str, tuple[str, str]] = {
     "missing": ("为必填项", "is required"),
@@ -75,8 +78,10 @@ def bilingual(message: str) -> tuple[str, str]:
 
 
 def translate(
-    errors: Sequence[Mapping[str, Any]], labels: Mapping[str, tuple[str, str]] | None = None,
-    row: int | None = None, skip_loc_prefix: int = 0,
+    errors: Sequence[Mapping[str, Any]],
+    labels: Mapping[str, tuple[str, str]] | None = None,
+    row: int | None = None,
+    skip_loc_prefix: int = 0,
 ) -> list[FieldError]:
     labels = labels or {}
     out: list[FieldError] = []

@@ -52,8 +52,11 @@ async def read_input(request: Request, field: str = "photos") -> tuple[dict[str,
                 continue  # an empty file input
             content = await value.read(uploads.MAX_PHOTO_BYTES + 1)
             if len(content) > uploads.MAX_PHOTO_BYTES:
-                raise invalid(field, f"照片：单张不能超过 {uploads.MAX_PHOTO_BYTES // 1048576} MB",
-                              f"photo: larger than {uploads.MAX_PHOTO_BYTES // 1048576} MB")
+                raise invalid(
+                    field,
+                    f"照片：单张不能超过 {uploads.MAX_PHOTO_BYTES // 1048576} MB",
+                    f"photo: larger than {uploads.MAX_PHOTO_BYTES // 1048576} MB",
+                )
             if content:
                 files.append(content)
         elif key != "csrf":
@@ -79,15 +82,29 @@ def filters_from(request: Request) -> service.Filters:
         raise invalid("source", "来源：取值无效", "source: unknown value")
     division = qp.get("division") or None
     if division and not (division.isascii() and division.isdigit() and len(division) <= 12):
-        raise invalid("division", "行政区划：应为区划代码（数字）", "division: must be a division code")
+        raise invalid(
+            "division", "行政区划：应为区划代码（数字）", "division: must be a division code"
+        )
     if not 1 <= size <= service.MAX_PAGE_SIZE or page < 1:
-        raise invalid("size", f"每页条数：应在 1–{service.MAX_PAGE_SIZE} 之间，页码从 1 开始",
-                      f"size: 1 to {service.MAX_PAGE_SIZE}, page from 1")
+        raise invalid(
+            "size",
+            f"每页条数：应在 1–{service.MAX_PAGE_SIZE} 之间，页码从 1 开始",
+            f"size: 1 to {service.MAX_PAGE_SIZE}, page from 1",
+        )
     return service.Filters(
-        q=qp.get("q") or None, status=status, grade=grade, source=source,
-        division=division, enterprise_id=enterprise,
-        overdue=qp.get("overdue") in ("1", "true"), supervised=qp.get("supervised") in ("1", "true"),
-        open_only=qp.get("open") in ("1", "true"), page=page, size=size, sort=_sort(qp.get("sort")))
+        q=qp.get("q") or None,
+        status=status,
+        grade=grade,
+        source=source,
+        division=division,
+        enterprise_id=enterprise,
+        overdue=qp.get("overdue") in ("1", "true"),
+        supervised=qp.get("supervised") in ("1", "true"),
+        open_only=qp.get("open") in ("1", "true"),
+        page=page,
+        size=size,
+        sort=_sort(qp.get("sort")),
+    )
 
 
 def _sort(value: str | None) -> str:
@@ -96,8 +113,11 @@ def _sort(value: str | None) -> str:
     sort = value or "-reported_at"
     if sort.lstrip("-") not in service.SORTABLE or sort.startswith("--"):
         options = ", ".join(service.SORTABLE)
-        raise invalid("sort", f"排序：取值应为 {options}（前加 - 为倒序）",
-                      f"sort: must be one of {options} (prefix - for descending)")
+        raise invalid(
+            "sort",
+            f"排序：取值应为 {options}（前加 - 为倒序）",
+            f"sort: must be one of {options} (prefix - for descending)",
+        )
     return sort
 
 
@@ -111,23 +131,34 @@ def client_ip(request: Request) -> str | None:
 
 
 @router.get("/notifications", summary="The caller's inbox (站内消息)")
-def notifications(unread: bool = False, limit: int = 50, offset: int = 0,
-                  session: Session = Depends(db), who: Principal = Depends(principal)
-                  ) -> dict[str, Any]:
+def notifications(
+    unread: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
     items = notify.inbox(session, who, unread, limit, offset)
-    return {"unread": notify.unread_count(session, who), "items": [notify.as_dict(n) for n in items]}
+    return {
+        "unread": notify.unread_count(session, who),
+        "items": [notify.as_dict(n) for n in items],
+    }
 
 
 @router.get("/notifications/unread-count", summary="Number of unread inbox messages")
-def unread_count(session: Session = Depends(db), who: Principal = Depends(principal)
-                 ) -> dict[str, int]:
+def unread_count(
+    session: Session = Depends(db, scope="function"), who: Principal = Depends(principal)
+) -> dict[str, int]:
     return {"unread": notify.unread_count(session, who)}
 
 
 @router.post("/notifications/read", summary="Mark inbox messages read (ids, or all)")
-async def mark_read(request: Request, session: Session = Depends(db),
-                    who: Principal = Depends(principal), at: datetime = Depends(now)
-                    ) -> dict[str, int]:
+async def mark_read(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, int]:
     data, _ = await read_input(request)
     ids = data.get("ids")
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
@@ -139,17 +170,28 @@ async def mark_read(request: Request, session: Session = Depends(db),
 
 
 @router.get("/stats", summary="Hidden-danger statistics inside the caller's scope")
-def stats(request: Request, session: Session = Depends(db), who: Principal = Depends(principal),
-          at: datetime = Depends(now)) -> dict[str, Any]:
+def stats(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     return hd_stats.dashboard(session, who, hd_stats.params_from(request.query_params), at)
 
 
 @router.get("/stats/export", summary="Statistics as XLSX")
-def stats_export(request: Request, session: Session = Depends(db),
-                 who: Principal = Depends(principal), at: datetime = Depends(now)) -> Response:
+def stats_export(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> Response:
     data = hd_stats.dashboard(session, who, hd_stats.params_from(request.query_params), at)
-    return Response(hd_stats.to_xlsx(data), media_type=XLSX, headers={
-        "Content-Disposition": 'attachment; filename="hidden-dangers-stats.xlsx"'})
+    return Response(
+        hd_stats.to_xlsx(data),
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="hidden-dangers-stats.xlsx"'},
+    )
 
 
 # ---------------------------------------------------------------- checklists, plans, tasks
@@ -160,30 +202,50 @@ router.include_router(checks_api.router)  # before /{hd_id}, which would swallow
 # ---------------------------------------------------------------- hidden dangers
 
 
-@router.get("", summary="List hidden dangers (filters: status, grade, source, division, q, "
-                        "enterprise_id, overdue, supervised, open)")
-def list_(request: Request, session: Session = Depends(db), who: Principal = Depends(principal),
-          at: datetime = Depends(now)) -> dict[str, Any]:
+@router.get(
+    "",
+    summary="List hidden dangers (filters: status, grade, source, division, q, "
+    "enterprise_id, overdue, supervised, open)",
+)
+def list_(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     page = service.list_hidden_dangers(session, who, filters_from(request), at)
-    return {"total": page.total, "page": page.page, "size": page.size,
-            "items": [service.to_dict(h, at) for h in page.items]}
+    return {
+        "total": page.total,
+        "page": page.page,
+        "size": page.size,
+        "items": [service.to_dict(h, at) for h in page.items],
+    }
 
 
 @router.post("", status_code=201, summary="Report a hidden danger (JSON or multipart with photos)")
-async def create(request: Request, session: Session = Depends(db),
-                 who: Principal = Depends(principal), at: datetime = Depends(now)
-                 ) -> dict[str, Any]:
+async def create(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     data, files = await read_input(request)
     photos = uploads.save_all(files)
     hd = service.report(session, who, data, photos, at, client_ip(request))
     return service.to_dict(hd, at)
 
 
-@router.post("/public-report", status_code=201,
-             summary="Report without an account (群众举报): goes to the triage queue; rate-limited")
-async def public_report(request: Request, session: Session = Depends(db),
-                        who: Principal | None = Depends(optional_principal),
-                        at: datetime = Depends(now)) -> dict[str, Any]:
+@router.post(
+    "/public-report",
+    status_code=201,
+    summary="Report without an account (群众举报): goes to the triage queue; rate-limited",
+)
+async def public_report(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal | None = Depends(optional_principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     # Before the body is read: an address over its budget costs us no parsing of its uploads.
     service.check_rate(session, client_ip(request), at)
     data, files = await read_input(request)
@@ -191,33 +253,59 @@ async def public_report(request: Request, session: Session = Depends(db),
     anonymous = who if who is not None and who.role == "public" else None
     hd = service.report(session, anonymous, data, photos, at, client_ip(request))
     token = tracking.issue(hd)
-    return {"id": hd.id, "status": hd.status, "message": "已收到，感谢您的举报",
-            "message_en": "received, thank you", "tracking_token": token,
-            "tracking_url": tracking.link(token)}
+    return {
+        "id": hd.id,
+        "status": hd.status,
+        "message": "已收到，感谢您的举报",
+        "message_en": "received, thank you",
+        "tracking_token": token,
+        "tracking_url": tracking.link(token),
+    }
 
 
-@router.get("/track/{token}", summary="An anonymous report's public progress by its tracking "
-                                      "token (no login; wrong token 404; rate-limited)")
-def track(token: str, request: Request, session: Session = Depends(db),
-          at: datetime = Depends(now)) -> dict[str, Any]:
+@router.get(
+    "/track/{token}",
+    summary="An anonymous report's public progress by its tracking "
+    "token (no login; wrong token 404; rate-limited)",
+)
+def track(
+    token: str,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     hd = tracking.find(session, token, client_ip(request), at)
     return tracking.progress(session, hd, request.query_params.get("lang", "zh"))
 
 
 @router.get("/{hd_id}", summary="One hidden danger with its timeline and the caller's actions")
-def detail(hd_id: int, session: Session = Depends(db), who: Principal = Depends(principal),
-           at: datetime = Depends(now)) -> dict[str, Any]:
+def detail(
+    hd_id: int,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     hd = service.get(session, who, hd_id)
-    return {**service.to_dict(hd, at),
-            "timeline": [service.event_dict(e) for e in service.timeline(session, hd)],
-            "actions": service.available_actions(hd, who)}
+    return {
+        **service.to_dict(hd, at),
+        "timeline": [service.event_dict(e) for e in service.timeline(session, hd)],
+        "actions": service.available_actions(hd, who),
+    }
 
 
-@router.post("/{hd_id}/actions/{action}",
-             summary="Take a step of the closed loop: confirm, reject, register, submit_plan, "
-                     "approve_plan, reject_plan, submit_acceptance, accept, return")
-async def act(hd_id: int, action: str, request: Request, session: Session = Depends(db),
-              who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+@router.post(
+    "/{hd_id}/actions/{action}",
+    summary="Take a step of the closed loop: confirm, reject, register, submit_plan, "
+    "approve_plan, reject_plan, submit_acceptance, accept, return",
+)
+async def act(
+    hd_id: int,
+    action: str,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     data, files = await read_input(request, "attachments")
     if action not in wf.ACTIONS:
         raise NotFound("操作", "action")
@@ -228,16 +316,26 @@ async def act(hd_id: int, action: str, request: Request, session: Session = Depe
         raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
     for content in files:
         uploads.check_image(content, "attachments")
-    wf.decide(service.facts(hd), action, service.actor(who),
-              {**data, "attachments": ["pending"] * len(files)}, at)  # refuse before storing
+    wf.decide(
+        service.facts(hd),
+        action,
+        service.actor(who),
+        {**data, "attachments": ["pending"] * len(files)},
+        at,
+    )  # refuse before storing
     names = uploads.save_all(files, "attachments")
     hd = service.transition(session, who, hd_id, action, data, names, at)
     return service.to_dict(hd, at)
 
 
 @router.get("/{hd_id}/photos/{name}", summary="A photo (or ?thumb=1 its thumbnail)")
-def photo(hd_id: int, name: str, thumb: bool = False, session: Session = Depends(db),
-          who: Principal = Depends(principal)) -> Response:
+def photo(
+    hd_id: int,
+    name: str,
+    thumb: bool = False,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+) -> Response:
     hd = service.get(session, who, hd_id)
     names = set(hd.photos or [])
     for e in service.timeline(session, hd):
@@ -246,8 +344,11 @@ def photo(hd_id: int, name: str, thumb: bool = False, session: Session = Depends
     if path is None or not path.is_file():
         raise NotFound("照片", "photo")
     media = "image/jpeg" if thumb else uploads.MEDIA[name.rsplit(".", 1)[1]]
-    return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=86400",
-                                                         "X-Content-Type-Options": "nosniff"})
+    return FileResponse(
+        path,
+        media_type=media,
+        headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 # ---------------------------------------------------------------- plug-ins

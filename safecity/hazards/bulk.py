@@ -18,8 +18,9 @@ def is_pg(session: Session) -> bool:
 def reserve_ids(session: Session, table: Table, n: int) -> list[int]:
     """n fresh primary keys from the table's sequence (PostgreSQL only)."""
     seq = session.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name})
-    return list(session.scalars(text("SELECT nextval(:s) FROM generate_series(1, :n)"),
-                                {"s": seq, "n": n}))
+    return list(
+        session.scalars(text("SELECT nextval(:s) FROM generate_series(1, :n)"), {"s": seq, "n": n})
+    )
 
 
 def copy_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -32,9 +33,14 @@ def copy_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) ->
     names = ", ".join(f'"{c}"' for c in columns)
     with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([json.dumps(row[c], ensure_ascii=False)
-                            if c in json_cols and row[c] is not None else row[c]
-                            for c in columns])
+            copy.write_row(
+                [
+                    json.dumps(row[c], ensure_ascii=False)
+                    if c in json_cols and row[c] is not None
+                    else row[c]
+                    for c in columns
+                ]
+            )
 
 
 def insert_with_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:

@@ -36,27 +36,50 @@ def _lines_to_items(text: str) -> list[dict[str, Any]]:
         if not parts[0]:
             continue
         grade = "major" if len(parts) > 2 and parts[2] in ("重大", "major") else "general"
-        items.append({"text": parts[0], "clause": parts[1] if len(parts) > 1 else "",
-                      "suggested_grade": grade})
+        items.append(
+            {
+                "text": parts[0],
+                "clause": parts[1] if len(parts) > 1 else "",
+                "suggested_grade": grade,
+            }
+        )
     return items
 
 
-def _page(request: Request, session: Session, who: Principal, status: int = 200,
-          errors: dict[str, list[str]] | None = None, values: dict[str, Any] | None = None
-          ) -> Response:
+def _page(
+    request: Request,
+    session: Session,
+    who: Principal,
+    status: int = 200,
+    errors: dict[str, list[str]] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
     lists = checks.list_checklists(session, who)
     counts = {c.id: len(checks.items_of(session, c.id)) for c in lists}
-    return show(request, "hazards/checklists.html", status, checklists=lists, counts=counts,
-                plans=checks.list_plans(session, who), can_plan=who.role in checks.PLANNERS,
-                divisions=_divisions(session, who), sections=INDUSTRY_SECTIONS,
-                frequencies=rules.FREQUENCIES, assignees=checks.ASSIGNEES,
-                errors=errors or {}, values=values or {},
-                today=rules.beijing_day(utcnow()).isoformat())
+    return show(
+        request,
+        "hazards/checklists.html",
+        status,
+        checklists=lists,
+        counts=counts,
+        plans=checks.list_plans(session, who),
+        can_plan=who.role in checks.PLANNERS,
+        divisions=_divisions(session, who),
+        sections=INDUSTRY_SECTIONS,
+        frequencies=rules.FREQUENCIES,
+        assignees=checks.ASSIGNEES,
+        errors=errors or {},
+        values=values or {},
+        today=rules.beijing_day(utcnow()).isoformat(),
+    )
 
 
 @router.get("/checklists")
-def checklists_page(request: Request, session: Session = Depends(db),
-                    who: Principal = Depends(web_user)) -> Response:
+def checklists_page(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     return _page(request, session, who)
 
 
@@ -65,15 +88,26 @@ def _errors(exc: Invalid, request: Request) -> dict[str, list[str]]:
 
 
 @router.post("/checklists")
-def checklist_create(request: Request, session: Session = Depends(db),
-                     who: Principal = Depends(web_user), at: datetime = Depends(now),
-                     form: FormData | None = Depends(form_data)) -> Response:
+def checklist_create(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     data = {k: v for k, v in (form or {}).items() if k != "csrf"}
     try:
-        checks.create_checklist(session, who, {
-            "name": data.get("name", ""), "industry_section": data.get("industry_section") or None,
-            "place_kind": data.get("place_kind", ""),
-            "items": _lines_to_items(str(data.get("items", "")))}, at)
+        checks.create_checklist(
+            session,
+            who,
+            {
+                "name": data.get("name", ""),
+                "industry_section": data.get("industry_section") or None,
+                "place_kind": data.get("place_kind", ""),
+                "items": _lines_to_items(str(data.get("items", ""))),
+            },
+            at,
+        )
     except Invalid as exc:
         session.rollback()
         return _page(request, session, who, 422, _errors(exc, request), data)
@@ -81,13 +115,27 @@ def checklist_create(request: Request, session: Session = Depends(db),
 
 
 @router.post("/plans")
-def plan_create(request: Request, session: Session = Depends(db),
-                who: Principal = Depends(web_user), at: datetime = Depends(now),
-                form: FormData | None = Depends(form_data)) -> Response:
+def plan_create(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     data = {k: v for k, v in (form or {}).items() if k != "csrf"}
-    payload = {k: (data.get(k) or None) for k in (
-        "name", "checklist_id", "division_code", "industry_section", "frequency",
-        "assignee_kind", "assignee_username", "start_date")}
+    payload = {
+        k: (data.get(k) or None)
+        for k in (
+            "name",
+            "checklist_id",
+            "division_code",
+            "industry_section",
+            "frequency",
+            "assignee_kind",
+            "assignee_username",
+            "start_date",
+        )
+    }
     payload["risk_rule"] = rules.DEFAULT_RISK_RULE if data.get("risk_based") else {}
     try:
         checks.create_plan(session, who, payload, at)
@@ -102,47 +150,92 @@ TASKS_PER_PAGE = 50  # as every other list: a page a duty officer can scan
 
 
 @router.get("/tasks")
-def tasks_page(request: Request, status: str | None = None, page: str = "1",
-               session: Session = Depends(db), who: Principal = Depends(web_user)) -> Response:
+def tasks_page(
+    request: Request,
+    status: str | None = None,
+    page: str = "1",
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     total = checks.count_tasks(session, who, status or None)
     pages = max(1, -(-total // TASKS_PER_PAGE))
     page_no = min(max(int(page), 1), pages) if page.isdigit() else 1
-    tasks = checks.list_tasks(session, who, status or None, limit=TASKS_PER_PAGE,
-                              offset=(page_no - 1) * TASKS_PER_PAGE)
+    tasks = checks.list_tasks(
+        session, who, status or None, limit=TASKS_PER_PAGE, offset=(page_no - 1) * TASKS_PER_PAGE
+    )
     ids = {t.enterprise_id for t in tasks}
-    names = {e.id: e.name for e in session.scalars(select(Enterprise).where(
-        Enterprise.id.in_(ids)))} if ids else {}
+    names = (
+        {e.id: e.name for e in session.scalars(select(Enterprise).where(Enterprise.id.in_(ids)))}
+        if ids
+        else {}
+    )
     lists = {c.id: c.name for c in session.scalars(select(Checklist))}
-    return show(request, "hazards/tasks.html", tasks=tasks, names=names, lists=lists,
-                task_status=status, assignees=checks.ASSIGNEES, total=total, page_no=page_no,
-                pages=pages)
+    return show(
+        request,
+        "hazards/tasks.html",
+        tasks=tasks,
+        names=names,
+        lists=lists,
+        task_status=status,
+        assignees=checks.ASSIGNEES,
+        total=total,
+        page_no=page_no,
+        pages=pages,
+    )
 
 
-def _task_page(request: Request, session: Session, who: Principal, task_id: int,
-               status: int = 200, errors: dict[str, list[str]] | None = None) -> Response:
+def _task_page(
+    request: Request,
+    session: Session,
+    who: Principal,
+    task_id: int,
+    status: int = 200,
+    errors: dict[str, list[str]] | None = None,
+) -> Response:
     task = checks.get_task(session, who, task_id)
-    results = {r.item_id: r for r in session.scalars(select(TaskResult).where(
-        TaskResult.task_id == task.id))}
-    return show(request, "hazards/task.html", status, task=task,
-                enterprise=session.get(Enterprise, task.enterprise_id),
-                checklist=session.get(Checklist, task.checklist_id),
-                items=checks.items_of(session, task.checklist_id), results=results,
-                choices=checks.RESULTS, errors=errors or {})
+    results = {
+        r.item_id: r
+        for r in session.scalars(select(TaskResult).where(TaskResult.task_id == task.id))
+    }
+    return show(
+        request,
+        "hazards/task.html",
+        status,
+        task=task,
+        enterprise=session.get(Enterprise, task.enterprise_id),
+        checklist=session.get(Checklist, task.checklist_id),
+        items=checks.items_of(session, task.checklist_id),
+        results=results,
+        choices=checks.RESULTS,
+        errors=errors or {},
+    )
 
 
 @router.get("/tasks/{task_id}")
-def task_page(task_id: int, request: Request, session: Session = Depends(db),
-              who: Principal = Depends(web_user)) -> Response:
+def task_page(
+    task_id: int,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     return _task_page(request, session, who, task_id)
 
 
 @router.post("/tasks/{task_id}")
-def task_complete(task_id: int, request: Request, session: Session = Depends(db),
-                  who: Principal = Depends(web_user), at: datetime = Depends(now),
-                  form: FormData | None = Depends(form_data)) -> Response:
+def task_complete(
+    task_id: int,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     data = dict((form or {}).items())
-    results = {k[5:]: {"result": v, "note": data.get(f"note_{k[5:]}", "")}
-               for k, v in data.items() if k.startswith("item_")}
+    results = {
+        k[5:]: {"result": v, "note": data.get(f"note_{k[5:]}", "")}
+        for k, v in data.items()
+        if k.startswith("item_")
+    }
     try:
         checks.complete_task(session, who, task_id, results, at)
     except Invalid as exc:

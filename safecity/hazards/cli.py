@@ -14,8 +14,9 @@ def _jobs_app(app: typer.Typer) -> typer.Typer:
     for group in app.registered_groups:
         if group.name == "jobs" and group.typer_instance is not None:
             return group.typer_instance
-    jobs_app = typer.Typer(help="Scheduled jobs (定时任务); `serve` runs them in the background.",
-                           no_args_is_help=True)
+    jobs_app = typer.Typer(
+        help="Scheduled jobs (定时任务); `serve` runs them in the background.", no_args_is_help=True
+    )
     app.add_typer(jobs_app, name="jobs")
     return jobs_app
 
@@ -48,8 +49,9 @@ def register(app: typer.Typer) -> None:
     jobs_app = _jobs_app(app)
 
     @jobs_app.command("run-once")
-    def run_once(at: str = typer.Option("", help="Pretend it is this UTC time (ISO 8601).")
-                 ) -> None:
+    def run_once(
+        at: str = typer.Option("", help="Pretend it is this UTC time (ISO 8601)."),
+    ) -> None:
         """Run the scheduled jobs once (for cron): inspection tasks, hidden-danger deadlines."""
         from safecity.core.clock import utcnow  # noqa: PLC0415 CLI start-up: each command loads only what it needs
         from safecity.hazards.workflow import parse_time  # noqa: PLC0415 CLI start-up: each command loads only what it needs

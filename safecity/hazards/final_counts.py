@@ -16,11 +16,18 @@ from safecity.hazards.models import FinalCount, HiddenDanger
 
 
 def _final_values(hd: HiddenDanger) -> dict[str, Any]:
-    return {"division_code": hd.division_code, "industry_section": hd.industry_section or "",
-            "grade": hd.grade or "", "month": hd.month, "status": hd.status, "n": 1,
-            "on_time": int(hd.closed_late is False), "late": int(hd.closed_late is True),
-            "days": float(hd.days_to_close or 0.0),
-            "supervised": int(hd.supervisor_division_code is not None)}
+    return {
+        "division_code": hd.division_code,
+        "industry_section": hd.industry_section or "",
+        "grade": hd.grade or "",
+        "month": hd.month,
+        "status": hd.status,
+        "n": 1,
+        "on_time": int(hd.closed_late is False),
+        "late": int(hd.closed_late is True),
+        "days": float(hd.days_to_close or 0.0),
+        "supervised": int(hd.supervisor_division_code is not None),
+    }
 
 
 def count_final(session: Session, hd: HiddenDanger) -> None:
@@ -30,9 +37,14 @@ def count_final(session: Session, hd: HiddenDanger) -> None:
     ex = stmt.excluded
     stmt = stmt.on_conflict_do_update(
         index_elements=["division_code", "industry_section", "grade", "month", "status"],
-        set_={"n": FinalCount.n + ex.n, "on_time": FinalCount.on_time + ex.on_time,
-              "late": FinalCount.late + ex.late, "days": FinalCount.days + ex.days,
-              "supervised": FinalCount.supervised + ex.supervised})
+        set_={
+            "n": FinalCount.n + ex.n,
+            "on_time": FinalCount.on_time + ex.on_time,
+            "late": FinalCount.late + ex.late,
+            "days": FinalCount.days + ex.days,
+            "supervised": FinalCount.supervised + ex.supervised,
+        },
+    )
     session.execute(stmt)
 
 
@@ -41,14 +53,33 @@ def rebuild_final(session: Session) -> int:
     hd = HiddenDanger
     session.execute(delete(FinalCount))
     section, grade = func.coalesce(hd.industry_section, ""), func.coalesce(hd.grade, "")
-    src = (select(hd.division_code, section, grade, hd.month, hd.status, func.count(),
-                  func.sum(case((hd.closed_late.is_(False), 1), else_=0)),
-                  func.sum(case((hd.closed_late.is_(True), 1), else_=0)),
-                  func.coalesce(func.sum(hd.days_to_close), 0.0),
-                  func.sum(case((hd.supervisor_division_code.is_not(None), 1), else_=0)))
-           .where(hd.status.in_(sorted(wf.FINAL)))
-           .group_by(hd.division_code, section, grade, hd.month, hd.status))
-    cols = ["division_code", "industry_section", "grade", "month", "status", "n", "on_time",
-            "late", "days", "supervised"]
+    src = (
+        select(
+            hd.division_code,
+            section,
+            grade,
+            hd.month,
+            hd.status,
+            func.count(),
+            func.sum(case((hd.closed_late.is_(False), 1), else_=0)),
+            func.sum(case((hd.closed_late.is_(True), 1), else_=0)),
+            func.coalesce(func.sum(hd.days_to_close), 0.0),
+            func.sum(case((hd.supervisor_division_code.is_not(None), 1), else_=0)),
+        )
+        .where(hd.status.in_(sorted(wf.FINAL)))
+        .group_by(hd.division_code, section, grade, hd.month, hd.status)
+    )
+    cols = [
+        "division_code",
+        "industry_section",
+        "grade",
+        "month",
+        "status",
+        "n",
+        "on_time",
+        "late",
+        "days",
+        "supervised",
+    ]
     session.execute(insert(FinalCount).from_select(cols, src))
     return session.scalar(select(func.count()).select_from(FinalCount)) or 0

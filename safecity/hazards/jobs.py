@@ -35,11 +35,23 @@ from safecity.hazards.service import emit_after_commit
 log = logging.getLogger(__name__)
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 BATCH = 1000
-COLUMNS = (HiddenDanger.id, HiddenDanger.title, HiddenDanger.grade, HiddenDanger.status,
-           HiddenDanger.deadline, HiddenDanger.escalation_level, HiddenDanger.division_code,
-           HiddenDanger.enterprise_id, HiddenDanger.grid_cell_id, HiddenDanger.industry_section,
-           HiddenDanger.industry_code, HiddenDanger.supervisor_division_code,
-           HiddenDanger.responsible_username, HiddenDanger.lon, HiddenDanger.lat)
+COLUMNS = (
+    HiddenDanger.id,
+    HiddenDanger.title,
+    HiddenDanger.grade,
+    HiddenDanger.status,
+    HiddenDanger.deadline,
+    HiddenDanger.escalation_level,
+    HiddenDanger.division_code,
+    HiddenDanger.enterprise_id,
+    HiddenDanger.grid_cell_id,
+    HiddenDanger.industry_section,
+    HiddenDanger.industry_code,
+    HiddenDanger.supervisor_division_code,
+    HiddenDanger.responsible_username,
+    HiddenDanger.lon,
+    HiddenDanger.lat,
+)
 
 
 @dataclass
@@ -51,8 +63,13 @@ class Report:
     batches: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"checked": self.checked, "steps": self.steps, "notifications": self.notifications,
-                "events": self.events, "batches": self.batches}
+        return {
+            "checked": self.checked,
+            "steps": self.steps,
+            "notifications": self.notifications,
+            "events": self.events,
+            "batches": self.batches,
+        }
 
 
 class Directory:
@@ -63,21 +80,31 @@ class Directory:
         self.by_name = {u.username: u for u in users}
 
     def _covering(self, code: str, roles: set[str]) -> list[User]:
-        return [u for u in self.users if u.role in roles
-                and code.startswith(division_prefix(u.division_code))]
+        return [
+            u
+            for u in self.users
+            if u.role in roles and code.startswith(division_prefix(u.division_code))
+        ]
 
     def responsible(self, hd: Any) -> list[User]:
         if hd.responsible_username and hd.responsible_username in self.by_name:
             return [self.by_name[hd.responsible_username]]
         if hd.enterprise_id is not None:
-            return [u for u in self.users if u.role == "enterprise_officer"
-                    and u.enterprise_id == hd.enterprise_id]
+            return [
+                u
+                for u in self.users
+                if u.role == "enterprise_officer" and u.enterprise_id == hd.enterprise_id
+            ]
         return self._covering(hd.division_code, {"grid_member"})
 
     def department(self, hd: Any) -> list[User]:
         if hd.supervisor_division_code:
-            out = [u for u in self.users if u.division_code == hd.supervisor_division_code
-                   and u.role in wf.SUPERVISORS - {"admin"}]
+            out = [
+                u
+                for u in self.users
+                if u.division_code == hd.supervisor_division_code
+                and u.role in wf.SUPERVISORS - {"admin"}
+            ]
             if out:
                 return out
         out = []
@@ -102,9 +129,12 @@ class Directory:
         return self.division(hd)
 
 
-STEP_TEXT = {"remind": "整改期限将至，请抓紧整改", "overdue": "已超过整改期限",
-             "department": "逾期未整改，已升级至监管部门督办",
-             "division": "逾期未整改，已升级至属地政府督办"}
+STEP_TEXT = {
+    "remind": "整改期限将至，请抓紧整改",
+    "overdue": "已超过整改期限",
+    "department": "逾期未整改，已升级至监管部门督办",
+    "division": "逾期未整改，已升级至属地政府督办",
+}
 
 
 def run_once(factory: SessionFactory, now: datetime, batch: int = BATCH) -> Report:
@@ -133,10 +163,14 @@ def _with_retry(factory: SessionFactory, work: Callable[[Session], int], tries: 
 
 
 def _claim(session: Session, now: datetime, batch: int) -> list[Any]:
-    stmt = (select(*COLUMNS)
-            .where(HiddenDanger.status.in_(sorted(wf.ON_THE_CLOCK)),
-                   HiddenDanger.next_escalation_at <= now)
-            .order_by(HiddenDanger.next_escalation_at, HiddenDanger.id).limit(batch))
+    stmt = (
+        select(*COLUMNS)
+        .where(
+            HiddenDanger.status.in_(sorted(wf.ON_THE_CLOCK)), HiddenDanger.next_escalation_at <= now
+        )
+        .order_by(HiddenDanger.next_escalation_at, HiddenDanger.id)
+        .limit(batch)
+    )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=HiddenDanger)
     return list(session.execute(stmt))
@@ -148,42 +182,58 @@ def _insert_steps(session: Session, rows: list[dict[str, Any]]) -> set[tuple[int
         return set()
     if session.get_bind().dialect.name == "postgresql":
         # Four array parameters instead of thousands of scalars: one short statement per batch.
-        result = session.execute(text(
-            "INSERT INTO hd_escalations (hidden_danger_id, step, deadline, done_at, notified) "
-            "SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:steps AS varchar[]), "
-            "CAST(:deadlines AS timestamptz[]), CAST(:done AS timestamptz[]), "
-            "CAST(:notified AS text[])) "
-            "ON CONFLICT (hidden_danger_id, step, deadline) DO NOTHING "
-            "RETURNING hidden_danger_id, step"),
-            {"ids": [r["hidden_danger_id"] for r in rows], "steps": [r["step"] for r in rows],
-             "deadlines": [r["deadline"] for r in rows], "done": [r["done_at"] for r in rows],
-             "notified": [r["notified"] for r in rows]})
+        result = session.execute(
+            text(
+                "INSERT INTO hd_escalations (hidden_danger_id, step, deadline, done_at, notified) "
+                "SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:steps AS varchar[]), "
+                "CAST(:deadlines AS timestamptz[]), CAST(:done AS timestamptz[]), "
+                "CAST(:notified AS text[])) "
+                "ON CONFLICT (hidden_danger_id, step, deadline) DO NOTHING "
+                "RETURNING hidden_danger_id, step"
+            ),
+            {
+                "ids": [r["hidden_danger_id"] for r in rows],
+                "steps": [r["step"] for r in rows],
+                "deadlines": [r["deadline"] for r in rows],
+                "done": [r["done_at"] for r in rows],
+                "notified": [r["notified"] for r in rows],
+            },
+        )
         return {(r[0], r[1]) for r in result}
 
-    stmt = insert(Escalation).on_conflict_do_nothing(
-        index_elements=["hidden_danger_id", "step", "deadline"]).returning(
-        Escalation.hidden_danger_id, Escalation.step)
+    stmt = (
+        insert(Escalation)
+        .on_conflict_do_nothing(index_elements=["hidden_danger_id", "step", "deadline"])
+        .returning(Escalation.hidden_danger_id, Escalation.step)
+    )
     inserted: set[tuple[int, str]] = set()
     for i in range(0, len(rows), 200):
-        inserted.update((r[0], r[1]) for r in session.execute(stmt.values(rows[i:i + 200])))
+        inserted.update((r[0], r[1]) for r in session.execute(stmt.values(rows[i : i + 200])))
     return inserted
 
 
 def _update_levels(session: Session, updates: list[dict[str, Any]]) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(
-            "UPDATE hd_hidden_dangers AS h SET escalation_level = v.level, "
-            "next_escalation_at = v.nxt FROM unnest(CAST(:ids AS integer[]), "
-            "CAST(:levels AS integer[]), CAST(:nxt AS timestamptz[])) AS v(id, level, nxt) "
-            "WHERE h.id = v.id"),
-            {"ids": [u["id"] for u in updates], "levels": [u["escalation_level"] for u in updates],
-             "nxt": [u["next_escalation_at"] for u in updates]})
+        session.execute(
+            text(
+                "UPDATE hd_hidden_dangers AS h SET escalation_level = v.level, "
+                "next_escalation_at = v.nxt FROM unnest(CAST(:ids AS integer[]), "
+                "CAST(:levels AS integer[]), CAST(:nxt AS timestamptz[])) AS v(id, level, nxt) "
+                "WHERE h.id = v.id"
+            ),
+            {
+                "ids": [u["id"] for u in updates],
+                "levels": [u["escalation_level"] for u in updates],
+                "nxt": [u["next_escalation_at"] for u in updates],
+            },
+        )
     else:
         session.execute(update(HiddenDanger), updates)
 
 
-def _batch(session: Session, directory: Directory, now: datetime, batch: int,
-           report: Report) -> int:
+def _batch(
+    session: Session, directory: Directory, now: datetime, batch: int, report: Report
+) -> int:
     hds = _claim(session, now, batch)
     if not hds:
         return 0
@@ -191,11 +241,23 @@ def _batch(session: Session, directory: Directory, now: datetime, batch: int,
     for hd in hds:
         due = rules.due_steps(hd.deadline, hd.escalation_level, now)
         level = max([hd.escalation_level] + [rules.LEVEL_OF[s] for s in due])
-        updates.append({"id": hd.id, "escalation_level": level, "next_escalation_at":
-                        rules.next_escalation(hd.deadline, level, hd.status)})
+        updates.append(
+            {
+                "id": hd.id,
+                "escalation_level": level,
+                "next_escalation_at": rules.next_escalation(hd.deadline, level, hd.status),
+            }
+        )
         for step in due:
-            steps_rows.append({"hidden_danger_id": hd.id, "step": step, "deadline": hd.deadline,
-                               "done_at": now, "notified": ""})
+            steps_rows.append(
+                {
+                    "hidden_danger_id": hd.id,
+                    "step": step,
+                    "deadline": hd.deadline,
+                    "done_at": now,
+                    "notified": "",
+                }
+            )
         plan.append((hd, due))
     inserted = _insert_steps(session, steps_rows)
     _update_levels(session, updates)
@@ -210,16 +272,37 @@ def _batch(session: Session, directory: Directory, now: datetime, batch: int,
             users = directory.for_step(step, hd)
             notified[step] = [u.username for u in users]
             title = f"【隐患 #{hd.id}】{hd.title}：{STEP_TEXT[step]}"
-            messages += [notify.Message(u.id, f"escalation_{step}", title, "",
-                                        f"/hazards/{hd.id}") for u in users]
+            messages += [
+                notify.Message(u.id, f"escalation_{step}", title, "", f"/hazards/{hd.id}")
+                for u in users
+            ]
             if step == "overdue":
-                pending.append(events.HiddenDangerOverdue(
-                    now, str(hd.id), hd.grade or "general", hd.division_code, hd.lon, hd.lat,
-                    hd.grid_cell_id, hd.enterprise_id))
+                pending.append(
+                    events.HiddenDangerOverdue(
+                        now,
+                        str(hd.id),
+                        hd.grade or "general",
+                        hd.division_code,
+                        hd.lon,
+                        hd.lat,
+                        hd.grid_cell_id,
+                        hd.enterprise_id,
+                    )
+                )
         # One audit entry per hidden danger and run, naming every step done and who was told.
-        changes.append(audit.Change("hidden_danger", hd.id, "escalate", None, {
-            "steps": done, "deadline": wf.as_utc(hd.deadline).isoformat(),
-            "notified": notified}))
+        changes.append(
+            audit.Change(
+                "hidden_danger",
+                hd.id,
+                "escalate",
+                None,
+                {
+                    "steps": done,
+                    "deadline": wf.as_utc(hd.deadline).isoformat(),
+                    "notified": notified,
+                },
+            )
+        )
     report.notifications += notify.deliver(session, messages, now)
     audit.record_many(session, "system:escalation", changes, now)
     report.checked += len(hds)
@@ -237,8 +320,9 @@ def _batch(session: Session, directory: Directory, now: datetime, batch: int,
 class Loop:
     """Runs the job every `interval` seconds in a daemon thread until stopped."""
 
-    def __init__(self, factory: SessionFactory, interval: float,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, factory: SessionFactory, interval: float, clock: Callable[[], datetime]
+    ) -> None:
         self.factory, self.interval, self.clock = factory, interval, clock
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None

@@ -71,8 +71,9 @@ class HiddenDanger(Base):
     funds: Mapped[float | None] = mapped_column(Float, nullable=True)
     interim_measures: Mapped[str] = mapped_column(Text, default="")
     deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    plan_approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
-                                                              nullable=True)
+    plan_approved_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
     supervisor_division_code: Mapped[str | None] = mapped_column(String(12), nullable=True)
     supervisor_name: Mapped[str] = mapped_column(String(100), default="")
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -80,8 +81,9 @@ class HiddenDanger(Base):
     closed_late: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     days_to_close: Mapped[float | None] = mapped_column(Float, nullable=True)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
-    next_escalation_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
-                                                                nullable=True)
+    next_escalation_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
     task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -93,7 +95,8 @@ class HiddenDangerEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hidden_danger_id: Mapped[int] = mapped_column(
-        ForeignKey("hd_hidden_dangers.id", ondelete="CASCADE"), index=True)
+        ForeignKey("hd_hidden_dangers.id", ondelete="CASCADE"), index=True
+    )
     action: Mapped[str] = mapped_column(String(24))
     from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     to_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -110,12 +113,14 @@ class Escalation(Base):
     idempotent when two runs overlap."""
 
     __tablename__ = "hd_escalations"
-    __table_args__ = (UniqueConstraint("hidden_danger_id", "step", "deadline",
-                                       name="uq_hd_escalations_step"),)
+    __table_args__ = (
+        UniqueConstraint("hidden_danger_id", "step", "deadline", name="uq_hd_escalations_step"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hidden_danger_id: Mapped[int] = mapped_column(
-        ForeignKey("hd_hidden_dangers.id", ondelete="CASCADE"), index=True)
+        ForeignKey("hd_hidden_dangers.id", ondelete="CASCADE"), index=True
+    )
     step: Mapped[str] = mapped_column(String(16))
     deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     done_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -155,8 +160,9 @@ class ChecklistItem(Base):
     __tablename__ = "hd_checklist_items"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    checklist_id: Mapped[int] = mapped_column(ForeignKey("hd_checklists.id", ondelete="CASCADE"),
-                                              index=True)
+    checklist_id: Mapped[int] = mapped_column(
+        ForeignKey("hd_checklists.id", ondelete="CASCADE"), index=True
+    )
     seq: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     clause: Mapped[str] = mapped_column(String(200), default="")
@@ -185,8 +191,9 @@ class InspectionPlan(Base):
 
 class InspectionTask(Base):
     __tablename__ = "hd_tasks"
-    __table_args__ = (UniqueConstraint("plan_id", "enterprise_id", "period",
-                                       name="uq_hd_tasks_period"),)
+    __table_args__ = (
+        UniqueConstraint("plan_id", "enterprise_id", "period", name="uq_hd_tasks_period"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("hd_plans.id", ondelete="CASCADE"), index=True)
@@ -219,8 +226,16 @@ class FinalCount(Base):
     rows) and aggregates only the open ones live; `final_counts.rebuild_final` recomputes it."""
 
     __tablename__ = "hd_final_counts"
-    __table_args__ = (UniqueConstraint("division_code", "industry_section", "grade", "month",
-                                       "status", name="uq_hd_final_counts_key"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "division_code",
+            "industry_section",
+            "grade",
+            "month",
+            "status",
+            name="uq_hd_final_counts_key",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     division_code: Mapped[str] = mapped_column(String(12))

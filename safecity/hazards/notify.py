@@ -57,9 +57,15 @@ class SmtpChannel:
 
     name = "email"
 
-    def __init__(self, host: str, port: int = 25, user: str | None = None,
-                 password: str | None = None, sender: str = "safecity@localhost",
-                 starttls: bool = False) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int = 25,
+        user: str | None = None,
+        password: str | None = None,
+        sender: str = "safecity@localhost",
+        starttls: bool = False,
+    ) -> None:
         self.host, self.port, self.user, self.password = host, port, user, password
         self.sender, self.starttls = sender, starttls
 
@@ -99,11 +105,16 @@ def channels() -> list[Channel]:
     out: list[Channel] = list(_channels)
     host = os.environ.get("SAFECITY_SMTP_HOST")
     if host:
-        out.append(SmtpChannel(host, int(os.environ.get("SAFECITY_SMTP_PORT", "25")),
-                               os.environ.get("SAFECITY_SMTP_USER"),
-                               os.environ.get("SAFECITY_SMTP_PASSWORD"),
-                               os.environ.get("SAFECITY_SMTP_FROM", "safecity@localhost"),
-                               os.environ.get("SAFECITY_SMTP_STARTTLS") == "1"))
+        out.append(
+            SmtpChannel(
+                host,
+                int(os.environ.get("SAFECITY_SMTP_PORT", "25")),
+                os.environ.get("SAFECITY_SMTP_USER"),
+                os.environ.get("SAFECITY_SMTP_PASSWORD"),
+                os.environ.get("SAFECITY_SMTP_FROM", "safecity@localhost"),
+                os.environ.get("SAFECITY_SMTP_STARTTLS") == "1",
+            )
+        )
     if os.environ.get("SAFECITY_SMS_LOG") == "1":
         out.append(LogSmsChannel())
     return out
@@ -123,17 +134,33 @@ def deliver(session: Session, messages: Sequence[Message], now: datetime) -> int
     if not messages:
         return 0
 
-    insert_rows(session, Notification.__table__, [
-        {"user_id": m.user_id, "kind": m.kind, "title": m.title[:200], "body": m.body,
-         "link": m.link[:200], "created_at": now, "read_at": None} for m in messages])
+    insert_rows(
+        session,
+        Notification.__table__,
+        [
+            {
+                "user_id": m.user_id,
+                "kind": m.kind,
+                "title": m.title[:200],
+                "body": m.body,
+                "link": m.link[:200],
+                "created_at": now,
+                "read_at": None,
+            }
+            for m in messages
+        ],
+    )
     outbound = channels()
     if outbound:
         # Who to reach is looked up now: after commit the session may not query any more.
         ids = {m.user_id for m in messages}
         users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
         pending = session.info.setdefault("hd_outbound", [])
-        pending.extend((Recipient(u.id, u.username, _email_of(u), u.phone), m)
-                       for m in messages if (u := users.get(m.user_id)) is not None)
+        pending.extend(
+            (Recipient(u.id, u.username, _email_of(u), u.phone), m)
+            for m in messages
+            if (u := users.get(m.user_id)) is not None
+        )
         _after_commit(session, outbound)
     return len(messages)
 
@@ -169,8 +196,9 @@ def _email_of(user: User) -> str | None:
 # ---------------------------------------------------------------- inbox use cases
 
 
-def inbox(session: Session, who: Principal, unread_only: bool = False, limit: int = 50,
-          offset: int = 0) -> list[Notification]:
+def inbox(
+    session: Session, who: Principal, unread_only: bool = False, limit: int = 50, offset: int = 0
+) -> list[Notification]:
     stmt = select(Notification).where(Notification.user_id == who.user_id)
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
@@ -179,14 +207,21 @@ def inbox(session: Session, who: Principal, unread_only: bool = False, limit: in
 
 
 def unread_count(session: Session, who: Principal) -> int:
-    return session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == who.user_id, Notification.read_at.is_(None))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == who.user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def mark_read(session: Session, who: Principal, ids: Iterable[int] | None, now: datetime) -> int:
     """Mark some (or, with None, all) of the caller's own messages read; others' are untouched."""
-    stmt = update(Notification).where(Notification.user_id == who.user_id,
-                                      Notification.read_at.is_(None))
+    stmt = update(Notification).where(
+        Notification.user_id == who.user_id, Notification.read_at.is_(None)
+    )
     if ids is not None:
         wanted = list(ids)
         if len(wanted) == 1 and session.get(Notification, wanted[0]) is None:
@@ -196,5 +231,12 @@ def mark_read(session: Session, who: Principal, ids: Iterable[int] | None, now: 
 
 
 def as_dict(n: Notification) -> dict[str, Any]:
-    return {"id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "link": n.link,
-            "created_at": n.created_at.isoformat(), "read": n.read_at is not None}
+    return {
+        "id": n.id,
+        "kind": n.kind,
+        "title": n.title,
+        "body": n.body,
+        "link": n.link,
+        "created_at": n.created_at.isoformat(),
+        "read": n.read_at is not None,
+    }

@@ -23,12 +23,18 @@ from safecity.web.render import lang_of, render
 
 def labels(lang: str) -> dict[str, Any]:
     """Code → label tables for the templates in the page language."""
+
     def tr(table: dict[str, tuple[str, str]]) -> dict[str, str]:
         return {k: pick(v, lang) for k, v in table.items()}
 
-    return {"states": tr(wf.STATES), "grades": tr(wf.GRADES), "sources": tr(wf.SOURCES),
-            "categories": tr(wf.CATEGORIES), "steps": tr(rules.STEP_LABELS),
-            "actions": {k: (a.en if lang == "en" else a.zh) for k, a in wf.ACTIONS.items()}}
+    return {
+        "states": tr(wf.STATES),
+        "grades": tr(wf.GRADES),
+        "sources": tr(wf.SOURCES),
+        "categories": tr(wf.CATEGORIES),
+        "steps": tr(rules.STEP_LABELS),
+        "actions": {k: (a.en if lang == "en" else a.zh) for k, a in wf.ACTIONS.items()},
+    }
 
 
 def fmt_dt(value: datetime | None, date_only: bool = False) -> str:

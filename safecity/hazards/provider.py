@@ -18,30 +18,47 @@ from safecity.registry.rules import INDUSTRY_DIVISIONS
 
 def major_hidden_dangers(session: Session, who: Principal, filters: Any) -> list[dict[str, Any]]:
     """Open major hidden dangers in the caller's scope, as rows keyed like the list's columns."""
-    stmt = (select(HiddenDanger, Enterprise.name)
-            .outerjoin(Enterprise, Enterprise.id == HiddenDanger.enterprise_id)
-            .where(service.scope_clause(who), HiddenDanger.grade == wf.MAJOR,
-                   HiddenDanger.status.in_(sorted(wf.OPEN - {wf.REPORTED})))
-            .order_by(HiddenDanger.division_code, HiddenDanger.id))
+    stmt = (
+        select(HiddenDanger, Enterprise.name)
+        .outerjoin(Enterprise, Enterprise.id == HiddenDanger.enterprise_id)
+        .where(
+            service.scope_clause(who),
+            HiddenDanger.grade == wf.MAJOR,
+            HiddenDanger.status.in_(sorted(wf.OPEN - {wf.REPORTED})),
+        )
+        .order_by(HiddenDanger.division_code, HiddenDanger.id)
+    )
     division = getattr(filters, "division", None)
     if division:
         stmt = stmt.where(code_within(HiddenDanger.division_code, division_prefix(division)))
     industry = getattr(filters, "industry", None)
     if industry:
-        stmt = stmt.where(HiddenDanger.industry_section == industry.upper() if industry.isalpha()
-                          else HiddenDanger.industry_code.startswith(industry, autoescape=True))
+        stmt = stmt.where(
+            HiddenDanger.industry_section == industry.upper()
+            if industry.isalpha()
+            else HiddenDanger.industry_code.startswith(industry, autoescape=True)
+        )
     names = {d.code: d.name for d in session.scalars(select(Division))}
     rows = []
     for hd, enterprise in session.execute(stmt):
-        rows.append({
-            "id": hd.id, "name": hd.title, "enterprise": enterprise or "",
-            "division": names.get(hd.division_code[:6], hd.division_code),
-            "division_code": hd.division_code, "district_code": hd.division_code[:6],
-            "industry": _industry(hd.industry_code), "description": hd.description,
-            "found_at": wf.as_utc(hd.reported_at).date().isoformat(),
-            "deadline": wf.as_utc(hd.deadline).date().isoformat() if hd.deadline else "",
-            "status": wf.STATES[hd.status][0], "supervisor": hd.supervisor_name,
-            "lon": hd.lon, "lat": hd.lat})
+        rows.append(
+            {
+                "id": hd.id,
+                "name": hd.title,
+                "enterprise": enterprise or "",
+                "division": names.get(hd.division_code[:6], hd.division_code),
+                "division_code": hd.division_code,
+                "district_code": hd.division_code[:6],
+                "industry": _industry(hd.industry_code),
+                "description": hd.description,
+                "found_at": wf.as_utc(hd.reported_at).date().isoformat(),
+                "deadline": wf.as_utc(hd.deadline).date().isoformat() if hd.deadline else "",
+                "status": wf.STATES[hd.status][0],
+                "supervisor": hd.supervisor_name,
+                "lon": hd.lon,
+                "lat": hd.lat,
+            }
+        )
     return rows
 
 

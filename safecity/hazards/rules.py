@@ -21,9 +21,12 @@ STEPS: tuple[tuple[str, timedelta], ...] = (
     ("department", timedelta(days=3)),
     ("division", timedelta(days=7)),
 )
-STEP_LABELS = {"remind": ("临期提醒", "Deadline near"), "overdue": ("已逾期", "Overdue"),
-               "department": ("升级至监管部门", "Escalated to department"),
-               "division": ("升级至属地政府", "Escalated to division officer")}
+STEP_LABELS = {
+    "remind": ("临期提醒", "Deadline near"),
+    "overdue": ("已逾期", "Overdue"),
+    "department": ("升级至监管部门", "Escalated to department"),
+    "division": ("升级至属地政府", "Escalated to division officer"),
+}
 LEVEL_OF = {name: i + 1 for i, (name, _) in enumerate(STEPS)}
 
 
@@ -47,8 +50,10 @@ def due_steps(deadline: datetime, level: int, now: datetime) -> list[str]:
 # ---------------------------------------------------------------- recurrence
 
 FREQUENCIES: dict[str, tuple[str, str]] = {
-    "daily": ("每日", "Daily"), "weekly": ("每周", "Weekly"),
-    "monthly": ("每月", "Monthly"), "quarterly": ("每季度", "Quarterly"),
+    "daily": ("每日", "Daily"),
+    "weekly": ("每周", "Weekly"),
+    "monthly": ("每月", "Monthly"),
+    "quarterly": ("每季度", "Quarterly"),
 }
 ORDER = ("quarterly", "monthly", "weekly", "daily")
 # Default risk rule: a red (major-risk) enterprise is inspected two steps more often, orange one.
@@ -102,8 +107,12 @@ def periods_between(frequency: str, start: date, end: date) -> list[Period]:
 
 # ---------------------------------------------------------------- reports
 
-DEFAULT_SOURCE = {"enterprise_officer": "self_inspection", "grid_member": "grid_patrol",
-                  "inspector": "enforcement", "public": "public_report"}
+DEFAULT_SOURCE = {
+    "enterprise_officer": "self_inspection",
+    "grid_member": "grid_patrol",
+    "inspector": "enforcement",
+    "public": "public_report",
+}
 
 
 def default_source(role: str) -> str:
@@ -120,4 +129,3 @@ def beijing_day(at: datetime) -> date:
 
 def rate(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
-

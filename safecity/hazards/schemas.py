@@ -11,13 +11,20 @@ from safecity.core.validation import SafeInput, translate
 from safecity.hazards.workflow import CATEGORIES, GRADES, SOURCES
 
 LABELS = {
-    "title": ("隐患名称", "title"), "description": ("隐患描述", "description"),
-    "category": ("隐患类别", "category"), "source": ("发现方式", "source"),
-    "enterprise_id": ("企业", "enterprise"), "grid_cell_id": ("网格", "grid cell"),
-    "division_code": ("行政区划代码", "division code"), "lon": ("经度", "longitude"),
-    "lat": ("纬度", "latitude"), "address": ("地址", "address"),
-    "reporter_name": ("上报人", "reporter"), "reporter_phone": ("联系电话", "phone"),
-    "suggested_grade": ("建议等级", "suggested grade"), "risk_point_id": ("风险点", "risk point"),
+    "title": ("隐患名称", "title"),
+    "description": ("隐患描述", "description"),
+    "category": ("隐患类别", "category"),
+    "source": ("发现方式", "source"),
+    "enterprise_id": ("企业", "enterprise"),
+    "grid_cell_id": ("网格", "grid cell"),
+    "division_code": ("行政区划代码", "division code"),
+    "lon": ("经度", "longitude"),
+    "lat": ("纬度", "latitude"),
+    "address": ("地址", "address"),
+    "reporter_name": ("上报人", "reporter"),
+    "reporter_phone": ("联系电话", "phone"),
+    "suggested_grade": ("建议等级", "suggested grade"),
+    "risk_point_id": ("风险点", "risk point"),
 }
 
 
@@ -64,8 +71,10 @@ class ReportIn(SafeInput):
 def blank_to_none(data: dict[str, Any]) -> dict[str, Any]:
     """Empty form fields mean "not given" for optional numbers and codes; text stays text."""
     fields = ReportIn.model_fields
-    return {k: (None if v == "" and k in fields and fields[k].default is None else v)
-            for k, v in data.items()}
+    return {
+        k: (None if v == "" and k in fields and fields[k].default is None else v)
+        for k, v in data.items()
+    }
 
 
 def validate_report(data: dict[str, Any]) -> dict[str, Any]:

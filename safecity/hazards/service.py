@@ -57,8 +57,11 @@ class Page:
 # ---------------------------------------------------------------- scope
 
 
-SHAPE = Shape(division=HiddenDanger.division_code, enterprise=HiddenDanger.enterprise_id,
-              industry=HiddenDanger.industry_code)
+SHAPE = Shape(
+    division=HiddenDanger.division_code,
+    enterprise=HiddenDanger.enterprise_id,
+    industry=HiddenDanger.industry_code,
+)
 
 
 def scope_clause(who: Principal) -> Any:
@@ -72,8 +75,9 @@ def scope_clause(who: Principal) -> Any:
 def visible(who: Principal, hd: HiddenDanger) -> bool:
     if who.role == "public":
         return hd.reporter_user_id == who.user_id
-    return scope.sees(who, SHAPE, hd.division_code, enterprise_id=hd.enterprise_id,
-                      industry_code=hd.industry_code)
+    return scope.sees(
+        who, SHAPE, hd.division_code, enterprise_id=hd.enterprise_id, industry_code=hd.industry_code
+    )
 
 
 # ---------------------------------------------------------------- reading
@@ -85,8 +89,9 @@ def list_hidden_dangers(session: Session, who: Principal, f: Filters, now: datet
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     column = getattr(HiddenDanger, f.sort.lstrip("-"))
     order = column.desc().nulls_last() if f.sort.startswith("-") else column.asc().nulls_last()
-    items = session.scalars(stmt.order_by(order, HiddenDanger.id.desc())
-                            .limit(size).offset((page - 1) * size))
+    items = session.scalars(
+        stmt.order_by(order, HiddenDanger.id.desc()).limit(size).offset((page - 1) * size)
+    )
     return Page(list(items), total, page, size)
 
 
@@ -105,14 +110,20 @@ def _filter_clauses(f: Filters, now: datetime) -> list[Any]:
     if f.open_only:
         out.append(HiddenDanger.status.in_(sorted(wf.OPEN)))
     if f.overdue:
-        out.append(and_(HiddenDanger.status.in_(sorted(wf.ON_THE_CLOCK)),
-                        HiddenDanger.deadline < now))
+        out.append(
+            and_(HiddenDanger.status.in_(sorted(wf.ON_THE_CLOCK)), HiddenDanger.deadline < now)
+        )
     if f.supervised:
         out.append(HiddenDanger.supervisor_division_code.is_not(None))
     if f.q:
         needle = f"%{f.q.strip()}%"
-        out.append(or_(HiddenDanger.title.ilike(needle), HiddenDanger.description.ilike(needle),
-                       HiddenDanger.address.ilike(needle)))
+        out.append(
+            or_(
+                HiddenDanger.title.ilike(needle),
+                HiddenDanger.description.ilike(needle),
+                HiddenDanger.address.ilike(needle),
+            )
+        )
     return out
 
 
@@ -124,14 +135,25 @@ def get(session: Session, who: Principal, hd_id: int, for_update: bool = False) 
 
 
 def timeline(session: Session, hd: HiddenDanger) -> list[HiddenDangerEvent]:
-    return list(session.scalars(select(HiddenDangerEvent).where(
-        HiddenDangerEvent.hidden_danger_id == hd.id).order_by(HiddenDangerEvent.at,
-                                                              HiddenDangerEvent.id)))
+    return list(
+        session.scalars(
+            select(HiddenDangerEvent)
+            .where(HiddenDangerEvent.hidden_danger_id == hd.id)
+            .order_by(HiddenDangerEvent.at, HiddenDangerEvent.id)
+        )
+    )
 
 
 def facts(hd: HiddenDanger) -> wf.Facts:
-    return wf.Facts(hd.status, hd.grade, hd.enterprise_id, hd.supervisor_division_code,
-                    hd.deadline, hd.submitted_at, rectified_by(hd))
+    return wf.Facts(
+        hd.status,
+        hd.grade,
+        hd.enterprise_id,
+        hd.supervisor_division_code,
+        hd.deadline,
+        hd.submitted_at,
+        rectified_by(hd),
+    )
 
 
 def rectified_by(hd: HiddenDanger) -> str | None:
@@ -140,10 +162,15 @@ def rectified_by(hd: HiddenDanger) -> str | None:
     session = object_session(hd)
     if not get_settings().separation_of_duties or session is None or hd.id is None:
         return None
-    return session.scalar(select(HiddenDangerEvent.actor).where(
-        HiddenDangerEvent.hidden_danger_id == hd.id,
-        HiddenDangerEvent.action == "submit_acceptance",
-    ).order_by(HiddenDangerEvent.at.desc(), HiddenDangerEvent.id.desc()).limit(1))
+    return session.scalar(
+        select(HiddenDangerEvent.actor)
+        .where(
+            HiddenDangerEvent.hidden_danger_id == hd.id,
+            HiddenDangerEvent.action == "submit_acceptance",
+        )
+        .order_by(HiddenDangerEvent.at.desc(), HiddenDangerEvent.id.desc())
+        .limit(1)
+    )
 
 
 def actor(who: Principal) -> wf.Actor:
@@ -151,22 +178,37 @@ def actor(who: Principal) -> wf.Actor:
 
 
 def to_dict(hd: HiddenDanger, now: datetime | None = None) -> dict[str, Any]:
-    out = {c.name: getattr(hd, c.name) for c in HiddenDanger.__table__.columns
-           if c.name not in ("reporter_ip", "tracking_hash")}
+    out = {
+        c.name: getattr(hd, c.name)
+        for c in HiddenDanger.__table__.columns
+        if c.name not in ("reporter_ip", "tracking_hash")
+    }
     for k, v in list(out.items()):
         if isinstance(v, datetime):
             out[k] = wf.as_utc(v).isoformat()
     out["status_label"] = wf.STATES[hd.status][0]
     # Overdue: the responsible party still owes work after the deadline (not once handed in).
-    out["overdue"] = bool(now and hd.status in wf.ON_THE_CLOCK and hd.deadline is not None
-                          and wf.as_utc(hd.deadline) < wf.as_utc(now))
+    out["overdue"] = bool(
+        now
+        and hd.status in wf.ON_THE_CLOCK
+        and hd.deadline is not None
+        and wf.as_utc(hd.deadline) < wf.as_utc(now)
+    )
     return out
 
 
 def event_dict(e: HiddenDangerEvent) -> dict[str, Any]:
-    return {"action": e.action, "from_status": e.from_status, "to_status": e.to_status,
-            "actor": e.actor, "actor_role": e.actor_role, "at": wf.as_utc(e.at).isoformat(),
-            "note": e.note, "attachments": e.attachments or [], "data": e.data}
+    return {
+        "action": e.action,
+        "from_status": e.from_status,
+        "to_status": e.to_status,
+        "actor": e.actor,
+        "actor_role": e.actor_role,
+        "at": wf.as_utc(e.at).isoformat(),
+        "note": e.note,
+        "attachments": e.attachments or [],
+        "data": e.data,
+    }
 
 
 # ---------------------------------------------------------------- reporting
@@ -182,17 +224,25 @@ def check_rate(session: Session, ip: str | None, now: datetime) -> None:
     if key is None:
         return
     since = now - timedelta(hours=1)
-    stmt = select(HiddenDanger.reported_at).where(
-        HiddenDanger.reporter_ip == key, HiddenDanger.reported_at >= since
-    ).order_by(HiddenDanger.reported_at)
+    stmt = (
+        select(HiddenDanger.reported_at)
+        .where(HiddenDanger.reporter_ip == key, HiddenDanger.reported_at >= since)
+        .order_by(HiddenDanger.reported_at)
+    )
     recent = list(session.scalars(stmt))
     if len(recent) >= PUBLIC_REPORTS_PER_HOUR:
         wait = wf.as_utc(recent[0]) + timedelta(hours=1) - wf.as_utc(now)
         raise TooManyRequests(max(1, int(wait.total_seconds())))
 
 
-def report(session: Session, who: Principal | None, data: dict[str, Any], photos: list[str],
-           now: datetime, client_ip: str | None = None) -> HiddenDanger:
+def report(
+    session: Session,
+    who: Principal | None,
+    data: dict[str, Any],
+    photos: list[str],
+    now: datetime,
+    client_ip: str | None = None,
+) -> HiddenDanger:
     """A new hidden danger in state `reported` (public reports land in the triage queue)."""
     anonymous = who is None or who.role == "public"
     if anonymous:
@@ -203,39 +253,71 @@ def report(session: Session, who: Principal | None, data: dict[str, Any], photos
     if anonymous:
         source = "public_report"
     hd = HiddenDanger(
-        title=values["title"], description=values["description"],
-        category=values["category"] or "other", grade=None, source=source,
-        status=wf.REPORTED, photos=photos, reporter_user_id=who.user_id if who else None,
-        reporter_name=values.get("reporter_name") or (who.display_name or who.username if who
-                                                      else ""),
+        title=values["title"],
+        description=values["description"],
+        category=values["category"] or "other",
+        grade=None,
+        source=source,
+        status=wf.REPORTED,
+        photos=photos,
+        reporter_user_id=who.user_id if who else None,
+        reporter_name=values.get("reporter_name")
+        or (who.display_name or who.username if who else ""),
         reporter_phone=values.get("reporter_phone") or "",
-        reporter_ip=ip_key(client_ip) if anonymous else None, reported_at=now,
-        month=rules.month_of(now), updated_at=now, escalation_level=0, **place)
+        reporter_ip=ip_key(client_ip) if anonymous else None,
+        reported_at=now,
+        month=rules.month_of(now),
+        updated_at=now,
+        escalation_level=0,
+        **place,
+    )
     if values.get("suggested_grade") in wf.GRADES:
         hd.grade_basis = f"上报人建议：{wf.GRADES[values['suggested_grade']][0]}"
     session.add(hd)
     session.flush()
-    _record(session, hd, who, "report", None, wf.REPORTED, values.get("description", ""), photos,
-            None, now)
+    _record(
+        session,
+        hd,
+        who,
+        "report",
+        None,
+        wf.REPORTED,
+        values.get("description", ""),
+        photos,
+        None,
+        now,
+    )
     _notify_assessors(session, hd, now)
     return hd
 
 
 def _place(session: Session, who: Principal | None, v: dict[str, Any]) -> dict[str, Any]:
     """Where the danger is: enterprise, else grid cell, else the grid cell under the point."""
-    out: dict[str, Any] = {"lon": v.get("lon"), "lat": v.get("lat"),
-                           "address": v.get("address") or "", "enterprise_id": None,
-                           "grid_cell_id": None, "industry_section": None, "industry_code": None,
-                           "risk_point_id": v.get("risk_point_id")}
+    out: dict[str, Any] = {
+        "lon": v.get("lon"),
+        "lat": v.get("lat"),
+        "address": v.get("address") or "",
+        "enterprise_id": None,
+        "grid_cell_id": None,
+        "industry_section": None,
+        "industry_code": None,
+        "risk_point_id": v.get("risk_point_id"),
+    }
     base: str | None = None
     if v.get("enterprise_id"):
         ent = session.get(Enterprise, v["enterprise_id"])
         if ent is None or ent.archived:
             raise Invalid([FieldError("enterprise_id", "企业：不存在", "enterprise: not found")])
         if who is not None and who.role == "enterprise_officer" and ent.id != who.enterprise_id:
-            raise Forbidden("企业安全员只能上报本企业隐患", "you may only report for your enterprise")
-        out.update(enterprise_id=ent.id, industry_section=ent.industry_section,
-                   industry_code=ent.industry_code, address=out["address"] or ent.address)
+            raise Forbidden(
+                "企业安全员只能上报本企业隐患", "you may only report for your enterprise"
+            )
+        out.update(
+            enterprise_id=ent.id,
+            industry_section=ent.industry_section,
+            industry_code=ent.industry_code,
+            address=out["address"] or ent.address,
+        )
         if out["lon"] is None or out["lat"] is None:
             out["lon"], out["lat"] = ent.lon, ent.lat
         base = ent.division_code
@@ -252,12 +334,26 @@ def _place(session: Session, who: Principal | None, v: dict[str, Any]) -> dict[s
     code = str(v.get("division_code") or "").strip()
     if code:
         if not is_valid_division_code(code) or (base and not code.startswith(base[:6])):
-            raise Invalid([FieldError("division_code", "行政区划代码：无效或与位置不符",
-                                      "division code: invalid or not where the danger is")])
+            raise Invalid(
+                [
+                    FieldError(
+                        "division_code",
+                        "行政区划代码：无效或与位置不符",
+                        "division code: invalid or not where the danger is",
+                    )
+                ]
+            )
         base = code
     if not base:
-        raise Invalid([FieldError("lon", "位置：请选择企业、网格或在地图上标出位置",
-                                  "location: choose an enterprise, a grid cell or a map point")])
+        raise Invalid(
+            [
+                FieldError(
+                    "lon",
+                    "位置：请选择企业、网格或在地图上标出位置",
+                    "location: choose an enterprise, a grid cell or a map point",
+                )
+            ]
+        )
     out["division_code"] = base
     if who is not None and who.role != "public" and not who.covers(base):
         raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
@@ -266,9 +362,13 @@ def _place(session: Session, who: Principal | None, v: dict[str, Any]) -> dict[s
 
 def locate_cell(session: Session, lon: float, lat: float) -> GridCell | None:
     """The grid cell whose polygon holds the point (candidates by centre distance first)."""
-    near = session.scalars(select(GridCell).where(
-        GridCell.archived.is_(False), GridCell.lon.between(lon - 0.05, lon + 0.05),
-        GridCell.lat.between(lat - 0.05, lat + 0.05)))
+    near = session.scalars(
+        select(GridCell).where(
+            GridCell.archived.is_(False),
+            GridCell.lon.between(lon - 0.05, lon + 0.05),
+            GridCell.lat.between(lat - 0.05, lat + 0.05),
+        )
+    )
     point = Point(lon, lat)
     for cell in near:
         if cell.geometry and shape(cell.geometry).covers(point):
@@ -279,8 +379,15 @@ def locate_cell(session: Session, lon: float, lat: float) -> GridCell | None:
 # ---------------------------------------------------------------- transitions
 
 
-def transition(session: Session, who: Principal, hd_id: int, action: str, data: dict[str, Any],
-               attachments: list[str], now: datetime) -> HiddenDanger:
+def transition(
+    session: Session,
+    who: Principal,
+    hd_id: int,
+    action: str,
+    data: dict[str, Any],
+    attachments: list[str],
+    now: datetime,
+) -> HiddenDanger:
     """Take one step of the closed loop; a refused step changes nothing."""
     hd = session.get(HiddenDanger, hd_id, with_for_update=True)
     if hd is None:
@@ -301,40 +408,84 @@ def transition(session: Session, who: Principal, hd_id: int, action: str, data: 
     # None unless the responsible party owes work against the deadline in the new state.
     hd.next_escalation_at = rules.next_escalation(hd.deadline, hd.escalation_level, hd.status)
     if hd.status == wf.CLOSED:
-        hd.days_to_close = round((wf.as_utc(now) - wf.as_utc(hd.reported_at)).total_seconds()
-                                 / 86400, 2)
+        hd.days_to_close = round(
+            (wf.as_utc(now) - wf.as_utc(hd.reported_at)).total_seconds() / 86400, 2
+        )
         emit_after_commit(session, events.HiddenDangerClosed(now, str(hd.id)))
     session.flush()
     if hd.status in wf.FINAL:
         final_counts.count_final(session, hd)
     note = str(data.get("note") or "")
-    _record(session, hd, who, action, from_status, hd.status, note, attachments,
-            {k: _plain(v) for k, v in outcome.changes.items()}, now, before)
+    _record(
+        session,
+        hd,
+        who,
+        action,
+        from_status,
+        hd.status,
+        note,
+        attachments,
+        {k: _plain(v) for k, v in outcome.changes.items()},
+        now,
+        before,
+    )
     _notify_transition(session, hd, action, now)
     return hd
 
 
 def _check_username(session: Session, username: str) -> None:
     if session.scalar(select(User.id).where(User.username == username)) is None:
-        raise Invalid([FieldError("responsible_username", "责任人账号：不存在",
-                                  "responsible user: no such user")])
+        raise Invalid(
+            [
+                FieldError(
+                    "responsible_username", "责任人账号：不存在", "responsible user: no such user"
+                )
+            ]
+        )
 
 
 def _plain(value: Any) -> Any:
     return wf.as_utc(value).isoformat() if isinstance(value, datetime) else value
 
 
-def _record(session: Session, hd: HiddenDanger, who: Principal | None, action: str,
-            from_status: str | None, to_status: str, note: str, attachments: list[str],
-            data: dict[str, Any] | None, now: datetime, before: dict[str, Any] | None = None
-            ) -> None:
+def _record(
+    session: Session,
+    hd: HiddenDanger,
+    who: Principal | None,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    note: str,
+    attachments: list[str],
+    data: dict[str, Any] | None,
+    now: datetime,
+    before: dict[str, Any] | None = None,
+) -> None:
     name = who.username if who else "anonymous"
-    session.add(HiddenDangerEvent(
-        hidden_danger_id=hd.id, action=action, from_status=from_status, to_status=to_status,
-        actor=name, actor_role=who.role if who else "public", at=now, note=note,
-        attachments=attachments or None, data=data))
-    audit.record(session, actor=name, action=action, object_type=OBJECT_TYPE, object_id=hd.id,
-                 before=before, after=to_dict(hd), now=now)
+    session.add(
+        HiddenDangerEvent(
+            hidden_danger_id=hd.id,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            actor=name,
+            actor_role=who.role if who else "public",
+            at=now,
+            note=note,
+            attachments=attachments or None,
+            data=data,
+        )
+    )
+    audit.record(
+        session,
+        actor=name,
+        action=action,
+        object_type=OBJECT_TYPE,
+        object_id=hd.id,
+        before=before,
+        after=to_dict(hd),
+        now=now,
+    )
     events.publish(events.ObjectChanged(now, OBJECT_TYPE, str(hd.id), action, hd.division_code))
 
 
@@ -368,39 +519,58 @@ def users_where(session: Session, *clauses: Any) -> list[User]:
     return list(session.scalars(select(User).where(User.active.is_(True), *clauses)))
 
 
-def government_users(session: Session, hd: HiddenDanger, roles: frozenset[str] | set[str]
-                     ) -> list[User]:
+def government_users(
+    session: Session, hd: HiddenDanger, roles: frozenset[str] | set[str]
+) -> list[User]:
     """Users of these roles whose scope covers the hidden danger."""
-    return [u for u in users_where(session, User.role.in_(sorted(roles)))
-            if visible(principal_of(u), hd)]
+    return [
+        u
+        for u in users_where(session, User.role.in_(sorted(roles)))
+        if visible(principal_of(u), hd)
+    ]
 
 
 def principal_of(u: User) -> Principal:
-    return Principal(u.id, u.username, u.role, u.division_code, u.enterprise_id, u.industry,
-                     u.display_name)
+    return Principal(
+        u.id, u.username, u.role, u.division_code, u.enterprise_id, u.industry, u.display_name
+    )
 
 
 def responsible_users(session: Session, hd: HiddenDanger) -> list[User]:
     if hd.responsible_username:
         return users_where(session, User.username == hd.responsible_username)
     if hd.enterprise_id is not None:
-        return users_where(session, User.role == "enterprise_officer",
-                           User.enterprise_id == hd.enterprise_id)
-    return [u for u in users_where(session, User.role == "grid_member")
-            if hd.division_code.startswith(division_prefix(u.division_code))]
+        return users_where(
+            session, User.role == "enterprise_officer", User.enterprise_id == hd.enterprise_id
+        )
+    return [
+        u
+        for u in users_where(session, User.role == "grid_member")
+        if hd.division_code.startswith(division_prefix(u.division_code))
+    ]
 
 
 def supervisor_users(session: Session, hd: HiddenDanger) -> list[User]:
-    return users_where(session, User.role.in_(sorted(wf.SUPERVISORS - {"admin"})),
-                       User.division_code == (hd.supervisor_division_code or "-"))
+    return users_where(
+        session,
+        User.role.in_(sorted(wf.SUPERVISORS - {"admin"})),
+        User.division_code == (hd.supervisor_division_code or "-"),
+    )
 
 
 def _message(hd: HiddenDanger, kind: str, zh: str) -> tuple[str, str]:
     return kind, f"【隐患 #{hd.id}】{hd.title}：{zh}"
 
 
-def _send(session: Session, users: list[User], hd: HiddenDanger, kind: str, title: str,
-          now: datetime, body: str = "") -> None:
+def _send(
+    session: Session,
+    users: list[User],
+    hd: HiddenDanger,
+    kind: str,
+    title: str,
+    now: datetime,
+    body: str = "",
+) -> None:
     seen: set[int] = set()
     msgs = []
     for u in users:
@@ -439,8 +609,11 @@ def _notify_transition(session: Session, hd: HiddenDanger, action: str, now: dat
     elif action == "submit_plan" and hd.grade == wf.MAJOR:
         users = supervisor_users(session, hd)
     elif action == "submit_acceptance":
-        users = supervisor_users(session, hd) if hd.grade == wf.MAJOR else \
-            government_users(session, hd, {"district_officer", "inspector"})
+        users = (
+            supervisor_users(session, hd)
+            if hd.grade == wf.MAJOR
+            else government_users(session, hd, {"district_officer", "inspector"})
+        )
     else:
         return
     _send(session, users, hd, action, title, now)
@@ -456,7 +629,9 @@ def barred_by_duties(hd: HiddenDanger, who: Principal) -> tuple[str, str] | None
 
 
 def counts_by_status(session: Session, who: Principal) -> dict[str, int]:
-    rows = session.execute(select(HiddenDanger.status, func.count()).where(scope_clause(who))
-                           .group_by(HiddenDanger.status))
+    rows = session.execute(
+        select(HiddenDanger.status, func.count())
+        .where(scope_clause(who))
+        .group_by(HiddenDanger.status)
+    )
     return {s: n for s, n in rows}
-

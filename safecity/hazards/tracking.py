@@ -24,9 +24,18 @@ LOOKUPS_PER_HOUR = 30
 # Public steps in order: (key, zh, en, the workflow states at or past this step).
 STEPS: tuple[tuple[str, str, str, frozenset[str]], ...] = (
     ("received", "已受理", "Received", frozenset(wf.STATES)),
-    ("assigned", "已交办整改", "Assigned",
-     frozenset({wf.REGISTERED, wf.PLAN_SUBMITTED, wf.RECTIFYING, wf.SUBMITTED, wf.CLOSED})),
-    ("rectifying", "整改中", "Being rectified", frozenset({wf.RECTIFYING, wf.SUBMITTED, wf.CLOSED})),
+    (
+        "assigned",
+        "已交办整改",
+        "Assigned",
+        frozenset({wf.REGISTERED, wf.PLAN_SUBMITTED, wf.RECTIFYING, wf.SUBMITTED, wf.CLOSED}),
+    ),
+    (
+        "rectifying",
+        "整改中",
+        "Being rectified",
+        frozenset({wf.RECTIFYING, wf.SUBMITTED, wf.CLOSED}),
+    ),
     ("closed", "已办结", "Closed", frozenset({wf.CLOSED, wf.REJECTED})),
 )
 
@@ -90,26 +99,65 @@ def find(session: Session, token: str, ip: str | None, now: datetime) -> HiddenD
 def progress(session: Session, hd: HiddenDanger, lang: str) -> dict[str, Any]:
     """What the reporter may see: number, title, reported date, current step and the steps."""
     reached = _reached_at(session, hd)
-    steps = [{"key": key, "label": en if lang == "en" else zh, "done": hd.status in states,
-              "at": _day(reached.get(key)) if hd.status in states else None}
-             for key, zh, en, states in STEPS]
+    steps = [
+        {
+            "key": key,
+            "label": en if lang == "en" else zh,
+            "done": hd.status in states,
+            "at": _day(reached.get(key)) if hd.status in states else None,
+        }
+        for key, zh, en, states in STEPS
+    ]
     current = [s for s in steps if s["done"]][-1]
     rejected = hd.status == wf.REJECTED
-    note = ("Checked: not a hidden danger; the report is closed" if lang == "en"
-            else "经核实不构成隐患，已办结") if rejected else ""
-    return {"id": hd.id, "title": hd.title, "reported_at": _day(hd.reported_at),
-            "stage": current["key"], "stage_label": current["label"], "note": note, "steps": steps}
+    note = (
+        (
+            "Checked: not a hidden danger; the report is closed"
+            if lang == "en"
+            else "经核实不构成隐患，已办结"
+        )
+        if rejected
+        else ""
+    )
+    return {
+        "id": hd.id,
+        "title": hd.title,
+        "reported_at": _day(hd.reported_at),
+        "stage": current["key"],
+        "stage_label": current["label"],
+        "note": note,
+        "steps": steps,
+    }
 
 
 def _reached_at(session: Session, hd: HiddenDanger) -> dict[str, datetime | None]:
-    rectifying = session.scalar(select(HiddenDangerEvent.at).where(
-        HiddenDangerEvent.hidden_danger_id == hd.id,
-        HiddenDangerEvent.to_status == wf.RECTIFYING).order_by(HiddenDangerEvent.at).limit(1))
-    ended = hd.closed_at if hd.status == wf.CLOSED else session.scalar(
-        select(HiddenDangerEvent.at).where(HiddenDangerEvent.hidden_danger_id == hd.id,
-                                           HiddenDangerEvent.to_status == wf.REJECTED).limit(1))
-    return {"received": hd.reported_at, "assigned": hd.registered_at,
-            "rectifying": rectifying, "closed": ended}
+    rectifying = session.scalar(
+        select(HiddenDangerEvent.at)
+        .where(
+            HiddenDangerEvent.hidden_danger_id == hd.id,
+            HiddenDangerEvent.to_status == wf.RECTIFYING,
+        )
+        .order_by(HiddenDangerEvent.at)
+        .limit(1)
+    )
+    ended = (
+        hd.closed_at
+        if hd.status == wf.CLOSED
+        else session.scalar(
+            select(HiddenDangerEvent.at)
+            .where(
+                HiddenDangerEvent.hidden_danger_id == hd.id,
+                HiddenDangerEvent.to_status == wf.REJECTED,
+            )
+            .limit(1)
+        )
+    )
+    return {
+        "received": hd.reported_at,
+        "assigned": hd.registered_at,
+        "rectifying": rectifying,
+        "closed": ended,
+    }
 
 
 def _day(value: datetime | None) -> str | None:

@@ -38,8 +38,11 @@ def path_of(name: str, thumb: bool = False) -> Path | None:
 def check_image(content: bytes, field: str = "photos") -> str:
     """The file's real type (from its bytes, not its name or header), or 422."""
     if len(content) > MAX_PHOTO_BYTES:
-        raise invalid(field, f"照片：单张不能超过 {MAX_PHOTO_BYTES // 1048576} MB",
-                      f"photo: larger than {MAX_PHOTO_BYTES // 1048576} MB")
+        raise invalid(
+            field,
+            f"照片：单张不能超过 {MAX_PHOTO_BYTES // 1048576} MB",
+            f"photo: larger than {MAX_PHOTO_BYTES // 1048576} MB",
+        )
     try:
         with Image.open(io.BytesIO(content)) as img:
             fmt = img.format or ""
@@ -47,8 +50,11 @@ def check_image(content: bytes, field: str = "photos") -> str:
                 raise invalid(field, "照片：像素过大", "photo: too many pixels")
             img.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise invalid(field, "照片：不是有效的图片（仅支持 JPEG、PNG、WebP）",
-                      "photo: not a valid image (JPEG, PNG or WebP only)") from None
+        raise invalid(
+            field,
+            "照片：不是有效的图片（仅支持 JPEG、PNG、WebP）",
+            "photo: not a valid image (JPEG, PNG or WebP only)",
+        ) from None
     if fmt not in FORMATS:
         raise invalid(field, "照片：仅支持 JPEG、PNG、WebP", "photo: JPEG, PNG or WebP only")
     return FORMATS[fmt]

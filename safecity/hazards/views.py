@@ -40,7 +40,7 @@ REPORT_COOKIE = "safecity_report"
 def _form_dict(form: FormData | None) -> tuple[dict[str, Any], list[UploadFile]]:
     data: dict[str, Any] = {}
     files: list[UploadFile] = []
-    for key, value in (form.multi_items() if form else []):
+    for key, value in form.multi_items() if form else []:
         if isinstance(value, UploadFile):
             if value.filename or value.size:
                 files.append(value)
@@ -70,20 +70,36 @@ def _too_big(field: str) -> Any:
 
 @router.get("")
 @router.get("/list")
-def list_page(request: Request, session: Session = Depends(db),
-              who: Principal = Depends(web_user), at: datetime = Depends(now)) -> Response:
+def list_page(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+) -> Response:
     f = filters_from(request)
     page = service.list_hidden_dangers(session, who, f, at)
     ent_ids = {h.enterprise_id for h in page.items if h.enterprise_id}
-    enterprises = {e.id: e.name for e in session.scalars(
-        select(Enterprise).where(Enterprise.id.in_(ent_ids)))} if ent_ids else {}
+    enterprises = (
+        {
+            e.id: e.name
+            for e in session.scalars(select(Enterprise).where(Enterprise.id.in_(ent_ids)))
+        }
+        if ent_ids
+        else {}
+    )
     divisions = _divisions(session, who)
-    return show(request, "hazards/list.html", page=page, f=f,
-                  enterprises=enterprises, divisions=divisions,
-                  names={d.code: d.name for d in divisions},
-                  counts=service.counts_by_status(session, who),
-                  overdue={h.id for h in page.items if service.to_dict(h, at)["overdue"]},
-                  pages=max(1, math.ceil(page.total / page.size)))
+    return show(
+        request,
+        "hazards/list.html",
+        page=page,
+        f=f,
+        enterprises=enterprises,
+        divisions=divisions,
+        names={d.code: d.name for d in divisions},
+        counts=service.counts_by_status(session, who),
+        overdue={h.id for h in page.items if service.to_dict(h, at)["overdue"]},
+        pages=max(1, math.ceil(page.total / page.size)),
+    )
 
 
 # ---------------------------------------------------------------- report (also anonymous)
@@ -92,8 +108,9 @@ def list_page(request: Request, session: Session = Depends(db),
 def _report_context(request: Request, session: Session, who: Principal | None) -> dict[str, Any]:
     enterprises: list[Enterprise] = []
     if who is not None and who.role not in ("public",):
-        stmt = select(Enterprise).where(registry.scope_clause(ENTERPRISE, who),
-                                        Enterprise.archived.is_(False))
+        stmt = select(Enterprise).where(
+            registry.scope_clause(ENTERPRISE, who), Enterprise.archived.is_(False)
+        )
         enterprises = list(session.scalars(stmt.order_by(Enterprise.name).limit(500)))
     return {"enterprises": enterprises, "who": who}
 
@@ -107,26 +124,45 @@ def _report_csrf(request: Request, who: Principal | None) -> tuple[str, str | No
     return csrf_for(nonce), nonce
 
 
-def _report_page(request: Request, session: Session, who: Principal | None, status: int = 200,
-                 values: dict[str, Any] | None = None,
-                 errors: dict[str, list[str]] | None = None) -> Response:
+def _report_page(
+    request: Request,
+    session: Session,
+    who: Principal | None,
+    status: int = 200,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> Response:
     csrf, nonce = _report_csrf(request, who)
-    resp = show(request, "hazards/report.html", status, csrf=csrf, values=values or {},
-                  errors=errors or {}, **_report_context(request, session, who))
+    resp = show(
+        request,
+        "hazards/report.html",
+        status,
+        csrf=csrf,
+        values=values or {},
+        errors=errors or {},
+        **_report_context(request, session, who),
+    )
     if nonce:
-        resp.set_cookie(REPORT_COOKIE, nonce, httponly=True, samesite="lax", path="/hazards",
-                        secure=get_settings().cookie_secure)
+        resp.set_cookie(
+            REPORT_COOKIE,
+            nonce,
+            httponly=True,
+            samesite="lax",
+            path="/hazards",
+            secure=get_settings().cookie_secure,
+        )
     return resp
 
 
 @router.get("/report")
-def report_form(request: Request, session: Session = Depends(db)) -> Response:
+def report_form(request: Request, session: Session = Depends(db, scope="function")) -> Response:
     return _report_page(request, session, current(request, session))
 
 
 @router.post("/report")
-async def report_submit(request: Request, session: Session = Depends(db),
-                        at: datetime = Depends(now)) -> Response:
+async def report_submit(
+    request: Request, session: Session = Depends(db, scope="function"), at: datetime = Depends(now)
+) -> Response:
     who = current(request, session)
     anonymous = who is None or who.role == "public"
     if anonymous:  # before the form is parsed: an address over its budget costs us no parsing
@@ -151,8 +187,12 @@ async def report_submit(request: Request, session: Session = Depends(db),
 
 
 @router.get("/track/{token}")
-def track_page(token: str, request: Request, session: Session = Depends(db),
-               at: datetime = Depends(now)) -> Response:
+def track_page(
+    token: str,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    at: datetime = Depends(now),
+) -> Response:
     """An anonymous report's public progress; a wrong token is 404, lookups are rate-limited."""
     hd = tracking.find(session, token, client_ip(request), at)
     return show(request, "hazards/track.html", p=tracking.progress(session, hd, lang_of(request)))
@@ -162,23 +202,37 @@ def track_page(token: str, request: Request, session: Session = Depends(db),
 
 
 @router.get("/inbox")
-def inbox_page(request: Request, unread: bool = False, session: Session = Depends(db),
-               who: Principal = Depends(web_user)) -> Response:
+def inbox_page(
+    request: Request,
+    unread: bool = False,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     items = notify.inbox(session, who, unread, limit=200)
-    return show(request, "hazards/inbox.html", items=items, unread=notify.unread_count(session, who),
-                  unread_only=unread)
+    return show(
+        request,
+        "hazards/inbox.html",
+        items=items,
+        unread=notify.unread_count(session, who),
+        unread_only=unread,
+    )
 
 
 @router.post("/inbox/read")
-def inbox_read(request: Request, session: Session = Depends(db),
-               who: Principal = Depends(web_user), at: datetime = Depends(now),
-               form: FormData | None = Depends(form_data)) -> Response:
+def inbox_read(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     raw = str(form.get("id") or "") if form else ""
     ids = [int(raw)] if raw.isdigit() else None
     notify.mark_read(session, who, ids, at)
     target = str(form.get("next") or "") if form else ""
-    return RedirectResponse(target if target.startswith("/hazards/") else "/hazards/inbox",
-                            status_code=303)
+    return RedirectResponse(
+        target if target.startswith("/hazards/") else "/hazards/inbox", status_code=303
+    )
 
 
 # ---------------------------------------------------------------- statistics and inspections
@@ -190,22 +244,44 @@ router.include_router(checks_views.router)
 # ---------------------------------------------------------------- detail and actions
 
 
-def _detail(request: Request, session: Session, who: Principal, hd: HiddenDanger,
-            at: datetime, status: int = 200, errors: dict[str, list[str]] | None = None,
-            failed_action: str | None = None, values: dict[str, Any] | None = None) -> Response:
+def _detail(
+    request: Request,
+    session: Session,
+    who: Principal,
+    hd: HiddenDanger,
+    at: datetime,
+    status: int = 200,
+    errors: dict[str, list[str]] | None = None,
+    failed_action: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
     enterprise = session.get(Enterprise, hd.enterprise_id) if hd.enterprise_id else None
     cell = session.get(GridCell, hd.grid_cell_id) if hd.grid_cell_id else None
     division = session.get(Division, hd.division_code[:6])
     events = service.timeline(session, hd)
     geometry = {"type": "Point", "coordinates": [hd.lon, hd.lat]} if hd.lon and hd.lat else None
-    return show(request, "hazards/detail.html", status, hd=hd,
-                  enterprise=enterprise, cell=cell, division=division, events=events,
-                  actions=service.available_actions(hd, who), geometry=geometry, now=at,
-                  duty_note=_duty_note(request, hd, who),
-                  overdue=hd.status in wf.ON_THE_CLOCK and hd.deadline is not None
-                  and wf.as_utc(hd.deadline) < wf.as_utc(at),
-                  errors=errors or {}, failed_action=failed_action, values=values or {},
-                  is_major=hd.grade == wf.MAJOR, origin_alarm=_origin_alarm(session, hd))
+    return show(
+        request,
+        "hazards/detail.html",
+        status,
+        hd=hd,
+        enterprise=enterprise,
+        cell=cell,
+        division=division,
+        events=events,
+        actions=service.available_actions(hd, who),
+        geometry=geometry,
+        now=at,
+        duty_note=_duty_note(request, hd, who),
+        overdue=hd.status in wf.ON_THE_CLOCK
+        and hd.deadline is not None
+        and wf.as_utc(hd.deadline) < wf.as_utc(at),
+        errors=errors or {},
+        failed_action=failed_action,
+        values=values or {},
+        is_major=hd.grade == wf.MAJOR,
+        origin_alarm=_origin_alarm(session, hd),
+    )
 
 
 def _duty_note(request: Request, hd: HiddenDanger, who: Principal) -> str:
@@ -225,16 +301,26 @@ def _origin_alarm(session: Session, hd: HiddenDanger) -> int | None:
 
 
 @router.get("/{hd_id}")
-def detail_page(hd_id: int, request: Request, session: Session = Depends(db),
-                who: Principal = Depends(web_user), at: datetime = Depends(now)) -> Response:
+def detail_page(
+    hd_id: int,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+) -> Response:
     return _detail(request, session, who, service.get(session, who, hd_id), at)
 
 
 @router.post("/{hd_id}/actions/{action}")
-async def action_submit(hd_id: int, action: str, request: Request,
-                        session: Session = Depends(db), who: Principal = Depends(web_user),
-                        at: datetime = Depends(now),
-                        form: FormData | None = Depends(form_data)) -> Response:
+async def action_submit(
+    hd_id: int,
+    action: str,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     if action not in wf.ACTIONS:
         raise NotFound("操作", "action")
     hd = session.get(HiddenDanger, hd_id)
@@ -247,13 +333,19 @@ async def action_submit(hd_id: int, action: str, request: Request,
         contents = await _read_files(files, "attachments")
         for content in contents:
             uploads.check_image(content, "attachments")
-        wf.decide(service.facts(hd), action, service.actor(who),
-                  {**data, "attachments": ["pending"] * len(contents)}, at)
+        wf.decide(
+            service.facts(hd),
+            action,
+            service.actor(who),
+            {**data, "attachments": ["pending"] * len(contents)},
+            at,
+        )
         names = uploads.save_all(contents, "attachments")
         service.transition(session, who, hd_id, action, data, names, at)
     except Invalid as exc:
         session.rollback()
         hd = service.get(session, who, hd_id)
-        return _detail(request, session, who, hd, at, 422, _errors(exc, lang_of(request)),
-                       action, data)
+        return _detail(
+            request, session, who, hd, at, 422, _errors(exc, lang_of(request)), action, data
+        )
     return RedirectResponse(f"/hazards/{hd_id}", status_code=303)

@@ -16,7 +16,12 @@ from typing import Any
 from safecity.core.errors import Conflict, FieldError, Forbidden, Invalid
 
 REPORTED, CONFIRMED, REJECTED, REGISTERED = "reported", "confirmed", "rejected", "registered"
-PLAN_SUBMITTED, RECTIFYING, SUBMITTED, CLOSED = "plan_submitted", "rectifying", "submitted", "closed"
+PLAN_SUBMITTED, RECTIFYING, SUBMITTED, CLOSED = (
+    "plan_submitted",
+    "rectifying",
+    "submitted",
+    "closed",
+)
 
 STATES: dict[str, tuple[str, str]] = {
     REPORTED: ("已上报", "Reported"),
@@ -34,8 +39,10 @@ OPEN = frozenset(STATES) - FINAL
 ON_THE_CLOCK = frozenset({REGISTERED, PLAN_SUBMITTED, RECTIFYING})
 
 GENERAL, MAJOR = "general", "major"
-GRADES: dict[str, tuple[str, str]] = {GENERAL: ("一般事故隐患", "General"),
-                                      MAJOR: ("重大事故隐患", "Major")}
+GRADES: dict[str, tuple[str, str]] = {
+    GENERAL: ("一般事故隐患", "General"),
+    MAJOR: ("重大事故隐患", "Major"),
+}
 SOURCES: dict[str, tuple[str, str]] = {
     "self_inspection": ("企业自查", "Self-inspection"),
     "grid_patrol": ("网格巡查", "Grid patrol"),
@@ -55,16 +62,28 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "other": ("其他", "Other"),
 }
 
-ASSESSORS = frozenset({"admin", "inspector", "district_officer", "risk_analyst",
-                       "department_liaison"})
+ASSESSORS = frozenset(
+    {"admin", "inspector", "district_officer", "risk_analyst", "department_liaison"}
+)
 REGISTRARS = frozenset({"admin", "inspector", "district_officer", "department_liaison"})
 RECTIFIERS = frozenset({"admin", "inspector", "district_officer", "enterprise_officer"})
 ACCEPTORS = frozenset({"admin", "inspector", "district_officer", "department_liaison"})
 # Government roles that can hold a major hidden danger's supervision (挂牌督办).
 SUPERVISORS = frozenset({"admin", "commander", "inspector", "district_officer"})
-REPORTERS = frozenset({"admin", "commander", "duty_officer", "risk_analyst", "inspector",
-                       "department_liaison", "district_officer", "grid_member",
-                       "enterprise_officer", "public"})
+REPORTERS = frozenset(
+    {
+        "admin",
+        "commander",
+        "duty_officer",
+        "risk_analyst",
+        "inspector",
+        "department_liaison",
+        "district_officer",
+        "grid_member",
+        "enterprise_officer",
+        "public",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -105,35 +124,65 @@ class Action:
     to: str
 
 
-ACTIONS: dict[str, Action] = {a.name: a for a in (
-    Action("confirm", "评估认定", "Confirm and grade", frozenset({REPORTED}), CONFIRMED),
-    Action("reject", "不予认定", "Reject", frozenset({REPORTED}), REJECTED),
-    Action("register", "登记并预警", "Register and warn", frozenset({CONFIRMED}), REGISTERED),
-    Action("submit_plan", "提交整改方案", "Submit rectification plan", frozenset({REGISTERED}),
-           RECTIFYING),
-    Action("approve_plan", "批准整改方案", "Approve plan", frozenset({PLAN_SUBMITTED}), RECTIFYING),
-    Action("reject_plan", "退回整改方案", "Send plan back", frozenset({PLAN_SUBMITTED}), REGISTERED),
-    Action("submit_acceptance", "申请验收", "Submit for acceptance", frozenset({RECTIFYING}),
-           SUBMITTED),
-    Action("accept", "验收销号", "Accept and close", frozenset({SUBMITTED}), CLOSED),
-    Action("return", "验收不通过，退回整改", "Return to rectifying", frozenset({SUBMITTED}),
-           RECTIFYING),
-)}
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action("confirm", "评估认定", "Confirm and grade", frozenset({REPORTED}), CONFIRMED),
+        Action("reject", "不予认定", "Reject", frozenset({REPORTED}), REJECTED),
+        Action("register", "登记并预警", "Register and warn", frozenset({CONFIRMED}), REGISTERED),
+        Action(
+            "submit_plan",
+            "提交整改方案",
+            "Submit rectification plan",
+            frozenset({REGISTERED}),
+            RECTIFYING,
+        ),
+        Action(
+            "approve_plan", "批准整改方案", "Approve plan", frozenset({PLAN_SUBMITTED}), RECTIFYING
+        ),
+        Action(
+            "reject_plan", "退回整改方案", "Send plan back", frozenset({PLAN_SUBMITTED}), REGISTERED
+        ),
+        Action(
+            "submit_acceptance",
+            "申请验收",
+            "Submit for acceptance",
+            frozenset({RECTIFYING}),
+            SUBMITTED,
+        ),
+        Action("accept", "验收销号", "Accept and close", frozenset({SUBMITTED}), CLOSED),
+        Action(
+            "return",
+            "验收不通过，退回整改",
+            "Return to rectifying",
+            frozenset({SUBMITTED}),
+            RECTIFYING,
+        ),
+    )
+}
 TRANSITIONS = frozenset((s, a.to) for a in ACTIONS.values() for s in a.sources) | {
-    (REGISTERED, PLAN_SUBMITTED)}
+    (REGISTERED, PLAN_SUBMITTED)
+}
 
 
 def is_supervisor(facts: Facts, actor: Actor) -> bool:
     """The supervising authority of a major hidden danger: a government role of that division."""
-    return (actor.role in SUPERVISORS and facts.supervisor_division_code is not None
-            and actor.division_code == facts.supervisor_division_code)
+    return (
+        actor.role in SUPERVISORS
+        and facts.supervisor_division_code is not None
+        and actor.division_code == facts.supervisor_division_code
+    )
 
 
 def available(facts: Facts, actor: Actor) -> list[str]:
     """Actions this actor may take now (for buttons); data checks come later."""
-    return [name for name, a in ACTIONS.items()
-            if facts.status in a.sources and _role_ok(name, facts, actor, None)
-            and duty_conflict(name, facts, actor) is None]
+    return [
+        name
+        for name, a in ACTIONS.items()
+        if facts.status in a.sources
+        and _role_ok(name, facts, actor, None)
+        and duty_conflict(name, facts, actor) is None
+    ]
 
 
 def barred(facts: Facts, actor: Actor) -> tuple[str, str] | None:
@@ -153,14 +202,17 @@ def duty_conflict(action: str, facts: Facts, actor: Actor) -> tuple[str, str] | 
     must check the work.
     """
     if action == "accept" and facts.rectified_by and facts.rectified_by == actor.username:
-        return ("职责分离：该隐患的整改由您本人提交，验收销号须由其他人员完成",
-                "Separation of duties: you recorded this rectification, so someone else "
-                "must accept and close it")
+        return (
+            "职责分离：该隐患的整改由您本人提交，验收销号须由其他人员完成",
+            "Separation of duties: you recorded this rectification, so someone else "
+            "must accept and close it",
+        )
     return None
 
 
-def decide(facts: Facts, action: str, actor: Actor, data: Mapping[str, Any],
-           now: datetime) -> Outcome:
+def decide(
+    facts: Facts, action: str, actor: Actor, data: Mapping[str, Any], now: datetime
+) -> Outcome:
     """The result of `actor` taking `action` with `data`; raises instead of returning on refusal."""
     spec = ACTIONS.get(action)
     if spec is None:
@@ -168,7 +220,8 @@ def decide(facts: Facts, action: str, actor: Actor, data: Mapping[str, Any],
     if facts.status not in spec.sources:
         raise Conflict(
             f"当前状态“{STATES[facts.status][0]}”不能执行“{spec.zh}”",
-            f"cannot {spec.en.lower()} a hidden danger that is {STATES[facts.status][1].lower()}")
+            f"cannot {spec.en.lower()} a hidden danger that is {STATES[facts.status][1].lower()}",
+        )
     grade = data.get("grade") if action == "confirm" else facts.grade
     if not _role_ok(action, facts, actor, grade):
         raise Forbidden(f"当前角色无权执行“{spec.zh}”", f"your role may not {spec.en.lower()}")
@@ -183,8 +236,11 @@ def decide(facts: Facts, action: str, actor: Actor, data: Mapping[str, Any],
 
 
 def _role_ok(action: str, facts: Facts, actor: Actor, grade: str | None) -> bool:
-    own = actor.role == "enterprise_officer" and facts.enterprise_id is not None and \
-        facts.enterprise_id == actor.enterprise_id
+    own = (
+        actor.role == "enterprise_officer"
+        and facts.enterprise_id is not None
+        and facts.enterprise_id == actor.enterprise_id
+    )
     major = (grade or facts.grade) == MAJOR
     if action in ("confirm", "reject"):
         # An enterprise assesses its own general hidden dangers; major ones go to government.
@@ -205,13 +261,22 @@ def _role_ok(action: str, facts: Facts, actor: Actor, grade: str | None) -> bool
 # ---------------------------------------------------------------- data checks per action
 
 
-def _text(data: Mapping[str, Any], name: str, zh: str, en: str, errors: list[FieldError],
-          required: bool = True, limit: int = 2000) -> str:
+def _text(
+    data: Mapping[str, Any],
+    name: str,
+    zh: str,
+    en: str,
+    errors: list[FieldError],
+    required: bool = True,
+    limit: int = 2000,
+) -> str:
     value = str(data.get(name) or "").strip()
     if required and not value:
         errors.append(FieldError(name, f"{zh}：为必填项", f"{en}: is required"))
     elif len(value) > limit:
-        errors.append(FieldError(name, f"{zh}：长度不能超过{limit}", f"{en}: at most {limit} characters"))
+        errors.append(
+            FieldError(name, f"{zh}：长度不能超过{limit}", f"{en}: at most {limit} characters")
+        )
     return value
 
 
@@ -229,25 +294,33 @@ def parse_time(value: Any) -> datetime | None:
     try:
         if len(text) == 10:
             day = datetime.fromisoformat(text)
-            return (day.replace(hour=23, minute=59, second=59, tzinfo=timezone(timedelta(hours=8)))
-                    .astimezone(UTC))
+            return day.replace(
+                hour=23, minute=59, second=59, tzinfo=timezone(timedelta(hours=8))
+            ).astimezone(UTC)
         return as_utc(datetime.fromisoformat(text))
     except ValueError:
         return None
 
 
-def _deadline(data: Mapping[str, Any], now: datetime, errors: list[FieldError],
-              required: bool = True) -> datetime | None:
+def _deadline(
+    data: Mapping[str, Any], now: datetime, errors: list[FieldError], required: bool = True
+) -> datetime | None:
     raw = data.get("deadline")
     if raw in (None, "") and not required:
         return None
     when = parse_time(raw)
     if when is None:
-        errors.append(FieldError("deadline", "整改期限：应为日期（YYYY-MM-DD）",
-                                 "deadline: must be a date (YYYY-MM-DD)"))
+        errors.append(
+            FieldError(
+                "deadline",
+                "整改期限：应为日期（YYYY-MM-DD）",
+                "deadline: must be a date (YYYY-MM-DD)",
+            )
+        )
     elif when <= as_utc(now):
-        errors.append(FieldError("deadline", "整改期限：应晚于当前时间",
-                                 "deadline: must be in the future"))
+        errors.append(
+            FieldError("deadline", "整改期限：应晚于当前时间", "deadline: must be in the future")
+        )
     return when
 
 
@@ -261,10 +334,14 @@ def _check_confirm(facts: Facts, data: Mapping[str, Any], now: datetime) -> dict
     errors: list[FieldError] = []
     grade = data.get("grade")
     if grade not in GRADES:
-        errors.append(FieldError("grade", "隐患等级：取值应为 general（一般）或 major（重大）",
-                                 "grade: must be general or major"))
-    basis = _text(data, "grade_basis", "判定依据", "judging basis", errors,
-                  required=grade == MAJOR)
+        errors.append(
+            FieldError(
+                "grade",
+                "隐患等级：取值应为 general（一般）或 major（重大）",
+                "grade: must be general or major",
+            )
+        )
+    basis = _text(data, "grade_basis", "判定依据", "judging basis", errors, required=grade == MAJOR)
     changes: dict[str, Any] = {"grade": grade, "grade_basis": basis, "confirmed_at": now}
     category = data.get("category")
     if category not in (None, ""):
@@ -283,23 +360,37 @@ def _check_reject(facts: Facts, data: Mapping[str, Any], now: datetime) -> dict[
 def _check_register(facts: Facts, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     errors: list[FieldError] = []
     changes: dict[str, Any] = {
-        "responsible_party": _text(data, "responsible_party", "责任单位", "responsible party",
-                                   errors, limit=200),
-        "responsible_username": _text(data, "responsible_username", "责任人账号",
-                                      "responsible user", errors, required=False, limit=64) or None,
+        "responsible_party": _text(
+            data, "responsible_party", "责任单位", "responsible party", errors, limit=200
+        ),
+        "responsible_username": _text(
+            data,
+            "responsible_username",
+            "责任人账号",
+            "responsible user",
+            errors,
+            required=False,
+            limit=64,
+        )
+        or None,
         "deadline": _deadline(data, now, errors),
         "registered_at": now,
     }
     if facts.grade == MAJOR:
         code = str(data.get("supervisor_division_code") or "").strip()
         if not (code.isdigit() and len(code) in (6, 9, 12)):
-            errors.append(FieldError("supervisor_division_code",
-                                     "挂牌督办单位区划代码：重大隐患必须指定督办单位（6/9/12 位区划代码）",
-                                     "supervising division: a major hidden danger needs one "
-                                     "(6/9/12-digit division code)"))
+            errors.append(
+                FieldError(
+                    "supervisor_division_code",
+                    "挂牌督办单位区划代码：重大隐患必须指定督办单位（6/9/12 位区划代码）",
+                    "supervising division: a major hidden danger needs one "
+                    "(6/9/12-digit division code)",
+                )
+            )
         changes["supervisor_division_code"] = code
-        changes["supervisor_name"] = _text(data, "supervisor_name", "挂牌督办单位",
-                                           "supervising authority", errors, limit=100)
+        changes["supervisor_name"] = _text(
+            data, "supervisor_name", "挂牌督办单位", "supervising authority", errors, limit=100
+        )
     return _done(errors, changes)
 
 
@@ -308,10 +399,17 @@ def _check_submit_plan(facts: Facts, data: Mapping[str, Any], now: datetime) -> 
     major = facts.grade == MAJOR
     changes: dict[str, Any] = {
         "measures": _text(data, "measures", "整改措施", "measures", errors),
-        "responsible_person": _text(data, "responsible_person", "整改责任人",
-                                    "responsible person", errors, limit=64),
-        "interim_measures": _text(data, "interim_measures", "整改期间安全防范措施",
-                                  "interim safety measures", errors, required=major),
+        "responsible_person": _text(
+            data, "responsible_person", "整改责任人", "responsible person", errors, limit=64
+        ),
+        "interim_measures": _text(
+            data,
+            "interim_measures",
+            "整改期间安全防范措施",
+            "interim safety measures",
+            errors,
+            required=major,
+        ),
     }
     funds = data.get("funds")
     try:
@@ -321,8 +419,11 @@ def _check_submit_plan(facts: Facts, data: Mapping[str, Any], now: datetime) -> 
     if amount is None and major:
         errors.append(FieldError("funds", "整改资金（万元）：为必填项", "funds: is required"))
     elif amount is not None and not 0 <= amount < 1e9:
-        errors.append(FieldError("funds", "整改资金（万元）：应为不小于 0 的数字",
-                                 "funds: must be a number ≥ 0"))
+        errors.append(
+            FieldError(
+                "funds", "整改资金（万元）：应为不小于 0 的数字", "funds: must be a number ≥ 0"
+            )
+        )
     changes["funds"] = amount
     deadline = _deadline(data, now, errors, required=facts.deadline is None)
     if deadline is not None:
@@ -342,13 +443,19 @@ def _check_reason(facts: Facts, data: Mapping[str, Any], now: datetime) -> dict[
     return _done(errors, {})
 
 
-def _check_submit_acceptance(facts: Facts, data: Mapping[str, Any], now: datetime
-                             ) -> dict[str, Any]:
+def _check_submit_acceptance(
+    facts: Facts, data: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
     errors: list[FieldError] = []
     _text(data, "note", "整改情况说明", "what was done", errors)
     if facts.grade == MAJOR and not data.get("attachments"):
-        errors.append(FieldError("attachments", "整改佐证照片：重大隐患至少上传一张",
-                                 "evidence photos: at least one for a major hidden danger"))
+        errors.append(
+            FieldError(
+                "attachments",
+                "整改佐证照片：重大隐患至少上传一张",
+                "evidence photos: at least one for a major hidden danger",
+            )
+        )
     return _done(errors, {"submitted_at": now})
 
 
@@ -372,8 +479,13 @@ def _check_return(facts: Facts, data: Mapping[str, Any], now: datetime) -> dict[
 
 
 _CHECKS = {
-    "confirm": _check_confirm, "reject": _check_reject, "register": _check_register,
-    "submit_plan": _check_submit_plan, "approve_plan": _check_approve_plan,
-    "reject_plan": _check_reason, "submit_acceptance": _check_submit_acceptance,
-    "accept": _check_accept, "return": _check_return,
+    "confirm": _check_confirm,
+    "reject": _check_reject,
+    "register": _check_register,
+    "submit_plan": _check_submit_plan,
+    "approve_plan": _check_approve_plan,
+    "reject_plan": _check_reason,
+    "submit_acceptance": _check_submit_acceptance,
+    "accept": _check_accept,
+    "return": _check_return,
 }

@@ -32,8 +32,17 @@ LIFECYCLE: dict[str, tuple[frozenset[str], str]] = {
     "false_alarm": (frozenset({"active", "acknowledged", "handling"}), "false_alarm"),
 }
 CLOSED = frozenset({"resolved", "false_alarm"})
-HANDLERS = frozenset({"admin", "commander", "duty_officer", "district_officer", "grid_member",
-                      "risk_analyst", "enterprise_officer"})
+HANDLERS = frozenset(
+    {
+        "admin",
+        "commander",
+        "duty_officer",
+        "district_officer",
+        "grid_member",
+        "risk_analyst",
+        "enterprise_officer",
+    }
+)
 
 
 def next_status(current: str, action: str) -> str:
@@ -43,8 +52,9 @@ def next_status(current: str, action: str) -> str:
     allowed, target = LIFECYCLE[action]
     if current not in allowed:
         zh_from = STATUSES.get(current, (current,))[0]
-        raise Conflict(f"报警当前为“{zh_from}”，不能执行该操作",
-                       f"alarm is {current}; cannot {action}")
+        raise Conflict(
+            f"报警当前为“{zh_from}”，不能执行该操作", f"alarm is {current}; cannot {action}"
+        )
     return target
 
 
@@ -61,19 +71,25 @@ class SensorInfo:
 
 
 def open_key(t: Transition) -> str:
-    return f"{t.sensor_id}:{t.rule}" if t.sensor_id is not None else f"cell{t.grid_cell_id}:{t.rule}"
+    return (
+        f"{t.sensor_id}:{t.rule}" if t.sensor_id is not None else f"cell{t.grid_cell_id}:{t.rule}"
+    )
 
 
 def _message(t: Transition, info: SensorInfo | None) -> tuple[str, str]:
     level = LEVELS[t.level]
     if info is None:
-        return (f"网格 {t.grid_cell_id}：2 个及以上燃气探测器 60 秒内相继报警，{LEVEL_ZH[level]}",
-                f"grid cell {t.grid_cell_id}: two or more gas detectors alarmed within 60 s")
+        return (
+            f"网格 {t.grid_cell_id}：2 个及以上燃气探测器 60 秒内相继报警，{LEVEL_ZH[level]}",
+            f"grid cell {t.grid_cell_id}: two or more gas detectors alarmed within 60 s",
+        )
     stype = TYPES.get(info.sensor_type)
     unit = stype.unit if stype else ""
     zh, en = _reading(t.value, unit)
-    return (f"{info.name}：{RULE_ZH[t.rule]}{LEVEL_ZH[level]}报警{zh}",
-            f"{info.name}: {RULE_EN[t.rule]} {level} alarm{en}")
+    return (
+        f"{info.name}：{RULE_ZH[t.rule]}{LEVEL_ZH[level]}报警{zh}",
+        f"{info.name}: {RULE_EN[t.rule]} {level} alarm{en}",
+    )
 
 
 # Units staff read in a message: "31000persons" and "3code" were glued internal unit names.
@@ -92,20 +108,34 @@ def _reading(value: float | None, unit: str) -> tuple[str, str]:
 
 
 def _event_raised(alarm: Alarm, now: datetime) -> events.AlarmRaised:
-    return events.AlarmRaised(now, str(alarm.id), alarm.level, alarm.division_code, alarm.lon,
-                              alarm.lat, alarm.grid_cell_id, alarm.enterprise_id, alarm.rule)
+    return events.AlarmRaised(
+        now,
+        str(alarm.id),
+        alarm.level,
+        alarm.division_code,
+        alarm.lon,
+        alarm.lat,
+        alarm.grid_cell_id,
+        alarm.enterprise_id,
+        alarm.rule,
+    )
 
 
-def apply_transitions(session: Session, transitions: list[Transition],
-                      sensors: dict[int, SensorInfo], cells: dict[int, tuple[str, float | None,
-                                                                             float | None]],
-                      now: datetime) -> list[events.Event]:
+def apply_transitions(
+    session: Session,
+    transitions: list[Transition],
+    sensors: dict[int, SensorInfo],
+    cells: dict[int, tuple[str, float | None, float | None]],
+    now: datetime,
+) -> list[events.Event]:
     """Write the engine's level changes; returns the events to publish after commit."""
     if not transitions:
         return []
     keys = sorted({open_key(t) for t in transitions})
-    found = {a.open_key: a for a in session.scalars(
-        select(Alarm).where(Alarm.open_key.in_(keys)).with_for_update())}
+    found = {
+        a.open_key: a
+        for a in session.scalars(select(Alarm).where(Alarm.open_key.in_(keys)).with_for_update())
+    }
     ordered = sorted(transitions, key=lambda tr: tr.ts)
     fresh = _new_alarms(session, ordered, found, sensors, cells, now)
     out: list[events.Event] = []
@@ -118,8 +148,17 @@ def apply_transitions(session: Session, transitions: list[Transition],
             if t.level == 0:
                 continue
             fresh.discard(key)
-            actions.append(AlarmAction(alarm_id=alarm.id, at=now, actor="system", action="raise",
-                                       to_status="active", level=level, note=alarm.message))
+            actions.append(
+                AlarmAction(
+                    alarm_id=alarm.id,
+                    at=now,
+                    actor="system",
+                    action="raise",
+                    to_status="active",
+                    level=level,
+                    note=alarm.message,
+                )
+            )
             out.append(_event_raised(alarm, now))
             continue
         if t.level == 0:
@@ -127,8 +166,16 @@ def apply_transitions(session: Session, transitions: list[Transition],
                 alarm.condition_active = False
                 alarm.cleared_at = now
                 alarm.updated_at = now
-                actions.append(AlarmAction(alarm_id=alarm.id, at=now, actor="system",
-                                           action="clear", level=alarm.level, note=""))
+                actions.append(
+                    AlarmAction(
+                        alarm_id=alarm.id,
+                        at=now,
+                        actor="system",
+                        action="clear",
+                        level=alarm.level,
+                        note="",
+                    )
+                )
                 out.append(events.AlarmCleared(now, str(alarm.id)))
             continue
         assert alarm is not None  # _new_alarms made every alarm a raise needs
@@ -143,19 +190,30 @@ def apply_transitions(session: Session, transitions: list[Transition],
         alarm.occurrences += 1
         alarm.updated_at = now
         alarm.message, alarm.message_en = _message(t, sensors.get(t.sensor_id or -1))
-        actions.append(AlarmAction(alarm_id=alarm.id, at=now, actor="system",
-                                   action="escalate" if rising else "update", level=level,
-                                   note=alarm.message))
+        actions.append(
+            AlarmAction(
+                alarm_id=alarm.id,
+                at=now,
+                actor="system",
+                action="escalate" if rising else "update",
+                level=level,
+                note=alarm.message,
+            )
+        )
         if rising:
             out.append(_event_raised(alarm, now))
     session.add_all(actions)
     return out
 
 
-def _new_alarms(session: Session, ordered: list[Transition], found: dict[str, Alarm],
-                sensors: dict[int, SensorInfo],
-                cells: dict[int, tuple[str, float | None, float | None]], now: datetime
-                ) -> set[str]:
+def _new_alarms(
+    session: Session,
+    ordered: list[Transition],
+    found: dict[str, Alarm],
+    sensors: dict[int, SensorInfo],
+    cells: dict[int, tuple[str, float | None, float | None]],
+    now: datetime,
+) -> set[str]:
     """Insert the batch's new alarms at once (each from its first raising reading) and add them
     to `found`; returns their keys. One flush for all of them: a flush per alarm was a database
     round-trip per alarm inside the ingestion transaction (2 s for 500 alarms of a gas storm)."""
@@ -170,22 +228,51 @@ def _new_alarms(session: Session, ordered: list[Transition], found: dict[str, Al
     return fresh
 
 
-def _new_alarm(session: Session, t: Transition, info: SensorInfo | None,
-               cells: dict[int, tuple[str, float | None, float | None]], now: datetime,
-               key: str) -> Alarm:
+def _new_alarm(
+    session: Session,
+    t: Transition,
+    info: SensorInfo | None,
+    cells: dict[int, tuple[str, float | None, float | None]],
+    now: datetime,
+    key: str,
+) -> Alarm:
     zh, en = _message(t, info)
     if info is not None:
-        where = {"division_code": info.division_code, "lon": info.lon, "lat": info.lat,
-                 "grid_cell_id": info.grid_cell_id, "enterprise_id": info.enterprise_id}
+        where = {
+            "division_code": info.division_code,
+            "lon": info.lon,
+            "lat": info.lat,
+            "grid_cell_id": info.grid_cell_id,
+            "enterprise_id": info.enterprise_id,
+        }
     else:
         division, lon, lat = cells.get(t.grid_cell_id or -1, ("", None, None))
-        where = {"division_code": division, "lon": lon, "lat": lat,
-                 "grid_cell_id": t.grid_cell_id, "enterprise_id": None}
+        where = {
+            "division_code": division,
+            "lon": lon,
+            "lat": lat,
+            "grid_cell_id": t.grid_cell_id,
+            "enterprise_id": None,
+        }
     level = LEVELS[t.level]
-    alarm = Alarm(open_key=key, sensor_id=t.sensor_id, rule=t.rule, level=level, peak_level=level,
-                  status="active", condition_active=True, value=t.value, message=zh,
-                  message_en=en, first_ts=t.ts, last_ts=t.ts, occurrences=1, raised_at=now,
-                  updated_at=now, **where)
+    alarm = Alarm(
+        open_key=key,
+        sensor_id=t.sensor_id,
+        rule=t.rule,
+        level=level,
+        peak_level=level,
+        status="active",
+        condition_active=True,
+        value=t.value,
+        message=zh,
+        message_en=en,
+        first_ts=t.ts,
+        last_ts=t.ts,
+        occurrences=1,
+        raised_at=now,
+        updated_at=now,
+        **where,
+    )
     session.add(alarm)
     return alarm
 
@@ -196,9 +283,11 @@ def touch_repeats(session: Session, repeats: list[tuple[str, int, float]]) -> No
         return
     table = Alarm.__table__
     session.connection().execute(
-        update(table).where(table.c.open_key == _bind("k")).values(
-            last_ts=_bind("t"), value=_bind("v"), occurrences=table.c.occurrences + 1),
-        [{"k": k, "t": t, "v": v} for k, t, v in repeats])
+        update(table)
+        .where(table.c.open_key == _bind("k"))
+        .values(last_ts=_bind("t"), value=_bind("v"), occurrences=table.c.occurrences + 1),
+        [{"k": k, "t": t, "v": v} for k, t, v in repeats],
+    )
 
 
 def _bind(name: str) -> Any:
@@ -219,10 +308,18 @@ def scope_clause(principal: Principal) -> Any:
 
 
 def visible(session: Session, principal: Principal, alarm: Alarm) -> bool:
-    industry = registry.enterprise_industry(session, alarm.enterprise_id) \
-        if principal.liaison_industry else None
-    return scope.sees(principal, SHAPE, alarm.division_code, enterprise_id=alarm.enterprise_id,
-                      industry_code=industry)
+    industry = (
+        registry.enterprise_industry(session, alarm.enterprise_id)
+        if principal.liaison_industry
+        else None
+    )
+    return scope.sees(
+        principal,
+        SHAPE,
+        alarm.division_code,
+        enterprise_id=alarm.enterprise_id,
+        industry_code=industry,
+    )
 
 
 def get_alarm(session: Session, principal: Principal, alarm_id: int) -> Alarm:
@@ -233,11 +330,35 @@ def get_alarm(session: Session, principal: Principal, alarm_id: int) -> Alarm:
 
 
 def to_dict(alarm: Alarm) -> dict[str, Any]:
-    out = {c: getattr(alarm, c) for c in (
-        "id", "sensor_id", "grid_cell_id", "enterprise_id", "division_code", "rule", "level",
-        "peak_level", "status", "condition_active", "value", "message", "message_en", "lon", "lat",
-        "first_ts", "last_ts", "occurrences", "raised_at", "updated_at", "cleared_at",
-        "closed_at", "closed_by", "hidden_danger_id")}
+    out = {
+        c: getattr(alarm, c)
+        for c in (
+            "id",
+            "sensor_id",
+            "grid_cell_id",
+            "enterprise_id",
+            "division_code",
+            "rule",
+            "level",
+            "peak_level",
+            "status",
+            "condition_active",
+            "value",
+            "message",
+            "message_en",
+            "lon",
+            "lat",
+            "first_ts",
+            "last_ts",
+            "occurrences",
+            "raised_at",
+            "updated_at",
+            "cleared_at",
+            "closed_at",
+            "closed_by",
+            "hidden_danger_id",
+        )
+    }
     out["sensor_type"] = _sensor_type(alarm)  # the console groups repeats by rule and kind
     return out
 
@@ -251,8 +372,9 @@ def _sensor_type(alarm: Alarm) -> str:
     return sensor.sensor_type if sensor is not None else ""
 
 
-def act(session: Session, principal: Principal, alarm_id: int, action: str, note: str,
-        now: datetime) -> tuple[Alarm, list[events.Event]]:
+def act(
+    session: Session, principal: Principal, alarm_id: int, action: str, note: str, now: datetime
+) -> tuple[Alarm, list[events.Event]]:
     """acknowledge / handle / resolve / false_alarm, with who, when and a note; audited.
 
     Returns the events to publish once the caller has committed (handlers open their own
@@ -263,9 +385,18 @@ def act(session: Session, principal: Principal, alarm_id: int, action: str, note
         raise Forbidden("当前角色无权处置报警", "your role may not handle alarms")
     before = to_dict(alarm)
     target = next_status(alarm.status, action)
-    session.add(AlarmAction(alarm_id=alarm.id, at=now, actor=principal.username, action=action,
-                            from_status=alarm.status, to_status=target, level=alarm.level,
-                            note=note[:2000]))
+    session.add(
+        AlarmAction(
+            alarm_id=alarm.id,
+            at=now,
+            actor=principal.username,
+            action=action,
+            from_status=alarm.status,
+            to_status=target,
+            level=alarm.level,
+            note=note[:2000],
+        )
+    )
     alarm.status = target
     alarm.updated_at = now
     if target in CLOSED:
@@ -273,8 +404,16 @@ def act(session: Session, principal: Principal, alarm_id: int, action: str, note
         alarm.closed_at = now
         alarm.closed_by = principal.username
     session.flush()
-    audit.record(session, actor=principal.username, action=f"alarm_{action}", object_type="alarm",
-                 object_id=alarm.id, before=before, after=to_dict(alarm), now=now)
+    audit.record(
+        session,
+        actor=principal.username,
+        action=f"alarm_{action}",
+        object_type="alarm",
+        object_id=alarm.id,
+        before=before,
+        after=to_dict(alarm),
+        now=now,
+    )
     if target in CLOSED and alarm.condition_active:
         return alarm, [events.AlarmCleared(now, str(alarm.id))]
     return alarm, []
@@ -283,8 +422,9 @@ def act(session: Session, principal: Principal, alarm_id: int, action: str, note
 GROUP_MAX = 1000
 
 
-def acknowledge_group(session: Session, principal: Principal, alarm_ids: list[int], note: str,
-                      now: datetime) -> list[Alarm]:
+def acknowledge_group(
+    session: Session, principal: Principal, alarm_ids: list[int], note: str, now: datetime
+) -> list[Alarm]:
     """Acknowledge a console group (repeats of one rule on one kind of sensor) in one action.
 
     Each alarm gets its own history line and audit entry, as if acknowledged one by one; those
@@ -293,8 +433,14 @@ def acknowledge_group(session: Session, principal: Principal, alarm_ids: list[in
     if principal.role not in HANDLERS:
         raise Forbidden("当前角色无权处置报警", "your role may not handle alarms")
     ids = sorted(set(alarm_ids))[:GROUP_MAX]
-    waiting = [a.id for a in session.scalars(select(Alarm).where(
-        Alarm.id.in_(ids), Alarm.status == "active", scope_clause(principal)))]
+    waiting = [
+        a.id
+        for a in session.scalars(
+            select(Alarm).where(
+                Alarm.id.in_(ids), Alarm.status == "active", scope_clause(principal)
+            )
+        )
+    ]
     if not waiting:
         raise Conflict("这组报警已无待确认项", "no alarm in this group is waiting")
     tag = f"批量确认 {len(waiting)} 条同类报警 / group of {len(waiting)}"
@@ -310,33 +456,57 @@ LINK_MOVES = {"active": "handling", "acknowledged": "handling"}
 def check_linkable(alarm: Alarm) -> None:
     """Conflict (409) unless the alarm may open a hidden danger now."""
     if alarm.hidden_danger_id is not None:
-        raise Conflict(f"该报警已转为隐患 #{alarm.hidden_danger_id}",
-                       f"alarm already opened hidden danger #{alarm.hidden_danger_id}")
+        raise Conflict(
+            f"该报警已转为隐患 #{alarm.hidden_danger_id}",
+            f"alarm already opened hidden danger #{alarm.hidden_danger_id}",
+        )
     if alarm.status not in LINKABLE:
         zh_from = STATUSES.get(alarm.status, (alarm.status,))[0]
-        raise Conflict(f"报警当前为“{zh_from}”，不能转为隐患",
-                       f"alarm is {alarm.status}; cannot open a hidden danger")
+        raise Conflict(
+            f"报警当前为“{zh_from}”，不能转为隐患",
+            f"alarm is {alarm.status}; cannot open a hidden danger",
+        )
 
 
-def link_hidden_danger(session: Session, principal: Principal, alarm: Alarm,
-                       hidden_danger_id: int, now: datetime) -> Alarm:
+def link_hidden_danger(
+    session: Session, principal: Principal, alarm: Alarm, hidden_danger_id: int, now: datetime
+) -> Alarm:
     """Record the hidden danger the alarm opened; an open alarm is now being handled."""
     check_linkable(alarm)
     before = to_dict(alarm)
     target = LINK_MOVES.get(alarm.status, alarm.status)
-    session.add(AlarmAction(alarm_id=alarm.id, at=now, actor=principal.username,
-                            action="hidden_danger", from_status=alarm.status, to_status=target,
-                            level=alarm.level, note=f"#{hidden_danger_id}"))
+    session.add(
+        AlarmAction(
+            alarm_id=alarm.id,
+            at=now,
+            actor=principal.username,
+            action="hidden_danger",
+            from_status=alarm.status,
+            to_status=target,
+            level=alarm.level,
+            note=f"#{hidden_danger_id}",
+        )
+    )
     alarm.hidden_danger_id = hidden_danger_id
     alarm.status = target
     alarm.updated_at = now
     session.flush()
-    audit.record(session, actor=principal.username, action="alarm_hidden_danger",
-                 object_type="alarm", object_id=alarm.id, before=before, after=to_dict(alarm),
-                 now=now)
+    audit.record(
+        session,
+        actor=principal.username,
+        action="alarm_hidden_danger",
+        object_type="alarm",
+        object_id=alarm.id,
+        before=before,
+        after=to_dict(alarm),
+        now=now,
+    )
     return alarm
 
 
 def history(session: Session, alarm: Alarm) -> list[AlarmAction]:
-    return list(session.scalars(select(AlarmAction).where(AlarmAction.alarm_id == alarm.id)
-                                .order_by(AlarmAction.id)))
+    return list(
+        session.scalars(
+            select(AlarmAction).where(AlarmAction.alarm_id == alarm.id).order_by(AlarmAction.id)
+        )
+    )

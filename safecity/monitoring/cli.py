@@ -11,10 +11,12 @@ def register(app: typer.Typer) -> None:
     """Add this capability's commands to the main `safecity` app."""
 
     @app.command("mqtt")
-    def mqtt_cmd(consumers: int = typer.Option(1, help="Consumer processes (one per core)."),
-                 forward_nats: bool = typer.Option(False, help="Relay into JetStream instead of "
-                                                   "processing here (run `safecity ingest`).")
-                 ) -> None:
+    def mqtt_cmd(
+        consumers: int = typer.Option(1, help="Consumer processes (one per core)."),
+        forward_nats: bool = typer.Option(
+            False, help="Relay into JetStream instead of processing here (run `safecity ingest`)."
+        ),
+    ) -> None:
         """Consume device telemetry from the MQTT broker (shared subscription, QoS 1)."""
         from safecity.monitoring.runners import run_many, run_mqtt_consumer  # noqa: PLC0415 CLI start-up: each command loads only what it needs
         from safecity.monitoring.settings import get_monitoring_settings  # noqa: PLC0415 CLI start-up: each command loads only what it needs
@@ -24,15 +26,20 @@ def register(app: typer.Typer) -> None:
             return
         if get_monitoring_settings().mqtt_protocol == 4:
             # MQTT 3.1.1 has no shared subscriptions: every consumer would get every reading.
-            raise typer.BadParameter("--consumers > 1 needs MQTT 5 shared subscriptions; with "
-                                     "NATS (MQTT 3.1.1) run one consumer with --forward-nats "
-                                     "and `safecity ingest --workers N`", param_hint="--consumers")
-        raise typer.Exit(run_many(run_mqtt_consumer, consumers, None, None, "safecity",
-                                  forward_nats, True))
+            raise typer.BadParameter(
+                "--consumers > 1 needs MQTT 5 shared subscriptions; with "
+                "NATS (MQTT 3.1.1) run one consumer with --forward-nats "
+                "and `safecity ingest --workers N`",
+                param_hint="--consumers",
+            )
+        raise typer.Exit(
+            run_many(run_mqtt_consumer, consumers, None, None, "safecity", forward_nats, True)
+        )
 
     @app.command("ingest")
-    def ingest_cmd(workers: int = typer.Option(1, help="Worker processes sharing the stream.")
-                   ) -> None:
+    def ingest_cmd(
+        workers: int = typer.Option(1, help="Worker processes sharing the stream."),
+    ) -> None:
         """Consume telemetry from the NATS JetStream work-queue stream (scale-out)."""
         from safecity.monitoring.runners import run_many, run_nats_worker  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
@@ -48,16 +55,20 @@ def register(app: typer.Typer) -> None:
         via: str = typer.Option("mqtt", help="mqtt | http | nats"),
         duration: float = typer.Option(60, help="Seconds to run."),
         url: str = typer.Option("http://127.0.0.1:8000", help="Base URL for --via http."),
-        anomalies: bool = typer.Option(True, help="Script a gas leak, pipe burst, bridge "
-                                       "overload, elevator trapping and a vehicle off route."),
+        anomalies: bool = typer.Option(
+            True,
+            help="Script a gas leak, pipe burst, bridge "
+            "overload, elevator trapping and a vehicle off route.",
+        ),
     ) -> None:
         """Publish realistic readings (diurnal pattern, noise, scripted anomalies)."""
         from safecity.monitoring import simulate  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
         if via not in ("mqtt", "http", "nats"):
             raise typer.BadParameter("--via must be mqtt, http or nats")
-        stats = simulate.run(sensors=sensors, rate=rate, via=via, duration=duration, url=url,
-                             anomalies=anomalies)
+        stats = simulate.run(
+            sensors=sensors, rate=rate, via=via, duration=duration, url=url, anomalies=anomalies
+        )
         typer.echo(json.dumps(stats, ensure_ascii=False))
 
     @app.command("purge-readings")

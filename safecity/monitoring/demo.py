@@ -30,21 +30,68 @@ PREFIX = "DEMO-"
 COUNT = 3000
 CHUNK = 5000
 # share of each type among the demo sensors
-MIX = {"gas": 0.25, "pipe_pressure": 0.08, "water_pressure": 0.08, "hydrant_pressure": 0.08,
-       "smoke": 0.12, "temperature": 0.07, "residual_current": 0.08, "elevator": 0.10,
-       "bridge_strain": 0.02, "bridge_deflection": 0.01, "water_level": 0.03, "rainfall": 0.02,
-       "crowd": 0.02, "vehicle": 0.04}
-BASE = {"gas": 0.8, "pipe_pressure": 0.32, "water_pressure": 0.38, "hydrant_pressure": 0.3,
-        "smoke": 0.0, "temperature": 24.0, "residual_current": 60.0, "elevator": 0.0,
-        "bridge_strain": 120.0, "bridge_deflection": 6.0, "water_level": 1.2, "rainfall": 0.0,
-        "crowd": 3000.0, "vehicle": 45.0}
-NOISE = {"gas": 0.3, "pipe_pressure": 0.01, "water_pressure": 0.015, "hydrant_pressure": 0.01,
-         "smoke": 0.0, "temperature": 1.5, "residual_current": 15.0, "elevator": 0.0,
-         "bridge_strain": 30.0, "bridge_deflection": 1.5, "water_level": 0.1, "rainfall": 0.5,
-         "crowd": 800.0, "vehicle": 10.0}
-ALARMS = (("gas", 28.0), ("gas", 12.0), ("pipe_pressure", 0.09), ("water_pressure", 0.18),
-          ("residual_current", 520.0), ("elevator", 3.0), ("temperature", 58.0), ("smoke", 1.0),
-          ("bridge_strain", 850.0), ("water_level", 2.6), ("crowd", 31000.0), ("gas", 55.0))
+MIX = {
+    "gas": 0.25,
+    "pipe_pressure": 0.08,
+    "water_pressure": 0.08,
+    "hydrant_pressure": 0.08,
+    "smoke": 0.12,
+    "temperature": 0.07,
+    "residual_current": 0.08,
+    "elevator": 0.10,
+    "bridge_strain": 0.02,
+    "bridge_deflection": 0.01,
+    "water_level": 0.03,
+    "rainfall": 0.02,
+    "crowd": 0.02,
+    "vehicle": 0.04,
+}
+BASE = {
+    "gas": 0.8,
+    "pipe_pressure": 0.32,
+    "water_pressure": 0.38,
+    "hydrant_pressure": 0.3,
+    "smoke": 0.0,
+    "temperature": 24.0,
+    "residual_current": 60.0,
+    "elevator": 0.0,
+    "bridge_strain": 120.0,
+    "bridge_deflection": 6.0,
+    "water_level": 1.2,
+    "rainfall": 0.0,
+    "crowd": 3000.0,
+    "vehicle": 45.0,
+}
+NOISE = {
+    "gas": 0.3,
+    "pipe_pressure": 0.01,
+    "water_pressure": 0.015,
+    "hydrant_pressure": 0.01,
+    "smoke": 0.0,
+    "temperature": 1.5,
+    "residual_current": 15.0,
+    "elevator": 0.0,
+    "bridge_strain": 30.0,
+    "bridge_deflection": 1.5,
+    "water_level": 0.1,
+    "rainfall": 0.5,
+    "crowd": 800.0,
+    "vehicle": 10.0,
+}
+ALARMS = (
+    ("gas", 28.0),
+    ("gas", 12.0),
+    ("pipe_pressure", 0.09),
+    ("water_pressure", 0.18),
+    ("residual_current", 520.0),
+    ("elevator", 3.0),
+    ("temperature", 58.0),
+    ("smoke", 1.0),
+    ("bridge_strain", 850.0),
+    ("water_level", 2.6),
+    ("crowd", 31000.0),
+    ("gas", 55.0),
+)
 
 
 def demo_token(device_id: str) -> str:
@@ -78,53 +125,80 @@ def _sensors(cells: list[Any], rng: np.random.Generator, now: datetime) -> list[
         route = None
         if codes[k] == "vehicle":
             route = {"type": "LineString", "coordinates": [[lon, lat], [lon + 0.05, lat + 0.01]]}
-        rows.append({"device_id": device, "name": f"{cell.name}{stype.zh}{i:05d}",
-                     "sensor_type": codes[k], "division_code": cell.division_code,
-                     "grid_cell_id": cell.id, "facility": stype.facility_zh, "lon": lon,
-                     "lat": lat, "status": "active", "token_hash": hash_token(demo_token(device)),
-                     "route": route, "archived": False, "created_at": now, "updated_at": now})
+        rows.append(
+            {
+                "device_id": device,
+                "name": f"{cell.name}{stype.zh}{i:05d}",
+                "sensor_type": codes[k],
+                "division_code": cell.division_code,
+                "grid_cell_id": cell.id,
+                "facility": stype.facility_zh,
+                "lon": lon,
+                "lat": lat,
+                "status": "active",
+                "token_hash": hash_token(demo_token(device)),
+                "route": route,
+                "archived": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     return rows
 
 
-def load(session: Session, now: datetime, progress: Callable[[str, int, int], None] | None = None
-         ) -> dict[str, Any]:
+def load(
+    session: Session, now: datetime, progress: Callable[[str, int, int], None] | None = None
+) -> dict[str, Any]:
     """Load this capability's demo data; a second call does nothing (idempotent)."""
     if session.scalar(select(Sensor.id).where(Sensor.device_id.like(f"{PREFIX}%")).limit(1)):
         return {}
-    cells = list(session.scalars(select(GridCell).where(GridCell.archived.is_(False))
-                                 .order_by(GridCell.id)))
+    cells = list(
+        session.scalars(select(GridCell).where(GridCell.archived.is_(False)).order_by(GridCell.id))
+    )
     if not cells:
         return {}
     rng = np.random.default_rng(20261123)
     rows = _sensors(cells, rng, now)
     for start in range(0, len(rows), CHUNK):
-        session.execute(insert(Sensor), rows[start:start + CHUNK])
-    ids = dict(session.execute(select(Sensor.device_id, Sensor.id)
-                               .where(Sensor.device_id.like(f"{PREFIX}%"))).all())
+        session.execute(insert(Sensor), rows[start : start + CHUNK])
+    ids = dict(
+        session.execute(
+            select(Sensor.device_id, Sensor.id).where(Sensor.device_id.like(f"{PREFIX}%"))
+        ).all()
+    )
     if progress:
         progress("sensors", len(rows), len(rows))
     now_ms = int(now.timestamp() * 1000)
     hours, minutes, latest = _aggregates(rows, ids, now_ms, rng)
     picks = _alarm_picks(session, rows, ids)
     # Each alarm's reading is in the data too: the sensor page shows what raised it.
-    spikes = [{"sensor_id": sid, "ts": now_ms, "value": value, "lon": None, "lat": None}
-              for sid, _row, value, _level in picks]
+    spikes = [
+        {"sensor_id": sid, "ts": now_ms, "value": value, "lon": None, "lat": None}
+        for sid, _row, value, _level in picks
+    ]
     _add_readings(spikes, hours, minutes, latest)
     session.execute(insert(Reading), spikes)
-    for label, model, data in (("readings_1h", ReadingHour, hours),
-                               ("readings_1m", ReadingMinute, minutes),
-                               ("sensor_latest", SensorLatest, latest)):
+    for label, model, data in (
+        ("readings_1h", ReadingHour, hours),
+        ("readings_1m", ReadingMinute, minutes),
+        ("sensor_latest", SensorLatest, latest),
+    ):
         for start in range(0, len(data), CHUNK):
-            session.execute(insert(model), data[start:start + CHUNK])
+            session.execute(insert(model), data[start : start + CHUNK])
             if progress:
                 progress(label, min(start + CHUNK, len(data)), len(data))
     opened = _alarms(session, picks, now, now_ms)
-    return {"sensors": len(rows), "hourly_aggregates": len(hours),
-            "minute_aggregates": len(minutes), "alarms": opened}
+    return {
+        "sensors": len(rows),
+        "hourly_aggregates": len(hours),
+        "minute_aggregates": len(minutes),
+        "alarms": opened,
+    }
 
 
-def _aggregates(rows: list[dict[str, Any]], ids: dict[str, int], now_ms: int,
-                rng: np.random.Generator) -> tuple[list[dict], list[dict], list[dict]]:
+def _aggregates(
+    rows: list[dict[str, Any]], ids: dict[str, int], now_ms: int, rng: np.random.Generator
+) -> tuple[list[dict], list[dict], list[dict]]:
     hour_now = now_ms - now_ms % 3_600_000
     minute_now = now_ms - now_ms % 60_000
     hour_buckets = np.arange(hour_now - 23 * 3_600_000, hour_now + 1, 3_600_000)
@@ -140,16 +214,34 @@ def _aggregates(rows: list[dict[str, Any]], ids: dict[str, int], now_ms: int,
             vmean = mean + noise
             for b, m in zip(buckets.tolist(), vmean.tolist(), strict=True):
                 n = per * 6  # a reading every 10 s
-                out.append({"sensor_id": sid, "bucket": b, "n": n, "vmin": m - spread,
-                            "vmax": m + spread, "vsum": m * n})
-        latest.append({"sensor_id": sid, "ts": minute_now, "value": float(minutes[-1]["vsum"]
-                                                                           / minutes[-1]["n"]),
-                       "lon": None, "lat": None})
+                out.append(
+                    {
+                        "sensor_id": sid,
+                        "bucket": b,
+                        "n": n,
+                        "vmin": m - spread,
+                        "vmax": m + spread,
+                        "vsum": m * n,
+                    }
+                )
+        latest.append(
+            {
+                "sensor_id": sid,
+                "ts": minute_now,
+                "value": float(minutes[-1]["vsum"] / minutes[-1]["n"]),
+                "lon": None,
+                "lat": None,
+            }
+        )
     return hours, minutes, latest
 
 
-def _add_readings(spikes: list[dict[str, Any]], hours: list[dict[str, Any]],
-                  minutes: list[dict[str, Any]], latest: list[dict[str, Any]]) -> None:
+def _add_readings(
+    spikes: list[dict[str, Any]],
+    hours: list[dict[str, Any]],
+    minutes: list[dict[str, Any]],
+    latest: list[dict[str, Any]],
+) -> None:
     """Count readings into the (already built) aggregates and make them the latest values."""
     for width, rows in ((3_600_000, hours), (60_000, minutes)):
         index = {(r["sensor_id"], r["bucket"]): r for r in rows}
@@ -164,8 +256,9 @@ def _add_readings(spikes: list[dict[str, Any]], hours: list[dict[str, Any]],
         by_sensor[spike["sensor_id"]].update(ts=spike["ts"], value=spike["value"])
 
 
-def _alarm_picks(session: Session, rows: list[dict[str, Any]], ids: dict[str, int]
-                 ) -> list[tuple[int, dict[str, Any], float, int]]:
+def _alarm_picks(
+    session: Session, rows: list[dict[str, Any]], ids: dict[str, int]
+) -> list[tuple[int, dict[str, Any], float, int]]:
     """(sensor id, sensor row, value, level) of the demo's open alarms: ALARMS' values given to
     the first sensors of each type."""
 
@@ -187,15 +280,26 @@ def _alarm_picks(session: Session, rows: list[dict[str, Any]], ids: dict[str, in
     return picks
 
 
-def _alarms(session: Session, picks: list[tuple[int, dict[str, Any], float, int]],
-            now: datetime, now_ms: int) -> int:
+def _alarms(
+    session: Session,
+    picks: list[tuple[int, dict[str, Any], float, int]],
+    now: datetime,
+    now_ms: int,
+) -> int:
     """The picked alarms opened through the alarm service (events are not published inside the
     demo load's transaction: handlers open their own transactions)."""
     transitions, infos = [], {}
     for sid, row, value, level in picks:
-        infos[sid] = alarm_service.SensorInfo(sid, row["name"], row["sensor_type"],
-                                              row["division_code"], row["grid_cell_id"], None,
-                                              row["lon"], row["lat"])
+        infos[sid] = alarm_service.SensorInfo(
+            sid,
+            row["name"],
+            row["sensor_type"],
+            row["division_code"],
+            row["grid_cell_id"],
+            None,
+            row["lon"],
+            row["lat"],
+        )
         transitions.append(Transition(sid, "threshold", level, now_ms, value, row["grid_cell_id"]))
     alarm_service.apply_transitions(session, transitions, infos, {}, now)
     return len(transitions)

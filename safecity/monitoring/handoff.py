@@ -60,9 +60,14 @@ def deliver_with(publish: Callable[[events.Event], None]) -> Deliver:
 
 
 class Handoff:
-    def __init__(self, deliver: Deliver, *, max_pending: int = MAX_PENDING,
-                 retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
-                 name: str = "alarm-events") -> None:
+    def __init__(
+        self,
+        deliver: Deliver,
+        *,
+        max_pending: int = MAX_PENDING,
+        retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
+        name: str = "alarm-events",
+    ) -> None:
         self.deliver = deliver
         self.max_pending = max_pending
         self.retry_delays_s = retry_delays_s
@@ -113,8 +118,9 @@ class Handoff:
                 self._cond.wait(min(left, 0.1))
         return True
 
-    def replay(self, db: Engine, now: datetime, sensors: set[int] | None = None,
-               cells: bool = True) -> int:
+    def replay(
+        self, db: Engine, now: datetime, sensors: set[int] | None = None, cells: bool = True
+    ) -> int:
         """Queue the events the alarms table implies (see the module text) for alarms of
         `sensors` (None: all) and, with `cells`, of grid cells; returns how many."""
         since = now - REPLAY_CLEARED
@@ -125,17 +131,36 @@ class Handoff:
             return sensors is None or alarm_sensor in sensors
 
         with Session(db) as session:
-            open_ = session.scalars(select(Alarm).where(Alarm.open_key.is_not(None),
-                                                        Alarm.condition_active.is_(True))
-                                    .order_by(Alarm.updated_at, Alarm.id)).all()
-            cleared = session.execute(select(Alarm.id, Alarm.sensor_id, Alarm.cleared_at).where(
-                Alarm.condition_active.is_(False), Alarm.cleared_at >= since)
-                .order_by(Alarm.cleared_at, Alarm.id)).all()
-            batch: list[events.Event] = [events.AlarmCleared(_utc(at), str(alarm_id))
-                                         for alarm_id, sensor, at in cleared if mine(sensor)]
-            batch += [events.AlarmRaised(_utc(a.updated_at), str(a.id), a.level, a.division_code,
-                                         a.lon, a.lat, a.grid_cell_id, a.enterprise_id, a.rule)
-                      for a in open_ if mine(a.sensor_id)]
+            open_ = session.scalars(
+                select(Alarm)
+                .where(Alarm.open_key.is_not(None), Alarm.condition_active.is_(True))
+                .order_by(Alarm.updated_at, Alarm.id)
+            ).all()
+            cleared = session.execute(
+                select(Alarm.id, Alarm.sensor_id, Alarm.cleared_at)
+                .where(Alarm.condition_active.is_(False), Alarm.cleared_at >= since)
+                .order_by(Alarm.cleared_at, Alarm.id)
+            ).all()
+            batch: list[events.Event] = [
+                events.AlarmCleared(_utc(at), str(alarm_id))
+                for alarm_id, sensor, at in cleared
+                if mine(sensor)
+            ]
+            batch += [
+                events.AlarmRaised(
+                    _utc(a.updated_at),
+                    str(a.id),
+                    a.level,
+                    a.division_code,
+                    a.lon,
+                    a.lat,
+                    a.grid_cell_id,
+                    a.enterprise_id,
+                    a.rule,
+                )
+                for a in open_
+                if mine(a.sensor_id)
+            ]
         self.submit(batch)
         self.stats["replayed"] += len(batch)
         return len(batch)
@@ -189,8 +214,13 @@ class Handoff:
     def _schedule(self, event: events.Event, handler: events.Handler, attempt: int) -> None:
         if attempt >= len(self.retry_delays_s):
             self.stats["given_up"] += 1
-            log.error("gave up on %s for %r after %d tries; the next start of ingestion derives "
-                      "it again from the alarms table", handler, event, attempt + 1)
+            log.error(
+                "gave up on %s for %r after %d tries; the next start of ingestion derives "
+                "it again from the alarms table",
+                handler,
+                event,
+                attempt + 1,
+            )
             return
         self.stats["failed"] += 1
         with self._cond:

@@ -28,14 +28,23 @@ from safecity.monitoring import alarms as alarm_service
 from safecity.monitoring.models import Alarm, Sensor
 
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])  # under api.router's /api/v1
-DB = Annotated[Session, Depends(db)]
+DB = Annotated[Session, Depends(db, scope="function")]
 Who = Annotated[Principal, Depends(principal)]
 Now = Annotated[datetime, Depends(now)]
 SOURCE = "monitoring_alarm"
-CATEGORY_OF = {"gas": "gas", "pipe_pressure": "gas", "smoke": "fire", "temperature": "fire",
-               "hydrant_pressure": "fire", "residual_current": "electrical",
-               "bridge_strain": "structure", "bridge_deflection": "structure",
-               "elevator": "equipment", "water_pressure": "equipment", "vehicle": "traffic"}
+CATEGORY_OF = {
+    "gas": "gas",
+    "pipe_pressure": "gas",
+    "smoke": "fire",
+    "temperature": "fire",
+    "hydrant_pressure": "fire",
+    "residual_current": "electrical",
+    "bridge_strain": "structure",
+    "bridge_deflection": "structure",
+    "elevator": "equipment",
+    "water_pressure": "equipment",
+    "vehicle": "traffic",
+}
 _LABELS = {**LABELS, "grade": ("隐患等级", "grade")}
 
 
@@ -70,15 +79,22 @@ def parse(data: dict[str, Any]) -> dict[str, Any]:
 
 def report_data(session: Session, alarm: Alarm, given: dict[str, Any]) -> dict[str, Any]:
     """The hazards report for this alarm: the caller's fields over the alarm's."""
-    sensor_type = session.scalar(select(Sensor.sensor_type).where(Sensor.id == alarm.sensor_id)) \
-        if alarm.sensor_id is not None else ("gas" if alarm.rule == "gas_leak" else None)
+    sensor_type = (
+        session.scalar(select(Sensor.sensor_type).where(Sensor.id == alarm.sensor_id))
+        if alarm.sensor_id is not None
+        else ("gas" if alarm.rule == "gas_leak" else None)
+    )
     value = "" if alarm.value is None else f"，读数 {alarm.value:g}"
     data: dict[str, Any] = {
         "title": (alarm.message or f"监测报警 #{alarm.id}")[:200],
         "description": f"由监测报警 #{alarm.id} 转入：{alarm.message}{value}"[:4000],
-        "category": CATEGORY_OF.get(sensor_type or "", "other"), "source": SOURCE,
-        "enterprise_id": alarm.enterprise_id, "grid_cell_id": alarm.grid_cell_id,
-        "division_code": alarm.division_code, "lon": alarm.lon, "lat": alarm.lat,
+        "category": CATEGORY_OF.get(sensor_type or "", "other"),
+        "source": SOURCE,
+        "enterprise_id": alarm.enterprise_id,
+        "grid_cell_id": alarm.grid_cell_id,
+        "division_code": alarm.division_code,
+        "lon": alarm.lon,
+        "lat": alarm.lat,
     }
     if "grade" in given:
         data["suggested_grade"] = given["grade"]
@@ -86,8 +102,9 @@ def report_data(session: Session, alarm: Alarm, given: dict[str, Any]) -> dict[s
     return data
 
 
-def open_hidden_danger(session: Session, who: Principal, alarm_id: int, body: Any,
-                       now: datetime) -> tuple[Alarm, HiddenDanger]:
+def open_hidden_danger(
+    session: Session, who: Principal, alarm_id: int, body: Any, now: datetime
+) -> tuple[Alarm, HiddenDanger]:
     """Create the hidden danger and link it; a refusal (404/403/422/409) writes nothing."""
     alarm_service.get_alarm(session, who, alarm_id)  # 404 outside the caller's scope
     if who.role not in alarm_service.HANDLERS or who.role not in wf.REPORTERS:
@@ -103,16 +120,25 @@ def open_hidden_danger(session: Session, who: Principal, alarm_id: int, body: An
 
 def alarm_for_hidden_danger(session: Session, hidden_danger_id: int) -> int | None:
     """The alarm that opened this hidden danger, if any (for the hidden-danger page)."""
-    return session.scalar(select(Alarm.id).where(Alarm.hidden_danger_id == hidden_danger_id)
-                          .limit(1))
+    return session.scalar(
+        select(Alarm.id).where(Alarm.hidden_danger_id == hidden_danger_id).limit(1)
+    )
 
 
-@router.post("/alarms/{alarm_id}/hidden-danger", status_code=201,
-             summary="报警转为隐患 / open a hidden danger from an alarm")
-def create(alarm_id: int, session: DB, who: Who, at: Now,
-           body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+@router.post(
+    "/alarms/{alarm_id}/hidden-danger",
+    status_code=201,
+    summary="报警转为隐患 / open a hidden danger from an alarm",
+)
+def create(
+    alarm_id: int, session: DB, who: Who, at: Now, body: Annotated[Any, Body()] = None
+) -> dict[str, Any]:
     alarm, hd = open_hidden_danger(session, who, alarm_id, body, at)
-    out = {"alarm_id": alarm.id, "hidden_danger_id": hd.id,
-           "alarm": alarm_service.to_dict(alarm), "hidden_danger": hazards.to_dict(hd, at)}
+    out = {
+        "alarm_id": alarm.id,
+        "hidden_danger_id": hd.id,
+        "alarm": alarm_service.to_dict(alarm),
+        "hidden_danger": hazards.to_dict(hd, at),
+    }
     session.commit()
     return out

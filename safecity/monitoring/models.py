@@ -68,10 +68,14 @@ class Reading(Base):
 # roll-up in the same transaction as the aggregates, so every row is counted exactly once.
 # No key and no index: it is only ever appended to and emptied.
 readings_inbox = Table(
-    "readings_inbox", Base.metadata,
-    Column("sensor_id", Integer, nullable=False), Column("ts", BigInteger, nullable=False),
-    Column("value", Float, nullable=False), Column("lon", Float, nullable=True),
-    Column("lat", Float, nullable=True))
+    "readings_inbox",
+    Base.metadata,
+    Column("sensor_id", Integer, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+)
 
 
 class ReadingMinute(Base):

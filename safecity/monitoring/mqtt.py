@@ -43,8 +43,14 @@ _SUFFIX = b"/telemetry"
 
 def device_of(topic: str) -> str | None:
     parts = topic.split("/")
-    if len(parts) == 5 and parts[0] == "safecity" and parts[1] == "v1" and \
-            parts[2] == "devices" and parts[4] == "telemetry" and parts[3]:
+    if (
+        len(parts) == 5
+        and parts[0] == "safecity"
+        and parts[1] == "v1"
+        and parts[2] == "devices"
+        and parts[4] == "telemetry"
+        and parts[3]
+    ):
         return parts[3]
     return None
 
@@ -52,7 +58,7 @@ def device_of(topic: str) -> str | None:
 def _device_of_bytes(topic: bytes) -> str | None:
     if not (topic.startswith(_PREFIX) and topic.endswith(_SUFFIX)):
         return None
-    middle = topic[len(_PREFIX):-len(_SUFFIX)]
+    middle = topic[len(_PREFIX) : -len(_SUFFIX)]
     if not middle or b"/" in middle:
         return None
     return middle.decode("utf-8", "replace")
@@ -101,13 +107,22 @@ def _read_varint(buf: bytes, i: int) -> tuple[int, int] | None:
     return None
 
 
-def connect_packet(client_id: str, username: str | None, password: str | None,
-                   receive_maximum: int, protocol: int = 5) -> bytes:
+def connect_packet(
+    client_id: str,
+    username: str | None,
+    password: str | None,
+    receive_maximum: int,
+    protocol: int = 5,
+) -> bytes:
     """MQTT 5 (session expiry, Receive Maximum) or 3.1.1 (protocol 4: no properties; a session
     without clean session lasts until the broker's own expiry)."""
     if protocol == 5:
-        props = (b"\x11" + SESSION_EXPIRY_S.to_bytes(4, "big")
-                 + b"\x21" + receive_maximum.to_bytes(2, "big"))
+        props = (
+            b"\x11"
+            + SESSION_EXPIRY_S.to_bytes(4, "big")
+            + b"\x21"
+            + receive_maximum.to_bytes(2, "big")
+        )
         props = varint(len(props)) + props
     else:
         props = b""
@@ -161,7 +176,7 @@ def parse(buf: bytes, out: list[Message], v5: bool = True) -> tuple[int, list[tu
                 if props is None:
                     raise ProtocolError("truncated PUBLISH properties")
                 k = props[1] + props[0]
-            append((_device_of_bytes(buf[j + 2:t_end]), buf[k:end], mid, qos))
+            append((_device_of_bytes(buf[j + 2 : t_end]), buf[k:end], mid, qos))
         else:
             others.append((head >> 4, buf[j:end]))
         i = end
@@ -174,8 +189,10 @@ def _connack_refusal(body: bytes, protocol: int) -> str | None:
         return "MQTT connect refused: short CONNACK"
     if protocol == 5 and len(body) == 2:
         # A 3.1.1 broker answers an MQTT 5 CONNECT with its own 2-byte CONNACK, code 1.
-        return ("MQTT connect refused: the broker does not speak MQTT 5 (NATS Server's MQTT "
-                "listener: set SAFECITY_MONITORING_MQTT_PROTOCOL=4)")
+        return (
+            "MQTT connect refused: the broker does not speak MQTT 5 (NATS Server's MQTT "
+            "listener: set SAFECITY_MONITORING_MQTT_PROTOCOL=4)"
+        )
     code = body[1]
     if (protocol == 5 and code >= 0x80) or (protocol == 4 and code != 0):
         return f"MQTT connect refused, reason {code:#04x}"
@@ -188,10 +205,17 @@ def _connack_refusal(body: bytes, protocol: int) -> str | None:
 class Consumer:
     """Receives on a reader thread; the caller's thread processes batches and acknowledges."""
 
-    def __init__(self, settings: MonitoringSettings, client_id: str, handle: Handler, *,
-                 shared: bool = True, batch_max: int | None = None,
-                 batch_wait_ms: int | None = None,
-                 receive_maximum: int = RECEIVE_MAXIMUM) -> None:
+    def __init__(
+        self,
+        settings: MonitoringSettings,
+        client_id: str,
+        handle: Handler,
+        *,
+        shared: bool = True,
+        batch_max: int | None = None,
+        batch_wait_ms: int | None = None,
+        receive_maximum: int = RECEIVE_MAXIMUM,
+    ) -> None:
         self.settings = settings
         self.client_id = client_id
         self.handle = handle
@@ -236,8 +260,15 @@ class Consumer:
         sock = socket.create_connection((s.mqtt_host, s.mqtt_port), timeout=5)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-        sock.sendall(connect_packet(self.client_id, s.mqtt_username, s.mqtt_password,
-                                    self.receive_maximum, self.protocol))
+        sock.sendall(
+            connect_packet(
+                self.client_id,
+                s.mqtt_username,
+                s.mqtt_password,
+                self.receive_maximum,
+                self.protocol,
+            )
+        )
         connack, after = self._read_packet(sock, 2)
         refused = _connack_refusal(connack, self.protocol)
         if refused:
@@ -261,7 +292,7 @@ class Consumer:
                 if buf[0] >> 4 != kind:
                     raise ProtocolError(f"expected packet type {kind}, got {buf[0] >> 4}")
                 end = got[1] + got[0]
-                return buf[got[1]:end], buf[end:]
+                return buf[got[1] : end], buf[end:]
 
     def _read_loop(self) -> None:
         pending = b""
@@ -379,7 +410,7 @@ class Consumer:
                     if left <= 0:
                         break
                     self._cond.wait(left)
-            batch, self._queue = self._queue[:self.batch_max], self._queue[self.batch_max:]
+            batch, self._queue = self._queue[: self.batch_max], self._queue[self.batch_max :]
         if batch:
             self._process(batch)
         return len(batch)

@@ -78,9 +78,13 @@ class _Ticket:
 
 
 def _concat(parts: list[Decoded]) -> Decoded:
-    return Decoded(*(np.concatenate([getattr(d, name) for d in parts])
-                     for name in ("sensor_ids", "ts", "values", "lon", "lat")),
-                   rejected=[r for d in parts for r in d.rejected])
+    return Decoded(
+        *(
+            np.concatenate([getattr(d, name) for d in parts])
+            for name in ("sensor_ids", "ts", "values", "lon", "lat")
+        ),
+        rejected=[r for d in parts for r in d.rejected],
+    )
 
 
 def _spread(decoded: Decoded) -> bool:
@@ -104,13 +108,21 @@ def current_rules(session: Session) -> tuple[int, dict[str, Any]]:
 
 
 class Pipeline:
-    def __init__(self, db: DbEngine, *, retention_days: float = 400,
-                 owns: Callable[[str], bool] | None = None,
-                 publish: Callable[[events.Event], None] = events.publish,
-                 rollup_interval_s: float | None = None) -> None:
+    def __init__(
+        self,
+        db: DbEngine,
+        *,
+        retention_days: float = 400,
+        owns: Callable[[str], bool] | None = None,
+        publish: Callable[[events.Event], None] = events.publish,
+        rollup_interval_s: float | None = None,
+    ) -> None:
         self.db = db
-        interval = get_monitoring_settings().rollup_interval_s if rollup_interval_s is None \
+        interval = (
+            get_monitoring_settings().rollup_interval_s
+            if rollup_interval_s is None
             else rollup_interval_s
+        )
         self.deferred = db.dialect.name == "postgresql" and interval > 0
         self.rollup_interval_s = interval
         self._rolled_at = 0.0
@@ -144,8 +156,12 @@ class Pipeline:
     # -- registry and rules -----------------------------------------------------------------
 
     def _signature(self, session: Session) -> tuple[Any, ...]:
-        sensors = session.execute(select(func.count(Sensor.id).filter(Sensor.archived.is_(False)),
-                                         func.max(Sensor.updated_at))).one()
+        sensors = session.execute(
+            select(
+                func.count(Sensor.id).filter(Sensor.archived.is_(False)),
+                func.max(Sensor.updated_at),
+            )
+        ).one()
         version = session.scalar(select(func.max(RuleVersion.version)))
         return (*sensors, version)
 
@@ -157,8 +173,12 @@ class Pipeline:
                 return False
             _version, rule_set = current_rules(session)
             rows = list(session.scalars(select(Sensor).where(Sensor.archived.is_(False))))
-            self.cells = {c.id: (c.division_code, c.lon, c.lat) for c in session.execute(
-                select(GridCell.id, GridCell.division_code, GridCell.lon, GridCell.lat))}
+            self.cells = {
+                c.id: (c.division_code, c.lon, c.lat)
+                for c in session.execute(
+                    select(GridCell.id, GridCell.division_code, GridCell.lon, GridCell.lat)
+                )
+            }
             fresh = self.engine.specs == [] or force
             self._load_sensors(rows, rule_set)
             if fresh:
@@ -172,20 +192,37 @@ class Pipeline:
         infos: dict[int, alarm_service.SensorInfo] = {}
         for s in rows:
             stype = TYPES.get(s.sensor_type)
-            devices[s.device_id] = Device(s.device_id, s.id, s.token_hash,
-                                          stype.quantity if stype else "", s.status == "active")
-            infos[s.id] = alarm_service.SensorInfo(s.id, s.name, s.sensor_type, s.division_code,
-                                                   s.grid_cell_id, s.enterprise_id, s.lon, s.lat)
+            devices[s.device_id] = Device(
+                s.device_id,
+                s.id,
+                s.token_hash,
+                stype.quantity if stype else "",
+                s.status == "active",
+            )
+            infos[s.id] = alarm_service.SensorInfo(
+                s.id,
+                s.name,
+                s.sensor_type,
+                s.division_code,
+                s.grid_cell_id,
+                s.enterprise_id,
+                s.lon,
+                s.lat,
+            )
             if self.owns(s.device_id):
-                specs.append(rules.SensorSpec(
-                    s.id, s.sensor_type, rules.effective_rule(rule_set, s.sensor_type,
-                                                              s.rule_override),
-                    s.grid_cell_id, s.route))
+                specs.append(
+                    rules.SensorSpec(
+                        s.id,
+                        s.sensor_type,
+                        rules.effective_rule(rule_set, s.sensor_type, s.rule_override),
+                        s.grid_cell_id,
+                        s.route,
+                    )
+                )
         # Swapped, not updated in place: HTTP callers decode in their own threads meanwhile.
         self.devices = devices
         self.decoder.devices = devices
-        self.device_by_token = {d.token_hash: d.device_id for d in devices.values()
-                                if d.token_hash}
+        self.device_by_token = {d.token_hash: d.device_id for d in devices.values() if d.token_hash}
         self.sensors = infos
         self.engine.configure(specs)
         biggest = max(infos, default=0)
@@ -196,15 +233,21 @@ class Pipeline:
 
     def _restore(self, session: Session) -> None:
         """After a restart: the latest reading and open alarm levels of every owned sensor."""
-        for row in session.execute(select(SensorLatest.sensor_id, SensorLatest.ts,
-                                          SensorLatest.value)):
+        for row in session.execute(
+            select(SensorLatest.sensor_id, SensorLatest.ts, SensorLatest.value)
+        ):
             self.engine.restore(row.sensor_id, row.ts, row.value)
-        for alarm in session.scalars(select(Alarm).where(Alarm.open_key.is_not(None),
-                                                         Alarm.condition_active.is_(True))):
+        for alarm in session.scalars(
+            select(Alarm).where(Alarm.open_key.is_not(None), Alarm.condition_active.is_(True))
+        ):
             if alarm.sensor_id is not None:
-                self.engine.restore(alarm.sensor_id, None, None,
-                                    {alarm.rule: rules.LEVEL_NUM.get(alarm.level, 0)},
-                                    alarm.first_ts)
+                self.engine.restore(
+                    alarm.sensor_id,
+                    None,
+                    None,
+                    {alarm.rule: rules.LEVEL_NUM.get(alarm.level, 0)},
+                    alarm.first_ts,
+                )
             elif alarm.rule == "gas_leak" and alarm.grid_cell_id is not None:
                 self.engine.cells_alarming.add(alarm.grid_cell_id)
 
@@ -216,9 +259,15 @@ class Pipeline:
 
     # -- processing -------------------------------------------------------------------------
 
-    def process(self, messages: Iterable[tuple[str | None, bytes | str | dict]], source: str, *,
-                trusted: bool = False, now: datetime | None = None,
-                max_bytes: int | None = None) -> Result:
+    def process(
+        self,
+        messages: Iterable[tuple[str | None, bytes | str | dict]],
+        source: str,
+        *,
+        trusted: bool = False,
+        now: datetime | None = None,
+        max_bytes: int | None = None,
+    ) -> Result:
         clock = now or utcnow()
         now_ms = int(clock.timestamp() * 1000)
         if time.monotonic() - self._checked_at > RELOAD_EVERY_S:
@@ -245,9 +294,17 @@ class Pipeline:
         owner = np.repeat(np.arange(len(parts), dtype=np.int32), [len(d) for d in parts])
         with self.db.connect() as conn:  # leaving it without commit rolls back
             transaction = conn.begin()
-            stored = write_parts(conn, decoded.sensor_ids, decoded.ts, decoded.values,
-                                 decoded.lon, decoded.lat, owner, len(parts),
-                                 self.deferred and _spread(decoded))
+            stored = write_parts(
+                conn,
+                decoded.sensor_ids,
+                decoded.ts,
+                decoded.values,
+                decoded.lon,
+                decoded.lat,
+                owner,
+                len(parts),
+                self.deferred and _spread(decoded),
+            )
             with self._engine_lock:
                 try:
                     session = Session(bind=conn)
@@ -268,8 +325,14 @@ class Pipeline:
                 self.totals.update({f"rejected_{k}": v for k, v in result.rejected.items()})
         return results
 
-    def submit(self, messages: list[tuple[str | None, bytes | str | dict]], source: str, *,
-               trusted: bool = False, max_bytes: int | None = None) -> Result:
+    def submit(
+        self,
+        messages: list[tuple[str | None, bytes | str | dict]],
+        source: str,
+        *,
+        trusted: bool = False,
+        max_bytes: int | None = None,
+    ) -> Result:
         """process() for concurrent callers (HTTP requests): group commit.
 
         Each caller decodes its own messages in its own thread. Callers then queue; whoever
@@ -283,8 +346,9 @@ class Pipeline:
             self._checked_at = time.monotonic()
             self.reload()
         kwargs = {"max_bytes": max_bytes} if max_bytes else {}
-        decoded = self.decoder.decode(messages, int(clock.timestamp() * 1000),
-                                      trusted=trusted, **kwargs)
+        decoded = self.decoder.decode(
+            messages, int(clock.timestamp() * 1000), trusted=trusted, **kwargs
+        )
         ticket = _Ticket(decoded, frozenset(np.unique(decoded.sensor_ids).tolist()))
         with self._group:
             self._waiting.append(ticket)
@@ -318,7 +382,7 @@ class Pipeline:
                 break
             group.append(t)
         if group:
-            del self._waiting[:len(group)]
+            del self._waiting[: len(group)]
             self._flying.append(self._flying_of(group))
         return group
 
@@ -342,33 +406,44 @@ class Pipeline:
         starting: whatever a crashed one had queued but not handled). Only this pipeline's own
         sensors' alarms, so that parallel workers do not handle one alarm twice at once; alarms
         of a grid cell (no sensor) only in a pipeline that owns every device."""
-        return self.handoff.replay(self.db, now or utcnow(), sensors=set(self.engine.slot),
-                                   cells=self._owns_all)
+        return self.handoff.replay(
+            self.db, now or utcnow(), sensors=set(self.engine.slot), cells=self._owns_all
+        )
 
     def drain_events(self, timeout: float = 10.0) -> bool:
         """Wait until the handlers caught up with every committed alarm event."""
         return self.handoff.drain(timeout)
 
-    def _evaluate(self, session: Session, decoded: Decoded, clock: datetime
-                  ) -> tuple[list[events.Event], list[rules.Transition]]:
+    def _evaluate(
+        self, session: Session, decoded: Decoded, clock: datetime
+    ) -> tuple[list[events.Event], list[rules.Transition]]:
         sid = decoded.sensor_ids
         known = sid < len(self.slot_of)
         slots = np.where(known, self.slot_of[np.where(known, sid, 0)], -1)
         owned = slots >= 0
-        transitions = self.engine.evaluate(slots[owned], decoded.ts[owned],
-                                           decoded.values[owned], decoded.lon[owned],
-                                           decoded.lat[owned])
+        transitions = self.engine.evaluate(
+            slots[owned],
+            decoded.ts[owned],
+            decoded.values[owned],
+            decoded.lon[owned],
+            decoded.lat[owned],
+        )
         if time.monotonic() - self._swept_at > SWEEP_EVERY_S:
             self._swept_at = time.monotonic()
             transitions += self.engine.sweep_offline(int(clock.timestamp() * 1000))
-        out = alarm_service.apply_transitions(session, transitions, self.sensors, self.cells,
-                                              clock)
-        alarm_service.touch_repeats(session, self._repeats(slots[owned], decoded, owned,
-                                                           transitions))
+        out = alarm_service.apply_transitions(session, transitions, self.sensors, self.cells, clock)
+        alarm_service.touch_repeats(
+            session, self._repeats(slots[owned], decoded, owned, transitions)
+        )
         return out, transitions
 
-    def _repeats(self, slots: np.ndarray, decoded: Decoded, owned: np.ndarray,
-                 transitions: list[rules.Transition]) -> list[tuple[str, int, float]]:
+    def _repeats(
+        self,
+        slots: np.ndarray,
+        decoded: Decoded,
+        owned: np.ndarray,
+        transitions: list[rules.Transition],
+    ) -> list[tuple[str, int, float]]:
         """Latest reading of each sensor whose threshold alarm simply continues."""
         if not len(slots):
             return []
@@ -419,8 +494,9 @@ class Pipeline:
             try:
                 with self.db.begin() as conn:
                     session = Session(bind=conn)
-                    pending = alarm_service.apply_transitions(session, transitions,
-                                                              self.sensors, self.cells, clock)
+                    pending = alarm_service.apply_transitions(
+                        session, transitions, self.sensors, self.cells, clock
+                    )
                     session.flush()
             except Exception:
                 self.reset_state()  # the sweep moved the state ahead of the database
@@ -429,11 +505,22 @@ class Pipeline:
         return len(transitions)
 
     @staticmethod
-    def _dead_letters(session: Session, rejected: list[Rejection], source: str,
-                      clock: datetime) -> None:
+    def _dead_letters(
+        session: Session, rejected: list[Rejection], source: str, clock: datetime
+    ) -> None:
         if not rejected:
             return
-        session.execute(insert(DeadLetter), [
-            {"received_at": clock, "source": source, "device_id": (r.device_id or "")[:64] or None,
-             "reason": r.reason, "detail": r.detail[:500], "payload": r.payload}
-            for r in rejected])
+        session.execute(
+            insert(DeadLetter),
+            [
+                {
+                    "received_at": clock,
+                    "source": source,
+                    "device_id": (r.device_id or "")[:64] or None,
+                    "reason": r.reason,
+                    "detail": r.detail[:500],
+                    "payload": r.payload,
+                }
+                for r in rejected
+            ],
+        )

@@ -77,13 +77,22 @@ def _batch(items: list[bytes]) -> bytes:
 
 def _oversized() -> Invalid:
     zh, en = REASONS["oversized"]
-    return Invalid([FieldError("body", f"数据被拒收：{zh}（单条消息不超过 256 KB）",
-                               f"rejected: {en} (at most 256 KB per message)")])
+    return Invalid(
+        [
+            FieldError(
+                "body",
+                f"数据被拒收：{zh}（单条消息不超过 256 KB）",
+                f"rejected: {en} (at most 256 KB per message)",
+            )
+        ]
+    )
 
 
 def _unavailable() -> Unavailable:
-    return Unavailable("遥测队列暂不可用，数据未被接收，请稍后重发",
-                       "telemetry queue unavailable; nothing was accepted, send again later")
+    return Unavailable(
+        "遥测队列暂不可用，数据未被接收，请稍后重发",
+        "telemetry queue unavailable; nothing was accepted, send again later",
+    )
 
 
 async def _quiet(exc: Exception) -> None:
@@ -93,8 +102,13 @@ async def _quiet(exc: Exception) -> None:
 async def _connect(settings: MonitoringSettings) -> Publisher:
     import nats  # noqa: PLC0415 nats-py loaded only when the streaming engine is used
 
-    nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1, connect_timeout=1,
-                            reconnect_time_wait=0.5, error_cb=_quiet)
+    nc = await nats.connect(
+        settings.nats_url,
+        max_reconnect_attempts=-1,
+        connect_timeout=1,
+        reconnect_time_wait=0.5,
+        error_cb=_quiet,
+    )
     publisher = Publisher(settings)
     publisher.nc, publisher.js = nc, nc.jetstream(timeout=settings.http_forward_timeout_s)
     await ensure_stream(publisher.js, settings)
@@ -102,8 +116,13 @@ async def _connect(settings: MonitoringSettings) -> Publisher:
 
 
 async def _publisher(settings: MonitoringSettings) -> Publisher:
-    key = (asyncio.get_running_loop(), settings.nats_url, settings.nats_stream,
-           settings.nats_subject_prefix, settings.partitions)
+    key = (
+        asyncio.get_running_loop(),
+        settings.nats_url,
+        settings.nats_stream,
+        settings.nats_subject_prefix,
+        settings.partitions,
+    )
     if _state["key"] != key:
         _state.update(key=key, publisher=None, lock=asyncio.Lock())
     async with _state["lock"]:

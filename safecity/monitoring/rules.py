@@ -24,12 +24,26 @@ LEVELS = ("none", "blue", "yellow", "orange", "red")
 LEVEL_ZH = {"none": "无", "blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 LEVEL_NUM = {name: i for i, name in enumerate(LEVELS)}
 RULES = ("threshold", "rate", "stuck", "offline", "range", "overspeed", "off_route", "gas_leak")
-RULE_ZH = {"threshold": "阈值", "rate": "变化速率", "stuck": "数值卡死", "offline": "离线",
-           "range": "超出物理量程", "overspeed": "超速", "off_route": "偏离路线",
-           "gas_leak": "疑似燃气泄漏"}
-RULE_EN = {"threshold": "threshold", "rate": "rate of change", "stuck": "stuck value",
-           "offline": "offline", "range": "out of physical range", "overspeed": "over speed",
-           "off_route": "off approved route", "gas_leak": "possible gas leak"}
+RULE_ZH = {
+    "threshold": "阈值",
+    "rate": "变化速率",
+    "stuck": "数值卡死",
+    "offline": "离线",
+    "range": "超出物理量程",
+    "overspeed": "超速",
+    "off_route": "偏离路线",
+    "gas_leak": "疑似燃气泄漏",
+}
+RULE_EN = {
+    "threshold": "threshold",
+    "rate": "rate of change",
+    "stuck": "stuck value",
+    "offline": "offline",
+    "range": "out of physical range",
+    "overspeed": "over speed",
+    "off_route": "off approved route",
+    "gas_leak": "possible gas leak",
+}
 # Rules that come from readings (the others from sweeps or from several sensors together).
 READING_RULES = ("threshold", "rate", "stuck", "range", "overspeed", "off_route", "offline")
 RANGE_LEVEL = 2  # a faulty instrument is a yellow alarm: someone must go and look
@@ -49,8 +63,21 @@ _M_PER_DEG_LON_EQ = 111_320.0
 # ---------------------------------------------------------------------------------------------
 
 _NUMBER_KEYS = ("blue", "yellow", "orange", "red")
-_ALLOWED = {"direction", "blue", "yellow", "orange", "red", "hysteresis", "sustain_s",
-            "offline_s", "stuck_s", "rate", "speed_limit", "corridor_m", "range"}
+_ALLOWED = {
+    "direction",
+    "blue",
+    "yellow",
+    "orange",
+    "red",
+    "hysteresis",
+    "sustain_s",
+    "offline_s",
+    "stuck_s",
+    "rate",
+    "speed_limit",
+    "corridor_m",
+    "range",
+}
 
 
 def _num(value: Any) -> bool:
@@ -87,10 +114,17 @@ def validate_rule(data: Any, where: str) -> list[FieldError]:
     if any(b <= a for a, b in itertools.pairwise(ordered)):
         zh = "蓝、黄、橙、红阈值应依次" + ("降低" if direction == "low" else "升高")
         en = "blue < yellow < orange < red thresholds must " + (
-            "decrease" if direction == "low" else "increase")
+            "decrease" if direction == "low" else "increase"
+        )
         bad("red", zh, en)
-    for key, low in (("hysteresis", 0), ("sustain_s", 0), ("offline_s", 1), ("stuck_s", 1),
-                     ("speed_limit", 0), ("corridor_m", 1)):
+    for key, low in (
+        ("hysteresis", 0),
+        ("sustain_s", 0),
+        ("offline_s", 1),
+        ("stuck_s", 1),
+        ("speed_limit", 0),
+        ("corridor_m", 1),
+    ):
         value = data.get(key)
         if value is None:
             continue
@@ -106,10 +140,15 @@ def validate_rule(data: Any, where: str) -> list[FieldError]:
             if rate.get("direction", "both") not in ("up", "down", "both"):
                 bad("rate.direction", "取值应为 up、down 或 both", "must be up, down or both")
             if rate.get("level", "orange") not in LEVELS[1:]:
-                bad("rate.level", "取值应为 blue/yellow/orange/red", "must be blue/yellow/orange/red")
+                bad(
+                    "rate.level",
+                    "取值应为 blue/yellow/orange/red",
+                    "must be blue/yellow/orange/red",
+                )
     rng = data.get("range")
-    if rng is not None and not (isinstance(rng, list) and len(rng) == 2 and all(map(_num, rng))
-                                and rng[0] < rng[1]):
+    if rng is not None and not (
+        isinstance(rng, list) and len(rng) == 2 and all(map(_num, rng)) and rng[0] < rng[1]
+    ):
         bad("range", "应为 [下限, 上限]", "must be [low, high] with low < high")
     return errors
 
@@ -121,14 +160,17 @@ def validate_rule_set(data: Any) -> list[FieldError]:
     errors: list[FieldError] = []
     for code, rule in data.items():
         if code not in TYPES:
-            errors.append(FieldError(code, f"{code}：未知的传感器类型", f"{code}: unknown sensor type"))
+            errors.append(
+                FieldError(code, f"{code}：未知的传感器类型", f"{code}: unknown sensor type")
+            )
             continue
         errors.extend(validate_rule(rule, code))
     return errors
 
 
-def effective_rule(rule_set: dict[str, Any], sensor_type: str,
-                   override: dict[str, Any] | None) -> dict[str, Any]:
+def effective_rule(
+    rule_set: dict[str, Any], sensor_type: str, override: dict[str, Any] | None
+) -> dict[str, Any]:
     """The type's rule with a sensor's own overrides laid over it."""
     merged = dict(rule_set.get(sensor_type) or {})
     if override:
@@ -207,11 +249,23 @@ def corridor_polygon(route: dict[str, Any], width_m: float) -> tuple[Any, float]
 def _params(specs: list[SensorSpec]) -> _Params:
     n = len(specs)
     p = _Params(
-        sign=np.ones(n), thr=np.full((n, 4), np.nan), hyst=np.zeros(n), sustain=np.zeros(n),
-        rate_lim=np.full(n, np.nan), rate_dir=np.zeros(n), rate_level=np.zeros(n, np.int8),
-        offline=np.zeros(n, np.int64), stuck=np.zeros(n, np.int64), rmin=np.full(n, -np.inf),
-        rmax=np.full(n, np.inf), speed=np.full(n, np.nan), corridor=np.full(n, None, object),
-        lat0=np.zeros(n), gas=np.zeros(n, bool), cell=np.full(n, -1, np.int64))
+        sign=np.ones(n),
+        thr=np.full((n, 4), np.nan),
+        hyst=np.zeros(n),
+        sustain=np.zeros(n),
+        rate_lim=np.full(n, np.nan),
+        rate_dir=np.zeros(n),
+        rate_level=np.zeros(n, np.int8),
+        offline=np.zeros(n, np.int64),
+        stuck=np.zeros(n, np.int64),
+        rmin=np.full(n, -np.inf),
+        rmax=np.full(n, np.inf),
+        speed=np.full(n, np.nan),
+        corridor=np.full(n, None, object),
+        lat0=np.zeros(n),
+        gas=np.zeros(n, bool),
+        cell=np.full(n, -1, np.int64),
+    )
     for i, spec in enumerate(specs):
         r = spec.rule
         direction = r.get("direction", "high")
@@ -257,11 +311,16 @@ class _State:
 
 
 def _state(n: int) -> _State:
-    return _State(last_ts=np.full(n, -1, np.int64), last_v=np.full(n, np.nan),
-                  th_since=np.full(n, -1, np.int64), stuck_since=np.full(n, -1, np.int64),
-                  ref_ts=np.full(n, -1, np.int64), ref_v=np.full(n, np.nan),
-                  active={r: np.zeros(n, np.int8) for r in READING_RULES},
-                  alarm_since=np.full(n, -1, np.int64))
+    return _State(
+        last_ts=np.full(n, -1, np.int64),
+        last_v=np.full(n, np.nan),
+        th_since=np.full(n, -1, np.int64),
+        stuck_since=np.full(n, -1, np.int64),
+        ref_ts=np.full(n, -1, np.int64),
+        ref_v=np.full(n, np.nan),
+        active={r: np.zeros(n, np.int8) for r in READING_RULES},
+        alarm_since=np.full(n, -1, np.int64),
+    )
 
 
 def _grow(arr: np.ndarray, n: int, fill: Any) -> np.ndarray:
@@ -314,8 +373,14 @@ class Engine:
         for rule in READING_RULES:
             s.active[rule] = _grow(s.active[rule], n, 0)
 
-    def restore(self, sensor_id: int, last_ts: int | None, last_value: float | None,
-                levels: dict[str, int] | None = None, since: int | None = None) -> None:
+    def restore(
+        self,
+        sensor_id: int,
+        last_ts: int | None,
+        last_value: float | None,
+        levels: dict[str, int] | None = None,
+        since: int | None = None,
+    ) -> None:
         """Bring back what a previous process knew (latest reading, open alarms)."""
         i = self.slot.get(sensor_id)
         if i is None:
@@ -338,9 +403,14 @@ class Engine:
 
     # -- evaluation -------------------------------------------------------------------------
 
-    def evaluate(self, slots: np.ndarray, ts: np.ndarray, values: np.ndarray,
-                 lon: np.ndarray | None = None, lat: np.ndarray | None = None
-                 ) -> list[Transition]:
+    def evaluate(
+        self,
+        slots: np.ndarray,
+        ts: np.ndarray,
+        values: np.ndarray,
+        lon: np.ndarray | None = None,
+        lat: np.ndarray | None = None,
+    ) -> list[Transition]:
         """Feed a batch (any order, several readings per sensor allowed); return level changes."""
         if len(slots) == 0:
             return []
@@ -351,7 +421,9 @@ class Engine:
         lon, lat = lon[order], lat[order]
         # Late or repeated readings are stored but not evaluated (time only moves forward).
         starts = np.concatenate(([True], slots[1:] != slots[:-1]))
-        fresh = (ts > self.s.last_ts[slots]) & (starts | np.concatenate(([True], ts[1:] != ts[:-1])))
+        fresh = (ts > self.s.last_ts[slots]) & (
+            starts | np.concatenate(([True], ts[1:] != ts[:-1]))
+        )
         slots, ts, values, lon, lat = slots[fresh], ts[fresh], values[fresh], lon[fresh], lat[fresh]
         if not len(slots):
             return []
@@ -409,8 +481,9 @@ class Engine:
         prev_v = np.where(starts, s.last_v[slots], np.concatenate(([0.0], v[:-1])))
         changed = (starts & ~has_prev) | (np.abs(v - prev_v) > STUCK_EPSILON)
         last_change = np.maximum.accumulate(np.where(changed, k, -1))
-        since = np.where(last_change >= start_of, ts[np.maximum(last_change, 0)],
-                         s.stuck_since[slots])
+        since = np.where(
+            last_change >= start_of, ts[np.maximum(last_change, 0)], s.stuck_since[slots]
+        )
         calm &= ~((p.stuck[slots] > 0) & ((ts - since) >= p.stuck[slots]))
         for rule in READING_RULES:
             calm &= s.active[rule][slots] == 0
@@ -427,8 +500,9 @@ class Engine:
         s.alarm_since[i] = -1
         return ~quiet_run
 
-    def _step(self, i: np.ndarray, t: np.ndarray, v: np.ndarray, lon: np.ndarray,
-              lat: np.ndarray) -> list[Transition]:
+    def _step(
+        self, i: np.ndarray, t: np.ndarray, v: np.ndarray, lon: np.ndarray, lat: np.ndarray
+    ) -> list[Transition]:
         p, s = self.p, self.s
         new: dict[str, np.ndarray] = {}
         in_range = (v >= p.rmin[i]) & (v <= p.rmax[i])
@@ -462,8 +536,9 @@ class Engine:
         fast = has_prev & in_range & (signed >= p.rate_lim[i] * (1 - 1e-9))  # NaN limit → False
         # Over less than a second a slope is mostly jitter: keep the rate state as it was.
         judged = ~has_prev | (dt >= RATE_MIN_DT_MS)
-        new["rate"] = np.where(judged, np.where(fast, p.rate_level[i], 0),
-                               s.active["rate"][i]).astype(np.int8)
+        new["rate"] = np.where(
+            judged, np.where(fast, p.rate_level[i], 0), s.active["rate"][i]
+        ).astype(np.int8)
         s.ref_ts[i] = np.where(judged, t, s.ref_ts[i])
         s.ref_v[i] = np.where(judged, v, s.ref_v[i])
 
@@ -494,8 +569,9 @@ class Engine:
         out[~mask] = self.s.active["off_route"][i][~mask]
         return out
 
-    def _transitions(self, i: np.ndarray, t: np.ndarray, v: np.ndarray,
-                     new: dict[str, np.ndarray]) -> list[Transition]:
+    def _transitions(
+        self, i: np.ndarray, t: np.ndarray, v: np.ndarray, new: dict[str, np.ndarray]
+    ) -> list[Transition]:
         out: list[Transition] = []
         for rule, level in new.items():
             old = self.s.active[rule][i]
@@ -504,8 +580,16 @@ class Engine:
                 self.s.active[rule][i[diff]] = level[diff]
                 for k in diff.tolist():
                     spec = self.specs[int(i[k])]
-                    out.append(Transition(spec.sensor_id, rule, int(level[k]), int(t[k]),
-                                          float(v[k]), spec.grid_cell_id))
+                    out.append(
+                        Transition(
+                            spec.sensor_id,
+                            rule,
+                            int(level[k]),
+                            int(t[k]),
+                            float(v[k]),
+                            spec.grid_cell_id,
+                        )
+                    )
         return out
 
     def _gas_leak(self, now_ms: int) -> list[Transition]:
@@ -519,8 +603,10 @@ class Engine:
             cells, since = cells[order], since[order]
             close = (cells[1:] == cells[:-1]) & (np.diff(since) <= GAS_LEAK_WINDOW_MS)
             flagged = set(cells[1:][close].tolist())
-        out = [Transition(None, "gas_leak", GAS_LEAK_LEVEL, now_ms, None, c)
-               for c in sorted(flagged - self.cells_alarming)]
+        out = [
+            Transition(None, "gas_leak", GAS_LEAK_LEVEL, now_ms, None, c)
+            for c in sorted(flagged - self.cells_alarming)
+        ]
         # The leak alarm ends when fewer than two of the cell's gas sensors still alarm.
         still = set(p.cell[alarming].tolist())
         counts = {c: int((p.cell[alarming] == c).sum()) for c in self.cells_alarming & still}
@@ -535,5 +621,14 @@ class Engine:
         silent = (p.offline > 0) & (s.last_ts >= 0) & (now_ms - s.last_ts >= p.offline)
         rising = np.flatnonzero(silent & (s.active["offline"] == 0))
         s.active["offline"][rising] = OFFLINE_LEVEL
-        return [Transition(self.specs[k].sensor_id, "offline", OFFLINE_LEVEL, now_ms, None,
-                           self.specs[k].grid_cell_id) for k in rising.tolist()]
+        return [
+            Transition(
+                self.specs[k].sensor_id,
+                "offline",
+                OFFLINE_LEVEL,
+                now_ms,
+                None,
+                self.specs[k].grid_cell_id,
+            )
+            for k in rising.tolist()
+        ]

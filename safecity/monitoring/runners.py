@@ -69,9 +69,14 @@ def _ticker(pipe: Any, stop: Any) -> None:
     threading.Thread(target=run, daemon=True).start()
 
 
-def run_mqtt_consumer(index: int, database_url: str | None = None,
-                      settings: MonitoringSettings | None = None, client_prefix: str = "safecity",
-                      forward_nats: bool = False, shared: bool = False) -> None:
+def run_mqtt_consumer(
+    index: int,
+    database_url: str | None = None,
+    settings: MonitoringSettings | None = None,
+    client_prefix: str = "safecity",
+    forward_nats: bool = False,
+    shared: bool = False,
+) -> None:
     """One consumer process; runs until SIGTERM/SIGINT.
 
     shared=True joins the MQTT 5 shared subscription (several consumers, one per core). A lone
@@ -108,8 +113,10 @@ def _nats_forwarder(settings: MonitoringSettings) -> Any:
     if settings.nats_trusted and not settings.mqtt_trust_broker_acl:
         # Workers would skip the token check, so an unauthenticated MQTT client could write
         # any device's readings: only relay what the broker's ACL already authenticated.
-        raise SystemExit("--forward-nats into a trusted stream (SAFECITY_MONITORING_NATS_TRUSTED)"
-                         " needs broker ACLs: set SAFECITY_MONITORING_MQTT_TRUST_BROKER_ACL=true")
+        raise SystemExit(
+            "--forward-nats into a trusted stream (SAFECITY_MONITORING_NATS_TRUSTED)"
+            " needs broker ACLs: set SAFECITY_MONITORING_MQTT_TRUST_BROKER_ACL=true"
+        )
     loop = asyncio.new_event_loop()
     publisher = Publisher(settings)
     loop.run_until_complete(publisher.connect())
@@ -124,8 +131,12 @@ def _nats_forwarder(settings: MonitoringSettings) -> Any:
     return handle
 
 
-def run_nats_worker(index: int, workers: int, database_url: str | None = None,
-                    settings: MonitoringSettings | None = None) -> None:
+def run_nats_worker(
+    index: int,
+    workers: int,
+    database_url: str | None = None,
+    settings: MonitoringSettings | None = None,
+) -> None:
     settings = settings or get_monitoring_settings()
     mine = set(owned(index, workers, settings.partitions))
     pipe = _pipeline(database_url, owns=lambda d: partition(d, settings.partitions) in mine)
@@ -185,8 +196,13 @@ def run_many(target: Any, count: int, *args: Any) -> int:
                 p.join()
                 fast[i] = fast[i] + 1 if time.monotonic() - started[i] < FAST_FAIL_S else 1
                 if fast[i] >= FAST_FAILS:
-                    log.error("worker %d exited with %s %d times in a row just after starting; "
-                              "stopping the group", i, p.exitcode, fast[i])
+                    log.error(
+                        "worker %d exited with %s %d times in a row just after starting; "
+                        "stopping the group",
+                        i,
+                        p.exitcode,
+                        fast[i],
+                    )
                     stopping["now"], status = True, 1
                     break
                 log.error("worker %d (pid %s) exited with %s; restarting it", i, p.pid, p.exitcode)

@@ -47,9 +47,11 @@ class MonitoringSettings(BaseSettings):
     @model_validator(mode="after")
     def _relay_needs_trusted_workers(self) -> MonitoringSettings:
         if self.http_forward_nats and not self.nats_trusted:
-            raise ValueError("SAFECITY_MONITORING_HTTP_FORWARD_NATS=true needs "
-                             "SAFECITY_MONITORING_NATS_TRUSTED=true: relayed HTTP readings carry "
-                             "no token, so workers must trust the (internal) stream")
+            raise ValueError(
+                "SAFECITY_MONITORING_HTTP_FORWARD_NATS=true needs "
+                "SAFECITY_MONITORING_NATS_TRUSTED=true: relayed HTTP readings carry "
+                "no token, so workers must trust the (internal) stream"
+            )
         return self
 
 

@@ -50,8 +50,7 @@ def script_progress(elapsed_s: float, duration_s: float) -> float:
     """Where the anomaly script stands `elapsed_s` into a run of `duration_s` seconds."""
     scale = min(1.0, duration_s / (SCRIPT_KNOTS_S[-1] * 1.1))  # short runs: script compressed
     cycle = max(SCRIPT_CYCLE_S * scale, 1e-9)
-    return float(np.interp(elapsed_s % cycle, [k * scale for k in SCRIPT_KNOTS_S],
-                           SCRIPT_KNOTS_P))
+    return float(np.interp(elapsed_s % cycle, [k * scale for k in SCRIPT_KNOTS_S], SCRIPT_KNOTS_P))
 
 
 @dataclass
@@ -67,10 +66,18 @@ def fleet(count: int) -> Fleet:
     """The first `count` demo/simulator sensors, creating SIM-… ones when there are too few."""
     with session_scope() as session:
         rows = session.execute(
-            select(Sensor.device_id, Sensor.sensor_type, Sensor.grid_cell_id, Sensor.lon,
-                   Sensor.lat, Sensor.division_code)
+            select(
+                Sensor.device_id,
+                Sensor.sensor_type,
+                Sensor.grid_cell_id,
+                Sensor.lon,
+                Sensor.lat,
+                Sensor.division_code,
+            )
             .where(Sensor.device_id.like(f"{PREFIX}%") | Sensor.device_id.like("SIM-%"))
-            .order_by(Sensor.id).limit(count)).all()
+            .order_by(Sensor.id)
+            .limit(count)
+        ).all()
         if len(rows) < count:
             template = rows or [("", "gas", None, 121.4, 37.5, "370602")]
             now = datetime.now(UTC)
@@ -78,23 +85,53 @@ def fleet(count: int) -> Fleet:
             for i in range(len(rows), count):
                 _d, stype, cell, lon, lat, division = template[i % len(template)]
                 device = f"SIM-{i:06d}"
-                extra.append({"device_id": device, "name": device, "sensor_type": stype,
-                              "division_code": division, "grid_cell_id": cell,
-                              "facility": "", "lon": lon, "lat": lat, "status": "active",
-                              "token_hash": hash_token(demo_token(device)), "archived": False,
-                              "created_at": now, "updated_at": now})
+                extra.append(
+                    {
+                        "device_id": device,
+                        "name": device,
+                        "sensor_type": stype,
+                        "division_code": division,
+                        "grid_cell_id": cell,
+                        "facility": "",
+                        "lon": lon,
+                        "lat": lat,
+                        "status": "active",
+                        "token_hash": hash_token(demo_token(device)),
+                        "archived": False,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
             for start in range(0, len(extra), 5000):
-                session.execute(insert(Sensor), extra[start:start + 5000])
-            rows += [(e["device_id"], e["sensor_type"], e["grid_cell_id"], e["lon"], e["lat"],
-                      e["division_code"]) for e in extra]
-    return Fleet([r[0] for r in rows], [r[1] for r in rows],
-                 np.array([r[2] if r[2] is not None else -1 for r in rows]),
-                 np.array([r[3] if r[3] is not None else 121.4 for r in rows], float),
-                 np.array([r[4] if r[4] is not None else 37.5 for r in rows], float))
+                session.execute(insert(Sensor), extra[start : start + 5000])
+            rows += [
+                (
+                    e["device_id"],
+                    e["sensor_type"],
+                    e["grid_cell_id"],
+                    e["lon"],
+                    e["lat"],
+                    e["division_code"],
+                )
+                for e in extra
+            ]
+    return Fleet(
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        np.array([r[2] if r[2] is not None else -1 for r in rows]),
+        np.array([r[3] if r[3] is not None else 121.4 for r in rows], float),
+        np.array([r[4] if r[4] is not None else 37.5 for r in rows], float),
+    )
 
 
-def values(f: Fleet, idx: np.ndarray, now_ms: int, progress: float, anomalies: bool,
-           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def values(
+    f: Fleet,
+    idx: np.ndarray,
+    now_ms: int,
+    progress: float,
+    anomalies: bool,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Value, lon, lat for the sensors idx at now_ms; `progress` 0..1 along the run."""
     hour = np.full(len(idx), ((now_ms / 3_600_000) + 8) % 24)
     types = [f.types[i] for i in idx.tolist()]
@@ -103,8 +140,7 @@ def values(f: Fleet, idx: np.ndarray, now_ms: int, progress: float, anomalies: b
         mask = np.array([x == t for x in types])
         # Instrument noise reading to reading is small (the demo's NOISE is the spread within
         # an hour); larger jitter at 1 Hz would trip the rate-of-change rules by itself.
-        out[mask] = BASE[t] + diurnal(t, hour[mask]) + rng.normal(0, NOISE[t] * 0.02,
-                                                                  mask.sum())
+        out[mask] = BASE[t] + diurnal(t, hour[mask]) + rng.normal(0, NOISE[t] * 0.02, mask.sum())
     out = np.maximum(out, 0)
     lon, lat = np.full(len(idx), np.nan), np.full(len(idx), np.nan)
     vehicles = np.array([t == "vehicle" for t in types])
@@ -129,8 +165,15 @@ def _first(f: Fleet, sensor_type: str) -> int | None:
     return next(iter(_of_type(f, sensor_type)), None)
 
 
-def _anomalies(f: Fleet, idx: np.ndarray, types: list[str], out: np.ndarray, lon: np.ndarray,
-               lat: np.ndarray, progress: float) -> None:
+def _anomalies(
+    f: Fleet,
+    idx: np.ndarray,
+    types: list[str],
+    out: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    progress: float,
+) -> None:
     gas = _of_type(f, "gas")
     if gas and progress >= 0.2:
         cell = f.cells[gas[0]]
@@ -138,8 +181,11 @@ def _anomalies(f: Fleet, idx: np.ndarray, types: list[str], out: np.ndarray, lon
         for rank, i in enumerate(leak):  # spreads: one more detector every 3 % of the run
             if progress >= 0.2 + 0.03 * rank:
                 out[idx == i] = 15 + 15 * rank
-    for sensor_type, start, value in (("pipe_pressure", 0.35, 0.04), ("bridge_strain", 0.5, 950),
-                                      ("elevator", 0.65, 3)):
+    for sensor_type, start, value in (
+        ("pipe_pressure", 0.35, 0.04),
+        ("bridge_strain", 0.5, 950),
+        ("elevator", 0.65, 3),
+    ):
         i = _first(f, sensor_type)
         if i is not None and start <= progress < start + 0.1:
             out[idx == i] = value
@@ -148,13 +194,17 @@ def _anomalies(f: Fleet, idx: np.ndarray, types: list[str], out: np.ndarray, lon
         lat[idx == v] = lat[idx == v] + 0.01  # about 1.1 km off the approved corridor
 
 
-def _payloads(f: Fleet, idx: np.ndarray, vals: np.ndarray, lon: np.ndarray, lat: np.ndarray,
-              now_ms: int) -> list[tuple[str, bytes]]:
+def _payloads(
+    f: Fleet, idx: np.ndarray, vals: np.ndarray, lon: np.ndarray, lat: np.ndarray, now_ms: int
+) -> list[tuple[str, bytes]]:
     out = []
     for k, i in enumerate(idx.tolist()):
         d = f.devices[i]
-        body: dict[str, Any] = {"token": demo_token(d), "ts": now_ms,
-                                "value": round(float(vals[k]), 4)}
+        body: dict[str, Any] = {
+            "token": demo_token(d),
+            "ts": now_ms,
+            "value": round(float(vals[k]), 4),
+        }
         if np.isfinite(lon[k]):
             body["lon"], body["lat"] = round(float(lon[k]), 6), round(float(lat[k]), 6)
         out.append((d, json.dumps(body, separators=(",", ":")).encode()))
@@ -196,8 +246,9 @@ class _Mqtt:
         self.sock.setblocking(True)
 
 
-def run(*, sensors: int, rate: float, via: str, duration: float, url: str,
-        anomalies: bool) -> dict[str, Any]:
+def run(
+    *, sensors: int, rate: float, via: str, duration: float, url: str, anomalies: bool
+) -> dict[str, Any]:
     f = fleet(sensors)
     rng = np.random.default_rng()
     per_tick = max(1, int(rate * TICK_S))
@@ -215,21 +266,31 @@ def run(*, sensors: int, rate: float, via: str, duration: float, url: str,
         idx = (np.arange(per_tick) + cursor) % len(f.devices)
         cursor = int((cursor + per_tick) % len(f.devices))
         now_ms = int(time.time() * 1000)
-        vals, lon, lat = values(f, idx, now_ms, script_progress(tick - start, duration),
-                                anomalies, rng)
+        vals, lon, lat = values(
+            f, idx, now_ms, script_progress(tick - start, duration), anomalies, rng
+        )
         sender(_payloads(f, idx, vals, lon, lat, now_ms))
         sent += len(idx)
         time.sleep(max(0.0, TICK_S - (time.monotonic() - tick)))
-    out = {"via": via, "sensors": len(f.devices), "sent": sent,
-           "seconds": round(time.monotonic() - start, 1)}
+    out = {
+        "via": via,
+        "sensors": len(f.devices),
+        "sent": sent,
+        "seconds": round(time.monotonic() - start, 1),
+    }
     return out | ({"http": dict(sender.statuses)} if hasattr(sender, "statuses") else {})
 
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-def post_with_retry(post: Callable[[], Any], *, sleep: Callable[[float], None] = time.sleep,
-                    first_s: float = 0.5, max_s: float = 30.0) -> Any:
+def post_with_retry(
+    post: Callable[[], Any],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    first_s: float = 0.5,
+    max_s: float = 30.0,
+) -> Any:
     """post() until it is answered with anything but a server error or a refused connection,
     waiting 0.5, 1, 2 … up to 30 s between tries; each failure is logged. A 4xx is returned:
     trying the same body again would be refused again."""
@@ -250,16 +311,23 @@ def post_with_retry(post: Callable[[], Any], *, sleep: Callable[[float], None] =
 def _http_sender(url: str) -> Any:
     client = httpx.Client(base_url=url, timeout=30)
     if not logging.getLogger().handlers:
-        logging.basicConfig(stream=sys.stderr, level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(message)s")
+        logging.basicConfig(
+            stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+        )
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per post otherwise
 
     statuses: Counter[str] = Counter()  # every answer, retried ones too: the soak counts 5xx
 
     def post(d: str, bodies: list[bytes]) -> Any:
         try:
-            resp = client.post("/api/v1/telemetry", content=b"\n".join(bodies), headers={
-                "Authorization": f"Bearer {demo_token(d)}", "Content-Type": "application/x-ndjson"})
+            resp = client.post(
+                "/api/v1/telemetry",
+                content=b"\n".join(bodies),
+                headers={
+                    "Authorization": f"Bearer {demo_token(d)}",
+                    "Content-Type": "application/x-ndjson",
+                },
+            )
         except httpx.TransportError:
             statuses["error"] += 1
             raise
@@ -273,8 +341,9 @@ def _http_sender(url: str) -> Any:
         for d, bodies in by_device.items():
             resp = post_with_retry(lambda d=d, bodies=bodies: post(d, bodies))
             if resp.status_code >= 400:
-                log.warning("telemetry from %s refused: HTTP %s %s", d, resp.status_code,
-                            resp.text[:200])
+                log.warning(
+                    "telemetry from %s refused: HTTP %s %s", d, resp.status_code, resp.text[:200]
+                )
 
     send.statuses = statuses  # type: ignore[attr-defined]
     return send

@@ -58,12 +58,16 @@ _INBOX = """), x AS (
   SELECT sensor_id, ts, value, lon, lat FROM ins RETURNING 1
 )"""
 # Deferred: the new rows go to the inbox instead of the aggregates.
-_PG_DEFERRED = _PG_STATEMENT[:_PG_STATEMENT.index("), m AS (")] + _INBOX + "\nSELECT 0, count(*) FROM ins"
+_PG_DEFERRED = (
+    _PG_STATEMENT[: _PG_STATEMENT.index("), m AS (")] + _INBOX + "\nSELECT 0, count(*) FROM ins"
+)
 # The roll-up: the same folding, fed by the rows it takes out of the inbox (at most `limit`).
-_PG_ROLLUP = ("WITH ins AS (DELETE FROM readings_inbox WHERE ctid = ANY(ARRAY("
-              "SELECT ctid FROM readings_inbox LIMIT %(limit)s)) "
-              "RETURNING sensor_id, ts, value, lon, lat" + _PG_STATEMENT[
-                  _PG_STATEMENT.index("), m AS ("):].replace("%", "%%"))
+_PG_ROLLUP = (
+    "WITH ins AS (DELETE FROM readings_inbox WHERE ctid = ANY(ARRAY("
+    "SELECT ctid FROM readings_inbox LIMIT %(limit)s)) "
+    "RETURNING sensor_id, ts, value, lon, lat"
+    + _PG_STATEMENT[_PG_STATEMENT.index("), m AS (") :].replace("%", "%%")
+)
 ROLLUP_LOCK = 0x5AFEC17  # one roll-up at a time (pg advisory lock key)
 # Several requests stored in one transaction: who stored what. A (sensor, ts) sent by two of
 # them counts for the first.
@@ -72,8 +76,10 @@ FROM (SELECT DISTINCT ON (s.sensor_id, s.ts) s.part FROM ins JOIN _stage_reading
       USING (sensor_id, ts) ORDER BY s.sensor_id, s.ts, s.part) x GROUP BY part"""
 _PG_STATEMENT_PARTS = _PG_STATEMENT.replace("SELECT 0, count(*) FROM ins", _BY_PART)
 _PG_DEFERRED_PARTS = _PG_DEFERRED.replace("SELECT 0, count(*) FROM ins", _BY_PART)
-_STAGE_PG = ("CREATE TEMP TABLE IF NOT EXISTS _stage_readings (sensor_id int4, ts int8,"
-             " value float8, lon float8, lat float8, part int4) ON COMMIT DELETE ROWS")
+_STAGE_PG = (
+    "CREATE TEMP TABLE IF NOT EXISTS _stage_readings (sensor_id int4, ts int8,"
+    " value float8, lon float8, lat float8, part int4) ON COMMIT DELETE ROWS"
+)
 
 _AGG_SQLITE = """
 INSERT INTO {table} (sensor_id, bucket, n, vmin, vmax, vsum)
@@ -83,8 +89,14 @@ ON CONFLICT (sensor_id, bucket) DO UPDATE SET n = n + excluded.n,
   vmin = min(vmin, excluded.vmin), vmax = max(vmax, excluded.vmax), vsum = vsum + excluded.vsum"""
 
 
-def copy_payload(sid: np.ndarray, ts: np.ndarray, value: np.ndarray, lon: np.ndarray,
-                 lat: np.ndarray, part: np.ndarray | None = None) -> bytes:
+def copy_payload(
+    sid: np.ndarray,
+    ts: np.ndarray,
+    value: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    part: np.ndarray | None = None,
+) -> bytes:
     """PostgreSQL binary COPY data for (sensor_id int4, ts int8, value, lon, lat float8[, part
     int4]) in the given row order (concurrent writers inserting in the same key order cannot
     deadlock on each other's keys); part=None leaves the part column out."""
@@ -95,16 +107,33 @@ def copy_payload(sid: np.ndarray, ts: np.ndarray, value: np.ndarray, lon: np.nda
     parts = [_PG_HEADER]
     for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if end > start:
-            parts.append(_rows(slice(start, end), bool(has_pos[start]), sid, ts, value, lon,
-                               lat, part))
+            parts.append(
+                _rows(slice(start, end), bool(has_pos[start]), sid, ts, value, lon, lat, part)
+            )
     parts.append(_PG_TRAILER)
     return b"".join(parts)
 
 
-def _rows(run: slice, pos: bool, sid: np.ndarray, ts: np.ndarray, value: np.ndarray,
-          lon: np.ndarray, lat: np.ndarray, part: np.ndarray | None) -> bytes:
-    fields = [("nf", ">i2"), ("l1", ">i4"), ("sid", ">i4"), ("l2", ">i4"), ("ts", ">i8"),
-              ("l3", ">i4"), ("v", ">f8"), ("l4", ">i4")]
+def _rows(
+    run: slice,
+    pos: bool,
+    sid: np.ndarray,
+    ts: np.ndarray,
+    value: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    part: np.ndarray | None,
+) -> bytes:
+    fields = [
+        ("nf", ">i2"),
+        ("l1", ">i4"),
+        ("sid", ">i4"),
+        ("l2", ">i4"),
+        ("ts", ">i8"),
+        ("l3", ">i4"),
+        ("v", ">f8"),
+        ("l4", ">i4"),
+    ]
     fields += [("lon", ">f8"), ("l5", ">i4"), ("lat", ">f8")] if pos else [("l5", ">i4")]
     fields += [("l6", ">i4"), ("part", ">i4")] if part is not None else []
     rows = np.empty(run.stop - run.start, np.dtype(fields))
@@ -120,16 +149,32 @@ def _rows(run: slice, pos: bool, sid: np.ndarray, ts: np.ndarray, value: np.ndar
     return rows.tobytes()
 
 
-def write_readings(conn: Connection, sid: np.ndarray, ts: np.ndarray, value: np.ndarray,
-                   lon: np.ndarray, lat: np.ndarray, deferred: bool = False) -> int:
+def write_readings(
+    conn: Connection,
+    sid: np.ndarray,
+    ts: np.ndarray,
+    value: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    deferred: bool = False,
+) -> int:
     """Store a batch inside the caller's transaction; returns how many rows were new."""
-    return int(write_parts(conn, sid, ts, value, lon, lat, np.zeros(len(sid), np.int32), 1,
-                           deferred).sum())
+    return int(
+        write_parts(conn, sid, ts, value, lon, lat, np.zeros(len(sid), np.int32), 1, deferred).sum()
+    )
 
 
-def write_parts(conn: Connection, sid: np.ndarray, ts: np.ndarray, value: np.ndarray,
-                lon: np.ndarray, lat: np.ndarray, part: np.ndarray, parts: int,
-                deferred: bool = False) -> np.ndarray:
+def write_parts(
+    conn: Connection,
+    sid: np.ndarray,
+    ts: np.ndarray,
+    value: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    part: np.ndarray,
+    parts: int,
+    deferred: bool = False,
+) -> np.ndarray:
     """Store several callers' readings at once (part = caller 0..parts-1 of each reading);
     returns how many rows were new per caller. deferred (PostgreSQL only): aggregates and
     latest values wait for rollup()."""
@@ -145,9 +190,17 @@ def write_parts(conn: Connection, sid: np.ndarray, ts: np.ndarray, value: np.nda
     return counts
 
 
-def _write_pg(conn: Connection, sid: np.ndarray, ts: np.ndarray, value: np.ndarray,
-              lon: np.ndarray, lat: np.ndarray, part: np.ndarray, parts: int,
-              deferred: bool) -> list[tuple[int, int]]:
+def _write_pg(
+    conn: Connection,
+    sid: np.ndarray,
+    ts: np.ndarray,
+    value: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    part: np.ndarray,
+    parts: int,
+    deferred: bool,
+) -> list[tuple[int, int]]:
     keep = _dedupe(sid, ts)  # also sorts by (sensor, ts): inserts walk the index in order
     sid, ts, value, lon, lat, part = (a[keep] for a in (sid, ts, value, lon, lat, part))
     raw = conn.connection.driver_connection
@@ -163,8 +216,11 @@ def _write_pg(conn: Connection, sid: np.ndarray, ts: np.ndarray, value: np.ndarr
     sql = "COPY _stage_readings (sensor_id, ts, value, lon, lat, part) FROM STDIN (FORMAT binary)"
     with raw.cursor() as cur, cur.copy(sql) as copy:
         copy.write(data)
-    statement = ((_PG_DEFERRED_PARTS if parts > 1 else _PG_DEFERRED) if deferred else
-                 (_PG_STATEMENT_PARTS if parts > 1 else _PG_STATEMENT))
+    statement = (
+        (_PG_DEFERRED_PARTS if parts > 1 else _PG_DEFERRED)
+        if deferred
+        else (_PG_STATEMENT_PARTS if parts > 1 else _PG_STATEMENT)
+    )
     # ON COMMIT DELETE ROWS empties the stage; no TRUNCATE (it costs a new file each time).
     return [(int(k), int(n)) for k, n in conn.execute(text(statement))]
 
@@ -204,27 +260,46 @@ ON CONFLICT (sensor_id) DO UPDATE SET ts = excluded.ts, value = excluded.value,
   lon = excluded.lon, lat = excluded.lat WHERE s.ts < excluded.ts"""
 
 
-def _fold(raw: psycopg.Connection, sid: np.ndarray, ts: np.ndarray, value: np.ndarray,
-          lon: np.ndarray, lat: np.ndarray) -> None:
+def _fold(
+    raw: psycopg.Connection,
+    sid: np.ndarray,
+    ts: np.ndarray,
+    value: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+) -> None:
     """Aggregates and latest values of rows known to be new, sorted by (sensor, ts)."""
     last = np.concatenate((sid[1:] != sid[:-1], [True]))
-    params = (*buckets(sid, ts, value, MINUTE_MS), *buckets(sid, ts, value, HOUR_MS),
-              sid[last].tolist(), ts[last].tolist(), value[last].tolist(),
-              _nullable(lon[last]), _nullable(lat[last]))
+    params = (
+        *buckets(sid, ts, value, MINUTE_MS),
+        *buckets(sid, ts, value, HOUR_MS),
+        sid[last].tolist(),
+        ts[last].tolist(),
+        value[last].tolist(),
+        _nullable(lon[last]),
+        _nullable(lat[last]),
+    )
     with raw.cursor() as cur:
         cur.execute(_FOLD_NEW, params)
 
 
-def buckets(sid: np.ndarray, ts: np.ndarray, value: np.ndarray,
-            width: int) -> tuple[list[int], list[int], list[int], list[float], list[float],
-                                 list[float]]:
+def buckets(
+    sid: np.ndarray, ts: np.ndarray, value: np.ndarray, width: int
+) -> tuple[list[int], list[int], list[int], list[float], list[float], list[float]]:
     """(sensor, bucket, n, min, max, sum) of rows sorted by (sensor, ts)."""
     bucket = ts - ts % width
-    starts = np.flatnonzero(np.concatenate(([True], (sid[1:] != sid[:-1]) | (bucket[1:] != bucket[:-1]))))
+    starts = np.flatnonzero(
+        np.concatenate(([True], (sid[1:] != sid[:-1]) | (bucket[1:] != bucket[:-1])))
+    )
     n = np.diff(np.append(starts, len(sid)))
-    return (sid[starts].tolist(), bucket[starts].tolist(), n.tolist(),
-            np.minimum.reduceat(value, starts).tolist(),
-            np.maximum.reduceat(value, starts).tolist(), np.add.reduceat(value, starts).tolist())
+    return (
+        sid[starts].tolist(),
+        bucket[starts].tolist(),
+        n.tolist(),
+        np.minimum.reduceat(value, starts).tolist(),
+        np.maximum.reduceat(value, starts).tolist(),
+        np.add.reduceat(value, starts).tolist(),
+    )
 
 
 def _nullable(a: np.ndarray) -> list[float | None]:
@@ -239,28 +314,50 @@ def _dedupe(sid: np.ndarray, ts: np.ndarray) -> np.ndarray:
     return order[first]
 
 
-def _write_sqlite(conn: Connection, sid: np.ndarray, ts: np.ndarray, value: np.ndarray,
-                  lon: np.ndarray, lat: np.ndarray, part: np.ndarray) -> list[tuple[int, int]]:
+def _write_sqlite(
+    conn: Connection,
+    sid: np.ndarray,
+    ts: np.ndarray,
+    value: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    part: np.ndarray,
+) -> list[tuple[int, int]]:
     keep = _dedupe(sid, ts)
     lon_o = np.where(np.isfinite(lon[keep]), lon[keep], None)
     lat_o = np.where(np.isfinite(lat[keep]), lat[keep], None)
-    rows = list(zip(sid[keep].tolist(), ts[keep].tolist(), value[keep].tolist(),
-                    lon_o.tolist(), lat_o.tolist(), part[keep].tolist(), strict=True))
+    rows = list(
+        zip(
+            sid[keep].tolist(),
+            ts[keep].tolist(),
+            value[keep].tolist(),
+            lon_o.tolist(),
+            lat_o.tolist(),
+            part[keep].tolist(),
+            strict=True,
+        )
+    )
     raw = conn.connection.driver_connection
     cur = raw.cursor()
     try:
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS _stage_readings (sensor_id INTEGER,"
-                    " ts INTEGER, value REAL, lon REAL, lat REAL, part INTEGER)")
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS _stage_readings (sensor_id INTEGER,"
+            " ts INTEGER, value REAL, lon REAL, lat REAL, part INTEGER)"
+        )
         cur.execute("DELETE FROM _stage_readings")
         cur.executemany("INSERT INTO _stage_readings VALUES (?, ?, ?, ?, ?, ?)", rows)
         # Only rows not stored before stay in the stage, so the aggregates count each once
         # (SQLite has one writer at a time, so nothing can slip in between).
-        cur.execute("DELETE FROM _stage_readings WHERE EXISTS (SELECT 1 FROM readings r"
-                    " WHERE r.sensor_id = _stage_readings.sensor_id"
-                    " AND r.ts = _stage_readings.ts)")
+        cur.execute(
+            "DELETE FROM _stage_readings WHERE EXISTS (SELECT 1 FROM readings r"
+            " WHERE r.sensor_id = _stage_readings.sensor_id"
+            " AND r.ts = _stage_readings.ts)"
+        )
         counts = cur.execute("SELECT part, count(*) FROM _stage_readings GROUP BY part").fetchall()
-        cur.execute("INSERT INTO readings (sensor_id, ts, value, lon, lat)"
-                    " SELECT sensor_id, ts, value, lon, lat FROM _stage_readings")
+        cur.execute(
+            "INSERT INTO readings (sensor_id, ts, value, lon, lat)"
+            " SELECT sensor_id, ts, value, lon, lat FROM _stage_readings"
+        )
         cur.execute(_AGG_SQLITE.format(table="readings_1m", width=MINUTE_MS))
         cur.execute(_AGG_SQLITE.format(table="readings_1h", width=HOUR_MS))
         cur.execute(
@@ -269,7 +366,8 @@ def _write_sqlite(conn: Connection, sid: np.ndarray, ts: np.ndarray, value: np.n
             " SELECT sensor_id, max(ts), value, lon, lat FROM _stage_readings"
             " GROUP BY sensor_id"
             " ON CONFLICT (sensor_id) DO UPDATE SET ts = excluded.ts, value = excluded.value,"
-            " lon = excluded.lon, lat = excluded.lat WHERE excluded.ts > sensor_latest.ts")
+            " lon = excluded.lon, lat = excluded.lat WHERE excluded.ts > sensor_latest.ts"
+        )
         cur.execute("DELETE FROM _stage_readings")
     finally:
         cur.close()

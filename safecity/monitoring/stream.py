@@ -42,9 +42,13 @@ def owned(index: int, workers: int, partitions: int) -> list[int]:
 
 
 async def ensure_stream(js: Any, settings: MonitoringSettings) -> None:
-    config = StreamConfig(name=settings.nats_stream, subjects=[f"{settings.nats_subject_prefix}.>"],
-                          retention=RetentionPolicy.WORK_QUEUE, storage=StorageType.FILE,
-                          max_msg_size=1024 * 1024)
+    config = StreamConfig(
+        name=settings.nats_stream,
+        subjects=[f"{settings.nats_subject_prefix}.>"],
+        retention=RetentionPolicy.WORK_QUEUE,
+        storage=StorageType.FILE,
+        max_msg_size=1024 * 1024,
+    )
     try:
         await js.stream_info(settings.nats_stream)
     except NotFoundError:
@@ -69,9 +73,11 @@ class Publisher:
         parts, prefix = self.settings.partitions, self.settings.nats_subject_prefix
         stored = 0
         for start in range(0, len(items), window):
-            chunk = items[start:start + window]
-            futures = [self.js.publish(subject(prefix, d, parts), body, headers={DEVICE_HEADER: d})
-                       for d, body in chunk]
+            chunk = items[start : start + window]
+            futures = [
+                self.js.publish(subject(prefix, d, parts), body, headers={DEVICE_HEADER: d})
+                for d, body in chunk
+            ]
             results = await asyncio.gather(*futures, return_exceptions=True)
             stored += sum(1 for r in results if not isinstance(r, BaseException))
         return stored
@@ -84,8 +90,14 @@ class Publisher:
 Handler = Callable[[list[tuple[str | None, bytes]]], Any]
 
 
-async def consume(settings: MonitoringSettings, index: int, workers: int, handle: Handler,
-                  stop: asyncio.Event, batch: int | None = None) -> int:
+async def consume(
+    settings: MonitoringSettings,
+    index: int,
+    workers: int,
+    handle: Handler,
+    stop: asyncio.Event,
+    batch: int | None = None,
+) -> int:
     """Worker loop: fetch from each owned partition, hand batches to `handle`, then ack."""
     nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1)
     js = nc.jetstream()
@@ -93,11 +105,18 @@ async def consume(settings: MonitoringSettings, index: int, workers: int, handle
     subs = []
     prefix = settings.nats_subject_prefix
     for k in owned(index, workers, settings.partitions):
-        config = ConsumerConfig(durable_name=f"ingest-p{k}", ack_policy=AckPolicy.EXPLICIT,
-                                ack_wait=ACK_WAIT_S, max_ack_pending=100_000,
-                                filter_subject=f"{prefix}.p{k}")
-        subs.append(await js.pull_subscribe(f"{prefix}.p{k}", durable=f"ingest-p{k}",
-                                            stream=settings.nats_stream, config=config))
+        config = ConsumerConfig(
+            durable_name=f"ingest-p{k}",
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=ACK_WAIT_S,
+            max_ack_pending=100_000,
+            filter_subject=f"{prefix}.p{k}",
+        )
+        subs.append(
+            await js.pull_subscribe(
+                f"{prefix}.p{k}", durable=f"ingest-p{k}", stream=settings.nats_stream, config=config
+            )
+        )
     size = batch or settings.batch_max
     done = 0
     try:

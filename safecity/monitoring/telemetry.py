@@ -85,8 +85,10 @@ class Credentials:
         """True when every (device, token) pair was checked good before and still is."""
         ok = self._ok
         try:
-            return all(ok.get((d.device_id, t)) == d.token_hash
-                       for d, t in zip(devices, tokens, strict=True))
+            return all(
+                ok.get((d.device_id, t)) == d.token_hash
+                for d, t in zip(devices, tokens, strict=True)
+            )
         except TypeError:  # an unhashable token (a list, say): the full check refuses it
             return False
 
@@ -112,7 +114,8 @@ _SECRET_VALUE = re.compile(
     r"""(?ix)
     (["']?[\w-]*(?:token|passw|pwd|secret|api[_-]?key|auth|credential|signature)[\w-]*["']?
      \s*[:=]\s*)
-    ("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^\s,;}\]&]+)""")
+    ("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^\s,;}\]&]+)"""
+)
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;}]+")
 _WORDS = re.compile(r"[^\s\"',:;{}\[\]=()]{6,256}")
 
@@ -124,8 +127,9 @@ def redact(text: str, token_hashes: Collection[str] = ()) -> str:
     text = _SECRET_VALUE.sub(lambda m: m.group(1) + _masked(m.group(2)), text)
     text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
     if token_hashes:
-        text = _WORDS.sub(lambda m: MASK if hash_token(m.group(0)) in token_hashes
-                          else m.group(0), text)
+        text = _WORDS.sub(
+            lambda m: MASK if hash_token(m.group(0)) in token_hashes else m.group(0), text
+        )
     return text
 
 
@@ -138,7 +142,7 @@ def _text(raw: bytes | str | dict) -> str:
     if isinstance(raw, dict):
         raw = orjson.dumps(raw, option=orjson.OPT_SERIALIZE_NUMPY)
     if isinstance(raw, bytes):
-        raw = raw[:PAYLOAD_KEEP_CHARS * 4].decode("utf-8", "replace")
+        raw = raw[: PAYLOAD_KEEP_CHARS * 4].decode("utf-8", "replace")
     return raw[:PAYLOAD_KEEP_CHARS]
 
 
@@ -180,8 +184,14 @@ class Decoder:
         self.retention_ms = int(retention_days * 86_400_000)
         self.credentials = Credentials()
 
-    def decode(self, messages: Iterable[tuple[str | None, bytes | str | dict]], now_ms: int, *,
-               trusted: bool = False, max_bytes: int = MAX_MESSAGE_BYTES) -> Decoded:
+    def decode(
+        self,
+        messages: Iterable[tuple[str | None, bytes | str | dict]],
+        now_ms: int,
+        *,
+        trusted: bool = False,
+        max_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> Decoded:
         """messages: (device id from the topic or the HTTP token, body or already parsed body).
 
         trusted=True when the caller already authenticated the device (HTTP token, broker ACL).
@@ -205,8 +215,9 @@ class Decoder:
             if isinstance(raw, dict):
                 obj: object = raw
             elif len(raw) > max_bytes:
-                rejected.append(Rejection("oversized", device_id, f"{len(raw)} bytes",
-                                          _text(raw[:200])))
+                rejected.append(
+                    Rejection("oversized", device_id, f"{len(raw)} bytes", _text(raw[:200]))
+                )
                 continue
             else:
                 try:
@@ -215,8 +226,9 @@ class Decoder:
                     rejected.append(Rejection("malformed_json", device_id, "", _text(raw)))
                     continue
             if not isinstance(obj, dict):
-                rejected.append(Rejection("invalid_payload", device_id, "not an object",
-                                          _text(raw)))
+                rejected.append(
+                    Rejection("invalid_payload", device_id, "not an object", _text(raw))
+                )
                 continue
             device = self.devices.get(device_id) if device_id else None
             if device is None:
@@ -232,9 +244,14 @@ class Decoder:
             if items is None:
                 items = (obj,)
             elif not isinstance(items, list) or len(items) > MAX_READINGS_PER_MESSAGE:
-                rejected.append(Rejection("invalid_payload", device_id,
-                                          "readings must be a list of at most 10000",
-                                          _text(raw)))
+                rejected.append(
+                    Rejection(
+                        "invalid_payload",
+                        device_id,
+                        "readings must be a list of at most 10000",
+                        _text(raw),
+                    )
+                )
                 continue
             sid = device.sensor_id
             uniform = _uniform(items) if len(items) > 16 else None
@@ -248,14 +265,25 @@ class Decoder:
                 value = item.get("value") if isinstance(item, dict) else None
                 ts = parse_ts(item.get("ts")) if isinstance(item, dict) else None
                 if ts is None or not isinstance(value, int | float) or isinstance(value, bool):
-                    rejected.append(Rejection("invalid_payload", device_id,
-                                              "ts and a numeric value are required",
-                                              _text(str(item))))
+                    rejected.append(
+                        Rejection(
+                            "invalid_payload",
+                            device_id,
+                            "ts and a numeric value are required",
+                            _text(str(item)),
+                        )
+                    )
                     continue
                 quantity = item.get("quantity")
                 if quantity is not None and quantity != device.quantity:
-                    rejected.append(Rejection("wrong_quantity", device_id,
-                                              f"{quantity} ≠ {device.quantity}", _text(str(item))))
+                    rejected.append(
+                        Rejection(
+                            "wrong_quantity",
+                            device_id,
+                            f"{quantity} ≠ {device.quantity}",
+                            _text(str(item)),
+                        )
+                    )
                     continue
                 lon, lat = item.get("lon"), item.get("lat")
                 sids.append(sid)
@@ -268,8 +296,13 @@ class Decoder:
             chunks.append(_Chunk.of(sids, tss, vals, lons, lats, owners))
         return self._checked(chunks, rejected, now_ms)
 
-    def _singles(self, messages: list[tuple[str | None, bytes | str | dict]], now_ms: int,
-                 trusted: bool, max_bytes: int) -> Decoded | None:
+    def _singles(
+        self,
+        messages: list[tuple[str | None, bytes | str | dict]],
+        now_ms: int,
+        trusted: bool,
+        max_bytes: int,
+    ) -> Decoded | None:
         """Many single-reading messages of the plain shape {"token", "ts", "value"} from known,
         active devices with tokens seen before, as field sensors send them over MQTT: checked
         with a few passes in C instead of a Python loop per message. None as soon as anything
@@ -283,8 +316,11 @@ class Decoder:
         except orjson.JSONDecodeError:
             return None
         sizes = set(map(len, objs))  # ts, value and (unless trusted) token: nothing else
-        if len(objs) != len(raws) or set(map(type, objs)) != {dict} \
-                or sizes not in ([{2}, {3}] if trusted else [{3}]):
+        if (
+            len(objs) != len(raws)
+            or set(map(type, objs)) != {dict}
+            or sizes not in ([{2}, {3}] if trusted else [{3}])
+        ):
             return None
         try:
             ts = [o["ts"] for o in objs]
@@ -300,17 +336,24 @@ class Decoder:
         if not trusted and not self.credentials.all_known(devices, tokens or []):
             return None
         try:
-            chunk = _Chunk(np.array([d.sensor_id for d in devices], np.int64),  # type: ignore[union-attr]
-                           np.array(ts, np.int64), np.array(values, np.float64),
-                           np.full(len(ts), np.nan), np.full(len(ts), np.nan), ids)
+            chunk = _Chunk(
+                np.array([d.sensor_id for d in devices], np.int64),  # type: ignore[union-attr]
+                np.array(ts, np.int64),
+                np.array(values, np.float64),
+                np.full(len(ts), np.nan),
+                np.full(len(ts), np.nan),
+                ids,
+            )
         except OverflowError:
             return None
         return self._checked([chunk], [], now_ms)
 
     def _redacted(self, rejected: list[Rejection]) -> list[Rejection]:
         hashes = {d.token_hash for d in self.devices.values() if d.token_hash}
-        return [replace(r, payload=redact(r.payload, hashes), detail=redact(r.detail, hashes))
-                for r in rejected]
+        return [
+            replace(r, payload=redact(r.payload, hashes), detail=redact(r.detail, hashes))
+            for r in rejected
+        ]
 
     def _checked(self, chunks: list[_Chunk], rejected: list[Rejection], now_ms: int) -> Decoded:
         whole = chunks[0] if len(chunks) == 1 else _Chunk.joined(chunks)
@@ -321,11 +364,18 @@ class Decoder:
         bad = bad_value | future | old
         if bad.any():
             for k in np.flatnonzero(bad).tolist():
-                reason = "non_finite" if bad_value[k] else "future_timestamp" if future[k] \
-                    else "too_old"
+                reason = (
+                    "non_finite" if bad_value[k] else "future_timestamp" if future[k] else "too_old"
+                )
                 t, v = int(ts[k]), float(val[k])
-                rejected.append(Rejection(reason, whole.owner(k), f"ts={t} value={v}",
-                                          json.dumps({"ts": t, "value": v})))
+                rejected.append(
+                    Rejection(
+                        reason,
+                        whole.owner(k),
+                        f"ts={t} value={v}",
+                        json.dumps({"ts": t, "value": v}),
+                    )
+                )
             ok = ~bad
             sid, ts, val, lon, lat = sid[ok], ts[ok], val[ok], lon[ok], lat[ok]
         if rejected:
@@ -344,6 +394,7 @@ def _as_float(value: float) -> float:
 class _Chunk:
     """Decoded readings of consecutive messages as arrays; owners: one device id per reading,
     or one for all (a uniform batch)."""
+
     sid: np.ndarray
     ts: np.ndarray
     val: np.ndarray
@@ -352,11 +403,23 @@ class _Chunk:
     owners: list[str] | str
 
     @classmethod
-    def of(cls, sids: list[int], tss: list[int], vals: list[float], lons: list[float],
-           lats: list[float], owners: list[str]) -> _Chunk:
-        return cls(np.array(sids, np.int64), np.array(tss, np.int64),
-                   np.array(vals, np.float64), np.array(lons, np.float64),
-                   np.array(lats, np.float64), owners)
+    def of(
+        cls,
+        sids: list[int],
+        tss: list[int],
+        vals: list[float],
+        lons: list[float],
+        lats: list[float],
+        owners: list[str],
+    ) -> _Chunk:
+        return cls(
+            np.array(sids, np.int64),
+            np.array(tss, np.int64),
+            np.array(vals, np.float64),
+            np.array(lons, np.float64),
+            np.array(lats, np.float64),
+            owners,
+        )
 
     @classmethod
     def uniform(cls, sid: int, owner: str, ts: np.ndarray, val: np.ndarray) -> _Chunk:
@@ -368,8 +431,13 @@ class _Chunk:
         owners: list[str] = []
         for c in chunks:
             owners += [c.owners] * len(c.ts) if isinstance(c.owners, str) else c.owners
-        return cls(*(np.concatenate([getattr(c, name) for c in chunks])
-                     for name in ("sid", "ts", "val", "lon", "lat")), owners)
+        return cls(
+            *(
+                np.concatenate([getattr(c, name) for c in chunks])
+                for name in ("sid", "ts", "val", "lon", "lat")
+            ),
+            owners,
+        )
 
     def owner(self, k: int) -> str:
         return self.owners if isinstance(self.owners, str) else self.owners[k]
@@ -409,8 +477,11 @@ def ndjson_messages(device_id: str, body: bytes) -> list[tuple[str | None, bytes
         return [(device_id, line) for line in lines]
     # One reading object per line, none of them a batch (a line holding two objects separated
     # by a comma would parse here but not on its own: line by line decides).
-    if (len(items) != len(lines) or set(map(type, items)) != {dict}
-            or any(map(_HAS_READINGS, items))):
+    if (
+        len(items) != len(lines)
+        or set(map(type, items)) != {dict}
+        or any(map(_HAS_READINGS, items))
+    ):
         return [(device_id, line) for line in lines]
     step = MAX_READINGS_PER_MESSAGE
-    return [(device_id, {"readings": items[k:k + step]}) for k in range(0, len(items), step)]
+    return [(device_id, {"readings": items[k : k + step]}) for k in range(0, len(items), step)]

@@ -9,7 +9,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "mon_type": ("类型", "Type"),
     "mon_last": ("最新读数", "Latest reading"),
     "mon_open_alarms": ("未关闭报警", "Open alarms"),
-    "mon_chart": ("时序曲线（阈值线：蓝/黄/橙/红）", "Time series (threshold lines blue/yellow/orange/red)"),
+    "mon_chart": (
+        "时序曲线（阈值线：蓝/黄/橙/红）",
+        "Time series (threshold lines blue/yellow/orange/red)",
+    ),
     "mon_live": ("实时连接", "live"),
     "mon_sound": ("红色报警声音提示", "Sound on red alarms"),
     "mon_ack": ("确认", "Acknowledge"),
@@ -29,21 +32,32 @@ TEXTS: dict[str, tuple[str, str]] = {
     "mon_history": ("处置记录", "History"),
     "mon_actor": ("操作人", "By"),
     "mon_open_hd": ("转为隐患", "Open hidden danger"),
-    "mon_open_hd_confirm": ("将该报警转为隐患并进入处置？", "Open a hidden danger from this alarm?"),
+    "mon_open_hd_confirm": (
+        "将该报警转为隐患并进入处置？",
+        "Open a hidden danger from this alarm?",
+    ),
     "mon_hd_linked": ("已转隐患", "Hidden danger"),
     "mon_hd_section": ("隐患排查治理", "Hidden danger"),
     "mon_hd_title": ("隐患名称（不填则取报警内容）", "Title (defaults to the alarm message)"),
     "mon_hd_grade": ("建议等级", "Suggested grade"),
     "mon_hd_grade_none": ("由评估人员认定", "Left to the assessor"),
-    "mon_hd_hint": ("将以“监测报警”为发现方式上报隐患，位置、网格、企业取自报警；未关闭的报警转为“处置中”。",
-                    ("Reports a hidden danger found by monitoring, placed where the alarm is; "
-                     "an open alarm moves to handling.")),
+    "mon_hd_hint": (
+        "将以“监测报警”为发现方式上报隐患，位置、网格、企业取自报警；未关闭的报警转为“处置中”。",
+        (
+            "Reports a hidden danger found by monitoring, placed where the alarm is; "
+            "an open alarm moves to handling."
+        ),
+    ),
     "mon_hd_not_allowed": ("误报不能转为隐患", "A false alarm cannot open a hidden danger"),
     # alarm history: what happened, as staff say it (the stored action names are internal)
-    "mon_act_raise": ("报警触发", "raised"), "mon_act_clear": ("数值恢复", "cleared"),
-    "mon_act_escalate": ("等级升高", "escalated"), "mon_act_update": ("等级变化", "level changed"),
-    "mon_act_acknowledge": ("确认", "acknowledged"), "mon_act_handle": ("处置", "handling"),
-    "mon_act_resolve": ("解除", "resolved"), "mon_act_false_alarm": ("误报", "false alarm"),
+    "mon_act_raise": ("报警触发", "raised"),
+    "mon_act_clear": ("数值恢复", "cleared"),
+    "mon_act_escalate": ("等级升高", "escalated"),
+    "mon_act_update": ("等级变化", "level changed"),
+    "mon_act_acknowledge": ("确认", "acknowledged"),
+    "mon_act_handle": ("处置", "handling"),
+    "mon_act_resolve": ("解除", "resolved"),
+    "mon_act_false_alarm": ("误报", "false alarm"),
     "mon_act_hidden_danger": ("转为隐患", "opened a hidden danger"),
     "mon_act_link": ("关联事件", "linked to an incident"),
 }

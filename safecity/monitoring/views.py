@@ -29,21 +29,50 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/monitoring/sensors")
-def sensor_list(request: Request, q: str | None = None, type: str | None = None,
-                enterprise_id: int | None = None, page: int = Query(1, ge=1),
-                session: Session = Depends(db), who: Principal = Depends(web_user)) -> Response:
-    result = service.list_sensors(session, who, q=q, sensor_type=type or None,
-                                  enterprise_id=enterprise_id, page=page, size=50)
+def sensor_list(
+    request: Request,
+    q: str | None = None,
+    type: str | None = None,
+    enterprise_id: int | None = None,
+    page: int = Query(1, ge=1),
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
+    result = service.list_sensors(
+        session, who, q=q, sensor_type=type or None, enterprise_id=enterprise_id, page=page, size=50
+    )
     ids = [s.id for s in result.items]
-    latest = {r.sensor_id: r for r in session.scalars(
-        select(SensorLatest).where(SensorLatest.sensor_id.in_(ids)))} if ids else {}
-    open_alarms = dict(session.execute(
-        select(Alarm.sensor_id, func.count()).where(Alarm.open_key.is_not(None),
-                                                   Alarm.sensor_id.in_(ids))
-        .group_by(Alarm.sensor_id)).all()) if ids else {}
-    return render(request, "monitoring/sensors.html", page=result, latest=latest,
-                  open_alarms=open_alarms, types=TYPES, q=q or "", type=type or "",
-                  sensor_statuses=service.STATUSES, division_names=_division_names(session))
+    latest = (
+        {
+            r.sensor_id: r
+            for r in session.scalars(select(SensorLatest).where(SensorLatest.sensor_id.in_(ids)))
+        }
+        if ids
+        else {}
+    )
+    open_alarms = (
+        dict(
+            session.execute(
+                select(Alarm.sensor_id, func.count())
+                .where(Alarm.open_key.is_not(None), Alarm.sensor_id.in_(ids))
+                .group_by(Alarm.sensor_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    return render(
+        request,
+        "monitoring/sensors.html",
+        page=result,
+        latest=latest,
+        open_alarms=open_alarms,
+        types=TYPES,
+        q=q or "",
+        type=type or "",
+        sensor_statuses=service.STATUSES,
+        division_names=_division_names(session),
+    )
 
 
 def _division_names(session: Session) -> dict[str, str]:
@@ -52,39 +81,78 @@ def _division_names(session: Session) -> dict[str, str]:
 
 
 @router.get("/monitoring/sensors/{sensor_id}")
-def sensor_detail(request: Request, sensor_id: int, session: Session = Depends(db),
-                  who: Principal = Depends(web_user)) -> Response:
+def sensor_detail(
+    request: Request,
+    sensor_id: int,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     sensor = service.get_sensor(session, who, sensor_id)
     _version, rule_set = current_rules(session)
     rule = effective_rule(rule_set, sensor.sensor_type, sensor.rule_override)
-    alarms = list(session.scalars(select(Alarm).where(Alarm.sensor_id == sensor.id)
-                                  .order_by(Alarm.id.desc()).limit(20)))
-    return render(request, "monitoring/sensor_detail.html", sensor=sensor,
-                  stype=TYPES.get(sensor.sensor_type), rule=rule,
-                  latest=session.get(SensorLatest, sensor.id), alarms=alarms,
-                  rule_zh=RULE_ZH, rule_en=RULE_EN, level_zh=LEVEL_ZH, statuses=STATUSES,
-                  sensor_statuses=service.STATUSES,
-                  alarm_points=[{"ts": a.first_ts, "value": a.value, "level": a.level}
-                                for a in alarms if a.first_ts is not None and a.value is not None])
+    alarms = list(
+        session.scalars(
+            select(Alarm).where(Alarm.sensor_id == sensor.id).order_by(Alarm.id.desc()).limit(20)
+        )
+    )
+    return render(
+        request,
+        "monitoring/sensor_detail.html",
+        sensor=sensor,
+        stype=TYPES.get(sensor.sensor_type),
+        rule=rule,
+        latest=session.get(SensorLatest, sensor.id),
+        alarms=alarms,
+        rule_zh=RULE_ZH,
+        rule_en=RULE_EN,
+        level_zh=LEVEL_ZH,
+        statuses=STATUSES,
+        sensor_statuses=service.STATUSES,
+        alarm_points=[
+            {"ts": a.first_ts, "value": a.value, "level": a.level}
+            for a in alarms
+            if a.first_ts is not None and a.value is not None
+        ],
+    )
 
 
 @router.get("/monitoring/alarms")
-def alarm_console(request: Request, session: Session = Depends(db),
-                  who: Principal = Depends(web_user), at: datetime = Depends(now)) -> Response:
+def alarm_console(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+) -> Response:
     if not who.can_read():  # the public account: the live console is staff-only
         raise Forbidden("当前角色无权查看报警台", "your role may not view the alarm console")
     # Red first, then the latest: a storm of yellow alarms must not push the red ones away.
-    rank = case({lv: i for i, lv in enumerate(("red", "orange", "yellow", "blue"))},
-                value=Alarm.level, else_=9)
-    rows = list(session.scalars(select(Alarm).where(alarm_service.scope_clause(who),
-                                                    Alarm.open_key.is_not(None))
-                                .order_by(rank, Alarm.updated_at.desc()).limit(500)))
-    return render(request, "monitoring/alarms.html", alarms=rows, statuses=STATUSES,
-                  rule_zh=RULE_ZH, rule_en=RULE_EN, level_zh=LEVEL_ZH,
-                  types={k: (t.zh, t.en) for k, t in TYPES.items()},
-                  alarm_kinds={a.id: alarm_service.to_dict(a)["sensor_type"] for a in rows},
-                  can_handle=who.role in alarm_service.HANDLERS, can_open_hd=_can_open_hd(who),
-                  can_draft=_can_draft(who))
+    rank = case(
+        {lv: i for i, lv in enumerate(("red", "orange", "yellow", "blue"))},
+        value=Alarm.level,
+        else_=9,
+    )
+    rows = list(
+        session.scalars(
+            select(Alarm)
+            .where(alarm_service.scope_clause(who), Alarm.open_key.is_not(None))
+            .order_by(rank, Alarm.updated_at.desc())
+            .limit(500)
+        )
+    )
+    return render(
+        request,
+        "monitoring/alarms.html",
+        alarms=rows,
+        statuses=STATUSES,
+        rule_zh=RULE_ZH,
+        rule_en=RULE_EN,
+        level_zh=LEVEL_ZH,
+        types={k: (t.zh, t.en) for k, t in TYPES.items()},
+        alarm_kinds={a.id: alarm_service.to_dict(a)["sensor_type"] for a in rows},
+        can_handle=who.role in alarm_service.HANDLERS,
+        can_open_hd=_can_open_hd(who),
+        can_draft=_can_draft(who),
+    )
 
 
 def _can_draft(who: Principal) -> bool:
@@ -99,40 +167,69 @@ def _can_open_hd(who: Principal) -> bool:
     return who.role in alarm_service.HANDLERS and who.role in REPORTERS
 
 
-def _alarm_page(request: Request, session: Session, who: Principal, alarm: Alarm,
-                status: int = 200, errors: list[str] | None = None,
-                values: dict[str, str] | None = None) -> Response:
+def _alarm_page(
+    request: Request,
+    session: Session,
+    who: Principal,
+    alarm: Alarm,
+    status: int = 200,
+    errors: list[str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
     around = context.nearby(session, who, alarm)
-    return render(request, "monitoring/alarm_detail.html", status, alarm=alarm,
-                  history=alarm_service.history(session, alarm), statuses=STATUSES,
-                  rule_zh=RULE_ZH, rule_en=RULE_EN, level_zh=LEVEL_ZH, grades=GRADES,
-                  can_open_hd=_can_open_hd(who) and alarm.status in alarm_service.LINKABLE,
-                  can_draft=_can_draft(who), division=context.division_name(
-                      session, alarm.division_code), nearby=around,
-                  people=context.people_within(around), radius_m=context.RADIUS_M,
-                  kind_names=context.KIND_NAMES,
-                  errors=errors or [], values=values or {})
+    return render(
+        request,
+        "monitoring/alarm_detail.html",
+        status,
+        alarm=alarm,
+        history=alarm_service.history(session, alarm),
+        statuses=STATUSES,
+        rule_zh=RULE_ZH,
+        rule_en=RULE_EN,
+        level_zh=LEVEL_ZH,
+        grades=GRADES,
+        can_open_hd=_can_open_hd(who) and alarm.status in alarm_service.LINKABLE,
+        can_draft=_can_draft(who),
+        division=context.division_name(session, alarm.division_code),
+        nearby=around,
+        people=context.people_within(around),
+        radius_m=context.RADIUS_M,
+        kind_names=context.KIND_NAMES,
+        errors=errors or [],
+        values=values or {},
+    )
 
 
 @router.get("/monitoring/alarms/{alarm_id}")
-def alarm_detail(request: Request, alarm_id: int, session: Session = Depends(db),
-                 who: Principal = Depends(web_user)) -> Response:
+def alarm_detail(
+    request: Request,
+    alarm_id: int,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     return _alarm_page(request, session, who, alarm_service.get_alarm(session, who, alarm_id))
 
 
 @router.post("/monitoring/alarms/{alarm_id}/hidden-danger")
-def alarm_open_hidden_danger(request: Request, alarm_id: int, session: Session = Depends(db),
-                             who: Principal = Depends(web_user), at: datetime = Depends(now),
-                             form: FormData | None = Depends(form_data)) -> Response:
+def alarm_open_hidden_danger(
+    request: Request,
+    alarm_id: int,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     values = {k: str(v) for k, v in (form or {}).items() if k in ("title", "grade")}
     try:
         _alarm, hd = links.open_hidden_danger(
-            session, who, alarm_id, {k: v for k, v in values.items() if v.strip()}, at)
+            session, who, alarm_id, {k: v for k, v in values.items() if v.strip()}, at
+        )
     except Invalid as exc:
         session.rollback()
         alarm = alarm_service.get_alarm(session, who, alarm_id)
         en = lang_of(request) == "en"
-        return _alarm_page(request, session, who, alarm, 422,
-                           [e.en if en else e.zh for e in exc.errors], values)
+        return _alarm_page(
+            request, session, who, alarm, 422, [e.en if en else e.zh for e in exc.errors], values
+        )
     session.commit()
     return RedirectResponse(f"/hazards/{hd.id}", status_code=303)

@@ -92,27 +92,217 @@ def _data() -> dict[str, Any]:
 
 # ---------------------------------------------------------------- names, phones, numbers
 
-_SURNAMES = ("王张李刘孙杨赵姜于曲宋林徐隋衣初栾鞠宫修高陈吕郭马孔邹董滕矫丛迟慕战柳吴周郝谭邵辛"
-             "肖梁韩唐冯")
-_GIVEN = ("建国", "志强", "海燕", "丽娜", "晓东", "文静", "洪涛", "明华", "秀英", "玉兰", "红梅", "立新",
-          "振华", "春雨", "桂芳", "国庆", "伟", "军", "磊", "勇", "敏", "静", "杰", "涛", "超", "鹏",
-          "婷", "颖", "浩宇", "欣然", "子涵", "梓轩", "思远", "雪峰", "海波", "德胜", "庆丰", "淑珍",
-          "凤霞", "宝山", "福海", "春梅", "晓燕", "建华", "建军", "玉梅", "秀兰", "丽华", "志刚",
-          "俊杰", "晓明", "红霞", "永刚", "海涛", "文博", "佳怡", "雨萱", "一鸣", "子豪", "宇航",
-          "晨曦", "梦琪", "立军", "国华", "卫东", "爱民", "春光", "冬梅", "海英", "美玲", "雅琴",
-          "晓峰", "志勇", "凯", "强", "刚", "亮", "平", "燕", "娟", "霞", "芳", "丹", "鑫", "博")
+_SURNAMES = (
+    "王张李刘孙杨赵姜于曲宋林徐隋衣初栾鞠宫修高陈吕郭马孔邹董滕矫丛迟慕战柳吴周郝谭邵辛肖梁韩唐冯"
+)
+_GIVEN = (
+    "建国",
+    "志强",
+    "海燕",
+    "丽娜",
+    "晓东",
+    "文静",
+    "洪涛",
+    "明华",
+    "秀英",
+    "玉兰",
+    "红梅",
+    "立新",
+    "振华",
+    "春雨",
+    "桂芳",
+    "国庆",
+    "伟",
+    "军",
+    "磊",
+    "勇",
+    "敏",
+    "静",
+    "杰",
+    "涛",
+    "超",
+    "鹏",
+    "婷",
+    "颖",
+    "浩宇",
+    "欣然",
+    "子涵",
+    "梓轩",
+    "思远",
+    "雪峰",
+    "海波",
+    "德胜",
+    "庆丰",
+    "淑珍",
+    "凤霞",
+    "宝山",
+    "福海",
+    "春梅",
+    "晓燕",
+    "建华",
+    "建军",
+    "玉梅",
+    "秀兰",
+    "丽华",
+    "志刚",
+    "俊杰",
+    "晓明",
+    "红霞",
+    "永刚",
+    "海涛",
+    "文博",
+    "佳怡",
+    "雨萱",
+    "一鸣",
+    "子豪",
+    "宇航",
+    "晨曦",
+    "梦琪",
+    "立军",
+    "国华",
+    "卫东",
+    "爱民",
+    "春光",
+    "冬梅",
+    "海英",
+    "美玲",
+    "雅琴",
+    "晓峰",
+    "志勇",
+    "凯",
+    "强",
+    "刚",
+    "亮",
+    "平",
+    "燕",
+    "娟",
+    "霞",
+    "芳",
+    "丹",
+    "鑫",
+    "博",
+)
 # 字号 (trade names): a curated list reads like real firms; random characters only break ties.
-_ZIHAO = ("恒源", "鑫海", "泰和", "华信", "宏达", "瑞丰", "金港", "鲁东", "胶东", "海川", "润丰", "永盛",
-          "东方", "天润", "正信", "嘉禾", "鸿运", "顺达", "广源", "联创", "新力", "成达", "万通", "亿丰",
-          "合众", "益民", "宝利", "富源", "兴隆", "昌盛", "安泰", "康达", "佳和", "信诚", "德润", "利华",
-          "和顺", "金盛", "银海", "远航", "鸿基", "嘉信", "海润", "蓝海", "港城", "仙境", "海岳", "泰华",
-          "明远", "华东", "三环", "四海", "汇通", "金辰", "鼎盛", "瑞祥", "裕丰", "丰泽", "海阔", "龙腾",
-          "振邦", "荣昌", "聚源", "博远", "宏图", "金桥", "海晟", "中嘉", "诚达", "天一", "恒基", "万隆",
-          "通达", "瀚海", "华泽", "金岭", "玉龙", "东海", "北海", "黄海", "渤海", "齐鲁", "烟威", "登州")
+_ZIHAO = (
+    "恒源",
+    "鑫海",
+    "泰和",
+    "华信",
+    "宏达",
+    "瑞丰",
+    "金港",
+    "鲁东",
+    "胶东",
+    "海川",
+    "润丰",
+    "永盛",
+    "东方",
+    "天润",
+    "正信",
+    "嘉禾",
+    "鸿运",
+    "顺达",
+    "广源",
+    "联创",
+    "新力",
+    "成达",
+    "万通",
+    "亿丰",
+    "合众",
+    "益民",
+    "宝利",
+    "富源",
+    "兴隆",
+    "昌盛",
+    "安泰",
+    "康达",
+    "佳和",
+    "信诚",
+    "德润",
+    "利华",
+    "和顺",
+    "金盛",
+    "银海",
+    "远航",
+    "鸿基",
+    "嘉信",
+    "海润",
+    "蓝海",
+    "港城",
+    "仙境",
+    "海岳",
+    "泰华",
+    "明远",
+    "华东",
+    "三环",
+    "四海",
+    "汇通",
+    "金辰",
+    "鼎盛",
+    "瑞祥",
+    "裕丰",
+    "丰泽",
+    "海阔",
+    "龙腾",
+    "振邦",
+    "荣昌",
+    "聚源",
+    "博远",
+    "宏图",
+    "金桥",
+    "海晟",
+    "中嘉",
+    "诚达",
+    "天一",
+    "恒基",
+    "万隆",
+    "通达",
+    "瀚海",
+    "华泽",
+    "金岭",
+    "玉龙",
+    "东海",
+    "北海",
+    "黄海",
+    "渤海",
+    "齐鲁",
+    "烟威",
+    "登州",
+)
 _ZIHAO_CHARS = "恒泰鑫华瑞丰盛源海宏达润祥隆兴昌富佳康信诚德安利和永金宝东方天正远鸿嘉顺通广联晟泓浩博冠腾翔凯裕"
-_MOBILE = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152",
-           "153", "155", "156", "157", "158", "159", "166", "177", "178", "180", "182", "183",
-           "185", "186", "187", "188", "189", "198", "199")
+_MOBILE = (
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "177",
+    "178",
+    "180",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "198",
+    "199",
+)
 _VILLAGE_ENDS = ("庄", "疃", "沟", "夼", "泊", "屯")  # 疃, 夼 and 泊 are typical of Jiaodong
 _SURNAME_P = np.linspace(3.0, 0.6, len(_SURNAMES))
 _SURNAME_P /= _SURNAME_P.sum()
@@ -209,8 +399,9 @@ def _snapped(geom: Any) -> Any:
     return shape(_geojson(shapely.set_precision(geom, _PRECISION)))
 
 
-def _half_plane(a: np.ndarray, b: np.ndarray, wa: float, wb: float,
-                reach: float = 1000.0) -> Polygon:
+def _half_plane(
+    a: np.ndarray, b: np.ndarray, wa: float, wb: float, reach: float = 1000.0
+) -> Polygon:
     """Where site a's power distance wins over b's, |x-a|²-wa <= |x-b|²-wb, as a big rectangle."""
     normal = b - a
     length = float(np.hypot(*normal))
@@ -225,14 +416,23 @@ def _half_plane(a: np.ndarray, b: np.ndarray, wa: float, wb: float,
 def _power_cells(sites: np.ndarray, weights: np.ndarray, region: Any) -> list[Any]:
     cells = []
     for i in range(len(sites)):
-        planes = [_half_plane(sites[i], sites[j], weights[i], weights[j])
-                  for j in range(len(sites)) if j != i]
+        planes = [
+            _half_plane(sites[i], sites[j], weights[i], weights[j])
+            for j in range(len(sites))
+            if j != i
+        ]
         cells.append(shapely.intersection_all([region, *planes]))
     return cells
 
 
-def _fit_power_diagram(sites: np.ndarray, owner: np.ndarray, shares: np.ndarray, region: Any,
-                       rounds: int = 80, tolerance: float = 0.02) -> list[Any]:
+def _fit_power_diagram(
+    sites: np.ndarray,
+    owner: np.ndarray,
+    shares: np.ndarray,
+    region: Any,
+    rounds: int = 80,
+    tolerance: float = 0.02,
+) -> list[Any]:
     """Weighted Voronoi (power diagram) of the anchors whose county areas match the real land areas.
 
     A plain Voronoi (shapely.voronoi_polygons) of the anchors makes 福山/莱山 about twice their size
@@ -249,8 +449,10 @@ def _fit_power_diagram(sites: np.ndarray, owner: np.ndarray, shares: np.ndarray,
     weights = np.zeros(counties)
     for _ in range(rounds):
         cells = _power_cells(sites, weights[owner], region)
-        merged = [shapely.union_all([c for c, o in zip(cells, owner, strict=True) if o == k])
-                  for k in range(counties)]
+        merged = [
+            shapely.union_all([c for c, o in zip(cells, owner, strict=True) if o == k])
+            for k in range(counties)
+        ]
         error = targets - np.array([m.area for m in merged])
         if np.abs(error / targets).max() < tolerance:
             break
@@ -264,14 +466,26 @@ def _fit_power_diagram(sites: np.ndarray, owner: np.ndarray, shares: np.ndarray,
 def _build_counties(data: dict[str, Any]) -> tuple[Any, list[_County]]:
     outline = _snapped(Polygon(data["outline"]))
     counties = [
-        _County(code=c["code"], name=c["name"], name_en=c["name_en"], population=c["population"],
-                area_weight=c["area_km2"], tier=c["tier"], anchor=np.array(c["anchor"]),
-                seat=np.array(c["seat"]), prefixes=c["prefixes"], streets=c["streets"],
-                roads=c["roads"])
+        _County(
+            code=c["code"],
+            name=c["name"],
+            name_en=c["name_en"],
+            population=c["population"],
+            area_weight=c["area_km2"],
+            tier=c["tier"],
+            anchor=np.array(c["anchor"]),
+            seat=np.array(c["seat"]),
+            prefixes=c["prefixes"],
+            streets=c["streets"],
+            roads=c["roads"],
+        )
         for c in data["counties"]
     ]
-    anchors = [(k, a) for k, c in enumerate(data["counties"])
-               for a in [c["anchor"], *c.get("extra_anchors", [])]]
+    anchors = [
+        (k, a)
+        for k, c in enumerate(data["counties"])
+        for a in [c["anchor"], *c.get("extra_anchors", [])]
+    ]
     owner = np.array([k for k, _ in anchors])
     sites = _to_km(np.array([a for _, a in anchors]))
     shares = np.array([c.area_weight for c in counties], dtype=float)
@@ -306,8 +520,14 @@ def _uniform_points(geom: Any, n: int, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate(found)[:n]
 
 
-def _points_near(geom: Any, centre: Sequence[float], sigma_km: float, n: int,
-                 rng: np.random.Generator, tries: int = 50) -> np.ndarray:
+def _points_near(
+    geom: Any,
+    centre: Sequence[float],
+    sigma_km: float,
+    n: int,
+    rng: np.random.Generator,
+    tries: int = 50,
+) -> np.ndarray:
     """Gaussian cluster around a centre (a chemical park, a landmark) kept inside geom."""
     found: list[np.ndarray] = []
     have = 0
@@ -381,23 +601,42 @@ def _spread(pool: np.ndarray, chosen: np.ndarray, k: int) -> np.ndarray:
 # ---------------------------------------------------------------- divisions and grid cells
 
 
-def _division_rows(data: dict[str, Any], outline: Any, counties: list[_County],
-                   now: datetime) -> list[Row]:
+def _division_rows(
+    data: dict[str, Any], outline: Any, counties: list[_County], now: datetime
+) -> list[Row]:
     city = data["city"]
-    rows = [_division_row(city["code"], city["name"], city["name_en"],
-                          sum(c.population for c in counties), outline, now)]
+    rows = [
+        _division_row(
+            city["code"],
+            city["name"],
+            city["name_en"],
+            sum(c.population for c in counties),
+            outline,
+            now,
+        )
+    ]
     rows += [_division_row(c.code, c.name, c.name_en, c.population, c.shape, now) for c in counties]
     return rows
 
 
-def _division_row(code: str, name: str, name_en: str, population: int, geom: Any,
-                  now: datetime) -> Row:
+def _division_row(
+    code: str, name: str, name_en: str, population: int, geom: Any, now: datetime
+) -> Row:
     centre = geom.centroid
-    return {"code": code, "name": name, "name_en": name_en,
-            "level": division_level(code), "parent_code": parent_code(code),
-            "population": population, "area_km2": _area_km2(geom), "lon": round(centre.x, 5),
-            "lat": round(centre.y, 5), "geometry": _geojson(geom), "archived": False,
-            "updated_at": now}
+    return {
+        "code": code,
+        "name": name,
+        "name_en": name_en,
+        "level": division_level(code),
+        "parent_code": parent_code(code),
+        "population": population,
+        "area_km2": _area_km2(geom),
+        "lon": round(centre.x, 5),
+        "lat": round(centre.y, 5),
+        "geometry": _geojson(geom),
+        "archived": False,
+        "updated_at": now,
+    }
 
 
 # Cell size in degrees: about 1 km² in the old city, 2 km² in 福山, 6 km² in the countryside.
@@ -435,8 +674,9 @@ def _cell_population(county: _County, centres: np.ndarray, areas: np.ndarray) ->
     # People crowd the seat and, less so, each 街道/镇 centre; farmland keeps a thin floor.
     reach = {"core": 5.0, "urban": 4.0, "rural": 3.0}[county.tier]
     to_seat = np.hypot(*(_to_km(centres) - _to_km(county.seat)).T)
-    to_town = np.sqrt(((_to_km(centres)[:, None] - _to_km(county.street_xy)[None]) ** 2)
-                      .sum(axis=2)).min(axis=1)
+    to_town = np.sqrt(
+        ((_to_km(centres)[:, None] - _to_km(county.street_xy)[None]) ** 2).sum(axis=2)
+    ).min(axis=1)
     density = 0.15 + 3.0 * np.exp(-to_seat / reach) + 1.0 * np.exp(-to_town / 2.0)
     return _apportion(county.population, areas * density)
 
@@ -450,12 +690,19 @@ def _grid_rows(county: _County, rng: np.random.Generator, now: datetime) -> list
     county.cell_shapes, county.cell_street = pieces, street
     members, phones = _names(rng, len(pieces)), _phones(rng, len(pieces))
     return [
-        {"code": f"{county.code}-{k + 1:04d}",
-         "name": f"{county.name}{county.streets[street[k]]}第{k + 1:04d}网格",
-         "division_code": county.code, "population": int(county.cell_pop[k]),
-         "grid_member": members[k], "grid_member_phone": phones[k],
-         "lon": round(float(centres[k, 0]), 5), "lat": round(float(centres[k, 1]), 5),
-         "geometry": _geojson(piece), "archived": False, "updated_at": now}
+        {
+            "code": f"{county.code}-{k + 1:04d}",
+            "name": f"{county.name}{county.streets[street[k]]}第{k + 1:04d}网格",
+            "division_code": county.code,
+            "population": int(county.cell_pop[k]),
+            "grid_member": members[k],
+            "grid_member_phone": phones[k],
+            "lon": round(float(centres[k, 0]), 5),
+            "lat": round(float(centres[k, 1]), 5),
+            "geometry": _geojson(piece),
+            "archived": False,
+            "updated_at": now,
+        }
         for k, piece in enumerate(pieces)
     ]
 
@@ -469,8 +716,16 @@ def _street_rows(county: _County, now: datetime) -> list[Row]:
     for s in sorted(set(county.cell_street.tolist())):
         mine = county.cell_street == s
         shape = shapely.union_all([c for c, m in zip(county.cell_shapes, mine, strict=True) if m])
-        rows.append(_division_row(f"{county.code}{s + 1:03d}", county.streets[s], "",
-                                  int(county.cell_pop[mine].sum()), shape, now))
+        rows.append(
+            _division_row(
+                f"{county.code}{s + 1:03d}",
+                county.streets[s],
+                "",
+                int(county.cell_pop[mine].sum()),
+                shape,
+                now,
+            )
+        )
     return rows
 
 
@@ -489,47 +744,126 @@ class _Kind:
 
 _KINDS: tuple[_Kind, ...] = (
     _Kind("hazchem", 200, {"26": 0.8, "25": 0.2}, (0.08, 0.27, 0.50, 0.15), "mixed", "应急管理局"),
-    _Kind("mining", 90, {"09": 0.7, "10": 0.25, "06": 0.0}, (0.10, 0.30, 0.45, 0.15), "spread",
-          "应急管理局"),
+    _Kind(
+        "mining",
+        90,
+        {"09": 0.7, "10": 0.25, "06": 0.0},
+        (0.10, 0.30, 0.45, 0.15),
+        "spread",
+        "应急管理局",
+    ),
     _Kind("fireworks", 40, {"51": 0.6, "52": 0.4}, (0.0, 0.05, 0.35, 0.60), "people", "应急管理局"),
-    _Kind("metallurgy", 1000,
-          {"13": .16, "17": .05, "22": .04, "27": .05, "29": .07, "30": .09, "31": .05, "32": .05,
-           "33": .12, "34": .12, "36": .07, "37": .03, "38": .06, "39": .04},
-          (0.03, 0.12, 0.45, 0.40), "mixed", "应急管理局"),
-    _Kind("construction", 330, {"47": 0.6, "48": 0.4}, (0.05, 0.15, 0.45, 0.35), "people",
-          "住房城乡建设局"),
-    _Kind("transport", 300, {"54": 0.65, "55": 0.12, "59": 0.23}, (0.02, 0.08, 0.40, 0.50),
-          "mixed", "交通运输局"),
+    _Kind(
+        "metallurgy",
+        1000,
+        {
+            "13": 0.16,
+            "17": 0.05,
+            "22": 0.04,
+            "27": 0.05,
+            "29": 0.07,
+            "30": 0.09,
+            "31": 0.05,
+            "32": 0.05,
+            "33": 0.12,
+            "34": 0.12,
+            "36": 0.07,
+            "37": 0.03,
+            "38": 0.06,
+            "39": 0.04,
+        },
+        (0.03, 0.12, 0.45, 0.40),
+        "mixed",
+        "应急管理局",
+    ),
+    _Kind(
+        "construction",
+        330,
+        {"47": 0.6, "48": 0.4},
+        (0.05, 0.15, 0.45, 0.35),
+        "people",
+        "住房城乡建设局",
+    ),
+    _Kind(
+        "transport",
+        300,
+        {"54": 0.65, "55": 0.12, "59": 0.23},
+        (0.02, 0.08, 0.40, 0.50),
+        "mixed",
+        "交通运输局",
+    ),
     _Kind("gas", 60, {"45": 1.0}, (0.05, 0.25, 0.50, 0.20), "people", "住房城乡建设局"),
-    _Kind("special_equipment", 100, {"44": 0.4, "34": 0.6}, (0.03, 0.12, 0.45, 0.40), "mixed",
-          "市场监督管理局"),
-    _Kind("crowded_place", 420, {"52": .35, "61": .25, "62": .25, "89": .15},
-          (0.01, 0.06, 0.33, 0.60), "people"),
-    _Kind("other", 460, {"51": .35, "52": .25, "62": .15, "78": .10, "83": .08, "84": .07},
-          (0.005, 0.045, 0.30, 0.65), "people"),
+    _Kind(
+        "special_equipment",
+        100,
+        {"44": 0.4, "34": 0.6},
+        (0.03, 0.12, 0.45, 0.40),
+        "mixed",
+        "市场监督管理局",
+    ),
+    _Kind(
+        "crowded_place",
+        420,
+        {"52": 0.35, "61": 0.25, "62": 0.25, "89": 0.15},
+        (0.01, 0.06, 0.33, 0.60),
+        "people",
+    ),
+    _Kind(
+        "other",
+        460,
+        {"51": 0.35, "52": 0.25, "62": 0.15, "78": 0.10, "83": 0.08, "84": 0.07},
+        (0.005, 0.045, 0.30, 0.65),
+        "people",
+    ),
 )
 
 # Where the category does not say which bureau supervises, the industry does.
-_DEPARTMENT_BY_INDUSTRY = {"51": "商务局", "52": "商务局", "61": "文化和旅游局", "89": "文化和旅游局",
-                           "62": "市场监督管理局", "78": "城市管理局", "83": "教育和体育局",
-                           "84": "卫生健康局"}
+_DEPARTMENT_BY_INDUSTRY = {
+    "51": "商务局",
+    "52": "商务局",
+    "61": "文化和旅游局",
+    "89": "文化和旅游局",
+    "62": "市场监督管理局",
+    "78": "城市管理局",
+    "83": "教育和体育局",
+    "84": "卫生健康局",
+}
 
 _WORDS: dict[str, tuple[str, ...]] = {
-    "06": ("煤矿", "煤业"), "09": ("黄金矿业", "金矿", "矿业"), "10": ("矿业", "滑石矿业", "石材矿业"),
-    "13": ("食品", "水产食品", "粉丝", "果蔬食品", "海洋食品"), "17": ("纺织", "针织", "毛衫"),
-    "22": ("纸业", "包装"), "25": ("石化", "石油化工", "燃料油"),
-    "26": ("化工", "精细化工", "化学", "新材料科技", "化学品"), "27": ("药业", "制药", "生物医药"),
-    "29": ("塑料制品", "橡塑", "轮胎"), "30": ("石材", "建材", "水泥制品", "玻璃"),
-    "31": ("钢铁", "特钢", "钢管"), "32": ("铝业", "铜业", "有色金属"), "33": ("金属制品", "五金", "钢结构"),
-    "34": ("机械", "重工", "液压", "电梯工程", "起重机械"), "36": ("汽车部件", "汽车零部件"),
-    "37": ("船舶重工", "船舶", "游艇"), "38": ("电气", "电机", "电缆"), "39": ("电子", "光电", "精密电子"),
-    "44": ("热电", "供热", "热力"), "45": ("燃气", "天然气", "液化气", "能源"),
-    "47": ("建筑工程", "建设集团", "建筑安装工程"), "48": ("路桥工程", "市政工程", "水利工程"),
-    "51": ("商贸", "贸易", "进出口"), "52": ("商贸", "购物广场", "超市", "百货"),
-    "54": ("物流", "运输", "汽车运输", "客运", "危险货物运输"), "55": ("海运", "航运", "轮渡"),
-    "59": ("仓储", "港口装卸", "冷链物流"), "61": ("酒店", "宾馆", "大酒店"),
-    "62": ("餐饮管理", "饭店", "海鲜酒楼"), "78": ("园林绿化", "环卫"), "83": ("职业培训学校",),
-    "84": ("医疗管理", "门诊部"), "89": ("文化娱乐", "歌舞娱乐", "游乐"),
+    "06": ("煤矿", "煤业"),
+    "09": ("黄金矿业", "金矿", "矿业"),
+    "10": ("矿业", "滑石矿业", "石材矿业"),
+    "13": ("食品", "水产食品", "粉丝", "果蔬食品", "海洋食品"),
+    "17": ("纺织", "针织", "毛衫"),
+    "22": ("纸业", "包装"),
+    "25": ("石化", "石油化工", "燃料油"),
+    "26": ("化工", "精细化工", "化学", "新材料科技", "化学品"),
+    "27": ("药业", "制药", "生物医药"),
+    "29": ("塑料制品", "橡塑", "轮胎"),
+    "30": ("石材", "建材", "水泥制品", "玻璃"),
+    "31": ("钢铁", "特钢", "钢管"),
+    "32": ("铝业", "铜业", "有色金属"),
+    "33": ("金属制品", "五金", "钢结构"),
+    "34": ("机械", "重工", "液压", "电梯工程", "起重机械"),
+    "36": ("汽车部件", "汽车零部件"),
+    "37": ("船舶重工", "船舶", "游艇"),
+    "38": ("电气", "电机", "电缆"),
+    "39": ("电子", "光电", "精密电子"),
+    "44": ("热电", "供热", "热力"),
+    "45": ("燃气", "天然气", "液化气", "能源"),
+    "47": ("建筑工程", "建设集团", "建筑安装工程"),
+    "48": ("路桥工程", "市政工程", "水利工程"),
+    "51": ("商贸", "贸易", "进出口"),
+    "52": ("商贸", "购物广场", "超市", "百货"),
+    "54": ("物流", "运输", "汽车运输", "客运", "危险货物运输"),
+    "55": ("海运", "航运", "轮渡"),
+    "59": ("仓储", "港口装卸", "冷链物流"),
+    "61": ("酒店", "宾馆", "大酒店"),
+    "62": ("餐饮管理", "饭店", "海鲜酒楼"),
+    "78": ("园林绿化", "环卫"),
+    "83": ("职业培训学校",),
+    "84": ("医疗管理", "门诊部"),
+    "89": ("文化娱乐", "歌舞娱乐", "游乐"),
 }
 _FIREWORK_WORDS = ("烟花爆竹", "烟花爆竹经营")
 _SCALE_NAMES = ("large", "medium", "small", "micro")
@@ -548,12 +882,21 @@ class _Batch:
 
     @staticmethod
     def join(parts: list[_Batch]) -> _Batch:
-        return _Batch(*(np.concatenate([getattr(p, f) for p in parts])
-                        for f in ("kind", "county", "industry", "xy", "park")))
+        return _Batch(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("kind", "county", "industry", "xy", "park")
+            )
+        )
 
     def take(self, order: np.ndarray) -> _Batch:
-        return _Batch(self.kind[order], self.county[order], self.industry[order], self.xy[order],
-                      self.park[order])
+        return _Batch(
+            self.kind[order],
+            self.county[order],
+            self.industry[order],
+            self.xy[order],
+            self.park[order],
+        )
 
 
 def _industry_shares(kind: _Kind, county: _County, bias: dict[str, dict[str, float]]) -> dict:
@@ -561,27 +904,50 @@ def _industry_shares(kind: _Kind, county: _County, bias: dict[str, dict[str, flo
     return {code: share + extra.get(code, 0.0) for code, share in kind.industries.items()}
 
 
-def _county_batch(k: int, kind: _Kind, county_index: int, county: _County, n: int,
-                  bias: dict[str, dict[str, float]], rng: np.random.Generator) -> _Batch:
-    return _Batch(kind=np.full(n, k), county=np.full(n, county_index),
-                  industry=_weighted_pick(rng, _industry_shares(kind, county, bias), n),
-                  xy=_place(county, n, kind.place, rng), park=np.full(n, -1))
+def _county_batch(
+    k: int,
+    kind: _Kind,
+    county_index: int,
+    county: _County,
+    n: int,
+    bias: dict[str, dict[str, float]],
+    rng: np.random.Generator,
+) -> _Batch:
+    return _Batch(
+        kind=np.full(n, k),
+        county=np.full(n, county_index),
+        industry=_weighted_pick(rng, _industry_shares(kind, county, bias), n),
+        xy=_place(county, n, kind.place, rng),
+        park=np.full(n, -1),
+    )
 
 
-def _county_counts(weights: np.ndarray, n: int, rng: np.random.Generator,
-                   first: int | None = None) -> np.ndarray:
+def _county_counts(
+    weights: np.ndarray, n: int, rng: np.random.Generator, first: int | None = None
+) -> np.ndarray:
     picks = rng.choice(len(weights), n, p=weights / weights.sum())
     if first is not None and n:
         picks[0] = first  # guarantee one in a given county (the demo enterprise officer's)
     return np.bincount(picks, minlength=len(weights))
 
 
-def _park_batch(k: int, kind: _Kind, parks: list[dict], counties: list[_County], outline: Any,
-                n: int, rng: np.random.Generator) -> _Batch:
+def _park_batch(
+    k: int,
+    kind: _Kind,
+    parks: list[dict],
+    counties: list[_County],
+    outline: Any,
+    n: int,
+    rng: np.random.Generator,
+) -> _Batch:
     """Hazardous-chemical plants clustered in the chemical parks, wherever the border falls."""
     sizes = _apportion(n, np.array([p["share"] for p in parks]))
-    xy = np.concatenate([_points_near(outline, p["center"], p["sigma_km"], int(m), rng)
-                         for p, m in zip(parks, sizes, strict=True)])
+    xy = np.concatenate(
+        [
+            _points_near(outline, p["center"], p["sigma_km"], int(m), rng)
+            for p, m in zip(parks, sizes, strict=True)
+        ]
+    )
     owner = np.full(len(xy), -1)
     for i, county in enumerate(counties):
         owner[(owner < 0) & shapely.contains_xy(county.shape, xy[:, 0], xy[:, 1])] = i
@@ -590,12 +956,24 @@ def _park_batch(k: int, kind: _Kind, parks: list[dict], counties: list[_County],
         owner[j] = int(_nearest(xy[j : j + 1], np.array([c.anchor for c in counties]))[0])
         xy[j] = _points_near(counties[owner[j]].shape, xy[j], 1.0, 1, rng)[0]
     industry = _weighted_pick(rng, kind.industries, len(xy))
-    return _Batch(kind=np.full(len(xy), k), county=owner, industry=industry, xy=xy,
-                  park=np.repeat(np.arange(len(parks)), sizes))
+    return _Batch(
+        kind=np.full(len(xy), k),
+        county=owner,
+        industry=industry,
+        xy=xy,
+        park=np.repeat(np.arange(len(parks)), sizes),
+    )
 
 
-def _kind_batches(k: int, kind: _Kind, n: int, counties: list[_County], outline: Any,
-                  data: dict[str, Any], rng: np.random.Generator) -> list[_Batch]:
+def _kind_batches(
+    k: int,
+    kind: _Kind,
+    n: int,
+    counties: list[_County],
+    outline: Any,
+    data: dict[str, Any],
+    rng: np.random.Generator,
+) -> list[_Batch]:
     bias = data["industry_bias"]
     population = np.array([c.population for c in counties], dtype=float)
     parts: list[_Batch] = []
@@ -645,11 +1023,15 @@ def _gb11714_check(chars: np.ndarray) -> np.ndarray:
     return np.where(c9 == 10, USCC_CHARS.index("X"), np.where(c9 == 11, 0, c9))
 
 
-def _enterprise_name(kind: _Kind, industry: str, county: _County, pyrng: random.Random,
-                     large: bool, length: int = 2) -> str:
+def _enterprise_name(
+    kind: _Kind, industry: str, county: _County, pyrng: random.Random, large: bool, length: int = 2
+) -> str:
     words = _FIREWORK_WORDS if kind.category == "fireworks" else _WORDS[industry]
-    suffix = pyrng.choice(("股份有限公司", "集团有限公司")) if large and pyrng.random() < 0.5 else \
-        pyrng.choice(("有限公司", "有限公司", "有限公司", "有限责任公司"))
+    suffix = (
+        pyrng.choice(("股份有限公司", "集团有限公司"))
+        if large and pyrng.random() < 0.5
+        else pyrng.choice(("有限公司", "有限公司", "有限公司", "有限责任公司"))
+    )
     return f"{pyrng.choice(county.prefixes)}{_zihao(pyrng, length)}{pyrng.choice(words)}{suffix}"
 
 
@@ -682,10 +1064,20 @@ def _sizes(kinds: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.
     return scales, np.exp(rng.uniform(np.log(lo), np.log(hi))).astype(np.int64)
 
 
-def _enterprise_rows(counties: list[_County], outline: Any, data: dict[str, Any], scale: float,
-                     rng: np.random.Generator, pyrng: random.Random, now: datetime) -> list[Row]:
-    parts = [part for k, kind in enumerate(_KINDS) for part in
-             _kind_batches(k, kind, round(kind.count * scale), counties, outline, data, rng)]
+def _enterprise_rows(
+    counties: list[_County],
+    outline: Any,
+    data: dict[str, Any],
+    scale: float,
+    rng: np.random.Generator,
+    pyrng: random.Random,
+    now: datetime,
+) -> list[Row]:
+    parts = [
+        part
+        for k, kind in enumerate(_KINDS)
+        for part in _kind_batches(k, kind, round(kind.count * scale), counties, outline, data, rng)
+    ]
     batch = _Batch.join(parts)
     batch = batch.take(rng.permutation(len(batch.kind)))  # ids should not follow category
     n = len(batch.kind)
@@ -705,24 +1097,39 @@ def _enterprise_rows(counties: list[_County], outline: Any, data: dict[str, Any]
         kind, county, industry = _KINDS[batch.kind[j]], counties[batch.county[j]], industries[j]
         large = scales[j] == 0
 
-        def fresh(kind: _Kind = kind, industry: str = industry, county: _County = county,
-                  large: bool = large, length: int = 3) -> str:
+        def fresh(
+            kind: _Kind = kind,
+            industry: str = industry,
+            county: _County = county,
+            large: bool = large,
+            length: int = 3,
+        ) -> str:
             return _enterprise_name(kind, industry, county, pyrng, large, length)
 
         park = parks[batch.park[j]] if batch.park[j] >= 0 else ""
-        rows.append({
-            "name": _unique(fresh(length=2), seen, fresh), "uscc": usccs[j],
-            "industry_code": industry,
-            "industry_section": sections[industry], "scale": _SCALE_NAMES[scales[j]],
-            "supervision_category": kind.category, "is_hazchem": kind.category == "hazchem",
-            "address": _address(county, streets[j], pyrng, park), "division_code": county.code,
-            "lon": lons[j], "lat": lats[j],
-            "responsible_department": county.name + (
-                kind.department or _DEPARTMENT_BY_INDUSTRY.get(industry, "市场监督管理局")),
-            "safety_officer": officers[j], "safety_officer_phone": phones[j],
-            "employees": int(employees[j]), "archived": False,
-            "created_at": created[j], "updated_at": updated[j],
-        })
+        rows.append(
+            {
+                "name": _unique(fresh(length=2), seen, fresh),
+                "uscc": usccs[j],
+                "industry_code": industry,
+                "industry_section": sections[industry],
+                "scale": _SCALE_NAMES[scales[j]],
+                "supervision_category": kind.category,
+                "is_hazchem": kind.category == "hazchem",
+                "address": _address(county, streets[j], pyrng, park),
+                "division_code": county.code,
+                "lon": lons[j],
+                "lat": lats[j],
+                "responsible_department": county.name
+                + (kind.department or _DEPARTMENT_BY_INDUSTRY.get(industry, "市场监督管理局")),
+                "safety_officer": officers[j],
+                "safety_officer_phone": phones[j],
+                "employees": int(employees[j]),
+                "archived": False,
+                "created_at": created[j],
+                "updated_at": updated[j],
+            }
+        )
     return rows
 
 
@@ -750,44 +1157,98 @@ _TARGET_PLAN: dict[str, tuple[float, tuple[int, int], tuple[float, float], str]]
     "scenic_spot": (0.04, (1000, 20000), (0.02, 0.40), "spread"),
     "stadium": (0.02, (1000, 30000), (0.00, 0.20), "people"),
 }
-_RESIDENTIAL_ENDS = ("花园", "家园", "小区", "苑", "新城", "名苑", "华府", "雅居", "山庄", "公寓", "新村")
+_RESIDENTIAL_ENDS = (
+    "花园",
+    "家园",
+    "小区",
+    "苑",
+    "新城",
+    "名苑",
+    "华府",
+    "雅居",
+    "山庄",
+    "公寓",
+    "新村",
+)
 _TARGET_NAMES: dict[str, tuple[str, ...]] = {
     "residential": ("{zihao}{home}", "{zihao}{home}{phase}", "{stem}{home}", "{stem}{home}{phase}"),
-    "school": ("{county}{stem}小学", "{county}{stem}中学", "{county}第{n}中学", "{county}第{m}小学",
-               "{county}{stem}第{n}小学", "{county}{street}中心小学", "{county}实验中学",
-               "{county}实验小学"),
-    "kindergarten": ("{county}{stem}幼儿园", "{county}{street}中心幼儿园", "{prefix}{zihao}幼儿园",
-                     "{county}机关幼儿园", "{county}实验幼儿园"),
-    "hospital": ("{county}人民医院", "{county}中医医院", "{county}妇幼保健院", "{county}{street}{clinic}",
-                 "{county}{street}{clinic}", "{prefix}{zihao}医院"),
-    "nursing_home": ("{county}{street}敬老院", "{prefix}{zihao}养老院", "{prefix}{zihao}老年公寓",
-                     "{county}社会福利中心"),
+    "school": (
+        "{county}{stem}小学",
+        "{county}{stem}中学",
+        "{county}第{n}中学",
+        "{county}第{m}小学",
+        "{county}{stem}第{n}小学",
+        "{county}{street}中心小学",
+        "{county}实验中学",
+        "{county}实验小学",
+    ),
+    "kindergarten": (
+        "{county}{stem}幼儿园",
+        "{county}{street}中心幼儿园",
+        "{prefix}{zihao}幼儿园",
+        "{county}机关幼儿园",
+        "{county}实验幼儿园",
+    ),
+    "hospital": (
+        "{county}人民医院",
+        "{county}中医医院",
+        "{county}妇幼保健院",
+        "{county}{street}{clinic}",
+        "{county}{street}{clinic}",
+        "{prefix}{zihao}医院",
+    ),
+    "nursing_home": (
+        "{county}{street}敬老院",
+        "{prefix}{zihao}养老院",
+        "{prefix}{zihao}老年公寓",
+        "{county}社会福利中心",
+    ),
     "station": ("{county}{stem}汽车站", "{county}{stem}公交枢纽站", "{county}汽车总站"),
-    "shopping_centre": ("{prefix}{zihao}购物广场", "{prefix}{zihao}商厦", "{prefix}{zihao}超市",
-                        "{prefix}{zihao}购物中心"),
-    "scenic_spot": ("{county}{stem}公园", "{county}{stem}湿地公园", "{county}{stem}生态园",
-                    "{county}{stem}森林公园", "{county}{stem}采摘园", "{county}{stem}文化广场"),
-    "stadium": ("{county}体育中心", "{county}全民健身中心", "{county}{stem}体育馆",
-                "{county}{stem}游泳馆"),
+    "shopping_centre": (
+        "{prefix}{zihao}购物广场",
+        "{prefix}{zihao}商厦",
+        "{prefix}{zihao}超市",
+        "{prefix}{zihao}购物中心",
+    ),
+    "scenic_spot": (
+        "{county}{stem}公园",
+        "{county}{stem}湿地公园",
+        "{county}{stem}生态园",
+        "{county}{stem}森林公园",
+        "{county}{stem}采摘园",
+        "{county}{stem}文化广场",
+    ),
+    "stadium": (
+        "{county}体育中心",
+        "{county}全民健身中心",
+        "{county}{stem}体育馆",
+        "{county}{stem}游泳馆",
+    ),
 }
 
 
 _PHASES = ("一期", "二期", "三期", "东区", "西区", "南区", "北区")
-_FIELDS = {t: tuple(f for _, f, _, _ in string.Formatter().parse(t) if f)
-           for templates in _TARGET_NAMES.values() for t in templates}
+_FIELDS = {
+    t: tuple(f for _, f, _, _ in string.Formatter().parse(t) if f)
+    for templates in _TARGET_NAMES.values()
+    for t in templates
+}
 
 
-def _target_name(kind: str, county: _County, street: str, pyrng: random.Random,
-                 length: int = 2) -> str:
+def _target_name(
+    kind: str, county: _County, street: str, pyrng: random.Random, length: int = 2
+) -> str:
     """A plausible name; length 3 (3-character 字号, numbers to 99) when breaking a tie."""
     template = pyrng.choice(_TARGET_NAMES[kind])
     top = 40 if length == 2 else 99
     # Draw only what the template uses: 30 000+ names at bench scale make this loop hot.
     makers: dict[str, Callable[[], str]] = {
-        "county": lambda: county.name, "street": lambda: street,
+        "county": lambda: county.name,
+        "street": lambda: street,
         "prefix": lambda: pyrng.choice(county.prefixes),
         "stem": lambda: _stem(street if pyrng.random() < 0.5 else pyrng.choice(county.roads)),
-        "zihao": lambda: _zihao(pyrng, length), "home": lambda: pyrng.choice(_RESIDENTIAL_ENDS),
+        "zihao": lambda: _zihao(pyrng, length),
+        "home": lambda: pyrng.choice(_RESIDENTIAL_ENDS),
         "phase": lambda: pyrng.choice(_PHASES),
         "n": lambda: _zh_number(pyrng.randint(1, top - 10)),
         "m": lambda: _zh_number(pyrng.randint(1, top)),
@@ -796,8 +1257,14 @@ def _target_name(kind: str, county: _County, street: str, pyrng: random.Random,
     return template.format(**{f: makers[f]() for f in _FIELDS[template]})
 
 
-def _landmark_rows(data: dict[str, Any], counties: list[_County], rng: np.random.Generator,
-                   pyrng: random.Random, now: datetime, seen: set[str]) -> list[Row]:
+def _landmark_rows(
+    data: dict[str, Any],
+    counties: list[_County],
+    rng: np.random.Generator,
+    pyrng: random.Random,
+    now: datetime,
+    seen: set[str],
+) -> list[Row]:
     by_code = {c.code: c for c in counties}
     marks = data["landmarks"]
     contacts, phones = _names(rng, len(marks)), _phones(rng, len(marks))
@@ -810,47 +1277,99 @@ def _landmark_rows(data: dict[str, Any], counties: list[_County], rng: np.random
         xy = at if inside else _points_near(county.shape, mark["at"], 1.0, 1, rng)
         street = _streets_of(xy, np.zeros(1, dtype=int), [county])[0]
         seen.add(mark["name"])
-        rows.append(_target_row(mark["name"], mark["type"], mark["capacity"], county, xy[0], street,
-                                (contacts[j], phones[j]), pyrng, now,
-                                note="演示数据：位置与容量为近似值"))
+        rows.append(
+            _target_row(
+                mark["name"],
+                mark["type"],
+                mark["capacity"],
+                county,
+                xy[0],
+                street,
+                (contacts[j], phones[j]),
+                pyrng,
+                now,
+                note="演示数据：位置与容量为近似值",
+            )
+        )
     return rows
 
 
-def _target_row(name: str, kind: str, capacity: int, county: _County, xy: np.ndarray, street: str,
-                contact: tuple[str, str], pyrng: random.Random, now: datetime,
-                note: str = "") -> Row:
+def _target_row(
+    name: str,
+    kind: str,
+    capacity: int,
+    county: _County,
+    xy: np.ndarray,
+    street: str,
+    contact: tuple[str, str],
+    pyrng: random.Random,
+    now: datetime,
+    note: str = "",
+) -> Row:
     low, high = _TARGET_PLAN[kind][2]
     landline = kind in ("school", "hospital", "station", "stadium") and pyrng.random() < 0.6
     phone = f"0535-{pyrng.randint(2_000_000, 8_999_999)}" if landline else contact[1]
-    return {"name": name, "target_type": kind, "capacity": int(capacity),
-            "occupancy": int(capacity * pyrng.uniform(low, high)),
-            "address": _address(county, street, pyrng), "division_code": county.code,
-            "lon": round(float(xy[0]), 5), "lat": round(float(xy[1]), 5),
-            "contact": contact[0], "contact_phone": phone, "note": note,
-            "archived": False, "updated_at": now}
+    return {
+        "name": name,
+        "target_type": kind,
+        "capacity": int(capacity),
+        "occupancy": int(capacity * pyrng.uniform(low, high)),
+        "address": _address(county, street, pyrng),
+        "division_code": county.code,
+        "lon": round(float(xy[0]), 5),
+        "lat": round(float(xy[1]), 5),
+        "contact": contact[0],
+        "contact_phone": phone,
+        "note": note,
+        "archived": False,
+        "updated_at": now,
+    }
 
 
-def _target_rows(counties: list[_County], data: dict[str, Any], scale: float,
-                 rng: np.random.Generator, pyrng: random.Random, now: datetime) -> list[Row]:
+def _target_rows(
+    counties: list[_County],
+    data: dict[str, Any],
+    scale: float,
+    rng: np.random.Generator,
+    pyrng: random.Random,
+    now: datetime,
+) -> list[Row]:
     seen: set[str] = set()
     rows = _landmark_rows(data, counties, rng, pyrng, now, seen)
     total = max(0, round(1000 * scale) - len(rows))
     population = np.array([c.population for c in counties], dtype=float)
     sizes = _apportion(total, np.array([plan[0] for plan in _TARGET_PLAN.values()]))
-    for (kind, (_share, (lo, hi), _occ, where)), size in zip(_TARGET_PLAN.items(), sizes,
-                                                             strict=True):
+    for (kind, (_share, (lo, hi), _occ, where)), size in zip(
+        _TARGET_PLAN.items(), sizes, strict=True
+    ):
         for county, m in zip(counties, _county_counts(population, int(size), rng), strict=True):
             xy = _place(county, int(m), where, rng)
             caps = _log_uniform(rng, lo, hi, int(m))
             streets = _streets_of(xy, np.zeros(len(xy), dtype=int), [county])
             contacts = zip(_names(rng, int(m)), _phones(rng, int(m)), strict=True)
             for j, contact in enumerate(contacts):
-                def fresh(kind: str = kind, street: str = streets[j], county: _County = county,
-                          length: int = 3) -> str:
+
+                def fresh(
+                    kind: str = kind,
+                    street: str = streets[j],
+                    county: _County = county,
+                    length: int = 3,
+                ) -> str:
                     return _target_name(kind, county, street, pyrng, length)
 
-                rows.append(_target_row(_unique(fresh(length=2), seen, fresh), kind, int(caps[j]), county,
-                                        xy[j], streets[j], contact, pyrng, now))
+                rows.append(
+                    _target_row(
+                        _unique(fresh(length=2), seen, fresh),
+                        kind,
+                        int(caps[j]),
+                        county,
+                        xy[j],
+                        streets[j],
+                        contact,
+                        pyrng,
+                        now,
+                    )
+                )
     return rows
 
 
@@ -877,10 +1396,17 @@ def _user_rows(enterprises: list[Row]) -> list[Row]:
     rows = []
     for username, display, role, division, industry in _USERS:
         mine = role == "enterprise_officer"
-        rows.append({"username": username, "display_name": display, "role": role,
-                     "division_code": officer_of["division_code"] if mine else division,
-                     "industry": industry, "enterprise_uscc": officer_of["uscc"] if mine else None,
-                     "password": DEMO_PASSWORD})
+        rows.append(
+            {
+                "username": username,
+                "display_name": display,
+                "role": role,
+                "division_code": officer_of["division_code"] if mine else division,
+                "industry": industry,
+                "enterprise_uscc": officer_of["uscc"] if mine else None,
+                "password": DEMO_PASSWORD,
+            }
+        )
     return rows
 
 
@@ -906,40 +1432,61 @@ def generate(seed: int = DEFAULT_SEED, now: datetime | None = None, scale: float
     divisions += [row for county in counties for row in _street_rows(county, now)]
     enterprises = _enterprise_rows(counties, outline, data, scale, rng, pyrng, now)
     targets = _target_rows(counties, data, scale, rng, pyrng, now)
-    return DemoCity(divisions=divisions, grid_cells=grid, enterprises=enterprises,
-                    protected_targets=targets, users=_user_rows(enterprises))
+    return DemoCity(
+        divisions=divisions,
+        grid_cells=grid,
+        enterprises=enterprises,
+        protected_targets=targets,
+        users=_user_rows(enterprises),
+    )
 
 
-def load(session: Session, city: DemoCity, now: datetime,
-         progress: Progress | None = None) -> dict[str, int]:
+def load(
+    session: Session, city: DemoCity, now: datetime, progress: Progress | None = None
+) -> dict[str, int]:
     """Insert the demo city unless 370600 is already there; the caller commits."""
     if session.get(Division, CITY_CODE) is not None:
         return _counts(session)
-    for label, model, rows in (("divisions", Division, city.divisions),
-                               ("grid_cells", GridCell, city.grid_cells),
-                               ("enterprises", Enterprise, city.enterprises),
-                               ("protected_targets", ProtectedTarget, city.protected_targets)):
+    for label, model, rows in (
+        ("divisions", Division, city.divisions),
+        ("grid_cells", GridCell, city.grid_cells),
+        ("enterprises", Enterprise, city.enterprises),
+        ("protected_targets", ProtectedTarget, city.protected_targets),
+    ):
         _insert_chunks(session, model, rows, label, progress)
         refresh_statistics(session, model.__tablename__)
     _insert_users(session, city.users, now, progress)
     counts = _counts(session)
-    record(session, actor="system", action="demo.load", object_type="city", object_id=CITY_CODE,
-           before=None, after=counts, now=now)
+    record(
+        session,
+        actor="system",
+        action="demo.load",
+        object_type="city",
+        object_id=CITY_CODE,
+        before=None,
+        after=counts,
+        now=now,
+    )
     return counts
 
 
-def _insert_chunks(session: Session, model: Any, rows: list[Row], label: str,
-                   progress: Progress | None) -> None:
+def _insert_chunks(
+    session: Session, model: Any, rows: list[Row], label: str, progress: Progress | None
+) -> None:
     for start in range(0, len(rows), CHUNK):
         session.execute(insert(model), rows[start : start + CHUNK])
         if progress:
             progress(label, min(start + CHUNK, len(rows)), len(rows))
 
 
-def _insert_users(session: Session, users: list[Row], now: datetime,
-                  progress: Progress | None) -> None:
-    taken = set(session.scalars(select(User.username).where(
-        User.username.in_([u["username"] for u in users]))))
+def _insert_users(
+    session: Session, users: list[Row], now: datetime, progress: Progress | None
+) -> None:
+    taken = set(
+        session.scalars(
+            select(User.username).where(User.username.in_([u["username"] for u in users]))
+        )
+    )
     todo = [u for u in users if u["username"] not in taken]  # keep e.g. an admin made at install
     if todo:
         digest = hash_password(DEMO_PASSWORD)  # argon2 is slow on purpose: hash once, share it
@@ -952,17 +1499,35 @@ def _insert_users(session: Session, users: list[Row], now: datetime,
 def _user_row(session: Session, user: Row, digest: str, now: datetime) -> Row:
     enterprise_id = None
     if user["enterprise_uscc"]:  # ids exist only once the enterprises are in
-        enterprise_id = session.scalar(select(Enterprise.id).where(
-            Enterprise.uscc == user["enterprise_uscc"]))
-    return {"username": user["username"], "display_name": user["display_name"],
-            "password_hash": digest, "role": user["role"], "division_code": user["division_code"],
-            "enterprise_id": enterprise_id, "industry": user["industry"], "phone": None,
-            "lang": "zh", "active": True, "failed_logins": 0, "locked_until": None,
-            "created_at": now}
+        enterprise_id = session.scalar(
+            select(Enterprise.id).where(Enterprise.uscc == user["enterprise_uscc"])
+        )
+    return {
+        "username": user["username"],
+        "display_name": user["display_name"],
+        "password_hash": digest,
+        "role": user["role"],
+        "division_code": user["division_code"],
+        "enterprise_id": enterprise_id,
+        "industry": user["industry"],
+        "phone": None,
+        "lang": "zh",
+        "active": True,
+        "failed_logins": 0,
+        "locked_until": None,
+        "created_at": now,
+    }
 
 
 def _counts(session: Session) -> dict[str, int]:
-    models = {"divisions": Division, "grid_cells": GridCell, "enterprises": Enterprise,
-              "protected_targets": ProtectedTarget, "users": User}
-    return {name: int(session.scalar(select(func.count()).select_from(m)) or 0)
-            for name, m in models.items()}
+    models = {
+        "divisions": Division,
+        "grid_cells": GridCell,
+        "enterprises": Enterprise,
+        "protected_targets": ProtectedTarget,
+        "users": User,
+    }
+    return {
+        name: int(session.scalar(select(func.count()).select_from(m)) or 0)
+        for name, m in models.items()
+    }

@@ -63,9 +63,14 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "ok": self.ok, "total_rows": self.total_rows, "created": self.created,
-            "updated": self.updated, "unchanged": self.unchanged, "skipped": self.skipped,
-            "error_count": self.error_count, "dry_run": self.dry_run,
+            "ok": self.ok,
+            "total_rows": self.total_rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "error_count": self.error_count,
+            "dry_run": self.dry_run,
             "errors": list(self.errors),
         }
 
@@ -103,8 +108,9 @@ def _field_types(kind: Kind) -> dict[str, str]:
 
 def _header_map(kind: Kind) -> dict[str, str]:
     """Every accepted spelling of a header (key, Chinese label, English label) → column."""
-    names = list(kind.schema.model_fields) + [c for c in kind.columns if
-                                               c not in kind.schema.model_fields]
+    names = list(kind.schema.model_fields) + [
+        c for c in kind.columns if c not in kind.schema.model_fields
+    ]
     names += [c for c in _IGNORED_COLUMNS if c not in names]
     out: dict[str, str] = {}
     for name in names:
@@ -134,8 +140,10 @@ def _map_headers(kind: Kind, headers: list[Any]) -> list[str | None]:
             out.append(None)
             continue
         if name in seen:
-            raise _file_error(f"表头“{seen[name]}”与“{text.strip()}”重复",
-                              f"headers {seen[name]!r} and {text.strip()!r} are the same column")
+            raise _file_error(
+                f"表头“{seen[name]}”与“{text.strip()}”重复",
+                f"headers {seen[name]!r} and {text.strip()!r} are the same column",
+            )
         seen[name] = text.strip()
         out.append(name)
     if unknown:
@@ -208,8 +216,9 @@ class _Row:
     errors: list[FieldError] = field(default_factory=list)
 
 
-def _tabular_rows(kind: Kind, rows: Iterable[tuple[Any, ...] | list[Any]], *,
-                  unquote: bool) -> tuple[list[str], list[_Row]]:
+def _tabular_rows(
+    kind: Kind, rows: Iterable[tuple[Any, ...] | list[Any]], *, unquote: bool
+) -> tuple[list[str], list[_Row]]:
     """Header in row 1, data from row 2; numbers are the sheet's own, blank rows skipped.
 
     Tolerated before the header: blank rows and one title row (a single cell such as
@@ -226,8 +235,11 @@ def _tabular_rows(kind: Kind, rows: Iterable[tuple[Any, ...] | list[Any]], *,
             filled = [v for v in raw if not _is_blank(v)]
             if not filled:
                 continue
-            if len(filled) == 1 and title_allowed and \
-                    _norm_header(str(filled[0])[:MAX_HEADER_CHARS]) not in known:
+            if (
+                len(filled) == 1
+                and title_allowed
+                and _norm_header(str(filled[0])[:MAX_HEADER_CHARS]) not in known
+            ):
                 title_allowed = False
                 continue
             header = _map_headers(kind, list(raw))
@@ -241,12 +253,21 @@ def _tabular_rows(kind: Kind, rows: Iterable[tuple[Any, ...] | list[Any]], *,
             name = header[i] if i < len(header) else None
             if name is None:
                 if not _is_blank(value):
-                    row.errors.append(FieldError(
-                        "", f"第{i + 1}列有数据但没有表头", f"column {i + 1} has data but no header",
-                        number))
+                    row.errors.append(
+                        FieldError(
+                            "",
+                            f"第{i + 1}列有数据但没有表头",
+                            f"column {i + 1} has data but no header",
+                            number,
+                        )
+                    )
                 continue
-            if unquote and isinstance(value, str) and value[:1] == "'" \
-                    and value[1:2] in _FORMULA_START:
+            if (
+                unquote
+                and isinstance(value, str)
+                and value[:1] == "'"
+                and value[1:2] in _FORMULA_START
+            ):
                 value = value[1:]  # undo the formula guard our CSV export adds
             row.cells[name] = value
         out.append(row)
@@ -261,8 +282,7 @@ def _read_xlsx(kind: Kind, content: bytes) -> tuple[list[str], list[_Row]]:
             members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise _file_error("不是有效的 Excel (.xlsx) 文件", "not a valid Excel .xlsx file") from None
-    if len(members) > MAX_XLSX_MEMBERS or \
-            sum(m.file_size for m in members) > MAX_XLSX_UNCOMPRESSED:
+    if len(members) > MAX_XLSX_MEMBERS or sum(m.file_size for m in members) > MAX_XLSX_UNCOMPRESSED:
         raise _file_error("解压后超过 200 MB，拒绝处理", "larger than 200 MB uncompressed; refused")
     from openpyxl import load_workbook  # noqa: PLC0415 openpyxl loaded only when a workbook is read or written
 
@@ -278,8 +298,10 @@ def _read_xlsx(kind: Kind, content: bytes) -> tuple[list[str], list[_Row]]:
     except Invalid:
         raise
     except Exception:  # noqa: BLE001  # openpyxl raises KeyError, ValueError, XML errors… on junk
-        raise _file_error("不是有效的 Excel (.xlsx) 文件或文件已损坏",
-                          "not a valid Excel .xlsx file or it is damaged") from None
+        raise _file_error(
+            "不是有效的 Excel (.xlsx) 文件或文件已损坏",
+            "not a valid Excel .xlsx file or it is damaged",
+        ) from None
     finally:
         if workbook is not None:
             workbook.close()
@@ -302,8 +324,10 @@ def _read_csv(kind: Kind, content: bytes) -> tuple[list[str], list[_Row]]:
     try:
         text = _decode_text(content)
     except UnicodeError:
-        raise _file_error("无法识别的文本编码（应为 UTF-8 或 GB18030）",
-                          "unknown text encoding (expected UTF-8 or GB18030)") from None
+        raise _file_error(
+            "无法识别的文本编码（应为 UTF-8 或 GB18030）",
+            "unknown text encoding (expected UTF-8 or GB18030)",
+        ) from None
     first = text.split("\n", 1)[0]
     delimiter = "," if "," in first else "\t" if "\t" in first else ";" if ";" in first else ","
     try:
@@ -318,16 +342,22 @@ def _read_geojson(kind: Kind, content: bytes) -> tuple[list[str], list[_Row]]:
         data = json.loads(_decode_text(content))
     except (UnicodeError, ValueError, RecursionError):
         raise _file_error("不是有效的 GeoJSON", "not valid GeoJSON") from None
-    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or \
-            not isinstance(data.get("features"), list):
-        raise _file_error("GeoJSON 顶层应为 FeatureCollection",
-                          "GeoJSON must be a FeatureCollection")
+    if (
+        not isinstance(data, dict)
+        or data.get("type") != "FeatureCollection"
+        or not isinstance(data.get("features"), list)
+    ):
+        raise _file_error(
+            "GeoJSON 顶层应为 FeatureCollection", "GeoJSON must be a FeatureCollection"
+        )
     crs = data.get("crs")
     if isinstance(crs, dict):
         name = str((crs.get("properties") or {}).get("name", "")).lower()
         if name and not any(tag in name for tag in _WGS84_CRS):
-            raise _file_error(f"坐标系应为 WGS-84 经纬度，而不是 {name[:60]}",
-                              f"coordinates must be WGS-84 longitude/latitude, not {name[:60]}")
+            raise _file_error(
+                f"坐标系应为 WGS-84 经纬度，而不是 {name[:60]}",
+                f"coordinates must be WGS-84 longitude/latitude, not {name[:60]}",
+            )
     features = data["features"]
     if len(features) > MAX_ROWS:
         raise _file_error(f"要素超过 {MAX_ROWS} 个上限", f"more than {MAX_ROWS} features")
@@ -348,13 +378,15 @@ def _read_geojson(kind: Kind, content: bytes) -> tuple[list[str], list[_Row]]:
         row = _Row(number, {})
         out.append(row)
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            row.errors.append(FieldError("", "不是有效的 GeoJSON Feature",
-                                         "not a GeoJSON Feature", number))
+            row.errors.append(
+                FieldError("", "不是有效的 GeoJSON Feature", "not a GeoJSON Feature", number)
+            )
             continue
         props = feature.get("properties") or {}
         if not isinstance(props, dict):
-            row.errors.append(FieldError("", "properties 应为对象", "properties must be an object",
-                                         number))
+            row.errors.append(
+                FieldError("", "properties 应为对象", "properties must be an object", number)
+            )
             continue
         for key, value in props.items():
             if mapped.get(key):
@@ -365,22 +397,36 @@ def _read_geojson(kind: Kind, content: bytes) -> tuple[list[str], list[_Row]]:
         gtype = geometry.get("type") if isinstance(geometry, dict) else None
         if gtype == "Point":
             coords = geometry.get("coordinates")
-            if isinstance(coords, list) and len(coords) in (2, 3) and all(
-                    isinstance(c, int | float) and not isinstance(c, bool) for c in coords):
+            if (
+                isinstance(coords, list)
+                and len(coords) in (2, 3)
+                and all(isinstance(c, int | float) and not isinstance(c, bool) for c in coords)
+            ):
                 row.cells["lon"], row.cells["lat"] = coords[0], coords[1]
                 if "lon" not in columns:
                     columns += ["lon", "lat"]
             else:
-                row.errors.append(FieldError("geometry", "几何图形：点坐标无效",
-                                             "geometry: invalid point coordinates", number))
+                row.errors.append(
+                    FieldError(
+                        "geometry",
+                        "几何图形：点坐标无效",
+                        "geometry: invalid point coordinates",
+                        number,
+                    )
+                )
         elif has_geometry:
             row.cells["geometry"] = geometry  # the schema checks type, validity and range
             if "geometry" not in columns:
                 columns.append("geometry")
         else:
-            row.errors.append(FieldError(
-                "geometry", f"几何图形：{kind.zh}只接受点(Point)几何",
-                f"geometry: {kind.en.lower()} accepts Point geometry only", number))
+            row.errors.append(
+                FieldError(
+                    "geometry",
+                    f"几何图形：{kind.zh}只接受点(Point)几何",
+                    f"geometry: {kind.en.lower()} accepts Point geometry only",
+                    number,
+                )
+            )
     return list(dict.fromkeys(columns)), out
 
 
@@ -393,10 +439,11 @@ def _read(kind: Kind, filename: str, content: bytes) -> tuple[list[str], list[_R
     if ext in ("geojson", "json"):
         return _read_geojson(kind, content)
     if ext in ("xls", "et", "wps"):
-        raise _file_error("不支持旧版 .xls 格式，请在 Excel/WPS 中另存为 .xlsx",
-                          "old .xls is not supported; save as .xlsx")
-    raise _file_error("格式应为 .xlsx、.csv 或 .geojson",
-                      "format must be .xlsx, .csv or .geojson")
+        raise _file_error(
+            "不支持旧版 .xls 格式，请在 Excel/WPS 中另存为 .xlsx",
+            "old .xls is not supported; save as .xlsx",
+        )
+    raise _file_error("格式应为 .xlsx、.csv 或 .geojson", "format must be .xlsx, .csv or .geojson")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -440,7 +487,7 @@ def _load_existing(session: Session, kind: Kind, column: str, keys: set[Any]) ->
     col = getattr(kind.model, column)
     ordered = sorted(keys, key=str)
     for start in range(0, len(ordered), _IN_CHUNK):
-        chunk = ordered[start:start + _IN_CHUNK]
+        chunk = ordered[start : start + _IN_CHUNK]
         for obj in session.scalars(select(kind.model).where(col.in_(chunk))):
             found[getattr(obj, column)] = obj
     return found
@@ -457,7 +504,11 @@ def _row_errors(errors: list[FieldError], row: int) -> list[FieldError]:
 
 
 def _validate_rows(
-    session: Session, principal: Principal, kind: Kind, columns: list[str], rows: list[_Row],
+    session: Session,
+    principal: Principal,
+    kind: Kind,
+    columns: list[str],
+    rows: list[_Row],
 ) -> tuple[list[_Plan], dict[int, list[FieldError]]]:
     """Everything short of writing: schema, references, scope, duplicates. No side effects."""
     ftypes = _field_types(kind)
@@ -502,9 +553,14 @@ def _validate_rows(
             obj = existing.get(guess) if guess is not None else None
             if obj is None or not service._visible(principal, kind, obj):
                 shown = row.cells.get("id")
-                errors[row.number].append(FieldError(
-                    "id", f"编号：{shown} 不存在或不在您的管辖范围内",
-                    f"id: {shown} does not exist or is outside your jurisdiction", row.number))
+                errors[row.number].append(
+                    FieldError(
+                        "id",
+                        f"编号：{shown} 不存在或不在您的管辖范围内",
+                        f"id: {shown} does not exist or is outside your jurisdiction",
+                        row.number,
+                    )
+                )
                 continue
         elif kind.natural_key and guess is not None:
             obj = existing.get(guess)
@@ -523,9 +579,14 @@ def _validate_rows(
             continue
         if known is not None and values.get("division_code") not in known:
             code = values.get("division_code")
-            errors[row.number].append(FieldError(
-                "division_code", f"行政区划代码：{code} 不存在",
-                f"division code: {code} does not exist", row.number))
+            errors[row.number].append(
+                FieldError(
+                    "division_code",
+                    f"行政区划代码：{code} 不存在",
+                    f"division code: {code} does not exist",
+                    row.number,
+                )
+            )
             continue
         try:
             service._check_write(principal, kind, values, obj)
@@ -551,10 +612,14 @@ def _validate_rows(
             numbers = "、".join(str(p.row) for p in group)
             for plan in group:
                 dup_rows.add(plan.row)
-                errors[plan.row].append(FieldError(
-                    column, f"{zh_label}：{ident} 在文件中重复出现（第{numbers}行）",
-                    f"{en_label}: {ident} appears more than once in the file (rows {numbers})",
-                    plan.row))
+                errors[plan.row].append(
+                    FieldError(
+                        column,
+                        f"{zh_label}：{ident} 在文件中重复出现（第{numbers}行）",
+                        f"{en_label}: {ident} appears more than once in the file (rows {numbers})",
+                        plan.row,
+                    )
+                )
         plans = [p for p in plans if p.row not in dup_rows]
     return plans, dict(errors)
 
@@ -568,8 +633,9 @@ class _Inserted:
             self.division_code = values["code"]
 
 
-def _write(session: Session, principal: Principal, kind: Kind, plans: list[_Plan],
-           now: datetime) -> tuple[int, int, int]:
+def _write(
+    session: Session, principal: Principal, kind: Kind, plans: list[_Plan], now: datetime
+) -> tuple[int, int, int]:
     """Insert new objects in batches, update changed ones, audit both; unchanged rows untouched."""
     new_rows: list[dict[str, Any]] = []
     updates: list[tuple[Any, str, dict[str, Any] | None]] = []
@@ -619,23 +685,49 @@ def _write(session: Session, principal: Principal, kind: Kind, plans: list[_Plan
     return len(created), len(updates), unchanged
 
 
-def _audit_many(session: Session, principal: Principal, kind: Kind,
-                changes: list[tuple[Any, str, dict[str, Any] | None]], now: datetime) -> None:
+def _audit_many(
+    session: Session,
+    principal: Principal,
+    kind: Kind,
+    changes: list[tuple[Any, str, dict[str, Any] | None]],
+    now: datetime,
+) -> None:
     """What service._audit does per object, with one audit-chain head update for all."""
     if not changes:
         return
-    audit.record_many(session, principal.username, [
-        audit.Change(kind.name, getattr(obj, kind.key), action, before,
-                     service.to_dict(kind, obj, with_geometry=True))
-        for obj, action, before in changes], now)
+    audit.record_many(
+        session,
+        principal.username,
+        [
+            audit.Change(
+                kind.name,
+                getattr(obj, kind.key),
+                action,
+                before,
+                service.to_dict(kind, obj, with_geometry=True),
+            )
+            for obj, action, before in changes
+        ],
+        now,
+    )
     for obj, action, _before in changes:
-        events.publish(events.ObjectChanged(now, kind.name, str(getattr(obj, kind.key)), action,
-                                            obj.division_code))
+        events.publish(
+            events.ObjectChanged(
+                now, kind.name, str(getattr(obj, kind.key)), action, obj.division_code
+            )
+        )
 
 
 def import_file(
-    session: Session, principal: Principal, kind: Kind, filename: str, content: bytes,
-    now: datetime, *, valid_only: bool = False, dry_run: bool = False,
+    session: Session,
+    principal: Principal,
+    kind: Kind,
+    filename: str,
+    content: bytes,
+    now: datetime,
+    *,
+    valid_only: bool = False,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Create or update objects from an uploaded file.
 
@@ -651,21 +743,37 @@ def import_file(
         raise _file_error("没有数据行", "no data rows")
     plans, errors = _validate_rows(session, principal, kind, columns, rows)
     flat = [e for number in sorted(errors) for e in errors[number]]
-    report = ImportReport(ok=not flat, total_rows=len(rows), skipped=len(errors),
-                          error_count=len(flat), dry_run=dry_run)
+    report = ImportReport(
+        ok=not flat,
+        total_rows=len(rows),
+        skipped=len(errors),
+        error_count=len(flat),
+        dry_run=dry_run,
+    )
     shown = flat[:MAX_REPORTED_ERRORS]
     if len(flat) > len(shown):
         more = len(flat) - len(shown)
-        shown.append(FieldError("file", f"另有 {more} 个错误未列出", f"{more} more errors not shown",
-                                0))
-    report.errors = [{"row": e.row if e.row is not None else 0, "column": e.field,
-                      "message": e.zh, "message_en": e.en} for e in shown]
+        shown.append(
+            FieldError("file", f"另有 {more} 个错误未列出", f"{more} more errors not shown", 0)
+        )
+    report.errors = [
+        {
+            "row": e.row if e.row is not None else 0,
+            "column": e.field,
+            "message": e.zh,
+            "message_en": e.en,
+        }
+        for e in shown
+    ]
     if flat and not valid_only and not dry_run:
         raise Invalid(shown)  # nothing was added to the session: no pending writes
     if dry_run:
         report.created = sum(1 for p in plans if p.obj is None)
-        changed = sum(1 for p in plans if p.obj is not None and any(
-            getattr(p.obj, k) != v for k, v in p.values.items()))
+        changed = sum(
+            1
+            for p in plans
+            if p.obj is not None and any(getattr(p.obj, k) != v for k, v in p.values.items())
+        )
         report.updated = changed
         report.unchanged = len(plans) - report.created - changed
         return report
@@ -696,8 +804,12 @@ def _cell_value(value: Any) -> Any:
     return value
 
 
-def _xlsx(headers: list[str], rows: Iterable[list[Any]], widths: list[int],
-          notes: list[list[str]] | None = None) -> bytes:
+def _xlsx(
+    headers: list[str],
+    rows: Iterable[list[Any]],
+    widths: list[int],
+    notes: list[list[str]] | None = None,
+) -> bytes:
     from openpyxl import Workbook  # noqa: PLC0415 openpyxl loaded only when a workbook is read or written
     from openpyxl.cell import WriteOnlyCell  # noqa: PLC0415 openpyxl loaded only when a workbook is read or written
     from openpyxl.styles import Font  # noqa: PLC0415 openpyxl loaded only when a workbook is read or written
@@ -758,16 +870,30 @@ def _geometry(kind: Kind, obj: Any) -> dict[str, Any] | None:
 
 
 def export(
-    session: Session, principal: Principal, kind: Kind, params: service.ListParams, fmt: str,
+    session: Session,
+    principal: Principal,
+    kind: Kind,
+    params: service.ListParams,
+    fmt: str,
 ) -> tuple[bytes, str, str]:
     """The caller's matching objects as XLSX, CSV (UTF-8 with BOM) or GeoJSON; re-importable."""
     columns = _flat_columns(kind)
     objects = service.iter_objects(session, principal, kind, params)
     if fmt == "geojson":
-        features = [{"type": "Feature", "geometry": _geometry(kind, obj),
-                     "properties": {c: getattr(obj, c) for c in columns}} for obj in objects]
-        body = json.dumps({"type": "FeatureCollection", "features": features},
-                          ensure_ascii=False, separators=(",", ":"), default=str)
+        features = [
+            {
+                "type": "Feature",
+                "geometry": _geometry(kind, obj),
+                "properties": {c: getattr(obj, c) for c in columns},
+            }
+            for obj in objects
+        ]
+        body = json.dumps(
+            {"type": "FeatureCollection", "features": features},
+            ensure_ascii=False,
+            separators=(",", ":"),
+            default=str,
+        )
         return body.encode("utf-8"), GEOJSON_MEDIA, f"{kind.plural}.geojson"
     headers = [kind.label(c)[0] for c in columns]
     rows: Iterator[list[Any]] = ([getattr(obj, c) for c in columns] for obj in objects)
@@ -782,8 +908,13 @@ def export(
     if fmt == "xlsx":
         widths = [max(10, min(40, len(h) * 2 + 4)) for h in headers]
         return _xlsx(headers, rows, widths), XLSX_MEDIA, f"{kind.plural}.xlsx"
-    raise Invalid([FieldError("format", "格式：应为 xlsx、csv 或 geojson",
-                              "format: must be xlsx, csv or geojson")])
+    raise Invalid(
+        [
+            FieldError(
+                "format", "格式：应为 xlsx、csv 或 geojson", "format: must be xlsx, csv or geojson"
+            )
+        ]
+    )
 
 
 def _describe(kind: Kind, column: str) -> str:
@@ -808,8 +939,11 @@ def _describe(kind: Kind, column: str) -> str:
     if column == "industry_code":
         parts.append("GB/T 4754 行业代码，如 26 或 2614")
     if not info.is_required() and info.default not in (None, ""):
-        default = options[info.default][0] if options and info.default in options else \
-            ("是" if info.default is True else "否" if info.default is False else info.default)
+        default = (
+            options[info.default][0]
+            if options and info.default in options
+            else ("是" if info.default is True else "否" if info.default is False else info.default)
+        )
         parts.append(f"默认：{default}")
     return "；".join(parts)
 

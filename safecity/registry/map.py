@@ -19,17 +19,29 @@ LAYERS = ("divisions", "grid-cells", "enterprises", "protected-targets")
 _PROPS: dict[str, tuple[str, ...]] = {
     "divisions": ("code", "name", "level", "population"),
     "grid-cells": ("id", "code", "name", "division_code", "population", "grid_member"),
-    "enterprises": ("id", "name", "industry_section", "supervision_category", "is_hazchem",
-                    "division_code", "scale"),
+    "enterprises": (
+        "id",
+        "name",
+        "industry_section",
+        "supervision_category",
+        "is_hazchem",
+        "division_code",
+        "scale",
+    ),
     "protected-targets": ("id", "name", "target_type", "capacity", "division_code"),
 }
 
-_MODELS = {"divisions": Division, "grid-cells": GridCell, "enterprises": Enterprise,
-           "protected-targets": ProtectedTarget}
+_MODELS = {
+    "divisions": Division,
+    "grid-cells": GridCell,
+    "enterprises": Enterprise,
+    "protected-targets": ProtectedTarget,
+}
 
 
-def layer(session: Session, principal: Principal, name: str, division: str | None = None
-          ) -> dict[str, Any]:
+def layer(
+    session: Session, principal: Principal, name: str, division: str | None = None
+) -> dict[str, Any]:
     if name not in LAYERS:
         raise NotFound("图层", "layer")
     kind = KINDS[name]
@@ -47,8 +59,13 @@ def layer(session: Session, principal: Principal, name: str, division: str | Non
         geometry = _geometry(obj)
         if geometry is None:
             continue
-        features.append({"type": "Feature", "geometry": geometry,
-                         "properties": {p: getattr(obj, p) for p in props}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {p: getattr(obj, p) for p in props},
+            }
+        )
     return {"type": "FeatureCollection", "layer": name, "features": features}
 
 

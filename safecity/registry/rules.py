@@ -10,9 +10,25 @@ USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
 # 登记管理部门代码 (first character) and the 机构类别代码 (second) each may take.
 USCC_AUTHORITIES: dict[str, str] = {
-    "1": "1239", "5": "1239", "9": "123", "Y": "1", "N": "123459",
-    "2": "19", "3": "12345679", "4": "19", "6": "129", "7": "129", "8": "19", "A": "19", "B": "19",
-    "C": "19", "D": "19", "E": "19", "F": "19", "G": "19", "H": "19",
+    "1": "1239",
+    "5": "1239",
+    "9": "123",
+    "Y": "1",
+    "N": "123459",
+    "2": "19",
+    "3": "12345679",
+    "4": "19",
+    "6": "129",
+    "7": "129",
+    "8": "19",
+    "A": "19",
+    "B": "19",
+    "C": "19",
+    "D": "19",
+    "E": "19",
+    "F": "19",
+    "G": "19",
+    "H": "19",
 }
 
 
@@ -25,13 +41,19 @@ def uscc_problem(code: str) -> tuple[str, str] | None:
     """Why a unified social credit code is invalid (zh, en), or None when it is valid."""
     code = code.strip().upper()
     if len(code) != 18:
-        return (f"统一社会信用代码应为18位，实际{len(code)}位", f"must be 18 characters, got {len(code)}")
+        return (
+            f"统一社会信用代码应为18位，实际{len(code)}位",
+            f"must be 18 characters, got {len(code)}",
+        )
     bad = [c for c in code if c not in USCC_CHARS]
     if bad:
         return (f"含非法字符“{bad[0]}”", f"illegal character {bad[0]!r}")
     allowed = USCC_AUTHORITIES.get(code[0])
     if allowed is None or code[1] not in allowed:
-        return ("登记管理部门代码或机构类别代码无效", "invalid registration authority or entity type")
+        return (
+            "登记管理部门代码或机构类别代码无效",
+            "invalid registration authority or entity type",
+        )
     if not code[2:8].isdigit():
         return ("第3至8位应为行政区划代码（数字）", "characters 3-8 must be a division code")
     expected = uscc_check_char(code[:17])
@@ -42,16 +64,41 @@ def uscc_problem(code: str) -> tuple[str, str] | None:
 
 # Divisions used most in safety supervision, named for the UI.
 INDUSTRY_DIVISIONS: dict[str, str] = {
-    "06": "煤炭开采和洗选业", "08": "黑色金属矿采选业", "09": "有色金属矿采选业",
-    "10": "非金属矿采选业", "13": "农副食品加工业", "17": "纺织业", "22": "造纸和纸制品业",
-    "25": "石油、煤炭及其他燃料加工业", "26": "化学原料和化学制品制造业", "27": "医药制造业",
-    "29": "橡胶和塑料制品业", "30": "非金属矿物制品业", "31": "黑色金属冶炼和压延加工业",
-    "32": "有色金属冶炼和压延加工业", "33": "金属制品业", "34": "通用设备制造业",
-    "36": "汽车制造业", "37": "铁路、船舶、航空航天和其他运输设备制造业", "38": "电气机械和器材制造业",
-    "39": "计算机、通信和其他电子设备制造业", "44": "电力、热力生产和供应业", "45": "燃气生产和供应业",
-    "47": "房屋建筑业", "48": "土木工程建筑业", "51": "批发业", "52": "零售业",
-    "54": "道路运输业", "55": "水上运输业", "59": "装卸搬运和仓储业", "61": "住宿业", "62": "餐饮业",
-    "78": "公共设施管理业", "83": "教育", "84": "卫生", "89": "娱乐业",
+    "06": "煤炭开采和洗选业",
+    "08": "黑色金属矿采选业",
+    "09": "有色金属矿采选业",
+    "10": "非金属矿采选业",
+    "13": "农副食品加工业",
+    "17": "纺织业",
+    "22": "造纸和纸制品业",
+    "25": "石油、煤炭及其他燃料加工业",
+    "26": "化学原料和化学制品制造业",
+    "27": "医药制造业",
+    "29": "橡胶和塑料制品业",
+    "30": "非金属矿物制品业",
+    "31": "黑色金属冶炼和压延加工业",
+    "32": "有色金属冶炼和压延加工业",
+    "33": "金属制品业",
+    "34": "通用设备制造业",
+    "36": "汽车制造业",
+    "37": "铁路、船舶、航空航天和其他运输设备制造业",
+    "38": "电气机械和器材制造业",
+    "39": "计算机、通信和其他电子设备制造业",
+    "44": "电力、热力生产和供应业",
+    "45": "燃气生产和供应业",
+    "47": "房屋建筑业",
+    "48": "土木工程建筑业",
+    "51": "批发业",
+    "52": "零售业",
+    "54": "道路运输业",
+    "55": "水上运输业",
+    "59": "装卸搬运和仓储业",
+    "61": "住宿业",
+    "62": "餐饮业",
+    "78": "公共设施管理业",
+    "83": "教育",
+    "84": "卫生",
+    "89": "娱乐业",
 }
 
 
@@ -69,8 +116,10 @@ SUPERVISION_CATEGORIES: dict[str, tuple[str, str]] = {
 }
 
 SCALES: dict[str, tuple[str, str]] = {
-    "large": ("大型", "Large"), "medium": ("中型", "Medium"),
-    "small": ("小型", "Small"), "micro": ("微型", "Micro"),
+    "large": ("大型", "Large"),
+    "medium": ("中型", "Medium"),
+    "small": ("小型", "Small"),
+    "micro": ("微型", "Micro"),
 }
 
 TARGET_TYPES: dict[str, tuple[str, str]] = {
@@ -86,8 +135,10 @@ TARGET_TYPES: dict[str, tuple[str, str]] = {
 }
 
 DIVISION_LEVELS: dict[str, tuple[str, str]] = {
-    "province": ("省", "Province"), "city": ("市", "City"),
-    "county": ("区县", "County"), "street": ("街道乡镇", "Street/town"),
+    "province": ("省", "Province"),
+    "city": ("市", "City"),
+    "county": ("区县", "County"),
+    "street": ("街道乡镇", "Street/town"),
 }
 
 

@@ -59,8 +59,10 @@ def _check_division_code(value: str | None) -> str | None:
     if value.endswith(".0"):  # spreadsheets turn codes into floats
         value = value[:-2]
     if not is_valid_division_code(value):
-        raise ValueError("应为6位、9位或12位数字的行政区划代码(GB/T 2260)|must be a 6, 9 or 12 digit "
-                         "GB/T 2260 division code")
+        raise ValueError(
+            "应为6位、9位或12位数字的行政区划代码(GB/T 2260)|must be a 6, 9 or 12 digit "
+            "GB/T 2260 division code"
+        )
     return value
 
 
@@ -69,14 +71,18 @@ def _check_geometry(value: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
 
     if value.get("type") not in _GEOMETRY_TYPES:
-        raise ValueError("几何类型应为 Polygon、MultiPolygon 或 Point|geometry must be a Polygon, "
-                         "MultiPolygon or Point")
+        raise ValueError(
+            "几何类型应为 Polygon、MultiPolygon 或 Point|geometry must be a Polygon, "
+            "MultiPolygon or Point"
+        )
     try:
         geom = shape(value)
     except Exception as exc:  # shapely raises several types for malformed coordinates
         raise ValueError(f"几何坐标无效|invalid coordinates ({exc})") from exc
     if not geom.is_valid or geom.is_empty:
-        raise ValueError("几何图形无效（自相交或为空）|geometry is invalid (self-intersecting or empty)")
+        raise ValueError(
+            "几何图形无效（自相交或为空）|geometry is invalid (self-intersecting or empty)"
+        )
     minx, miny, maxx, maxy = geom.bounds
     if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
         raise ValueError("坐标超出经纬度范围|coordinates out of longitude/latitude range")

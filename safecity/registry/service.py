@@ -48,12 +48,19 @@ class Page:
 SHAPES: dict[str, Shape] = {
     "division": Shape(division=Division.code, reference=True),
     "grid_cell": Shape(division=GridCell.division_code),
-    "enterprise": Shape(division=Enterprise.division_code, enterprise=Enterprise.id,
-                        industry=Enterprise.industry_code),
+    "enterprise": Shape(
+        division=Enterprise.division_code,
+        enterprise=Enterprise.id,
+        industry=Enterprise.industry_code,
+    ),
     "protected_target": Shape(division=ProtectedTarget.division_code),
 }
-ENTERPRISE_INDUSTRY = Shape(division=Enterprise.division_code, enterprise=Enterprise.id,
-                            industry=Enterprise.industry_code, industry_via=Enterprise.id)
+ENTERPRISE_INDUSTRY = Shape(
+    division=Enterprise.division_code,
+    enterprise=Enterprise.id,
+    industry=Enterprise.industry_code,
+    industry_via=Enterprise.id,
+)
 
 
 def scope_clause(kind: Kind, principal: Principal) -> Any:
@@ -63,8 +70,12 @@ def scope_clause(kind: Kind, principal: Principal) -> Any:
 
 def industry_shape(division: Any, enterprise: Any) -> Shape:
     """The Shape of a table whose industry is its enterprise's (sensors, alarms, tasks)."""
-    return Shape(division=division, enterprise=enterprise, industry=Enterprise.industry_code,
-                 industry_via=Enterprise.id)
+    return Shape(
+        division=division,
+        enterprise=enterprise,
+        industry=Enterprise.industry_code,
+        industry_via=Enterprise.id,
+    )
 
 
 def enterprise_industry(session: Session, enterprise_id: int | None) -> str | None:
@@ -132,9 +143,13 @@ def _load(session: Session, kind: Kind, key: Any) -> Any:
 def _visible(principal: Principal, kind: Kind, obj: Any) -> bool:
     if kind is DIVISION:
         return scope.sees(principal, SHAPES[kind.name], obj.code)
-    return scope.sees(principal, SHAPES[kind.name], obj.division_code,
-                      enterprise_id=obj.id if kind is ENTERPRISE else None,
-                      industry_code=getattr(obj, "industry_code", None))
+    return scope.sees(
+        principal,
+        SHAPES[kind.name],
+        obj.division_code,
+        enterprise_id=obj.id if kind is ENTERPRISE else None,
+        industry_code=getattr(obj, "industry_code", None),
+    )
 
 
 def to_dict(kind: Kind, obj: Any, with_geometry: bool = False) -> dict[str, Any]:
@@ -183,22 +198,35 @@ def _check_write(principal: Principal, kind: Kind, values: dict[str, Any], obj: 
     if not principal.covers(code) or (obj is not None and not _visible(principal, kind, obj)):
         raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
     liaison = principal.liaison_industry
-    if kind is ENTERPRISE and liaison and not scope.industry_matches(liaison,
-                                                                      values["industry_code"]):
+    if (
+        kind is ENTERPRISE
+        and liaison
+        and not scope.industry_matches(liaison, values["industry_code"])
+    ):
         raise Forbidden("超出本行业部门的监管范围", "outside your department's industry")
 
 
 def check_references(
-    session: Session, kind: Kind, values: dict[str, Any], known: set[str] | None = None,
-    row: int | None = None, exclude_id: Any = None,
+    session: Session,
+    kind: Kind,
+    values: dict[str, Any],
+    known: set[str] | None = None,
+    row: int | None = None,
+    exclude_id: Any = None,
 ) -> None:
     errors: list[FieldError] = []
     if kind is not DIVISION:
         code = values["division_code"]
         exists = code in known if known is not None else session.get(Division, code) is not None
         if not exists:
-            errors.append(FieldError("division_code", f"行政区划代码：{code} 不存在",
-                                     f"division code: {code} does not exist", row))
+            errors.append(
+                FieldError(
+                    "division_code",
+                    f"行政区划代码：{code} 不存在",
+                    f"division code: {code} does not exist",
+                    row,
+                )
+            )
     if kind.natural_key and kind is not DIVISION:
         col = getattr(kind.model, kind.natural_key)
         stmt = select(kind.model.id).where(col == values[kind.natural_key])
@@ -206,13 +234,19 @@ def check_references(
             stmt = stmt.where(kind.model.id != exclude_id)
         if session.scalar(stmt) is not None:
             zh, en = kind.label(kind.natural_key)
-            errors.append(FieldError(kind.natural_key, f"{zh}：已存在", f"{en}: already exists", row))
+            errors.append(
+                FieldError(kind.natural_key, f"{zh}：已存在", f"{en}: already exists", row)
+            )
     if errors:
         raise Invalid(errors)
 
 
 def create_object(
-    session: Session, principal: Principal, kind: Kind, data: dict[str, Any], now: datetime,
+    session: Session,
+    principal: Principal,
+    kind: Kind,
+    data: dict[str, Any],
+    now: datetime,
 ) -> Any:
     values = _derive(kind, validate(kind, data))
     _check_write(principal, kind, values, None)
@@ -229,7 +263,11 @@ def create_object(
 
 
 def update_object(
-    session: Session, principal: Principal, kind: Kind, key: Any, patch: dict[str, Any],
+    session: Session,
+    principal: Principal,
+    kind: Kind,
+    key: Any,
+    patch: dict[str, Any],
     now: datetime,
 ) -> Any:
     obj = get_object(session, principal, kind, key)
@@ -249,7 +287,11 @@ def update_object(
 
 
 def archive_object(
-    session: Session, principal: Principal, kind: Kind, key: Any, now: datetime,
+    session: Session,
+    principal: Principal,
+    kind: Kind,
+    key: Any,
+    now: datetime,
     archived: bool = True,
 ) -> Any:
     obj = get_object(session, principal, kind, key)
@@ -268,10 +310,23 @@ def archive_object(
 
 
 def _audit(
-    session: Session, principal: Principal, kind: Kind, obj: Any, action: str,
-    before: dict[str, Any] | None, now: datetime,
+    session: Session,
+    principal: Principal,
+    kind: Kind,
+    obj: Any,
+    action: str,
+    before: dict[str, Any] | None,
+    now: datetime,
 ) -> None:
     key = getattr(obj, kind.key)
-    audit.record(session, actor=principal.username, action=action, object_type=kind.name,
-                 object_id=key, before=before, after=to_dict(kind, obj, with_geometry=True), now=now)
+    audit.record(
+        session,
+        actor=principal.username,
+        action=action,
+        object_type=kind.name,
+        object_id=key,
+        before=before,
+        after=to_dict(kind, obj, with_geometry=True),
+        now=now,
+    )
     events.publish(events.ObjectChanged(now, kind.name, str(key), action, obj.division_code))

@@ -44,16 +44,27 @@ class Plan:
     solver_cost: int = field(repr=False, default=0)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"direction": "from_point", "total_person_time_s": self.total_person_time_s,
-                "assigned_people": self.assigned_people,
-                "unassigned_people": self.unassigned_people, "flows": self.flows,
-                "shelter_fill": self.shelter_fill, "unassigned": self.unassigned}
+        return {
+            "direction": "from_point",
+            "total_person_time_s": self.total_person_time_s,
+            "assigned_people": self.assigned_people,
+            "unassigned_people": self.unassigned_people,
+            "flows": self.flows,
+            "shelter_fill": self.shelter_fill,
+            "unassigned": self.unassigned,
+        }
 
 
-def candidate_arcs(graph: RoadGraph, cell_nodes: Sequence[int] | np.ndarray,
-                   shelter_nodes: Sequence[int] | np.ndarray, *, k: int = 5,
-                   max_time_s: float = 1800.0, batch: int = 64,
-                   first_limit_s: float = 120.0) -> Candidates:
+def candidate_arcs(
+    graph: RoadGraph,
+    cell_nodes: Sequence[int] | np.ndarray,
+    shelter_nodes: Sequence[int] | np.ndarray,
+    *,
+    k: int = 5,
+    max_time_s: float = 1800.0,
+    batch: int = 64,
+    first_limit_s: float = 120.0,
+) -> Candidates:
     """The k nearest shelters (by time from the cell to the shelter) of each cell, within T.
 
     Exact: a Dijkstra from every shelter on the transposed graph, bounded by a limit L that
@@ -79,16 +90,19 @@ def candidate_arcs(graph: RoadGraph, cell_nodes: Sequence[int] | np.ndarray,
         limit = min(limit * 2, float(max_time_s))
     if not parts:
         return Candidates(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
-    return Candidates(*(np.concatenate([getattr(p, f) for p in parts])
-                        for f in ("cell", "shelter", "time_s")))
+    return Candidates(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("cell", "shelter", "time_s"))
+    )
 
 
-def _within(graph: RoadGraph, cells: np.ndarray, shelters: np.ndarray, limit: float,
-            batch: int) -> np.ndarray:
+def _within(
+    graph: RoadGraph, cells: np.ndarray, shelters: np.ndarray, limit: float, batch: int
+) -> np.ndarray:
     """cells × shelters travel times (cell → shelter), inf beyond ``limit``."""
     times = np.full((cells.size, shelters.size), np.inf)
-    region = np.flatnonzero(np.isfinite(
-        nearest_source_everywhere(graph, cells, limit_s=limit).time_s))
+    region = np.flatnonzero(
+        np.isfinite(nearest_source_everywhere(graph, cells, limit_s=limit).time_s)
+    )
     local = np.full(graph.n_nodes, -1, dtype=np.int64)
     local[region] = np.arange(region.size)
     inside = np.flatnonzero(local[shelters] >= 0)
@@ -96,7 +110,7 @@ def _within(graph: RoadGraph, cells: np.ndarray, shelters: np.ndarray, limit: fl
         return times
     back = graph.backward[region][:, region]
     for start in range(0, inside.size, batch):
-        part = inside[start:start + batch]
+        part = inside[start : start + batch]
         dist = dijkstra(back, indices=local[shelters[part]], limit=limit)
         times[:, part] = dist[:, local[cells]].T
     return times
@@ -105,8 +119,11 @@ def _within(graph: RoadGraph, cells: np.ndarray, shelters: np.ndarray, limit: fl
 def _k_best(times: np.ndarray, k: int) -> Candidates:
     """The k smallest finite times per cell (row) of a cells × shelters matrix."""
     k = min(k, times.shape[1])
-    best = (np.argpartition(times, k - 1, axis=1)[:, :k] if k < times.shape[1]
-            else np.broadcast_to(np.arange(times.shape[1]), times.shape))
+    best = (
+        np.argpartition(times, k - 1, axis=1)[:, :k]
+        if k < times.shape[1]
+        else np.broadcast_to(np.arange(times.shape[1]), times.shape)
+    )
     cell = np.repeat(np.arange(times.shape[0]), k)
     shelter = best.ravel()
     t = times[cell, shelter]
@@ -114,15 +131,20 @@ def _k_best(times: np.ndarray, k: int) -> Candidates:
     return Candidates(cell=cell[ok], shelter=shelter[ok], time_s=np.ceil(t[ok]).astype(np.int64))
 
 
-def assign(population: Sequence[int] | np.ndarray, capacity: Sequence[int] | np.ndarray,
-           arcs: Candidates) -> Plan:
+def assign(
+    population: Sequence[int] | np.ndarray, capacity: Sequence[int] | np.ndarray, arcs: Candidates
+) -> Plan:
     """Least total person-seconds assignment within capacities; the rest unassigned."""
     pop = _counts(population, "population")
     cap = _counts(capacity, "capacity")
-    if arcs.cell.size and (arcs.cell.max() >= pop.size or arcs.shelter.max() >= cap.size
-                           or arcs.time_s.min() < 0):
-        raise invalid("arcs", "候选路线引用了不存在的网格或避难场所",
-                      "candidate arcs refer to unknown cells or shelters")
+    if arcs.cell.size and (
+        arcs.cell.max() >= pop.size or arcs.shelter.max() >= cap.size or arcs.time_s.min() < 0
+    ):
+        raise invalid(
+            "arcs",
+            "候选路线引用了不存在的网格或避难场所",
+            "candidate arcs refer to unknown cells or shelters",
+        )
     n_cells, n_shelters = pop.size, cap.size
     sink = n_cells + n_shelters
     max_time = int(arcs.time_s.max()) if arcs.time_s.size else 0
@@ -131,11 +153,13 @@ def assign(population: Sequence[int] | np.ndarray, capacity: Sequence[int] | np.
     flow = min_cost_flow.SimpleMinCostFlow()
     cells = np.arange(n_cells, dtype=np.int64)
     tails = np.concatenate([arcs.cell, n_cells + np.arange(n_shelters), cells])
-    heads = np.concatenate([n_cells + arcs.shelter, np.full(n_shelters, sink), np.full(n_cells,
-                                                                                       sink)])
+    heads = np.concatenate(
+        [n_cells + arcs.shelter, np.full(n_shelters, sink), np.full(n_cells, sink)]
+    )
     caps = np.concatenate([pop[arcs.cell], cap, pop])
-    costs = np.concatenate([arcs.time_s, np.zeros(n_shelters, np.int64),
-                            np.full(n_cells, overflow)])
+    costs = np.concatenate(
+        [arcs.time_s, np.zeros(n_shelters, np.int64), np.full(n_cells, overflow)]
+    )
     arc_ids = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     supplies = np.concatenate([pop, np.zeros(n_shelters, np.int64), [-int(pop.sum())]])
     flow.set_nodes_supplies(np.arange(sink + 1), supplies)
@@ -147,30 +171,56 @@ def assign(population: Sequence[int] | np.ndarray, capacity: Sequence[int] | np.
 
 def _counts(values: Sequence[int] | np.ndarray, name: str) -> np.ndarray:
     arr = np.asarray(values)
-    if arr.ndim != 1 or (arr.size and (not np.all(np.isfinite(arr)) or np.any(arr < 0)
-                                      or np.any(arr != np.floor(arr)))):
-        raise invalid(name, "人数与容量必须为非负整数",
-                      f"{name} must be non-negative whole numbers")
+    if arr.ndim != 1 or (
+        arr.size
+        and (not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.floor(arr)))
+    ):
+        raise invalid(
+            name, "人数与容量必须为非负整数", f"{name} must be non-negative whole numbers"
+        )
     return arr.astype(np.int64)
 
 
-def _plan(flows: np.ndarray, arcs: Candidates, pop: np.ndarray, cap: np.ndarray,
-          overflow: int, solver_cost: int) -> Plan:
+def _plan(
+    flows: np.ndarray,
+    arcs: Candidates,
+    pop: np.ndarray,
+    cap: np.ndarray,
+    overflow: int,
+    solver_cost: int,
+) -> Plan:
     m, n_shelters = arcs.cell.size, cap.size
     moved = flows[:m]
-    fill = flows[m:m + n_shelters]
-    left = flows[m + n_shelters:]
+    fill = flows[m : m + n_shelters]
+    left = flows[m + n_shelters :]
     used = np.flatnonzero(moved)
     has_arc = np.zeros(pop.size, dtype=bool)
     has_arc[arcs.cell] = True
     return Plan(
-        flows=[{"cell": int(arcs.cell[i]), "shelter": int(arcs.shelter[i]),
-                "people": int(moved[i]), "time_s": int(arcs.time_s[i])} for i in used],
-        shelter_fill=[{"shelter": s, "people": int(fill[s]), "capacity": int(cap[s])}
-                      for s in range(n_shelters)],
-        unassigned=[{"cell": int(c), "people": int(left[c]),
-                     "reason": "capacity" if has_arc[c] else "no_shelter_in_reach"}
-                    for c in np.flatnonzero(left)],
+        flows=[
+            {
+                "cell": int(arcs.cell[i]),
+                "shelter": int(arcs.shelter[i]),
+                "people": int(moved[i]),
+                "time_s": int(arcs.time_s[i]),
+            }
+            for i in used
+        ],
+        shelter_fill=[
+            {"shelter": s, "people": int(fill[s]), "capacity": int(cap[s])}
+            for s in range(n_shelters)
+        ],
+        unassigned=[
+            {
+                "cell": int(c),
+                "people": int(left[c]),
+                "reason": "capacity" if has_arc[c] else "no_shelter_in_reach",
+            }
+            for c in np.flatnonzero(left)
+        ],
         total_person_time_s=int((moved * arcs.time_s).sum()),
-        assigned_people=int(moved.sum()), unassigned_people=int(left.sum()),
-        overflow_cost=overflow, solver_cost=solver_cost)
+        assigned_people=int(moved.sum()),
+        unassigned_people=int(left.sum()),
+        overflow_cost=overflow,
+        solver_cost=solver_cost,
+    )

@@ -30,10 +30,21 @@ EARTH_RADIUS_M = 6_371_008.8
 # no usable maxspeed; a city passes its own dict. Classes absent here (footway, cycleway, steps,
 # path, construction…) are not driveable and their ways are skipped (counted in the report).
 DEFAULT_SPEEDS_KMH: dict[str, float] = {
-    "motorway": 90, "motorway_link": 50, "trunk": 70, "trunk_link": 40,
-    "primary": 50, "primary_link": 35, "secondary": 40, "secondary_link": 30,
-    "tertiary": 35, "tertiary_link": 25, "unclassified": 30, "residential": 25,
-    "living_street": 10, "service": 15, "road": 25,
+    "motorway": 90,
+    "motorway_link": 50,
+    "trunk": 70,
+    "trunk_link": 40,
+    "primary": 50,
+    "primary_link": 35,
+    "secondary": 40,
+    "secondary_link": 30,
+    "tertiary": 35,
+    "tertiary_link": 25,
+    "unclassified": 30,
+    "residential": 25,
+    "living_street": 10,
+    "service": 15,
+    "road": 25,
 }
 
 # Tags the builder reads; every other tag key is ignored and counted.
@@ -59,10 +70,14 @@ class BuildReport:
     oneway_unknown: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ways_used": self.ways_used, "ways_skipped": dict(self.ways_skipped),
-                "ignored_tags": sum(self.ignored_tags.values()),
-                "ignored_tag_keys": dict(self.ignored_tags.most_common(20)),
-                "maxspeed_unparsed": self.maxspeed_unparsed, "oneway_unknown": self.oneway_unknown}
+        return {
+            "ways_used": self.ways_used,
+            "ways_skipped": dict(self.ways_skipped),
+            "ignored_tags": sum(self.ignored_tags.values()),
+            "ignored_tag_keys": dict(self.ignored_tags.most_common(20)),
+            "maxspeed_unparsed": self.maxspeed_unparsed,
+            "oneway_unknown": self.oneway_unknown,
+        }
 
 
 @dataclass
@@ -120,13 +135,16 @@ class RoadGraph:
         Refused (422) beyond ``max_m``, saying how far the road is."""
         nodes, dist = self.snap_many([lon], [lat])
         if not dist[0] <= max_m:
-            raise invalid("lon", f"最近的道路在 {dist[0]:,.0f} 米外，超过 {max_m:,.0f} 米的限制",
-                          f"the nearest road is {dist[0]:,.0f} m away, beyond the "
-                          f"{max_m:,.0f} m limit")
+            raise invalid(
+                "lon",
+                f"最近的道路在 {dist[0]:,.0f} 米外，超过 {max_m:,.0f} 米的限制",
+                f"the nearest road is {dist[0]:,.0f} m away, beyond the {max_m:,.0f} m limit",
+            )
         return int(nodes[0]), float(dist[0])
 
-    def snap_many(self, lon: Sequence[float] | np.ndarray,
-                  lat: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def snap_many(
+        self, lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Nearest snap point per point (KD-tree in local metres): its node and road distance.
 
         Snap points are the nodes plus samples every ``SNAP_SAMPLE_M`` along edges longer than
@@ -151,10 +169,13 @@ def _checked_points(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> np.ndarray:
-    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2,
-                                                                               lat2))
-    a = (np.sin((lat2 - lat1) / 2) ** 2
-         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    lon1, lat1, lon2, lat2 = (
+        np.radians(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2, lat2)
+    )
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))), float)
 
 
@@ -173,6 +194,7 @@ def lonlat_from_xy(xy: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
 
 
 # --- the vectorised builder -------------------------------------------------------------------
+
 
 def build_graph(seg: Segments, report: BuildReport | None = None) -> RoadGraph:
     """Segments → deduplicated directed CSR (the cheapest of parallel edges kept) + KD-tree."""
@@ -202,17 +224,29 @@ def build_graph(seg: Segments, report: BuildReport | None = None) -> RoadGraph:
     length_m = csr_matrix((len_all, dst.copy(), indptr.copy()), shape=(n, n))
     origin = (float(np.mean(seg.lon)), float(np.mean(seg.lat)))
     ids = seg.node_ids if seg.node_ids is not None else np.arange(n, dtype=np.int64)
-    snap_xy, snap_node = _snap_points(local_xy(seg.lon, seg.lat, origin), src, dst.astype(
-        np.int64), len_all)
+    snap_xy, snap_node = _snap_points(
+        local_xy(seg.lon, seg.lat, origin), src, dst.astype(np.int64), len_all
+    )
     # unbalanced, uncompacted: builds ~5x faster on 1M points for a few % slower queries
     tree = cKDTree(snap_xy, balanced_tree=False, compact_nodes=False)
-    return RoadGraph(lon=seg.lon, lat=seg.lat, node_ids=ids, forward=forward,
-                     backward=forward.T.tocsr(), length_m=length_m, report=report,
-                     origin=origin, tree=tree, snap_xy=snap_xy, snap_node=snap_node)
+    return RoadGraph(
+        lon=seg.lon,
+        lat=seg.lat,
+        node_ids=ids,
+        forward=forward,
+        backward=forward.T.tocsr(),
+        length_m=length_m,
+        report=report,
+        origin=origin,
+        tree=tree,
+        snap_xy=snap_xy,
+        snap_node=snap_node,
+    )
 
 
-def _snap_points(xy: np.ndarray, src: np.ndarray, dst: np.ndarray,
-                 length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _snap_points(
+    xy: np.ndarray, src: np.ndarray, dst: np.ndarray, length: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Nodes, plus points every SNAP_SAMPLE_M inside longer edges (owned by the nearer end)."""
     long = (length > SNAP_SAMPLE_M) & ((src < dst) | ~_has_reverse(src, dst))
     u, v = src[long], dst[long]
@@ -222,8 +256,10 @@ def _snap_points(xy: np.ndarray, src: np.ndarray, dst: np.ndarray,
     t = step / pieces[edge]
     samples = xy[u[edge]] + (xy[v[edge]] - xy[u[edge]]) * t[:, None]
     owner = np.where(t < 0.5, u[edge], v[edge])
-    return (np.vstack([xy, samples]),
-            np.concatenate([np.arange(xy.shape[0], dtype=np.int64), owner]))
+    return (
+        np.vstack([xy, samples]),
+        np.concatenate([np.arange(xy.shape[0], dtype=np.int64), owner]),
+    )
 
 
 def _has_reverse(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -235,8 +271,9 @@ def _has_reverse(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.asarray(keys[pos] == want, dtype=bool)
 
 
-def _cheapest_parallel(n: int, src: np.ndarray, dst: np.ndarray, cost: np.ndarray,
-                       length: np.ndarray) -> tuple[np.ndarray, ...]:
+def _cheapest_parallel(
+    n: int, src: np.ndarray, dst: np.ndarray, cost: np.ndarray, length: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """Edges sorted by (row, column), one per pair: the cheapest of parallel ways."""
     key = src * n + dst
     order = np.argsort(key)  # one int64 sort: much faster than a 3-key lexsort
@@ -255,6 +292,7 @@ def _cheapest_parallel(n: int, src: np.ndarray, dst: np.ndarray, cost: np.ndarra
 
 
 # --- tags ---------------------------------------------------------------------------------------
+
 
 def parse_maxspeed(value: Any) -> float | None:
     """km/h from an OSM maxspeed ('50', '30 mph', '60;40' → first); None when not a number."""
@@ -285,8 +323,9 @@ class _WayCollector:
         self.speed: list[float] = []
         self.oneway: list[int] = []
 
-    def add(self, keys: Sequence[Any], coords: Sequence[tuple[float, float]],
-            tags: Mapping[str, Any]) -> None:
+    def add(
+        self, keys: Sequence[Any], coords: Sequence[tuple[float, float]], tags: Mapping[str, Any]
+    ) -> None:
         for key in tags:
             if key not in ROUTING_TAGS:
                 self.report.ignored_tags[str(key)] += 1
@@ -327,8 +366,9 @@ class _WayCollector:
             return None
         if value is not None and value not in _TWO_WAY:
             self.report.oneway_unknown += 1
-        implied = (tags.get("junction") in ("roundabout", "circular")
-                   or tags.get("highway") == "motorway")
+        implied = (
+            tags.get("junction") in ("roundabout", "circular") or tags.get("highway") == "motorway"
+        )
         return 1 if implied and value not in _TWO_WAY else 0
 
     def _node(self, key: Any, coord: tuple[float, float]) -> int:
@@ -341,16 +381,26 @@ class _WayCollector:
         return idx
 
     def graph(self, numeric_ids: bool) -> RoadGraph:
-        ids = (np.asarray(self.keys, dtype=np.int64) if numeric_ids
-               else np.arange(len(self.keys), dtype=np.int64))
-        seg = Segments(lon=np.asarray(self.lon, float), lat=np.asarray(self.lat, float),
-                       u=np.asarray(self.u, np.int64), v=np.asarray(self.v, np.int64),
-                       speed_kmh=np.asarray(self.speed, float),
-                       oneway=np.asarray(self.oneway, np.int8), node_ids=ids)
+        ids = (
+            np.asarray(self.keys, dtype=np.int64)
+            if numeric_ids
+            else np.arange(len(self.keys), dtype=np.int64)
+        )
+        seg = Segments(
+            lon=np.asarray(self.lon, float),
+            lat=np.asarray(self.lat, float),
+            u=np.asarray(self.u, np.int64),
+            v=np.asarray(self.v, np.int64),
+            speed_kmh=np.asarray(self.speed, float),
+            oneway=np.asarray(self.oneway, np.int8),
+            node_ids=ids,
+        )
         if seg.u.size == 0:
-            raise invalid("file", "文件中没有可通行的道路（跳过：" + _skips(self.report) + "）",
-                          "the file has no usable (driveable) ways (skipped: "
-                          + _skips(self.report) + ")")
+            raise invalid(
+                "file",
+                "文件中没有可通行的道路（跳过：" + _skips(self.report) + "）",
+                "the file has no usable (driveable) ways (skipped: " + _skips(self.report) + ")",
+            )
         return build_graph(seg, self.report)
 
 
@@ -360,8 +410,10 @@ def _skips(report: BuildReport) -> str:
 
 # --- GeoJSON ------------------------------------------------------------------------------------
 
-def from_geojson(source: str | Path | Mapping[str, Any],
-                 speeds: Mapping[str, float] | None = None) -> RoadGraph:
+
+def from_geojson(
+    source: str | Path | Mapping[str, Any], speeds: Mapping[str, float] | None = None
+) -> RoadGraph:
     """A FeatureCollection of LineStrings/MultiLineStrings whose properties are OSM tags."""
     data = _load_json(source) if not isinstance(source, Mapping) else source
     features = data.get("features") if data.get("type") == "FeatureCollection" else None
@@ -375,8 +427,9 @@ def from_geojson(source: str | Path | Mapping[str, Any],
         if kind not in ("LineString", "MultiLineString"):
             collector.report.ways_skipped[f"geometry {kind}"] += 1
             continue
-        parts = [geometry.get("coordinates")] if kind == "LineString" else geometry.get(
-            "coordinates")
+        parts = (
+            [geometry.get("coordinates")] if kind == "LineString" else geometry.get("coordinates")
+        )
         for part in parts if isinstance(parts, list) else [None]:
             coords = _line_coords(part, i)
             keys = [(round(x, 7), round(y, 7)) for x, y in coords]
@@ -400,18 +453,23 @@ def _line_coords(part: Any, i: int) -> list[tuple[float, float]]:
     try:
         coords = [(float(p[0]), float(p[1])) for p in part]
     except (TypeError, ValueError, IndexError) as exc:
-        raise invalid(where, f"第 {i + 1} 条线的坐标格式错误", f"feature {i}: malformed "
-                      "coordinates") from exc
+        raise invalid(
+            where, f"第 {i + 1} 条线的坐标格式错误", f"feature {i}: malformed coordinates"
+        ) from exc
     if len(coords) < 2:
         raise invalid(where, f"第 {i + 1} 条线少于两个点", f"feature {i}: fewer than 2 positions")
     for x, y in coords:
         if not (math.isfinite(x) and math.isfinite(y) and abs(x) <= 180 and abs(y) <= 90):
-            raise invalid(where, f"第 {i + 1} 条线的坐标超出经纬度范围",
-                          f"feature {i}: coordinate ({x}, {y}) outside lon/lat range")
+            raise invalid(
+                where,
+                f"第 {i + 1} 条线的坐标超出经纬度范围",
+                f"feature {i}: coordinate ({x}, {y}) outside lon/lat range",
+            )
     return coords
 
 
 # --- OpenStreetMap (.osm / .osm.pbf) ------------------------------------------------------------
+
 
 def from_osm(path: str | Path, speeds: Mapping[str, float] | None = None) -> RoadGraph:
     """An OSM extract read with pyosmium; a way is split where a node has no location."""
@@ -422,8 +480,11 @@ def from_osm(path: str | Path, speeds: Mapping[str, float] | None = None) -> Roa
         raise invalid("file", f"文件不存在：{path.name}", f"file not found: {path.name}")
     collector = _WayCollector(speeds)
     try:
-        processor = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-                     .with_locations().with_filter(osmium.filter.KeyFilter("highway")))
+        processor = (
+            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+            .with_locations()
+            .with_filter(osmium.filter.KeyFilter("highway"))
+        )
         for way in processor:
             if isinstance(way, osmium.osm.Way):
                 _add_osm_way(collector, way)
@@ -455,14 +516,25 @@ def load(path: str | Path, speeds: Mapping[str, float] | None = None) -> RoadGra
         return from_geojson(path, speeds)
     if name.endswith((".pbf", ".osm", ".osm.bz2", ".osm.gz")):
         return from_osm(path, speeds)
-    raise invalid("file", "只支持 .osm.pbf、.osm 或 GeoJSON 道路文件",
-                  "only .osm.pbf, .osm or GeoJSON road files are supported")
+    raise invalid(
+        "file",
+        "只支持 .osm.pbf、.osm 或 GeoJSON 道路文件",
+        "only .osm.pbf, .osm or GeoJSON road files are supported",
+    )
 
 
-def segments_of(lines: Iterable[tuple[Sequence[tuple[float, float]], Mapping[str, Any]]],
-                ) -> dict[str, Any]:
+def segments_of(
+    lines: Iterable[tuple[Sequence[tuple[float, float]], Mapping[str, Any]]],
+) -> dict[str, Any]:
     """A FeatureCollection from (coords, tags) pairs: the test and demo helper for GeoJSON."""
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": dict(tags),
-         "geometry": {"type": "LineString", "coordinates": [list(c) for c in coords]}}
-        for coords, tags in lines]}
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": dict(tags),
+                "geometry": {"type": "LineString", "coordinates": [list(c) for c in coords]},
+            }
+            for coords, tags in lines
+        ],
+    }

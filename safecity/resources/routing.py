@@ -52,10 +52,15 @@ class Reached:
 
     def as_dict(self) -> dict[str, Any]:
         r = self.resource
-        return {"kind": r.kind, "id": r.id, "name": r.name,
-                "travel_time_s": round(self.travel_time_s, 1),
-                "distance_m": round(self.distance_m, 1), "snap_m": round(self.snap_m, 1),
-                "route": {"type": "LineString", "coordinates": [list(c) for c in self.route]}}
+        return {
+            "kind": r.kind,
+            "id": r.id,
+            "name": r.name,
+            "travel_time_s": round(self.travel_time_s, 1),
+            "distance_m": round(self.distance_m, 1),
+            "snap_m": round(self.snap_m, 1),
+            "route": {"type": "LineString", "coordinates": [list(c) for c in self.route]},
+        }
 
 
 @dataclass
@@ -67,8 +72,14 @@ class NotReached:
 
     def as_dict(self) -> dict[str, Any]:
         r = self.resource
-        return {"kind": r.kind, "id": r.id, "name": r.name, "status": self.reason,
-                "message": self.zh, "message_en": self.en}
+        return {
+            "kind": r.kind,
+            "id": r.id,
+            "name": r.name,
+            "status": self.reason,
+            "message": self.zh,
+            "message_en": self.en,
+        }
 
 
 @dataclass
@@ -81,23 +92,38 @@ class NearestAnswer:
 
     def as_dict(self) -> dict[str, Any]:
         zh, en = DIRECTION_TEXT[self.direction]
-        return {"direction": self.direction, "direction_text": zh, "direction_text_en": en,
-                "point": {"node": self.point_node, "snap_m": round(self.point_snap_m, 1)},
-                "results": [r.as_dict() for r in self.results],
-                "not_reached": [r.as_dict() for r in self.not_reached]}
+        return {
+            "direction": self.direction,
+            "direction_text": zh,
+            "direction_text_en": en,
+            "point": {"node": self.point_node, "snap_m": round(self.point_snap_m, 1)},
+            "results": [r.as_dict() for r in self.results],
+            "not_reached": [r.as_dict() for r in self.not_reached],
+        }
 
 
 def _graph_for(graph: RoadGraph, direction: Direction, *, from_point: bool) -> csr_matrix:
     """The matrix whose single-source Dijkstra from the point answers ``direction``."""
     if direction not in DIRECTION_TEXT:
-        raise invalid("direction", "方向必须是 to_point 或 from_point",
-                      "direction must be to_point or from_point")
+        raise invalid(
+            "direction",
+            "方向必须是 to_point 或 from_point",
+            "direction must be to_point or from_point",
+        )
     return graph.forward if (direction == FROM_POINT) == from_point else graph.backward
 
 
-def nearest(graph: RoadGraph, lon: float, lat: float, resources: Sequence[Resource], *,
-            direction: Direction, k: int = 5, max_time_s: float | None = None,
-            snap_limit_m: float = 500.0) -> NearestAnswer:
+def nearest(
+    graph: RoadGraph,
+    lon: float,
+    lat: float,
+    resources: Sequence[Resource],
+    *,
+    direction: Direction,
+    k: int = 5,
+    max_time_s: float | None = None,
+    snap_limit_m: float = 500.0,
+) -> NearestAnswer:
     """The k resources with the least travel time in ``direction``, optionally within T s."""
     if k < 1:
         raise invalid("n", "数量必须至少为 1", "n must be at least 1")
@@ -114,25 +140,43 @@ def nearest(graph: RoadGraph, lon: float, lat: float, resources: Sequence[Resour
     reached: list[tuple[float, int]] = []
     for i, res in enumerate(resources):
         if snaps[i] > snap_limit_m:
-            answer.not_reached.append(NotReached(
-                res, "off_road", f"距最近道路 {snaps[i]:,.0f} 米，超过 {snap_limit_m:,.0f} 米",
-                f"{snaps[i]:,.0f} m from the nearest road, beyond {snap_limit_m:,.0f} m"))
+            answer.not_reached.append(
+                NotReached(
+                    res,
+                    "off_road",
+                    f"距最近道路 {snaps[i]:,.0f} 米，超过 {snap_limit_m:,.0f} 米",
+                    f"{snaps[i]:,.0f} m from the nearest road, beyond {snap_limit_m:,.0f} m",
+                )
+            )
         elif np.isfinite(dist[nodes[i]]):
             reached.append((float(dist[nodes[i]]), i))
         elif max_time_s is None:
-            answer.not_reached.append(NotReached(res, "unreachable", "道路不可达",
-                                                 "unreachable by road"))
+            answer.not_reached.append(
+                NotReached(res, "unreachable", "道路不可达", "unreachable by road")
+            )
         else:
-            answer.not_reached.append(NotReached(
-                res, "beyond_max_time", f"{max_time_s:g} 秒内不可达",
-                f"not reachable within {max_time_s:g} s"))
+            answer.not_reached.append(
+                NotReached(
+                    res,
+                    "beyond_max_time",
+                    f"{max_time_s:g} 秒内不可达",
+                    f"not reachable within {max_time_s:g} s",
+                )
+            )
     reached.sort()
     for time_s, i in reached[:k]:
         path = path_nodes(pred, int(nodes[i]))
         if direction == FROM_POINT:
             path = path[::-1]  # predecessors lead back to the point: reverse into travel order
-        answer.results.append(Reached(resources[i], time_s, path_length_m(graph, path),
-                                      float(snaps[i]), route_coords(graph, path)))
+        answer.results.append(
+            Reached(
+                resources[i],
+                time_s,
+                path_length_m(graph, path),
+                float(snaps[i]),
+                route_coords(graph, path),
+            )
+        )
     return answer
 
 
@@ -165,6 +209,7 @@ def route_line(graph: RoadGraph, path: Sequence[int]) -> shapely.LineString | sh
 
 # --- many sources -------------------------------------------------------------------------------
 
+
 @dataclass
 class NearestSource:
     """Per node: time to/from the nearest source and that source's position in the input."""
@@ -174,9 +219,13 @@ class NearestSource:
     predecessors: np.ndarray
 
 
-def nearest_source_everywhere(graph: RoadGraph, source_nodes: Sequence[int] | np.ndarray, *,
-                              from_sources: bool = True,
-                              limit_s: float | None = None) -> NearestSource:
+def nearest_source_everywhere(
+    graph: RoadGraph,
+    source_nodes: Sequence[int] | np.ndarray,
+    *,
+    from_sources: bool = True,
+    limit_s: float | None = None,
+) -> NearestSource:
     """One multi-source Dijkstra (``min_only``): e.g. the nearest fire station for every node.
 
     ``from_sources`` True: time from the nearest source to each node (forces going out);
@@ -187,8 +236,9 @@ def nearest_source_everywhere(graph: RoadGraph, source_nodes: Sequence[int] | np
         raise invalid("sources", "至少需要一个起点", "at least one source is needed")
     matrix = graph.forward if from_sources else graph.backward
     limit = np.inf if limit_s is None else float(limit_s)
-    dist, pred, src = dijkstra(matrix, indices=sources, min_only=True, limit=limit,
-                               return_predecessors=True)
+    dist, pred, src = dijkstra(
+        matrix, indices=sources, min_only=True, limit=limit, return_predecessors=True
+    )
     position = np.full(graph.n_nodes, -1, dtype=np.int64)
     position[sources[::-1]] = np.arange(sources.size - 1, -1, -1)  # first listed wins a tie
     which = np.where(src >= 0, position[np.maximum(src, 0)], -1)
@@ -197,6 +247,7 @@ def nearest_source_everywhere(graph: RoadGraph, source_nodes: Sequence[int] | np
 
 # --- isochrones ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Isochrone:
     polygon: shapely.Polygon | shapely.MultiPolygon  # lon/lat
@@ -204,9 +255,16 @@ class Isochrone:
     time_s: np.ndarray  # per reached node
 
 
-def isochrone(graph: RoadGraph, lon: float, lat: float, limit_s: float, *,
-              direction: Direction = FROM_POINT, cell_m: float = 40.0,
-              snap_limit_m: float = 500.0) -> Isochrone:
+def isochrone(
+    graph: RoadGraph,
+    lon: float,
+    lat: float,
+    limit_s: float,
+    *,
+    direction: Direction = FROM_POINT,
+    cell_m: float = 40.0,
+    snap_limit_m: float = 500.0,
+) -> Isochrone:
     """The area reachable within ``limit_s`` as polygons (lon/lat).
 
     Honest by construction: the road actually reached — whole edges, and the reachable part of
@@ -218,8 +276,9 @@ def isochrone(graph: RoadGraph, lon: float, lat: float, limit_s: float, *,
     thousands of street segments took seconds, the raster trace takes milliseconds.
     """
     if not limit_s > 0 or not cell_m > 0:
-        raise invalid("limit_s", "时间上限与栅格大小必须为正数",
-                      "limit_s and cell_m must be positive")
+        raise invalid(
+            "limit_s", "时间上限与栅格大小必须为正数", "limit_s and cell_m must be positive"
+        )
     node, _ = graph.snap(lon, lat, snap_limit_m)
     matrix = _graph_for(graph, direction, from_point=True)
     dist = dijkstra(matrix, indices=node, limit=float(limit_s))
@@ -257,16 +316,22 @@ def _trace_cells(points: np.ndarray, cell: float) -> shapely.Polygon | shapely.M
     raster = ndimage.binary_dilation(raster, structure=np.ones((3, 3), dtype=bool))
     xs = (np.arange(raster.shape[0]) + low[0] + 0.5) * cell
     ys = (np.arange(raster.shape[1]) + low[1] + 0.5) * cell
-    generator = contourpy.contour_generator(xs, ys, raster.T.astype(np.float64),
-                                            fill_type=contourpy.FillType.OuterOffset)
-    shells, offsets = cast("tuple[list[np.ndarray], list[np.ndarray]]",  # OuterOffset's shape
-                           generator.filled(0.5, 2.0))
-    polygons = [shapely.Polygon(pts[o[0]:o[1]], [pts[o[i]:o[i + 1]] for i in range(1, len(o) - 1)])
-                for pts, o in zip(shells, offsets, strict=True)]
+    generator = contourpy.contour_generator(
+        xs, ys, raster.T.astype(np.float64), fill_type=contourpy.FillType.OuterOffset
+    )
+    shells, offsets = cast(
+        "tuple[list[np.ndarray], list[np.ndarray]]",  # OuterOffset's shape
+        generator.filled(0.5, 2.0),
+    )
+    polygons = [
+        shapely.Polygon(pts[o[0] : o[1]], [pts[o[i] : o[i + 1]] for i in range(1, len(o) - 1)])
+        for pts, o in zip(shells, offsets, strict=True)
+    ]
     return polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons)
 
 
 # --- coverage -----------------------------------------------------------------------------------
+
 
 @dataclass
 class Coverage:
@@ -278,16 +343,29 @@ class Coverage:
 
     def as_dict(self) -> dict[str, Any]:
         share = self.covered_population / self.population if self.population else 1.0
-        return {"limit_s": self.limit_s, "population": self.population,
-                "covered_population": self.covered_population, "covered_share": round(share, 4),
-                "by_division": self.by_division, "uncovered": self.uncovered}
+        return {
+            "limit_s": self.limit_s,
+            "population": self.population,
+            "covered_population": self.covered_population,
+            "covered_share": round(share, 4),
+            "by_division": self.by_division,
+            "uncovered": self.uncovered,
+        }
 
 
-def coverage(graph: RoadGraph, source_nodes: Sequence[int] | np.ndarray, *,
-             cell_ids: Sequence[str], lon: Sequence[float] | np.ndarray,
-             lat: Sequence[float] | np.ndarray, population: Sequence[float] | np.ndarray,
-             division: Sequence[str], limit_s: float, from_sources: bool = True,
-             snap_limit_m: float = 500.0) -> Coverage:
+def coverage(
+    graph: RoadGraph,
+    source_nodes: Sequence[int] | np.ndarray,
+    *,
+    cell_ids: Sequence[str],
+    lon: Sequence[float] | np.ndarray,
+    lat: Sequence[float] | np.ndarray,
+    population: Sequence[float] | np.ndarray,
+    division: Sequence[str],
+    limit_s: float,
+    from_sources: bool = True,
+    snap_limit_m: float = 500.0,
+) -> Coverage:
     """Population (grid cell centroids) within ``limit_s`` of any source, per division.
 
     A cell counts at its centroid's nearest road node; a centroid farther than ``snap_limit_m``
@@ -295,28 +373,46 @@ def coverage(graph: RoadGraph, source_nodes: Sequence[int] | np.ndarray, *,
     """
     pop = np.asarray(population, dtype=float)
     if pop.size != len(cell_ids) or np.any(pop < 0) or not np.all(np.isfinite(pop)):
-        raise invalid("population", "人口必须为非负数，且与网格一一对应",
-                      "population must be non-negative and one per cell")
-    near = nearest_source_everywhere(graph, source_nodes, from_sources=from_sources,
-                                     limit_s=limit_s)
+        raise invalid(
+            "population",
+            "人口必须为非负数，且与网格一一对应",
+            "population must be non-negative and one per cell",
+        )
+    near = nearest_source_everywhere(
+        graph, source_nodes, from_sources=from_sources, limit_s=limit_s
+    )
     nodes, snaps = graph.snap_many(lon, lat)
     on_road = snaps <= snap_limit_m
     covered = on_road & (near.time_s[nodes] <= limit_s)
     by_div: dict[str, dict[str, float]] = {}
     uncovered: list[dict[str, Any]] = []
     for i, key in enumerate(division):
-        row = by_div.setdefault(str(key), {"population": 0.0, "covered_population": 0.0,
-                                           "cells": 0, "uncovered_cells": 0})
+        row = by_div.setdefault(
+            str(key),
+            {"population": 0.0, "covered_population": 0.0, "cells": 0, "uncovered_cells": 0},
+        )
         row["population"] += pop[i]
         row["cells"] += 1
         if covered[i]:
             row["covered_population"] += pop[i]
         else:
             row["uncovered_cells"] += 1
-            uncovered.append({"id": cell_ids[i], "division": key, "population": float(pop[i]),
-                              "reason": "beyond_limit" if on_road[i] else "off_road"})
+            uncovered.append(
+                {
+                    "id": cell_ids[i],
+                    "division": key,
+                    "population": float(pop[i]),
+                    "reason": "beyond_limit" if on_road[i] else "off_road",
+                }
+            )
     for row in by_div.values():
-        row["covered_share"] = (round(row["covered_population"] / row["population"], 4)
-                                if row["population"] else 1.0)
-    return Coverage(limit_s=float(limit_s), by_division=by_div, uncovered=uncovered,
-                    covered_population=float(pop[covered].sum()), population=float(pop.sum()))
+        row["covered_share"] = (
+            round(row["covered_population"] / row["population"], 4) if row["population"] else 1.0
+        )
+    return Coverage(
+        limit_s=float(limit_s),
+        by_division=by_div,
+        uncovered=uncovered,
+        covered_population=float(pop[covered].sum()),
+        population=float(pop.sum()),
+    )

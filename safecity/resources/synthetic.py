@@ -29,8 +29,14 @@ class SyntheticCity:
         return row * self.side + col
 
 
-def city(n_nodes: int, seed: int = 16, spacing_m: float = 80.0, arterial_every: int = 10,
-         bridges: int = 5, centre: tuple[float, float] = YANTAI) -> SyntheticCity:
+def city(
+    n_nodes: int,
+    seed: int = 16,
+    spacing_m: float = 80.0,
+    arterial_every: int = 10,
+    bridges: int = 5,
+    centre: tuple[float, float] = YANTAI,
+) -> SyntheticCity:
     side = max(4, math.isqrt(n_nodes))
     rng = np.random.default_rng(seed)
     rows, cols = np.divmod(np.arange(side * side, dtype=np.int64), side)
@@ -61,13 +67,22 @@ def city(n_nodes: int, seed: int = 16, spacing_m: float = 80.0, arterial_every: 
     line = np.concatenate([h_line, v_line])
     speed, oneway = _street_classes(line, arterial_every, rng)
     missing = (speed < 40) & (rng.random(u.size) < 0.03)
-    seg = Segments(lon=lon, lat=lat, u=u[~missing], v=v[~missing], speed_kmh=speed[~missing],
-                   oneway=oneway[~missing])
+    seg = Segments(
+        lon=lon,
+        lat=lat,
+        u=u[~missing],
+        v=v[~missing],
+        speed_kmh=speed[~missing],
+        oneway=oneway[~missing],
+    )
     return SyntheticCity(segments=seg, side=side, river_row=river_row, bridge_cols=bridge_cols)
 
 
-def _street_classes(line: np.ndarray, every: int, rng: np.random.Generator,
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def _street_classes(
+    line: np.ndarray,
+    every: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
     """Speed and one-way flag per segment from its street's index (row or column number)."""
     speed = np.full(line.size, 25.0)
     arterial = line % every == 0
@@ -75,6 +90,6 @@ def _street_classes(line: np.ndarray, every: int, rng: np.random.Generator,
     speed[line % (every * 4) == 0] = 70.0
     oneway = np.zeros(line.size, dtype=np.int8)
     band = line % every
-    oneway[band == 3] = 1   # a one-way pair per block band: one way on street 3 …
+    oneway[band == 3] = 1  # a one-way pair per block band: one way on street 3 …
     oneway[band == 7] = -1  # … back on street 7
     return speed, oneway

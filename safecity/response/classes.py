@@ -64,8 +64,14 @@ class IncidentType:
         return self.key.rsplit(".", 1)[0] if "." in self.key else None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "zh": self.zh, "en": self.en, "source": self.source,
-                "code": self.code, "level": ("class", "subclass", "type")[self.depth - 1]}
+        return {
+            "key": self.key,
+            "zh": self.zh,
+            "en": self.en,
+            "source": self.source,
+            "code": self.code,
+            "level": ("class", "subclass", "type")[self.depth - 1],
+        }
 
 
 def _t(key: str, zh: str, en: str, source: str = PLAN_2006) -> IncidentType:
@@ -96,21 +102,30 @@ _ALL: tuple[IncidentType, ...] = (
     _t(f"{_N}.biological", "生物灾害", "biological disaster"),
     _t(f"{_N}.forest_grassland_fire", "森林草原火灾", "forest and grassland fire"),
     _t(_A, "事故灾难", "accident disaster", STANDARD),
-    _t(f"{_A}.production_safety", "工矿商贸等企业的各类安全事故",
-       "safety accident in industry, mining, commerce and trade"),
+    _t(
+        f"{_A}.production_safety",
+        "工矿商贸等企业的各类安全事故",
+        "safety accident in industry, mining, commerce and trade",
+    ),
     _t(f"{_A}.transport", "交通运输事故", "transport accident"),
     _t(f"{_A}.transport.road_traffic", "道路交通事故", "road traffic accident", DECREE_493),
     _t(f"{_A}.public_facility", "公共设施和设备事故", "public facility and equipment accident"),
-    _t(f"{_A}.environmental", "环境污染和生态破坏事件",
-       "environmental pollution and ecological damage"),
+    _t(
+        f"{_A}.environmental",
+        "环境污染和生态破坏事件",
+        "environmental pollution and ecological damage",
+    ),
     _t(f"{_A}.fire", "火灾事故", "fire accident", "SafeCity（参照" + DECREE_493 + "）"),
     _t(_H, "公共卫生事件", "public health event", STANDARD),
     _t(f"{_H}.infectious_disease", "传染病疫情", "infectious disease outbreak"),
     _t(f"{_H}.unexplained_illness", "群体性不明原因疾病", "cluster of unexplained illness"),
     _t(f"{_H}.food_occupational", "食品安全和职业危害", "food safety and occupational hazard"),
     _t(f"{_H}.animal_epidemic", "动物疫情", "animal epidemic"),
-    _t(f"{_H}.other", "其他严重影响公众健康和生命安全的事件",
-       "other event seriously affecting public health and life"),
+    _t(
+        f"{_H}.other",
+        "其他严重影响公众健康和生命安全的事件",
+        "other event seriously affecting public health and life",
+    ),
     _t(_S, "社会安全事件", "social security event", STANDARD),
     _t(f"{_S}.terrorist_attack", "恐怖袭击事件", "terrorist attack"),
     _t(f"{_S}.economic_security", "经济安全事件", "economic security event"),
@@ -172,8 +187,9 @@ def compatible(a: str, b: str) -> bool:
 def is_road_traffic_or_fire(key: str) -> bool:
     """Decree 493 art. 13: road-traffic and fire accidents have a 7-day follow-up window."""
     validate(key)
-    return any(key == k or key.startswith(k + ".")
-               for k in (f"{_A}.transport.road_traffic", f"{_A}.fire"))
+    return any(
+        key == k or key.startswith(k + ".") for k in (f"{_A}.transport.road_traffic", f"{_A}.fire")
+    )
 
 
 def is_production_safety_candidate(key: str) -> bool:

@@ -69,8 +69,12 @@ LEVELS: tuple[tuple[str, str, str], ...] = (
 )
 _RANK = {k: i for i, (k, _, _) in enumerate(LEVELS)}
 _NAME = {k: (zh, en) for k, zh, en in LEVELS}
-_TOP = {"ordinary": "city", "relatively_serious": "province", "serious": "national",
-        "extraordinary": "national"}
+_TOP = {
+    "ordinary": "city",
+    "relatively_serious": "province",
+    "serious": "national",
+    "extraordinary": "national",
+}
 
 STATUS_TEXT = {
     "pending": ("未开始（下级尚未收到）", "not started (the level below has not received it)"),
@@ -91,8 +95,7 @@ def report_chain(grade: Any) -> list[tuple[str, str, timedelta]]:
     """The steps (from, to, limit) for ``grade``: unit→county 1 h, then 2 h per level."""
     top = _RANK[top_level(grade)]
     keys = [k for k, _, _ in LEVELS[: top + 1]]
-    return [(a, b, UNIT_HEAD_LIMIT if a == "unit" else STEP_LIMIT)
-            for a, b in pairwise(keys)]
+    return [(a, b, UNIT_HEAD_LIMIT if a == "unit" else STEP_LIMIT) for a, b in pairwise(keys)]
 
 
 @dataclass(frozen=True)
@@ -121,11 +124,19 @@ class ClockStatus:
 
     def as_dict(self) -> dict[str, Any]:
         zh, en = self.explanation()
-        return {"step": self.step, "to_level": self.to_level, "article": self.article,
-                "started_at": _iso(self.started_at), "deadline": _iso(self.deadline),
-                "reported_at": _iso(self.reported_at), "status": self.status,
-                "status_zh": STATUS_TEXT[self.status][0], "skipped": self.skipped,
-                "explanation_zh": zh, "explanation_en": en}
+        return {
+            "step": self.step,
+            "to_level": self.to_level,
+            "article": self.article,
+            "started_at": _iso(self.started_at),
+            "deadline": _iso(self.deadline),
+            "reported_at": _iso(self.reported_at),
+            "status": self.status,
+            "status_zh": STATUS_TEXT[self.status][0],
+            "skipped": self.skipped,
+            "explanation_zh": zh,
+            "explanation_en": en,
+        }
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -146,8 +157,13 @@ def _check_received(received: Mapping[str, Any], now: datetime) -> dict[str, dat
     for level, at in received.items():
         field = f"received.{level}"
         if level not in _RANK or level == "unit":
-            errors.append(FieldError(field, f"未知的上报层级 {level!r}（county/city/province/"
-                                     "national）", f"unknown level {level!r}"))
+            errors.append(
+                FieldError(
+                    field,
+                    f"未知的上报层级 {level!r}（county/city/province/national）",
+                    f"unknown level {level!r}",
+                )
+            )
             continue
         try:
             t = require_aware(field, at)
@@ -155,7 +171,9 @@ def _check_received(received: Mapping[str, Any], now: datetime) -> dict[str, dat
             errors.extend(exc.errors)
             continue
         if t > now:
-            errors.append(FieldError(field, "接报时间不能晚于当前时间", "a receipt cannot be in the future"))
+            errors.append(
+                FieldError(field, "接报时间不能晚于当前时间", "a receipt cannot be in the future")
+            )
             continue
         out[level] = t
     if errors:
@@ -171,8 +189,9 @@ def _skipped(frm: str, to: str, reported: datetime | None, got: Mapping[str, dat
     return frm != "unit" and reported is not None and (frm not in got or to not in got)
 
 
-def reporting_clocks(grade: Any, unit_head_informed_at: datetime,
-                     received: Mapping[str, datetime], now: datetime) -> list[ClockStatus]:
+def reporting_clocks(
+    grade: Any, unit_head_informed_at: datetime, received: Mapping[str, datetime], now: datetime
+) -> list[ClockStatus]:
     """Every upward step for ``grade`` with its deadline and status at ``now``.
 
     ``received`` maps a level (county, city, province, national) to when it received the report.
@@ -180,8 +199,9 @@ def reporting_clocks(grade: Any, unit_head_informed_at: datetime,
     now = require_aware("now", now)
     start = require_aware("unit_head_informed_at", unit_head_informed_at)
     if start > now:
-        raise ResponseInputError.one("unit_head_informed_at", "时间不能晚于当前时间",
-                                     "cannot be in the future")
+        raise ResponseInputError.one(
+            "unit_head_informed_at", "时间不能晚于当前时间", "cannot be in the future"
+        )
     got = _check_received(received, now)
     out: list[ClockStatus] = []
     for frm, to, limit in report_chain(grade):
@@ -190,17 +210,27 @@ def reporting_clocks(grade: Any, unit_head_informed_at: datetime,
         reported = min(at_or_above) if at_or_above else None
         deadline = started + limit if started is not None else None
         article = "第九条" if frm == "unit" else "第十一条"
-        out.append(ClockStatus(f"{frm}→{to}", to, article, started, deadline, reported,
-                               _status(deadline, reported, now),
-                               skipped=_skipped(frm, to, reported, got)))
+        out.append(
+            ClockStatus(
+                f"{frm}→{to}",
+                to,
+                article,
+                started,
+                deadline,
+                reported,
+                _status(deadline, reported, now),
+                skipped=_skipped(frm, to, reported, got),
+            )
+        )
     return out
 
 
 # --------------------------------------------------------------------------- follow-ups
 
 
-def followup_window_end(occurred_at: datetime, road_traffic_or_fire: bool,
-                        tz: tzinfo = CHINA_STANDARD_TIME) -> datetime:
+def followup_window_end(
+    occurred_at: datetime, road_traffic_or_fire: bool, tz: tzinfo = CHINA_STANDARD_TIME
+) -> datetime:
     """End (exclusive) of the art. 13 window: the start of local day 8 or 31 after the accident."""
     occurred = require_aware("occurred_at", occurred_at)
     days = 7 if road_traffic_or_fire else 30
@@ -224,42 +254,66 @@ class FollowupStatus:
             zh = f"伤亡变化发生在事故发生之日起{self.days}日之后：{szh}"
             en = f"casualty change after the {self.days}-day window: {sen}"
         else:
-            zh = (f"事故发生之日起{self.days}日内伤亡人数变化，应当及时补报（第十三条）："
-                  f"{szh}，时限 {self.deadline.isoformat() if self.deadline else ''}")
-            en = (f"casualty change within {self.days} days needs a follow-up report (art. 13): "
-                  f"{sen}, deadline {self.deadline.isoformat() if self.deadline else ''}")
-        return {"change_at": _iso(self.change_at), "window_end": _iso(self.window_end),
-                "deadline": _iso(self.deadline), "reported_at": _iso(self.reported_at),
-                "status": self.status, "status_zh": szh,
-                "explanation_zh": zh, "explanation_en": en}
+            zh = (
+                f"事故发生之日起{self.days}日内伤亡人数变化，应当及时补报（第十三条）："
+                f"{szh}，时限 {self.deadline.isoformat() if self.deadline else ''}"
+            )
+            en = (
+                f"casualty change within {self.days} days needs a follow-up report (art. 13): "
+                f"{sen}, deadline {self.deadline.isoformat() if self.deadline else ''}"
+            )
+        return {
+            "change_at": _iso(self.change_at),
+            "window_end": _iso(self.window_end),
+            "deadline": _iso(self.deadline),
+            "reported_at": _iso(self.reported_at),
+            "status": self.status,
+            "status_zh": szh,
+            "explanation_zh": zh,
+            "explanation_en": en,
+        }
 
 
-def followup_clocks(occurred_at: datetime, road_traffic_or_fire: bool,
-                    changes: Sequence[datetime], followups: Sequence[datetime], now: datetime,
-                    followup_grace: timedelta = DEFAULT_FOLLOWUP_GRACE,
-                    tz: tzinfo = CHINA_STANDARD_TIME) -> list[FollowupStatus]:
+def followup_clocks(
+    occurred_at: datetime,
+    road_traffic_or_fire: bool,
+    changes: Sequence[datetime],
+    followups: Sequence[datetime],
+    now: datetime,
+    followup_grace: timedelta = DEFAULT_FOLLOWUP_GRACE,
+    tz: tzinfo = CHINA_STANDARD_TIME,
+) -> list[FollowupStatus]:
     """One status per casualty change: the first follow-up at or after it answers it."""
     now = require_aware("now", now)
     occurred = require_aware("occurred_at", occurred_at)
     end = followup_window_end(occurred, road_traffic_or_fire, tz)
     days = 7 if road_traffic_or_fire else 30
     reports = sorted(require_aware(f"followups[{i}]", t) for i, t in enumerate(followups))
-    errors = [FieldError(f"followups[{i}]", "续报时间不能晚于当前时间", "cannot be in the future")
-              for i, t in enumerate(followups) if t > now]
+    errors = [
+        FieldError(f"followups[{i}]", "续报时间不能晚于当前时间", "cannot be in the future")
+        for i, t in enumerate(followups)
+        if t > now
+    ]
     out: list[FollowupStatus] = []
     for i, raw in enumerate(changes):
         change = require_aware(f"changes[{i}]", raw)
         if change < occurred or change > now:
-            errors.append(FieldError(f"changes[{i}]", "伤亡变化时间必须在事故发生之后、当前时间之前",
-                                     "a change must lie between the accident and now"))
+            errors.append(
+                FieldError(
+                    f"changes[{i}]",
+                    "伤亡变化时间必须在事故发生之后、当前时间之前",
+                    "a change must lie between the accident and now",
+                )
+            )
             continue
         if change >= end:
             out.append(FollowupStatus(change, end, None, None, "not_required", days))
             continue
         deadline = change + followup_grace
         reported = next((t for t in reports if t >= change), None)
-        out.append(FollowupStatus(change, end, deadline, reported,
-                                  _status(deadline, reported, now), days))
+        out.append(
+            FollowupStatus(change, end, deadline, reported, _status(deadline, reported, now), days)
+        )
     if errors:
         raise ResponseInputError(errors)
     return out

@@ -55,13 +55,23 @@ class Report:
     def __post_init__(self) -> None:
         errors: list[FieldError] = []
         if classes.get(self.type_key) is None:
-            errors.append(FieldError("type", f"未知的突发事件类型 {self.type_key!r}",
-                                     f"unknown incident type {self.type_key!r}"))
+            errors.append(
+                FieldError(
+                    "type",
+                    f"未知的突发事件类型 {self.type_key!r}",
+                    f"unknown incident type {self.type_key!r}",
+                )
+            )
         for name, v, lim in (("lat", self.lat, 90.0), ("lon", self.lon, 180.0)):
             ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
             if not ok or abs(v) > lim:
-                errors.append(FieldError(name, f"{name} 必须是 -{lim:g}…{lim:g} 之间的数",
-                                         f"{name} must be a number in -{lim:g}…{lim:g}"))
+                errors.append(
+                    FieldError(
+                        name,
+                        f"{name} 必须是 -{lim:g}…{lim:g} 之间的数",
+                        f"{name} must be a number in -{lim:g}…{lim:g}",
+                    )
+                )
         try:
             require_aware("at", self.at)
         except ResponseInputError as exc:
@@ -83,27 +93,36 @@ class Candidate:
         kind_zh = "同一类型" if self.same_type else "类型相容（一为另一的细分）"
         kind_en = "same type" if self.same_type else "compatible types (one refines the other)"
         return {
-            "new_id": self.new_id, "existing_id": self.existing_id,
-            "distance_m": round(self.distance_m, 1), "minutes": round(self.minutes, 2),
-            "same_type": self.same_type, "score": round(self.score, 4),
+            "new_id": self.new_id,
+            "existing_id": self.existing_id,
+            "distance_m": round(self.distance_m, 1),
+            "minutes": round(self.minutes, 2),
+            "same_type": self.same_type,
+            "score": round(self.score, 4),
             "explanation_zh": f"可能为同一事件：{kind_zh}，相距{self.distance_m:.0f}米，"
-                              f"间隔{self.minutes:.1f}分钟，建议合并（由值班员确认）",
+            f"间隔{self.minutes:.1f}分钟，建议合并（由值班员确认）",
             "explanation_en": f"possibly the same event: {kind_en}, {self.distance_m:.0f} m and "
-                              f"{self.minutes:.1f} min apart; offered for merging "
-                              "(the duty officer confirms)",
+            f"{self.minutes:.1f} min apart; offered for merging "
+            "(the duty officer confirms)",
         }
 
 
 def _limits(max_distance_m: float, max_minutes: float) -> None:
-    bad = [FieldError(n, f"{n} 必须是正数", f"{n} must be a positive number")
-           for n, v in (("max_distance_m", max_distance_m), ("max_minutes", max_minutes))
-           if not (isinstance(v, int | float) and math.isfinite(v) and v > 0)]
+    bad = [
+        FieldError(n, f"{n} 必须是正数", f"{n} must be a positive number")
+        for n, v in (("max_distance_m", max_distance_m), ("max_minutes", max_minutes))
+        if not (isinstance(v, int | float) and math.isfinite(v) and v > 0)
+    ]
     if bad:
         raise ResponseInputError(bad)
 
 
-def match(new: Report, existing: Report, max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
-          max_minutes: float = DEFAULT_MAX_MINUTES) -> Candidate | None:
+def match(
+    new: Report,
+    existing: Report,
+    max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+    max_minutes: float = DEFAULT_MAX_MINUTES,
+) -> Candidate | None:
     """The candidate pair, or None when type, place or time rules it out."""
     _limits(max_distance_m, max_minutes)
     if new.id == existing.id or not classes.compatible(new.type_key, existing.type_key):
@@ -115,13 +134,17 @@ def match(new: Report, existing: Report, max_distance_m: float = DEFAULT_MAX_DIS
     if distance > max_distance_m:
         return None
     score = 1 - 0.25 * (distance / max_distance_m) - 0.25 * (minutes / max_minutes)
-    return Candidate(new.id, existing.id, distance, minutes,
-                     new.type_key == existing.type_key, score)
+    return Candidate(
+        new.id, existing.id, distance, minutes, new.type_key == existing.type_key, score
+    )
 
 
-def find_candidates(new: Report, existing: Iterable[Report],
-                    max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
-                    max_minutes: float = DEFAULT_MAX_MINUTES) -> list[Candidate]:
+def find_candidates(
+    new: Report,
+    existing: Iterable[Report],
+    max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+    max_minutes: float = DEFAULT_MAX_MINUTES,
+) -> list[Candidate]:
     """Every existing report ``new`` may duplicate, best first."""
     found = (match(new, e, max_distance_m, max_minutes) for e in existing)
     return sorted((c for c in found if c is not None), key=lambda c: (-c.score, c.existing_id))

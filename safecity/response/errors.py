@@ -45,6 +45,8 @@ def require_aware(field: str, value: Any) -> datetime:
         raise ResponseInputError.one(field, f"{field} 必须是时间", f"{field} must be a datetime")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ResponseInputError.one(
-            field, f"{field} 必须带时区", f"{field} must be timezone-aware (naive time is ambiguous)"
+            field,
+            f"{field} 必须带时区",
+            f"{field} must be timezone-aware (naive time is ambiguous)",
         )
     return value

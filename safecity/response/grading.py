@@ -170,8 +170,12 @@ class Criterion:
         upper = next((m for g, m in self.thresholds if g.rank > grade.rank), None)
         if grade is ORDINARY:
             upper = self.thresholds[0][1] if self.thresholds else None
-        zh = "".join((f"{self._amount_zh(lower)}以上" if lower is not None else "",
-                      f"{self._amount_zh(upper)}以下" if upper is not None else ""))
+        zh = "".join(
+            (
+                f"{self._amount_zh(lower)}以上" if lower is not None else "",
+                f"{self._amount_zh(upper)}以下" if upper is not None else "",
+            )
+        )
         zh = zh + self.zh if zh else f"任意{self.zh}"
         if lower is not None and upper is not None:
             en = f"{_fmt(lower)} ≤ {self.en} < {_fmt(upper)}"
@@ -182,9 +186,15 @@ class Criterion:
         return zh, en
 
     def as_dict(self) -> dict[str, Any]:
-        return {"quantity": self.quantity, "zh": self.zh, "en": self.en,
-                "unit_zh": self.unit_zh, "unit_en": self.unit_en, "integer": self.integer,
-                "thresholds": {g.key: _fmt(m) for g, m in self.thresholds}}
+        return {
+            "quantity": self.quantity,
+            "zh": self.zh,
+            "en": self.en,
+            "unit_zh": self.unit_zh,
+            "unit_en": self.unit_en,
+            "integer": self.integer,
+            "thresholds": {g.key: _fmt(m) for g, m in self.thresholds},
+        }
 
 
 @dataclass(frozen=True)
@@ -195,10 +205,18 @@ class CriterionResult:
 
     def as_dict(self) -> dict[str, Any]:
         c = self.criterion
-        out: dict[str, Any] = {"criterion": c.quantity, "zh": c.zh, "en": c.en,
-                               "value": None if self.value is None else _number(self.value)}
+        out: dict[str, Any] = {
+            "criterion": c.quantity,
+            "zh": c.zh,
+            "en": c.en,
+            "value": None if self.value is None else _number(self.value),
+        }
         if self.grade is None:
-            out |= {"grade": None, "rule_zh": "未提供，不参与定级", "rule_en": "not given, not used"}
+            out |= {
+                "grade": None,
+                "rule_zh": "未提供，不参与定级",
+                "rule_en": "not given, not used",
+            }
         else:
             zh, en = c.rule_for(self.grade)
             out |= {"grade": self.grade.as_dict(), "rule_zh": zh, "rule_en": en}
@@ -232,8 +250,13 @@ class GradingRule:
             if value is None or value < 0 or (c.integer and value != value.to_integral_value()):
                 kind_zh = "非负整数" if c.integer else "非负数"
                 kind_en = "a non-negative integer" if c.integer else "a non-negative number"
-                errors.append(FieldError(c.quantity, f"「{c.zh}」必须是{kind_zh}，收到 {raw!r}",
-                                         f"{c.en} must be {kind_en}, got {raw!r}"))
+                errors.append(
+                    FieldError(
+                        c.quantity,
+                        f"「{c.zh}」必须是{kind_zh}，收到 {raw!r}",
+                        f"{c.en} must be {kind_en}, got {raw!r}",
+                    )
+                )
                 continue
             rows.append(CriterionResult(c, value, c.grade_of(value)))
         if errors:
@@ -241,14 +264,19 @@ class GradingRule:
         if all(r.grade is None for r in rows):
             names = "、".join(c.zh for c in self.criteria)
             raise ResponseInputError.one(
-                "quantities", f"至少需要一项定级数据（{names}）",
+                "quantities",
+                f"至少需要一项定级数据（{names}）",
                 "at least one grading quantity is needed: "
-                + ", ".join(c.en for c in self.criteria))
+                + ", ".join(c.en for c in self.criteria),
+            )
         return GradeResult(self, tuple(rows))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "source": self.source,
-                "criteria": [c.as_dict() for c in self.criteria]}
+        return {
+            "name": self.name,
+            "source": self.source,
+            "criteria": [c.as_dict() for c in self.criteria],
+        }
 
 
 @dataclass(frozen=True)
@@ -277,8 +305,10 @@ class GradeResult:
             zh += "；" + "、".join(r.criterion.zh for r in others) + "也达到该等级"
             en += "; " + ", ".join(r.criterion.en for r in others) + " reach it too"
         if g is ORDINARY:
-            zh, en = (f"一般{subject}：各项均未达到较大{subject}标准",
-                      "ordinary: no criterion reaches the relatively serious threshold")
+            zh, en = (
+                f"一般{subject}：各项均未达到较大{subject}标准",
+                "ordinary: no criterion reaches the relatively serious threshold",
+            )
         return zh, en
 
     def as_dict(self) -> dict[str, Any]:
@@ -306,22 +336,38 @@ DECREE_493_RULE = GradingRule(
     subject_zh="事故",
     criteria=(
         Criterion("deaths", "死亡", "deaths", _thresholds(3, 10, 30)),
-        Criterion("serious_injuries", "重伤（包括急性工业中毒）",
-                  "serious injuries (incl. acute industrial poisoning)",
-                  _thresholds(10, 50, 100)),
-        Criterion("direct_loss_yuan", "直接经济损失", "direct economic loss (yuan)",
-                  _thresholds(10_000_000, 50_000_000, 100_000_000),
-                  unit_zh="元", unit_en="yuan", integer=False, money=True),
+        Criterion(
+            "serious_injuries",
+            "重伤（包括急性工业中毒）",
+            "serious injuries (incl. acute industrial poisoning)",
+            _thresholds(10, 50, 100),
+        ),
+        Criterion(
+            "direct_loss_yuan",
+            "直接经济损失",
+            "direct economic loss (yuan)",
+            _thresholds(10_000_000, 50_000_000, 100_000_000),
+            unit_zh="元",
+            unit_en="yuan",
+            integer=False,
+            money=True,
+        ),
     ),
 )
 
 
 def grade_accident(deaths: Any, serious_injuries: Any, direct_loss_yuan: Any) -> GradeResult:
     """Decree 493 art. 3 with all three figures required (0 where there is none)."""
-    given = {"deaths": deaths, "serious_injuries": serious_injuries,
-             "direct_loss_yuan": direct_loss_yuan}
-    missing = [FieldError(c.quantity, f"缺少{c.zh}（没有请填0）", f"{c.en} is missing (0 if none)")
-               for c in DECREE_493_RULE.criteria if given[c.quantity] is None]
+    given = {
+        "deaths": deaths,
+        "serious_injuries": serious_injuries,
+        "direct_loss_yuan": direct_loss_yuan,
+    }
+    missing = [
+        FieldError(c.quantity, f"缺少{c.zh}（没有请填0）", f"{c.en} is missing (0 if none)")
+        for c in DECREE_493_RULE.criteria
+        if given[c.quantity] is None
+    ]
     if missing:
         raise ResponseInputError(missing)
     return DECREE_493_RULE.grade(given)
@@ -343,32 +389,48 @@ class GradingTable:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ResponseInputError.one("table", f"TOML 格式错误：{exc}", f"bad TOML: {exc}") from None
+            raise ResponseInputError.one(
+                "table", f"TOML 格式错误：{exc}", f"bad TOML: {exc}"
+            ) from None
         return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: Any) -> GradingTable:
         if not isinstance(data, Mapping) or not isinstance(data.get("types"), Mapping):
-            raise ResponseInputError.one("types", "分级表需要 types 对象（类型 → 指标）",
-                                         "a grading table needs a 'types' map (type → criteria)")
+            raise ResponseInputError.one(
+                "types",
+                "分级表需要 types 对象（类型 → 指标）",
+                "a grading table needs a 'types' map (type → criteria)",
+            )
         name, source = str(data.get("name", "city")), str(data.get("source", "城市自定义分级表"))
         errors: list[FieldError] = []
         rules: dict[str, GradingRule] = {}
         for type_key, spec in data["types"].items():
             path = f"types.{type_key}"
             if classes.get(type_key) is None:
-                errors.append(FieldError(path, f"未知的突发事件类型 {type_key!r}",
-                                         f"unknown incident type {type_key!r}"))
+                errors.append(
+                    FieldError(
+                        path,
+                        f"未知的突发事件类型 {type_key!r}",
+                        f"unknown incident type {type_key!r}",
+                    )
+                )
                 continue
             crit = spec.get("criteria") if isinstance(spec, Mapping) else None
             if not isinstance(crit, Sequence) or isinstance(crit, str) or not crit:
-                errors.append(FieldError(f"{path}.criteria", "criteria 必须是非空列表",
-                                         "criteria must be a non-empty list"))
+                errors.append(
+                    FieldError(
+                        f"{path}.criteria",
+                        "criteria 必须是非空列表",
+                        "criteria must be a non-empty list",
+                    )
+                )
                 continue
             parsed = [_criterion(f"{path}.criteria[{i}]", c, errors) for i, c in enumerate(crit)]
             if all(p is not None for p in parsed):
-                rules[type_key] = GradingRule(type_key, source,
-                                              tuple(p for p in parsed if p is not None))
+                rules[type_key] = GradingRule(
+                    type_key, source, tuple(p for p in parsed if p is not None)
+                )
         if errors:
             raise ResponseInputError(errors)
         return cls(name, source, rules)
@@ -379,8 +441,10 @@ class GradingTable:
                 return self.rules[t.key]
         t = classes.validate(type_key)
         raise ResponseInputError.one(
-            "type", f"分级表「{self.name}」没有{t.zh}（{t.key}）或其上级类别的分级规则",
-            f"grading table {self.name!r} has no rule for {t.key} or its parent classes")
+            "type",
+            f"分级表「{self.name}」没有{t.zh}（{t.key}）或其上级类别的分级规则",
+            f"grading table {self.name!r} has no rule for {t.key} or its parent classes",
+        )
 
 
 def _criterion(path: str, spec: Any, errors: list[FieldError]) -> Criterion | None:
@@ -389,32 +453,57 @@ def _criterion(path: str, spec: Any, errors: list[FieldError]) -> Criterion | No
         return None
     th = spec.get("thresholds")
     if not isinstance(th, Mapping) or not th:
-        errors.append(FieldError(f"{path}.thresholds", "thresholds 必须是等级 → 下限的对象",
-                                 "thresholds must map grade → minimum"))
+        errors.append(
+            FieldError(
+                f"{path}.thresholds",
+                "thresholds 必须是等级 → 下限的对象",
+                "thresholds must map grade → minimum",
+            )
+        )
         return None
     pairs: list[tuple[Grade, Decimal]] = []
     for key, raw in th.items():
         grade, value = _BY_KEY.get(key), _decimal(raw)
         if grade is None or grade is ORDINARY:
-            errors.append(FieldError(f"{path}.thresholds.{key}",
-                                     "只能为较大、重大、特别重大设下限（一般是兜底等级）",
-                                     "thresholds only for relatively_serious, serious, "
-                                     "extraordinary (ordinary is the floor)"))
+            errors.append(
+                FieldError(
+                    f"{path}.thresholds.{key}",
+                    "只能为较大、重大、特别重大设下限（一般是兜底等级）",
+                    "thresholds only for relatively_serious, serious, "
+                    "extraordinary (ordinary is the floor)",
+                )
+            )
             return None
         if value is None or value <= 0:
-            errors.append(FieldError(f"{path}.thresholds.{key}", "下限必须是正数",
-                                     "a threshold must be a positive number"))
+            errors.append(
+                FieldError(
+                    f"{path}.thresholds.{key}",
+                    "下限必须是正数",
+                    "a threshold must be a positive number",
+                )
+            )
             return None
         pairs.append((grade, value))
     pairs.sort(key=lambda p: p[0].rank)
     if any(a[1] >= b[1] for a, b in pairwise(pairs)):
-        errors.append(FieldError(f"{path}.thresholds", "等级越高下限必须越大",
-                                 "a higher grade needs a larger minimum"))
+        errors.append(
+            FieldError(
+                f"{path}.thresholds",
+                "等级越高下限必须越大",
+                "a higher grade needs a larger minimum",
+            )
+        )
         return None
     q = spec["quantity"]
-    return Criterion(q, str(spec.get("zh", q)), str(spec.get("en", q)), tuple(pairs),
-                     unit_zh=str(spec.get("unit_zh", "")), unit_en=str(spec.get("unit_en", "")),
-                     integer=bool(spec.get("integer", True)))
+    return Criterion(
+        q,
+        str(spec.get("zh", q)),
+        str(spec.get("en", q)),
+        tuple(pairs),
+        unit_zh=str(spec.get("unit_zh", "")),
+        unit_en=str(spec.get("unit_en", "")),
+        integer=bool(spec.get("integer", True)),
+    )
 
 
 _PERSONS = {"unit_zh": "人", "unit_en": "persons", "integer": True}
@@ -423,53 +512,128 @@ EXAMPLE_CITY_TABLE: dict[str, Any] = {
     "name": "example",
     "source": "示例分级表（非法定标准，各市按本地预案配置） / example table, not a legal source",
     "types": {
-        "natural_disaster": {"criteria": [
-            {"quantity": "deaths_and_missing", "zh": "死亡和失踪", "en": "dead and missing",
-             **_PERSONS, "thresholds": {"relatively_serious": 3, "serious": 10,
-                                        "extraordinary": 30}},
-            {"quantity": "relocated", "zh": "紧急转移安置", "en": "people relocated",
-             **_PERSONS, "thresholds": {"relatively_serious": 10_000, "serious": 100_000,
-                                        "extraordinary": 1_000_000}},
-        ]},
-        "accident_disaster": {"criteria": [
-            {"quantity": "deaths", "zh": "死亡", "en": "deaths", **_PERSONS,
-             "thresholds": {"relatively_serious": 3, "serious": 10, "extraordinary": 30}},
-            {"quantity": "serious_injuries", "zh": "重伤", "en": "serious injuries", **_PERSONS,
-             "thresholds": {"relatively_serious": 10, "serious": 50, "extraordinary": 100}},
-        ]},
-        "accident_disaster.environmental": {"criteria": [
-            {"quantity": "deaths", "zh": "死亡", "en": "deaths", **_PERSONS,
-             "thresholds": {"relatively_serious": 3, "serious": 10, "extraordinary": 30}},
-            {"quantity": "evacuated", "zh": "疏散转移", "en": "people evacuated", **_PERSONS,
-             "thresholds": {"relatively_serious": 5_000, "serious": 10_000,
-                            "extraordinary": 50_000}},
-        ]},
-        "public_health": {"criteria": [
-            {"quantity": "cases", "zh": "病例", "en": "cases", **_PERSONS,
-             "thresholds": {"relatively_serious": 10, "serious": 50, "extraordinary": 100}},
-            {"quantity": "deaths", "zh": "死亡", "en": "deaths", **_PERSONS,
-             "thresholds": {"relatively_serious": 1, "serious": 5, "extraordinary": 10}},
-        ]},
-        "social_security": {"criteria": [
-            {"quantity": "deaths", "zh": "死亡", "en": "deaths", **_PERSONS,
-             "thresholds": {"relatively_serious": 1, "serious": 3, "extraordinary": 10}},
-            {"quantity": "participants", "zh": "参与人数", "en": "participants", **_PERSONS,
-             "thresholds": {"relatively_serious": 100, "serious": 1_000,
-                            "extraordinary": 10_000}},
-        ]},
+        "natural_disaster": {
+            "criteria": [
+                {
+                    "quantity": "deaths_and_missing",
+                    "zh": "死亡和失踪",
+                    "en": "dead and missing",
+                    **_PERSONS,
+                    "thresholds": {"relatively_serious": 3, "serious": 10, "extraordinary": 30},
+                },
+                {
+                    "quantity": "relocated",
+                    "zh": "紧急转移安置",
+                    "en": "people relocated",
+                    **_PERSONS,
+                    "thresholds": {
+                        "relatively_serious": 10_000,
+                        "serious": 100_000,
+                        "extraordinary": 1_000_000,
+                    },
+                },
+            ]
+        },
+        "accident_disaster": {
+            "criteria": [
+                {
+                    "quantity": "deaths",
+                    "zh": "死亡",
+                    "en": "deaths",
+                    **_PERSONS,
+                    "thresholds": {"relatively_serious": 3, "serious": 10, "extraordinary": 30},
+                },
+                {
+                    "quantity": "serious_injuries",
+                    "zh": "重伤",
+                    "en": "serious injuries",
+                    **_PERSONS,
+                    "thresholds": {"relatively_serious": 10, "serious": 50, "extraordinary": 100},
+                },
+            ]
+        },
+        "accident_disaster.environmental": {
+            "criteria": [
+                {
+                    "quantity": "deaths",
+                    "zh": "死亡",
+                    "en": "deaths",
+                    **_PERSONS,
+                    "thresholds": {"relatively_serious": 3, "serious": 10, "extraordinary": 30},
+                },
+                {
+                    "quantity": "evacuated",
+                    "zh": "疏散转移",
+                    "en": "people evacuated",
+                    **_PERSONS,
+                    "thresholds": {
+                        "relatively_serious": 5_000,
+                        "serious": 10_000,
+                        "extraordinary": 50_000,
+                    },
+                },
+            ]
+        },
+        "public_health": {
+            "criteria": [
+                {
+                    "quantity": "cases",
+                    "zh": "病例",
+                    "en": "cases",
+                    **_PERSONS,
+                    "thresholds": {"relatively_serious": 10, "serious": 50, "extraordinary": 100},
+                },
+                {
+                    "quantity": "deaths",
+                    "zh": "死亡",
+                    "en": "deaths",
+                    **_PERSONS,
+                    "thresholds": {"relatively_serious": 1, "serious": 5, "extraordinary": 10},
+                },
+            ]
+        },
+        "social_security": {
+            "criteria": [
+                {
+                    "quantity": "deaths",
+                    "zh": "死亡",
+                    "en": "deaths",
+                    **_PERSONS,
+                    "thresholds": {"relatively_serious": 1, "serious": 3, "extraordinary": 10},
+                },
+                {
+                    "quantity": "participants",
+                    "zh": "参与人数",
+                    "en": "participants",
+                    **_PERSONS,
+                    "thresholds": {
+                        "relatively_serious": 100,
+                        "serious": 1_000,
+                        "extraordinary": 10_000,
+                    },
+                },
+            ]
+        },
     },
 }
 
 
-def grade_incident(type_key: str, quantities: Mapping[str, Any], *, production_safety: bool,
-                   table: GradingTable | None = None) -> GradeResult:
+def grade_incident(
+    type_key: str,
+    quantities: Mapping[str, Any],
+    *,
+    production_safety: bool,
+    table: GradingTable | None = None,
+) -> GradeResult:
     """Decree 493 for a production-safety accident, else the city's table for the type."""
     t = classes.validate(type_key)
     if production_safety:
         if not classes.is_production_safety_candidate(t.key):
             raise ResponseInputError.one(
-                "production_safety", f"{t.zh}不适用《生产安全事故报告和调查处理条例》",
-                f"Decree 493 does not apply to {t.en}")
+                "production_safety",
+                f"{t.zh}不适用《生产安全事故报告和调查处理条例》",
+                f"Decree 493 does not apply to {t.en}",
+            )
         return DECREE_493_RULE.grade(quantities)
     return (table or GradingTable.from_dict(EXAMPLE_CITY_TABLE)).rule_for(t.key).grade(quantities)
 
@@ -497,16 +661,19 @@ class Regrade:
         verb_en = {"up": "raised", "down": "lowered", "same": "kept"}[self.direction]
         why_zh, why_en = self.result.explanation()
         return {
-            "previous": self.previous.as_dict(), "grade": self.grade.as_dict(),
-            "changed": self.changed, "direction": self.direction,
+            "previous": self.previous.as_dict(),
+            "grade": self.grade.as_dict(),
+            "changed": self.changed,
+            "direction": self.direction,
             "explanation_zh": f"续报后{verb_zh}：{self.previous.zh} → {self.grade.zh}（{why_zh}）",
             "explanation_en": f"follow-up report {verb_en} the grade: {self.previous.en} → "
-                              f"{self.grade.en} ({why_en})",
+            f"{self.grade.en} ({why_en})",
             "result": self.result.as_dict(),
         }
 
 
-def regrade(previous: Any, quantities: Mapping[str, Any],
-            rule: GradingRule = DECREE_493_RULE) -> Regrade:
+def regrade(
+    previous: Any, quantities: Mapping[str, Any], rule: GradingRule = DECREE_493_RULE
+) -> Regrade:
     """The grade after a follow-up report (续报): counts may go up or down (the missing found)."""
     return Regrade(parse_grade(previous, "previous"), rule.grade(quantities))

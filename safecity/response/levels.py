@@ -63,8 +63,10 @@ __all__ = [
 
 MAX_DEPTH = 5
 LEVELS: dict[str, tuple[str, str]] = {
-    "I": ("Ⅰ级响应", "level I"), "II": ("Ⅱ级响应", "level II"),
-    "III": ("Ⅲ级响应", "level III"), "IV": ("Ⅳ级响应", "level IV"),
+    "I": ("Ⅰ级响应", "level I"),
+    "II": ("Ⅱ级响应", "level II"),
+    "III": ("Ⅲ级响应", "level III"),
+    "IV": ("Ⅳ级响应", "level IV"),
 }
 _ALARM = {"blue": 1, "yellow": 2, "orange": 3, "red": 4}
 _GRADE = {g.key: g.rank for g in GRADES}
@@ -82,8 +84,13 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "direct_loss_yuan": ("直接经济损失（元）", "direct loss (yuan)", "number"),
 }
 OPS: dict[str, tuple[str, str]] = {
-    "eq": ("等于", "="), "ne": ("不等于", "≠"), "gt": ("大于", ">"), "gte": ("不小于", "≥"),
-    "lt": ("小于", "<"), "lte": ("不大于", "≤"), "in": ("属于", "in"),
+    "eq": ("等于", "="),
+    "ne": ("不等于", "≠"),
+    "gt": ("大于", ">"),
+    "gte": ("不小于", "≥"),
+    "lt": ("小于", "<"),
+    "lte": ("不大于", "≤"),
+    "in": ("属于", "in"),
     "within": ("属于类别", "within"),
 }
 _OPS_BY_KIND = {
@@ -127,7 +134,9 @@ def _parse_value(path: str, kind: str, op: str, raw: Any) -> Any:
     many = op == "in"
     values = raw if many else [raw]
     if many and (not isinstance(raw, Sequence) or isinstance(raw, str) or not raw):
-        raise ResponseInputError([_fail(path, "in 的值必须是非空列表", "'in' needs a non-empty list")])
+        raise ResponseInputError(
+            [_fail(path, "in 的值必须是非空列表", "'in' needs a non-empty list")]
+        )
     out: list[Any] = []
     for v in values:
         if kind == "type":
@@ -136,8 +145,15 @@ def _parse_value(path: str, kind: str, op: str, raw: Any) -> Any:
         elif kind in ("grade", "alarm"):
             table = _GRADE if kind == "grade" else _ALARM
             if not isinstance(v, str) or v not in table:
-                raise ResponseInputError([_fail(path, f"取值必须是 {'/'.join(table)} 之一",
-                                                f"value must be one of {', '.join(table)}")])
+                raise ResponseInputError(
+                    [
+                        _fail(
+                            path,
+                            f"取值必须是 {'/'.join(table)} 之一",
+                            f"value must be one of {', '.join(table)}",
+                        )
+                    ]
+                )
             out.append(table[v])
         else:
             if isinstance(v, bool) or not isinstance(v, int | float | Decimal):
@@ -160,26 +176,44 @@ def _parse(node: Any, path: str, depth: int, errors: list[FieldError]) -> Node |
             return None
         items = node[groups[0]]
         if not isinstance(items, Sequence) or isinstance(items, str) or not items:
-            errors.append(_fail(f"{path}.{groups[0]}", "必须是非空列表", "must be a non-empty list"))
+            errors.append(
+                _fail(f"{path}.{groups[0]}", "必须是非空列表", "must be a non-empty list")
+            )
             return None
-        parsed = [_parse(it, f"{path}.{groups[0]}[{i}]", depth + 1, errors)
-                  for i, it in enumerate(items)]
+        parsed = [
+            _parse(it, f"{path}.{groups[0]}[{i}]", depth + 1, errors) for i, it in enumerate(items)
+        ]
         kids = tuple(p for p in parsed if p is not None)
         return Group(groups[0], kids) if len(kids) == len(parsed) else None
     if set(node) != {"field", "op", "value"}:
-        errors.append(_fail(path, "条件需要且只能有 field、op、value",
-                            "a condition needs exactly 'field', 'op' and 'value'"))
+        errors.append(
+            _fail(
+                path,
+                "条件需要且只能有 field、op、value",
+                "a condition needs exactly 'field', 'op' and 'value'",
+            )
+        )
         return None
     field, op = node["field"], node["op"]
     if field not in FIELDS:
-        errors.append(_fail(f"{path}.field", f"未知字段 {field!r}（可用：{'、'.join(FIELDS)}）",
-                            f"unknown field {field!r} (allowed: {', '.join(FIELDS)})"))
+        errors.append(
+            _fail(
+                f"{path}.field",
+                f"未知字段 {field!r}（可用：{'、'.join(FIELDS)}）",
+                f"unknown field {field!r} (allowed: {', '.join(FIELDS)})",
+            )
+        )
         return None
     kind = FIELDS[field][2]
     if op not in _OPS_BY_KIND[kind]:
         allowed = ", ".join(sorted(_OPS_BY_KIND[kind]))
-        errors.append(_fail(f"{path}.op", f"字段 {field} 不支持运算 {op!r}（可用：{allowed}）",
-                            f"field {field} does not take op {op!r} (allowed: {allowed})"))
+        errors.append(
+            _fail(
+                f"{path}.op",
+                f"字段 {field} 不支持运算 {op!r}（可用：{allowed}）",
+                f"field {field} does not take op {op!r} (allowed: {allowed})",
+            )
+        )
         return None
     try:
         value = _parse_value(f"{path}.value", kind, op, node["value"])
@@ -197,13 +231,17 @@ def _incident_value(field: str, incident: Mapping[str, Any]) -> Any:
     if kind in ("grade", "alarm"):
         table = _GRADE if kind == "grade" else _ALARM
         if raw not in table:
-            raise ResponseInputError.one(field, f"{FIELDS[field][0]}必须是 {'/'.join(table)} 之一",
-                                         f"{field} must be one of {', '.join(table)}")
+            raise ResponseInputError.one(
+                field,
+                f"{FIELDS[field][0]}必须是 {'/'.join(table)} 之一",
+                f"{field} must be one of {', '.join(table)}",
+            )
         return table[raw]
     if kind == "number":
         if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal):
-            raise ResponseInputError.one(field, f"{FIELDS[field][0]}必须是数",
-                                         f"{field} must be a number")
+            raise ResponseInputError.one(
+                field, f"{FIELDS[field][0]}必须是数", f"{field} must be a number"
+            )
         return Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
     return raw
 
@@ -215,12 +253,14 @@ def _compare(op: str, have: Any, want: Any) -> bool:
         return isinstance(have, str) and (have == want or have.startswith(want + "."))
     if op in ("eq", "ne"):
         return bool(have == want) is (op == "eq")
-    return bool({"gt": have > want, "gte": have >= want, "lt": have < want,
-                 "lte": have <= want}[op])
+    return bool(
+        {"gt": have > want, "gte": have >= want, "lt": have < want, "lte": have <= want}[op]
+    )
 
 
-def _eval(node: Node, incident: Mapping[str, Any], path: str
-          ) -> tuple[bool, list[tuple[str, Leaf]]]:
+def _eval(
+    node: Node, incident: Mapping[str, Any], path: str
+) -> tuple[bool, list[tuple[str, Leaf]]]:
     """(matched, the leaves — with their paths — that made it match)."""
     if isinstance(node, Leaf):
         have = _incident_value(node.field, incident)
@@ -246,18 +286,30 @@ class Proposal:
     def as_dict(self) -> dict[str, Any]:
         if self.level is None:
             zh = "预案的响应条件均未满足，不建议启动响应（由指挥长决定）"
-            en = "no trigger condition of the plan matches; no response proposed (commander decides)"
+            en = (
+                "no trigger condition of the plan matches; no response proposed (commander decides)"
+            )
         else:
-            zh = (f"建议启动{LEVELS[self.level][0]}：" + "；".join(r[0] for r in self.reasons)
-                  + "。响应级别由指挥长决定（GB/T 29639-2020：响应分级不可照搬事故分级）")
-            en = (f"proposed {LEVELS[self.level][1]}: " + "; ".join(r[1] for r in self.reasons)
-                  + ". The commander decides (GB/T 29639-2020: response levels must not simply "
-                  "copy accident grades)")
-        return {"level": self.level,
-                "level_zh": LEVELS[self.level][0] if self.level else None,
-                "proposal_only": True, "matched": list(self.matched),
-                "missing_fields": list(self.missing_fields),
-                "explanation_zh": zh, "explanation_en": en}
+            zh = (
+                f"建议启动{LEVELS[self.level][0]}："
+                + "；".join(r[0] for r in self.reasons)
+                + "。响应级别由指挥长决定（GB/T 29639-2020：响应分级不可照搬事故分级）"
+            )
+            en = (
+                f"proposed {LEVELS[self.level][1]}: "
+                + "; ".join(r[1] for r in self.reasons)
+                + ". The commander decides (GB/T 29639-2020: response levels must not simply "
+                "copy accident grades)"
+            )
+        return {
+            "level": self.level,
+            "level_zh": LEVELS[self.level][0] if self.level else None,
+            "proposal_only": True,
+            "matched": list(self.matched),
+            "missing_fields": list(self.missing_fields),
+            "explanation_zh": zh,
+            "explanation_en": en,
+        }
 
 
 @dataclass(frozen=True)
@@ -276,12 +328,22 @@ class TriggerRules:
         for i, entry in enumerate(entries):
             path = f"levels[{i}]"
             if not isinstance(entry, Mapping) or set(entry) != {"level", "when"}:
-                errors.append(_fail(path, "每项需要且只能有 level 和 when",
-                                    "each entry needs exactly 'level' and 'when'"))
+                errors.append(
+                    _fail(
+                        path,
+                        "每项需要且只能有 level 和 when",
+                        "each entry needs exactly 'level' and 'when'",
+                    )
+                )
                 continue
             if entry["level"] not in LEVELS:
-                errors.append(_fail(f"{path}.level", "级别必须是 I、II、III、IV",
-                                    "level must be I, II, III or IV"))
+                errors.append(
+                    _fail(
+                        f"{path}.level",
+                        "级别必须是 I、II、III、IV",
+                        "level must be I, II, III or IV",
+                    )
+                )
                 continue
             if any(lv == entry["level"] for lv, _ in out):
                 errors.append(_fail(f"{path}.level", "级别重复", "level given twice"))
@@ -305,8 +367,12 @@ class TriggerRules:
             root = f"levels[{level}].when"
             ok, hits = _eval(node, incident, root)
             if ok:
-                return Proposal(level, tuple(p for p, _ in hits),
-                                tuple(leaf.describe() for _, leaf in hits), missing)
+                return Proposal(
+                    level,
+                    tuple(p for p, _ in hits),
+                    tuple(leaf.describe() for _, leaf in hits),
+                    missing,
+                )
         return Proposal(None, (), (), missing)
 
 
@@ -324,8 +390,7 @@ def add_months(at: datetime, months: int) -> datetime:
     """Calendar months, the day clamped to the month's end (31 Aug + 6 → 28/29 Feb)."""
     y, m = divmod(at.month - 1 + months, 12)
     year, month = at.year + y, m + 1
-    return at.replace(year=year, month=month,
-                      day=min(at.day, calendar.monthrange(year, month)[1]))
+    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
 
 
 @dataclass(frozen=True)
@@ -339,43 +404,79 @@ class DueStatus:
     explanation_en: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "since": self.since.isoformat(),
-                "due_at": self.due_at.isoformat(), "overdue": self.overdue,
-                "days_left": self.days_left, "explanation_zh": self.explanation_zh,
-                "explanation_en": self.explanation_en}
+        return {
+            "kind": self.kind,
+            "since": self.since.isoformat(),
+            "due_at": self.due_at.isoformat(),
+            "overdue": self.overdue,
+            "days_left": self.days_left,
+            "explanation_zh": self.explanation_zh,
+            "explanation_en": self.explanation_en,
+        }
 
 
-def _due(kind: str, since: datetime, due: datetime, now: datetime, what: tuple[str, str],
-         rule: tuple[str, str]) -> DueStatus:
+def _due(
+    kind: str,
+    since: datetime,
+    due: datetime,
+    now: datetime,
+    what: tuple[str, str],
+    rule: tuple[str, str],
+) -> DueStatus:
     overdue = now > due  # due on the day itself is still on time
     days_left = (due - now).days  # floor: one second late is -1
     state_zh = "已逾期" if overdue else "未逾期"
     state_en = "overdue" if overdue else "not overdue"
-    return DueStatus(kind, since, due, overdue, days_left,
-                     f"{what[0]}{state_zh}：{rule[0]}，应于 {due.isoformat()} 前完成",
-                     f"{what[1]} {state_en}: {rule[1]}, due by {due.isoformat()}")
+    return DueStatus(
+        kind,
+        since,
+        due,
+        overdue,
+        days_left,
+        f"{what[0]}{state_zh}：{rule[0]}，应于 {due.isoformat()} 前完成",
+        f"{what[1]} {state_en}: {rule[1]}, due by {due.isoformat()}",
+    )
 
 
-def drill_status(tier: str, effective_at: datetime, last_drill_at: datetime | None,
-                 now: datetime) -> DueStatus:
+def drill_status(
+    tier: str, effective_at: datetime, last_drill_at: datetime | None, now: datetime
+) -> DueStatus:
     """Art. 33: is the plan's next drill overdue at ``now``?"""
     if tier not in PLAN_TIERS:
-        raise ResponseInputError.one("tier", "预案层级必须是 comprehensive/special/onsite",
-                                     "tier must be comprehensive, special or onsite")
+        raise ResponseInputError.one(
+            "tier",
+            "预案层级必须是 comprehensive/special/onsite",
+            "tier must be comprehensive, special or onsite",
+        )
     now = require_aware("now", now)
-    since = require_aware("last_drill_at" if last_drill_at else "effective_at",
-                          last_drill_at or effective_at)
+    since = require_aware(
+        "last_drill_at" if last_drill_at else "effective_at", last_drill_at or effective_at
+    )
     zh, en, months = PLAN_TIERS[tier]
     period_zh = "每年至少一次" if months == 12 else "每半年至少一次"
     period_en = "at least once a year" if months == 12 else "at least every six months"
-    return _due("drill", since, add_months(since, months), now, (f"{zh}演练", f"{en} drill"),
-                (f"《生产安全事故应急预案管理办法》第三十三条，{zh}{period_zh}",
-                 f"emergency plan rules art. 33, {en} {period_en}"))
+    return _due(
+        "drill",
+        since,
+        add_months(since, months),
+        now,
+        (f"{zh}演练", f"{en} drill"),
+        (
+            f"《生产安全事故应急预案管理办法》第三十三条，{zh}{period_zh}",
+            f"emergency plan rules art. 33, {en} {period_en}",
+        ),
+    )
 
 
 def review_status(last_review_at: datetime, now: datetime, years: int = REVIEW_YEARS) -> DueStatus:
     """The plan's periodic review (评估), every ``years`` years from the last review or approval."""
     now = require_aware("now", now)
     since = require_aware("last_review_at", last_review_at)
-    return _due("review", since, add_months(since, 12 * years), now, ("预案评估", "plan review"),
-                (f"每{years}年进行一次应急预案评估", f"reviewed every {years} years"))
+    return _due(
+        "review",
+        since,
+        add_months(since, 12 * years),
+        now,
+        ("预案评估", "plan review"),
+        (f"每{years}年进行一次应急预案评估", f"reviewed every {years} years"),
+    )

@@ -115,10 +115,18 @@ __all__ = [
 
 LEVELS: tuple[str, ...] = ("red", "orange", "yellow", "blue")  # index = RiskLevel.order - 1
 GRADES: tuple[int, ...] = (1, 2, 3, 4)
-LEVEL_ZH = {"red": "红色（重大风险）", "orange": "橙色（较大风险）", "yellow": "黄色（一般风险）",
-            "blue": "蓝色（低风险）"}
-LEVEL_EN = {"red": "red (major)", "orange": "orange (significant)", "yellow": "yellow (general)",
-            "blue": "blue (low)"}
+LEVEL_ZH = {
+    "red": "红色（重大风险）",
+    "orange": "橙色（较大风险）",
+    "yellow": "黄色（一般风险）",
+    "blue": "蓝色（低风险）",
+}
+LEVEL_EN = {
+    "red": "red (major)",
+    "orange": "orange (significant)",
+    "yellow": "yellow (general)",
+    "blue": "blue (low)",
+}
 GRADE_ZH = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius: the sphere the distances are measured on
 
@@ -140,8 +148,10 @@ SHARE_KEYS = ("red_share", "orange_share", "yellow_share")
 
 
 def _default_signal_steps() -> dict[str, dict[str, int]]:
-    return {"alarm": {"red": 1, "orange": 0, "yellow": 0, "blue": 0},
-            "hidden_danger_overdue": {"major": 1, "general": 0}}
+    return {
+        "alarm": {"red": 1, "orange": 0, "yellow": 0, "blue": 0},
+        "hidden_danger_overdue": {"major": 1, "general": 0},
+    }
 
 
 @dataclass(frozen=True)
@@ -190,29 +200,46 @@ class AreaRule:
         base = DEFAULT_RULE
         changes: dict[str, Any] = {}
         if "point_weights" in cfg:
-            changes["point_weights"] = _by_key(cfg["point_weights"], LEVELS, base.point_weights,
-                                               "point_weights", errors)
+            changes["point_weights"] = _by_key(
+                cfg["point_weights"], LEVELS, base.point_weights, "point_weights", errors
+            )
         if "hazard_weights" in cfg:
-            changes["hazard_weights"] = _by_key(cfg["hazard_weights"], GRADES, base.hazard_weights,
-                                                "hazard_weights", errors)
+            changes["hazard_weights"] = _by_key(
+                cfg["hazard_weights"], GRADES, base.hazard_weights, "hazard_weights", errors
+            )
         if "influence_radius_m" in cfg:
-            changes["influence_radius_m"] = _by_key(cfg["influence_radius_m"], GRADES,
-                                                    base.influence_radius_m, "influence_radius_m",
-                                                    errors)
+            changes["influence_radius_m"] = _by_key(
+                cfg["influence_radius_m"],
+                GRADES,
+                base.influence_radius_m,
+                "influence_radius_m",
+                errors,
+            )
         if "vulnerable_weight" in cfg:
-            changes["vulnerable_weight"] = _number(cfg["vulnerable_weight"], "vulnerable_weight",
-                                                   errors)
+            changes["vulnerable_weight"] = _number(
+                cfg["vulnerable_weight"], "vulnerable_weight", errors
+            )
         if "thresholds" in cfg:
             th = _by_key(cfg["thresholds"], LEVELS[:3], base.thresholds, "thresholds", errors)
             if len(th) == 3 and not th[0] >= th[1] >= th[2]:
-                errors.append(("thresholds", "阈值须满足 红 ≥ 橙 ≥ 黄",
-                               "thresholds must satisfy red ≥ orange ≥ yellow"))
+                errors.append(
+                    (
+                        "thresholds",
+                        "阈值须满足 红 ≥ 橙 ≥ 黄",
+                        "thresholds must satisfy red ≥ orange ≥ yellow",
+                    )
+                )
             changes["thresholds"] = th
         changes |= _floors(cfg.get("floors"), errors)
         unknown = set(map(str, cfg)) - RULE_KEYS
         if unknown:
-            errors.append(("area_rule", f"含未知配置项 {sorted(unknown)}",
-                           f"unknown settings {sorted(unknown)}"))
+            errors.append(
+                (
+                    "area_rule",
+                    f"含未知配置项 {sorted(unknown)}",
+                    f"unknown settings {sorted(unknown)}",
+                )
+            )
         if "signal_steps" in cfg:
             changes["signal_steps"] = _signal_steps(cfg["signal_steps"], errors)
         if "signal_combine" in cfg:
@@ -233,19 +260,27 @@ class AreaRule:
             "hazard_weights": {str(g): w for g, w in zip(GRADES, self.hazard_weights, strict=True)},
             "vulnerable_weight": self.vulnerable_weight,
             "thresholds": dict(zip(LEVELS[:3], self.thresholds, strict=True)),
-            "floors": {"points": dict(zip(LEVELS[:3], self.point_floors, strict=True)),
-                       "hazards": {str(g): (LEVELS[lv] if lv < 3 else None)
-                                   for g, lv in zip(GRADES, self.hazard_floors, strict=True)}},
-            "influence_radius_m": {str(g): r for g, r in
-                                   zip(GRADES, self.influence_radius_m, strict=True)},
+            "floors": {
+                "points": dict(zip(LEVELS[:3], self.point_floors, strict=True)),
+                "hazards": {
+                    str(g): (LEVELS[lv] if lv < 3 else None)
+                    for g, lv in zip(GRADES, self.hazard_floors, strict=True)
+                },
+            },
+            "influence_radius_m": {
+                str(g): r for g, r in zip(GRADES, self.influence_radius_m, strict=True)
+            },
             "signal_steps": {k: dict(v) for k, v in self.signal_steps.items()},
             "signal_combine": self.signal_combine,
             "max_raise": self.max_raise,
-            "aggregate": {"method": self.aggregate_method,
-                          **dict(zip(SHARE_KEYS, self.aggregate_shares, strict=True)),
-                          "hazard_floors": {str(g): (LEVELS[lv] if lv < 3 else None) for g, lv
-                                            in zip(GRADES, self.aggregate_hazard_floors,
-                                                   strict=True)}},
+            "aggregate": {
+                "method": self.aggregate_method,
+                **dict(zip(SHARE_KEYS, self.aggregate_shares, strict=True)),
+                "hazard_floors": {
+                    str(g): (LEVELS[lv] if lv < 3 else None)
+                    for g, lv in zip(GRADES, self.aggregate_hazard_floors, strict=True)
+                },
+            },
             "source": self.source,
         }
 
@@ -258,8 +293,12 @@ class AreaRule:
 
 
 def _number(value: Any, name: str, errors: list[tuple[str, str, str]]) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
         errors.append((name, f"{name} 必须是非负数", f"{name} must be a non-negative number"))
         return 0.0
     return float(value)
@@ -272,53 +311,91 @@ def _count(value: Any, name: str, errors: list[tuple[str, str, str]]) -> int:
     return value
 
 
-def _by_key(raw: Any, keys: Sequence[Any], default: Sequence[float], name: str,
-            errors: list[tuple[str, str, str]]) -> tuple[float, ...]:
+def _by_key(
+    raw: Any,
+    keys: Sequence[Any],
+    default: Sequence[float],
+    name: str,
+    errors: list[tuple[str, str, str]],
+) -> tuple[float, ...]:
     if not isinstance(raw, Mapping):
         errors.append((name, f"{name} 必须是对象", f"{name} must be an object"))
         return tuple(default)
     unknown = set(map(str, raw)) - set(map(str, keys))
     if unknown:
-        errors.append((name, f"{name} 含未知键 {sorted(unknown)}",
-                       f"{name}: unknown keys {sorted(unknown)}"))
+        errors.append(
+            (name, f"{name} 含未知键 {sorted(unknown)}", f"{name}: unknown keys {sorted(unknown)}")
+        )
     values = {str(k): v for k, v in raw.items()}
-    return tuple(_number(values[str(k)], f"{name}.{k}", errors) if str(k) in values else d
-                 for k, d in zip(keys, default, strict=True))
+    return tuple(
+        _number(values[str(k)], f"{name}.{k}", errors) if str(k) in values else d
+        for k, d in zip(keys, default, strict=True)
+    )
 
 
-RULE_KEYS = frozenset({"point_weights", "hazard_weights", "vulnerable_weight", "thresholds",
-                       "floors", "influence_radius_m", "signal_steps", "signal_combine",
-                       "max_raise", "aggregate", "source"})
+RULE_KEYS = frozenset(
+    {
+        "point_weights",
+        "hazard_weights",
+        "vulnerable_weight",
+        "thresholds",
+        "floors",
+        "influence_radius_m",
+        "signal_steps",
+        "signal_combine",
+        "max_raise",
+        "aggregate",
+        "source",
+    }
+)
 
 
 def _floors(raw: Any, errors: list[tuple[str, str, str]]) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping) or set(map(str, raw)) - {"points", "hazards"}:
-        errors.append(("floors", "floors 必须是 {points: …, hazards: …}",
-                       "floors must be {points: …, hazards: …}"))
+        errors.append(
+            (
+                "floors",
+                "floors 必须是 {points: …, hazards: …}",
+                "floors must be {points: …, hazards: …}",
+            )
+        )
         return {}
     out: dict[str, Any] = {}
     points = raw.get("points")
     if points is not None:
         if not isinstance(points, Mapping) or set(map(str, points)) - set(LEVELS[:3]):
-            errors.append(("floors.points", "floors.points 的键应为 red/orange/yellow",
-                           "floors.points keys must be red/orange/yellow"))
+            errors.append(
+                (
+                    "floors.points",
+                    "floors.points 的键应为 red/orange/yellow",
+                    "floors.points keys must be red/orange/yellow",
+                )
+            )
         else:
             out["point_floors"] = tuple(
                 _count(points[lv], f"floors.points.{lv}", errors) if lv in points else d
-                for lv, d in zip(LEVELS[:3], DEFAULT_POINT_FLOORS, strict=True))
+                for lv, d in zip(LEVELS[:3], DEFAULT_POINT_FLOORS, strict=True)
+            )
     hazards = raw.get("hazards")
     if hazards is not None:
         if not isinstance(hazards, Mapping) or set(map(str, hazards)) - {"1", "2", "3", "4"}:
-            errors.append(("floors.hazards", "floors.hazards 的键应为 1–4",
-                           "floors.hazards keys must be grades 1–4"))
+            errors.append(
+                (
+                    "floors.hazards",
+                    "floors.hazards 的键应为 1–4",
+                    "floors.hazards keys must be grades 1–4",
+                )
+            )
         else:
             values = {str(k): v for k, v in hazards.items()}
             out["hazard_floors"] = tuple(
                 _floor_level(values[str(g)], f"floors.hazards.{g}", errors)
-                if str(g) in values else d
-                for g, d in zip(GRADES, DEFAULT_HAZARD_FLOORS, strict=True))
+                if str(g) in values
+                else d
+                for g, d in zip(GRADES, DEFAULT_HAZARD_FLOORS, strict=True)
+            )
     return out
 
 
@@ -326,8 +403,13 @@ def _floor_level(value: Any, name: str, errors: list[tuple[str, str, str]]) -> i
     if value is None:
         return 3
     if value not in LEVELS:
-        errors.append((name, f"{name} 应为 red/orange/yellow/blue 或 null",
-                       f"{name} must be red/orange/yellow/blue or null"))
+        errors.append(
+            (
+                name,
+                f"{name} 应为 red/orange/yellow/blue 或 null",
+                f"{name} must be red/orange/yellow/blue or null",
+            )
+        )
         return 3
     return LEVELS.index(value)
 
@@ -337,41 +419,74 @@ def _aggregate(raw: Any, errors: list[tuple[str, str, str]]) -> dict[str, Any]:
     and districts; keys left out keep their defaults."""
     allowed = {"method", *SHARE_KEYS, "hazard_floors"}
     if not isinstance(raw, Mapping) or set(map(str, raw)) - allowed:
-        errors.append(("aggregate", f"aggregate 必须是对象，键为 {sorted(allowed)}",
-                       f"aggregate must be an object with keys {sorted(allowed)}"))
+        errors.append(
+            (
+                "aggregate",
+                f"aggregate 必须是对象，键为 {sorted(allowed)}",
+                f"aggregate must be an object with keys {sorted(allowed)}",
+            )
+        )
         return {}
     out: dict[str, Any] = {}
     if "method" in raw:
         if raw["method"] not in AGGREGATE_METHODS:
-            errors.append(("aggregate.method", "应为 cells（按网格占比）或 points（按风险点）",
-                           "must be cells (by cell shares) or points (by risk points)"))
+            errors.append(
+                (
+                    "aggregate.method",
+                    "应为 cells（按网格占比）或 points（按风险点）",
+                    "must be cells (by cell shares) or points (by risk points)",
+                )
+            )
         out["aggregate_method"] = raw["method"]
-    shares = tuple(_share(raw[k], f"aggregate.{k}", errors) if k in raw else d
-                   for k, d in zip(SHARE_KEYS, DEFAULT_SHARES, strict=True))
+    shares = tuple(
+        _share(raw[k], f"aggregate.{k}", errors) if k in raw else d
+        for k, d in zip(SHARE_KEYS, DEFAULT_SHARES, strict=True)
+    )
     if all(shares) and not shares[0] <= shares[1] <= shares[2]:
-        errors.append(("aggregate", "网格占比阈值须满足 红 ≤ 橙 ≤ 黄（累计占比）",
-                       "cell shares must satisfy red ≤ orange ≤ yellow (cumulative shares)"))
+        errors.append(
+            (
+                "aggregate",
+                "网格占比阈值须满足 红 ≤ 橙 ≤ 黄（累计占比）",
+                "cell shares must satisfy red ≤ orange ≤ yellow (cumulative shares)",
+            )
+        )
     out["aggregate_shares"] = shares
     floors = raw.get("hazard_floors")
     if floors is not None:
         if not isinstance(floors, Mapping) or set(map(str, floors)) - {"1", "2", "3", "4"}:
-            errors.append(("aggregate.hazard_floors", "aggregate.hazard_floors 的键应为 1–4",
-                           "aggregate.hazard_floors keys must be grades 1–4"))
+            errors.append(
+                (
+                    "aggregate.hazard_floors",
+                    "aggregate.hazard_floors 的键应为 1–4",
+                    "aggregate.hazard_floors keys must be grades 1–4",
+                )
+            )
         else:
             values = {str(k): v for k, v in floors.items()}
             out["aggregate_hazard_floors"] = tuple(
                 _floor_level(values[str(g)], f"aggregate.hazard_floors.{g}", errors)
-                if str(g) in values else d
-                for g, d in zip(GRADES, DEFAULT_AGGREGATE_HAZARD_FLOORS, strict=True))
+                if str(g) in values
+                else d
+                for g, d in zip(GRADES, DEFAULT_AGGREGATE_HAZARD_FLOORS, strict=True)
+            )
     return out
 
 
 def _share(value: Any, name: str, errors: list[tuple[str, str, str]]) -> float:
     """A share of cells in (0, 1]; 0 for an invalid one (the error is recorded)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or not 0 < value <= 1:
-        errors.append((name, f"{name} 必须大于 0 且不超过 1（如 0.1 表示 10%）",
-                       f"{name} must be in (0, 1] (e.g. 0.1 for 10 %)"))
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < value <= 1
+    ):
+        errors.append(
+            (
+                name,
+                f"{name} 必须大于 0 且不超过 1（如 0.1 表示 10%）",
+                f"{name} must be in (0, 1] (e.g. 0.1 for 10 %)",
+            )
+        )
         return 0.0
     return float(value)
 
@@ -379,13 +494,19 @@ def _share(value: Any, name: str, errors: list[tuple[str, str, str]]) -> float:
 def _signal_steps(raw: Any, errors: list[tuple[str, str, str]]) -> dict[str, dict[str, int]]:
     steps = _default_signal_steps()
     if not isinstance(raw, Mapping) or any(not isinstance(v, Mapping) for v in raw.values()):
-        errors.append(("signal_steps", "signal_steps 必须是 {来源: {级别: 步数}}",
-                       "signal_steps must be {source: {severity: steps}}"))
+        errors.append(
+            (
+                "signal_steps",
+                "signal_steps 必须是 {来源: {级别: 步数}}",
+                "signal_steps must be {source: {severity: steps}}",
+            )
+        )
         return steps
     for source, table in raw.items():
         for key, value in table.items():
             steps.setdefault(str(source), {})[str(key)] = _count(
-                value, f"signal_steps.{source}.{key}", errors)
+                value, f"signal_steps.{source}.{key}", errors
+            )
     return steps
 
 
@@ -395,8 +516,9 @@ DEFAULT_RULE = AreaRule()
 # ---------------------------------------------------------------- vectorised aggregation
 
 
-def count_matrix(area_idx: np.ndarray, class_idx: np.ndarray, n_areas: int, n_classes: int = 4
-                 ) -> np.ndarray:
+def count_matrix(
+    area_idx: np.ndarray, class_idx: np.ndarray, n_areas: int, n_classes: int = 4
+) -> np.ndarray:
     """(n_areas, n_classes) counts of items by area and class; items with area −1 are dropped.
 
     One bincount over area × class replaces a Python loop over 10⁵ items.
@@ -408,8 +530,9 @@ def count_matrix(area_idx: np.ndarray, class_idx: np.ndarray, n_areas: int, n_cl
     return np.bincount(flat, minlength=n_areas * n_classes).reshape(n_areas, n_classes)
 
 
-def combine_raise(area_idx: np.ndarray, steps: np.ndarray, n_areas: int, rule: AreaRule
-                  ) -> np.ndarray:
+def combine_raise(
+    area_idx: np.ndarray, steps: np.ndarray, n_areas: int, rule: AreaRule
+) -> np.ndarray:
     """Raise steps per area from the active signals located in it (max or sum, then capped)."""
     out = np.zeros(n_areas, dtype=np.int64)
     area_idx = np.asarray(area_idx, dtype=np.int64)
@@ -422,8 +545,9 @@ def combine_raise(area_idx: np.ndarray, steps: np.ndarray, n_areas: int, rule: A
     return np.minimum(out, rule.max_raise)
 
 
-def assign_by_key(keys: np.ndarray, area_keys_sorted: np.ndarray, area_pos: np.ndarray
-                  ) -> np.ndarray:
+def assign_by_key(
+    keys: np.ndarray, area_keys_sorted: np.ndarray, area_pos: np.ndarray
+) -> np.ndarray:
     """Area index of each item by an integer key (grid cell id, division code); −1 if unknown."""
     keys = np.asarray(keys, dtype=np.int64)
     if len(area_keys_sorted) == 0 or len(keys) == 0:
@@ -453,8 +577,13 @@ class Grades:
         return self.by_cells is not None and bool(self.by_cells[i])
 
 
-def grade_areas(points: np.ndarray, hazards: np.ndarray, vulnerable: np.ndarray,
-                raise_steps: np.ndarray, rule: AreaRule = DEFAULT_RULE) -> Grades:
+def grade_areas(
+    points: np.ndarray,
+    hazards: np.ndarray,
+    vulnerable: np.ndarray,
+    raise_steps: np.ndarray,
+    rule: AreaRule = DEFAULT_RULE,
+) -> Grades:
     """Apply the rule to n areas at once.
 
     ``points`` (n, 4) risk point counts by level red…blue; ``hazards`` (n, 4) major hazard
@@ -463,16 +592,25 @@ def grade_areas(points: np.ndarray, hazards: np.ndarray, vulnerable: np.ndarray,
     """
     points = np.asarray(points, dtype=np.float64).reshape(-1, 4)
     hazards = np.asarray(hazards, dtype=np.float64).reshape(-1, 4)
-    score = (points @ np.asarray(rule.point_weights) + hazards @ np.asarray(rule.hazard_weights)
-             + np.asarray(vulnerable, dtype=np.float64) * rule.vulnerable_weight)
+    score = (
+        points @ np.asarray(rule.point_weights)
+        + hazards @ np.asarray(rule.hazard_weights)
+        + np.asarray(vulnerable, dtype=np.float64) * rule.vulnerable_weight
+    )
     score = np.round(score, 6)
     t_red, t_orange, t_yellow = rule.thresholds
     score_level = np.select([score >= t_red, score >= t_orange, score >= t_yellow], [0, 1, 2], 3)
     floor = floor_levels(points, hazards, rule)
     base = np.minimum(score_level, floor)
     steps = np.asarray(raise_steps, dtype=np.int64)
-    return Grades(score=score, score_level=score_level, floor_level=floor, base_level=base,
-                  raise_steps=steps, level=np.maximum(base - steps, 0))
+    return Grades(
+        score=score,
+        score_level=score_level,
+        floor_level=floor,
+        base_level=base,
+        raise_steps=steps,
+        level=np.maximum(base - steps, 0),
+    )
 
 
 def floor_levels(points: np.ndarray, hazards: np.ndarray, rule: AreaRule) -> np.ndarray:
@@ -509,13 +647,21 @@ def share_levels(cells: np.ndarray, rule: AreaRule) -> np.ndarray:
     cum = np.round(np.cumsum(cells[:, :3], axis=1) / total[:, None], 9)
     red, orange, yellow = (round(x, 9) for x in rule.aggregate_shares)
     has = cells.sum(axis=1) > 0
-    return np.select([has & (cum[:, 0] >= red), has & (cum[:, 1] >= orange),
-                      has & (cum[:, 2] >= yellow)], [0, 1, 2], 3)
+    return np.select(
+        [has & (cum[:, 0] >= red), has & (cum[:, 1] >= orange), has & (cum[:, 2] >= yellow)],
+        [0, 1, 2],
+        3,
+    )
 
 
-def grade_aggregates(cells: np.ndarray, points: np.ndarray, hazards: np.ndarray,
-                     vulnerable: np.ndarray, raise_steps: np.ndarray,
-                     rule: AreaRule = DEFAULT_RULE) -> Grades:
+def grade_aggregates(
+    cells: np.ndarray,
+    points: np.ndarray,
+    hazards: np.ndarray,
+    vulnerable: np.ndarray,
+    raise_steps: np.ndarray,
+    rule: AreaRule = DEFAULT_RULE,
+) -> Grades:
     """Grade n streets or districts: by their cells' shares (see the module docstring, 5).
 
     ``cells`` (n, 4) counts of the unit's grid cells by their base level red…blue; the other
@@ -529,21 +675,33 @@ def grade_aggregates(cells: np.ndarray, points: np.ndarray, hazards: np.ndarray,
     hazards = np.asarray(hazards, dtype=np.float64).reshape(-1, 4)
     by_cells = cells.sum(axis=1) > 0
     share = share_levels(cells, rule)
-    floor = _hazard_floor(hazards, rule.aggregate_hazard_floors,
-                          np.full(len(cells), 3, dtype=np.int64))
+    floor = _hazard_floor(
+        hazards, rule.aggregate_hazard_floors, np.full(len(cells), 3, dtype=np.int64)
+    )
     base = np.where(by_cells, np.minimum(share, floor), by_points.base_level)
     steps = by_points.raise_steps
-    return replace(by_points, floor_level=np.where(by_cells, floor, by_points.floor_level),
-                   base_level=base, level=np.maximum(base - steps, 0), cells=cells,
-                   share_level=share, by_cells=by_cells)
+    return replace(
+        by_points,
+        floor_level=np.where(by_cells, floor, by_points.floor_level),
+        base_level=base,
+        level=np.maximum(base - steps, 0),
+        cells=cells,
+        share_level=share,
+        by_cells=by_cells,
+    )
 
 
 # ---------------------------------------------------------------- explanation
 
 
-def explain_area(points: Sequence[int], hazards: Sequence[int], vulnerable: int,
-                 signals: Sequence[Mapping[str, Any]] = (), rule: AreaRule = DEFAULT_RULE,
-                 cells: Sequence[int] | None = None) -> dict[str, Any]:
+def explain_area(
+    points: Sequence[int],
+    hazards: Sequence[int],
+    vulnerable: int,
+    signals: Sequence[Mapping[str, Any]] = (),
+    rule: AreaRule = DEFAULT_RULE,
+    cells: Sequence[int] | None = None,
+) -> dict[str, Any]:
     """Why one area has its colour: each contribution, the floor applied and the dynamic raise.
 
     ``signals`` are the active signals in the area as mappings with at least ``raise_steps``
@@ -552,12 +710,20 @@ def explain_area(points: Sequence[int], hazards: Sequence[int], vulnerable: int,
     the "cells" method and at least one cell the unit is explained by its cell shares.
     """
     steps = [int(s.get("raise_steps", 0)) for s in signals]
-    raise_ = int(combine_raise(np.zeros(len(steps), dtype=np.int64), np.array(steps, dtype=np.int64),
-                               1, rule)[0]) if steps else 0
+    raise_ = (
+        int(
+            combine_raise(
+                np.zeros(len(steps), dtype=np.int64), np.array(steps, dtype=np.int64), 1, rule
+            )[0]
+        )
+        if steps
+        else 0
+    )
     if cells is not None and rule.aggregate_method == "cells" and sum(cells):
         return _explain_by_cells(cells, points, hazards, vulnerable, signals, raise_, rule)
-    g = grade_areas(np.array([points]), np.array([hazards]), np.array([vulnerable]),
-                    np.array([raise_]), rule)
+    g = grade_areas(
+        np.array([points]), np.array([hazards]), np.array([vulnerable]), np.array([raise_]), rule
+    )
     contributions = _contributions(points, hazards, vulnerable, rule)
     level = LEVELS[int(g.level[0])]
     fallback = cells is not None and rule.aggregate_method == "cells"
@@ -574,37 +740,66 @@ def explain_area(points: Sequence[int], hazards: Sequence[int], vulnerable: int,
         "signals": [dict(s) for s in signals],
         "summary_zh": ("单元内无网格，按风险点规则定级：" if fallback else "")
         + _summary_zh(g, contributions, raise_),
-        "summary_en": ("No grid cells in this unit, graded by the point rule: " if fallback
-                       else "") + _summary_en(g, contributions, raise_),
+        "summary_en": ("No grid cells in this unit, graded by the point rule: " if fallback else "")
+        + _summary_en(g, contributions, raise_),
         "thresholds": dict(zip(LEVELS[:3], rule.thresholds, strict=True)),
         "rule": rule.as_dict(),
     }
 
 
-def _explain_by_cells(cells: Sequence[int], points: Sequence[int], hazards: Sequence[int],
-                      vulnerable: int, signals: Sequence[Mapping[str, Any]], raise_: int,
-                      rule: AreaRule) -> dict[str, Any]:
+def _explain_by_cells(
+    cells: Sequence[int],
+    points: Sequence[int],
+    hazards: Sequence[int],
+    vulnerable: int,
+    signals: Sequence[Mapping[str, Any]],
+    raise_: int,
+    rule: AreaRule,
+) -> dict[str, Any]:
     """A street or district graded by its cells: counts and shares, thresholds, floor, raise."""
-    g = grade_aggregates(np.array([cells]), np.array([points]), np.array([hazards]),
-                         np.array([vulnerable]), np.array([raise_]), rule)
+    g = grade_aggregates(
+        np.array([cells]),
+        np.array([points]),
+        np.array([hazards]),
+        np.array([vulnerable]),
+        np.array([raise_]),
+        rule,
+    )
     assert g.share_level is not None
     total = int(sum(cells))
     shares = [int(n) / total for n in cells]
     tests = _share_tests(shares, rule)
     floors = _aggregate_floor_notes(hazards, rule)
-    lv = {k: LEVELS[int(getattr(g, k)[0])] for k in ("share_level", "floor_level", "base_level",
-                                                     "level")}
+    lv = {
+        k: LEVELS[int(getattr(g, k)[0])]
+        for k in ("share_level", "floor_level", "base_level", "level")
+    }
     return {
-        "method": "cells", "score": float(g.score[0]), "score_level": LEVELS[
-            int(g.score_level[0])], **lv, "raise_steps": raise_,
-        "cells": {"total": total, "counts": dict(zip(LEVELS, map(int, cells), strict=True)),
-                  "shares": dict(zip(LEVELS, (round(x, 6) for x in shares), strict=True))},
+        "method": "cells",
+        "score": float(g.score[0]),
+        "score_level": LEVELS[int(g.score_level[0])],
+        **lv,
+        "raise_steps": raise_,
+        "cells": {
+            "total": total,
+            "counts": dict(zip(LEVELS, map(int, cells), strict=True)),
+            "shares": dict(zip(LEVELS, (round(x, 6) for x in shares), strict=True)),
+        },
         "share_tests": tests,
-        "contributions": [{"kind": "grid_cells", "class": k, "count": int(n),
-                           "share": round(x, 6), "label_zh": f"{LEVEL_ZH[k][:2]}网格",
-                           "label_en": f"{k} grid cells"}
-                          for k, n, x in zip(LEVELS, cells, shares, strict=True) if n],
-        "hard_rules": floors, "signals": [dict(s) for s in signals],
+        "contributions": [
+            {
+                "kind": "grid_cells",
+                "class": k,
+                "count": int(n),
+                "share": round(x, 6),
+                "label_zh": f"{LEVEL_ZH[k][:2]}网格",
+                "label_en": f"{k} grid cells",
+            }
+            for k, n, x in zip(LEVELS, cells, shares, strict=True)
+            if n
+        ],
+        "hard_rules": floors,
+        "signals": [dict(s) for s in signals],
         "summary_zh": _cells_summary_zh(cells, shares, tests, lv, floors, raise_),
         "summary_en": _cells_summary_en(cells, shares, tests, lv, floors, raise_),
         "thresholds": dict(zip(SHARE_KEYS, rule.aggregate_shares, strict=True)),
@@ -612,28 +807,38 @@ def _explain_by_cells(cells: Sequence[int], points: Sequence[int], hazards: Sequ
     }
 
 
-_SHARE_LABELS = (("红色网格", "red cells"), ("红、橙色网格", "red + orange cells"),
-                 ("红、橙、黄色网格", "red + orange + yellow cells"))
+_SHARE_LABELS = (
+    ("红色网格", "red cells"),
+    ("红、橙色网格", "red + orange cells"),
+    ("红、橙、黄色网格", "red + orange + yellow cells"),
+)
 
 
 def _share_tests(shares: Sequence[float], rule: AreaRule) -> list[dict[str, Any]]:
     """The three cumulative share tests in order, each with whether it is met."""
     out = []
     for i, need in enumerate(rule.aggregate_shares):
-        got = round(sum(shares[:i + 1]), 9)
+        got = round(sum(shares[: i + 1]), 9)
         met = got >= round(need, 9)
         zh, en = _SHARE_LABELS[i]
         sign = "≥" if met else "<"
-        out.append({"level": LEVELS[i], "share": round(got, 6), "threshold": need, "met": met,
-                    "text_zh": f"{zh}占 {_pct(got)}（{sign} {_pct(need)}）",
-                    "text_en": f"{en} {_pct(got)} ({sign} {_pct(need)})"})
+        out.append(
+            {
+                "level": LEVELS[i],
+                "share": round(got, 6),
+                "threshold": need,
+                "met": met,
+                "text_zh": f"{zh}占 {_pct(got)}（{sign} {_pct(need)}）",
+                "text_en": f"{en} {_pct(got)} ({sign} {_pct(need)})",
+            }
+        )
     return out
 
 
 def _deciding(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The tests read to reach the level: up to the first one met (all three for blue)."""
     met = [i for i, t in enumerate(tests) if t["met"]]
-    return tests[:met[0] + 1] if met else tests
+    return tests[: met[0] + 1] if met else tests
 
 
 def _floor_raised(lv: dict[str, str], floors: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -652,21 +857,36 @@ def _aggregate_floor_notes(hazards: Sequence[int], rule: AreaRule) -> list[dict[
     for g, lv in zip(GRADES, rule.aggregate_hazard_floors, strict=True):
         if lv < 3 and hazards[g - 1]:
             level = LEVELS[lv]
-            notes.append({"floor": level, "applied": True, "source": "major_hazards",
-                          "text_zh": f"{GRADE_ZH[g]}重大危险源 {int(hazards[g - 1])} 处"
-                                     f" → 街道/区县至少{LEVEL_ZH[level]}",
-                          "text_en": f"{int(hazards[g - 1])} grade {g} major hazards → the "
-                                     f"unit is at least {level}"})
+            notes.append(
+                {
+                    "floor": level,
+                    "applied": True,
+                    "source": "major_hazards",
+                    "text_zh": f"{GRADE_ZH[g]}重大危险源 {int(hazards[g - 1])} 处"
+                    f" → 街道/区县至少{LEVEL_ZH[level]}",
+                    "text_en": f"{int(hazards[g - 1])} grade {g} major hazards → the "
+                    f"unit is at least {level}",
+                }
+            )
     return notes
 
 
-def _cells_summary_zh(cells: Sequence[int], shares: Sequence[float],
-                      tests: list[dict[str, Any]], lv: dict[str, str],
-                      floors: list[dict[str, Any]], raise_: int) -> str:
-    counts = "、".join(f"{LEVEL_ZH[k][:2]} {int(n)} 个（{_pct(x)}）"
-                      for k, n, x in zip(LEVELS, cells, shares, strict=True))
+def _cells_summary_zh(
+    cells: Sequence[int],
+    shares: Sequence[float],
+    tests: list[dict[str, Any]],
+    lv: dict[str, str],
+    floors: list[dict[str, Any]],
+    raise_: int,
+) -> str:
+    counts = "、".join(
+        f"{LEVEL_ZH[k][:2]} {int(n)} 个（{_pct(x)}）"
+        for k, n, x in zip(LEVELS, cells, shares, strict=True)
+    )
     why = "，".join(t["text_zh"] for t in _deciding(tests))
-    text = f"共 {int(sum(cells))} 个网格：{counts}。{why}，按网格占比为{LEVEL_ZH[lv['share_level']]}"
+    text = (
+        f"共 {int(sum(cells))} 个网格：{counts}。{why}，按网格占比为{LEVEL_ZH[lv['share_level']]}"
+    )
     floor = _floor_raised(lv, floors)
     if floor:
         text += f"；{floor['text_zh']}，提升为{LEVEL_ZH[lv['base_level']]}"
@@ -675,14 +895,22 @@ def _cells_summary_zh(cells: Sequence[int], shares: Sequence[float],
     return text + f"，最终为{LEVEL_ZH[lv['level']]}。"
 
 
-def _cells_summary_en(cells: Sequence[int], shares: Sequence[float],
-                      tests: list[dict[str, Any]], lv: dict[str, str],
-                      floors: list[dict[str, Any]], raise_: int) -> str:
-    counts = ", ".join(f"{int(n)} {k} ({_pct(x)})"
-                       for k, n, x in zip(LEVELS, cells, shares, strict=True))
+def _cells_summary_en(
+    cells: Sequence[int],
+    shares: Sequence[float],
+    tests: list[dict[str, Any]],
+    lv: dict[str, str],
+    floors: list[dict[str, Any]],
+    raise_: int,
+) -> str:
+    counts = ", ".join(
+        f"{int(n)} {k} ({_pct(x)})" for k, n, x in zip(LEVELS, cells, shares, strict=True)
+    )
     why = ", ".join(t["text_en"] for t in _deciding(tests))
-    text = (f"{int(sum(cells))} grid cells: {counts}. {why}: by cell shares "
-            f"{LEVEL_EN[lv['share_level']]}")
+    text = (
+        f"{int(sum(cells))} grid cells: {counts}. {why}: by cell shares "
+        f"{LEVEL_EN[lv['share_level']]}"
+    )
     floor = _floor_raised(lv, floors)
     if floor:
         text += f"; {floor['text_en']}, raised to {LEVEL_EN[lv['base_level']]}"
@@ -691,30 +919,54 @@ def _cells_summary_en(cells: Sequence[int], shares: Sequence[float],
     return text + f"; final level {LEVEL_EN[lv['level']]}."
 
 
-def _contributions(points: Sequence[int], hazards: Sequence[int], vulnerable: int,
-                   rule: AreaRule) -> list[dict[str, Any]]:
+def _contributions(
+    points: Sequence[int], hazards: Sequence[int], vulnerable: int, rule: AreaRule
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for level, n, w in zip(LEVELS, points, rule.point_weights, strict=True):
         if n:
-            out.append({"kind": "risk_points", "class": level, "count": int(n), "weight": w,
-                        "score": round(n * w, 6),
-                        "label_zh": f"{LEVEL_ZH[level][:2]}风险点", "label_en": f"{level} risk points"})
+            out.append(
+                {
+                    "kind": "risk_points",
+                    "class": level,
+                    "count": int(n),
+                    "weight": w,
+                    "score": round(n * w, 6),
+                    "label_zh": f"{LEVEL_ZH[level][:2]}风险点",
+                    "label_en": f"{level} risk points",
+                }
+            )
     for grade, n, w in zip(GRADES, hazards, rule.hazard_weights, strict=True):
         if n:
-            out.append({"kind": "major_hazards", "class": grade, "count": int(n), "weight": w,
-                        "score": round(n * w, 6), "label_zh": f"{GRADE_ZH[grade]}重大危险源",
-                        "label_en": f"grade {grade} major hazards"})
+            out.append(
+                {
+                    "kind": "major_hazards",
+                    "class": grade,
+                    "count": int(n),
+                    "weight": w,
+                    "score": round(n * w, 6),
+                    "label_zh": f"{GRADE_ZH[grade]}重大危险源",
+                    "label_en": f"grade {grade} major hazards",
+                }
+            )
     if vulnerable:
-        out.append({"kind": "vulnerable_targets", "class": None, "count": int(vulnerable),
-                    "weight": rule.vulnerable_weight,
-                    "score": round(vulnerable * rule.vulnerable_weight, 6),
-                    "label_zh": "重大危险源影响范围内的脆弱性目标",
-                    "label_en": "protected targets within a major hazard's influence range"})
+        out.append(
+            {
+                "kind": "vulnerable_targets",
+                "class": None,
+                "count": int(vulnerable),
+                "weight": rule.vulnerable_weight,
+                "score": round(vulnerable * rule.vulnerable_weight, 6),
+                "label_zh": "重大危险源影响范围内的脆弱性目标",
+                "label_en": "protected targets within a major hazard's influence range",
+            }
+        )
     return out
 
 
-def _hard_rule_notes(points: Sequence[int], hazards: Sequence[int], rule: AreaRule
-                     ) -> list[dict[str, Any]]:
+def _hard_rule_notes(
+    points: Sequence[int], hazards: Sequence[int], rule: AreaRule
+) -> list[dict[str, Any]]:
     """The floors of step 3 that apply to this area (the ones that set or confirm its level)."""
     at_least = np.cumsum(np.asarray(points[:3], dtype=np.int64))
     notes = []
@@ -722,20 +974,31 @@ def _hard_rule_notes(points: Sequence[int], hazards: Sequence[int], rule: AreaRu
         need = rule.point_floors[lv]
         if need > 0 and at_least[lv] >= need:
             level = LEVELS[lv]
-            notes.append({"floor": level, "applied": True, "source": "risk_points",
-                          "text_zh": f"{LEVEL_ZH[level][:2]}及以上风险点 {int(at_least[lv])} 个"
-                                     f"（≥ {need}）→ 至少{LEVEL_ZH[level]}",
-                          "text_en": f"{int(at_least[lv])} risk points {level} or above "
-                                     f"(≥ {need}) → at least {level}"})
+            notes.append(
+                {
+                    "floor": level,
+                    "applied": True,
+                    "source": "risk_points",
+                    "text_zh": f"{LEVEL_ZH[level][:2]}及以上风险点 {int(at_least[lv])} 个"
+                    f"（≥ {need}）→ 至少{LEVEL_ZH[level]}",
+                    "text_en": f"{int(at_least[lv])} risk points {level} or above "
+                    f"(≥ {need}) → at least {level}",
+                }
+            )
             break
     for g, lv in zip(GRADES, rule.hazard_floors, strict=True):
         if lv < 3 and hazards[g - 1]:
             level = LEVELS[lv]
-            notes.append({"floor": level, "applied": True, "source": "major_hazards",
-                          "text_zh": f"{GRADE_ZH[g]}重大危险源 {int(hazards[g - 1])} 处"
-                                     f" → 至少{LEVEL_ZH[level]}",
-                          "text_en": f"{int(hazards[g - 1])} grade {g} major hazards → at least "
-                                     f"{level}"})
+            notes.append(
+                {
+                    "floor": level,
+                    "applied": True,
+                    "source": "major_hazards",
+                    "text_zh": f"{GRADE_ZH[g]}重大危险源 {int(hazards[g - 1])} 处"
+                    f" → 至少{LEVEL_ZH[level]}",
+                    "text_en": f"{int(hazards[g - 1])} grade {g} major hazards → at least {level}",
+                }
+            )
     return notes
 
 
@@ -773,8 +1036,9 @@ def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> np.ndarray:
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def nearest_within(target_lonlat: np.ndarray, source_lonlat: np.ndarray, radius_m: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def nearest_within(
+    target_lonlat: np.ndarray, source_lonlat: np.ndarray, radius_m: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """For each target, the nearest source whose own radius reaches it (distance ≤ radius).
 
     Returns (source index or −1, distance in m or NaN).  Candidates come from an STRtree of
@@ -793,8 +1057,9 @@ def nearest_within(target_lonlat: np.ndarray, source_lonlat: np.ndarray, radius_
     pad_m = radius * 1.01 + 1.0
     dlat = np.degrees(pad_m / EARTH_RADIUS_M)
     dlon = dlat / np.maximum(np.cos(np.radians(np.abs(sources[:, 1]) + dlat)), 1e-6)
-    boxes = shapely.box(sources[:, 0] - dlon, sources[:, 1] - dlat, sources[:, 0] + dlon,
-                        sources[:, 1] + dlat)
+    boxes = shapely.box(
+        sources[:, 0] - dlon, sources[:, 1] - dlat, sources[:, 0] + dlon, sources[:, 1] + dlat
+    )
     ti, si = shapely.STRtree(boxes).query(shapely.points(targets), predicate="intersects")
     if not len(ti):
         return best, dist

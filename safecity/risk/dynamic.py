@@ -56,8 +56,9 @@ def alarm_raised(session: Session, event: AlarmRaised) -> RiskSignal | None:
     if getattr(event, "rule", "") in INSTRUMENT_RULES:
         return None
     rule = load_rule(session, event.division_code)
-    return _upsert(session, ALARM, event.alarm_id, event.level, rule.signal_raise(ALARM, event.level),
-                   event)
+    return _upsert(
+        session, ALARM, event.alarm_id, event.level, rule.signal_raise(ALARM, event.level), event
+    )
 
 
 def alarm_cleared(session: Session, event: AlarmCleared) -> int:
@@ -67,8 +68,14 @@ def alarm_cleared(session: Session, event: AlarmCleared) -> int:
 def hidden_danger_overdue(session: Session, event: HiddenDangerOverdue) -> RiskSignal | None:
     rule = load_rule(session, event.division_code)
     severity = GRADE_SEVERITY.get(event.grade, "yellow")
-    return _upsert(session, OVERDUE, event.hidden_danger_id, severity,
-                   rule.signal_raise(OVERDUE, event.grade), event)
+    return _upsert(
+        session,
+        OVERDUE,
+        event.hidden_danger_id,
+        severity,
+        rule.signal_raise(OVERDUE, event.grade),
+        event,
+    )
 
 
 def hidden_danger_closed(session: Session, event: HiddenDangerClosed) -> int:
@@ -85,7 +92,9 @@ def active_signals(session: Session, source: str | None = None) -> list[RiskSign
 def _lock(session: Session, source: str, ref: str) -> None:
     # Two workers handling the same event must not both insert: serialise per source object.
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"{source}:{ref}"})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"{source}:{ref}"}
+        )
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -94,12 +103,18 @@ def _naive_utc(value: datetime) -> datetime:
 
 
 def _signals(session: Session, source: str, ref: str) -> list[RiskSignal]:
-    return list(session.scalars(select(RiskSignal).where(
-        RiskSignal.source == source, RiskSignal.source_ref == ref).order_by(RiskSignal.id)))
+    return list(
+        session.scalars(
+            select(RiskSignal)
+            .where(RiskSignal.source == source, RiskSignal.source_ref == ref)
+            .order_by(RiskSignal.id)
+        )
+    )
 
 
-def _upsert(session: Session, source: str, ref: str, severity: str, steps: int, event: Any
-            ) -> RiskSignal | None:
+def _upsert(
+    session: Session, source: str, ref: str, severity: str, steps: int, event: Any
+) -> RiskSignal | None:
     ref = str(ref)[:64]
     _lock(session, source, ref)
     existing = _signals(session, source, ref)
@@ -109,16 +124,24 @@ def _upsert(session: Session, source: str, ref: str, severity: str, steps: int, 
     at = _naive_utc(event.occurred_at)
     if any(s.cleared_at is not None and _naive_utc(s.cleared_at) >= at for s in existing):
         return None  # a late copy of an event whose signal was already cleared
-    signal = RiskSignal(source=source, source_ref=ref, severity=severity, raise_steps=steps,
-                        active=True, created_at=event.occurred_at, **_location(session, event))
+    signal = RiskSignal(
+        source=source,
+        source_ref=ref,
+        severity=severity,
+        raise_steps=steps,
+        active=True,
+        created_at=event.occurred_at,
+        **_location(session, event),
+    )
     session.add(signal)
     session.flush()
     _audit(session, "risk_signal.raise", signal, None, event.occurred_at)
     return signal
 
 
-def _escalate(session: Session, signal: RiskSignal, severity: str, steps: int,
-              at: datetime) -> RiskSignal:
+def _escalate(
+    session: Session, signal: RiskSignal, severity: str, steps: int, at: datetime
+) -> RiskSignal:
     # Only a more severe level changes the signal, so repeats and stale copies are no-ops.
     if severity in LEVELS and LEVELS.index(severity) < LEVELS.index(signal.severity):
         before = _as_dict(signal)
@@ -143,8 +166,13 @@ def _clear(session: Session, source: str, ref: str, at: datetime) -> int:
 
 
 def _location(session: Session, event: Any) -> dict[str, Any]:
-    loc = {"division_code": event.division_code, "grid_cell_id": event.grid_cell_id,
-           "enterprise_id": event.enterprise_id, "lon": event.lon, "lat": event.lat}
+    loc = {
+        "division_code": event.division_code,
+        "grid_cell_id": event.grid_cell_id,
+        "enterprise_id": event.enterprise_id,
+        "lon": event.lon,
+        "lat": event.lat,
+    }
     if (loc["lon"] is None or loc["lat"] is None) and event.enterprise_id is not None:
         # An alarm on an enterprise's sensor without coordinates is placed at the enterprise.
         ent = session.get(Enterprise, event.enterprise_id)
@@ -154,16 +182,31 @@ def _location(session: Session, event: Any) -> dict[str, Any]:
 
 
 def _as_dict(signal: RiskSignal) -> dict[str, Any]:
-    return {"source": signal.source, "source_ref": signal.source_ref,
-            "severity": signal.severity, "raise_steps": signal.raise_steps,
-            "active": signal.active, "division_code": signal.division_code,
-            "grid_cell_id": signal.grid_cell_id, "enterprise_id": signal.enterprise_id}
+    return {
+        "source": signal.source,
+        "source_ref": signal.source_ref,
+        "severity": signal.severity,
+        "raise_steps": signal.raise_steps,
+        "active": signal.active,
+        "division_code": signal.division_code,
+        "grid_cell_id": signal.grid_cell_id,
+        "enterprise_id": signal.enterprise_id,
+    }
 
 
-def _audit(session: Session, action: str, signal: RiskSignal, before: dict[str, Any] | None,
-           at: datetime) -> None:
-    audit.record(session, actor="system", action=action, object_type="risk_signal",
-                 object_id=signal.id, before=before, after=_as_dict(signal), now=at)
+def _audit(
+    session: Session, action: str, signal: RiskSignal, before: dict[str, Any] | None, at: datetime
+) -> None:
+    audit.record(
+        session,
+        actor="system",
+        action=action,
+        object_type="risk_signal",
+        object_id=signal.id,
+        before=before,
+        after=_as_dict(signal),
+        now=at,
+    )
 
 
 # ---------------------------------------------------------------- bus wiring

@@ -66,16 +66,27 @@ class Exposure:
     targets: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "residents": self.residents,
-                "target_people": self.target_people, "radius_m": self.radius_m,
-                "rule": RULE_ZH, "rule_en": RULE_EN, "cells": self.cells, "targets": self.targets}
+        return {
+            "total": self.total,
+            "residents": self.residents,
+            "target_people": self.target_people,
+            "radius_m": self.radius_m,
+            "rule": RULE_ZH,
+            "rule_en": RULE_EN,
+            "cells": self.cells,
+            "targets": self.targets,
+        }
 
 
-RULE_ZH = ("单元边界（无边界时为位置点）向外扩展500 m范围内（边界以内不计）：网格人口按网格与该范围"
-           "相交面积占比计入，加上范围内脆弱性目标的在场人数（无在场人数时按容量）")
-RULE_EN = ("within 500 m outside the unit boundary (or its point): each grid cell's population "
-           "times the share of its area inside that zone, plus the occupancy (else capacity) of "
-           "protected targets in it")
+RULE_ZH = (
+    "单元边界（无边界时为位置点）向外扩展500 m范围内（边界以内不计）：网格人口按网格与该范围"
+    "相交面积占比计入，加上范围内脆弱性目标的在场人数（无在场人数时按容量）"
+)
+RULE_EN = (
+    "within 500 m outside the unit boundary (or its point): each grid cell's population "
+    "times the share of its area inside that zone, plus the occupancy (else capacity) of "
+    "protected targets in it"
+)
 
 
 class _Local:
@@ -93,8 +104,9 @@ class _Local:
         return Point((lon - self.lon0) * self.kx, (lat - self.lat0) * M_PER_DEG_LAT)
 
 
-def unit_geometry(lon: float | None, lat: float | None,
-                  boundary: dict[str, Any] | None) -> BaseGeometry | None:
+def unit_geometry(
+    lon: float | None, lat: float | None, boundary: dict[str, Any] | None
+) -> BaseGeometry | None:
     """The unit as a lon/lat geometry: its boundary polygon if valid, else its point."""
     if boundary:
         geom = shape(boundary)
@@ -105,8 +117,9 @@ def unit_geometry(lon: float | None, lat: float | None,
     return Point(lon, lat)
 
 
-def search_bounds(unit: BaseGeometry, radius_m: float = RADIUS_M,
-                  margin_deg: float = 0.03) -> tuple[float, float, float, float]:
+def search_bounds(
+    unit: BaseGeometry, radius_m: float = RADIUS_M, margin_deg: float = 0.03
+) -> tuple[float, float, float, float]:
     """(min lon, min lat, max lon, max lat) for a database pre-filter on cell/target centres.
 
     The margin covers cells whose centre lies outside the buffer while part of them is inside
@@ -115,16 +128,21 @@ def search_bounds(unit: BaseGeometry, radius_m: float = RADIUS_M,
     minx, miny, maxx, maxy = unit.bounds
     dlat = radius_m / M_PER_DEG_LAT
     dlon = radius_m / (M_PER_DEG_LON_EQUATOR * math.cos(math.radians((miny + maxy) / 2)))
-    return (minx - dlon - margin_deg, miny - dlat - margin_deg,
-            maxx + dlon + margin_deg, maxy + dlat + margin_deg)
+    return (
+        minx - dlon - margin_deg,
+        miny - dlat - margin_deg,
+        maxx + dlon + margin_deg,
+        maxy + dlat + margin_deg,
+    )
 
 
 def _round(value: float) -> int:
     return int(Decimal(repr(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def compute(unit: BaseGeometry, cells: Iterable[Cell], targets: Iterable[Target],
-            radius_m: float = RADIUS_M) -> Exposure:
+def compute(
+    unit: BaseGeometry, cells: Iterable[Cell], targets: Iterable[Target], radius_m: float = RADIUS_M
+) -> Exposure:
     """People within ``radius_m`` of ``unit`` (lon/lat geometry) by the rule in the docstring."""
     centre = unit.centroid
     local = _Local(centre.x, centre.y)
@@ -142,20 +160,40 @@ def compute(unit: BaseGeometry, cells: Iterable[Cell], targets: Iterable[Target]
             continue
         people = (cell.population or 0) * share
         residents += people
-        cell_rows.append({"id": cell.id, "name": cell.name, "population": cell.population,
-                          "share": round(share, 6), "people": round(people, 2)})
+        cell_rows.append(
+            {
+                "id": cell.id,
+                "name": cell.name,
+                "population": cell.population,
+                "share": round(share, 6),
+                "people": round(people, 2),
+            }
+        )
     target_rows: list[dict[str, Any]] = []
     for target in targets:
         where = local.point(target.lon, target.lat)
         if not buffer.covers(where):
             continue
         distance = here.distance(where)
-        target_rows.append({"id": target.id, "name": target.name, "people": target.people,
-                            "target_type": target.target_type, "distance_m": round(distance, 1)})
+        target_rows.append(
+            {
+                "id": target.id,
+                "name": target.name,
+                "people": target.people,
+                "target_type": target.target_type,
+                "distance_m": round(distance, 1),
+            }
+        )
     resident_total = _round(residents)
     target_total = sum(t["people"] for t in target_rows)
-    return Exposure(resident_total + target_total, resident_total, target_total, radius_m,
-                    cell_rows, target_rows)
+    return Exposure(
+        resident_total + target_total,
+        resident_total,
+        target_total,
+        radius_m,
+        cell_rows,
+        target_rows,
+    )
 
 
 def _cell_share(cell: Cell, buffer: BaseGeometry, local: _Local) -> float:
@@ -178,8 +216,14 @@ def local_offset(lon0: float, lat0: float, dx_m: float, dy_m: float) -> tuple[fl
     return lon0 + dx_m / kx, lat0 + dy_m / M_PER_DEG_LAT
 
 
-def rectangle(lon0: float, lat0: float, x0: float, y0: float, x1: float, y1: float,
-              ) -> dict[str, Any]:
+def rectangle(
+    lon0: float,
+    lat0: float,
+    x0: float,
+    y0: float,
+    x1: float,
+    y1: float,
+) -> dict[str, Any]:
     """GeoJSON rectangle given in metres about (lon0, lat0) (tests and demo data use it)."""
     corners: Sequence[tuple[float, float]] = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
     ring = [list(local_offset(lon0, lat0, x, y)) for x, y in corners]

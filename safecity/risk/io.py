@@ -84,14 +84,15 @@ NOTES: dict[str, str] = {
     "lat": "WGS-84 纬度",
     "description": "",
     "hazard_factors": "按 GB/T 13861 分类，每项“类别：描述”，多项用“；”分隔。类别："
-                      + "、".join(zh for zh, _ in FACTOR_CATEGORIES.values())
-                      + "。例：物的因素：储罐腐蚀泄漏；人的因素：违章动火",
+    + "、".join(zh for zh, _ in FACTOR_CATEGORIES.values())
+    + "。例：物的因素：储罐腐蚀泄漏；人的因素：违章动火",
     "accident_types": "GB 6441 事故类别，多项用“、”分隔，可选："
-                      + "、".join(zh for zh, _ in ACCIDENT_TYPES.values()),
+    + "、".join(zh for zh, _ in ACCIDENT_TYPES.values()),
     "control_measures": "每项“类型：措施/管控层级/责任人”，多项用“；”分隔。类型："
-                        + "、".join(zh for zh, _ in MEASURE_TYPES.values()) + "；层级："
-                        + "、".join(zh for zh, _ in CONTROL_LEVELS.values())
-                        + "。例：工程技术：设置可燃气体报警仪/车间级/王海",
+    + "、".join(zh for zh, _ in MEASURE_TYPES.values())
+    + "；层级："
+    + "、".join(zh for zh, _ in CONTROL_LEVELS.values())
+    + "。例：工程技术：设置可燃气体报警仪/车间级/王海",
     "review_date": "YYYY-MM-DD，如 2027-06-30",
 }
 
@@ -103,8 +104,14 @@ class _RowKind(Kind):
 
 
 KIND = _RowKind(
-    name="risk_point", plural="risk-points", model=RiskPoint, schema=RiskPointRow,
-    zh="风险点", en="Risk point", key="id", natural_key="code",
+    name="risk_point",
+    plural="risk-points",
+    model=RiskPoint,
+    schema=RiskPointRow,
+    zh="风险点",
+    en="Risk point",
+    key="id",
+    natural_key="code",
     columns=tuple(RiskPointRow.model_fields),
 )
 
@@ -136,8 +143,10 @@ def _parse_measures(text: str) -> list[dict[str, str]]:
     for item in filter(None, (p.strip() for p in _ITEM_SPLIT.split(text))):
         parts = _LABEL_SPLIT.split(item, maxsplit=1)
         if len(parts) != 2:
-            raise ValueError(f"“{item}”应写作“类型：措施/层级/责任人”"
-                             f"|{item!r} must read 'type: measure/level/person'")
+            raise ValueError(
+                f"“{item}”应写作“类型：措施/层级/责任人”"
+                f"|{item!r} must read 'type: measure/level/person'"
+            )
         body = [p.strip() for p in re.split(r"[|｜]", parts[1])]
         if len(body) == 1:
             pieces = [p.strip() for p in parts[1].rsplit("/", 2)]
@@ -171,19 +180,27 @@ def _cells(row: Any, ftypes: dict[str, str]) -> dict[str, Any]:
     return data
 
 
-def _row_input(typed: RiskPointRow, refs: dict[str, dict[str, Any]], principal: Principal,
-               number: int) -> dict[str, Any]:
+def _row_input(
+    typed: RiskPointRow, refs: dict[str, dict[str, Any]], principal: Principal, number: int
+) -> dict[str, Any]:
     """A typed row → RiskPointIn data; references and text lists resolved or reported."""
     errors: list[FieldError] = []
     data: dict[str, Any] = {
-        "code": typed.code, "name": typed.name, "owner_kind": typed.owner_kind,
-        "facility_name": typed.facility_name, "division_code": typed.division_code,
-        "lon": typed.lon, "lat": typed.lat, "description": typed.description,
+        "code": typed.code,
+        "name": typed.name,
+        "owner_kind": typed.owner_kind,
+        "facility_name": typed.facility_name,
+        "division_code": typed.division_code,
+        "lon": typed.lon,
+        "lat": typed.lat,
+        "description": typed.description,
         "review_date": _date_text(typed.review_date),
         "accident_types": [p for p in _LIST_SPLIT.split(typed.accident_types) if p],
     }
-    for column, parser in (("hazard_factors", _parse_factors),
-                           ("control_measures", _parse_measures)):
+    for column, parser in (
+        ("hazard_factors", _parse_factors),
+        ("control_measures", _parse_measures),
+    ):
         try:
             data[column] = parser(getattr(typed, column))
         except ValueError as exc:
@@ -194,8 +211,14 @@ def _row_input(typed: RiskPointRow, refs: dict[str, dict[str, Any]], principal: 
     if uscc:
         ent = refs["enterprise"].get(uscc)
         if ent is None:
-            errors.append(FieldError("enterprise_uscc", f"企业统一社会信用代码：{uscc} 不存在",
-                                     f"enterprise credit code: {uscc} does not exist", number))
+            errors.append(
+                FieldError(
+                    "enterprise_uscc",
+                    f"企业统一社会信用代码：{uscc} 不存在",
+                    f"enterprise credit code: {uscc} does not exist",
+                    number,
+                )
+            )
         else:
             data["enterprise_id"] = ent
     elif principal.role == "enterprise_officer":
@@ -203,8 +226,14 @@ def _row_input(typed: RiskPointRow, refs: dict[str, dict[str, Any]], principal: 
     if typed.grid_code:
         cell = refs["grid"].get(typed.grid_code)
         if cell is None:
-            errors.append(FieldError("grid_code", f"网格编码：{typed.grid_code} 不存在",
-                                     f"grid cell code: {typed.grid_code} does not exist", number))
+            errors.append(
+                FieldError(
+                    "grid_code",
+                    f"网格编码：{typed.grid_code} 不存在",
+                    f"grid cell code: {typed.grid_code} does not exist",
+                    number,
+                )
+            )
         else:
             data["grid_cell_id"] = cell
     if errors:
@@ -212,8 +241,7 @@ def _row_input(typed: RiskPointRow, refs: dict[str, dict[str, Any]], principal: 
     return data
 
 
-_FIELD_TO_COLUMN = {"enterprise_id": "enterprise_uscc", "grid_cell_id": "grid_code",
-                    "body": ""}
+_FIELD_TO_COLUMN = {"enterprise_id": "enterprise_uscc", "grid_cell_id": "grid_code", "body": ""}
 
 
 def _as_row_errors(errors: list[FieldError], number: int) -> list[FieldError]:
@@ -227,19 +255,27 @@ def _as_row_errors(errors: list[FieldError], number: int) -> list[FieldError]:
 
 
 def _references(session: Session, rows: list[Any]) -> dict[str, dict[str, Any]]:
-    usccs = {str(r.cells.get("enterprise_uscc")).strip().upper() for r in rows
-             if not registry_io._is_blank(r.cells.get("enterprise_uscc"))}
-    grids = {registry_io._number_text(r.cells["grid_code"]) if isinstance(
-        r.cells.get("grid_code"), float) else str(r.cells.get("grid_code")).strip()
-        for r in rows if not registry_io._is_blank(r.cells.get("grid_code"))}
+    usccs = {
+        str(r.cells.get("enterprise_uscc")).strip().upper()
+        for r in rows
+        if not registry_io._is_blank(r.cells.get("enterprise_uscc"))
+    }
+    grids = {
+        registry_io._number_text(r.cells["grid_code"])
+        if isinstance(r.cells.get("grid_code"), float)
+        else str(r.cells.get("grid_code")).strip()
+        for r in rows
+        if not registry_io._is_blank(r.cells.get("grid_code"))
+    }
     refs: dict[str, dict[str, Any]] = {"enterprise": {}, "grid": {}}
-    for model, column, key, values in ((Enterprise, Enterprise.uscc, "enterprise", usccs),
-                                       (GridCell, GridCell.code, "grid", grids)):
+    for model, column, key, values in (
+        (Enterprise, Enterprise.uscc, "enterprise", usccs),
+        (GridCell, GridCell.code, "grid", grids),
+    ):
         ordered = sorted(values)
         for start in range(0, len(ordered), _IN_CHUNK):
-            chunk = ordered[start:start + _IN_CHUNK]
-            for ident, value in session.execute(select(model.id, column).where(
-                    column.in_(chunk))):
+            chunk = ordered[start : start + _IN_CHUNK]
+            for ident, value in session.execute(select(model.id, column).where(column.in_(chunk))):
                 refs[key][value] = ident
     return refs
 
@@ -248,7 +284,7 @@ def _existing(session: Session, plans: list[_Plan]) -> dict[tuple[Any, str], Ris
     codes = sorted({p.values["code"] for p in plans if p.values.get("code")})
     found: dict[tuple[Any, str], RiskPoint] = {}
     for start in range(0, len(codes), _IN_CHUNK):
-        chunk = codes[start:start + _IN_CHUNK]
+        chunk = codes[start : start + _IN_CHUNK]
         for obj in session.scalars(select(RiskPoint).where(RiskPoint.code.in_(chunk))):
             found[(_owner_key(obj.enterprise_id, obj.division_code), obj.code or "")] = obj
     return found
@@ -259,8 +295,9 @@ def _owner_key(enterprise_id: int | None, division_code: str) -> Any:
     return enterprise_id if enterprise_id is not None else division_code
 
 
-def _validate(session: Session, principal: Principal, rows: list[Any]
-              ) -> tuple[list[_Plan], dict[int, list[FieldError]]]:
+def _validate(
+    session: Session, principal: Principal, rows: list[Any]
+) -> tuple[list[_Plan], dict[int, list[FieldError]]]:
     ftypes = registry_io._field_types(KIND)
     refs = _references(session, rows)
     errors: dict[int, list[FieldError]] = defaultdict(list)
@@ -276,8 +313,9 @@ def _validate(session: Session, principal: Principal, rows: list[Any]
             continue
         try:
             data = _row_input(typed, refs, principal, row.number)
-            values = service.resolve_owner(session, service.validate_point(data, row.number),
-                                           row.number)
+            values = service.resolve_owner(
+                session, service.validate_point(data, row.number), row.number
+            )
             service._check_writer(principal, values["division_code"], values.get("enterprise_id"))
         except Invalid as exc:
             errors[row.number].extend(_as_row_errors(exc.errors, row.number))
@@ -306,13 +344,25 @@ def _match(session: Session, plans: list[_Plan], errors: dict[int, list[FieldErr
             continue
         numbers = "、".join(str(p.row) for p in group)
         for plan in group:
-            errors[plan.row].append(FieldError(
-                "code", f"风险点编号：{code} 在文件中重复出现（第{numbers}行）",
-                f"register number: {code} appears more than once (rows {numbers})", plan.row))
+            errors[plan.row].append(
+                FieldError(
+                    "code",
+                    f"风险点编号：{code} 在文件中重复出现（第{numbers}行）",
+                    f"register number: {code} appears more than once (rows {numbers})",
+                    plan.row,
+                )
+            )
 
 
-def import_points(session: Session, principal: Principal, filename: str, content: bytes,
-                  now: datetime, *, valid_only: bool = False) -> registry_io.ImportReport:
+def import_points(
+    session: Session,
+    principal: Principal,
+    filename: str,
+    content: bytes,
+    now: datetime,
+    *,
+    valid_only: bool = False,
+) -> registry_io.ImportReport:
     """Create or update risk points from a file; any bad row writes nothing unless valid_only."""
     if principal.role not in service.WRITERS:
         raise Forbidden("当前角色无权导入风险点", "your role may not import risk points")
@@ -321,27 +371,37 @@ def import_points(session: Session, principal: Principal, filename: str, content
         raise registry_io._file_error("没有数据行", "no data rows")
     plans, errors = _validate(session, principal, rows)
     flat = [e for number in sorted(errors) for e in errors[number]]
-    report = registry_io.ImportReport(ok=not flat, total_rows=len(rows), skipped=len(errors),
-                                      error_count=len(flat))
-    shown = flat[:registry_io.MAX_REPORTED_ERRORS]
-    report.errors = [{"row": e.row or 0, "column": e.field,
-                      "column_label": ROW_LABELS.get(e.field, ("", ""))[0],
-                      "message": e.zh, "message_en": e.en} for e in shown]
+    report = registry_io.ImportReport(
+        ok=not flat, total_rows=len(rows), skipped=len(errors), error_count=len(flat)
+    )
+    shown = flat[: registry_io.MAX_REPORTED_ERRORS]
+    report.errors = [
+        {
+            "row": e.row or 0,
+            "column": e.field,
+            "column_label": ROW_LABELS.get(e.field, ("", ""))[0],
+            "message": e.zh,
+            "message_en": e.en,
+        }
+        for e in shown
+    ]
     if flat and not valid_only:
         raise Invalid(shown)  # nothing was added to the session
     report.created, report.updated, report.unchanged = _write(session, principal, plans, now)
     return report
 
 
-def _write(session: Session, principal: Principal, plans: list[_Plan], now: datetime
-           ) -> tuple[int, int, int]:
+def _write(
+    session: Session, principal: Principal, plans: list[_Plan], now: datetime
+) -> tuple[int, int, int]:
     new_rows: list[dict[str, Any]] = []
     changes: list[audit.Change] = []
     unchanged = 0
     for plan in plans:
         if plan.obj is None:
-            new_rows.append({**plan.values, "archived": False, "created_at": now,
-                             "updated_at": now})
+            new_rows.append(
+                {**plan.values, "archived": False, "created_at": now, "updated_at": now}
+            )
             continue
         obj = plan.obj
         diff = {k: v for k, v in plan.values.items() if getattr(obj, k) != v}
@@ -361,10 +421,15 @@ def _write(session: Session, principal: Principal, plans: list[_Plan], now: date
     session.flush()
     updated = [c for c in changes]
     by_id = {p.obj.id: p.obj for p in plans if p.obj is not None}
-    final = [audit.Change("risk_point", c.object_id, "update", c.before,
-                          service.point_dict(by_id[c.object_id])) for c in updated]
-    final += [audit.Change("risk_point", v["id"], "import", None, _inserted_dict(v))
-              for v in new_rows]
+    final = [
+        audit.Change(
+            "risk_point", c.object_id, "update", c.before, service.point_dict(by_id[c.object_id])
+        )
+        for c in updated
+    ]
+    final += [
+        audit.Change("risk_point", v["id"], "import", None, _inserted_dict(v)) for v in new_rows
+    ]
     audit.record_many(session, principal.username, final, now)
     return len(new_rows), len(updated), unchanged
 
@@ -381,8 +446,14 @@ def template() -> bytes:
     columns = list(RiskPointRow.model_fields)
     headers = [ROW_LABELS[c][0] for c in columns]
     notes = [["列名", "字段", "必填", "说明"]] + [
-        [ROW_LABELS[c][0], c, "是" if RiskPointRow.model_fields[c].is_required() else "",
-         NOTES.get(c, "")] for c in columns]
+        [
+            ROW_LABELS[c][0],
+            c,
+            "是" if RiskPointRow.model_fields[c].is_required() else "",
+            NOTES.get(c, ""),
+        ]
+        for c in columns
+    ]
     notes += [[], ["任何一行有错误时整个文件不写入，并按行、列列出原因；可选择“仅导入正确的行”。"]]
     widths = [max(10, min(40, len(h) * 2 + 4)) for h in headers]
     return registry_io._xlsx(headers, [], widths, notes)
@@ -396,23 +467,38 @@ def _label(options: dict[str, tuple[str, str]], key: str | None) -> str:
 
 
 def _row_of(point: RiskPoint, usccs: dict[int, str], grids: dict[int, str]) -> list[Any]:
-    factors = "；".join(f"{_label(FACTOR_CATEGORIES, f.get('category'))}：{f.get('description', '')}"
-                       for f in point.hazard_factors or [])
+    factors = "；".join(
+        f"{_label(FACTOR_CATEGORIES, f.get('category'))}：{f.get('description', '')}"
+        for f in point.hazard_factors or []
+    )
     measures = "；".join(
         f"{_label(MEASURE_TYPES, m.get('type'))}：{m.get('description', '')}"
         f"/{_label(CONTROL_LEVELS, m.get('level'))}/{m.get('person') or ''}".rstrip("/")
-        for m in point.control_measures or [])
-    return [point.code, point.name, _label(OWNER_KINDS, point.owner_kind).split("（")[0],
-            usccs.get(point.enterprise_id or 0), grids.get(point.grid_cell_id or 0),
-            point.facility_name, point.division_code, point.lon, point.lat, point.description,
-            factors, "、".join(_label(ACCIDENT_TYPES, k) for k in point.accident_types or []),
-            measures, point.review_date.isoformat() if point.review_date else None]
+        for m in point.control_measures or []
+    )
+    return [
+        point.code,
+        point.name,
+        _label(OWNER_KINDS, point.owner_kind).split("（")[0],
+        usccs.get(point.enterprise_id or 0),
+        grids.get(point.grid_cell_id or 0),
+        point.facility_name,
+        point.division_code,
+        point.lon,
+        point.lat,
+        point.description,
+        factors,
+        "、".join(_label(ACCIDENT_TYPES, k) for k in point.accident_types or []),
+        measures,
+        point.review_date.isoformat() if point.review_date else None,
+    ]
 
 
 def export(session: Session, principal: Principal, query: service.PointQuery) -> bytes:
     """The caller's matching risk points as XLSX in the import layout (re-importable)."""
-    stmt = service._filtered_points(principal, query).order_by(RiskPoint.division_code,
-                                                                RiskPoint.id)
+    stmt = service._filtered_points(principal, query).order_by(
+        RiskPoint.division_code, RiskPoint.id
+    )
     points = list(session.scalars(stmt))
     ent_ids = {p.enterprise_id for p in points if p.enterprise_id}
     grid_ids = {p.grid_cell_id for p in points if p.grid_cell_id}
@@ -427,6 +513,6 @@ def _lookup(session: Session, key: Any, value: Any, ids: set[int]) -> dict[int, 
     out: dict[int, str] = {}
     ordered = sorted(ids)
     for start in range(0, len(ordered), _IN_CHUNK):
-        chunk = ordered[start:start + _IN_CHUNK]
+        chunk = ordered[start : start + _IN_CHUNK]
         out.update(dict(session.execute(select(key, value).where(key.in_(chunk))).all()))
     return out

@@ -241,6 +241,7 @@ class LecBands:
         if value is None:
             raise LecInputError([LecFieldError("D", "D 必须是数值", "D must be a number")])
         t1, t2, t3 = self.thresholds
+
         def above(t: Fraction) -> bool:
             return value > t if self.closed == "right" else value >= t
 

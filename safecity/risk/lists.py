@@ -33,14 +33,19 @@ TITLES = {
     "major-hazards": ("重大危险源清单", "Major hazard installations"),
     "vulnerable-targets": ("脆弱性目标清单", "Vulnerable targets"),
 }
-LEVEL_LABELS = {"red": ("红色（重大风险）", "Red (major)"), "orange": ("橙色（较大风险）",
-                "Orange (significant)"), "yellow": ("黄色（一般风险）", "Yellow (general)"),
-                "blue": ("蓝色（低风险）", "Blue (low)")}
+LEVEL_LABELS = {
+    "red": ("红色（重大风险）", "Red (major)"),
+    "orange": ("橙色（较大风险）", "Orange (significant)"),
+    "yellow": ("黄色（一般风险）", "Yellow (general)"),
+    "blue": ("蓝色（低风险）", "Blue (low)"),
+}
 GRADE_LABELS = {str(g): (f"{GRADE_ZH[g]}重大危险源", f"Grade {g}") for g in (1, 2, 3, 4)}
 MEASURE_LEVELS = {"company": "公司级", "workshop": "车间级", "team": "班组级", "post": "岗位级"}
 UNIT_KINDS = {"storage": "储存单元", "production": "生产单元"}
-HIDDEN_DANGER_NOTE = ("重大事故隐患清单由隐患排查治理模块提供，该模块上线后自动填充。",
-                      "Filled by the hidden-danger capability once it is installed.")
+HIDDEN_DANGER_NOTE = (
+    "重大事故隐患清单由隐患排查治理模块提供，该模块上线后自动填充。",
+    "Filled by the hidden-danger capability once it is installed.",
+)
 
 
 @dataclass(frozen=True)
@@ -78,34 +83,51 @@ class FourList:
         districts: dict[str, Counter[str]] = {}
         for r in self.rows:
             districts.setdefault(r.get("district_code") or "", Counter())[
-                str(r.get(self.level_key))] += 1
+                str(r.get(self.level_key))
+            ] += 1
         return {
             "total": len(self.rows),
-            "by_level": [{"key": k, "label_zh": zh, "label_en": en, "count": by_level.get(k, 0)}
-                         for k, (zh, en) in self.levels.items()],
-            "by_district": [{"code": code, "name": self.division_names.get(code, ""),
-                             "count": sum(c.values()),
-                             "by_level": {k: c.get(k, 0) for k in self.levels}}
-                            for code, c in sorted(districts.items())],
+            "by_level": [
+                {"key": k, "label_zh": zh, "label_en": en, "count": by_level.get(k, 0)}
+                for k, (zh, en) in self.levels.items()
+            ],
+            "by_district": [
+                {
+                    "code": code,
+                    "name": self.division_names.get(code, ""),
+                    "count": sum(c.values()),
+                    "by_level": {k: c.get(k, 0) for k in self.levels},
+                }
+                for code, c in sorted(districts.items())
+            ],
         }
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title[0], "title_en": self.title[1],
-                "columns": [{"key": c.key, "label": c.zh, "label_en": c.en} for c in self.columns],
-                "rows": self.rows, "summary": self.summary(),
-                "note": self.note[0] if self.note else None,
-                "note_en": self.note[1] if self.note else None}
+        return {
+            "name": self.name,
+            "title": self.title[0],
+            "title_en": self.title[1],
+            "columns": [{"key": c.key, "label": c.zh, "label_en": c.en} for c in self.columns],
+            "rows": self.rows,
+            "summary": self.summary(),
+            "note": self.note[0] if self.note else None,
+            "note_en": self.note[1] if self.note else None,
+        }
 
 
 Provider = Callable[[Session, Principal, ListFilters], list[dict[str, Any]]]
 _PROVIDERS: dict[str, Provider] = {}
 
 HIDDEN_DANGER_COLUMNS = [
-    Column("name", "隐患名称", "Hidden danger", 28), Column("enterprise", "企业", "Enterprise", 28),
-    Column("division", "行政区划", "Division", 16), Column("industry", "行业", "Industry", 18),
+    Column("name", "隐患名称", "Hidden danger", 28),
+    Column("enterprise", "企业", "Enterprise", 28),
+    Column("division", "行政区划", "Division", 16),
+    Column("industry", "行业", "Industry", 18),
     Column("description", "隐患描述", "Description", 36),
-    Column("found_at", "发现日期", "Found", 12), Column("deadline", "整改期限", "Deadline", 12),
-    Column("status", "整改状态", "Status", 12), Column("supervisor", "挂牌督办单位", "Supervised by", 18),
+    Column("found_at", "发现日期", "Found", 12),
+    Column("deadline", "整改期限", "Deadline", 12),
+    Column("status", "整改状态", "Status", 12),
+    Column("supervisor", "挂牌督办单位", "Supervised by", 18),
 ]
 
 
@@ -124,14 +146,17 @@ def unregister_provider(name: str) -> None:
 # ---------------------------------------------------------------- entry point
 
 
-def get_list(session: Session, principal: Principal, name: str, filters: ListFilters
-             ) -> FourList:
+def get_list(session: Session, principal: Principal, name: str, filters: ListFilters) -> FourList:
     riskmap.check_reader(principal)
     if name not in NAMES:
         raise NotFound("清单", "list")
     _check_filters(name, filters)
-    builder = {"major-risks": _major_risks, "major-hidden-dangers": _hidden_dangers,
-               "major-hazards": _major_hazards, "vulnerable-targets": _vulnerable_targets}[name]
+    builder = {
+        "major-risks": _major_risks,
+        "major-hidden-dangers": _hidden_dangers,
+        "major-hazards": _major_hazards,
+        "vulnerable-targets": _vulnerable_targets,
+    }[name]
     result = builder(session, principal, filters)
     _add_districts(session, result)
     return result
@@ -141,7 +166,8 @@ def get_list(session: Session, principal: Principal, name: str, filters: ListFil
 # vulnerable targets (the grade of the hazard that reaches them, or the colour of their area).
 GRADE_VALUES = ("1", "2", "3", "4", *GRADE_ZH.values())
 LEVEL_VALUES: dict[str, tuple[str, ...]] = {
-    "major-risks": LEVELS, "major-hazards": GRADE_VALUES,
+    "major-risks": LEVELS,
+    "major-hazards": GRADE_VALUES,
     "vulnerable-targets": (*GRADE_VALUES, "red", "orange"),
 }
 
@@ -151,12 +177,21 @@ def _check_filters(name: str, f: ListFilters) -> None:
     allowed = LEVEL_VALUES.get(name)
     if f.level and (len(f.level) > 32 or (allowed is not None and f.level not in allowed)):
         shown = "、".join(allowed or ())
-        errors.append(FieldError("level", f"等级：应为 {shown}",
-                                 f"level: must be one of {', '.join(allowed or ())}"))
-    if f.industry and not (f.industry.isalpha() and f.industry.upper() in INDUSTRY_SECTIONS
-                           or f.industry.isdigit()):
-        errors.append(FieldError("industry", "行业：应为国民经济行业门类字母或行业代码",
-                                 "industry: a GB/T 4754 section letter or code"))
+        errors.append(
+            FieldError(
+                "level", f"等级：应为 {shown}", f"level: must be one of {', '.join(allowed or ())}"
+            )
+        )
+    if f.industry and not (
+        f.industry.isalpha() and f.industry.upper() in INDUSTRY_SECTIONS or f.industry.isdigit()
+    ):
+        errors.append(
+            FieldError(
+                "industry",
+                "行业：应为国民经济行业门类字母或行业代码",
+                "industry: a GB/T 4754 section letter or code",
+            )
+        )
     if f.division and not f.division.isdigit():
         errors.append(FieldError("division", "行政区划：应为数字代码", "division: digits only"))
     if f.kind and f.kind not in ("point", "area"):
@@ -170,8 +205,17 @@ def _add_districts(session: Session, result: FourList) -> None:
     for r in result.rows:
         r["district_code"] = (r.get("division_code") or "")[:6]
     codes |= {r["district_code"] for r in result.rows}
-    names = dict(session.execute(select(Division.code, Division.name).where(
-        Division.code.in_([c for c in codes if c]))).all()) if codes else {}
+    names = (
+        dict(
+            session.execute(
+                select(Division.code, Division.name).where(
+                    Division.code.in_([c for c in codes if c])
+                )
+            ).all()
+        )
+        if codes
+        else {}
+    )
     result.division_names = names
     for r in result.rows:
         code = r.get("division_code") or ""
@@ -192,14 +236,18 @@ def _industry_label(code: str | None) -> str:
 
 
 MAJOR_RISK_COLUMNS = [
-    Column("kind_label", "类型", "Type", 10), Column("name", "名称", "Name", 30),
-    Column("level_label", "风险等级", "Level", 16), Column("enterprise", "企业", "Enterprise", 28),
-    Column("division", "行政区划", "Division", 16), Column("industry", "行业", "Industry", 22),
+    Column("kind_label", "类型", "Type", 10),
+    Column("name", "名称", "Name", 30),
+    Column("level_label", "风险等级", "Level", 16),
+    Column("enterprise", "企业", "Enterprise", 28),
+    Column("division", "行政区划", "Division", 16),
+    Column("industry", "行业", "Industry", 22),
     Column("hazards", "主要危险因素 / 风险依据", "Hazards / basis", 40),
     Column("accident_types", "可能导致的事故类型", "Possible accidents", 22),
     Column("measures", "管控措施", "Control measures", 44),
     Column("responsible", "管控层级及责任人", "Responsible", 22),
-    Column("lon", "经度", "Longitude", 11), Column("lat", "纬度", "Latitude", 11),
+    Column("lon", "经度", "Longitude", 11),
+    Column("lat", "纬度", "Latitude", 11),
 ]
 
 
@@ -211,34 +259,57 @@ def _major_risks(session: Session, principal: Principal, f: ListFilters) -> Four
         # Areas have no industry, so an industry filter leaves only risk points.
         if f.kind in (None, "", "area") and not f.industry:
             rows += _red_areas(session, principal, f)
-    return FourList("major-risks", MAJOR_RISK_COLUMNS, rows, "kind",
-                    {"point": ("红色风险点", "Red risk points"), "area": ("红色区域", "Red areas")})
+    return FourList(
+        "major-risks",
+        MAJOR_RISK_COLUMNS,
+        rows,
+        "kind",
+        {"point": ("红色风险点", "Red risk points"), "area": ("红色区域", "Red areas")},
+    )
 
 
 def _red_points(session: Session, principal: Principal, f: ListFilters) -> list[dict[str, Any]]:
     clauses, _joined = riskmap.point_filter(principal, f.division, f.industry)
-    stmt = (select(RiskPoint, Enterprise.name, Enterprise.industry_code)
-            .outerjoin(Enterprise, Enterprise.id == RiskPoint.enterprise_id)
-            .where(*clauses, RiskPoint.level == "red")
-            .order_by(RiskPoint.division_code, RiskPoint.name, RiskPoint.id))
+    stmt = (
+        select(RiskPoint, Enterprise.name, Enterprise.industry_code)
+        .outerjoin(Enterprise, Enterprise.id == RiskPoint.enterprise_id)
+        .where(*clauses, RiskPoint.level == "red")
+        .order_by(RiskPoint.division_code, RiskPoint.name, RiskPoint.id)
+    )
     rows = []
     for rp, ent_name, ent_industry in session.execute(stmt):
         measures = rp.control_measures or []
-        rows.append({
-            "kind": "point", "kind_label": "风险点", "id": rp.id, "name": rp.name,
-            "level": "red", "level_label": LEVEL_LABELS["red"][0],
-            "enterprise_id": rp.enterprise_id, "enterprise": ent_name or rp.facility_name or "",
-            "division_code": rp.division_code,
-            "industry_code": rp.industry_code or ent_industry,
-            "industry": _industry_label(rp.industry_code or ent_industry),
-            "hazards": "；".join(str(h.get("description", "")) for h in rp.hazard_factors or []
-                                if isinstance(h, dict)),
-            "accident_types": "、".join(map(str, rp.accident_types or [])),
-            "measures": "；".join(str(m.get("description", "")) for m in measures
-                                 if isinstance(m, dict)),
-            "responsible": "；".join(_responsible(m) for m in measures if isinstance(m, dict)
-                                    and (m.get("level") or m.get("person"))),
-            "lon": rp.lon, "lat": rp.lat})
+        rows.append(
+            {
+                "kind": "point",
+                "kind_label": "风险点",
+                "id": rp.id,
+                "name": rp.name,
+                "level": "red",
+                "level_label": LEVEL_LABELS["red"][0],
+                "enterprise_id": rp.enterprise_id,
+                "enterprise": ent_name or rp.facility_name or "",
+                "division_code": rp.division_code,
+                "industry_code": rp.industry_code or ent_industry,
+                "industry": _industry_label(rp.industry_code or ent_industry),
+                "hazards": "；".join(
+                    str(h.get("description", ""))
+                    for h in rp.hazard_factors or []
+                    if isinstance(h, dict)
+                ),
+                "accident_types": "、".join(map(str, rp.accident_types or [])),
+                "measures": "；".join(
+                    str(m.get("description", "")) for m in measures if isinstance(m, dict)
+                ),
+                "responsible": "；".join(
+                    _responsible(m)
+                    for m in measures
+                    if isinstance(m, dict) and (m.get("level") or m.get("person"))
+                ),
+                "lon": rp.lon,
+                "lat": rp.lat,
+            }
+        )
     return rows
 
 
@@ -257,19 +328,33 @@ def _red_areas(session: Session, principal: Principal, f: ListFilters) -> list[d
     for i in np.flatnonzero(g.level == 0):
         explain = riskmap.area_basis(layer, int(i))
         centre = a.shapes[i].centroid if len(a.shapes) and a.shapes[i] is not None else None
-        rows.append({
-            "kind": "area", "kind_label": f"区域（{unit_zh}）", "id": a.keys[i], "unit": a.unit,
-            "name": a.names[i], "level": "red", "level_label": LEVEL_LABELS["red"][0],
-            "enterprise": "", "division_code": a.division_codes[i], "industry": "",
-            "hazards": explain, "accident_types": "", "score": float(g.score[i]),
-            "measures": "纳入重点管控区域，落实网格化巡查和监测预警", "responsible": "",
-            "lon": round(centre.x, 6) if centre else None,
-            "lat": round(centre.y, 6) if centre else None})
+        rows.append(
+            {
+                "kind": "area",
+                "kind_label": f"区域（{unit_zh}）",
+                "id": a.keys[i],
+                "unit": a.unit,
+                "name": a.names[i],
+                "level": "red",
+                "level_label": LEVEL_LABELS["red"][0],
+                "enterprise": "",
+                "division_code": a.division_codes[i],
+                "industry": "",
+                "hazards": explain,
+                "accident_types": "",
+                "score": float(g.score[i]),
+                "measures": "纳入重点管控区域，落实网格化巡查和监测预警",
+                "responsible": "",
+                "lon": round(centre.x, 6) if centre else None,
+                "lat": round(centre.y, 6) if centre else None,
+            }
+        )
     return rows
 
 
-def _area_layer(session: Session, principal: Principal, division: str | None
-                ) -> riskmap.Layer | None:
+def _area_layer(
+    session: Session, principal: Principal, division: str | None
+) -> riskmap.Layer | None:
     """Grid cells when the city has them, else districts (the finest unit with geometry)."""
     for unit in ("grid", "district"):
         layer = riskmap.compute_layer(session, principal, unit, division=division)
@@ -283,11 +368,25 @@ def _area_layer(session: Session, principal: Principal, division: str | None
 
 def _hidden_dangers(session: Session, principal: Principal, f: ListFilters) -> FourList:
     provider = _PROVIDERS.get("major-hidden-dangers")
-    rows = [r for r in provider(session, principal, f) if principal.covers(r.get("division_code"))
-            and (not f.level or str(r.get("status")) == f.level)] if provider else []
+    rows = (
+        [
+            r
+            for r in provider(session, principal, f)
+            if principal.covers(r.get("division_code"))
+            and (not f.level or str(r.get("status")) == f.level)
+        ]
+        if provider
+        else []
+    )
     statuses = {s: (s, s) for s in dict.fromkeys(str(r.get("status")) for r in rows)}
-    return FourList("major-hidden-dangers", HIDDEN_DANGER_COLUMNS, rows, "status", statuses,
-                    note=None if provider else HIDDEN_DANGER_NOTE)
+    return FourList(
+        "major-hidden-dangers",
+        HIDDEN_DANGER_COLUMNS,
+        rows,
+        "status",
+        statuses,
+        note=None if provider else HIDDEN_DANGER_NOTE,
+    )
 
 
 # ---------------------------------------------------------------- 重大危险源清单
@@ -296,12 +395,16 @@ def _hidden_dangers(session: Session, principal: Principal, f: ListFilters) -> F
 MAJOR_HAZARD_COLUMNS = [
     Column("name", "重大危险源（单元）名称", "Installation", 28),
     Column("unit_kind_label", "单元类型", "Unit", 10),
-    Column("level_label", "等级", "Grade", 14), Column("r_value", "R 值", "R", 8),
-    Column("s_value", "S 值", "S", 8), Column("substances", "主要危险化学品及数量", "Substances", 40),
-    Column("enterprise", "企业", "Enterprise", 28), Column("industry", "行业", "Industry", 22),
+    Column("level_label", "等级", "Grade", 14),
+    Column("r_value", "R 值", "R", 8),
+    Column("s_value", "S 值", "S", 8),
+    Column("substances", "主要危险化学品及数量", "Substances", 40),
+    Column("enterprise", "企业", "Enterprise", 28),
+    Column("industry", "行业", "Industry", 22),
     Column("division", "行政区划", "Division", 16),
     Column("exposed_population", "500 m 内暴露人数", "Exposed within 500 m", 12),
-    Column("lon", "经度", "Longitude", 11), Column("lat", "纬度", "Latitude", 11),
+    Column("lon", "经度", "Longitude", 11),
+    Column("lat", "纬度", "Latitude", 11),
 ]
 
 
@@ -315,29 +418,46 @@ def _level_grade(level: str | None) -> int | None:
 
 
 def _major_hazards(session: Session, principal: Principal, f: ListFilters) -> FourList:
-    stmt = (select(MajorHazard, Enterprise.name, Enterprise.industry_code)
-            .select_from(MajorHazard)
-            .outerjoin(Enterprise, Enterprise.id == MajorHazard.enterprise_id)
-            .where(*riskmap.hazard_filter(principal, f.division, f.industry))
-            .order_by(MajorHazard.level, MajorHazard.r_value.desc(), MajorHazard.id))
+    stmt = (
+        select(MajorHazard, Enterprise.name, Enterprise.industry_code)
+        .select_from(MajorHazard)
+        .outerjoin(Enterprise, Enterprise.id == MajorHazard.enterprise_id)
+        .where(*riskmap.hazard_filter(principal, f.division, f.industry))
+        .order_by(MajorHazard.level, MajorHazard.r_value.desc(), MajorHazard.id)
+    )
     grade = _level_grade(f.level)
     if grade is not None:
         stmt = stmt.where(MajorHazard.level == grade)
     rows = [_hazard_row(h, ent, ind) for h, ent, ind in session.execute(stmt)]
-    return FourList("major-hazards", MAJOR_HAZARD_COLUMNS, rows, "level",
-                    {str(g): GRADE_LABELS[str(g)] for g in (1, 2, 3, 4)})
+    return FourList(
+        "major-hazards",
+        MAJOR_HAZARD_COLUMNS,
+        rows,
+        "level",
+        {str(g): GRADE_LABELS[str(g)] for g in (1, 2, 3, 4)},
+    )
 
 
 def _hazard_row(h: MajorHazard, enterprise: str | None, industry: str | None) -> dict[str, Any]:
     return {
-        "id": h.id, "name": h.name, "unit_kind": h.unit_kind,
-        "unit_kind_label": UNIT_KINDS.get(h.unit_kind, h.unit_kind), "level": str(h.level),
-        "level_label": GRADE_LABELS[str(h.level)][0], "r_value": _round(h.r_value),
-        "s_value": _round(h.s_value), "substances": _substances(h.substances),
-        "enterprise_id": h.enterprise_id, "enterprise": enterprise or "",
-        "industry_code": industry, "industry": _industry_label(industry),
-        "division_code": h.division_code, "exposed_population": h.exposed_population,
-        "lon": h.lon, "lat": h.lat}
+        "id": h.id,
+        "name": h.name,
+        "unit_kind": h.unit_kind,
+        "unit_kind_label": UNIT_KINDS.get(h.unit_kind, h.unit_kind),
+        "level": str(h.level),
+        "level_label": GRADE_LABELS[str(h.level)][0],
+        "r_value": _round(h.r_value),
+        "s_value": _round(h.s_value),
+        "substances": _substances(h.substances),
+        "enterprise_id": h.enterprise_id,
+        "enterprise": enterprise or "",
+        "industry_code": industry,
+        "industry": _industry_label(industry),
+        "division_code": h.division_code,
+        "exposed_population": h.exposed_population,
+        "lon": h.lon,
+        "lat": h.lat,
+    }
 
 
 def _round(value: float | None) -> float | None:
@@ -358,16 +478,20 @@ def _substances(items: Iterable[Any]) -> str:
 
 
 VULNERABLE_COLUMNS = [
-    Column("name", "目标名称", "Target", 28), Column("target_type_label", "类型", "Type", 12),
-    Column("capacity", "容纳人数", "Capacity", 10), Column("division", "行政区划", "Division", 16),
-    Column("address", "地址", "Address", 28), Column("reason", "列入原因", "Reason", 30),
+    Column("name", "目标名称", "Target", 28),
+    Column("target_type_label", "类型", "Type", 12),
+    Column("capacity", "容纳人数", "Capacity", 10),
+    Column("division", "行政区划", "Division", 16),
+    Column("address", "地址", "Address", 28),
+    Column("reason", "列入原因", "Reason", 30),
     Column("hazard", "最近重大危险源", "Nearest major hazard", 28),
     Column("hazard_enterprise", "危险源企业", "Hazard enterprise", 28),
     Column("hazard_level_label", "危险源等级", "Hazard grade", 14),
     Column("distance_m", "距离（米）", "Distance (m)", 10),
     Column("radius_m", "影响半径（米）", "Influence radius (m)", 10),
     Column("area_level_label", "所在区域风险等级", "Area level", 16),
-    Column("lon", "经度", "Longitude", 11), Column("lat", "纬度", "Latitude", 11),
+    Column("lon", "经度", "Longitude", 11),
+    Column("lat", "纬度", "Latitude", 11),
 ]
 
 
@@ -387,16 +511,26 @@ def _vulnerable_targets(session: Session, principal: Principal, f: ListFilters) 
     rows = _target_rows(session, targets, keep, near, dist, hazards, area_level, hot, rule)
     if f.level:
         grade = _level_grade(f.level)
-        rows = [r for r in rows if (r["level"] == f.level) or (grade and grade > 0 and
-                                                                 r["hazard_level"] == grade)]
+        rows = [
+            r
+            for r in rows
+            if (r["level"] == f.level) or (grade and grade > 0 and r["hazard_level"] == grade)
+        ]
     rows.sort(key=lambda r: (r["distance_m"] is None, r["distance_m"] or 0, r["name"]))
     levels = {str(g): GRADE_LABELS[str(g)] for g in (1, 2, 3, 4)}
-    levels |= {lv: (f"{LEVEL_LABELS[lv][0][:2]}区域内", f"In {lv} area") for lv in ("red", "orange")}
+    levels |= {
+        lv: (f"{LEVEL_LABELS[lv][0][:2]}区域内", f"In {lv} area") for lv in ("red", "orange")
+    }
     return FourList("vulnerable-targets", VULNERABLE_COLUMNS, rows, "level", levels)
 
 
-def _target_area_levels(session: Session, principal: Principal, layer: riskmap.Layer,
-                        targets: riskmap.Items, f: ListFilters) -> np.ndarray:
+def _target_area_levels(
+    session: Session,
+    principal: Principal,
+    layer: riskmap.Layer,
+    targets: riskmap.Items,
+    f: ListFilters,
+) -> np.ndarray:
     if not len(layer.areas):
         layer = riskmap.compute_layer(session, principal, "district", division=f.division)
     if not len(layer.areas) or not len(targets):
@@ -405,17 +539,39 @@ def _target_area_levels(session: Session, principal: Principal, layer: riskmap.L
     return np.where(idx >= 0, layer.grades.level[np.maximum(idx, 0)], -1)
 
 
-def _target_rows(session: Session, targets: riskmap.Items, keep: np.ndarray, near: np.ndarray,
-                 dist: np.ndarray, hazards: riskmap.Items, area_level: np.ndarray,
-                 hot: np.ndarray, rule: Any) -> list[dict[str, Any]]:
+def _target_rows(
+    session: Session,
+    targets: riskmap.Items,
+    keep: np.ndarray,
+    near: np.ndarray,
+    dist: np.ndarray,
+    hazards: riskmap.Items,
+    area_level: np.ndarray,
+    hot: np.ndarray,
+    rule: Any,
+) -> list[dict[str, Any]]:
     ids = [int(targets.ids[k]) for k in keep]
-    objs = {t.id: t for t in session.scalars(select(ProtectedTarget).where(
-        ProtectedTarget.id.in_(ids)))} if ids else {}
+    objs = (
+        {
+            t.id: t
+            for t in session.scalars(select(ProtectedTarget).where(ProtectedTarget.id.in_(ids)))
+        }
+        if ids
+        else {}
+    )
     hazard_ids = sorted({int(hazards.ids[near[k]]) for k in keep if near[k] >= 0})
-    hz = {h.id: (h, name) for h, name in session.execute(
-        select(MajorHazard, Enterprise.name).outerjoin(
-            Enterprise, Enterprise.id == MajorHazard.enterprise_id)
-        .where(MajorHazard.id.in_(hazard_ids)))} if hazard_ids else {}
+    hz = (
+        {
+            h.id: (h, name)
+            for h, name in session.execute(
+                select(MajorHazard, Enterprise.name)
+                .outerjoin(Enterprise, Enterprise.id == MajorHazard.enterprise_id)
+                .where(MajorHazard.id.in_(hazard_ids))
+            )
+        }
+        if hazard_ids
+        else {}
+    )
     rows = []
     for k in keep:
         t = objs.get(int(targets.ids[k]))
@@ -425,22 +581,35 @@ def _target_rows(session: Session, targets: riskmap.Items, keep: np.ndarray, nea
         alevel = LEVELS[int(area_level[k])] if area_level[k] >= 0 else None
         reasons = []
         if h is not None:
-            reasons.append(f"位于{GRADE_ZH[h.level]}重大危险源影响范围（{rule.radius_of(h.level):g} 米）内")
+            reasons.append(
+                f"位于{GRADE_ZH[h.level]}重大危险源影响范围（{rule.radius_of(h.level):g} 米）内"
+            )
         if hot[k]:
             reasons.append(f"位于{LEVEL_LABELS[alevel][0][:2]}风险区域内")
-        rows.append({
-            "id": t.id, "name": t.name, "target_type": t.target_type,
-            "target_type_label": TARGET_TYPES.get(t.target_type, (t.target_type,))[0],
-            "capacity": t.capacity, "division_code": t.division_code, "address": t.address,
-            "reason": "；".join(reasons), "hazard_id": h.id if h else None,
-            "hazard": h.name if h else "", "hazard_enterprise": h_ent or "",
-            "hazard_level": h.level if h else None,
-            "hazard_level_label": GRADE_LABELS[str(h.level)][0] if h else "",
-            "distance_m": round(float(dist[k]), 1) if h is not None else None,
-            "radius_m": rule.radius_of(h.level) if h else None,
-            "area_level": alevel, "area_level_label": LEVEL_LABELS[alevel][0] if alevel else "",
-            "level": str(h.level) if h is not None else alevel,
-            "lon": t.lon, "lat": t.lat})
+        rows.append(
+            {
+                "id": t.id,
+                "name": t.name,
+                "target_type": t.target_type,
+                "target_type_label": TARGET_TYPES.get(t.target_type, (t.target_type,))[0],
+                "capacity": t.capacity,
+                "division_code": t.division_code,
+                "address": t.address,
+                "reason": "；".join(reasons),
+                "hazard_id": h.id if h else None,
+                "hazard": h.name if h else "",
+                "hazard_enterprise": h_ent or "",
+                "hazard_level": h.level if h else None,
+                "hazard_level_label": GRADE_LABELS[str(h.level)][0] if h else "",
+                "distance_m": round(float(dist[k]), 1) if h is not None else None,
+                "radius_m": rule.radius_of(h.level) if h else None,
+                "area_level": alevel,
+                "area_level_label": LEVEL_LABELS[alevel][0] if alevel else "",
+                "level": str(h.level) if h is not None else alevel,
+                "lon": t.lon,
+                "lat": t.lat,
+            }
+        )
     return rows
 
 
@@ -499,13 +668,21 @@ def overview(session: Session, principal: Principal) -> list[dict[str, Any]]:
     out = []
     for name in NAMES:
         result = get_list(session, principal, name, ListFilters())
-        out.append({"name": name, "title": result.title[0], "title_en": result.title[1],
-                    "total": len(result.rows), "note": result.note[0] if result.note else None})
+        out.append(
+            {
+                "name": name,
+                "title": result.title[0],
+                "title_en": result.title[1],
+                "total": len(result.rows),
+                "note": result.note[0] if result.note else None,
+            }
+        )
     return out
 
 
-def filters_from(division: str | None, industry: str | None, level: str | None,
-                 kind: str | None = None) -> ListFilters:
+def filters_from(
+    division: str | None, industry: str | None, level: str | None, kind: str | None = None
+) -> ListFilters:
     def clean(v: str | None) -> str | None:
         return v.strip() if v and v.strip() else None
 
@@ -514,4 +691,4 @@ def filters_from(division: str | None, industry: str | None, level: str | None,
 
 def page_rows(rows: Sequence[dict[str, Any]], page: int, size: int) -> list[dict[str, Any]]:
     start = (max(1, page) - 1) * size
-    return list(rows[start:start + size])
+    return list(rows[start : start + size])

@@ -20,7 +20,7 @@ from safecity.core.errors import invalid
 from safecity.core.scope import Principal
 from safecity.risk import dynamic, lists, riskmap
 
-DB = Annotated[Session, Depends(db)]
+DB = Annotated[Session, Depends(db, scope="function")]
 Who = Annotated[Principal, Depends(principal)]
 Now = Annotated[datetime, Depends(now)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -33,8 +33,12 @@ def register_handlers() -> None:
 
 
 # Unsubscribed (made inert) when the app stops, so a stopped app's database is never written.
-router = APIRouter(prefix="/api/v1/risk", tags=["risk"], on_startup=[register_handlers],
-                   on_shutdown=[dynamic.unregister])
+router = APIRouter(
+    prefix="/api/v1/risk",
+    tags=["risk"],
+    on_startup=[register_handlers],
+    on_shutdown=[dynamic.unregister],
+)
 register_handlers()
 
 
@@ -49,17 +53,24 @@ def _division(value: str | None) -> str | None:
 
 
 @router.get("/map", summary="四色风险图图层 (GeoJSON) / four-colour risk map layer")
-def risk_map(session: DB, who: Who,
-             unit: Annotated[str, Query(description="grid | street | district | h3")] = "grid",
-             resolution: Annotated[int | None, Query(description="H3 分辨率 4–10")] = None,
-             division: Annotated[str | None, Query(description="行政区划代码")] = None,
-             ) -> dict[str, Any]:
+def risk_map(
+    session: DB,
+    who: Who,
+    unit: Annotated[str, Query(description="grid | street | district | h3")] = "grid",
+    resolution: Annotated[int | None, Query(description="H3 分辨率 4–10")] = None,
+    division: Annotated[str | None, Query(description="行政区划代码")] = None,
+) -> dict[str, Any]:
     return riskmap.map_layer(session, who, unit, resolution, _division(division))
 
 
 @router.get("/map/explain", summary="区域为何是该颜色 / why an area has its colour")
-def risk_map_explain(session: DB, who: Who, id: Annotated[str, Query(max_length=64)],
-                     unit: str = "grid", resolution: int | None = None) -> dict[str, Any]:
+def risk_map_explain(
+    session: DB,
+    who: Who,
+    id: Annotated[str, Query(max_length=64)],
+    unit: str = "grid",
+    resolution: int | None = None,
+) -> dict[str, Any]:
     return riskmap.explain(session, who, unit, id, resolution)
 
 
@@ -77,8 +88,9 @@ def area_rule(session: DB, who: Who, division: str | None = None) -> dict[str, A
 
 
 @router.put("/area-rule", summary="修改区域风险等级规则 / change the city's area risk rule")
-def put_area_rule(session: DB, who: Who, at: Now, rule: Annotated[Any, Body()],
-                  division: str | None = None) -> dict[str, Any]:
+def put_area_rule(
+    session: DB, who: Who, at: Now, rule: Annotated[Any, Body()], division: str | None = None
+) -> dict[str, Any]:
     return riskmap.save_rule(session, who, rule, at, _division(division))
 
 
@@ -90,28 +102,42 @@ def four_lists(session: DB, who: Who) -> dict[str, Any]:
     return {"lists": lists.overview(session, who)}
 
 
-@router.get("/lists/{name}", summary="清单内容或 XLSX 导出 / one list, or its XLSX export",
-            responses={200: {"content": {XLSX: {}}}})
-def four_list(name: str, session: DB, who: Who, division: str | None = None,
-              industry: Annotated[str | None, Query(max_length=8)] = None,
-              level: Annotated[str | None, Query(max_length=32)] = None,
-              kind: Annotated[str | None, Query(max_length=8)] = None,
-              page: Annotated[int, Query(ge=1)] = 1,
-              size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-              format: Annotated[str, Query(pattern="^(json|xlsx)$")] = "json") -> Any:
+@router.get(
+    "/lists/{name}",
+    summary="清单内容或 XLSX 导出 / one list, or its XLSX export",
+    responses={200: {"content": {XLSX: {}}}},
+)
+def four_list(
+    name: str,
+    session: DB,
+    who: Who,
+    division: str | None = None,
+    industry: Annotated[str | None, Query(max_length=8)] = None,
+    level: Annotated[str | None, Query(max_length=32)] = None,
+    kind: Annotated[str | None, Query(max_length=8)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    format: Annotated[str, Query(pattern="^(json|xlsx)$")] = "json",
+) -> Any:
     filters = lists.filters_from(_division(division), industry, level, kind)
     result = lists.get_list(session, who, name, filters)
     if format == "xlsx":
         return xlsx_response(result)
     body = result.as_dict()
-    body.update(total=len(result.rows), page=page, size=size,
-                rows=lists.page_rows(result.rows, page, size))
+    body.update(
+        total=len(result.rows), page=page, size=size, rows=lists.page_rows(result.rows, page, size)
+    )
     return body
 
 
 def xlsx_response(result: lists.FourList) -> Response:
     zh = f"{result.title[0]}.xlsx"
     fallback = f"{result.name}.xlsx"
-    return Response(lists.export_xlsx(result), media_type=XLSX, headers={
-        "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(zh)}",
-        "Cache-Control": "no-store"})
+    return Response(
+        lists.export_xlsx(result),
+        media_type=XLSX,
+        headers={
+            "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(zh)}",
+            "Cache-Control": "no-store",
+        },
+    )

@@ -23,15 +23,19 @@ from safecity.web.render import lang_of, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
-DB = Annotated[Session, Depends(db)]
+DB = Annotated[Session, Depends(db, scope="function")]
 WebUser = Annotated[Principal, Depends(web_user)]
 
 # Texts of these pages (zh, en); templates call tr('key').
 TEXTS: dict[str, tuple[str, str]] = {
     "lists": ("四张清单", "Four lists"),
-    "lists_intro": ("重大安全风险、重大事故隐患、重大危险源、脆弱性目标四张清单，按管辖范围汇总。",
-                    ("Major risks, major hidden dangers, major hazard installations and "
-                     "vulnerable targets in your jurisdiction.")),
+    "lists_intro": (
+        "重大安全风险、重大事故隐患、重大危险源、脆弱性目标四张清单，按管辖范围汇总。",
+        (
+            "Major risks, major hidden dangers, major hazard installations and "
+            "vulnerable targets in your jurisdiction."
+        ),
+    ),
     "items": ("项", "items"),
     "open": ("查看清单", "Open list"),
     "division": ("行政区划", "Division"),
@@ -64,9 +68,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "areas": ("区域数", "Areas"),
     "loading": ("正在计算图层…", "Computing the layer…"),
     "failed": ("图层加载失败", "Failed to load the layer"),
-    "empty_unit": ("当前范围内没有该单元的区域（如基础数据中尚无街道/乡镇区划）。",
-                   ("No areas of this unit in your scope (e.g. no street/town divisions in "
-                    "the registry yet).")),
+    "empty_unit": (
+        "当前范围内没有该单元的区域（如基础数据中尚无街道/乡镇区划）。",
+        (
+            "No areas of this unit in your scope (e.g. no street/town divisions in "
+            "the registry yet)."
+        ),
+    ),
     "click_hint": ("点击区域查看其颜色的依据。", "Click an area to see why it has its colour."),
     "why": ("区域风险等级依据", "Why this colour"),
     "score": ("综合得分", "Score"),
@@ -88,14 +96,21 @@ TEXTS: dict[str, tuple[str, str]] = {
     "distance": ("距离（米）", "Distance (m)"),
     "close": ("关闭", "Close"),
     "steps": ("级", "step(s)"),
-    "rule_edit": ("修改本市规则（JSON，仅填写要改的项）",
-                  "Change the city's rule (JSON, only the settings to change)"),
+    "rule_edit": (
+        "修改本市规则（JSON，仅填写要改的项）",
+        "Change the city's rule (JSON, only the settings to change)",
+    ),
     "save": ("保存", "Save"),
     "reset_default": ("恢复默认", "Restore default"),
     "saved": ("已保存，图层已按新规则重新计算", "Saved; the layer was recomputed"),
-    "aggregate": ("街道、区县按所含网格的颜色占比定级", "Streets and districts by their grid cells"),
-    "aggregate_points": ("街道、区县与网格一样按风险点定级",
-                         "Streets and districts by risk points, as grid cells"),
+    "aggregate": (
+        "街道、区县按所含网格的颜色占比定级",
+        "Streets and districts by their grid cells",
+    ),
+    "aggregate_points": (
+        "街道、区县与网格一样按风险点定级",
+        "Streets and districts by risk points, as grid cells",
+    ),
     "cells_red": ("红色网格占比", "red cells"),
     "cells_orange": ("红、橙色网格占比", "red + orange cells"),
     "cells_yellow": ("红、橙、黄色网格占比", "red + orange + yellow cells"),
@@ -116,16 +131,17 @@ def _tr(lang: str) -> Any:
 
 
 def _level_options(name: str, lang: str) -> list[tuple[str, str]]:
-    grades = [(str(g), pick((f"{zh}重大危险源", f"Grade {g}"), lang))
-              for g, zh in GRADE_ZH.items()]
+    grades = [(str(g), pick((f"{zh}重大危险源", f"Grade {g}"), lang)) for g, zh in GRADE_ZH.items()]
     colours = [(lv, pick((LEVEL_ZH[lv], LEVEL_EN[lv]), lang)) for lv in LEVELS]
     if name == "major-risks":
         return colours[:1]
     if name == "major-hazards":
         return grades
     if name == "vulnerable-targets":
-        return grades + [(lv, pick((f"位于{LEVEL_ZH[lv][:2]}区域", f"In a {lv} area"), lang))
-                         for lv in ("red", "orange")]
+        return grades + [
+            (lv, pick((f"位于{LEVEL_ZH[lv][:2]}区域", f"In a {lv} area"), lang))
+            for lv in ("red", "orange")
+        ]
     return []
 
 
@@ -137,8 +153,14 @@ def _english(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         row = dict(row)
-        for key in ("level_label", "unit_kind_label", "target_type_label", "hazard_level_label",
-                    "area_level_label", "kind_label"):
+        for key in (
+            "level_label",
+            "unit_kind_label",
+            "target_type_label",
+            "hazard_level_label",
+            "area_level_label",
+            "kind_label",
+        ):
             if isinstance(row.get(key), str):
                 row[key] = by_zh.get(row[key], row[key])
         out.append(row)
@@ -146,23 +168,22 @@ def _english(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @router.get("/risk/lists")
-def lists_page(request: Request, session: DB,
-               who: WebUser) -> Response:
+def lists_page(request: Request, session: DB, who: WebUser) -> Response:
     lang = lang_of(request)
     return render(request, "risk/lists.html", tr=_tr(lang), overview=lists.overview(session, who))
 
 
 @router.get("/risk/lists/{name}")
-def list_page(request: Request, name: str, session: DB,
-              who: WebUser) -> Response:
+def list_page(request: Request, name: str, session: DB, who: WebUser) -> Response:
     lang = lang_of(request)
     qp = request.query_params
     try:
         page = max(1, int(qp.get("page") or 1))
     except ValueError:
         page = 1
-    filters = lists.filters_from(qp.get("division"), qp.get("industry"), qp.get("level"),
-                                 qp.get("kind"))
+    filters = lists.filters_from(
+        qp.get("division"), qp.get("industry"), qp.get("level"), qp.get("kind")
+    )
     status, errors = 200, []
     try:
         result = lists.get_list(session, who, name, filters)
@@ -171,34 +192,55 @@ def list_page(request: Request, name: str, session: DB,
         status, errors = 422, [pick((e.zh, e.en), lang) for e in exc.errors]
         result = lists.get_list(session, who, name, lists.ListFilters())
     pages = max(1, math.ceil(len(result.rows) / PAGE_SIZE))
-    query = {k: v for k, v in (("division", filters.division), ("industry", filters.industry),
-                                ("level", filters.level), ("kind", filters.kind)) if v}
+    query = {
+        k: v
+        for k, v in (
+            ("division", filters.division),
+            ("industry", filters.industry),
+            ("level", filters.level),
+            ("kind", filters.kind),
+        )
+        if v
+    }
     export = f"/api/v1/risk/lists/{name}?" + urlencode({**query, "format": "xlsx"})
     return render(
-        request, "risk/lists_detail.html", status=status, tr=_tr(lang), result=result,
-        title=pick(result.title, lang), summary=result.summary(), filters=filters,
+        request,
+        "risk/lists_detail.html",
+        status=status,
+        tr=_tr(lang),
+        result=result,
+        title=pick(result.title, lang),
+        summary=result.summary(),
+        filters=filters,
         rows=(_english if lang == "en" else list)(lists.page_rows(result.rows, page, PAGE_SIZE)),
-        page=page, pages=pages,
-        errors=errors, export_url=export, names=lists.NAMES,
+        page=page,
+        pages=pages,
+        errors=errors,
+        export_url=export,
+        names=lists.NAMES,
         titles={n: pick(lists.TITLES[n], lang) for n in lists.NAMES},
         divisions=[d for d in scope_divisions(session, who) if d.level in ("county", "street")],
         industries=[(k, pick((v[0], v[1]), lang)) for k, v in INDUSTRY_SECTIONS.items()],
-        levels=_level_options(name, lang), columns=result.columns,
-        note=pick(result.note, lang) if result.note else None)
+        levels=_level_options(name, lang),
+        columns=result.columns,
+        note=pick(result.note, lang) if result.note else None,
+    )
 
 
 @router.get("/risk/map")
-def map_page(request: Request, session: DB,
-             who: WebUser) -> Response:
+def map_page(request: Request, session: DB, who: WebUser) -> Response:
     lang = lang_of(request)
     tr = _tr(lang)
     config = {
         "units": {u: tr(f"unit_{u}") for u in riskmap.UNITS},
         "levels": {lv: pick((LEVEL_ZH[lv], LEVEL_EN[lv]), lang) for lv in LEVELS},
         "colours": riskmap.COLOURS,
-        "grades": {str(g): pick((f"{zh}重大危险源", f"Grade {g} major hazard"), lang)
-                   for g, zh in GRADE_ZH.items()},
-        "resolutions": list(riskmap.H3_RESOLUTIONS), "resolution": riskmap.DEFAULT_H3_RES,
+        "grades": {
+            str(g): pick((f"{zh}重大危险源", f"Grade {g} major hazard"), lang)
+            for g, zh in GRADE_ZH.items()
+        },
+        "resolutions": list(riskmap.H3_RESOLUTIONS),
+        "resolution": riskmap.DEFAULT_H3_RES,
         "text": {k: tr(k) for k in TEXTS},
         "lang": lang,
     }

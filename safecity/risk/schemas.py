@@ -97,7 +97,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "quantity_t": ("数量（吨）", "quantity (t)"),
     "cas": ("CAS号", "CAS number"),
     "method": ("评价方法", "method"),
-    "L": ("L", "L"), "E": ("E", "E"), "C": ("C", "C"), "S": ("S", "S"),
+    "L": ("L", "L"),
+    "E": ("E", "E"),
+    "C": ("C", "C"),
+    "S": ("S", "S"),
     "note": ("备注", "note"),
     "exposed_population": ("暴露人数", "exposed population"),
     "reason": ("修正理由", "reason"),
@@ -194,12 +197,23 @@ class RiskPointIn(SafeInput):
 
     @model_validator(mode="after")
     def _owner_reference(self) -> RiskPointIn:
-        need = {"enterprise": ("enterprise_id", "所属类型为企业时须选择企业",
-                               "an enterprise's risk point needs the enterprise"),
-                "area": ("grid_cell_id", "所属类型为区域时须选择网格",
-                         "an area risk point needs its grid cell"),
-                "public_place": ("protected_target_id", "所属类型为公共场所时须选择场所",
-                                 "a public place risk point needs the place")}
+        need = {
+            "enterprise": (
+                "enterprise_id",
+                "所属类型为企业时须选择企业",
+                "an enterprise's risk point needs the enterprise",
+            ),
+            "area": (
+                "grid_cell_id",
+                "所属类型为区域时须选择网格",
+                "an area risk point needs its grid cell",
+            ),
+            "public_place": (
+                "protected_target_id",
+                "所属类型为公共场所时须选择场所",
+                "a public place risk point needs the place",
+            ),
+        }
         if self.owner_kind in need:
             field, zh, en = need[self.owner_kind]
             if getattr(self, field) is None:
@@ -280,6 +294,7 @@ class ExposureOverrideIn(SafeInput):
     @model_validator(mode="after")
     def _reason(self) -> ExposureOverrideIn:
         if self.exposed_population is not None and len(self.reason) < 2:
-            raise ValueError("修正暴露人数须填写理由|a reason is required to override the "
-                             "exposed population")
+            raise ValueError(
+                "修正暴露人数须填写理由|a reason is required to override the exposed population"
+            )
         return self

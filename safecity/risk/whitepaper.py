@@ -87,28 +87,50 @@ def parse_year(value: Any, now: datetime) -> int:
     text = str(value).strip() if value is not None else ""
     this_year = now.astimezone(BEIJING).year
     if not re.fullmatch(r"\d{4}", text):
-        raise Invalid([FieldError("year", f"年度：请填写四位数字年份，如 {this_year - 1}",
-                                  f"year: give a four-digit year such as {this_year - 1}")])
+        raise Invalid(
+            [
+                FieldError(
+                    "year",
+                    f"年度：请填写四位数字年份，如 {this_year - 1}",
+                    f"year: give a four-digit year such as {this_year - 1}",
+                )
+            ]
+        )
     year = int(text)
     if not MIN_YEAR <= year <= this_year:
-        raise Invalid([FieldError("year", f"年度：须在 {MIN_YEAR}–{this_year} 之间",
-                                  f"year: must be between {MIN_YEAR} and {this_year}")])
+        raise Invalid(
+            [
+                FieldError(
+                    "year",
+                    f"年度：须在 {MIN_YEAR}–{this_year} 之间",
+                    f"year: must be between {MIN_YEAR} and {this_year}",
+                )
+            ]
+        )
     return year
 
 
 def parse_format(value: Any) -> str:
     fmt = str(value or "").strip().lower()
     if fmt not in FORMATS:
-        raise Invalid([FieldError("format", "格式：只能是 pdf 或 docx",
-                                  "format: must be pdf or docx")])
+        raise Invalid(
+            [FieldError("format", "格式：只能是 pdf 或 docx", "format: must be pdf or docx")]
+        )
     return fmt
 
 
 def parse_division(value: Any) -> str:
     code = str(value or "").strip()
     if not is_valid_division_code(code):
-        raise Invalid([FieldError("division", "行政区划：请填写 6 位行政区划代码，如 370600",
-                                  "division: give a 6-digit division code such as 370600")])
+        raise Invalid(
+            [
+                FieldError(
+                    "division",
+                    "行政区划：请填写 6 位行政区划代码，如 370600",
+                    "division: give a 6-digit division code such as 370600",
+                )
+            ]
+        )
     return code
 
 
@@ -237,31 +259,60 @@ def _prefix_clause(column: Any, prefix: str) -> Any:
 
 
 def _enterprise_clause(principal: Principal, prefix: str) -> Any:
-    return and_(registry.scope_clause(ENTERPRISE, principal),
-                _prefix_clause(Enterprise.division_code, prefix))
+    return and_(
+        registry.scope_clause(ENTERPRISE, principal),
+        _prefix_clause(Enterprise.division_code, prefix),
+    )
 
 
 def load_risk_points(session: Session, principal: Principal, prefix: str) -> list[RP]:
-    clause = and_(_prefix_clause(RiskPoint.division_code, prefix), RiskPoint.archived.is_(False),
-                  service.point_scope(principal))
+    clause = and_(
+        _prefix_clause(RiskPoint.division_code, prefix),
+        RiskPoint.archived.is_(False),
+        service.point_scope(principal),
+    )
     stmt = (
-        select(RiskPoint.id, RiskPoint.name, RiskPoint.division_code, RiskPoint.industry_code,
-               Enterprise.industry_code, RiskPoint.enterprise_id, RiskPoint.grid_cell_id,
-               RiskPoint.lon, RiskPoint.lat, RiskPoint.created_at, RiskPoint.review_date,
-               RiskPoint.level)
+        select(
+            RiskPoint.id,
+            RiskPoint.name,
+            RiskPoint.division_code,
+            RiskPoint.industry_code,
+            Enterprise.industry_code,
+            RiskPoint.enterprise_id,
+            RiskPoint.grid_cell_id,
+            RiskPoint.lon,
+            RiskPoint.lat,
+            RiskPoint.created_at,
+            RiskPoint.review_date,
+            RiskPoint.level,
+        )
         .outerjoin(Enterprise, Enterprise.id == RiskPoint.enterprise_id)
         .where(clause)
         .order_by(RiskPoint.id)
     )
     points = {
-        r[0]: RP(id=r[0], name=r[1], division_code=r[2], industry=r[3] or r[4],
-                 enterprise_id=r[5], grid_cell_id=r[6], lon=r[7], lat=r[8],
-                 created_at=_aware(r[9]), review_date=r[10], level=r[11])
+        r[0]: RP(
+            id=r[0],
+            name=r[1],
+            division_code=r[2],
+            industry=r[3] or r[4],
+            enterprise_id=r[5],
+            grid_cell_id=r[6],
+            lon=r[7],
+            lat=r[8],
+            created_at=_aware(r[9]),
+            review_date=r[10],
+            level=r[11],
+        )
         for r in session.execute(stmt)
     }
     history = (
-        select(RiskAssessment.risk_point_id, RiskAssessment.level, RiskAssessment.approved_at,
-               RiskAssessment.assessed_at)
+        select(
+            RiskAssessment.risk_point_id,
+            RiskAssessment.level,
+            RiskAssessment.approved_at,
+            RiskAssessment.assessed_at,
+        )
         .join(RiskPoint, RiskPoint.id == RiskAssessment.risk_point_id)
         .where(clause, RiskAssessment.status == "approved")
     )
@@ -279,11 +330,15 @@ def _substance_names(hazard: MajorHazard) -> list[str]:
     terms = result.get("terms") or []
     if terms:
         ranked = sorted(terms, key=lambda t: -(t.get("q_over_Q") or 0))
-        names = [str(t.get("name") or t.get("input_name") or t.get("input_cas") or "")
-                 for t in ranked]
+        names = [
+            str(t.get("name") or t.get("input_name") or t.get("input_cas") or "") for t in ranked
+        ]
     else:
-        names = [str(s.get("name") or s.get("cas") or "") for s in (hazard.substances or [])
-                 if isinstance(s, dict)]
+        names = [
+            str(s.get("name") or s.get("cas") or "")
+            for s in (hazard.substances or [])
+            if isinstance(s, dict)
+        ]
     seen: list[str] = []
     for name in names:
         if name and name not in seen:
@@ -292,9 +347,12 @@ def _substance_names(hazard: MajorHazard) -> list[str]:
 
 
 def load_major_hazards(session: Session, principal: Principal, prefix: str) -> list[MH]:
-    clause = and_(_prefix_clause(MajorHazard.division_code, prefix),
-                  MajorHazard.archived.is_(False), MajorHazard.is_major.is_(True),
-                  service.hazard_scope(principal))
+    clause = and_(
+        _prefix_clause(MajorHazard.division_code, prefix),
+        MajorHazard.archived.is_(False),
+        MajorHazard.is_major.is_(True),
+        service.hazard_scope(principal),
+    )
     stmt = (
         select(MajorHazard, Enterprise.name, Enterprise.industry_code)
         .outerjoin(Enterprise, Enterprise.id == MajorHazard.enterprise_id)
@@ -302,48 +360,83 @@ def load_major_hazards(session: Session, principal: Principal, prefix: str) -> l
         .order_by(MajorHazard.id)
     )
     return [
-        MH(id=h.id, enterprise_id=h.enterprise_id, enterprise=ent_name or f"企业#{h.enterprise_id}",
-           industry=industry, name=h.name, unit_kind=h.unit_kind, division_code=h.division_code,
-           lon=h.lon, lat=h.lat, r_value=h.r_value, level=h.level,
-           substances=_substance_names(h), assessed_at=_aware(h.assessed_at))
+        MH(
+            id=h.id,
+            enterprise_id=h.enterprise_id,
+            enterprise=ent_name or f"企业#{h.enterprise_id}",
+            industry=industry,
+            name=h.name,
+            unit_kind=h.unit_kind,
+            division_code=h.division_code,
+            lon=h.lon,
+            lat=h.lat,
+            r_value=h.r_value,
+            level=h.level,
+            substances=_substance_names(h),
+            assessed_at=_aware(h.assessed_at),
+        )
         for h, ent_name, industry in session.execute(stmt)
     ]
 
 
 def load_enterprises(session: Session, principal: Principal, prefix: str) -> list[Ent]:
-    stmt = select(Enterprise.id, Enterprise.name, Enterprise.industry_code,
-                  Enterprise.supervision_category, Enterprise.is_hazchem,
-                  Enterprise.division_code, Enterprise.created_at).where(
-        _enterprise_clause(principal, prefix), Enterprise.archived.is_(False))
-    return [Ent(r[0], r[1], r[2], r[3], bool(r[4]), r[5], _aware(r[6]))
-            for r in session.execute(stmt)]
+    stmt = select(
+        Enterprise.id,
+        Enterprise.name,
+        Enterprise.industry_code,
+        Enterprise.supervision_category,
+        Enterprise.is_hazchem,
+        Enterprise.division_code,
+        Enterprise.created_at,
+    ).where(_enterprise_clause(principal, prefix), Enterprise.archived.is_(False))
+    return [
+        Ent(r[0], r[1], r[2], r[3], bool(r[4]), r[5], _aware(r[6])) for r in session.execute(stmt)
+    ]
 
 
 def load_targets(session: Session, principal: Principal, prefix: str) -> list[Target]:
-    stmt = select(ProtectedTarget.id, ProtectedTarget.name, ProtectedTarget.target_type,
-                  ProtectedTarget.capacity, ProtectedTarget.division_code, ProtectedTarget.lon,
-                  ProtectedTarget.lat).where(
-        _prefix_clause(ProtectedTarget.division_code, prefix),
-        *riskmap.target_filter(principal),
-        ProtectedTarget.archived.is_(False)).order_by(ProtectedTarget.id)
+    stmt = (
+        select(
+            ProtectedTarget.id,
+            ProtectedTarget.name,
+            ProtectedTarget.target_type,
+            ProtectedTarget.capacity,
+            ProtectedTarget.division_code,
+            ProtectedTarget.lon,
+            ProtectedTarget.lat,
+        )
+        .where(
+            _prefix_clause(ProtectedTarget.division_code, prefix),
+            *riskmap.target_filter(principal),
+            ProtectedTarget.archived.is_(False),
+        )
+        .order_by(ProtectedTarget.id)
+    )
     return [Target(*r) for r in session.execute(stmt)]
 
 
 def load_grid_cells(session: Session, prefix: str) -> list[GridCell]:
-    stmt = select(GridCell).where(_prefix_clause(GridCell.division_code, prefix),
-                                  GridCell.archived.is_(False)).order_by(GridCell.code)
+    stmt = (
+        select(GridCell)
+        .where(_prefix_clause(GridCell.division_code, prefix), GridCell.archived.is_(False))
+        .order_by(GridCell.code)
+    )
     return list(session.scalars(stmt))
 
 
 def load_divisions(session: Session, division: Division) -> list[Division]:
     prefix = division_prefix(division.code)
-    stmt = select(Division).where(_prefix_clause(Division.code, prefix),
-                                  Division.archived.is_(False)).order_by(Division.code)
+    stmt = (
+        select(Division)
+        .where(_prefix_clause(Division.code, prefix), Division.archived.is_(False))
+        .order_by(Division.code)
+    )
     return list(session.scalars(stmt))
 
 
-def load_major_hidden_dangers(session: Session, principal: Principal, prefix: str,
-                              cutoff: datetime) -> list[dict[str, Any]] | None:
+def load_major_hidden_dangers(
+    session: Session, principal: Principal, prefix: str, cutoff: datetime
+) -> list[dict[str, Any]] | None:
     """Open 重大事故隐患 found by ``cutoff``, from the provider the hidden-danger capability
     registers for the four lists; None while no capability provides them."""
 
@@ -368,8 +461,7 @@ def load_major_hidden_dangers(session: Session, principal: Principal, prefix: st
 
 def _project(lonlat: np.ndarray, lat0: float) -> np.ndarray:
     """Lon/lat → km on a local plane; good to well under 1 % across one city."""
-    return np.column_stack([lonlat[:, 0] * _KX * math.cos(math.radians(lat0)),
-                            lonlat[:, 1] * _KY])
+    return np.column_stack([lonlat[:, 0] * _KX * math.cos(math.radians(lat0)), lonlat[:, 1] * _KY])
 
 
 def _points(items: Sequence[Any]) -> tuple[list[int], np.ndarray]:
@@ -391,9 +483,13 @@ def _rank(level: str | None) -> int:
     return LEVELS.index(level) if level in LEVELS else len(LEVELS)
 
 
-def fallback_area_levels(cells: Sequence[GridCell], units: Sequence[Division],
-                         risk_points: Sequence[RP], hazards: Sequence[MH],
-                         cutoff: datetime) -> list[Area]:
+def fallback_area_levels(
+    cells: Sequence[GridCell],
+    units: Sequence[Division],
+    risk_points: Sequence[RP],
+    hazards: Sequence[MH],
+    cutoff: datetime,
+) -> list[Area]:
     """Four-colour areas by the simple documented rule used until an area-level service exists.
 
     An area (grid cell; a district when no cell has a geometry) takes the highest level of the
@@ -452,14 +548,24 @@ def fallback_area_levels(cells: Sequence[GridCell], units: Sequence[Division],
     for k, j in locate(hazards).items():
         hz = hazards[k]
         if hz.level in HAZARD_GRADE_LEVEL:
-            lift(areas[j], HAZARD_GRADE_LEVEL[hz.level],
-                 f"{hz.enterprise}{hz.name}为{GRADE_ZH[hz.level]}重大危险源")
+            lift(
+                areas[j],
+                HAZARD_GRADE_LEVEL[hz.level],
+                f"{hz.enterprise}{hz.name}为{GRADE_ZH[hz.level]}重大危险源",
+            )
     return areas
 
 
-def area_levels(session: Session, principal: Principal, prefix: str, cells: Sequence[GridCell],
-                units: Sequence[Division], risk_points: Sequence[RP], hazards: Sequence[MH],
-                cutoff: datetime) -> list[Area]:
+def area_levels(
+    session: Session,
+    principal: Principal,
+    prefix: str,
+    cells: Sequence[GridCell],
+    units: Sequence[Division],
+    risk_points: Sequence[RP],
+    hazards: Sequence[MH],
+    cutoff: datetime,
+) -> list[Area]:
     """The areas of the four-colour map with their level at ``cutoff``.
 
     The areas are those of the fallback (grid cells, else districts); their levels come from
@@ -474,12 +580,16 @@ def area_levels(session: Session, principal: Principal, prefix: str, cells: Sequ
         return areas
     if not areas:
         return areas
-    points = [(rp.grid_cell_id, rp.lon, rp.lat, lv) for rp in risk_points
-              if (lv := rp.level_at(cutoff)) is not None]
+    points = [
+        (rp.grid_cell_id, rp.lon, rp.lat, lv)
+        for rp in risk_points
+        if (lv := rp.level_at(cutoff)) is not None
+    ]
     graded = [(hz.lon, hz.lat, hz.level) for hz in hazards if hz.level in GRADE_ZH]
     cell_ids = [int(a.key[5:]) if a.key.startswith("cell:") else None for a in areas]
-    levels, reasons = riskmap.grade_snapshot(session, principal, prefix,
-                                             [a.geometry for a in areas], cell_ids, points, graded)
+    levels, reasons = riskmap.grade_snapshot(
+        session, principal, prefix, [a.geometry for a in areas], cell_ids, points, graded
+    )
     for area, level, reason in zip(areas, levels, reasons, strict=True):
         area.level, area.reasons = level, [reason]
     return areas
@@ -493,8 +603,9 @@ class Vulnerable:
     distance_m: float | None
 
 
-def vulnerable_targets(targets: Sequence[Target], hazards: Sequence[MH],
-                       areas: Sequence[Area], lat0: float) -> list[Vulnerable]:
+def vulnerable_targets(
+    targets: Sequence[Target], hazards: Sequence[MH], areas: Sequence[Area], lat0: float
+) -> list[Vulnerable]:
     """Protected targets within INFLUENCE_RADIUS_M of a major hazard or inside a red/orange area."""
     t_idx, t_xy = _points(targets)
     if not t_idx:
@@ -504,8 +615,9 @@ def vulnerable_targets(targets: Sequence[Target], hazards: Sequence[MH],
     if h_idx:
         t_km, h_km = _project(t_xy, lat0), _project(h_xy, lat0)
         tree = shapely.STRtree(shapely.points(h_km))
-        pairs = tree.query(shapely.points(t_km), predicate="dwithin",
-                           distance=INFLUENCE_RADIUS_M / 1000)
+        pairs = tree.query(
+            shapely.points(t_km), predicate="dwithin", distance=INFLUENCE_RADIUS_M / 1000
+        )
         for i, j in zip(pairs[0], pairs[1], strict=True):
             d = float(np.hypot(*(t_km[i] - h_km[j]))) * 1000
             ti = t_idx[int(i)]
@@ -547,8 +659,11 @@ class Snapshot:
 
 
 def snapshot(risk_points: Sequence[RP], hazards: Sequence[MH], cutoff: datetime) -> Snapshot:
-    rps = [(rp, rp.level_at(cutoff)) for rp in risk_points
-           if rp.created_at is None or rp.created_at < cutoff]
+    rps = [
+        (rp, rp.level_at(cutoff))
+        for rp in risk_points
+        if rp.created_at is None or rp.created_at < cutoff
+    ]
     hzs = [h for h in hazards if h.assessed_at is None or h.assessed_at < cutoff]
     return Snapshot(cutoff, rps, hzs)
 
@@ -597,8 +712,9 @@ class PaperData:
         return [rp for rp, level in self.current.risk_levels if level == "red"]
 
 
-def gather(session: Session, principal: Principal, year: int, division_code: str,
-           now: datetime) -> PaperData:
+def gather(
+    session: Session, principal: Principal, year: int, division_code: str, now: datetime
+) -> PaperData:
     division = resolve_division(session, principal, division_code)
     prefix = division_prefix(division.code)
     cutoff, partial = year_cutoff(year, now)
@@ -608,27 +724,52 @@ def gather(session: Session, principal: Principal, year: int, division_code: str
     children = [d for d in divisions if d.parent_code == division.code]
     child_level = children[0].level if children else division.level
     units = [Unit(d.code, d.name, division_prefix(d.code)) for d in children] or [
-        Unit(division.code, division.name, prefix)]
+        Unit(division.code, division.name, prefix)
+    ]
 
-    enterprises = [e for e in load_enterprises(session, principal, prefix)
-                   if e.created_at is None or e.created_at < cutoff]
+    enterprises = [
+        e
+        for e in load_enterprises(session, principal, prefix)
+        if e.created_at is None or e.created_at < cutoff
+    ]
     risk_points = load_risk_points(session, principal, prefix)
     hazards = load_major_hazards(session, principal, prefix)
     current = snapshot(risk_points, hazards, cutoff)
     previous = snapshot(risk_points, hazards, previous_cutoff)
     cells = load_grid_cells(session, prefix)
-    areas = area_levels(session, principal, prefix, cells, children, [rp for rp, _ in
-                        current.risk_levels], current.hazards, cutoff)
+    areas = area_levels(
+        session,
+        principal,
+        prefix,
+        cells,
+        children,
+        [rp for rp, _ in current.risk_levels],
+        current.hazards,
+        cutoff,
+    )
     lat0 = division.lat if division.lat is not None else _lat_centre(areas) or 35.0
-    vulnerable = vulnerable_targets(load_targets(session, principal, prefix), current.hazards, areas, lat0)
+    vulnerable = vulnerable_targets(
+        load_targets(session, principal, prefix), current.hazards, areas, lat0
+    )
     population = division.population or sum(d.population or 0 for d in children)
     return PaperData(
-        year=year, division=division, child_level=child_level, units=units, as_of=cutoff,
-        partial=partial, generated_at=now, population=population, grid_cells=len(cells),
-        enterprises=enterprises, current=current, previous=previous, areas=areas,
+        year=year,
+        division=division,
+        child_level=child_level,
+        units=units,
+        as_of=cutoff,
+        partial=partial,
+        generated_at=now,
+        population=population,
+        grid_cells=len(cells),
+        enterprises=enterprises,
+        current=current,
+        previous=previous,
+        areas=areas,
         vulnerable=vulnerable,
         hidden_dangers=load_major_hidden_dangers(session, principal, prefix, cutoff),
-        lat0=lat0, divisions=divisions,
+        lat0=lat0,
+        divisions=divisions,
     )
 
 
@@ -773,8 +914,11 @@ def compose(data: PaperData) -> Document:
     hazchem = sum(1 for e in ents if e.is_hazchem)
     unit_names = "、".join(u.name for u in data.units) if len(data.units) > 1 else ""
     has_children = data.units[0].code != data.division.code
-    facts = ([f"辖 {len(data.units)} 个{unit_zh}级行政区" + (f"（{unit_names}）" if unit_names
-                                                          else "")] if has_children else [])
+    facts = (
+        [f"辖 {len(data.units)} 个{unit_zh}级行政区" + (f"（{unit_names}）" if unit_names else "")]
+        if has_children
+        else []
+    )
     if data.population:
         facts.append(f"常住人口约 {_wan(data.population)}人")
     if data.grid_cells:
@@ -795,38 +939,68 @@ def compose(data: PaperData) -> Document:
 
     blocks.append(Heading("（一）企业分类监管情况", 2))
     by_cat = Counter(e.category for e in ents)
-    cat_rows = [[SUPERVISION_CATEGORIES.get(k, (k, k))[0], str(v), _pct(v, len(ents))]
-                for k, v in sorted(by_cat.items(), key=lambda kv: (-kv[1], kv[0]))]
+    cat_rows = [
+        [SUPERVISION_CATEGORIES.get(k, (k, k))[0], str(v), _pct(v, len(ents))]
+        for k, v in sorted(by_cat.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
     cat_rows.append(["合计", str(len(ents)), _pct(len(ents), len(ents))])
-    blocks.append(Table("表1 企业按监管类别统计", ["监管类别", "企业数（家）", "占比"], cat_rows,
-                        [3, 2, 2], total=True))
+    blocks.append(
+        Table(
+            "表1 企业按监管类别统计",
+            ["监管类别", "企业数（家）", "占比"],
+            cat_rows,
+            [3, 2, 2],
+            total=True,
+        )
+    )
 
     blocks.append(Heading("（二）风险点分级情况", 2))
-    rp_rows = [[f"{LEVEL_ZH[k]}（{COLOUR_ZH[k]}）", str(levels.get(k, 0)),
-                _pct(levels.get(k, 0), n_rp)] for k in LEVELS]
+    rp_rows = [
+        [f"{LEVEL_ZH[k]}（{COLOUR_ZH[k]}）", str(levels.get(k, 0)), _pct(levels.get(k, 0), n_rp)]
+        for k in LEVELS
+    ]
     if levels.get(None):
         rp_rows.append(["尚未评级", str(levels[None]), _pct(levels[None], n_rp)])
     rp_rows.append(["合计", str(n_rp), _pct(n_rp, n_rp)])
-    blocks.append(Table("表2 风险点按风险等级统计", ["风险等级", "风险点（个）", "占比"], rp_rows,
-                        [3, 2, 2], total=True))
+    blocks.append(
+        Table(
+            "表2 风险点按风险等级统计",
+            ["风险等级", "风险点（个）", "占比"],
+            rp_rows,
+            [3, 2, 2],
+            total=True,
+        )
+    )
 
     blocks.append(Heading("（三）重大危险源分级情况", 2))
-    mh_rows = [[f"{GRADE_ZH[g]}重大危险源", str(grades.get(g, 0)), _pct(grades.get(g, 0), n_mh)]
-               for g in GRADES]
+    mh_rows = [
+        [f"{GRADE_ZH[g]}重大危险源", str(grades.get(g, 0)), _pct(grades.get(g, 0), n_mh)]
+        for g in GRADES
+    ]
     if grades.get(None):
         mh_rows.append(["尚未分级", str(grades[None]), _pct(grades[None], n_mh)])
     mh_rows.append(["合计", str(n_mh), _pct(n_mh, n_mh)])
-    blocks.append(Table("表3 重大危险源按等级统计（GB 18218-2018）", ["等级", "数量（处）", "占比"],
-                        mh_rows, [3, 2, 2], total=True))
+    blocks.append(
+        Table(
+            "表3 重大危险源按等级统计（GB 18218-2018）",
+            ["等级", "数量（处）", "占比"],
+            mh_rows,
+            [3, 2, 2],
+            total=True,
+        )
+    )
 
     # ---------------------------------------------------------------- 二、四张清单
     blocks.append(Heading("二、“四张清单”汇总"))
     hidden = data.hidden_dangers
-    blocks.append(Para(
-        f"按照“完善重大安全风险清单、重大隐患清单、重大危险源清单、脆弱性目标清单”的要求，"
-        f"截至{as_of}，{name}重大安全风险 {len(data.major_risks)} 项，重大事故隐患 "
-        + (f"{len(hidden)} 项" if hidden is not None else "暂无数据")
-        + f"，重大危险源 {n_mh} 处，脆弱性目标 {len(data.vulnerable)} 个。"))
+    blocks.append(
+        Para(
+            f"按照“完善重大安全风险清单、重大隐患清单、重大危险源清单、脆弱性目标清单”的要求，"
+            f"截至{as_of}，{name}重大安全风险 {len(data.major_risks)} 项，重大事故隐患 "
+            + (f"{len(hidden)} 项" if hidden is not None else "暂无数据")
+            + f"，重大危险源 {n_mh} 处，脆弱性目标 {len(data.vulnerable)} 个。"
+        )
+    )
     if hidden is None:
         blocks.append(Para("注：隐患排查治理模块尚未接入平台，重大隐患清单暂无数据。", "note"))
 
@@ -837,54 +1011,135 @@ def compose(data: PaperData) -> Document:
     rows = []
     keys = unit_order([*major_by_unit, *mh_by_unit, *hd_by_unit, *vt_by_unit])
     for code in keys:
-        counts = [major_by_unit.get(code, 0), hd_by_unit.get(code, 0), mh_by_unit.get(code, 0),
-                  vt_by_unit.get(code, 0)]
+        counts = [
+            major_by_unit.get(code, 0),
+            hd_by_unit.get(code, 0),
+            mh_by_unit.get(code, 0),
+            vt_by_unit.get(code, 0),
+        ]
         if code not in unit_codes and not any(counts):
             continue
-        rows.append([names.get(code, code), str(counts[0]),
-                     str(counts[1]) if hidden is not None else "—", str(counts[2]),
-                     str(counts[3])])
-    rows.append(["合计", str(len(data.major_risks)), str(len(hidden)) if hidden is not None
-                 else "—", str(n_mh), str(len(data.vulnerable))])
-    blocks.append(Table(f"表4 “四张清单”按{unit_zh}汇总",
-                        [unit_zh, "重大安全风险（项）", "重大隐患（项）", "重大危险源（处）",
-                         "脆弱性目标（个）"], rows, [3, 2, 2, 2, 2], total=True))
+        rows.append(
+            [
+                names.get(code, code),
+                str(counts[0]),
+                str(counts[1]) if hidden is not None else "—",
+                str(counts[2]),
+                str(counts[3]),
+            ]
+        )
+    rows.append(
+        [
+            "合计",
+            str(len(data.major_risks)),
+            str(len(hidden)) if hidden is not None else "—",
+            str(n_mh),
+            str(len(data.vulnerable)),
+        ]
+    )
+    blocks.append(
+        Table(
+            f"表4 “四张清单”按{unit_zh}汇总",
+            [
+                unit_zh,
+                "重大安全风险（项）",
+                "重大隐患（项）",
+                "重大危险源（处）",
+                "脆弱性目标（个）",
+            ],
+            rows,
+            [3, 2, 2, 2, 2],
+            total=True,
+        )
+    )
 
     ent_industry = {e.id: e.industry for e in ents}
-    major_by_ind = Counter(_industry_name(rp.industry) if (rp.industry or rp.enterprise_id)
-                           else NON_ENTERPRISE for rp in data.major_risks)
-    mh_by_ind = Counter(_industry_name(h.industry or ent_industry.get(h.enterprise_id))
-                        for h in cur.hazards)
+    major_by_ind = Counter(
+        _industry_name(rp.industry) if (rp.industry or rp.enterprise_id) else NON_ENTERPRISE
+        for rp in data.major_risks
+    )
+    mh_by_ind = Counter(
+        _industry_name(h.industry or ent_industry.get(h.enterprise_id)) for h in cur.hazards
+    )
     mh_ents_by_ind: dict[str, set[int]] = defaultdict(set)
     for h in cur.hazards:
         mh_ents_by_ind[_industry_name(h.industry or ent_industry.get(h.enterprise_id))].add(
-            h.enterprise_id)
+            h.enterprise_id
+        )
     hd_by_ind = Counter(_industry_name(h.get("industry_code")) for h in (hidden or []))
-    ind_keys = sorted(set(major_by_ind) | set(mh_by_ind) | set(hd_by_ind),
-                      key=lambda k: (-(major_by_ind[k] + mh_by_ind[k] + hd_by_ind[k]), k))
-    ind_rows = [[k, str(major_by_ind.get(k, 0)), str(hd_by_ind.get(k, 0)) if hidden is not None
-                 else "—", str(mh_by_ind.get(k, 0)), str(len(mh_ents_by_ind.get(k, ())))]
-                for k in ind_keys]
-    ind_rows.append(["合计", str(len(data.major_risks)), str(len(hidden)) if hidden is not None
-                     else "—", str(n_mh), str(len({h.enterprise_id for h in cur.hazards}))])
-    blocks.append(Table("表5 “四张清单”按行业汇总（GB/T 4754）",
-                        ["行业", "重大安全风险（项）", "重大隐患（项）", "重大危险源（处）",
-                         "涉及重大危险源企业（家）"], ind_rows, [4, 2, 2, 2, 2], total=True))
+    ind_keys = sorted(
+        set(major_by_ind) | set(mh_by_ind) | set(hd_by_ind),
+        key=lambda k: (-(major_by_ind[k] + mh_by_ind[k] + hd_by_ind[k]), k),
+    )
+    ind_rows = [
+        [
+            k,
+            str(major_by_ind.get(k, 0)),
+            str(hd_by_ind.get(k, 0)) if hidden is not None else "—",
+            str(mh_by_ind.get(k, 0)),
+            str(len(mh_ents_by_ind.get(k, ()))),
+        ]
+        for k in ind_keys
+    ]
+    ind_rows.append(
+        [
+            "合计",
+            str(len(data.major_risks)),
+            str(len(hidden)) if hidden is not None else "—",
+            str(n_mh),
+            str(len({h.enterprise_id for h in cur.hazards})),
+        ]
+    )
+    blocks.append(
+        Table(
+            "表5 “四张清单”按行业汇总（GB/T 4754）",
+            [
+                "行业",
+                "重大安全风险（项）",
+                "重大隐患（项）",
+                "重大危险源（处）",
+                "涉及重大危险源企业（家）",
+            ],
+            ind_rows,
+            [4, 2, 2, 2, 2],
+            total=True,
+        )
+    )
 
     vt_by_type: dict[str, list[Vulnerable]] = defaultdict(list)
     for v in data.vulnerable:
         vt_by_type[v.target.target_type].append(v)
-    vt_rows = [[TARGET_TYPES.get(k, (k, k))[0], str(len(vs)),
-                str(sum(1 for v in vs if v.hazard is not None)),
-                str(sum(1 for v in vs if v.in_red_orange))]
-               for k, vs in sorted(vt_by_type.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
-    vt_rows.append(["合计", str(len(data.vulnerable)),
-                    str(sum(1 for v in data.vulnerable if v.hazard is not None)),
-                    str(sum(1 for v in data.vulnerable if v.in_red_orange))])
-    blocks.append(Table("表6 脆弱性目标按类型汇总",
-                        ["目标类型", "脆弱性目标（个）",
-                         f"位于重大危险源{INFLUENCE_RADIUS_M:.0f}米内", "位于红/橙色区域"],
-                        vt_rows, [3, 2, 3, 3], total=True))
+    vt_rows = [
+        [
+            TARGET_TYPES.get(k, (k, k))[0],
+            str(len(vs)),
+            str(sum(1 for v in vs if v.hazard is not None)),
+            str(sum(1 for v in vs if v.in_red_orange)),
+        ]
+        for k, vs in sorted(vt_by_type.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    ]
+    vt_rows.append(
+        [
+            "合计",
+            str(len(data.vulnerable)),
+            str(sum(1 for v in data.vulnerable if v.hazard is not None)),
+            str(sum(1 for v in data.vulnerable if v.in_red_orange)),
+        ]
+    )
+    blocks.append(
+        Table(
+            "表6 脆弱性目标按类型汇总",
+            [
+                "目标类型",
+                "脆弱性目标（个）",
+                f"位于重大危险源{INFLUENCE_RADIUS_M:.0f}米内",
+                "位于红/橙色区域",
+            ],
+            vt_rows,
+            [3, 2, 3, 3],
+            total=True,
+        )
+    )
 
     # ---------------------------------------------------------------- 三、四色图
     blocks.append(Heading("三、安全风险四色分布图"))
@@ -893,32 +1148,43 @@ def compose(data: PaperData) -> Document:
     map_spec = MapSpec(
         title=f"{name}安全风险四色分布图（{year}年度）",
         areas=data.areas,
-        outlines=[d for d in data.divisions if d.parent_code == data.division.code
-                  and d.geometry] or ([data.division] if data.division.geometry else []),
+        outlines=[d for d in data.divisions if d.parent_code == data.division.code and d.geometry]
+        or ([data.division] if data.division.geometry else []),
         hazards=cur.hazards,
-        legend=[f"{LEVEL_ZH[k]}（{COLOUR_ZH[k]}）{area_counts.get(k, 0)} 个{kind}"
-                for k in LEVELS] + ["▲ 重大危险源"],
+        legend=[f"{LEVEL_ZH[k]}（{COLOUR_ZH[k]}）{area_counts.get(k, 0)} 个{kind}" for k in LEVELS]
+        + ["▲ 重大危险源"],
         lat0=data.lat0,
         source=f"数据截至{as_of}",
     )
     if data.areas:
-        blocks.append(Para(
-            f"以{kind}为单元绘制“红、橙、黄、蓝”四色安全风险空间分布图，共 {len(data.areas)} 个"
-            f"{kind}：红色（重大风险）{area_counts.get('red', 0)} 个、橙色（较大风险）"
-            f"{area_counts.get('orange', 0)} 个、黄色（一般风险）{area_counts.get('yellow', 0)} "
-            f"个、蓝色（低风险）{area_counts.get('blue', 0)} 个。"))
+        blocks.append(
+            Para(
+                f"以{kind}为单元绘制“红、橙、黄、蓝”四色安全风险空间分布图，共 {len(data.areas)} 个"
+                f"{kind}：红色（重大风险）{area_counts.get('red', 0)} 个、橙色（较大风险）"
+                f"{area_counts.get('orange', 0)} 个、黄色（一般风险）{area_counts.get('yellow', 0)} "
+                f"个、蓝色（低风险）{area_counts.get('blue', 0)} 个。"
+            )
+        )
         blocks.append(Figure(f"图1 {map_spec.title}"))
         per_unit: dict[str, Counter[str]] = defaultdict(Counter)
         for a in data.areas:
             per_unit[data.unit_of(a.division_code)][a.level] += 1
-        a_rows = [[names.get(c, c), *_level_cells(per_unit[c], LEVELS),
-                   str(sum(per_unit[c].values()))]
-                  for c in unit_order(per_unit) if c in per_unit or c in unit_codes]
+        a_rows = [
+            [names.get(c, c), *_level_cells(per_unit[c], LEVELS), str(sum(per_unit[c].values()))]
+            for c in unit_order(per_unit)
+            if c in per_unit or c in unit_codes
+        ]
         a_rows.append(["合计", *_level_cells(area_counts, LEVELS), str(len(data.areas))])
-        blocks.append(Table(f"表7 各{unit_zh}风险区域（{kind}）数量",
-                            [unit_zh, "红色", "橙色", "黄色", "蓝色", "合计"], a_rows,
-                            [3, 2, 2, 2, 2, 2], total=True,
-                            level_columns={i + 1: k for i, k in enumerate(LEVELS)}))
+        blocks.append(
+            Table(
+                f"表7 各{unit_zh}风险区域（{kind}）数量",
+                [unit_zh, "红色", "橙色", "黄色", "蓝色", "合计"],
+                a_rows,
+                [3, 2, 2, 2, 2, 2],
+                total=True,
+                level_columns={i + 1: k for i, k in enumerate(LEVELS)},
+            )
+        )
     else:
         blocks.append(Para("平台中尚无网格或区县边界数据，无法绘制四色分布图。", "note"))
 
@@ -926,43 +1192,96 @@ def compose(data: PaperData) -> Document:
     blocks.append(Heading("四、重大危险源"))
     hazards_sorted = sorted(cur.hazards, key=lambda h: (h.level or 9, -(h.r_value or 0), h.id))
     if hazards_sorted:
-        blocks.append(Para(
-            f"依据《危险化学品重大危险源辨识》（GB 18218-2018），{name}共有重大危险源 {n_mh} 处，"
-            f"分布在 {len({h.enterprise_id for h in cur.hazards})} 家企业；按 R 值从高到低列示如下。"))
-        hz_rows = [[str(i), h.enterprise, h.name, "储存单元" if h.unit_kind == "storage"
-                    else "生产单元", GRADE_ZH.get(h.level or 0, "未分级"),
-                    f"{h.r_value:.1f}" if h.r_value is not None else "—",
-                    "、".join(h.substances[:4]) + ("等" if len(h.substances) > 4 else ""),
-                    names.get(data.unit_of(h.division_code), h.division_code)]
-                   for i, h in enumerate(hazards_sorted[:MAX_HAZARD_ROWS], start=1)]
-        note = (f"仅列出 R 值最高的 {MAX_HAZARD_ROWS} 处，完整清单请在平台导出。"
-                if n_mh > MAX_HAZARD_ROWS else "")
-        blocks.append(Table("表8 重大危险源清单",
-                            ["序号", "企业", "单元", "类型", "等级", "R值", "主要物质", unit_zh],
-                            hz_rows, [1.5, 4.2, 2.6, 1.9, 1.4, 1.4, 3.6, 1.8], note=note))
+        blocks.append(
+            Para(
+                f"依据《危险化学品重大危险源辨识》（GB 18218-2018），{name}共有重大危险源 {n_mh} 处，"
+                f"分布在 {len({h.enterprise_id for h in cur.hazards})} 家企业；按 R 值从高到低列示如下。"
+            )
+        )
+        hz_rows = [
+            [
+                str(i),
+                h.enterprise,
+                h.name,
+                "储存单元" if h.unit_kind == "storage" else "生产单元",
+                GRADE_ZH.get(h.level or 0, "未分级"),
+                f"{h.r_value:.1f}" if h.r_value is not None else "—",
+                "、".join(h.substances[:4]) + ("等" if len(h.substances) > 4 else ""),
+                names.get(data.unit_of(h.division_code), h.division_code),
+            ]
+            for i, h in enumerate(hazards_sorted[:MAX_HAZARD_ROWS], start=1)
+        ]
+        note = (
+            f"仅列出 R 值最高的 {MAX_HAZARD_ROWS} 处，完整清单请在平台导出。"
+            if n_mh > MAX_HAZARD_ROWS
+            else ""
+        )
+        blocks.append(
+            Table(
+                "表8 重大危险源清单",
+                ["序号", "企业", "单元", "类型", "等级", "R值", "主要物质", unit_zh],
+                hz_rows,
+                [1.5, 4.2, 2.6, 1.9, 1.4, 1.4, 3.6, 1.8],
+                note=note,
+            )
+        )
     else:
         blocks.append(Para(f"截至{as_of}，{name}未登记构成重大危险源的单元。"))
 
     # ---------------------------------------------------------------- 五、年度变化
     blocks.append(Heading("五、与上年度相比的变化"))
     if prev.empty:
-        blocks.append(Para(
-            f"{year - 1}年度平台中无风险点和重大危险源数据（最早的记录晚于该年度），"
-            "本年度暂不进行同比分析，以本年度数据作为后续比较的基准。"))
+        blocks.append(
+            Para(
+                f"{year - 1}年度平台中无风险点和重大危险源数据（最早的记录晚于该年度），"
+                "本年度暂不进行同比分析，以本年度数据作为后续比较的基准。"
+            )
+        )
     else:
         plevels, pgrades = prev.level_counts(), prev.grade_counts()
-        ch_rows = [["风险点总数", str(len(prev.risk_levels)), str(n_rp),
-                    _delta(len(prev.risk_levels), n_rp)]]
-        ch_rows += [[f"{LEVEL_ZH[k]}点", str(plevels.get(k, 0)), str(levels.get(k, 0)),
-                     _delta(plevels.get(k, 0), levels.get(k, 0))] for k in LEVELS]
-        ch_rows.append(["重大危险源总数", str(len(prev.hazards)), str(n_mh),
-                        _delta(len(prev.hazards), n_mh)])
-        ch_rows += [[f"{GRADE_ZH[g]}重大危险源", str(pgrades.get(g, 0)), str(grades.get(g, 0)),
-                     _delta(pgrades.get(g, 0), grades.get(g, 0))] for g in GRADES]
+        ch_rows = [
+            [
+                "风险点总数",
+                str(len(prev.risk_levels)),
+                str(n_rp),
+                _delta(len(prev.risk_levels), n_rp),
+            ]
+        ]
+        ch_rows += [
+            [
+                f"{LEVEL_ZH[k]}点",
+                str(plevels.get(k, 0)),
+                str(levels.get(k, 0)),
+                _delta(plevels.get(k, 0), levels.get(k, 0)),
+            ]
+            for k in LEVELS
+        ]
+        ch_rows.append(
+            ["重大危险源总数", str(len(prev.hazards)), str(n_mh), _delta(len(prev.hazards), n_mh)]
+        )
+        ch_rows += [
+            [
+                f"{GRADE_ZH[g]}重大危险源",
+                str(pgrades.get(g, 0)),
+                str(grades.get(g, 0)),
+                _delta(pgrades.get(g, 0), grades.get(g, 0)),
+            ]
+            for g in GRADES
+        ]
         blocks.append(Para(_change_sentence(year, prev, cur)))
-        blocks.append(Table("表9 风险点与重大危险源年度变化",
-                            ["指标", f"{year - 1}年末", f"{year}年末" if not data.partial
-                             else f"截至{as_of}", "增减"], ch_rows, [4, 2, 2, 2]))
+        blocks.append(
+            Table(
+                "表9 风险点与重大危险源年度变化",
+                [
+                    "指标",
+                    f"{year - 1}年末",
+                    f"{year}年末" if not data.partial else f"截至{as_of}",
+                    "增减",
+                ],
+                ch_rows,
+                [4, 2, 2, 2],
+            )
+        )
 
     # ---------------------------------------------------------------- 六、建议
     blocks.append(Heading("六、风险防控工作建议"))
@@ -970,22 +1289,37 @@ def compose(data: PaperData) -> Document:
 
     # ---------------------------------------------------------------- 七、说明
     blocks.append(Heading("七、数据来源与说明"))
-    blocks.append(Bullets([
-        ("本白皮书由 SafeCity 城市安全风险监测预警与应急管理平台根据平台登记数据自动生成，"
-         "统计范围为生成人有权查看的行政区划。"),
-        ("风险点等级取截至年末最近一次经审核通过的评估结果（LEC 作业条件危险性分析法或风险矩阵法），"
-         "分为重大风险（红）、较大风险（橙）、一般风险（黄）、低风险（蓝）。"),
-        "重大危险源依据 GB 18218-2018 辨识（S = Σ q/Q ≥ 1），并按 R = α·Σ β·q/Q 分为一级至四级。",
-        (f"脆弱性目标指位于重大危险源周边 {INFLUENCE_RADIUS_M:.0f} 米内或位于红色、橙色风险区域内的"
-         "学校、医院、养老机构、人员密集场所等保护目标。"),
-        ("网格风险等级按平台区域风险规则计算：综合区域内风险点、重大危险源及其影响范围内的脆弱性"
-         "目标得分，并按就高原则不低于区域内最高等级的风险点或重大危险源（一级、二级重大危险源按"
-         "红色，三级按橙色，四级按黄色）；无风险源的网格为蓝色。无网格数据时按同一规则为区县定级。"),
-        ("四色风险图上的街道（乡镇）和区县按所含网格的颜色占比定级（默认红色网格占 10% 及以上为"
-         "红色，红、橙色合计占 25% 及以上为橙色，红、橙、黄色合计占 40% 及以上为黄色，一级重大"
-         "危险源所在单元至少为橙色，城市可调整）：就高原则适用于企业和网格，单个重大风险点不会使"
-         "整个区县成为重大风险区域。"),
-    ], numbered=False))
+    blocks.append(
+        Bullets(
+            [
+                (
+                    "本白皮书由 SafeCity 城市安全风险监测预警与应急管理平台根据平台登记数据自动生成，"
+                    "统计范围为生成人有权查看的行政区划。"
+                ),
+                (
+                    "风险点等级取截至年末最近一次经审核通过的评估结果（LEC 作业条件危险性分析法或风险矩阵法），"
+                    "分为重大风险（红）、较大风险（橙）、一般风险（黄）、低风险（蓝）。"
+                ),
+                "重大危险源依据 GB 18218-2018 辨识（S = Σ q/Q ≥ 1），并按 R = α·Σ β·q/Q 分为一级至四级。",
+                (
+                    f"脆弱性目标指位于重大危险源周边 {INFLUENCE_RADIUS_M:.0f} 米内或位于红色、橙色风险区域内的"
+                    "学校、医院、养老机构、人员密集场所等保护目标。"
+                ),
+                (
+                    "网格风险等级按平台区域风险规则计算：综合区域内风险点、重大危险源及其影响范围内的脆弱性"
+                    "目标得分，并按就高原则不低于区域内最高等级的风险点或重大危险源（一级、二级重大危险源按"
+                    "红色，三级按橙色，四级按黄色）；无风险源的网格为蓝色。无网格数据时按同一规则为区县定级。"
+                ),
+                (
+                    "四色风险图上的街道（乡镇）和区县按所含网格的颜色占比定级（默认红色网格占 10% 及以上为"
+                    "红色，红、橙色合计占 25% 及以上为橙色，红、橙、黄色合计占 40% 及以上为黄色，一级重大"
+                    "危险源所在单元至少为橙色，城市可调整）：就高原则适用于企业和网格，单个重大风险点不会使"
+                    "整个区县成为重大风险区域。"
+                ),
+            ],
+            numbered=False,
+        )
+    )
 
     cover = [
         f"统计范围：{data.division.code} {name}",
@@ -993,8 +1327,14 @@ def compose(data: PaperData) -> Document:
         f"生成时间：{_date_zh(data.generated_at)}",
         "SafeCity 城市安全风险监测预警与应急管理平台",
     ]
-    return Document(title=title, subtitle=f"{year}年度", cover_lines=cover, blocks=blocks,
-                    map_spec=map_spec, header=title)
+    return Document(
+        title=title,
+        subtitle=f"{year}年度",
+        cover_lines=cover,
+        blocks=blocks,
+        map_spec=map_spec,
+        header=title,
+    )
 
 
 def _change_sentence(year: int, prev: Snapshot, cur: Snapshot) -> str:
@@ -1013,8 +1353,9 @@ def _change_sentence(year: int, prev: Snapshot, cur: Snapshot) -> str:
         change("重大风险", pl.get("red", 0), cl.get("red", 0), "个"),
         change("较大风险", pl.get("orange", 0), cl.get("orange", 0), "个"),
         change("重大危险源", len(prev.hazards), len(cur.hazards), "处"),
-        change("一级、二级重大危险源", pg.get(1, 0) + pg.get(2, 0), cg.get(1, 0) + cg.get(2, 0),
-               "处"),
+        change(
+            "一级、二级重大危险源", pg.get(1, 0) + pg.get(2, 0), cg.get(1, 0) + cg.get(2, 0), "处"
+        ),
     ]
     return f"与{year - 1}年末相比，" + "；".join(parts) + "。"
 
@@ -1030,69 +1371,99 @@ def recommendations(data: PaperData) -> list[str]:
     red_areas = Counter(data.unit_of(a.division_code) for a in data.areas if a.level == "red")
     if red_areas and multi:
         code, n = red_areas.most_common(1)[0]
-        out.append(f"{names.get(code, code)}红色（重大风险）区域最多，共 {n} 个，占全部红色区域的 "
-                   f"{_pct(n, sum(red_areas.values()))}，建议列为本年度重点管控区域，"
-                   "落实属地领导包保责任，加密巡查和监测频次。")
+        out.append(
+            f"{names.get(code, code)}红色（重大风险）区域最多，共 {n} 个，占全部红色区域的 "
+            f"{_pct(n, sum(red_areas.values()))}，建议列为本年度重点管控区域，"
+            "落实属地领导包保责任，加密巡查和监测频次。"
+        )
     elif red_areas:
-        out.append(f"辖区内有红色（重大风险）区域 {sum(red_areas.values())} 个，建议逐一落实"
-                   "管控责任人和管控措施，加密巡查和监测频次。")
+        out.append(
+            f"辖区内有红色（重大风险）区域 {sum(red_areas.values())} 个，建议逐一落实"
+            "管控责任人和管控措施，加密巡查和监测频次。"
+        )
 
     major = data.major_risks
     if major:
         by_unit = Counter(data.unit_of(rp.division_code) for rp in major)
         code, n = by_unit.most_common(1)[0]
         where = f"，其中{names.get(code, code)} {n} 项" if multi else ""
-        out.append(f"全{_scope_word(data)}共有重大安全风险 {len(major)} 项{where}，"
-                   "建议逐项明确管控层级和责任人，重大风险由政府挂牌督导，每季度复核管控措施落实情况。")
+        out.append(
+            f"全{_scope_word(data)}共有重大安全风险 {len(major)} 项{where}，"
+            "建议逐项明确管控层级和责任人，重大风险由政府挂牌督导，每季度复核管控措施落实情况。"
+        )
 
     hazards = cur.hazards
     if hazards:
         ent_industry = {e.id: e.industry for e in data.enterprises}
-        by_ind = Counter(_industry_name(h.industry or ent_industry.get(h.enterprise_id))
-                         for h in hazards)
+        by_ind = Counter(
+            _industry_name(h.industry or ent_industry.get(h.enterprise_id)) for h in hazards
+        )
         ind, n = by_ind.most_common(1)[0]
-        top = sum(1 for h in hazards if h.level in (1, 2)
-                  and _industry_name(h.industry or ent_industry.get(h.enterprise_id)) == ind)
-        out.append(f"{ind}集中了 {n} 处重大危险源（占 {_pct(n, len(hazards))}），其中一级、二级 "
-                   f"{top} 处，建议作为“两重点一重大”监管重点，推动在线监测预警全覆盖和安全包保责任落实。")
+        top = sum(
+            1
+            for h in hazards
+            if h.level in (1, 2)
+            and _industry_name(h.industry or ent_industry.get(h.enterprise_id)) == ind
+        )
+        out.append(
+            f"{ind}集中了 {n} 处重大危险源（占 {_pct(n, len(hazards))}），其中一级、二级 "
+            f"{top} 处，建议作为“两重点一重大”监管重点，推动在线监测预警全覆盖和安全包保责任落实。"
+        )
 
-    near = sorted((v for v in data.vulnerable if v.hazard is not None),
-                  key=lambda v: v.distance_m or 0)
+    near = sorted(
+        (v for v in data.vulnerable if v.hazard is not None), key=lambda v: v.distance_m or 0
+    )
     if near:
         examples = "；".join(
             f"{v.target.name}距{v.hazard.enterprise}{v.hazard.name}约 {v.distance_m:.0f} 米"
-            for v in near[:3] if v.hazard is not None and v.distance_m is not None)
-        out.append(f"有 {len(near)} 个学校、医院等脆弱性目标位于重大危险源 "
-                   f"{INFLUENCE_RADIUS_M:.0f} 米范围内（{examples}），建议核实安全防护距离，"
-                   "制定联合疏散预案并组织演练。")
+            for v in near[:3]
+            if v.hazard is not None and v.distance_m is not None
+        )
+        out.append(
+            f"有 {len(near)} 个学校、医院等脆弱性目标位于重大危险源 "
+            f"{INFLUENCE_RADIUS_M:.0f} 米范围内（{examples}），建议核实安全防护距离，"
+            "制定联合疏散预案并组织演练。"
+        )
     in_hot = [v for v in data.vulnerable if v.in_red_orange]
     if in_hot:
-        out.append(f"有 {len(in_hot)} 个脆弱性目标位于红色或橙色风险区域内，建议在预警信息发布时优先"
-                   "覆盖，并纳入应急避难和转移安置方案。")
+        out.append(
+            f"有 {len(in_hot)} 个脆弱性目标位于红色或橙色风险区域内，建议在预警信息发布时优先"
+            "覆盖，并纳入应急避难和转移安置方案。"
+        )
 
     prev_red = prev.level_counts().get("red", 0)
     cur_red = cur.level_counts().get("red", 0)
     if not prev.empty and cur_red > prev_red:
-        out.append(f"重大风险数量较上年增加 {cur_red - prev_red} 个，建议分析新增原因，"
-                   "对新增重大风险所在企业开展专项执法检查。")
+        out.append(
+            f"重大风险数量较上年增加 {cur_red - prev_red} 个，建议分析新增原因，"
+            "对新增重大风险所在企业开展专项执法检查。"
+        )
 
     unassessed = cur.level_counts().get(None, 0)
     if unassessed:
-        out.append(f"尚有 {unassessed} 个风险点未完成风险评估，建议督促相关单位在一季度内完成辨识评估并审核。")
-    overdue = sum(1 for rp, _ in cur.risk_levels
-                  if rp.review_date is not None and rp.review_date < data.as_of.astimezone(
-                      BEIJING).date())
+        out.append(
+            f"尚有 {unassessed} 个风险点未完成风险评估，建议督促相关单位在一季度内完成辨识评估并审核。"
+        )
+    overdue = sum(
+        1
+        for rp, _ in cur.risk_levels
+        if rp.review_date is not None and rp.review_date < data.as_of.astimezone(BEIJING).date()
+    )
     if overdue:
         out.append(f"有 {overdue} 个风险点已超过复评日期，建议组织复评并更新管控措施。")
     if data.hidden_dangers is None:
-        out.append("尽快接入隐患排查治理数据，形成风险分级管控与隐患排查治理“双重预防”闭环，"
-                   "完善重大隐患清单。")
+        out.append(
+            "尽快接入隐患排查治理数据，形成风险分级管控与隐患排查治理“双重预防”闭环，"
+            "完善重大隐患清单。"
+        )
     elif data.hidden_dangers:
         units = Counter(data.unit_of(str(h.get("division_code", ""))) for h in data.hidden_dangers)
         top, count = units.most_common(1)[0]
         where = {u.code: u.name for u in data.units}.get(top, top)
-        out.append(f"尚有 {len(data.hidden_dangers)} 项重大事故隐患未完成整改销号（{where} 最多，"
-                   f"{count} 项），建议挂牌督办、逐项明确整改责任和时限。")
+        out.append(
+            f"尚有 {len(data.hidden_dangers)} 项重大事故隐患未完成整改销号（{where} 最多，"
+            f"{count} 项），建议挂牌督办、逐项明确整改责任和时限。"
+        )
     if not out:
         out.append("本年度未发现需要特别关注的集中风险，建议继续做好风险辨识评估和动态更新。")
     return out
@@ -1219,12 +1590,13 @@ def _subset_fonts(path: str, index: int, chars: str, origin: str) -> Fonts:
         for style, weight in (("Regular", 400), ("Bold", 700)):
             face = TTFont(io.BytesIO(buf.getvalue()))
             axes = {a.axisTag: (a.minValue, a.maxValue) for a in face["fvar"].axes}
-            location = {tag: (min(max(weight, lo), hi) if tag == "wght" else None)
-                        for tag, (lo, hi) in axes.items()}
+            location = {
+                tag: (min(max(weight, lo), hi) if tag == "wght" else None)
+                for tag, (lo, hi) in axes.items()
+            }
             face = instancer.instantiateVariableFont(face, location)
             out.append((style, _save(face, f"{key}-{style}")))
         return out
-
 
     key = hashlib.sha1(f"{path}:{index}:{chars}".encode()).hexdigest()[:10]
     got = dict(faces(key))
@@ -1264,8 +1636,16 @@ class MapSpec:
     source: str
 
     def labels(self) -> list[str]:
-        return [self.title, self.source, *self.legend, *(d.name for d in self.outlines), "N",
-                "0123456789 km", "图例", NO_BOUNDARIES]
+        return [
+            self.title,
+            self.source,
+            *self.legend,
+            *(d.name for d in self.outlines),
+            "N",
+            "0123456789 km",
+            "图例",
+            NO_BOUNDARIES,
+        ]
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -1302,8 +1682,7 @@ def render_map(spec: MapSpec, fonts: Fonts, width: int = 1600, height: int = 120
     geoms = [g for g in geoms if g is not None and not g.is_empty]
     draw.text((W // 2, 45 * ss), spec.title, fill=(33, 33, 33), font=font(34, True), anchor="mm")
     if not geoms:
-        draw.text((W // 2, H // 2), NO_BOUNDARIES, fill=(120, 120, 120), font=font(28),
-                  anchor="mm")
+        draw.text((W // 2, H // 2), NO_BOUNDARIES, fill=(120, 120, 120), font=font(28), anchor="mm")
         return _png(img, width, height)
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     kx = math.cos(math.radians(spec.lat0))
@@ -1335,18 +1714,32 @@ def render_map(spec: MapSpec, fonts: Fonts, width: int = 1600, height: int = 120
             draw.line(xy(poly.exterior.coords), fill=(40, 40, 40), width=3 * ss, joint="curve")
     for d in spec.outlines:
         geom = shape(d.geometry)
-        pt = geom.representative_point() if d.lon is None or d.lat is None or not geom.contains(
-            shapely.Point(d.lon, d.lat)) else shapely.Point(d.lon, d.lat)
-        (px, py), = xy([(pt.x, pt.y)])
-        draw.text((px, py), d.name, fill=(20, 20, 20), font=label_font, anchor="mm",
-                  stroke_width=3 * ss, stroke_fill="white")
+        pt = (
+            geom.representative_point()
+            if d.lon is None or d.lat is None or not geom.contains(shapely.Point(d.lon, d.lat))
+            else shapely.Point(d.lon, d.lat)
+        )
+        ((px, py),) = xy([(pt.x, pt.y)])
+        draw.text(
+            (px, py),
+            d.name,
+            fill=(20, 20, 20),
+            font=label_font,
+            anchor="mm",
+            stroke_width=3 * ss,
+            stroke_fill="white",
+        )
     r = 7 * ss
     for h in spec.hazards:
         if h.lon is None or h.lat is None:
             continue
-        (px, py), = xy([(h.lon, h.lat)])
-        draw.polygon([(px, py - r), (px - r, py + r * 0.8), (px + r, py + r * 0.8)],
-                     fill=(74, 20, 140), outline="white", width=ss)
+        ((px, py),) = xy([(h.lon, h.lat)])
+        draw.polygon(
+            [(px, py - r), (px - r, py + r * 0.8), (px + r, py + r * 0.8)],
+            fill=(74, 20, 140),
+            outline="white",
+            width=ss,
+        )
 
     # legend, bottom left
     lf = font(20)
@@ -1359,31 +1752,42 @@ def render_map(spec: MapSpec, fonts: Fonts, width: int = 1600, height: int = 120
     for i, text in enumerate(spec.legend):
         y = ly + 52 * ss + i * line
         if i < len(LEVELS):
-            draw.rectangle((lx + 16 * ss, y, lx + 50 * ss, y + 22 * ss),
-                           fill=_rgb(LEVEL_HEX[LEVELS[i]]), outline=(90, 90, 90), width=ss)
+            draw.rectangle(
+                (lx + 16 * ss, y, lx + 50 * ss, y + 22 * ss),
+                fill=_rgb(LEVEL_HEX[LEVELS[i]]),
+                outline=(90, 90, 90),
+                width=ss,
+            )
             draw.text((lx + 62 * ss, y + 11 * ss), text, fill=(33, 33, 33), font=lf, anchor="lm")
         else:
             cx, cy = lx + 33 * ss, y + 11 * ss
-            draw.polygon([(cx, cy - r), (cx - r, cy + r * 0.8), (cx + r, cy + r * 0.8)],
-                         fill=(74, 20, 140))
-            draw.text((lx + 62 * ss, cy), text.lstrip("▲ "), fill=(33, 33, 33), font=lf,
-                      anchor="lm")
+            draw.polygon(
+                [(cx, cy - r), (cx - r, cy + r * 0.8), (cx + r, cy + r * 0.8)], fill=(74, 20, 140)
+            )
+            draw.text(
+                (lx + 62 * ss, cy), text.lstrip("▲ "), fill=(33, 33, 33), font=lf, anchor="lm"
+            )
 
     # north arrow and scale bar, right
     nx, ny = W - margin - 30 * ss, title_h + 20 * ss
     draw.polygon([(nx, ny), (nx - 14 * ss, ny + 44 * ss), (nx, ny + 34 * ss)], fill=(33, 33, 33))
-    draw.polygon([(nx, ny), (nx + 14 * ss, ny + 44 * ss), (nx, ny + 34 * ss)],
-                 fill="white", outline=(33, 33, 33))
+    draw.polygon(
+        [(nx, ny), (nx + 14 * ss, ny + 44 * ss), (nx, ny + 34 * ss)],
+        fill="white",
+        outline=(33, 33, 33),
+    )
     draw.text((nx, ny + 62 * ss), "N", fill=(33, 33, 33), font=font(22, True), anchor="mm")
     px_per_km = scale / _KY
     nice = _nice_km(220 * ss / px_per_km)
     bar = nice * px_per_km
     bx, by = W - margin - bar, H - margin - 20 * ss
     draw.rectangle((bx, by, bx + bar, by + 8 * ss), fill=(33, 33, 33))
-    draw.text((bx + bar / 2, by - 6 * ss), f"{nice:g} km", fill=(33, 33, 33), font=font(18),
-              anchor="mb")
-    draw.text((W - margin, H - 8 * ss), spec.source, fill=(110, 110, 110), font=font(16),
-              anchor="rd")
+    draw.text(
+        (bx + bar / 2, by - 6 * ss), f"{nice:g} km", fill=(33, 33, 33), font=font(18), anchor="mb"
+    )
+    draw.text(
+        (W - margin, H - 8 * ss), spec.source, fill=(110, 110, 110), font=font(16), anchor="rd"
+    )
     return _png(img, width, height)
 
 
@@ -1464,38 +1868,81 @@ def render_pdf(doc: Document, fonts: Fonts | None = None, map_png: bytes | None 
     fonts = fonts or load_fonts(doc.text())
     png = map_png if map_png is not None else render_map(doc.map_spec, fonts)
     regular, bold = _register(fonts)
-    base: dict[str, Any] = {"fontName": regular, "bulletFontName": regular, "wordWrap": "CJK",
-                            "leading": 20, "fontSize": 11}
+    base: dict[str, Any] = {
+        "fontName": regular,
+        "bulletFontName": regular,
+        "wordWrap": "CJK",
+        "leading": 20,
+        "fontSize": 11,
+    }
     styles = {
         "body": ParagraphStyle("body", firstLineIndent=22, spaceAfter=6, **base),
         "lead": ParagraphStyle("lead", firstLineIndent=22, spaceAfter=8, **base),
-        "note": ParagraphStyle("note", **{**base, "fontSize": 9.5, "leading": 15},
-                               textColor=colors.HexColor("#555555"), spaceAfter=6),
-        "h1": ParagraphStyle("h1", **{**base, "fontName": bold, "fontSize": 16, "leading": 24},
-                             spaceBefore=14, spaceAfter=8, textColor=colors.HexColor("#0D2B5E"),
-                             keepWithNext=1),
-        "h2": ParagraphStyle("h2", **{**base, "fontName": bold, "fontSize": 12.5, "leading": 20},
-                             spaceBefore=8, spaceAfter=4, keepWithNext=1),
-        "caption": ParagraphStyle("caption", **{**base, "fontName": bold, "fontSize": 10,
-                                                "leading": 16}, alignment=TA_CENTER,
-                                  spaceBefore=6, spaceAfter=4, keepWithNext=1),
+        "note": ParagraphStyle(
+            "note",
+            **{**base, "fontSize": 9.5, "leading": 15},
+            textColor=colors.HexColor("#555555"),
+            spaceAfter=6,
+        ),
+        "h1": ParagraphStyle(
+            "h1",
+            **{**base, "fontName": bold, "fontSize": 16, "leading": 24},
+            spaceBefore=14,
+            spaceAfter=8,
+            textColor=colors.HexColor("#0D2B5E"),
+            keepWithNext=1,
+        ),
+        "h2": ParagraphStyle(
+            "h2",
+            **{**base, "fontName": bold, "fontSize": 12.5, "leading": 20},
+            spaceBefore=8,
+            spaceAfter=4,
+            keepWithNext=1,
+        ),
+        "caption": ParagraphStyle(
+            "caption",
+            **{**base, "fontName": bold, "fontSize": 10, "leading": 16},
+            alignment=TA_CENTER,
+            spaceBefore=6,
+            spaceAfter=4,
+            keepWithNext=1,
+        ),
         "item": ParagraphStyle("item", **base, leftIndent=20, bulletIndent=2, spaceAfter=4),
-        "note_item": ParagraphStyle("note_item", **{**base, "fontSize": 9.5, "leading": 15},
-                                    leftIndent=14, bulletIndent=2, spaceAfter=3,
-                                    textColor=colors.HexColor("#444444")),
+        "note_item": ParagraphStyle(
+            "note_item",
+            **{**base, "fontSize": 9.5, "leading": 15},
+            leftIndent=14,
+            bulletIndent=2,
+            spaceAfter=3,
+            textColor=colors.HexColor("#444444"),
+        ),
         "cell": ParagraphStyle("cell", **{**base, "fontSize": 9, "leading": 12}),
-        "cell_b": ParagraphStyle("cell_b", **{**base, "fontName": bold, "fontSize": 9,
-                                              "leading": 12}),
-        "head": ParagraphStyle("head", **{**base, "fontName": bold, "fontSize": 9,
-                                          "leading": 12}, textColor=colors.white),
-        "title": ParagraphStyle("title", **{**base, "fontName": bold, "fontSize": 22,
-                                            "leading": 34}, alignment=TA_CENTER),
-        "sub": ParagraphStyle("sub", **{**base, "fontSize": 13, "leading": 24},
-                              alignment=TA_CENTER, textColor=colors.HexColor("#333333")),
+        "cell_b": ParagraphStyle(
+            "cell_b", **{**base, "fontName": bold, "fontSize": 9, "leading": 12}
+        ),
+        "head": ParagraphStyle(
+            "head",
+            **{**base, "fontName": bold, "fontSize": 9, "leading": 12},
+            textColor=colors.white,
+        ),
+        "title": ParagraphStyle(
+            "title",
+            **{**base, "fontName": bold, "fontSize": 22, "leading": 34},
+            alignment=TA_CENTER,
+        ),
+        "sub": ParagraphStyle(
+            "sub",
+            **{**base, "fontSize": 13, "leading": 24},
+            alignment=TA_CENTER,
+            textColor=colors.HexColor("#333333"),
+        ),
     }
     width = A4[0] - 4.4 * cm
-    story: list[Any] = [Spacer(1, 6 * cm), Paragraph(escape(doc.title), styles["title"]),
-                        Spacer(1, 1.2 * cm)]
+    story: list[Any] = [
+        Spacer(1, 6 * cm),
+        Paragraph(escape(doc.title), styles["title"]),
+        Spacer(1, 1.2 * cm),
+    ]
     story += [Paragraph(escape(line), styles["sub"]) for line in doc.cover_lines]
     story.append(RLPageBreak())
 
@@ -1508,16 +1955,22 @@ def render_pdf(doc: Document, fonts: Fonts | None = None, map_png: bytes | None 
             # One paragraph per item (not a ListFlowable) so a heading keeps with the first item.
             style = styles["item" if block.numbered else "note_item"]
             for i, item in enumerate(block.items, start=1):
-                story.append(Paragraph(escape(item), style,
-                                       bulletText=f"{i}." if block.numbered else "•"))
+                story.append(
+                    Paragraph(escape(item), style, bulletText=f"{i}." if block.numbered else "•")
+                )
         elif isinstance(block, Figure):
             from PIL import Image as PILImage  # noqa: PLC0415 Pillow loaded only when a figure is drawn
 
             with PILImage.open(io.BytesIO(png)) as im:
                 ratio = im.height / im.width
-            story.append(KeepTogether([
-                Image(io.BytesIO(png), width=width, height=width * ratio),
-                Paragraph(escape(block.caption), styles["caption"])]))
+            story.append(
+                KeepTogether(
+                    [
+                        Image(io.BytesIO(png), width=width, height=width * ratio),
+                        Paragraph(escape(block.caption), styles["caption"]),
+                    ]
+                )
+            )
         elif isinstance(block, Table):
             story += _pdf_table(block, styles, width, colors, RLTable, TableStyle, Paragraph)
         elif isinstance(block, PageBreak):
@@ -1536,10 +1989,18 @@ def render_pdf(doc: Document, fonts: Fonts | None = None, map_png: bytes | None 
         canvas.restoreState()
 
     out = io.BytesIO()
-    template = SimpleDocTemplate(out, pagesize=A4, leftMargin=2.2 * cm, rightMargin=2.2 * cm,
-                                 topMargin=2.0 * cm, bottomMargin=2.0 * cm, title=doc.title,
-                                 author="SafeCity", subject="城市安全风险白皮书",
-                                 creator="SafeCity")
+    template = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=2.2 * cm,
+        rightMargin=2.2 * cm,
+        topMargin=2.0 * cm,
+        bottomMargin=2.0 * cm,
+        title=doc.title,
+        author="SafeCity",
+        subject="城市安全风险白皮书",
+        creator="SafeCity",
+    )
     try:
         template.build(story, onFirstPage=furniture, onLaterPages=furniture)
     finally:
@@ -1547,8 +2008,15 @@ def render_pdf(doc: Document, fonts: Fonts | None = None, map_png: bytes | None 
     return out.getvalue()
 
 
-def _pdf_table(block: Table, styles: dict[str, Any], width: float, colors: Any, RLTable: Any,
-               TableStyle: Any, Paragraph: Any) -> list[Any]:
+def _pdf_table(
+    block: Table,
+    styles: dict[str, Any],
+    width: float,
+    colors: Any,
+    RLTable: Any,
+    TableStyle: Any,
+    Paragraph: Any,
+) -> list[Any]:
     total_w = sum(block.widths)
     col_w = [width * w / total_w for w in block.widths]
     head = []
@@ -1642,8 +2110,9 @@ def render_docx(doc: Document, fonts: Fonts | None = None, map_png: bytes | None
     section.top_margin = section.bottom_margin = Cm(2.0)
 
     styles = d.styles
-    for rfonts in styles.element.findall(qn("w:docDefaults") + "/" + qn("w:rPrDefault") + "/"
-                                         + qn("w:rPr") + "/" + qn("w:rFonts")):
+    for rfonts in styles.element.findall(
+        qn("w:docDefaults") + "/" + qn("w:rPrDefault") + "/" + qn("w:rPr") + "/" + qn("w:rFonts")
+    ):
         _set_rfonts(rfonts, *DOCX_BODY_FONT)
     normal = styles["Normal"]
     normal.font.size = Pt(11)
@@ -1658,8 +2127,9 @@ def render_docx(doc: Document, fonts: Fonts | None = None, map_png: bytes | None
         style.font.size = Pt(size)
         style.font.bold = True
         style.font.italic = False
-        style.font.color.rgb = RGBColor(0x0D, 0x2B, 0x5E) if name != "Caption" else \
-            RGBColor(0x33, 0x33, 0x33)
+        style.font.color.rgb = (
+            RGBColor(0x0D, 0x2B, 0x5E) if name != "Caption" else RGBColor(0x33, 0x33, 0x33)
+        )
         _set_fonts(style.element, *DOCX_HEAD_FONT)
 
     # cover
@@ -1728,8 +2198,11 @@ def render_docx(doc: Document, fonts: Fonts | None = None, map_png: bytes | None
                 for r in cell.paragraphs[0].runs:
                     r.font.bold = True
                     r.font.size = Pt(9)
-                    r.font.color.rgb = RGBColor(0x21, 0x21, 0x21) if level == "yellow" else \
-                        RGBColor(0xFF, 0xFF, 0xFF)
+                    r.font.color.rgb = (
+                        RGBColor(0x21, 0x21, 0x21)
+                        if level == "yellow"
+                        else RGBColor(0xFF, 0xFF, 0xFF)
+                    )
             # Repeat the header row on every page the table runs onto.
             tr_pr = table.rows[0]._tr.get_or_add_trPr()
             tbl_header = OxmlElement("w:tblHeader")
@@ -1766,8 +2239,14 @@ def filename_for(division: Division, year: int, fmt: str) -> str:
     return f"{division.name}城市安全风险白皮书-{year}.{fmt}"
 
 
-def build(session: Session, principal: Principal, year: int | str, division_code: str,
-          fmt: str, now: datetime) -> tuple[bytes, str, str]:
+def build(
+    session: Session,
+    principal: Principal,
+    year: int | str,
+    division_code: str,
+    fmt: str,
+    now: datetime,
+) -> tuple[bytes, str, str]:
     """The white paper for ``year`` and ``division_code`` as (content, media type, file name).
 
     Scoped to ``principal``: a caller whose scope is narrower than the division gets a paper
@@ -1793,6 +2272,5 @@ def build(session: Session, principal: Principal, year: int | str, division_code
     doc = compose(data)
     fonts = load_fonts(doc.text())
     png = render_map(doc.map_spec, fonts)
-    content = render_pdf(doc, fonts, png) if parsed_fmt == "pdf" else \
-        render_docx(doc, fonts, png)
+    content = render_pdf(doc, fonts, png) if parsed_fmt == "pdf" else render_docx(doc, fonts, png)
     return content, FORMATS[parsed_fmt], filename_for(data.division, parsed_year, parsed_fmt)

@@ -26,18 +26,26 @@ def _download(content: bytes, media_type: str, filename: str) -> Response:
     # both come from build(), which only returns validated parts ("<name>-<year>.<ext>").
     fallback = "safecity-white-paper-" + filename.rsplit("-", 1)[-1]
     disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
-    return Response(content, media_type=media_type,
-                    headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
+    )
 
 
-@router.get("/api/v1/risk/white-paper", tags=["risk"],
-            summary="城市安全风险白皮书 (PDF/DOCX) / yearly risk white paper",
-            responses={200: {"content": {"application/pdf": {}, whitepaper.FORMATS["docx"]: {}}}})
+@router.get(
+    "/api/v1/risk/white-paper",
+    tags=["risk"],
+    summary="城市安全风险白皮书 (PDF/DOCX) / yearly risk white paper",
+    responses={200: {"content": {"application/pdf": {}, whitepaper.FORMATS["docx"]: {}}}},
+)
 def white_paper(
     year: str = Query(..., description="年度，四位数字，如 2025 / four-digit year"),
-    division: str | None = Query(None, description="行政区划代码，默认本人管辖范围 / division code"),
+    division: str | None = Query(
+        None, description="行政区划代码，默认本人管辖范围 / division code"
+    ),
     format: str = Query("pdf", description="pdf | docx"),
-    session: Session = Depends(db),
+    session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     clock: datetime = Depends(now),
 ) -> Response:
@@ -55,13 +63,24 @@ def _divisions(session: Session, who: Principal) -> list[Division]:
     return [d for d in items if d.level in ("province", "city", "county")] or items
 
 
-def _page(request: Request, session: Session, who: Principal, clock: datetime, year: str,
-          division: str, errors: dict[str, list[str]] | None = None, status: int = 200
-          ) -> Response:
+def _page(
+    request: Request,
+    session: Session,
+    who: Principal,
+    clock: datetime,
+    year: str,
+    division: str,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> Response:
     this_year = clock.astimezone(BEIJING).year
     return render(
-        request, "risk/white_paper.html", status=status,
-        divisions=_divisions(session, who), year=year, division=division,
+        request,
+        "risk/white_paper.html",
+        status=status,
+        divisions=_divisions(session, who),
+        year=year,
+        division=division,
         period=period_of(year, clock),
         years=list(range(this_year, max(whitepaper.MIN_YEAR, this_year - 10) - 1, -1)),
         errors=errors or {},
@@ -69,9 +88,12 @@ def _page(request: Request, session: Session, who: Principal, clock: datetime, y
 
 
 @router.get("/risk/white-paper", include_in_schema=False)
-def white_paper_page(request: Request, session: Session = Depends(db),
-                     who: Principal = Depends(web_user),
-                     clock: datetime = Depends(now)) -> Response:
+def white_paper_page(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    clock: datetime = Depends(now),
+) -> Response:
     # The current year to date: a finished previous year predates most of what the maps show
     # (its paper reported 0 major hazards while the map had 47); the page says the period.
     this_year = clock.astimezone(BEIJING).year
@@ -88,15 +110,22 @@ def period_of(year: str, clock: datetime) -> tuple[str, str] | None:
     if not partial:
         return f"{y}年1月1日至{y}年12月31日（全年）", f"1 January to 31 December {y} (whole year)"
     d = end.astimezone(BEIJING)
-    return (f"{y}年1月1日至{d.month}月{d.day}日（年度尚未结束，数据截至当日）",
-            f"1 January {y} to {d.day} {d.strftime('%B')} {y} (year to date)")
+    return (
+        f"{y}年1月1日至{d.month}月{d.day}日（年度尚未结束，数据截至当日）",
+        f"1 January {y} to {d.day} {d.strftime('%B')} {y} (year to date)",
+    )
 
 
 @router.get("/risk/white-paper/download", include_in_schema=False)
-def white_paper_download(request: Request, year: str = "", division: str = "",
-                         format: str = "pdf",
-                         session: Session = Depends(db), who: Principal = Depends(web_user),
-                         clock: datetime = Depends(now)) -> Response:
+def white_paper_download(
+    request: Request,
+    year: str = "",
+    division: str = "",
+    format: str = "pdf",
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    clock: datetime = Depends(now),
+) -> Response:
     code = division or who.division_code
     try:
         content, media_type, filename = whitepaper.build(session, who, year, code, format, clock)

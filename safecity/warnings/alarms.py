@@ -36,8 +36,9 @@ _lock = threading.Lock()
 
 
 def system_principal(division_code: str) -> Principal:
-    return Principal(user_id=0, username="system:alarm", role="commander",
-                     division_code=division_code)
+    return Principal(
+        user_id=0, username="system:alarm", role="commander", division_code=division_code
+    )
 
 
 def wanted(level: str, blue_auto_issue: bool) -> bool:
@@ -50,34 +51,41 @@ def draft_data(event: events.AlarmRaised, division: Division | None) -> dict[str
     name_en = (division.name_en or name) if division else event.division_code
     zh_level, en_level = rules.cap.LEVEL_NAMES[event.level]
     if event.lon is not None and event.lat is not None:
-        area = {"desc": f"{name}报警点周边 {RADIUS_KM[event.level]:g} 公里",
-                "circles": [[event.lon, event.lat, RADIUS_KM[event.level]]]}
+        area = {
+            "desc": f"{name}报警点周边 {RADIUS_KM[event.level]:g} 公里",
+            "circles": [[event.lon, event.lat, RADIUS_KM[event.level]]],
+        }
     else:
         area = {"desc": name, "divisions": [event.division_code]}
     return {
-        "event_type": "other", "level": event.level, "division_code": event.division_code,
+        "event_type": "other",
+        "level": event.level,
+        "division_code": event.division_code,
         "headline": f"{name}监测报警{zh_level}预警",
         "description": f"城市安全运行监测系统于 {service.cap.cap_time(event.occurred_at)[:16].replace('T', ' ')} "
-                       f"在{name}发出{zh_level}报警（报警编号 {event.alarm_id}），请关注。",
+        f"在{name}发出{zh_level}报警（报警编号 {event.alarm_id}），请关注。",
         "instruction": "请周边人员听从现场指挥，远离报警区域，不要围观。",
         "headline_en": f"{en_level} warning from a monitoring alarm in {name_en}",
         "description_en": f"The city safety monitoring system raised a {event.level} alarm "
-                          f"in {name_en} (alarm {event.alarm_id}).",
+        f"in {name_en} (alarm {event.alarm_id}).",
         "instruction_en": "Follow on-site instructions, keep away from the alarm area.",
-        "areas": [area], "alarm_id": event.alarm_id,
-        "effective": event.occurred_at, "expires": event.occurred_at + DEFAULT_VALIDITY,
+        "areas": [area],
+        "alarm_id": event.alarm_id,
+        "effective": event.occurred_at,
+        "expires": event.occurred_at + DEFAULT_VALIDITY,
     }
 
 
-def handle_in_session(session: Session, event: events.AlarmRaised, now: datetime
-                      ) -> Warning | None:
+def handle_in_session(session: Session, event: events.AlarmRaised, now: datetime) -> Warning | None:
     """Draft (or auto-issue) the warning for one alarm; idempotent per alarm."""
     settings = get_warning_settings()
     if not wanted(event.level, settings.blue_auto_issue):
         return None
-    existing = session.scalar(select(Warning).where(Warning.alarm_id == event.alarm_id,
-                                                    Warning.kind == "local")
-                              .order_by(Warning.id.desc()))
+    existing = session.scalar(
+        select(Warning)
+        .where(Warning.alarm_id == event.alarm_id, Warning.kind == "local")
+        .order_by(Warning.id.desc())
+    )
     who = system_principal(event.division_code)
     if existing is not None:
         if existing.status == "draft" and RANK[event.level] > RANK[existing.level]:

@@ -35,11 +35,24 @@ def _xml_doc(media: str, what: str) -> dict[int | str, dict[str, Any]]:
 
 
 _XML_BODY = {"type": "string", "description": "CAP 1.0-1.2 alert or Atom/RSS feed, ≤ 2 MB"}
-CAP_IMPORT_BODY = {"requestBody": {"required": True, "content": {
-    CAP_MEDIA: {"schema": _XML_BODY}, "application/xml": {"schema": _XML_BODY},
-    "text/xml": {"schema": _XML_BODY}, ATOM_MEDIA: {"schema": _XML_BODY},
-    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary"}}}}}}}
+CAP_IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            CAP_MEDIA: {"schema": _XML_BODY},
+            "application/xml": {"schema": _XML_BODY},
+            "text/xml": {"schema": _XML_BODY},
+            ATOM_MEDIA: {"schema": _XML_BODY},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+        },
+    }
+}
 
 # The alarm → warning subscription lives as long as the app that imported this router.
 alarms.register()
@@ -52,34 +65,54 @@ def dispatch_soon(tasks: BackgroundTasks) -> None:
 
 
 @router.get("", summary="List warnings in your scope (预警列表)")
-def list_(status: str | None = None, kind: str | None = None, level: str | None = None,
-          msg_type: Literal["Alert", "Update", "Cancel", "Ack", "Error"] | None = None,
-          session: Session = Depends(db), who: Principal = Depends(principal)
-          ) -> dict[str, Any]:
-    rows = service.list_warnings(session, who, status=status, kind=kind, level=level,
-                                 msg_type=msg_type)
+def list_(
+    status: str | None = None,
+    kind: str | None = None,
+    level: str | None = None,
+    msg_type: Literal["Alert", "Update", "Cancel", "Ack", "Error"] | None = None,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
+    rows = service.list_warnings(
+        session, who, status=status, kind=kind, level=level, msg_type=msg_type
+    )
     return {"total": len(rows), "items": [service.to_dict(w) for w in rows]}
 
 
 @router.post("", status_code=201, summary="Draft a warning (起草预警)")
-def create(data: dict[str, Any] = Body(...), session: Session = Depends(db),
-           who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+def create(
+    data: dict[str, Any] = Body(...),
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     return service.to_dict(service.create_warning(session, who, data, at))
 
 
-@router.get("/feed.atom", summary="Atom feed of the warnings in force (CAP 1.2 entries)",
-            response_class=Response,
-            responses=_xml_doc(ATOM_MEDIA, "Atom 1.0 feed, each entry embedding a CAP 1.2 alert"))
-def feed(request: Request, division: str | None = None, session: Session = Depends(db),
-         at: datetime = Depends(now)) -> Response:
+@router.get(
+    "/feed.atom",
+    summary="Atom feed of the warnings in force (CAP 1.2 entries)",
+    response_class=Response,
+    responses=_xml_doc(ATOM_MEDIA, "Atom 1.0 feed, each entry embedding a CAP 1.2 alert"),
+)
+def feed(
+    request: Request,
+    division: str | None = None,
+    session: Session = Depends(db, scope="function"),
+    at: datetime = Depends(now),
+) -> Response:
     rows = service.current_public(session, division, at)
     base = public_base_url(str(request.base_url))
-    entries = [(alert_of(w), f"{base}/api/v1/warnings/{w.id}/cap.xml")
-               for w in rows if w.cap_xml and w.kind == "local"]
+    entries = [
+        (alert_of(w), f"{base}/api/v1/warnings/{w.id}/cap.xml")
+        for w in rows
+        if w.cap_xml and w.kind == "local"
+    ]
     city = get_settings().city_code
     self_url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    body = cap.atom_feed(f"urn:safecity:{city}:warnings", "SafeCity 预警信息 Warnings",
-                         self_url, at, entries)
+    body = cap.atom_feed(
+        f"urn:safecity:{city}:warnings", "SafeCity 预警信息 Warnings", self_url, at, entries
+    )
     return Response(body, media_type=ATOM_MEDIA)
 
 
@@ -88,26 +121,43 @@ def alert_of(w: Warning) -> cap.Alert:
 
 
 @router.get("/public", summary="Warnings in force for a division, as GeoJSON (no login)")
-def public(division: str | None = None, session: Session = Depends(db),
-           at: datetime = Depends(now)) -> dict[str, Any]:
+def public(
+    division: str | None = None,
+    session: Session = Depends(db, scope="function"),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     return service.public_geojson(session, division, at)
 
 
 @router.get("/divisions", summary="City and county outlines for the public warning map")
-def division_outlines(session: Session = Depends(db)) -> dict[str, Any]:
+def division_outlines(session: Session = Depends(db, scope="function")) -> dict[str, Any]:
 
-    rows = session.execute(select(Division.code, Division.name, Division.geometry).where(
-        Division.archived.is_(False), Division.level == "county", Division.geometry.is_not(None)))
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": g, "properties": {"code": c, "name": n}}
-        for c, n, g in rows]}
+    rows = session.execute(
+        select(Division.code, Division.name, Division.geometry).where(
+            Division.archived.is_(False), Division.level == "county", Division.geometry.is_not(None)
+        )
+    )
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": g, "properties": {"code": c, "name": n}}
+            for c, n, g in rows
+        ],
+    }
 
 
-@router.post("/cap", status_code=201, summary="Import CAP 1.0-1.2 alerts or an Atom/RSS feed",
-             openapi_extra=CAP_IMPORT_BODY)
-async def import_cap(request: Request, session: Session = Depends(db),
-                     who: Principal = Depends(principal), at: datetime = Depends(now)
-                     ) -> dict[str, Any]:
+@router.post(
+    "/cap",
+    status_code=201,
+    summary="Import CAP 1.0-1.2 alerts or an Atom/RSS feed",
+    openapi_extra=CAP_IMPORT_BODY,
+)
+async def import_cap(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     data = await _read_upload(request)
     return service.import_cap(session, who, data, at).as_dict()
 
@@ -128,34 +178,53 @@ async def _read_upload(request: Request) -> bytes:
             if len(data) > limit:
                 break
     if len(data) > limit:
-        raise invalid("file", f"文件：超过 {limit // 1024} KB 上限", f"file: larger than {limit // 1024} kB")
+        raise invalid(
+            "file", f"文件：超过 {limit // 1024} KB 上限", f"file: larger than {limit // 1024} kB"
+        )
     return data
 
 
 @router.get("/coverage", summary="Public coverage of warnings per month (预警信息公众覆盖率)")
-def coverage(months: int = Query(12, ge=1, le=60), session: Session = Depends(db),
-             who: Principal = Depends(principal), at: datetime = Depends(now)
-             ) -> dict[str, Any]:
+def coverage(
+    months: int = Query(12, ge=1, le=60),
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     return {"months": service.monthly_coverage(session, who, at, months)}
 
 
 @router.get("/{warning_id}", summary="One warning")
-def get(warning_id: str, session: Session = Depends(db), who: Principal = Depends(principal)
-        ) -> dict[str, Any]:
+def get(
+    warning_id: str,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
     return service.to_dict(service.get_warning(session, who, warning_id))
 
 
 @router.patch("/{warning_id}", summary="Edit a draft")
-def edit(warning_id: str, data: dict[str, Any] = Body(...), session: Session = Depends(db),
-         who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+def edit(
+    warning_id: str,
+    data: dict[str, Any] = Body(...),
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     return service.to_dict(service.edit_warning(session, who, warning_id, data, at))
 
 
-@router.get("/{warning_id}/cap.xml", summary="The CAP 1.2 alert of an issued warning",
-            response_class=Response,
-            responses=_xml_doc(CAP_MEDIA, "CAP 1.2 alert, valid against the OASIS schema"))
-def cap_xml(warning_id: str, session: Session = Depends(db),
-            who: Principal | None = Depends(optional_principal)) -> Response:
+@router.get(
+    "/{warning_id}/cap.xml",
+    summary="The CAP 1.2 alert of an issued warning",
+    response_class=Response,
+    responses=_xml_doc(CAP_MEDIA, "CAP 1.2 alert, valid against the OASIS schema"),
+)
+def cap_xml(
+    warning_id: str,
+    session: Session = Depends(db, scope="function"),
+    who: Principal | None = Depends(optional_principal),
+) -> Response:
     try:
         w = session.get(Warning, int(warning_id))
     except ValueError:
@@ -168,38 +237,61 @@ def cap_xml(warning_id: str, session: Session = Depends(db),
 
 
 @router.get("/{warning_id}/targeting", summary="Who the warning's areas cover")
-def targeting_(warning_id: str, session: Session = Depends(db),
-               who: Principal = Depends(principal)) -> dict[str, Any]:
+def targeting_(
+    warning_id: str,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
     return service.preview_targeting(session, who, warning_id)
 
 
 @router.get("/{warning_id}/deliveries", summary="Delivery status per channel and coverage")
-def deliveries(warning_id: str, session: Session = Depends(db),
-               who: Principal = Depends(principal)) -> dict[str, Any]:
+def deliveries(
+    warning_id: str,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+) -> dict[str, Any]:
     return service.coverage_of(session, service.get_warning(session, who, warning_id))
 
 
 @router.post("/{warning_id}/submit", summary="Submit a draft for approval")
-def submit(warning_id: str, session: Session = Depends(db), who: Principal = Depends(principal),
-           at: datetime = Depends(now)) -> dict[str, Any]:
+def submit(
+    warning_id: str,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     return service.to_dict(service.submit(session, who, warning_id, at))
 
 
 @router.post("/{warning_id}/approve", summary="Approve a submitted warning")
-def approve(warning_id: str, session: Session = Depends(db),
-            who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+def approve(
+    warning_id: str,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     return service.to_dict(service.approve(session, who, warning_id, at))
 
 
 @router.post("/{warning_id}/reject", summary="Send a submitted warning back to draft")
-def reject(warning_id: str, session: Session = Depends(db),
-           who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+def reject(
+    warning_id: str,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     return service.to_dict(service.approve(session, who, warning_id, at, reject=True))
 
 
 @router.post("/{warning_id}/issue", summary="Issue an approved warning (idempotent)")
-def issue(warning_id: str, tasks: BackgroundTasks, session: Session = Depends(db),
-          who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+def issue(
+    warning_id: str,
+    tasks: BackgroundTasks,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     w, fresh = service.issue(session, who, warning_id, at)
     session.commit()
     if fresh:
@@ -207,18 +299,30 @@ def issue(warning_id: str, tasks: BackgroundTasks, session: Session = Depends(db
     return {**service.to_dict(w), "already_issued": not fresh}
 
 
-@router.post("/{warning_id}/update", status_code=201,
-             summary="Start an update (new draft, msgType Update, referencing this warning)")
-def update(warning_id: str, data: dict[str, Any] | None = Body(None),
-           session: Session = Depends(db), who: Principal = Depends(principal),
-           at: datetime = Depends(now)) -> dict[str, Any]:
+@router.post(
+    "/{warning_id}/update",
+    status_code=201,
+    summary="Start an update (new draft, msgType Update, referencing this warning)",
+)
+def update(
+    warning_id: str,
+    data: dict[str, Any] | None = Body(None),
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     return service.to_dict(service.start_update(session, who, warning_id, at, data))
 
 
 @router.post("/{warning_id}/cancel", summary="Lift an issued warning (msgType Cancel)")
-def cancel(warning_id: str, tasks: BackgroundTasks, data: dict[str, Any] | None = Body(None),
-           session: Session = Depends(db), who: Principal = Depends(principal),
-           at: datetime = Depends(now)) -> dict[str, Any]:
+def cancel(
+    warning_id: str,
+    tasks: BackgroundTasks,
+    data: dict[str, Any] | None = Body(None),
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     note = str((data or {}).get("note") or "")[:2000]
     msg = service.cancel(session, who, warning_id, at, note)
     session.commit()
@@ -227,8 +331,13 @@ def cancel(warning_id: str, tasks: BackgroundTasks, data: dict[str, Any] | None 
 
 
 @router.post("/{warning_id}/deliveries/retry", summary="Queue the failed deliveries again")
-def retry(warning_id: str, tasks: BackgroundTasks, session: Session = Depends(db),
-          who: Principal = Depends(principal), at: datetime = Depends(now)) -> dict[str, Any]:
+def retry(
+    warning_id: str,
+    tasks: BackgroundTasks,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(principal),
+    at: datetime = Depends(now),
+) -> dict[str, Any]:
     count = service.retry_failed(session, who, warning_id, at)
     session.commit()
     if count:
@@ -246,8 +355,9 @@ def _start_dispatcher() -> None:
     interval = float(os.environ.get("SAFECITY_WARNINGS_DISPATCH_INTERVAL_SECONDS", "15"))
     if interval <= 0:
         return
-    task = PeriodicTask("warnings-dispatch",
-                        lambda: dispatch.expire_and_dispatch(_factory(), utcnow), interval)
+    task = PeriodicTask(
+        "warnings-dispatch", lambda: dispatch.expire_and_dispatch(_factory(), utcnow), interval
+    )
     task.start()
     _dispatchers.append(task)
 

@@ -34,7 +34,9 @@ GEOCODE_DIVISION = "GB/T2260"  # valueName of geocodes carrying GB/T 2260 divisi
 
 LEVELS = ("blue", "yellow", "orange", "red")
 LEVEL_NAMES: dict[str, tuple[str, str]] = {
-    "red": ("红色", "Red"), "orange": ("橙色", "Orange"), "yellow": ("黄色", "Yellow"),
+    "red": ("红色", "Red"),
+    "orange": ("橙色", "Orange"),
+    "yellow": ("黄色", "Yellow"),
     "blue": ("蓝色", "Blue"),
 }
 
@@ -56,8 +58,20 @@ SEVERITY_TO_LEVEL = {"Extreme": "red", "Severe": "orange", "Moderate": "yellow",
 STATUSES = ("Actual", "Exercise", "System", "Test", "Draft")
 MSG_TYPES = ("Alert", "Update", "Cancel", "Ack", "Error")
 SCOPES = ("Public", "Restricted", "Private")
-CATEGORIES = ("Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport",
-              "Infra", "CBRNE", "Other")
+CATEGORIES = (
+    "Geo",
+    "Met",
+    "Safety",
+    "Security",
+    "Rescue",
+    "Fire",
+    "Health",
+    "Env",
+    "Transport",
+    "Infra",
+    "CBRNE",
+    "Other",
+)
 _FORBIDDEN_ID = re.compile(r"[\s,<&]")
 
 
@@ -187,9 +201,13 @@ def _info(parent: etree._Element, info: Info) -> None:
         value = getattr(info, name)
         if value is not None:
             _sub(el, name, cap_time(value))
-    for name, tag in (("sender_name", "senderName"), ("headline", "headline"),
-                      ("description", "description"), ("instruction", "instruction"),
-                      ("web", "web")):
+    for name, tag in (
+        ("sender_name", "senderName"),
+        ("headline", "headline"),
+        ("description", "description"),
+        ("instruction", "instruction"),
+        ("web", "web"),
+    ):
         if getattr(info, name):
             _sub(el, tag, getattr(info, name))
     for pair in info.parameters:
@@ -220,8 +238,9 @@ def to_element(alert: Alert) -> etree._Element:
 
 
 def to_xml(alert: Alert) -> bytes:
-    xml: bytes = etree.tostring(to_element(alert), xml_declaration=True, encoding="UTF-8",
-                                pretty_print=True)
+    xml: bytes = etree.tostring(
+        to_element(alert), xml_declaration=True, encoding="UTF-8", pretty_print=True
+    )
     return xml
 
 
@@ -230,9 +249,15 @@ def to_xml(alert: Alert) -> bytes:
 
 def _parser() -> etree.XMLParser:
     # No entity expansion, no DTD loading, no network, no giant trees: hostile input stays inert.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           huge_tree=False, dtd_validation=False, remove_comments=True,
-                           remove_pis=True)
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        dtd_validation=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
 
 
 def _bad(zh: str, en: str, field_name: str = "file") -> Invalid:
@@ -242,11 +267,15 @@ def _bad(zh: str, en: str, field_name: str = "file") -> Invalid:
 def safe_root(data: bytes, max_bytes: int = MAX_BYTES) -> etree._Element:
     """Parse untrusted XML: size-limited, DOCTYPE refused outright (XXE, billion laughs)."""
     if len(data) > max_bytes:
-        raise _bad(f"文件超过 {max_bytes // 1024} KB 上限", f"file larger than {max_bytes // 1024} kB")
+        raise _bad(
+            f"文件超过 {max_bytes // 1024} KB 上限", f"file larger than {max_bytes // 1024} kB"
+        )
     head = data[:4096].lstrip()
     if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
-        raise _bad("不接受含 DOCTYPE 或实体声明的 XML（可能是外部实体攻击）",
-                   "XML with a DOCTYPE or entity declaration is refused (possible XXE attack)")
+        raise _bad(
+            "不接受含 DOCTYPE 或实体声明的 XML（可能是外部实体攻击）",
+            "XML with a DOCTYPE or entity declaration is refused (possible XXE attack)",
+        )
     if not head:
         raise _bad("文件为空", "file is empty")
     try:
@@ -272,12 +301,18 @@ def schema() -> etree.XMLSchema:
 
 _ENUM = re.compile(r"Element '(?P<el>[^']+)': \[facet 'enumeration'\] The value '(?P<v>[^']*)'")
 _PATTERN = re.compile(r"Element '(?P<el>[^']+)': \[facet 'pattern'\] The value '(?P<v>[^']*)'")
-_UNEXPECTED = re.compile(r"Element '(?P<el>[^']+)': This element is not expected\."
-                         r"(?: Expected is(?: one of)? \( (?P<exp>[^)]*) \))?")
-_MISSING = re.compile(r"Element '(?P<el>[^']+)': Missing child element\(s\)\. "
-                      r"Expected is(?: one of)? \( (?P<exp>[^)]*) \)")
-_DATETIME = re.compile(r"Element '(?P<el>[^']+)': '(?P<v>[^']*)' is not a valid value of the "
-                       r"atomic type 'xs:dateTime'")
+_UNEXPECTED = re.compile(
+    r"Element '(?P<el>[^']+)': This element is not expected\."
+    r"(?: Expected is(?: one of)? \( (?P<exp>[^)]*) \))?"
+)
+_MISSING = re.compile(
+    r"Element '(?P<el>[^']+)': Missing child element\(s\)\. "
+    r"Expected is(?: one of)? \( (?P<exp>[^)]*) \)"
+)
+_DATETIME = re.compile(
+    r"Element '(?P<el>[^']+)': '(?P<v>[^']*)' is not a valid value of the "
+    r"atomic type 'xs:dateTime'"
+)
 
 
 def _local(name: str) -> str:
@@ -288,11 +323,16 @@ def plain_error(message: str) -> tuple[str, str]:
     """An lxml schema message in plain words, Chinese and English."""
     if m := _ENUM.search(message):
         el, v = _local(m["el"]), m["v"]
-        return f"元素 {el} 的取值“{v}”不是 CAP 1.2 允许的值", f"{el}: '{v}' is not a value CAP 1.2 allows"
+        return (
+            f"元素 {el} 的取值“{v}”不是 CAP 1.2 允许的值",
+            f"{el}: '{v}' is not a value CAP 1.2 allows",
+        )
     if m := _PATTERN.search(message) or _DATETIME.search(message):
         el, v = _local(m["el"]), m["v"]
-        return (f"元素 {el} 的时间“{v}”格式不对，应为 2026-11-23T17:00:00+08:00",
-                f"{el}: time '{v}' must look like 2026-11-23T17:00:00+08:00")
+        return (
+            f"元素 {el} 的时间“{v}”格式不对，应为 2026-11-23T17:00:00+08:00",
+            f"{el}: time '{v}' must look like 2026-11-23T17:00:00+08:00",
+        )
     if m := _MISSING.search(message):
         el, exp = _local(m["el"]), _local(m["exp"])
         return f"元素 {el} 缺少必需的子元素：{exp}", f"{el} is missing a required element: {exp}"
@@ -316,8 +356,9 @@ def schema_errors(root: etree._Element) -> list[FieldError]:
     out = []
     for err in xsd.error_log:
         zh, en = plain_error(err.message)
-        out.append(FieldError(f"line {err.line}", f"第 {err.line} 行：{zh}",
-                              f"line {err.line}: {en}"))
+        out.append(
+            FieldError(f"line {err.line}", f"第 {err.line} 行：{zh}", f"line {err.line}: {en}")
+        )
     return out
 
 
@@ -351,11 +392,15 @@ def parse_polygon(text: str) -> tuple[tuple[float, float], ...]:
     try:
         ring = _points(text)
     except ValueError:
-        raise _bad(f"多边形坐标无效：{text[:60]}", f"invalid polygon coordinates: {text[:60]}",
-                   "polygon") from None
+        raise _bad(
+            f"多边形坐标无效：{text[:60]}", f"invalid polygon coordinates: {text[:60]}", "polygon"
+        ) from None
     if len(ring) < 4 or ring[0] != ring[-1]:
-        raise _bad("多边形至少需要 4 个点且首尾相同", "a polygon needs at least 4 points, first = last",
-                   "polygon")
+        raise _bad(
+            "多边形至少需要 4 个点且首尾相同",
+            "a polygon needs at least 4 points, first = last",
+            "polygon",
+        )
     return ring
 
 
@@ -454,8 +499,11 @@ def _check_older(el: etree._Element, version: str) -> list[FieldError]:
     errors = []
     for name in ("identifier", "sender", "sent", "status", "msgType", "scope"):
         if not reader.text(el, name):
-            errors.append(FieldError(name, f"CAP {version} 警报缺少 {name}",
-                                     f"CAP {version} alert lacks {name}"))
+            errors.append(
+                FieldError(
+                    name, f"CAP {version} 警报缺少 {name}", f"CAP {version} alert lacks {name}"
+                )
+            )
     return errors
 
 
@@ -463,8 +511,10 @@ def read_alert(el: etree._Element) -> Alert:
     """One <alert> element (CAP 1.0, 1.1 or 1.2) → Alert; 1.2 is schema-validated first."""
     ns = _namespace(el)
     if ns not in CAP_NAMESPACES or etree.QName(el).localname != "alert":
-        raise _bad("不是 CAP 警报（根元素应为 CAP 1.0/1.1/1.2 的 alert）",
-                   "not a CAP alert (root must be a CAP 1.0/1.1/1.2 alert)")
+        raise _bad(
+            "不是 CAP 警报（根元素应为 CAP 1.0/1.1/1.2 的 alert）",
+            "not a CAP alert (root must be a CAP 1.0/1.1/1.2 alert)",
+        )
     version = CAP_NAMESPACES[ns]
     errors = schema_errors(el) if version == "1.2" else _check_older(el, version)
     if errors:
@@ -483,27 +533,34 @@ def parse(data: bytes, max_bytes: int = MAX_BYTES) -> list[Alert]:
     if name.namespace in CAP_NAMESPACES:
         return [read_alert(root)]
     is_feed = (name.namespace == ATOM and name.localname == "feed") or name.localname in (
-        "rss", "RDF")
+        "rss",
+        "RDF",
+    )
     if not is_feed:
-        raise _bad("不是 CAP 警报，也不是 Atom/RSS 订阅源",
-                   "neither a CAP alert nor an Atom/RSS feed")
+        raise _bad(
+            "不是 CAP 警报，也不是 Atom/RSS 订阅源", "neither a CAP alert nor an Atom/RSS feed"
+        )
     found = _embedded_alerts(root)
     if not found:
-        raise _bad("订阅源中没有内嵌的 CAP 警报（只含链接的订阅源需先下载各警报）",
-                   "the feed embeds no CAP alerts (fetch linked alerts and import them one by one)")
+        raise _bad(
+            "订阅源中没有内嵌的 CAP 警报（只含链接的订阅源需先下载各警报）",
+            "the feed embeds no CAP alerts (fetch linked alerts and import them one by one)",
+        )
     return [read_alert(el) for el in found]
 
 
 # ---------------------------------------------------------------- feeds
 
 
-def atom_feed(feed_id: str, title: str, self_url: str, updated: datetime,
-              entries: list[tuple[Alert, str]]) -> bytes:
+def atom_feed(
+    feed_id: str, title: str, self_url: str, updated: datetime, entries: list[tuple[Alert, str]]
+) -> bytes:
     """An Atom feed of alerts, each entry linking its CAP XML (OASIS "CAP Feeds" practice)."""
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
 
-    def sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
-            ) -> etree._Element:
+    def sub(
+        parent: etree._Element, tag: str, text: str | None = None, **attrs: str
+    ) -> etree._Element:
         el = etree.SubElement(parent, f"{{{ATOM}}}{tag}", **attrs)
         if text is not None:
             el.text = text
@@ -540,8 +597,13 @@ def check_identifier(value: str) -> bool:
 # CAP 1.2 §3.2.1 msgType: Update "updates and supercedes", Cancel "cancels" the earlier
 # message(s) named in <references>; Ack acknowledges receipt and acceptance of them and Error
 # rejects them (explained in <note>): those two change nothing the recipient holds.
-EFFECTS: dict[str, str | None] = {"Alert": None, "Update": "supersede", "Cancel": "cancel",
-                                  "Ack": None, "Error": None}
+EFFECTS: dict[str, str | None] = {
+    "Alert": None,
+    "Update": "supersede",
+    "Cancel": "cancel",
+    "Ack": None,
+    "Error": None,
+}
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,20 @@ from safecity.warnings.settings import WarningSettings, get_warning_settings
 log = logging.getLogger("safecity.warnings.channels")
 STALE_SENDING = timedelta(minutes=5)  # a "sending" row this old was cut off by a crash
 CHANNEL_NAMES: dict[str, tuple[str, str]] = {
-    "web": ("网站/应用", "Web/app"), "webhook": ("Webhook 推送", "Webhook"),
-    "email": ("电子邮件", "Email"), "sms": ("短信", "SMS"), "broadcast": ("应急广播", "Broadcast"),
+    "web": ("网站/应用", "Web/app"),
+    "webhook": ("Webhook 推送", "Webhook"),
+    "email": ("电子邮件", "Email"),
+    "sms": ("短信", "SMS"),
+    "broadcast": ("应急广播", "Broadcast"),
     "siren": ("警报器", "Siren"),
 }
 DELIVERY_STATUSES: dict[str, tuple[str, str]] = {
-    "pending": ("待发送", "pending"), "sending": ("发送中", "sending"),
-    "retry": ("等待重试", "retrying"), "sent": ("已送达", "sent"),
-    "logged": ("已记录（未接网关）", "logged (no gateway)"), "failed": ("失败", "failed"),
+    "pending": ("待发送", "pending"),
+    "sending": ("发送中", "sending"),
+    "retry": ("等待重试", "retrying"),
+    "sent": ("已送达", "sent"),
+    "logged": ("已记录（未接网关）", "logged (no gateway)"),
+    "failed": ("失败", "failed"),
 }
 
 
@@ -77,16 +83,22 @@ class LoggingChannel:
         self.name = name
 
     def send(self, message: Message, target: str) -> Result:
-        log.warning("[%s] %s %s — %s", self.name, message.msg_type, message.headline,
-                    message.instruction)
+        log.warning(
+            "[%s] %s %s — %s", self.name, message.msg_type, message.headline, message.instruction
+        )
         return Result("logged", message.population)
 
 
 class WebhookChannel:
     """HTTP POST of the CAP XML, retried with exponential backoff inside one attempt."""
 
-    def __init__(self, attempts: int = 3, backoff: float = 0.5, timeout: float = 5.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        attempts: int = 3,
+        backoff: float = 0.5,
+        timeout: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.attempts, self.backoff, self.timeout, self.sleep = attempts, backoff, timeout, sleep
 
     def send(self, message: Message, target: str) -> Result:
@@ -96,8 +108,11 @@ class WebhookChannel:
                 if attempt:
                     self.sleep(self.backoff * 2 ** (attempt - 1))
                 try:
-                    resp = client.post(target, content=message.cap_xml.encode("utf-8"),
-                                       headers={"Content-Type": "application/cap+xml"})
+                    resp = client.post(
+                        target,
+                        content=message.cap_xml.encode("utf-8"),
+                        headers={"Content-Type": "application/cap+xml"},
+                    )
                 except httpx.HTTPError as exc:
                     error = f"{type(exc).__name__}: {exc}"
                     continue
@@ -118,8 +133,12 @@ class EmailChannel:
         mail["From"] = self.s.email_from
         mail["To"] = ", ".join(recipients)
         mail.set_content(f"{message.headline}\n\n{message.description}\n\n{message.instruction}\n")
-        mail.add_attachment(message.cap_xml.encode("utf-8"), maintype="application",
-                            subtype="cap+xml", filename=f"warning-{message.warning_id}.xml")
+        mail.add_attachment(
+            message.cap_xml.encode("utf-8"),
+            maintype="application",
+            subtype="cap+xml",
+            filename=f"warning-{message.warning_id}.xml",
+        )
         try:
             with smtplib.SMTP(self.s.smtp_host, self.s.smtp_port, timeout=10) as smtp:
                 if self.s.smtp_starttls:
@@ -135,10 +154,14 @@ class EmailChannel:
 def adapters(settings: WarningSettings) -> dict[str, Channel]:
     return {
         "web": WebChannel(),
-        "webhook": WebhookChannel(settings.webhook_attempts, settings.webhook_backoff_seconds,
-                                  settings.webhook_timeout_seconds),
+        "webhook": WebhookChannel(
+            settings.webhook_attempts,
+            settings.webhook_backoff_seconds,
+            settings.webhook_timeout_seconds,
+        ),
         "email": EmailChannel(settings),
-        "sms": LoggingChannel("sms"), "broadcast": LoggingChannel("broadcast"),
+        "sms": LoggingChannel("sms"),
+        "broadcast": LoggingChannel("broadcast"),
         "siren": LoggingChannel("siren"),
     }
 
@@ -153,18 +176,29 @@ def targets(channel: str, settings: WarningSettings) -> list[str]:
     return []
 
 
-def plan_deliveries(session: Session, w: Warning, settings: WarningSettings, now: datetime
-                    ) -> list[Delivery]:
+def plan_deliveries(
+    session: Session, w: Warning, settings: WarningSettings, now: datetime
+) -> list[Delivery]:
     """One pending row per channel target; existing rows are kept, so a retry adds nothing."""
-    existing = {(d.channel, d.target) for d in session.scalars(
-        select(Delivery).where(Delivery.warning_id == w.id))}
+    existing = {
+        (d.channel, d.target)
+        for d in session.scalars(select(Delivery).where(Delivery.warning_id == w.id))
+    }
     rows = []
     for channel in settings.channels:
         for target in targets(channel, settings):
             if (channel, target[:300]) in existing:
                 continue
-            rows.append(Delivery(warning_id=w.id, channel=channel, target=target[:300],
-                                 status="pending", created_at=now, updated_at=now))
+            rows.append(
+                Delivery(
+                    warning_id=w.id,
+                    channel=channel,
+                    target=target[:300],
+                    status="pending",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
     session.add_all(rows)
     session.flush()
     return rows
@@ -181,9 +215,11 @@ def _due(now: datetime) -> Any:
 def _claim(session: Session, delivery_id: int, now: datetime) -> tuple[Delivery, Message] | None:
     """Take one due delivery; a single conditional UPDATE so two dispatchers never both send."""
     taken = session.execute(
-        update(Delivery).where(Delivery.id == delivery_id, _due(now))
+        update(Delivery)
+        .where(Delivery.id == delivery_id, _due(now))
         .values(status="sending", attempts=Delivery.attempts + 1, updated_at=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if taken.rowcount != 1:
         return None
     d = session.get(Delivery, delivery_id, populate_existing=True)
@@ -192,8 +228,16 @@ def _claim(session: Session, delivery_id: int, now: datetime) -> tuple[Delivery,
         if d is not None:
             d.status, d.last_error = "failed", "no CAP message"
         return None
-    message = Message(w.id, w.msg_type, w.level, w.headline, w.description, w.instruction,
-                      w.cap_xml, int((w.targeting or {}).get("population", 0)))
+    message = Message(
+        w.id,
+        w.msg_type,
+        w.level,
+        w.headline,
+        w.description,
+        w.instruction,
+        w.cap_xml,
+        int((w.targeting or {}).get("population", 0)),
+    )
     return d, message
 
 
@@ -209,16 +253,22 @@ def _record(d: Delivery, result: Result, now: datetime, settings: WarningSetting
         d.next_attempt_at = now + timedelta(seconds=30 * 2 ** (d.attempts - 1))
 
 
-def dispatch_pending(session_factory: Callable[[], Session], now: Callable[[], datetime],
-                     channels: dict[str, Channel] | None = None,
-                     settings: WarningSettings | None = None, limit: int = 200
-                     ) -> dict[str, int]:
+def dispatch_pending(
+    session_factory: Callable[[], Session],
+    now: Callable[[], datetime],
+    channels: dict[str, Channel] | None = None,
+    settings: WarningSettings | None = None,
+    limit: int = 200,
+) -> dict[str, int]:
     """Send every due delivery once; returns counts by resulting status."""
     settings = settings or get_warning_settings()
     channels = channels or adapters(settings)
     with session_factory() as session:
-        ids = list(session.scalars(select(Delivery.id).where(_due(now())).order_by(Delivery.id)
-                                   .limit(limit)))
+        ids = list(
+            session.scalars(
+                select(Delivery.id).where(_due(now())).order_by(Delivery.id).limit(limit)
+            )
+        )
     counts: dict[str, int] = {}
     for delivery_id in ids:
         with session_factory() as session:
@@ -230,8 +280,11 @@ def dispatch_pending(session_factory: Callable[[], Session], now: Callable[[], d
             channel, target = d.channel, d.target
         adapter = channels.get(channel)
         try:
-            result = adapter.send(message, target) if adapter else Result(
-                "failed", 0, f"no adapter for channel {channel}")
+            result = (
+                adapter.send(message, target)
+                if adapter
+                else Result("failed", 0, f"no adapter for channel {channel}")
+            )
         except Exception as exc:  # a broken adapter must not stop the other channels
             log.exception("channel %s failed", channel)
             result = Result("failed", 0, f"{type(exc).__name__}: {exc}")

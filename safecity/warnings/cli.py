@@ -11,15 +11,18 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the main `safecity` app."""
-    warnings_app = typer.Typer(help="Early warnings (预警发布): CAP import/export, dispatch.",
-                               no_args_is_help=True)
+    warnings_app = typer.Typer(
+        help="Early warnings (预警发布): CAP import/export, dispatch.", no_args_is_help=True
+    )
     app.add_typer(warnings_app, name="warnings")
 
     @warnings_app.command("import")
-    def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False,
-                                            help="A CAP 1.0/1.1/1.2 alert or an Atom/RSS feed"),
-                dry_run: bool = typer.Option(False, help="Check the file and write nothing.")
-                ) -> None:
+    def import_(
+        file: Path = typer.Argument(
+            ..., exists=True, dir_okay=False, help="A CAP 1.0/1.1/1.2 alert or an Atom/RSS feed"
+        ),
+        dry_run: bool = typer.Option(False, help="Check the file and write nothing."),
+    ) -> None:
         """Import another agency's CAP alerts as external warnings (all or nothing).
 
         Exits 1 when the file is refused (dry run or not), 0 when it is accepted.
@@ -44,16 +47,19 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{e.zh}\n  {e.en}", err=True)
             raise typer.Exit(1) from None
         for ref in report.unknown_references:
-            typer.echo(f"未找到所引用的预警（已记录）/ referenced message not held (recorded): {ref}",
-                       err=True)
+            typer.echo(
+                f"未找到所引用的预警（已记录）/ referenced message not held (recorded): {ref}",
+                err=True,
+            )
         for item in report.not_applied:
             typer.echo(f"{item['reason']} / {item['reason_en']}: {item['reference']}", err=True)
         typer.echo(json.dumps({**report.as_dict(), "dry_run": dry_run}, ensure_ascii=False))
 
     @warnings_app.command("dispatch")
-    def dispatch(loop: bool = typer.Option(False, help="Keep running (the delivery worker)."),
-                 interval: float = typer.Option(5.0, help="Seconds between runs with --loop.")
-                 ) -> None:
+    def dispatch(
+        loop: bool = typer.Option(False, help="Keep running (the delivery worker)."),
+        interval: float = typer.Option(5.0, help="Seconds between runs with --loop."),
+    ) -> None:
         """Send pending deliveries and expire warnings past their time; resumes after restarts."""
         from safecity.core.clock import utcnow  # noqa: PLC0415 CLI start-up: each command loads only what it needs
         from safecity.core.db import _factory  # noqa: PLC0415 CLI start-up: each command loads only what it needs

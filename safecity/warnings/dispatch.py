@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from safecity.warnings import channels, service
 
 
-def expire_and_dispatch(session_factory: Callable[[], Session], now: Callable[[], datetime],
-                        **kw: Any) -> dict[str, int]:
+def expire_and_dispatch(
+    session_factory: Callable[[], Session], now: Callable[[], datetime], **kw: Any
+) -> dict[str, int]:
     with session_factory() as session:
         expired = service.expire_due(session, now())
         session.commit()

@@ -35,8 +35,9 @@ class Warning(Base):
     sender_name: Mapped[str] = mapped_column(String(200), default="")
     sent: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     references: Mapped[str] = mapped_column(Text, default="")
-    previous_id: Mapped[int | None] = mapped_column(ForeignKey("warnings.id"), nullable=True,
-                                                    index=True)
+    previous_id: Mapped[int | None] = mapped_column(
+        ForeignKey("warnings.id"), nullable=True, index=True
+    )
     event_type: Mapped[str] = mapped_column(String(32))
     level: Mapped[str] = mapped_column(String(8), index=True)
     headline: Mapped[str] = mapped_column(String(300))
@@ -63,8 +64,9 @@ class Warning(Base):
     approved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     issued_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True,
-                                                       index=True)
+    issued_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
@@ -78,14 +80,14 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    warning_id: Mapped[int] = mapped_column(ForeignKey("warnings.id", ondelete="CASCADE"),
-                                            index=True)
+    warning_id: Mapped[int] = mapped_column(
+        ForeignKey("warnings.id", ondelete="CASCADE"), index=True
+    )
     channel: Mapped[str] = mapped_column(String(16))
     target: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
-                                                             nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     reached: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

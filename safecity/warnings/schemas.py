@@ -14,14 +14,21 @@ EventType = Literal[tuple(EVENT_TYPES)]  # type: ignore[valid-type]
 Level = Literal["blue", "yellow", "orange", "red"]
 
 LABELS: dict[str, tuple[str, str]] = {
-    "event_type": ("事件类型", "event type"), "level": ("预警级别", "level"),
-    "headline": ("标题", "headline"), "description": ("预警内容", "description"),
-    "instruction": ("防御指引", "instruction"), "headline_en": ("英文标题", "English headline"),
+    "event_type": ("事件类型", "event type"),
+    "level": ("预警级别", "level"),
+    "headline": ("标题", "headline"),
+    "description": ("预警内容", "description"),
+    "instruction": ("防御指引", "instruction"),
+    "headline_en": ("英文标题", "English headline"),
     "description_en": ("英文内容", "English description"),
-    "instruction_en": ("英文防御指引", "English instruction"), "areas": ("预警区域", "areas"),
-    "division_code": ("发布区划", "division"), "effective": ("生效时间", "effective"),
-    "onset": ("开始时间", "onset"), "expires": ("失效时间", "expires"),
-    "alarm_id": ("关联报警", "alarm"), "incident_id": ("关联事件", "incident"),
+    "instruction_en": ("英文防御指引", "English instruction"),
+    "areas": ("预警区域", "areas"),
+    "division_code": ("发布区划", "division"),
+    "effective": ("生效时间", "effective"),
+    "onset": ("开始时间", "onset"),
+    "expires": ("失效时间", "expires"),
+    "alarm_id": ("关联报警", "alarm"),
+    "incident_id": ("关联事件", "incident"),
     "risk_id": ("关联风险", "risk"),
 }
 
@@ -51,8 +58,10 @@ class WarningIn(SafeInput):
         for name in ("effective", "onset", "expires"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
-                raise ValueError("时间须带时区，例如 2026-11-23T17:00:00+08:00|"
-                                 "times need a time zone, e.g. 2026-11-23T17:00:00+08:00")
+                raise ValueError(
+                    "时间须带时区，例如 2026-11-23T17:00:00+08:00|"
+                    "times need a time zone, e.g. 2026-11-23T17:00:00+08:00"
+                )
         start = self.onset or self.effective
         if self.expires and start and self.expires <= start:
             raise ValueError("失效时间必须晚于生效/开始时间|expires must be after effective/onset")

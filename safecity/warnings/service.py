@@ -27,9 +27,24 @@ from safecity.warnings.settings import WarningSettings, get_warning_settings
 OBJECT = "warning"
 IMPORT_ROLES = frozenset({"admin", "commander", "duty_officer"})
 ISSUE_ROLES = frozenset({"admin", "commander", "duty_officer"})
-CONTENT_FIELDS = ("event_type", "level", "headline", "description", "instruction", "headline_en",
-                  "description_en", "instruction_en", "areas", "division_code", "effective",
-                  "onset", "expires", "alarm_id", "incident_id", "risk_id")
+CONTENT_FIELDS = (
+    "event_type",
+    "level",
+    "headline",
+    "description",
+    "instruction",
+    "headline_en",
+    "description_en",
+    "instruction_en",
+    "areas",
+    "division_code",
+    "effective",
+    "onset",
+    "expires",
+    "alarm_id",
+    "incident_id",
+    "risk_id",
+)
 
 
 # ---------------------------------------------------------------- reading
@@ -48,9 +63,16 @@ def scope_clause(who: Principal) -> Any:
     return scope.clause(who, SHAPE)
 
 
-def list_warnings(session: Session, who: Principal, *, status: str | None = None,
-                  kind: str | None = None, level: str | None = None,
-                  msg_type: str | None = None, limit: int = 200) -> list[Warning]:
+def list_warnings(
+    session: Session,
+    who: Principal,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    level: str | None = None,
+    msg_type: str | None = None,
+    limit: int = 200,
+) -> list[Warning]:
     stmt = select(Warning).where(scope_clause(who))
     if msg_type:  # e.g. the Ack and Error answers other agencies sent (kept as records)
         stmt = stmt.where(Warning.msg_type == msg_type)
@@ -78,12 +100,18 @@ def current_public(session: Session, division: str | None, now: datetime) -> lis
 
     A district sees its own warnings, those of its streets and those of the city above it.
     """
-    stmt = select(Warning).where(Warning.status.in_(("issued", "external")),
-                                 Warning.msg_type != "Cancel",
-                                 or_(Warning.expires.is_(None), Warning.expires > now))
+    stmt = select(Warning).where(
+        Warning.status.in_(("issued", "external")),
+        Warning.msg_type != "Cancel",
+        or_(Warning.expires.is_(None), Warning.expires > now),
+    )
     if division:
-        stmt = stmt.where(or_(code_within(Warning.division_code, division_prefix(division)),
-                              Warning.division_code.in_(_ancestors(division))))
+        stmt = stmt.where(
+            or_(
+                code_within(Warning.division_code, division_prefix(division)),
+                Warning.division_code.in_(_ancestors(division)),
+            )
+        )
     rows = session.scalars(stmt.order_by(Warning.sent.desc().nulls_last(), Warning.id.desc()))
     return list(rows)
 
@@ -94,14 +122,28 @@ def public_geojson(session: Session, division: str | None, now: datetime) -> dic
     for w in current_public(session, division, now):
         geom = geometry_of(session, rules.areas_from_json(w.areas))
         zh, en, _cat = rules.EVENT_TYPES.get(w.event_type, rules.EVENT_TYPES["other"])
-        features.append({"type": "Feature", "geometry": None if geom.is_empty else mapping(geom),
-                         "properties": {
-                             "id": w.id, "kind": w.kind, "level": w.level, "msg_type": w.msg_type,
-                             "headline": w.headline, "headline_en": w.headline_en,
-                             "description": w.description, "instruction": w.instruction,
-                             "event": zh, "event_en": en, "sender_name": w.sender_name,
-                             "sent": w.sent, "expires": w.expires,
-                             "areas": [a.get("desc") for a in w.areas]}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": None if geom.is_empty else mapping(geom),
+                "properties": {
+                    "id": w.id,
+                    "kind": w.kind,
+                    "level": w.level,
+                    "msg_type": w.msg_type,
+                    "headline": w.headline,
+                    "headline_en": w.headline_en,
+                    "description": w.description,
+                    "instruction": w.instruction,
+                    "event": zh,
+                    "event_en": en,
+                    "sender_name": w.sender_name,
+                    "sent": w.sent,
+                    "expires": w.expires,
+                    "areas": [a.get("desc") for a in w.areas],
+                },
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -116,26 +158,73 @@ def _ancestors(code: str) -> list[str]:
 
 
 def to_dict(w: Warning) -> dict[str, Any]:
-    data = {c: getattr(w, c) for c in (
-        "id", "kind", "status", "msg_type", "identifier", "sender", "sender_name", "sent",
-        "references", "previous_id", "event_type", "level", "headline", "description",
-        "instruction", "headline_en", "description_en", "instruction_en", "areas",
-        "division_code", "effective", "onset", "expires", "alarm_id", "incident_id", "risk_id",
-        "auto", "created_by", "created_at", "updated_at", "submitted_by", "approved_by",
-        "approved_at", "issued_by", "issued_at", "closed_at", "targeting")}
+    data = {
+        c: getattr(w, c)
+        for c in (
+            "id",
+            "kind",
+            "status",
+            "msg_type",
+            "identifier",
+            "sender",
+            "sender_name",
+            "sent",
+            "references",
+            "previous_id",
+            "event_type",
+            "level",
+            "headline",
+            "description",
+            "instruction",
+            "headline_en",
+            "description_en",
+            "instruction_en",
+            "areas",
+            "division_code",
+            "effective",
+            "onset",
+            "expires",
+            "alarm_id",
+            "incident_id",
+            "risk_id",
+            "auto",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "submitted_by",
+            "approved_by",
+            "approved_at",
+            "issued_by",
+            "issued_at",
+            "closed_at",
+            "targeting",
+        )
+    }
     data["cap_url"] = f"/api/v1/warnings/{w.id}/cap.xml" if w.cap_xml else None
     return data
 
 
 def content(w: Warning) -> rules.Content:
-    links = tuple((k, v) for k, v in (("alarm", w.alarm_id), ("incident", w.incident_id),
-                                      ("risk", w.risk_id)) if v)
+    links = tuple(
+        (k, v)
+        for k, v in (("alarm", w.alarm_id), ("incident", w.incident_id), ("risk", w.risk_id))
+        if v
+    )
     return rules.Content(
-        event_type=w.event_type, level=w.level, headline=w.headline, description=w.description,
-        instruction=w.instruction, headline_en=w.headline_en, description_en=w.description_en,
-        instruction_en=w.instruction_en, areas=rules.areas_from_json(w.areas),
-        effective=_aware(w.effective), onset=_aware(w.onset), expires=_aware(w.expires),
-        links=links)
+        event_type=w.event_type,
+        level=w.level,
+        headline=w.headline,
+        description=w.description,
+        instruction=w.instruction,
+        headline_en=w.headline_en,
+        description_en=w.description_en,
+        instruction_en=w.instruction_en,
+        areas=rules.areas_from_json(w.areas),
+        effective=_aware(w.effective),
+        onset=_aware(w.onset),
+        expires=_aware(w.expires),
+        links=links,
+    )
 
 
 def _field(w: Warning, name: str) -> Any:
@@ -178,8 +267,15 @@ def _check_area_scope(session: Session, values: dict[str, Any]) -> None:
     for i, area in enumerate(values["areas"]):
         for code in area["divisions"]:
             if not code.startswith(prefix):
-                raise Invalid([FieldError(f"areas.{i}", f"预警区域 {i + 1}：区划 {code} 不在发布区划内",
-                                          f"area {i + 1}: division {code} is outside the warning's")])
+                raise Invalid(
+                    [
+                        FieldError(
+                            f"areas.{i}",
+                            f"预警区域 {i + 1}：区划 {code} 不在发布区划内",
+                            f"area {i + 1}: division {code} is outside the warning's",
+                        )
+                    ]
+                )
 
 
 def _can_draft(who: Principal, division_code: str) -> None:
@@ -189,22 +285,32 @@ def _can_draft(who: Principal, division_code: str) -> None:
         raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
 
 
-def create_warning(session: Session, who: Principal, data: dict[str, Any], now: datetime,
-                   *, auto: bool = False) -> Warning:
+def create_warning(
+    session: Session, who: Principal, data: dict[str, Any], now: datetime, *, auto: bool = False
+) -> Warning:
     data = {"division_code": who.division_code, **data}
     values = _validate(data)
     _can_draft(who, values["division_code"])
     _check_area_scope(session, values)
-    w = Warning(**values, kind="local", status="draft", msg_type="Alert", auto=auto,
-                created_by=who.username, created_at=now, updated_at=now)
+    w = Warning(
+        **values,
+        kind="local",
+        status="draft",
+        msg_type="Alert",
+        auto=auto,
+        created_by=who.username,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(w)
     session.flush()
     _audit(session, who, w, "create", None, now)
     return w
 
 
-def edit_warning(session: Session, who: Principal, warning_id: Any, patch: dict[str, Any],
-                 now: datetime) -> Warning:
+def edit_warning(
+    session: Session, who: Principal, warning_id: Any, patch: dict[str, Any], now: datetime
+) -> Warning:
     w = get_warning(session, who, warning_id)
     rules.next_status(w.status, "edit")
     current = {f: _field(w, f) for f in CONTENT_FIELDS}
@@ -248,8 +354,10 @@ def _can_approve(who: Principal, w: Warning) -> None:
     roles = _approvers(w, get_warning_settings())
     if who.role not in roles:
         names = "、".join(sorted(roles))
-        raise Forbidden(f"{rules.cap.LEVEL_NAMES[w.level][0]}预警须由以下角色审批：{names}",
-                        f"a {w.level} warning must be approved by: {', '.join(sorted(roles))}")
+        raise Forbidden(
+            f"{rules.cap.LEVEL_NAMES[w.level][0]}预警须由以下角色审批：{names}",
+            f"a {w.level} warning must be approved by: {', '.join(sorted(roles))}",
+        )
     if not who.covers(w.division_code):
         raise Forbidden("超出您的管辖范围", "outside your jurisdiction")
     conflict = approval_conflict(who, w)
@@ -264,8 +372,9 @@ def approval_conflict(who: Principal, w: Warning) -> tuple[str, str] | None:
     return rules.duty_conflict(w.level, {w.created_by, w.submitted_by or ""}, who.username)
 
 
-def approve(session: Session, who: Principal, warning_id: Any, now: datetime,
-            reject: bool = False) -> Warning:
+def approve(
+    session: Session, who: Principal, warning_id: Any, now: datetime, reject: bool = False
+) -> Warning:
     w = get_warning(session, who, warning_id)
     before = to_dict(w)
     target = rules.next_status(w.status, "reject" if reject else "approve")
@@ -308,9 +417,16 @@ def _serialise(session: Session, w: Warning, sent: datetime, settings: WarningSe
     refs = _reference_chain(session, w)
     w.references = " ".join(refs)
     alert = rules.build_alert(
-        content(w), identifier=w.identifier, sender=w.sender, sent=sent, msg_type=w.msg_type,
-        references=refs, sender_names=(settings.sender_name, settings.sender_name_en),
-        table=settings.level_table, web=f"{_public_base(settings)}/public/warnings/{w.id}")
+        content(w),
+        identifier=w.identifier,
+        sender=w.sender,
+        sent=sent,
+        msg_type=w.msg_type,
+        references=refs,
+        sender_names=(settings.sender_name, settings.sender_name_en),
+        table=settings.level_table,
+        web=f"{_public_base(settings)}/public/warnings/{w.id}",
+    )
     xml = cap.to_xml(alert)
     errors = cap.validate_xml(xml)
     if errors:  # a bug of ours or a bad city table: never send an invalid alert
@@ -318,8 +434,9 @@ def _serialise(session: Session, w: Warning, sent: datetime, settings: WarningSe
     w.cap_xml = xml.decode("utf-8")
 
 
-def issue(session: Session, who: Principal, warning_id: Any, now: datetime,
-          *, system: bool = False) -> tuple[Warning, bool]:
+def issue(
+    session: Session, who: Principal, warning_id: Any, now: datetime, *, system: bool = False
+) -> tuple[Warning, bool]:
     """Issue an approved warning; (warning, False) when it was already issued (idempotent)."""
     w = get_warning(session, who, warning_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -354,8 +471,13 @@ def _publish(session: Session, who: Principal, w: Warning, now: datetime) -> Non
             _audit(session, who, prev, "supersede", before, now)
 
 
-def start_update(session: Session, who: Principal, warning_id: Any, now: datetime,
-                 patch: dict[str, Any] | None = None) -> Warning:
+def start_update(
+    session: Session,
+    who: Principal,
+    warning_id: Any,
+    now: datetime,
+    patch: dict[str, Any] | None = None,
+) -> Warning:
     """A new draft (msgType Update) that will replace an issued warning once issued."""
     prev = get_warning(session, who, warning_id)
     rules.next_status(prev.status, "supersede")
@@ -366,8 +488,9 @@ def start_update(session: Session, who: Principal, warning_id: Any, now: datetim
     return w
 
 
-def cancel(session: Session, who: Principal, warning_id: Any, now: datetime,
-           note: str = "") -> Warning:
+def cancel(
+    session: Session, who: Principal, warning_id: Any, now: datetime, note: str = ""
+) -> Warning:
     """Lift an issued warning: a Cancel message referencing it goes to every channel."""
     prev = get_warning(session, who, warning_id)
     target = rules.next_status(prev.status, "cancel")
@@ -375,9 +498,18 @@ def cancel(session: Session, who: Principal, warning_id: Any, now: datetime,
         raise Forbidden("当前角色无权解除预警", "your role may not cancel warnings")
     before = to_dict(prev)
     data = {f: getattr(prev, f) for f in CONTENT_FIELDS}
-    msg = Warning(**data, kind="local", status="issued", msg_type="Cancel", previous_id=prev.id,
-                  created_by=who.username, created_at=now, updated_at=now,
-                  approved_by=who.username, approved_at=now)
+    msg = Warning(
+        **data,
+        kind="local",
+        status="issued",
+        msg_type="Cancel",
+        previous_id=prev.id,
+        created_by=who.username,
+        created_at=now,
+        updated_at=now,
+        approved_by=who.username,
+        approved_at=now,
+    )
     msg.headline = f"解除：{prev.headline}"[:300]
     msg.headline_en = f"Cancelled: {prev.headline_en or prev.headline}"[:300]
     if note:
@@ -394,9 +526,16 @@ def cancel(session: Session, who: Principal, warning_id: Any, now: datetime,
 
 def expire_due(session: Session, now: datetime) -> int:
     """Mark issued warnings whose expiry passed as expired (run by the dispatcher loop)."""
-    rows = list(session.scalars(select(Warning).where(
-        Warning.status == "issued", Warning.msg_type != "Cancel", Warning.expires.is_not(None),
-        Warning.expires <= now)))
+    rows = list(
+        session.scalars(
+            select(Warning).where(
+                Warning.status == "issued",
+                Warning.msg_type != "Cancel",
+                Warning.expires.is_not(None),
+                Warning.expires <= now,
+            )
+        )
+    )
     for w in rows:
         before = to_dict(w)
         w.status, w.closed_at, w.updated_at = rules.next_status(w.status, "expire"), now, now
@@ -410,15 +549,25 @@ def retry_failed(session: Session, who: Principal, warning_id: Any, now: datetim
     w = get_warning(session, who, warning_id)
     if who.role not in ISSUE_ROLES | _approvers(w, get_warning_settings()):
         raise Forbidden("当前角色无权重发预警", "your role may not resend warnings")
-    rows = list(session.scalars(select(Delivery).where(Delivery.warning_id == w.id,
-                                                       Delivery.status == "failed")))
+    rows = list(
+        session.scalars(
+            select(Delivery).where(Delivery.warning_id == w.id, Delivery.status == "failed")
+        )
+    )
     for d in rows:
         d.status, d.attempts, d.next_attempt_at, d.updated_at = "pending", 0, None, now
     if rows:
         session.flush()
-        audit.record(session, actor=who.username, action="retry", object_type=OBJECT,
-                     object_id=w.id, before=None,
-                     after={"deliveries": [d.id for d in rows]}, now=now)
+        audit.record(
+            session,
+            actor=who.username,
+            action="retry",
+            object_type=OBJECT,
+            object_id=w.id,
+            before=None,
+            after={"deliveries": [d.id for d in rows]},
+            now=now,
+        )
     return len(rows)
 
 
@@ -437,9 +586,13 @@ _layer_cache: dict[tuple[str, str], _Cached] = {}
 def _cached(session: Session, name: str, model: Any, build: Any) -> Any:
     """A layer rebuilt only when its table changes (row count, last edit or highest id)."""
     url = str(session.get_bind().url)
-    key = tuple(session.execute(select(func.count(model.id), func.max(model.updated_at),
-                                       func.max(model.id))
-                                .where(model.archived.is_(False))).one())
+    key = tuple(
+        session.execute(
+            select(func.count(model.id), func.max(model.updated_at), func.max(model.id)).where(
+                model.archived.is_(False)
+            )
+        ).one()
+    )
     hit = _layer_cache.get((url, name))
     if hit is not None and hit.key == key:
         return hit.layer
@@ -449,9 +602,11 @@ def _cached(session: Session, name: str, model: Any, build: Any) -> Any:
 
 
 def _build_grid(session: Session) -> targeting.GridLayer:
-    rows = session.execute(select(GridCell.id, GridCell.geometry, GridCell.population,
-                                  GridCell.division_code)
-                           .where(GridCell.archived.is_(False), GridCell.geometry.is_not(None)))
+    rows = session.execute(
+        select(GridCell.id, GridCell.geometry, GridCell.population, GridCell.division_code).where(
+            GridCell.archived.is_(False), GridCell.geometry.is_not(None)
+        )
+    )
     ids, geoms, pops, divs = [], [], [], []
     for cid, geom, pop, div in rows:
         ids.append(cid)
@@ -467,28 +622,40 @@ def grid_layer(session: Session) -> targeting.GridLayer:
 
 
 def _build_targets(session: Session) -> targeting.PointLayer:
-    rows = session.execute(select(ProtectedTarget.id, ProtectedTarget.lon, ProtectedTarget.lat,
-                                  ProtectedTarget.target_type, ProtectedTarget.capacity).where(
-        ProtectedTarget.archived.is_(False), ProtectedTarget.lon.is_not(None),
-        ProtectedTarget.lat.is_not(None)))
+    rows = session.execute(
+        select(
+            ProtectedTarget.id,
+            ProtectedTarget.lon,
+            ProtectedTarget.lat,
+            ProtectedTarget.target_type,
+            ProtectedTarget.capacity,
+        ).where(
+            ProtectedTarget.archived.is_(False),
+            ProtectedTarget.lon.is_not(None),
+            ProtectedTarget.lat.is_not(None),
+        )
+    )
     return targeting.PointLayer.build([(i, x, y, k, c or 0) for i, x, y, k, c in rows])
 
 
 def _build_enterprises(session: Session) -> targeting.PointLayer:
-    rows = session.execute(select(Enterprise.id, Enterprise.lon, Enterprise.lat,
-                                  Enterprise.is_hazchem).where(
-        Enterprise.archived.is_(False), Enterprise.lon.is_not(None),
-        Enterprise.lat.is_not(None)))
-    return targeting.PointLayer.build([(i, x, y, "hazchem" if h else "other", 1)
-                                       for i, x, y, h in rows])
+    rows = session.execute(
+        select(Enterprise.id, Enterprise.lon, Enterprise.lat, Enterprise.is_hazchem).where(
+            Enterprise.archived.is_(False), Enterprise.lon.is_not(None), Enterprise.lat.is_not(None)
+        )
+    )
+    return targeting.PointLayer.build(
+        [(i, x, y, "hazchem" if h else "other", 1) for i, x, y, h in rows]
+    )
 
 
 def geometry_of(session: Session, areas: tuple[rules.WarningArea, ...]) -> Any:
     codes = {d for a in areas for d in a.divisions}
     shapes = {}
     if codes:
-        for code, geom in session.execute(select(Division.code, Division.geometry)
-                                          .where(Division.code.in_(codes))):
+        for code, geom in session.execute(
+            select(Division.code, Division.geometry).where(Division.code.in_(codes))
+        ):
             if geom:
                 shapes[code] = shape(geom)
     return targeting.area_geometry(areas, shapes)
@@ -496,9 +663,12 @@ def geometry_of(session: Session, areas: tuple[rules.WarningArea, ...]) -> Any:
 
 def compute_targeting(session: Session, w: Warning) -> dict[str, Any]:
     geom = geometry_of(session, rules.areas_from_json(w.areas))
-    return targeting.compute(geom, grid_layer(session),
-                             _cached(session, "targets", ProtectedTarget, _build_targets),
-                             _cached(session, "enterprises", Enterprise, _build_enterprises))
+    return targeting.compute(
+        geom,
+        grid_layer(session),
+        _cached(session, "targets", ProtectedTarget, _build_targets),
+        _cached(session, "enterprises", Enterprise, _build_enterprises),
+    )
 
 
 def preview_targeting(session: Session, who: Principal, warning_id: Any) -> dict[str, Any]:
@@ -513,8 +683,9 @@ PUBLIC_CHANNELS = ("web", "sms", "broadcast", "siren", "email")
 
 
 def coverage_of(session: Session, w: Warning) -> dict[str, Any]:
-    rows = list(session.scalars(select(Delivery).where(Delivery.warning_id == w.id)
-                                .order_by(Delivery.id)))
+    rows = list(
+        session.scalars(select(Delivery).where(Delivery.warning_id == w.id).order_by(Delivery.id))
+    )
     population = int((w.targeting or {}).get("population", 0))
     confirmed: dict[str, int] = {}
     simulated: dict[str, int] = {}
@@ -528,32 +699,63 @@ def coverage_of(session: Session, w: Warning) -> dict[str, Any]:
     # only log (no gateway yet) count as "simulated", never as confirmed reach.
     best = max([confirmed.get(c, 0) for c in PUBLIC_CHANNELS] + [0])
     best_sim = max([simulated.get(c, 0) for c in PUBLIC_CHANNELS] + [0])
-    return {"population": population, "reached": simulated, "confirmed": confirmed,
-            "best_reached": best, "coverage": targeting.coverage(best, population),
-            "best_simulated": best_sim,
-            "coverage_simulated": targeting.coverage(best_sim, population),
-            "deliveries": [delivery_dict(d) for d in rows]}
+    return {
+        "population": population,
+        "reached": simulated,
+        "confirmed": confirmed,
+        "best_reached": best,
+        "coverage": targeting.coverage(best, population),
+        "best_simulated": best_sim,
+        "coverage_simulated": targeting.coverage(best_sim, population),
+        "deliveries": [delivery_dict(d) for d in rows],
+    }
 
 
 def delivery_dict(d: Delivery) -> dict[str, Any]:
-    return {c: getattr(d, c) for c in ("id", "channel", "target", "status", "attempts",
-                                       "next_attempt_at", "last_error", "reached", "sent_at",
-                                       "updated_at")}
+    return {
+        c: getattr(d, c)
+        for c in (
+            "id",
+            "channel",
+            "target",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_error",
+            "reached",
+            "sent_at",
+            "updated_at",
+        )
+    }
 
 
-def monthly_coverage(session: Session, who: Principal, now: datetime, months: int = 12
-                     ) -> list[dict[str, Any]]:
+def monthly_coverage(
+    session: Session, who: Principal, now: datetime, months: int = 12
+) -> list[dict[str, Any]]:
     """Per month: warnings issued, people in their areas, people reached, coverage rate."""
     since = now - timedelta(days=31 * months)
-    stmt = select(Warning).where(scope_clause(who), Warning.kind == "local",
-                                 Warning.msg_type != "Cancel", Warning.issued_at.is_not(None),
-                                 Warning.issued_at >= since)
+    stmt = select(Warning).where(
+        scope_clause(who),
+        Warning.kind == "local",
+        Warning.msg_type != "Cancel",
+        Warning.issued_at.is_not(None),
+        Warning.issued_at >= since,
+    )
     buckets: dict[str, dict[str, Any]] = {}
     for w in session.scalars(stmt):
         month = cap.cap_time(_aware(w.issued_at))[:7]  # Beijing calendar month
         cov = coverage_of(session, w)
-        b = buckets.setdefault(month, {"month": month, "warnings": 0, "population": 0,
-                                       "reached": 0, "simulated": 0, "major": 0})
+        b = buckets.setdefault(
+            month,
+            {
+                "month": month,
+                "warnings": 0,
+                "population": 0,
+                "reached": 0,
+                "simulated": 0,
+                "major": 0,
+            },
+        )
         b["warnings"] += 1
         b["major"] += w.level in ("red", "orange")
         b["population"] += cov["population"]
@@ -580,14 +782,21 @@ class ImportReport:
     not_applied: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "unchanged": self.unchanged,
-                "referenced": self.cancelled + self.superseded, "cancelled": self.cancelled,
-                "superseded": self.superseded, "recorded": self.recorded,
-                "unknown_references": self.unknown_references, "not_applied": self.not_applied}
+        return {
+            "created": self.created,
+            "unchanged": self.unchanged,
+            "referenced": self.cancelled + self.superseded,
+            "cancelled": self.cancelled,
+            "superseded": self.superseded,
+            "recorded": self.recorded,
+            "unknown_references": self.unknown_references,
+            "not_applied": self.not_applied,
+        }
 
 
-def import_cap(session: Session, who: Principal, data: bytes, now: datetime,
-               city_code: str | None = None) -> ImportReport:
+def import_cap(
+    session: Session, who: Principal, data: bytes, now: datetime, city_code: str | None = None
+) -> ImportReport:
     """Store CAP alerts (or a feed of them) from another agency as external warnings.
 
     All or nothing: any invalid alert in a feed rejects the whole file before anything is written.
@@ -613,10 +822,18 @@ def _key(sender: str, identifier: str) -> str:
 
 def _held(session: Session, ref: cap.Reference) -> Warning | None:
     """The message a reference names: an imported one, or one SafeCity issued itself."""
-    return session.scalar(select(Warning).where(or_(
-        Warning.identifier == _key(ref.sender, ref.identifier),
-        and_(Warning.kind == "local", Warning.sender == ref.sender,
-             Warning.identifier == ref.identifier))))
+    return session.scalar(
+        select(Warning).where(
+            or_(
+                Warning.identifier == _key(ref.sender, ref.identifier),
+                and_(
+                    Warning.kind == "local",
+                    Warning.sender == ref.sender,
+                    Warning.identifier == ref.identifier,
+                ),
+            )
+        )
+    )
 
 
 def _status_of(alert: cap.Alert, has_content: bool) -> str:
@@ -627,8 +844,14 @@ def _status_of(alert: cap.Alert, has_content: bool) -> str:
     return "external"
 
 
-def _import_one(session: Session, who: Principal, alert: cap.Alert, city: str, now: datetime,
-                report: ImportReport) -> None:
+def _import_one(
+    session: Session,
+    who: Principal,
+    alert: cap.Alert,
+    city: str,
+    now: datetime,
+    report: ImportReport,
+) -> None:
     key = _key(alert.sender, alert.identifier)
     if session.scalar(select(Warning.id).where(Warning.identifier == key)) is not None:
         report.unchanged.append(alert.identifier)
@@ -638,19 +861,34 @@ def _import_one(session: Session, who: Principal, alert: cap.Alert, city: str, n
     first = next((old for _ref, old in held if old is not None), None)
     c = rules.message_content(alert, content(first) if first is not None else None)
     w = Warning(
-        kind="external", status=_status_of(alert, bool(alert.infos) or first is not None),
+        kind="external",
+        status=_status_of(alert, bool(alert.infos) or first is not None),
         msg_type=alert.msg_type if alert.msg_type in cap.MSG_TYPES else "Alert",
-        identifier=key, sender=alert.sender[:200],
+        identifier=key,
+        sender=alert.sender[:200],
         sender_name=(alert.infos[0].sender_name if alert.infos else "")[:200],
-        sent=_utc(alert.sent), references=" ".join(alert.references), event_type=c.event_type,
-        level=c.level, headline=c.headline[:300] or alert.identifier, description=c.description,
-        instruction=c.instruction, headline_en=c.headline_en[:300],
-        description_en=c.description_en, instruction_en=c.instruction_en,
-        areas=rules.areas_to_json(c.areas), division_code=_division_for(session, who, c, city),
-        effective=_utc(c.effective), onset=_utc(c.onset), expires=_utc(c.expires),
+        sent=_utc(alert.sent),
+        references=" ".join(alert.references),
+        event_type=c.event_type,
+        level=c.level,
+        headline=c.headline[:300] or alert.identifier,
+        description=c.description,
+        instruction=c.instruction,
+        headline_en=c.headline_en[:300],
+        description_en=c.description_en,
+        instruction_en=c.instruction_en,
+        areas=rules.areas_to_json(c.areas),
+        division_code=_division_for(session, who, c, city),
+        effective=_utc(c.effective),
+        onset=_utc(c.onset),
+        expires=_utc(c.expires),
         cap_xml=cap.to_xml(alert).decode("utf-8") if alert.version == "1.2" else None,
         previous_id=first.id if first is not None else None,
-        created_by=who.username, created_at=now, updated_at=now, issued_at=now)
+        created_by=who.username,
+        created_at=now,
+        updated_at=now,
+        issued_at=now,
+    )
     session.add(w)
     session.flush()
     _audit(session, who, w, "import", None, now)
@@ -667,18 +905,34 @@ def _import_one(session: Session, who: Principal, alert: cap.Alert, city: str, n
     _apply_earlier(session, who, alert, w, now, report)
 
 
-def _apply(session: Session, who: Principal, effect: str, old: Warning, ref: str,
-           now: datetime, report: ImportReport) -> None:
+def _apply(
+    session: Session,
+    who: Principal,
+    effect: str,
+    old: Warning,
+    ref: str,
+    now: datetime,
+    report: ImportReport,
+) -> None:
     """Cancel or supersede one held external warning; SafeCity's own warnings are never touched."""
     if old.kind != "external":
-        report.not_applied.append({
-            "reference": ref, "reason": "本系统发布的预警只能由本系统解除或更新",
-            "reason_en": "a warning SafeCity issued is updated or cancelled only through SafeCity"})
+        report.not_applied.append(
+            {
+                "reference": ref,
+                "reason": "本系统发布的预警只能由本系统解除或更新",
+                "reason_en": "a warning SafeCity issued is updated or cancelled only through SafeCity",
+            }
+        )
         return
     if old.status != "external":
         zh, en = rules.STATUSES.get(old.status, (old.status, old.status))
-        report.not_applied.append({"reference": ref, "reason": f"该预警已是“{zh}”状态",
-                                   "reason_en": f"that warning is already {en.lower()}"})
+        report.not_applied.append(
+            {
+                "reference": ref,
+                "reason": f"该预警已是“{zh}”状态",
+                "reason_en": f"that warning is already {en.lower()}",
+            }
+        )
         return
     before = to_dict(old)
     old.status = "cancelled" if effect == "cancel" else "updated"
@@ -687,17 +941,31 @@ def _apply(session: Session, who: Principal, effect: str, old: Warning, ref: str
     (report.cancelled if effect == "cancel" else report.superseded).append(old.id)
 
 
-def _apply_earlier(session: Session, who: Principal, alert: cap.Alert, w: Warning,
-                   now: datetime, report: ImportReport) -> None:
+def _apply_earlier(
+    session: Session,
+    who: Principal,
+    alert: cap.Alert,
+    w: Warning,
+    now: datetime,
+    report: ImportReport,
+) -> None:
     """A Cancel or Update imported before the message it names takes effect when that arrives."""
     needle = f"{alert.sender},{alert.identifier},"
-    rows = session.scalars(select(Warning).where(
-        Warning.kind == "external", Warning.msg_type.in_(("Update", "Cancel")), Warning.id != w.id,
-        Warning.references.contains(needle, autoescape=True)).order_by(Warning.id))
+    rows = session.scalars(
+        select(Warning)
+        .where(
+            Warning.kind == "external",
+            Warning.msg_type.in_(("Update", "Cancel")),
+            Warning.id != w.id,
+            Warning.references.contains(needle, autoescape=True),
+        )
+        .order_by(Warning.id)
+    )
     for later in rows:
         refs, _bad = cap.parse_references(tuple(later.references.split()))
-        match = next((r for r in refs if (r.sender, r.identifier) == (alert.sender,
-                                                                       alert.identifier)), None)
+        match = next(
+            (r for r in refs if (r.sender, r.identifier) == (alert.sender, alert.identifier)), None
+        )
         if match is not None and w.status == "external":
             later.previous_id = later.previous_id or w.id
             _apply(session, who, str(cap.EFFECTS[later.msg_type]), w, match.text, now, report)
@@ -715,11 +983,26 @@ def _division_for(session: Session, who: Principal, c: rules.Content, city: str)
 # ---------------------------------------------------------------- audit
 
 
-def _audit(session: Session, who: Principal, w: Warning, action: str,
-           before: dict[str, Any] | None, now: datetime) -> None:
+def _audit(
+    session: Session,
+    who: Principal,
+    w: Warning,
+    action: str,
+    before: dict[str, Any] | None,
+    now: datetime,
+) -> None:
     after = to_dict(w)
-    audit.record(session, actor=who.username, action=action, object_type=OBJECT, object_id=w.id,
-                 before=before, after=after, now=now)
+    audit.record(
+        session,
+        actor=who.username,
+        action=action,
+        object_type=OBJECT,
+        object_id=w.id,
+        before=before,
+        after=after,
+        now=now,
+    )
     # After commit only: a dry-run import or a refused request rolls back and announces nothing.
-    events.publish_after_commit(session, events.ObjectChanged(now, OBJECT, str(w.id), action,
-                                                               w.division_code))
+    events.publish_after_commit(
+        session, events.ObjectChanged(now, OBJECT, str(w.id), action, w.division_code)
+    )

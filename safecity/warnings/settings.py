@@ -41,8 +41,10 @@ class WarningSettings(BaseSettings):
     sender_name_en: str = "Yantai Emergency Warning Release Centre"
     # Roles that may approve each level; an empty list means no approval (only yellow/blue).
     approval_roles: dict[str, list[str]] = {
-        "red": ["commander"], "orange": ["commander"],
-        "yellow": ["commander", "duty_officer"], "blue": ["commander", "duty_officer"],
+        "red": ["commander"],
+        "orange": ["commander"],
+        "yellow": ["commander", "duty_officer"],
+        "blue": ["commander", "duty_officer"],
     }
     # A blue alarm may issue a warning with no human step when the city allows it.
     blue_auto_issue: bool = False
@@ -65,8 +67,11 @@ class WarningSettings(BaseSettings):
     max_attempts: int = 5
 
     def __init__(self, **values: Any) -> None:
-        from_file = {k: v for k, v in _toml_values().items()
-                     if f"SAFECITY_WARNINGS_{k.upper()}" not in os.environ}
+        from_file = {
+            k: v
+            for k, v in _toml_values().items()
+            if f"SAFECITY_WARNINGS_{k.upper()}" not in os.environ
+        }
         super().__init__(**{**from_file, **values})
 
 

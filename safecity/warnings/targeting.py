@@ -28,8 +28,9 @@ def circle(lon: float, lat: float, radius_km: float, segments: int = 64) -> Poly
     return Polygon(np.column_stack([lon + dlon * np.cos(angles), lat + dlat * np.sin(angles)]))
 
 
-def area_geometry(areas: tuple[WarningArea, ...],
-                  division_shapes: dict[str, BaseGeometry]) -> BaseGeometry:
+def area_geometry(
+    areas: tuple[WarningArea, ...], division_shapes: dict[str, BaseGeometry]
+) -> BaseGeometry:
     """The union of every polygon, circle and division of a warning."""
     parts: list[BaseGeometry] = []
     for area in areas:
@@ -52,11 +53,22 @@ class GridLayer:
     area: np.ndarray
 
     @classmethod
-    def build(cls, ids: list[int], geojson: list[dict[str, Any]], population: list[int],
-              division: list[str]) -> GridLayer:
+    def build(
+        cls,
+        ids: list[int],
+        geojson: list[dict[str, Any]],
+        population: list[int],
+        division: list[str],
+    ) -> GridLayer:
         geoms = np.array([shape(g) for g in geojson], dtype=object)
-        return cls(np.asarray(ids), geoms, np.asarray(population, dtype=float),
-                   np.asarray(division, dtype=object), shapely.STRtree(geoms), shapely.area(geoms))
+        return cls(
+            np.asarray(ids),
+            geoms,
+            np.asarray(population, dtype=float),
+            np.asarray(division, dtype=object),
+            shapely.STRtree(geoms),
+            shapely.area(geoms),
+        )
 
 
 @dataclass
@@ -73,8 +85,13 @@ class PointLayer:
             empty = np.array([])
             return cls(empty, empty, empty, np.array([], dtype=object), empty)
         ids, lon, lat, kind, weight = zip(*rows, strict=True)
-        return cls(np.asarray(ids), np.asarray(lon, dtype=float), np.asarray(lat, dtype=float),
-                   np.asarray(kind, dtype=object), np.asarray(weight, dtype=float))
+        return cls(
+            np.asarray(ids),
+            np.asarray(lon, dtype=float),
+            np.asarray(lat, dtype=float),
+            np.asarray(kind, dtype=object),
+            np.asarray(weight, dtype=float),
+        )
 
 
 def cells_hit(geom: BaseGeometry, grid: GridLayer) -> tuple[np.ndarray, np.ndarray]:
@@ -88,8 +105,9 @@ def cells_hit(geom: BaseGeometry, grid: GridLayer) -> tuple[np.ndarray, np.ndarr
     shares = np.ones(len(inside))
     if len(edge):
         cut = shapely.area(shapely.intersection(grid.geoms[edge], geom))
-        edge_share = np.divide(cut, grid.area[edge], out=np.zeros(len(edge)),
-                               where=grid.area[edge] > 0)
+        edge_share = np.divide(
+            cut, grid.area[edge], out=np.zeros(len(edge)), where=grid.area[edge] > 0
+        )
         keep = edge_share > 0
         inside = np.concatenate([inside, edge[keep]])
         shares = np.concatenate([shares, edge_share[keep]])
@@ -115,8 +133,13 @@ def _by_kind(layer: PointLayer, mask: np.ndarray) -> dict[str, int]:
     return {str(k): int(c) for k, c in zip(kinds, counts, strict=True)}
 
 
-def compute(geom: BaseGeometry, grid: GridLayer, targets: PointLayer,
-            enterprises: PointLayer, sample: int = 20) -> dict[str, Any]:
+def compute(
+    geom: BaseGeometry,
+    grid: GridLayer,
+    targets: PointLayer,
+    enterprises: PointLayer,
+    sample: int = 20,
+) -> dict[str, Any]:
     """The coverage summary the commander sees before issuing."""
     idx, shares = cells_hit(geom, grid)
     people = grid.population[idx] * shares
@@ -144,7 +167,7 @@ def area_km2(geom: BaseGeometry) -> float:
     if geom.is_empty:
         return 0.0
     lat = geom.centroid.y
-    return float(geom.area) * EARTH_KM_PER_DEG ** 2 * math.cos(math.radians(lat))
+    return float(geom.area) * EARTH_KM_PER_DEG**2 * math.cos(math.radians(lat))
 
 
 def coverage(reached: int, population: int) -> float | None:

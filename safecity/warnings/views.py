@@ -53,17 +53,24 @@ def _helpers(request: Request) -> dict[str, Any]:
         "delivery_status": lambda st: pick(channels.DELIVERY_STATUSES.get(st, (st, st)), lang),
         "pct": lambda v: "—" if v is None else f"{v * 100:.1f}%",
         "headline_of": lambda w: (w.headline_en or w.headline) if lang == "en" else w.headline,
-        "text_of": lambda w, f: (getattr(w, f + "_en") or getattr(w, f)) if lang == "en"
-        else getattr(w, f),
-        "levels": cap.LEVELS, "event_types": rules.EVENT_TYPES,
+        "text_of": lambda w, f: (
+            (getattr(w, f + "_en") or getattr(w, f)) if lang == "en" else getattr(w, f)
+        ),
+        "levels": cap.LEVELS,
+        "event_types": rules.EVENT_TYPES,
         "target_type": lambda k: pick(TARGET_TYPES.get(k, (k, k)), lang),
         "msg_type_name": lambda m: pick(MSG_TYPES.get(m, (m, m)), lang),
     }
 
 
 # CAP msgType as staff say it; the CAP word itself stays in the XML.
-MSG_TYPES = {"Alert": ("警报", "Alert"), "Update": ("更新", "Update"), "Cancel": ("解除", "Cancel"),
-             "Ack": ("确认", "Ack"), "Error": ("更正", "Error")}
+MSG_TYPES = {
+    "Alert": ("警报", "Alert"),
+    "Update": ("更新", "Update"),
+    "Cancel": ("解除", "Cancel"),
+    "Ack": ("确认", "Ack"),
+    "Error": ("更正", "Error"),
+}
 
 
 def division_names(session: Session) -> dict[str, str]:
@@ -72,33 +79,53 @@ def division_names(session: Session) -> dict[str, str]:
 
 
 def _public_divisions(session: Session) -> list[Division]:
-    return list(session.scalars(select(Division).where(
-        Division.archived.is_(False), Division.level.in_(("city", "county")))
-        .order_by(Division.code)))
+    return list(
+        session.scalars(
+            select(Division)
+            .where(Division.archived.is_(False), Division.level.in_(("city", "county")))
+            .order_by(Division.code)
+        )
+    )
 
 
 # ---------------------------------------------------------------- public
 
 
 @router.get("/public/warnings")
-def public_page(request: Request, division: str = "", session: Session = Depends(db),
-                at: datetime = Depends(now)) -> Response:
+def public_page(
+    request: Request,
+    division: str = "",
+    session: Session = Depends(db, scope="function"),
+    at: datetime = Depends(now),
+) -> Response:
     current(request, session)  # show the signed-in user in the top bar, if any
     code = division if division.isdigit() else ""
     rows = service.current_public(session, code or None, at)
-    return render(request, "warnings/public.html", rows=rows, division=code,
-                  divisions=_public_divisions(session), **_helpers(request))
+    return render(
+        request,
+        "warnings/public.html",
+        rows=rows,
+        division=code,
+        divisions=_public_divisions(session),
+        **_helpers(request),
+    )
 
 
 @router.get("/public/warnings/{warning_id}")
-def public_detail(warning_id: int, request: Request, session: Session = Depends(db)
-                  ) -> Response:
+def public_detail(
+    warning_id: int, request: Request, session: Session = Depends(db, scope="function")
+) -> Response:
     current(request, session)
     w = session.get(Warning, warning_id)
     if w is None or w.status not in PUBLIC_STATUSES:
         raise NotFound("预警", "warning")
-    return render(request, "warnings/public_detail.html", w=w, geometry=_geometry(session, w),
-                  **_helpers(request))
+    return render(
+        request,
+        "warnings/public_detail.html",
+        w=w,
+        geometry=_geometry(session, w),
+        **_helpers(request),
+    )
 
 
 def _geometry(session: Session, w: Warning) -> dict[str, Any] | None:
@@ -115,39 +142,71 @@ def console_home() -> Response:
 
 
 @router.get("/warnings/list")
-def list_page(request: Request, status: str = "", session: Session = Depends(db),
-              who: Principal = Depends(web_user)) -> Response:
+def list_page(
+    request: Request,
+    status: str = "",
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     rows = service.list_warnings(session, who, status=status or None)
-    return render(request, "warnings/list.html", rows=rows, status_filter=status,
-                  statuses=rules.STATUSES, can_import=who.role in service.IMPORT_ROLES,
-                  can_draft=who.role in rules.DRAFTER_ROLES, message=request.query_params.get(
-                      "msg", ""), **_helpers(request))
+    return render(
+        request,
+        "warnings/list.html",
+        rows=rows,
+        status_filter=status,
+        statuses=rules.STATUSES,
+        can_import=who.role in service.IMPORT_ROLES,
+        can_draft=who.role in rules.DRAFTER_ROLES,
+        message=request.query_params.get("msg", ""),
+        **_helpers(request),
+    )
 
 
 def _draft_divisions(session: Session, who: Principal) -> list[Division]:
-    return list(session.scalars(select(Division).where(
-        Division.archived.is_(False), code_within(Division.code, who.prefix))
-        .order_by(Division.code)))
+    return list(
+        session.scalars(
+            select(Division)
+            .where(Division.archived.is_(False), code_within(Division.code, who.prefix))
+            .order_by(Division.code)
+        )
+    )
 
 
 @router.get("/warnings/new")
-def new_page(request: Request, from_alarm: int | None = None, session: Session = Depends(db),
-             who: Principal = Depends(web_user)) -> Response:
+def new_page(
+    request: Request,
+    from_alarm: int | None = None,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     values = {"division_code": who.division_code, "level": "yellow", "event_type": "rainstorm"}
     if from_alarm is not None:  # 起草预警 on an alarm: its place, level and message prefilled
         values |= warning_draft_for(session, who, from_alarm)
     return _form(request, session, who, values, None)
 
 
-def _form(request: Request, session: Session, who: Principal, values: dict[str, Any],
-          exc: Invalid | None, status: int = 200) -> Response:
+def _form(
+    request: Request,
+    session: Session,
+    who: Principal,
+    values: dict[str, Any],
+    exc: Invalid | None,
+    status: int = 200,
+) -> Response:
     lang = lang_of(request)
     errors: dict[str, list[str]] = {}
     for e in exc.errors if exc else []:
         key = e.field.split(".")[0] if e.field.startswith("areas") else e.field
         errors.setdefault(key, []).append(pick((e.zh, e.en), lang))
-    return render(request, "warnings/form.html", status, values=values, errors=errors,
-                  divisions=_draft_divisions(session, who), **_helpers(request))
+    return render(
+        request,
+        "warnings/form.html",
+        status,
+        values=values,
+        errors=errors,
+        divisions=_draft_divisions(session, who),
+        **_helpers(request),
+    )
 
 
 def _local_time(raw: str, name: str) -> datetime | None:
@@ -156,14 +215,18 @@ def _local_time(raw: str, name: str) -> datetime | None:
     try:
         return datetime.fromisoformat(raw.strip()).replace(tzinfo=BEIJING)
     except ValueError:
-        raise Invalid([FieldError(name, f"{name}：时间格式不正确", f"{name}: not a valid time")]
-                      ) from None
+        raise Invalid(
+            [FieldError(name, f"{name}：时间格式不正确", f"{name}: not a valid time")]
+        ) from None
 
 
 def _area_from_form(form: FormData) -> dict[str, Any]:
-    area: dict[str, Any] = {"desc": str(form.get("area_desc") or "").strip(), "polygons": [],
-                            "circles": [], "divisions": [str(d) for d in form.getlist(
-                                "area_divisions") if str(d).strip()]}
+    area: dict[str, Any] = {
+        "desc": str(form.get("area_desc") or "").strip(),
+        "polygons": [],
+        "circles": [],
+        "divisions": [str(d) for d in form.getlist("area_divisions") if str(d).strip()],
+    }
     try:
         points = json.loads(str(form.get("polygon") or "[]"))
     except ValueError:
@@ -176,15 +239,27 @@ def _area_from_form(form: FormData) -> dict[str, Any]:
         try:
             area["circles"] = [[float(c) for c in circle]]
         except ValueError:
-            raise Invalid([FieldError("areas.0", "圆形区域：应为数字", "circle: must be numbers")]
-                          ) from None
+            raise Invalid(
+                [FieldError("areas.0", "圆形区域：应为数字", "circle: must be numbers")]
+            ) from None
     return area
 
 
 def _form_values(form: FormData) -> dict[str, Any]:
-    data = {k: str(form.get(k) or "").strip() for k in (
-        "event_type", "level", "division_code", "headline", "description", "instruction",
-        "headline_en", "description_en", "instruction_en")}
+    data = {
+        k: str(form.get(k) or "").strip()
+        for k in (
+            "event_type",
+            "level",
+            "division_code",
+            "headline",
+            "description",
+            "instruction",
+            "headline_en",
+            "description_en",
+            "instruction_en",
+        )
+    }
     for name in ("effective", "expires"):
         data[name] = _local_time(str(form.get(name) or ""), name)
     data["areas"] = [_area_from_form(form)]
@@ -192,9 +267,13 @@ def _form_values(form: FormData) -> dict[str, Any]:
 
 
 @router.post("/warnings/new")
-def new_submit(request: Request, session: Session = Depends(db),
-               who: Principal = Depends(web_user), at: datetime = Depends(now),
-               form: FormData | None = Depends(form_data)) -> Response:
+def new_submit(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     assert form is not None
     raw: dict[str, Any] = {k: str(v) for k, v in form.items() if not isinstance(v, UploadFile)}
     raw["area_divisions"] = form.getlist("area_divisions")
@@ -207,16 +286,24 @@ def new_submit(request: Request, session: Session = Depends(db),
 
 
 @router.get("/warnings/coverage")
-def coverage_page(request: Request, session: Session = Depends(db),
-                  who: Principal = Depends(web_user), at: datetime = Depends(now)) -> Response:
+def coverage_page(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+) -> Response:
     months = service.monthly_coverage(session, who, at, 24)
     return render(request, "warnings/coverage.html", months=months, **_helpers(request))
 
 
 @router.post("/warnings/import")
-async def import_page(request: Request, session: Session = Depends(db),
-                      who: Principal = Depends(web_user), at: datetime = Depends(now),
-                      form: FormData | None = Depends(form_data)) -> Response:
+async def import_page(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     assert form is not None
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
@@ -224,31 +311,59 @@ async def import_page(request: Request, session: Session = Depends(db),
     data = await upload.read(cap.MAX_BYTES + 1)
     report = service.import_cap(session, who, data, at)
     lang = lang_of(request)
-    msg = pick(("已导入 {n} 条，重复 {m} 条，解除 {c} 条，更新 {u} 条，未找到所引用的预警 {x} 条",
-                "{n} imported, {m} already known, {c} cancelled, {u} superseded, "
-                "{x} references not held"), lang).format(
-        n=len(report.created), m=len(report.unchanged), c=len(report.cancelled),
-        u=len(report.superseded), x=len(report.unknown_references))
+    msg = pick(
+        (
+            "已导入 {n} 条，重复 {m} 条，解除 {c} 条，更新 {u} 条，未找到所引用的预警 {x} 条",
+            "{n} imported, {m} already known, {c} cancelled, {u} superseded, "
+            "{x} references not held",
+        ),
+        lang,
+    ).format(
+        n=len(report.created),
+        m=len(report.unchanged),
+        c=len(report.cancelled),
+        u=len(report.superseded),
+        x=len(report.unknown_references),
+    )
 
     return RedirectResponse(f"/warnings/list?msg={quote(msg)}", status_code=303)
 
 
 @router.get("/warnings/{warning_id}")
-def detail_page(warning_id: str, request: Request, session: Session = Depends(db),
-                who: Principal = Depends(web_user)) -> Response:
+def detail_page(
+    warning_id: str,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     w = service.get_warning(session, who, warning_id)
     live = w.kind == "local" and w.status in ("draft", "submitted", "approved")
     scope = service.compute_targeting(session, w) if live else (w.targeting or None)
     cov = service.coverage_of(session, w) if w.issued_at else None
-    successor = session.scalar(select(Warning).where(Warning.previous_id == w.id)
-                               .order_by(Warning.id.desc()))
-    can_retry = bool(cov) and any(d["status"] == "failed" for d in cov["deliveries"]) and \
-        "retry" in allowed_actions(who, w, retry=True)
-    return render(request, "warnings/detail.html", w=w, targeting=scope, live=live, cov=cov,
-                  can_retry=can_retry, duty_note=_duty_note(request, who, w),
-                  actions=allowed_actions(who, w), geometry=_geometry(session, w),
-                  successor=successor, named=_named(session, scope),
-                  division_names=division_names(session), **_helpers(request))
+    successor = session.scalar(
+        select(Warning).where(Warning.previous_id == w.id).order_by(Warning.id.desc())
+    )
+    can_retry = (
+        bool(cov)
+        and any(d["status"] == "failed" for d in cov["deliveries"])
+        and "retry" in allowed_actions(who, w, retry=True)
+    )
+    return render(
+        request,
+        "warnings/detail.html",
+        w=w,
+        targeting=scope,
+        live=live,
+        cov=cov,
+        can_retry=can_retry,
+        duty_note=_duty_note(request, who, w),
+        actions=allowed_actions(who, w),
+        geometry=_geometry(session, w),
+        successor=successor,
+        named=_named(session, scope),
+        division_names=division_names(session),
+        **_helpers(request),
+    )
 
 
 def _named(session: Session, scope: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
@@ -256,17 +371,33 @@ def _named(session: Session, scope: dict[str, Any] | None) -> dict[str, list[dic
     targeting keeps): counts alone do not tell a commander which kindergarten to call."""
     if not scope:
         return {"targets": [], "enterprises": []}
-    targets = session.scalars(select(ProtectedTarget).where(
-        ProtectedTarget.id.in_(scope.get("target_ids") or []))).all()
-    ents = session.scalars(select(Enterprise).where(
-        Enterprise.id.in_(scope.get("enterprise_ids") or []))).all()
+    targets = session.scalars(
+        select(ProtectedTarget).where(ProtectedTarget.id.in_(scope.get("target_ids") or []))
+    ).all()
+    ents = session.scalars(
+        select(Enterprise).where(Enterprise.id.in_(scope.get("enterprise_ids") or []))
+    ).all()
     return {
-        "targets": sorted(({"name": t.name, "type": t.target_type, "capacity": t.capacity or 0,
-                            "lon": t.lon, "lat": t.lat} for t in targets),
-                          key=lambda r: -r["capacity"]),
-        "enterprises": sorted(({"name": e.name, "hazchem": bool(e.is_hazchem), "lon": e.lon,
-                                "lat": e.lat} for e in ents),
-                              key=lambda r: (not r["hazchem"], r["name"])),
+        "targets": sorted(
+            (
+                {
+                    "name": t.name,
+                    "type": t.target_type,
+                    "capacity": t.capacity or 0,
+                    "lon": t.lon,
+                    "lat": t.lat,
+                }
+                for t in targets
+            ),
+            key=lambda r: -r["capacity"],
+        ),
+        "enterprises": sorted(
+            (
+                {"name": e.name, "hazchem": bool(e.is_hazchem), "lon": e.lon, "lat": e.lat}
+                for e in ents
+            ),
+            key=lambda r: (not r["hazchem"], r["name"]),
+        ),
     }
 
 
@@ -288,8 +419,11 @@ def allowed_actions(who: Principal, w: Warning, retry: bool = False) -> list[str
     out = []
     if w.status == "draft" and who.role in rules.DRAFTER_ROLES:
         out.append("submit")
-    if w.status == "submitted" and who.role in approvers and \
-            service.approval_conflict(who, w) is None:
+    if (
+        w.status == "submitted"
+        and who.role in approvers
+        and service.approval_conflict(who, w) is None
+    ):
         out += ["approve", "reject"]
     if w.status == "approved" and who.role in issuers:
         out.append("issue")
@@ -301,13 +435,25 @@ def allowed_actions(who: Principal, w: Warning, retry: bool = False) -> list[str
 
 
 def _values_of(w: Warning) -> dict[str, Any]:
-    values: dict[str, Any] = {f: getattr(w, f) or "" for f in (
-        "event_type", "level", "division_code", "headline", "description", "instruction",
-        "headline_en", "description_en", "instruction_en")}
+    values: dict[str, Any] = {
+        f: getattr(w, f) or ""
+        for f in (
+            "event_type",
+            "level",
+            "division_code",
+            "headline",
+            "description",
+            "instruction",
+            "headline_en",
+            "description_en",
+            "instruction_en",
+        )
+    }
     for name in ("effective", "expires"):
         value = getattr(w, name)
-        values[name] = service._aware(value).astimezone(BEIJING).strftime(
-            "%Y-%m-%dT%H:%M") if value else ""
+        values[name] = (
+            service._aware(value).astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M") if value else ""
+        )
     area = (w.areas or [{}])[0]
     values["area_desc"] = area.get("desc", "")
     values["polygon"] = json.dumps(area["polygons"][0][:-1]) if area.get("polygons") else ""
@@ -318,17 +464,26 @@ def _values_of(w: Warning) -> dict[str, Any]:
 
 
 @router.get("/warnings/{warning_id}/edit")
-def edit_page(warning_id: str, request: Request, session: Session = Depends(db),
-              who: Principal = Depends(web_user)) -> Response:
+def edit_page(
+    warning_id: str,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     w = service.get_warning(session, who, warning_id)
     rules.next_status(w.status, "edit")
     return _form(request, session, who, _values_of(w), None)
 
 
 @router.post("/warnings/{warning_id}/edit")
-def edit_submit(warning_id: str, request: Request, session: Session = Depends(db),
-                who: Principal = Depends(web_user), at: datetime = Depends(now),
-                form: FormData | None = Depends(form_data)) -> Response:
+def edit_submit(
+    warning_id: str,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     assert form is not None
     raw: dict[str, Any] = {k: str(v) for k, v in form.items() if not isinstance(v, UploadFile)}
     raw["area_divisions"] = form.getlist("area_divisions")
@@ -341,10 +496,16 @@ def edit_submit(warning_id: str, request: Request, session: Session = Depends(db
 
 
 @router.post("/warnings/{warning_id}/{action}")
-def action_submit(warning_id: str, action: str, request: Request, tasks: BackgroundTasks,
-                  session: Session = Depends(db), who: Principal = Depends(web_user),
-                  at: datetime = Depends(now), form: FormData | None = Depends(form_data)
-                  ) -> Response:
+def action_submit(
+    warning_id: str,
+    action: str,
+    request: Request,
+    tasks: BackgroundTasks,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     if action not in ACTIONS:
         raise NotFound("操作", "action")
     target = warning_id

@@ -48,16 +48,19 @@ def roles(*allowed: frozenset[str]) -> May:
 
 def kind_may(plural: str) -> May:
     """A registry list is worth showing when the scope rule lets the user see some of it."""
+
     def may(who: Principal) -> bool:
-        return who.can_read() and not isinstance(service.scope_clause(KINDS[plural], who),
-                                                 False_)
+        return who.can_read() and not isinstance(service.scope_clause(KINDS[plural], who), False_)
+
     return may
 
 
 def scoped(shape: Callable[[], object]) -> May:
     """A list is worth showing when the scope rule lets the user see some of its table."""
+
     def may(who: Principal) -> bool:
         return who.can_read() and not isinstance(clause(who, shape()), False_)  # type: ignore[arg-type]
+
     return may
 
 
@@ -92,8 +95,9 @@ def allowed(who: Principal, path: str) -> bool:
     """Whether ``who`` may open the page at ``path``: some menu entry naming it lets them
     (``/hazards/list`` is both the list and, filtered, the triage queue)."""
     path = urlsplit(path).path
-    checks = [may for _, entries in _groups() for href, _, may in entries
-              if urlsplit(href).path == path]
+    checks = [
+        may for _, entries in _groups() for href, _, may in entries if urlsplit(href).path == path
+    ]
     return not checks or any(may(who) for may in checks)
 
 

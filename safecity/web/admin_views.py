@@ -25,8 +25,16 @@ from safecity.web.registry_views import scope_divisions
 from safecity.web.render import lang_of, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-USER_FIELDS = ("username", "password", "display_name", "role", "division_code", "enterprise_id",
-               "industry", "phone")
+USER_FIELDS = (
+    "username",
+    "password",
+    "display_name",
+    "role",
+    "division_code",
+    "enterprise_id",
+    "industry",
+    "phone",
+)
 AUDIT_LIMIT = 100
 
 
@@ -36,26 +44,44 @@ def _require_admin(who: Principal) -> None:
 
 
 @router.get("/users")
-def users_page(request: Request, session: Session = Depends(db),
-               who: Principal = Depends(web_user)) -> Response:
+def users_page(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     _require_admin(who)
     return _users_page(request, session, who, {}, None)
 
 
-def _users_page(request: Request, session: Session, who: Principal, raw: dict[str, str],
-                exc: Invalid | None) -> Response:
-    by_field, general = (forms.field_messages(exc, users.USER_LABELS, lang_of(request))
-                         if exc else ({}, []))
+def _users_page(
+    request: Request, session: Session, who: Principal, raw: dict[str, str], exc: Invalid | None
+) -> Response:
+    by_field, general = (
+        forms.field_messages(exc, users.USER_LABELS, lang_of(request)) if exc else ({}, [])
+    )
     divisions = scope_divisions(session, who)
-    return render(request, "admin_users.html", 422 if exc else 200,
-                  users=users.list_users(session, who), roles=ROLES, values=raw,
-                  errors=by_field, general=general, divisions=divisions,
-                  names={d.code: d.name for d in divisions})
+    return render(
+        request,
+        "admin_users.html",
+        422 if exc else 200,
+        users=users.list_users(session, who),
+        roles=ROLES,
+        values=raw,
+        errors=by_field,
+        general=general,
+        divisions=divisions,
+        names={d.code: d.name for d in divisions},
+    )
 
 
 @router.post("/users")
-def add_user(request: Request, session: Session = Depends(db), who: Principal = Depends(web_user),
-             at: datetime = Depends(now), form: FormData | None = Depends(form_data)) -> Response:
+def add_user(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     _require_admin(who)
     raw = {f: str((form or FormData()).get(f) or "").strip() for f in USER_FIELDS}
     # Optional fields left empty are absent rather than "" so the schema's defaults apply.
@@ -70,8 +96,13 @@ def add_user(request: Request, session: Session = Depends(db), who: Principal = 
 
 
 @router.post("/users/{username}/{action}")
-def set_active(username: str, action: str, session: Session = Depends(db),
-               who: Principal = Depends(web_user), at: datetime = Depends(now)) -> Response:
+def set_active(
+    username: str,
+    action: str,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+) -> Response:
     _require_admin(who)
     if action not in ("disable", "enable"):
         raise Forbidden()
@@ -83,16 +114,26 @@ def set_active(username: str, action: str, session: Session = Depends(db),
 
 
 @router.get("/audit")
-def audit_page(request: Request, verify: bool = False, session: Session = Depends(db),
-               who: Principal = Depends(web_user)) -> Response:
+def audit_page(
+    request: Request,
+    verify: bool = False,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     _require_admin(who)
     stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(AUDIT_LIMIT)
     entries = list(session.scalars(stmt))
     lang = lang_of(request)
-    return render(request, "admin_audit.html", entries=entries, limit=AUDIT_LIMIT,
-                  result=audit.verify(session) if verify else None,
-                  action_label=lambda a: _action_label(a, lang), changes=changes,
-                  object_label=lambda o: pick(_OBJECTS.get(o, (o, o)), lang))
+    return render(
+        request,
+        "admin_audit.html",
+        entries=entries,
+        limit=AUDIT_LIMIT,
+        result=audit.verify(session) if verify else None,
+        action_label=lambda a: _action_label(a, lang),
+        changes=changes,
+        object_label=lambda o: pick(_OBJECTS.get(o, (o, o)), lang),
+    )
 
 
 _OBJECTS = OBJECTS | {k.name: (k.zh, k.en) for k in BY_NAME.values()}
@@ -105,7 +146,9 @@ def _action_label(action: str, lang: str) -> str:
     return pick(pair, lang)
 
 
-def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
+def changes(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> list[tuple[str, Any, Any]]:
     """The fields an entry changed (geometry summarised: it is long and unreadable inline)."""
     before, after = before or {}, after or {}
     out = []

@@ -38,7 +38,8 @@ _HTTP_ZH = {404: "页面或接口不存在", 405: "不支持该请求方法", 40
 
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
-        "accept", "")
+        "accept", ""
+    )
 
 
 def _error_response(request: Request, exc: SafeCityError) -> Response:
@@ -89,7 +90,6 @@ def create_app() -> FastAPI:
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = translate(exc.errors(), skip_loc_prefix=1)
         return _error_response(request, Invalid(errors))
-
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -43,8 +43,9 @@ def _widget(kind: Kind, name: str, info: FieldInfo) -> FormField:
     if name in kind.choices:
         opts = tuple((k, zh, en) for k, (zh, en) in kind.choices[name].items())
         default = None if required else info.get_default(call_default_factory=True)
-        return FormField(name, "select", required, options=opts,
-                         has_default=default not in (None, ""))
+        return FormField(
+            name, "select", required, options=opts, has_default=default not in (None, "")
+        )
     if name in DIVISION_SELECTS:
         return FormField(name, "division", required)
     if name == "geometry":
@@ -136,8 +137,11 @@ def _geojson(kind: Kind, value: str, errors: list[FieldError]) -> Any:
         return None
 
 
-def field_messages(exc: Invalid, labels: dict[str, tuple[str, str]], lang: str,
-                   ) -> tuple[dict[str, list[str]], list[str]]:
+def field_messages(
+    exc: Invalid,
+    labels: dict[str, tuple[str, str]],
+    lang: str,
+) -> tuple[dict[str, list[str]], list[str]]:
     """Split errors into messages beside their field (label prefix dropped) and general ones."""
     by_field: dict[str, list[str]] = {}
     general: list[str] = []

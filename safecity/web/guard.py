@@ -35,8 +35,10 @@ def check_csrf(request: Request, form: FormData | None, token: str) -> None:
         return
     sent = form.get("csrf") or request.headers.get("x-csrf-token")
     if not csrf_ok(sent, token):
-        raise Forbidden("页面已过期或来源不明（CSRF 校验失败），请刷新页面后重试",
-                        "CSRF check failed; reload the page and try again")
+        raise Forbidden(
+            "页面已过期或来源不明（CSRF 校验失败），请刷新页面后重试",
+            "CSRF check failed; reload the page and try again",
+        )
 
 
 def current(request: Request, session: Session) -> Principal | None:
@@ -52,8 +54,11 @@ def current(request: Request, session: Session) -> Principal | None:
     return who
 
 
-def web_user(request: Request, session: Session = Depends(db),
-             form: FormData | None = Depends(form_data)) -> Principal:
+def web_user(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    form: FormData | None = Depends(form_data),
+) -> Principal:
     """Page dependency: a signed-in user; posts must carry the CSRF token of their session."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:

@@ -36,10 +36,12 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Only our own origin: no inline script (pages pass data in <script type="application/json">),
 # style attributes allowed (Leaflet and the charts position elements with them) but no
 # <style> elements, nothing may frame us.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; "
-       "style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
-       "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-       "frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"content-security-policy", CSP.encode()),
     (b"x-frame-options", b"DENY"),
@@ -58,8 +60,9 @@ def body_limits() -> tuple[int, int]:
     """(multipart cap, any other body's cap) in bytes, from the settings that govern uploads."""
 
     slack = 1024 * 1024  # form fields and multipart framing around the files
-    files = max(get_settings().max_upload_mb * 1024 * 1024,
-                uploads.MAX_PHOTOS * uploads.MAX_PHOTO_BYTES)
+    files = max(
+        get_settings().max_upload_mb * 1024 * 1024, uploads.MAX_PHOTOS * uploads.MAX_PHOTO_BYTES
+    )
     # Telemetry refuses (and dead-letters) bodies over http_max_bytes itself; it must see them.
     return files + slack, get_monitoring_settings().http_max_bytes + slack
 
@@ -96,9 +99,17 @@ def query_problem(scope: Scope) -> tuple[int, str, str, str] | None:
 
 async def _json(send: Send, status: int, body: dict[str, Any]) -> None:
     payload = orjson.dumps(body)
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-        *SECURITY_HEADERS]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *SECURITY_HEADERS,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -115,8 +126,10 @@ class Hardening:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []),
-                                      *(h for h in SECURITY_HEADERS if h[0] not in present)]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *(h for h in SECURITY_HEADERS if h[0] not in present),
+                ]
             await send(message)
 
         problem = query_problem(scope)  # scope["path"] is already percent-decoded
@@ -125,15 +138,20 @@ class Hardening:
             code = "not_found" if status == 404 else "invalid"
             body: dict[str, Any] = {"error": code, "message": zh, "message_en": en}
             if status == 422:
-                body = {**body, "message": "输入有误：" + zh, "message_en": "invalid input: " + en,
-                        "detail": [{"field": field, "message": zh, "message_en": en}]}
+                body = {
+                    **body,
+                    "message": "输入有误：" + zh,
+                    "message_en": "invalid input: " + en,
+                    "detail": [{"field": field, "message": zh, "message_en": en}],
+                }
             await _json(send, status, body)
             return
         limit, declared = self._limit(scope)
         if declared is not None and declared > limit:
             exc = BodyTooLarge(limit)
-            await _json(send, 413, {"error": "too_large", "message": exc.zh,
-                                    "message_en": exc.detail})
+            await _json(
+                send, 413, {"error": "too_large", "message": exc.zh, "message_en": exc.detail}
+            )
             return
         await self.app(scope, _capped(receive, limit), send_with_headers)
 
@@ -173,7 +191,6 @@ def add_input_safety_nets(app: Any) -> None:
     The guards above catch the usual places; these catch the rest: JSON nested deeper than the
     parser's recursion limit, and numbers in a body that the database cannot store.
     """
-
 
     def answer(zh: str, en: str) -> JSONResponse:
         return JSONResponse(invalid("body", zh, en).body(), status_code=422)

@@ -18,8 +18,10 @@ BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 # (path pattern, media types of its 200 answer) for routes that return files.
 FILE_ANSWERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (r"^/api/v1/(divisions|grid-cells|enterprises|protected-targets)/export$",
-     (XLSX, "text/csv", "application/geo+json")),
+    (
+        r"^/api/v1/(divisions|grid-cells|enterprises|protected-targets)/export$",
+        (XLSX, "text/csv", "application/geo+json"),
+    ),
     (r"/template$", (XLSX,)),
     (r"^/api/v1/risk/points/export$", (XLSX,)),
     (r"^/api/v1/hazards/stats/export$", (XLSX,)),
@@ -53,8 +55,10 @@ class ErrorBody(BaseModel):
 
 
 def _error_response(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
 
 
 def _fix_operation(path: str, method: str, op: dict[str, Any]) -> None:
@@ -66,8 +70,12 @@ def _fix_operation(path: str, method: str, op: dict[str, Any]) -> None:
             responses[status] = _error_response(description)
     for pattern, media in FILE_ANSWERS:
         ok = responses.get("200")
-        if method == "get" and ok and re.search(pattern, path) \
-                and set(ok.get("content", {})) <= {"application/json"}:
+        if (
+            method == "get"
+            and ok
+            and re.search(pattern, path)
+            and set(ok.get("content", {})) <= {"application/json"}
+        ):
             ok["content"] = {m: BINARY for m in media}
 
 

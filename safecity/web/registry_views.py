@@ -30,8 +30,17 @@ from safecity.web.render import lang_of, render
 router = APIRouter(prefix="/registry", include_in_schema=False)
 
 # Long contact/address columns stay on the detail page so the list fits more rows per screen.
-LIST_HIDDEN = {"lon", "lat", "name_en", "address", "responsible_department", "grid_member_phone",
-               "safety_officer_phone", "contact_phone", "industry_section"}
+LIST_HIDDEN = {
+    "lon",
+    "lat",
+    "name_en",
+    "address",
+    "responsible_department",
+    "grid_member_phone",
+    "safety_officer_phone",
+    "contact_phone",
+    "industry_section",
+}
 FILE_LABEL = ("文件", "file")
 # 一企一档: each built capability's page filtered to the enterprise; None = not built yet.
 ONE_FILE_SECTIONS = (
@@ -39,7 +48,9 @@ ONE_FILE_SECTIONS = (
     ("one_file_hazard_sources", "/risk/major-hazards?enterprise_id={id}"),
     ("one_file_hidden", "/hazards/list?enterprise_id={id}"),
     ("one_file_sensors", "/monitoring/sensors?enterprise_id={id}"),
-    ("one_file_enforcement", None), ("one_file_plans", None), ("one_file_credit", None),
+    ("one_file_enforcement", None),
+    ("one_file_plans", None),
+    ("one_file_credit", None),
 )
 
 
@@ -57,8 +68,7 @@ def _require_writer(who: Principal, kind: Kind) -> None:
 
 def scope_divisions(session: Session, who: Principal) -> list[Division]:
     """Divisions the user may see, for filter selects and code → name display."""
-    stmt = select(Division).where(service.scope_clause(DIVISION, who),
-                                  Division.archived.is_(False))
+    stmt = select(Division).where(service.scope_clause(DIVISION, who), Division.archived.is_(False))
     return list(session.scalars(stmt.order_by(Division.code)))
 
 
@@ -71,21 +81,35 @@ def _detail_url(kind: Kind, obj: Any) -> str:
 
 
 @router.get("/{plural}")
-def list_page(plural: str, request: Request, session: Session = Depends(db),
-              who: Principal = Depends(web_user)) -> Response:
+def list_page(
+    plural: str,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     kind = _kind(plural)
     params = list_params(request, kind)
     page = service.list_objects(session, who, kind, params)
     divisions = scope_divisions(session, who)
     columns = [c for c in kind.columns if c not in LIST_HIDDEN]
     link_col = "name" if "name" in columns else columns[0]
-    export_query = {k: v for k, v in request.query_params.items()
-                    if k not in ("page", "size", "sort") and v}
+    export_query = {
+        k: v for k, v in request.query_params.items() if k not in ("page", "size", "sort") and v
+    }
     return render(
-        request, "registry_list.html", kind=kind, page=page, columns=columns, link_col=link_col,
-        pages=max(1, math.ceil(page.total / page.size)), divisions=divisions,
-        names=_names(divisions), params=params, sort=request.query_params.get("sort", ""),
-        filters=_filter_widgets(kind), can_write=who.can_write(kind.name),
+        request,
+        "registry_list.html",
+        kind=kind,
+        page=page,
+        columns=columns,
+        link_col=link_col,
+        pages=max(1, math.ceil(page.total / page.size)),
+        divisions=divisions,
+        names=_names(divisions),
+        params=params,
+        sort=request.query_params.get("sort", ""),
+        filters=_filter_widgets(kind),
+        can_write=who.can_write(kind.name),
         export_base=f"/api/v1/{kind.plural}/export?" + urlencode(export_query),
         detail_url=lambda obj: _detail_url(kind, obj),
     )
@@ -107,17 +131,26 @@ def _filter_widgets(kind: Kind) -> list[tuple[str, str, list[tuple[str, tuple[st
 
 
 @router.get("/{plural}/new")
-def new_form(plural: str, request: Request, session: Session = Depends(db),
-             who: Principal = Depends(web_user)) -> Response:
+def new_form(
+    plural: str,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     kind = _kind(plural)
     _require_writer(who, kind)
     return _form_page(request, session, who, kind, None, forms.defaults(kind), None)
 
 
 @router.post("/{plural}/new")
-def create(plural: str, request: Request, session: Session = Depends(db),
-           who: Principal = Depends(web_user), at: datetime = Depends(now),
-           form: FormData | None = Depends(form_data)) -> Response:
+def create(
+    plural: str,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     kind = _kind(plural)
     raw = forms.raw_values(kind, form or FormData())
     try:
@@ -129,14 +162,29 @@ def create(plural: str, request: Request, session: Session = Depends(db),
     return RedirectResponse(_detail_url(kind, obj), status_code=303)
 
 
-def _form_page(request: Request, session: Session, who: Principal, kind: Kind, obj: Any,
-               raw: dict[str, str], exc: Invalid | None) -> Response:
+def _form_page(
+    request: Request,
+    session: Session,
+    who: Principal,
+    kind: Kind,
+    obj: Any,
+    raw: dict[str, str],
+    exc: Invalid | None,
+) -> Response:
     labels = {n: kind.label(n) for n in kind.schema.model_fields}
     by_field, general = forms.field_messages(exc, labels, lang_of(request)) if exc else ({}, [])
     return render(
-        request, "registry_form.html", 422 if exc else 200, kind=kind, obj=obj,
-        fields=forms.form_fields(kind), values=raw, errors=by_field, general=general,
-        divisions=scope_divisions(session, who), industries=INDUSTRY_DIVISIONS,
+        request,
+        "registry_form.html",
+        422 if exc else 200,
+        kind=kind,
+        obj=obj,
+        fields=forms.form_fields(kind),
+        values=raw,
+        errors=by_field,
+        general=general,
+        divisions=scope_divisions(session, who),
+        industries=INDUSTRY_DIVISIONS,
         detail_url=_detail_url(kind, obj) if obj is not None else None,
     )
 
@@ -149,9 +197,14 @@ def import_form(plural: str, request: Request, who: Principal = Depends(web_user
 
 
 @router.post("/{plural}/import")
-def import_upload(plural: str, request: Request, session: Session = Depends(db),
-                  who: Principal = Depends(web_user), at: datetime = Depends(now),
-                  form: FormData | None = Depends(form_data)) -> Response:
+def import_upload(
+    plural: str,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     kind = _kind(plural)
     _require_writer(who, kind)
     upload = (form or FormData()).get("file")
@@ -170,23 +223,42 @@ def import_upload(plural: str, request: Request, session: Session = Depends(db),
     except Invalid as exc:
         session.rollback()  # a refused file writes nothing
         rows = [(e.row, e.field, e.zh, e.en) for e in exc.errors]
-        return render(request, "registry_import.html", 422, refused=True,
-                      errors=_error_rows(kind, rows, lang_of(request)), **page)
+        return render(
+            request,
+            "registry_import.html",
+            422,
+            refused=True,
+            errors=_error_rows(kind, rows, lang_of(request)),
+            **page,
+        )
     session.commit()
     result = report.as_dict()
     rows = [(e["row"], e["column"], e["message"], e["message_en"]) for e in result["errors"]]
-    return render(request, "registry_import.html", report=result,
-                  errors=_error_rows(kind, rows, lang_of(request)), **page)
+    return render(
+        request,
+        "registry_import.html",
+        report=result,
+        errors=_error_rows(kind, rows, lang_of(request)),
+        **page,
+    )
 
 
-def _import_failed(request: Request, page: dict[str, Any], status: int, zh: str, en: str,
-                   ) -> Response:
+def _import_failed(
+    request: Request,
+    page: dict[str, Any],
+    status: int,
+    zh: str,
+    en: str,
+) -> Response:
     rows = _error_rows(page["kind"], [(None, "file", zh, en)], lang_of(request))
     return render(request, "registry_import.html", status, refused=True, errors=rows, **page)
 
 
-def _error_rows(kind: Kind, rows: list[tuple[Any, str, str, str]], lang: str,
-                ) -> list[tuple[str, str, str]]:
+def _error_rows(
+    kind: Kind,
+    rows: list[tuple[Any, str, str, str]],
+    lang: str,
+) -> list[tuple[str, str, str]]:
     """(行, 列, 原因) as shown: row number, the column's label, the message in the page language."""
     out = []
     for row, column, zh, en in rows:
@@ -206,22 +278,37 @@ def _ticked(form: FormData | None, name: str) -> bool:
 def template(plural: str, _who: Principal = Depends(web_user)) -> Response:
     kind = _kind(plural)
     media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(io.template(kind), media_type=media, headers={
-        "Content-Disposition": f'attachment; filename="{kind.plural}-template.xlsx"'})
+    return Response(
+        io.template(kind),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{kind.plural}-template.xlsx"'},
+    )
 
 
 @router.get("/{plural}/{key}")
-def detail(plural: str, key: str, request: Request, session: Session = Depends(db),
-           who: Principal = Depends(web_user)) -> Response:
+def detail(
+    plural: str,
+    key: str,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     kind = _kind(plural)
     obj = service.get_object(session, who, kind, key)
     extra = [f for f in kind.schema.model_fields if f not in kind.columns and f != "geometry"]
     fields = [c for c in kind.columns if c != "archived"] + extra + ["updated_at"]
     return render(
-        request, "registry_detail.html", kind=kind, obj=obj, fields=fields,
-        names=_names(scope_divisions(session, who)), geometry=_geometry(obj),
-        can_write=who.can_write(kind.name), is_enterprise=kind is ENTERPRISE,
-        one_file=ONE_FILE_SECTIONS, url=_detail_url(kind, obj),
+        request,
+        "registry_detail.html",
+        kind=kind,
+        obj=obj,
+        fields=fields,
+        names=_names(scope_divisions(session, who)),
+        geometry=_geometry(obj),
+        can_write=who.can_write(kind.name),
+        is_enterprise=kind is ENTERPRISE,
+        one_file=ONE_FILE_SECTIONS,
+        url=_detail_url(kind, obj),
     )
 
 
@@ -234,8 +321,13 @@ def _geometry(obj: Any) -> dict[str, Any] | None:
 
 
 @router.get("/{plural}/{key}/edit")
-def edit_form(plural: str, key: str, request: Request, session: Session = Depends(db),
-              who: Principal = Depends(web_user)) -> Response:
+def edit_form(
+    plural: str,
+    key: str,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+) -> Response:
     kind = _kind(plural)
     _require_writer(who, kind)
     obj = service.get_object(session, who, kind, key)
@@ -243,9 +335,15 @@ def edit_form(plural: str, key: str, request: Request, session: Session = Depend
 
 
 @router.post("/{plural}/{key}/edit")
-def update(plural: str, key: str, request: Request, session: Session = Depends(db),
-           who: Principal = Depends(web_user), at: datetime = Depends(now),
-           form: FormData | None = Depends(form_data)) -> Response:
+def update(
+    plural: str,
+    key: str,
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     kind = _kind(plural)
     obj = service.get_object(session, who, kind, key)
     raw = forms.raw_values(kind, form or FormData())
@@ -262,12 +360,17 @@ def update(plural: str, key: str, request: Request, session: Session = Depends(d
 
 
 @router.post("/{plural}/{key}/{action}")
-def archive(plural: str, key: str, action: str, session: Session = Depends(db),
-            who: Principal = Depends(web_user), at: datetime = Depends(now)) -> Response:
+def archive(
+    plural: str,
+    key: str,
+    action: str,
+    session: Session = Depends(db, scope="function"),
+    who: Principal = Depends(web_user),
+    at: datetime = Depends(now),
+) -> Response:
     kind = _kind(plural)
     if action not in ("archive", "restore"):
         raise NotFound("操作", "action")
     obj = service.archive_object(session, who, kind, key, at, archived=action == "archive")
     session.commit()
     return RedirectResponse(_detail_url(kind, obj), status_code=303)
-

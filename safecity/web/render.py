@@ -37,8 +37,7 @@ def local_time(value: datetime | None, seconds: bool = True) -> str:
     if value is None:
         return "—"
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if seconds else
-                                              "%Y-%m-%d %H:%M")
+    return aware.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 _env.globals["local_time"] = local_time
@@ -62,9 +61,14 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     lang = lang_of(request)
     web: WebUser | None = getattr(request.state, "web", None)
     base = {
-        "request": request, "lang": lang, "t": translator(lang), "web": web,
-        "csrf": context.pop("csrf", web.csrf if web else ""), "kinds": KINDS,
-        "here": here(request), "role_label": lambda role: pick(ROLES.get(role, (role, role)), lang),
+        "request": request,
+        "lang": lang,
+        "t": translator(lang),
+        "web": web,
+        "csrf": context.pop("csrf", web.csrf if web else ""),
+        "kinds": KINDS,
+        "here": here(request),
+        "role_label": lambda role: pick(ROLES.get(role, (role, role)), lang),
         "label": lambda kind, col: pick(kind.label(col), lang),
         "kind_name": lambda kind: kind.en if lang == "en" else kind.zh,
         "fmt": lambda kind, col, value, names=None: fmt(kind, col, value, lang, names),
@@ -89,8 +93,7 @@ def url_with(request: Request, **changes: Any) -> str:
     return request.url.path + ("?" + urlencode(kept) if kept else "")
 
 
-def fmt(kind: Kind, col: str, value: Any, lang: str,
-        names: dict[str, str] | None = None) -> str:
+def fmt(kind: Kind, col: str, value: Any, lang: str, names: dict[str, str] | None = None) -> str:
     """A stored value as a person reads it: labels for codes, 是/否 for booleans, local time."""
     if value is None or value == "":
         return "—"

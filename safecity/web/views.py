@@ -30,7 +30,7 @@ LOGIN_COOKIE = "safecity_login"
 
 
 @router.get("/")
-def home(request: Request, session: Session = Depends(db)) -> Response:
+def home(request: Request, session: Session = Depends(db, scope="function")) -> Response:
     who = current(request, session)
     target = start_page(who) if who else "/login"
     return RedirectResponse(target, status_code=303)
@@ -43,33 +43,54 @@ def landing(who: Principal, target: str) -> str:
 
 
 @router.get("/login")
-def login_form(request: Request, next: str = "/", session: Session = Depends(db)) -> Response:
+def login_form(
+    request: Request, next: str = "/", session: Session = Depends(db, scope="function")
+) -> Response:
     who = current(request, session)
     if who:
         return RedirectResponse(landing(who, safe_next(next)), status_code=303)
     return _login_page(request, safe_next(next), "", 200)
 
 
-def _login_page(request: Request, target: str, error: str, status: int,
-                username: str = "") -> Response:
+def _login_page(
+    request: Request, target: str, error: str, status: int, username: str = ""
+) -> Response:
     nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
-    resp = render(request, "login.html", status, next=target, error=error, username=username,
-                  csrf=csrf_for(nonce))
-    resp.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="lax", path="/login",
-                    secure=get_settings().cookie_secure)
+    resp = render(
+        request,
+        "login.html",
+        status,
+        next=target,
+        error=error,
+        username=username,
+        csrf=csrf_for(nonce),
+    )
+    resp.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="lax",
+        path="/login",
+        secure=get_settings().cookie_secure,
+    )
     return resp
 
 
 @router.post("/login")
-def login(request: Request, session: Session = Depends(db), at: datetime = Depends(now),
-          form: FormData | None = Depends(form_data)) -> Response:
+def login(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    at: datetime = Depends(now),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     assert form is not None
     check_csrf(request, form, request.cookies.get(LOGIN_COOKIE) or secrets.token_hex(8))
     username, target = str(form.get("username") or "").strip(), safe_next(str(form.get("next")))
     address, throttle = login_source(request)
     try:
-        user = authenticate(session, username, str(form.get("password") or ""), at, address,
-                            throttle)
+        user = authenticate(
+            session, username, str(form.get("password") or ""), at, address, throttle
+        )
     except (Unauthorized, TooManyRequests) as exc:
         session.commit()  # the failed-attempt counter must survive the error answer
         message = pick((exc.zh, exc.en), lang_of(request))
@@ -85,15 +106,25 @@ def login(request: Request, session: Session = Depends(db), at: datetime = Depen
     session.commit()  # before the redirect, so the next page finds the session
     settings = get_settings()
     resp = RedirectResponse(landing(to_principal(user), target), status_code=303)
-    resp.set_cookie(SESSION_COOKIE, token, max_age=settings.session_ttl_minutes * 60,
-                    httponly=True, samesite="lax", secure=settings.cookie_secure, path="/")
+    resp.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_ttl_minutes * 60,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
     resp.delete_cookie(LOGIN_COOKIE, path="/login")
     return resp
 
 
 @router.post("/logout")
-def logout(request: Request, session: Session = Depends(db),
-           form: FormData | None = Depends(form_data)) -> Response:
+def logout(
+    request: Request,
+    session: Session = Depends(db, scope="function"),
+    form: FormData | None = Depends(form_data),
+) -> Response:
     """Works with an expired session too, so the user is never bounced through the login page."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
@@ -110,8 +141,14 @@ def set_language(code: str, next: str = "/") -> Response:
     if code not in LANGS:
         raise NotFound("语言", "language")
     resp = RedirectResponse(safe_next(next, "/"), status_code=303)
-    resp.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", path="/",
-                    secure=get_settings().cookie_secure)
+    resp.set_cookie(
+        LANG_COOKIE,
+        code,
+        max_age=365 * 24 * 3600,
+        samesite="lax",
+        path="/",
+        secure=get_settings().cookie_secure,
+    )
     return resp
 
 
@@ -124,7 +161,12 @@ def map_page(request: Request, _who: Principal = Depends(web_user)) -> Response:
 # Other capabilities' layers on the one map: (name, GeoJSON URL, Chinese, English). Each is
 # optional in the browser: a layer that fails to load is left out, never blocks the map.
 RISK_OVERLAYS = (
-    ("risk-districts", "/api/v1/risk/map?unit=district", "区县风险等级（四色）", "District risk level"),
+    (
+        "risk-districts",
+        "/api/v1/risk/map?unit=district",
+        "区县风险等级（四色）",
+        "District risk level",
+    ),
     ("risk-hazards", "/api/v1/risk/map/hazards", "重大危险源", "Major hazard installations"),
 )
 
@@ -138,31 +180,56 @@ def _overlays(lang: str) -> list[dict[str, str]]:
 
 def _map_config(lang: str) -> dict[str, object]:
     """Labels the map script needs, in the page language (the script holds no text itself)."""
+
     def labels(options: dict[str, tuple[str, str]]) -> dict[str, str]:
         return {k: pick(v, lang) for k, v in options.items()}
 
-    fields = ("code", "name", "population", "division_code", "grid_member", "uscc",
-              "industry_section", "supervision_category", "scale", "is_hazchem", "target_type",
-              "capacity", "level")
+    fields = (
+        "code",
+        "name",
+        "population",
+        "division_code",
+        "grid_member",
+        "uscc",
+        "industry_section",
+        "supervision_category",
+        "scale",
+        "is_hazchem",
+        "target_type",
+        "capacity",
+        "level",
+    )
     ent = KINDS["enterprises"]
     return {
         "layers": {p: pick((k.zh, k.en), lang) for p, k in KINDS.items()},
         "fields": {f: pick(ent.label(f), lang) for f in fields},
-        "choices": {"level": labels(DIVISION_LEVELS), "target_type": labels(TARGET_TYPES),
-                    "supervision_category": labels(SUPERVISION_CATEGORIES),
-                    "scale": labels(SCALES),
-                    "industry_section": labels(ent.choices["industry_section"])},
+        "choices": {
+            "level": labels(DIVISION_LEVELS),
+            "target_type": labels(TARGET_TYPES),
+            "supervision_category": labels(SUPERVISION_CATEGORIES),
+            "scale": labels(SCALES),
+            "industry_section": labels(ent.choices["industry_section"]),
+        },
         "overlays": _overlays(lang),
-        "text": {k: pick(v, lang) for k, v in {
-            "details": ("查看详情", "Details"), "yes": ("是", "Yes"), "no": ("否", "No"),
-            "alarm": ("报警", "Alarm"),
-            "failed": ("图层加载失败", "Failed to load layer"),
-            "hazchem": ("危化品企业", "Hazardous-chemical enterprise"),
-            "o_level": ("等级", "Level"), "o_event": ("事件类型", "Event"),
-            "o_division": ("区划代码", "Division code"), "o_instruction": ("防御指引", "Instruction"),
-            "level_red": ("红色", "Red"), "level_orange": ("橙色", "Orange"),
-            "level_yellow": ("黄色", "Yellow"), "level_blue": ("蓝色", "Blue"),
-        }.items()},
+        "text": {
+            k: pick(v, lang)
+            for k, v in {
+                "details": ("查看详情", "Details"),
+                "yes": ("是", "Yes"),
+                "no": ("否", "No"),
+                "alarm": ("报警", "Alarm"),
+                "failed": ("图层加载失败", "Failed to load layer"),
+                "hazchem": ("危化品企业", "Hazardous-chemical enterprise"),
+                "o_level": ("等级", "Level"),
+                "o_event": ("事件类型", "Event"),
+                "o_division": ("区划代码", "Division code"),
+                "o_instruction": ("防御指引", "Instruction"),
+                "level_red": ("红色", "Red"),
+                "level_orange": ("橙色", "Orange"),
+                "level_yellow": ("黄色", "Yellow"),
+                "level_blue": ("蓝色", "Blue"),
+            }.items()
+        },
     }
 
 
@@ -178,8 +245,15 @@ def error_page(request: Request, exc: SafeCityError) -> Response:
     message = pick((exc.zh, exc.en), lang)
     details = [pick((e.zh, e.en), lang) for e in exc.errors] if isinstance(exc, Invalid) else []
     title_key = f"error_{exc.status}" if exc.status in _ERROR_KEYS else "error_title"
-    resp = render(request, "error.html", exc.status, status_code=exc.status, title_key=title_key,
-                  message=message, details=details)
+    resp = render(
+        request,
+        "error.html",
+        exc.status,
+        status_code=exc.status,
+        title_key=title_key,
+        message=message,
+        details=details,
+    )
     if isinstance(exc, TooManyRequests):
         resp.headers["Retry-After"] = str(exc.retry_after)
     return resp

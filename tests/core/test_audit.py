@@ -9,8 +9,16 @@ from tests.conftest import NOW
 
 def _write_three(session) -> None:  # type: ignore[no-untyped-def]
     for i in range(3):
-        audit.record(session, actor="admin", action="update", object_type="enterprise",
-                     object_id=i, before={"name": f"旧{i}"}, after={"name": f"新{i}"}, now=NOW)
+        audit.record(
+            session,
+            actor="admin",
+            action="update",
+            object_type="enterprise",
+            object_id=i,
+            before={"name": f"旧{i}"},
+            after={"name": f"新{i}"},
+            now=NOW,
+        )
     session.commit()
 
 
@@ -24,7 +32,9 @@ def test_edited_entry_is_named(session) -> None:  # type: ignore[no-untyped-def]
     _write_three(session)
     target = session.query(AuditEntry).filter_by(seq=2).one()
     # Tamper behind the application's back, as an intruder with database access would.
-    session.execute(text("UPDATE audit_log SET actor = 'intruder' WHERE id = :id"), {"id": target.id})
+    session.execute(
+        text("UPDATE audit_log SET actor = 'intruder' WHERE id = :id"), {"id": target.id}
+    )
     session.commit()
     session.expire_all()
     result = audit.verify(session)

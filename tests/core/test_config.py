@@ -5,8 +5,10 @@ from safecity.core.config import Settings
 
 def test_toml_then_env(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     cfg = tmp_path / "city.toml"
-    cfg.write_text('[safecity]\nport = 9100\nsession_ttl_minutes = 30\ncity_code = "370200"\n',
-                   encoding="utf-8")
+    cfg.write_text(
+        '[safecity]\nport = 9100\nsession_ttl_minutes = 30\ncity_code = "370200"\n',
+        encoding="utf-8",
+    )
     monkeypatch.setenv("SAFECITY_CONFIG", str(cfg))
     monkeypatch.delenv("SAFECITY_PORT", raising=False)
     s = Settings()

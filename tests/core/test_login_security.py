@@ -62,8 +62,11 @@ def test_web_login_429_carries_retry_after(client: Any) -> None:
     for _ in range(5):
         page = client.get("/login").text
         csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-        resp = client.post("/login", data={"username": "zhifu", "password": "bad", "csrf": csrf,
-                                           "next": "/map"}, follow_redirects=False)
+        resp = client.post(
+            "/login",
+            data={"username": "zhifu", "password": "bad", "csrf": csrf, "next": "/map"},
+            follow_redirects=False,
+        )
     assert resp.status_code == 429 and int(resp.headers["Retry-After"]) >= 1
     assert "秒后再试" in resp.text
 
@@ -100,8 +103,9 @@ def test_csrf_in_the_query_string_is_refused(client: Any) -> None:
 
 
 def _page_csrf(client: Any, path: str = "/map") -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"|name="csrf" value="([^"]+)"',
-                     client.get(path).text).group(0)  # type: ignore[union-attr]
+    return re.search(
+        r'name="csrf-token" content="([^"]+)"|name="csrf" value="([^"]+)"', client.get(path).text
+    ).group(0)  # type: ignore[union-attr]
 
 
 def test_csrf_token_rotates_at_login_and_the_old_session_ends(client: Any) -> None:
@@ -114,8 +118,11 @@ def test_csrf_token_rotates_at_login_and_the_old_session_ends(client: Any) -> No
         if held:  # e.g. a login form left open in another tab
             client.cookies.set(SESSION_COOKIE, held)
         csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-        resp = client.post("/login", data={"username": "admin", "password": PASSWORD,
-                                           "csrf": csrf, "next": "/map"}, follow_redirects=False)
+        resp = client.post(
+            "/login",
+            data={"username": "admin", "password": PASSWORD, "csrf": csrf, "next": "/map"},
+            follow_redirects=False,
+        )
         assert resp.status_code == 303
 
     login()
@@ -126,7 +133,9 @@ def test_csrf_token_rotates_at_login_and_the_old_session_ends(client: Any) -> No
     assert first != second
     # The earlier session and its CSRF token are dead: nothing stays valid "for the session".
     client.cookies.set(SESSION_COOKIE, first_cookie)
-    resp = client.post("/api/v1/enterprises/1/archive",
-                       headers={"X-CSRF-Token": csrf_for(first_cookie), "accept": "application/json"})
+    resp = client.post(
+        "/api/v1/enterprises/1/archive",
+        headers={"X-CSRF-Token": csrf_for(first_cookie), "accept": "application/json"},
+    )
     assert resp.status_code == 401
     client.cookies.clear()

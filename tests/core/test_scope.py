@@ -8,9 +8,9 @@ from safecity.core.scope import Principal, division_prefix, is_valid_division_co
 @pytest.mark.parametrize(
     ("code", "prefix"),
     [
-        ("370000", "37"),          # province: every code starting 37
-        ("370600", "3706"),        # city: its counties 3706xx
-        ("370602", "370602"),      # county: only itself and its towns
+        ("370000", "37"),  # province: every code starting 37
+        ("370600", "3706"),  # city: its counties 3706xx
+        ("370602", "370602"),  # county: only itself and its towns
         ("370602001", "370602001"),  # town (9 digits)
         ("370602001000", "370602001"),  # 12-digit town code with zero village part
         ("370602001002", "370602001002"),
@@ -54,8 +54,17 @@ def test_public_cannot_read_registry() -> None:
     assert not Principal(5, "p", "public", "370600").can_read()
 
 
-@pytest.mark.parametrize(("code", "ok"), [("370602", True), ("37060", False), ("3706021", False),
-                                           ("370602001", True), ("00000A", False),
-                                           ("370602001001", True), ("000000", False)])
+@pytest.mark.parametrize(
+    ("code", "ok"),
+    [
+        ("370602", True),
+        ("37060", False),
+        ("3706021", False),
+        ("370602001", True),
+        ("00000A", False),
+        ("370602001001", True),
+        ("000000", False),
+    ],
+)
 def test_division_code_shape(code: str, ok: bool) -> None:
     assert is_valid_division_code(code) is ok

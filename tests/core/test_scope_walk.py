@@ -54,19 +54,45 @@ PARAMS: dict[str, dict[str, str]] = {
 ID_SOURCES = {
     "/api/v1/risk/enterprises/{enterprise_id}/level": "/api/v1/enterprises",
     "/api/v1/map/layers/{name}": ["divisions", "grid-cells", "enterprises", "protected-targets"],
-    "/api/v1/risk/lists/{name}": ["major-risks", "major-hazards", "major-hidden-dangers",
-                                  "vulnerable-targets"],
+    "/api/v1/risk/lists/{name}": [
+        "major-risks",
+        "major-hazards",
+        "major-hidden-dangers",
+        "vulnerable-targets",
+    ],
 }
 # Objects that are the division's frame or programme rather than anyone's enterprise data:
 # an enterprise officer may see them within their division (README "Roles and scope").
-FRAME = ("/api/v1/divisions", "/api/v1/map/layers/{name}?divisions", "/api/v1/risk/map",
-         "/api/v1/risk/map/explain", "/api/v1/risk/lists/{name}?vulnerable-targets",
-         "/api/v1/hazards/plans", "/api/v1/hazards/checklists", "/api/v1/warnings/divisions",
-         "/api/v1/risk/area-rule", "/api/v1/warnings/public", "/api/v1/risk/settings")
+FRAME = (
+    "/api/v1/divisions",
+    "/api/v1/map/layers/{name}?divisions",
+    "/api/v1/risk/map",
+    "/api/v1/risk/map/explain",
+    "/api/v1/risk/lists/{name}?vulnerable-targets",
+    "/api/v1/hazards/plans",
+    "/api/v1/hazards/checklists",
+    "/api/v1/warnings/divisions",
+    "/api/v1/risk/area-rule",
+    "/api/v1/warnings/public",
+    "/api/v1/risk/settings",
+)
 # City settings and templates are read from above: a district sees its city's.
 ABOVE = ("/api/v1/risk/area-rule", "/api/v1/hazards/checklists", "/api/v1/risk/settings")
-ROLES = ["admin", "commander", "duty", "analyst", "inspector", "liaison", "liaison26", "zhifu",
-         "laishan", "grid", "enterprise", "public", "qdadmin"]
+ROLES = [
+    "admin",
+    "commander",
+    "duty",
+    "analyst",
+    "inspector",
+    "liaison",
+    "liaison26",
+    "zhifu",
+    "laishan",
+    "grid",
+    "enterprise",
+    "public",
+    "qdadmin",
+]
 SECTION_OF = {"26": "C", "54": "G", "51": "F"}  # the industry codes the test city uses
 
 
@@ -92,13 +118,19 @@ class Oracle:
             return f"division {division}"
         has_ent = "enterprise_id" in item
         ent = item.get("enterprise_id") if has_ent else None
-        if u.role == "enterprise_officer" and not where.startswith(FRAME) \
-                and ent != u.enterprise_id:
+        if (
+            u.role == "enterprise_officer"
+            and not where.startswith(FRAME)
+            and ent != u.enterprise_id
+        ):
             return f"enterprise {ent!r}"
         if u.role == "department_liaison" and (has_ent or item.get("industry_code")):
             code = item.get("industry_code") or self.industry_of.get(ent or -1, "")
-            ok = code.startswith(u.industry) if u.industry.isdigit() else \
-                SECTION_OF.get(code[:2]) == u.industry
+            ok = (
+                code.startswith(u.industry)
+                if u.industry.isdigit()
+                else SECTION_OF.get(code[:2]) == u.industry
+            )
             if not ok:
                 return f"industry {code!r}"
         return None
@@ -110,8 +142,9 @@ def _objects(where: str, body: Any) -> list[dict[str, Any]]:
     if isinstance(body, dict):
         if "division_code" in body or (where.startswith("/api/v1/divisions") and "code" in body):
             item = dict(body)
-            if (where.startswith("/api/v1/enterprises") or where.endswith("?enterprises")) \
-                    and "id" in item:
+            if (
+                where.startswith("/api/v1/enterprises") or where.endswith("?enterprises")
+            ) and "id" in item:
                 item.setdefault("enterprise_id", item["id"])
             found.append(item)
         for value in body.values():
@@ -123,12 +156,15 @@ def _objects(where: str, body: Any) -> list[dict[str, Any]]:
 
 
 def _get_routes(app: Any) -> list[str]:
-    return [r.path for r in iter_route_contexts(app.routes)
-            if getattr(r, "path", "").startswith("/api/v1") and "GET" in (r.methods or ())]
+    return [
+        r.path
+        for r in iter_route_contexts(app.routes)
+        if getattr(r, "path", "").startswith("/api/v1") and "GET" in (r.methods or ())
+    ]
 
 
 def _ids(client: Any, headers: list[dict[str, str]], path: str, param: str) -> list[str]:
-    source = ID_SOURCES.get(path, path[:path.index("/{" + param)])
+    source = ID_SOURCES.get(path, path[: path.index("/{" + param)])
     if isinstance(source, list):
         return source
     ids: set[str] = set()
@@ -139,8 +175,7 @@ def _ids(client: Any, headers: list[dict[str, str]], path: str, param: str) -> l
     return sorted(ids)
 
 
-def walk(client: Any, session: Any, roles: list[str] = ROLES, under: str = "/api/v1"
-         ) -> list[str]:
+def walk(client: Any, session: Any, roles: list[str] = ROLES, under: str = "/api/v1") -> list[str]:
     """Every scope problem found: leaks, list/detail disagreements, endpoints not classified."""
     problems: list[str] = []
     industry_of = dict(session.execute(select(Enterprise.id, Enterprise.industry_code)).all())
@@ -170,7 +205,7 @@ def walk(client: Any, session: Any, roles: list[str] = ROLES, under: str = "/api
 def _listed_ids(client: Any, h: dict[str, str], path: str, params: list[str]) -> set[str] | None:
     if not params or path in ID_SOURCES or not path.endswith("{" + params[0] + "}"):
         return None
-    resp = client.get(path[:path.index("/{")], headers=h)
+    resp = client.get(path[: path.index("/{")], headers=h)
     if resp.status_code != 200:
         return set()
     body = resp.json()
@@ -178,19 +213,25 @@ def _listed_ids(client: Any, h: dict[str, str], path: str, params: list[str]) ->
     return {str(r["id"]) for r in rows if isinstance(r, dict) and "id" in r}
 
 
-def _judge(where: str, role: str, resp: Any, oracle: Oracle, listed: set[str] | None,
-           value: str) -> list[str]:
+def _judge(
+    where: str, role: str, resp: Any, oracle: Oracle, listed: set[str] | None, value: str
+) -> list[str]:
     if resp.status_code in (401, 403, 404):
         if listed is not None and value in listed:
-            return [(f"{where} [{role}] id {value} is listed but its detail says "
-                     f"{resp.status_code}")]
+            return [
+                (f"{where} [{role}] id {value} is listed but its detail says {resp.status_code}")
+            ]
         return []
     kind = resp.headers.get("content-type", "")
     if resp.status_code == 200 and kind.startswith("text/csv"):
         body: Any = list(csv.DictReader(io.StringIO(resp.content.decode("utf-8-sig"))))
     elif resp.status_code != 200 or "json" not in kind:
-        return [(f"{where} [{role}] {resp.status_code} {kind}: "
-                 "the walker cannot read this answer (fix PARAMS or add to NOT_WALKED)")]
+        return [
+            (
+                f"{where} [{role}] {resp.status_code} {kind}: "
+                "the walker cannot read this answer (fix PARAMS or add to NOT_WALKED)"
+            )
+        ]
     else:
         body = resp.json()
     if listed is not None and value not in listed:
@@ -220,11 +261,23 @@ def test_the_walker_covers_every_get_endpoint(walked_city) -> None:
     assert set(NOT_WALKED) <= set(paths), "NOT_WALKED names an endpoint that no longer exists"
 
 
-@pytest.mark.parametrize("table", ["grid_cells", "enterprises", "risk_points", "major_hazards",
-                                   "hd_hidden_dangers", "hd_tasks", "sensors", "alarms",
-                                   "warnings"])
-def test_a_wrong_clause_in_any_capability_is_reported(walked_city, session, monkeypatch,
-                                                      table: str) -> None:
+@pytest.mark.parametrize(
+    "table",
+    [
+        "grid_cells",
+        "enterprises",
+        "risk_points",
+        "major_hazards",
+        "hd_hidden_dangers",
+        "hd_tasks",
+        "sensors",
+        "alarms",
+        "warnings",
+    ],
+)
+def test_a_wrong_clause_in_any_capability_is_reported(
+    walked_city, session, monkeypatch, table: str
+) -> None:
     """Make the scope clause of one table allow everything: the walker must report leaks."""
     right = scope.clause
 

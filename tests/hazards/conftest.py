@@ -28,8 +28,17 @@ def hz_city(city: dict, session: Session, password_hash: str, tmp_path, monkeypa
 
     get_settings.cache_clear()
     for username, (role, division, industry) in EXTRA_USERS.items():
-        session.add(User(username=username, display_name=username, password_hash=password_hash,
-                         role=role, division_code=division, industry=industry, created_at=NOW))
+        session.add(
+            User(
+                username=username,
+                display_name=username,
+                password_hash=password_hash,
+                role=role,
+                division_code=division,
+                industry=industry,
+                created_at=NOW,
+            )
+        )
     session.commit()
     return city
 

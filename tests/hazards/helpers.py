@@ -22,8 +22,13 @@ def staff_login(client, username: str) -> str:  # type: ignore[no-untyped-def]
 def registered(session: Session, city: dict, deadline, grade: str = "general") -> int:
     insp = principal(session, "inspector")
     reg_at = deadline - timedelta(days=30)
-    hd = service.report(session, insp, {"title": "消防通道堵塞", "enterprise_id":
-                                        city["own_enterprise_id"]}, [], reg_at)
+    hd = service.report(
+        session,
+        insp,
+        {"title": "消防通道堵塞", "enterprise_id": city["own_enterprise_id"]},
+        [],
+        reg_at,
+    )
     data = {"grade": grade, "grade_basis": "标准"}
     service.transition(session, insp, hd.id, "confirm", data, [], reg_at)
     reg = {"responsible_party": "企业", "deadline": deadline}

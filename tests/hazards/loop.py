@@ -28,17 +28,47 @@ ALLOWED_STEPS = {(src, to) for src, general, major in STEPS.values() for to in (
 # Who the actor is relative to the hidden danger; tests build actors for each of these.
 #   own_enterprise: the safety officer of the enterprise that has the hidden danger
 #   supervising_*: a government role of the division named to supervise a major one
-RELATIONS = ("admin_city", "commander_city", "duty_officer", "risk_analyst", "inspector_city",
-             "liaison", "district_officer", "district_officer_elsewhere", "grid_member",
-             "own_enterprise", "other_enterprise", "public",
-             "supervising_admin", "supervising_commander", "supervising_inspector")
-SUPERVISING = {"district_officer", "supervising_admin", "supervising_commander",
-               "supervising_inspector"}
-GOVERNMENT_ASSESSORS = {"admin_city", "supervising_admin", "inspector_city",
-                        "supervising_inspector", "district_officer", "district_officer_elsewhere",
-                        "risk_analyst", "liaison"}
-GOVERNMENT_RECTIFIERS = {"admin_city", "supervising_admin", "inspector_city",
-                         "supervising_inspector", "district_officer", "district_officer_elsewhere"}
+RELATIONS = (
+    "admin_city",
+    "commander_city",
+    "duty_officer",
+    "risk_analyst",
+    "inspector_city",
+    "liaison",
+    "district_officer",
+    "district_officer_elsewhere",
+    "grid_member",
+    "own_enterprise",
+    "other_enterprise",
+    "public",
+    "supervising_admin",
+    "supervising_commander",
+    "supervising_inspector",
+)
+SUPERVISING = {
+    "district_officer",
+    "supervising_admin",
+    "supervising_commander",
+    "supervising_inspector",
+}
+GOVERNMENT_ASSESSORS = {
+    "admin_city",
+    "supervising_admin",
+    "inspector_city",
+    "supervising_inspector",
+    "district_officer",
+    "district_officer_elsewhere",
+    "risk_analyst",
+    "liaison",
+}
+GOVERNMENT_RECTIFIERS = {
+    "admin_city",
+    "supervising_admin",
+    "inspector_city",
+    "supervising_inspector",
+    "district_officer",
+    "district_officer_elsewhere",
+}
 
 
 def may(action: str, who: str, major: bool) -> bool:

@@ -22,16 +22,23 @@ def server(live_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     # The whole loop runs on SQLite and on PostgreSQL.
     load_demo_city(live_database_url)
     storage = tmp_path_factory.mktemp("hz-storage")
-    with live_server(live_database_url, SAFECITY_STORAGE_DIR=str(storage),
-                     SAFECITY_ESCALATION_INTERVAL_SECONDS="0") as base:
+    with live_server(
+        live_database_url,
+        SAFECITY_STORAGE_DIR=str(storage),
+        SAFECITY_ESCALATION_INTERVAL_SECONDS="0",
+    ) as base:
         yield base
 
 
 def login(browser: Any, base: str, username: str, phone: bool = False) -> Any:
     size = {"width": 390, "height": 844} if phone else {"width": 1300, "height": 900}
-    context = browser.new_context(viewport=size, locale="zh-CN", has_touch=phone,
-                                  geolocation={"longitude": 121.3905, "latitude": 37.5301},
-                                  permissions=["geolocation"])
+    context = browser.new_context(
+        viewport=size,
+        locale="zh-CN",
+        has_touch=phone,
+        geolocation={"longitude": 121.3905, "latitude": 37.5301},
+        permissions=["geolocation"],
+    )
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.goto(f"{base}/login?next=/hazards")
@@ -63,13 +70,15 @@ def act(page: Any, action: str, fields: dict[str, str], files: list[Path] | None
 
 def status(page: Any) -> str:
     if not page.locator("#hd-status").count():
-        raise AssertionError(page.url + "\n" + page.locator("main, .page").first.inner_text()[:1500])
+        raise AssertionError(
+            page.url + "\n" + page.locator("main, .page").first.inner_text()[:1500]
+        )
     return page.locator("#hd-status").get_attribute("data-status")
 
 
-def test_grid_report_enterprise_rectifies_inspector_accepts(server: str, browser: Any,
-                                                            live_database_url: str,
-                                                            tmp_path: Path) -> None:
+def test_grid_report_enterprise_rectifies_inspector_accepts(
+    server: str, browser: Any, live_database_url: str, tmp_path: Path
+) -> None:
     photo = tmp_path / "scene.jpg"
     photo.write_bytes(jpeg((800, 600), "orange"))
     evidence = tmp_path / "fixed.jpg"
@@ -118,7 +127,9 @@ def test_grid_report_enterprise_rectifies_inspector_accepts(server: str, browser
     ent.wait_for_url(f"{server}/hazards/inbox")
     ent.click("text=储罐区静电接地线断开")
     ent.wait_for_url(hd_url)
-    act(ent, "submit_plan", {"measures": "重新焊接接地线并检测电阻", "responsible_person": "隋建军"})
+    act(
+        ent, "submit_plan", {"measures": "重新焊接接地线并检测电阻", "responsible_person": "隋建军"}
+    )
     assert status(ent) == "rectifying"
     act(ent, "submit_acceptance", {"note": "已重新焊接，接地电阻 2.1Ω"}, [evidence])
     assert status(ent) == "submitted"
@@ -129,7 +140,8 @@ def test_grid_report_enterprise_rectifies_inspector_accepts(server: str, browser
     act(inspector, "accept", {"note": "现场验收合格"})
     assert status(inspector) == "closed"
     steps = inspector.locator("#hd-timeline li").evaluate_all(
-        "items => items.map(i => i.dataset.action)")
+        "items => items.map(i => i.dataset.action)"
+    )
     assert steps == ["report", "confirm", "register", "submit_plan", "submit_acceptance", "accept"]
     assert inspector.locator("#hd-timeline .hd-photos img").count() == 1  # the evidence photo
     inspector.screenshot(path=str(ARTIFACTS / "hazards-closed.png"), full_page=True)
@@ -140,8 +152,11 @@ def browser_enterprise_name(url: str) -> str:
     """The enterprise of the demo's enterprise officer (in the grid member's district)."""
     engine = create_engine(url)
     with engine.connect() as conn:
-        name = conn.execute(text("SELECT e.name FROM enterprises e JOIN users u "
-                                 "ON u.enterprise_id = e.id WHERE u.username = 'enterprise'")
-                            ).scalar_one()
+        name = conn.execute(
+            text(
+                "SELECT e.name FROM enterprises e JOIN users u "
+                "ON u.enterprise_id = e.id WHERE u.username = 'enterprise'"
+            )
+        ).scalar_one()
     engine.dispose()
     return str(name)

@@ -46,17 +46,24 @@ def test_steps_in_order_with_recipients_and_event(hz_city, session, engine) -> N
     session.expire_all()
     hd = session.get(HiddenDanger, hd_id)
     assert hd.escalation_level == 4 and hd.next_escalation_at is None
-    by_user = dict(session.execute(
-        select(User.username, func.count()).join(Notification, Notification.user_id == User.id)
-        .where(Notification.kind.like("escalation_%")).group_by(User.username)).all())
+    by_user = dict(
+        session.execute(
+            select(User.username, func.count())
+            .join(Notification, Notification.user_id == User.id)
+            .where(Notification.kind.like("escalation_%"))
+            .group_by(User.username)
+        ).all()
+    )
     # responsible enterprise: remind + overdue; department: liaison of section C is absent in
     # seed_city (liaison is G) so the city inspectors hear; division: zhifu (most local officer)
     assert by_user["enterprise"] == 2
     assert by_user["inspector"] == 1 and by_user["zfinspector"] == 1
     assert by_user["zhifu"] == 1 and "laishan" not in by_user
-    runs = session.scalars(select(AuditEntry.after).where(
-        AuditEntry.object_id == str(hd_id), AuditEntry.action == "escalate")
-        .order_by(AuditEntry.seq)).all()
+    runs = session.scalars(
+        select(AuditEntry.after)
+        .where(AuditEntry.object_id == str(hd_id), AuditEntry.action == "escalate")
+        .order_by(AuditEntry.seq)
+    ).all()
     assert [r["steps"] for r in runs] == [["remind"], ["overdue"], ["department", "division"]]
     assert runs[2]["notified"]["division"] == ["zhifu"]
 
@@ -65,11 +72,11 @@ def test_catch_up_and_supervisor_gets_major(hz_city, session, engine) -> None:
     hd_id = registered(session, hz_city, NOW - timedelta(days=20), grade="major")
     report = jobs.run_once(factory_for(engine), NOW)
     assert report.steps == {"remind": 0, "overdue": 1, "department": 1, "division": 1}
-    notified = session.scalars(select(Escalation.notified).where(
-        Escalation.hidden_danger_id == hd_id)).all()
+    notified = session.scalars(
+        select(Escalation.notified).where(Escalation.hidden_danger_id == hd_id)
+    ).all()
     assert len(notified) == 3
-    entry = session.scalars(select(AuditEntry.after).where(
-        AuditEntry.action == "escalate")).one()
+    entry = session.scalars(select(AuditEntry.after).where(AuditEntry.action == "escalate")).one()
     assert entry["steps"] == ["overdue", "department", "division"]
     # the supervising authority (芝罘区) hears at the department step
     assert sorted(entry["notified"]["department"]) == ["zfinspector", "zhifu"]
@@ -100,7 +107,6 @@ def test_two_runs_at_once_escalate_once(hz_city, session, engine) -> None:
     assert total == {"remind": 0, "overdue": 12, "department": 10, "division": 6}
     rows = session.execute(select(Escalation.hidden_danger_id, Escalation.step)).all()
     assert len(rows) == len(set(rows)) == 28
-    audited = session.scalars(select(AuditEntry.after).where(
-        AuditEntry.action == "escalate")).all()
+    audited = session.scalars(select(AuditEntry.after).where(AuditEntry.action == "escalate")).all()
     assert sum(len(a["steps"]) for a in audited) == 28  # each step audited once
     assert {r[0] for r in rows} == set(ids)

@@ -31,14 +31,21 @@ def test_hostile_list_values_refused_in_api(hz_city, client, query, field) -> No
 def test_sort_orders_the_list(hz_city, client) -> None:
     grid = login(client, "grid")
     for title in ("隐患甲", "隐患乙", "隐患丙"):
-        resp = client.post("/api/v1/hazards", json={"title": title, "category": "electrical",
-                                                    "enterprise_id": hz_city["own_enterprise_id"]},
-                           headers=grid)
+        resp = client.post(
+            "/api/v1/hazards",
+            json={
+                "title": title,
+                "category": "electrical",
+                "enterprise_id": hz_city["own_enterprise_id"],
+            },
+            headers=grid,
+        )
         assert resp.status_code == 201, resp.text
     headers = login(client, "zhifu")
     up = [h["id"] for h in client.get("/api/v1/hazards?sort=id", headers=headers).json()["items"]]
-    down = [h["id"] for h in client.get("/api/v1/hazards?sort=-id",
-                                        headers=headers).json()["items"]]
+    down = [
+        h["id"] for h in client.get("/api/v1/hazards?sort=-id", headers=headers).json()["items"]
+    ]
     assert len(up) >= 3 and up == sorted(up) and down == sorted(up, reverse=True)
 
 

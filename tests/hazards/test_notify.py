@@ -63,8 +63,11 @@ def test_smtp_and_sms_after_commit(hz_city, session, monkeypatch) -> None:
         user = session.scalar(select(User).where(User.username == "zhifu"))
         user.username, user.phone = "zhifu@example.org", "13900000000"
         session.flush()
-        notify.deliver(session, [notify.Message(user.id, "test", "【隐患 #1】逾期", "请处理",
-                                                "/hazards/1")], NOW)
+        notify.deliver(
+            session,
+            [notify.Message(user.id, "test", "【隐患 #1】逾期", "请处理", "/hazards/1")],
+            NOW,
+        )
         assert server.messages == [] and sms.sent == []  # nothing leaves before commit
         session.commit()
         assert sms.sent == [("13900000000", "【隐患 #1】逾期")]

@@ -25,15 +25,24 @@ def test_overdue_raises_and_closing_clears_the_signal(hz_city, session, engine) 
         jobs.run_once(factory, NOW)
         signal = session.scalars(select(RiskSignal)).one()
         assert (signal.source, signal.source_ref, signal.severity, signal.active) == (
-            "hidden_danger_overdue", str(hd_id), "red", True)
+            "hidden_danger_overdue",
+            str(hd_id),
+            "red",
+            True,
+        )
         zhifu = principal(session, "zhifu")
         ent = principal(session, "enterprise")
-        plan = {"measures": "整改", "responsible_person": "张三", "funds": 1,
-                "interim_measures": "警戒"}
+        plan = {
+            "measures": "整改",
+            "responsible_person": "张三",
+            "funds": 1,
+            "interim_measures": "警戒",
+        }
         service.transition(session, ent, hd_id, "submit_plan", plan, [], NOW)
         service.transition(session, zhifu, hd_id, "approve_plan", {}, [], NOW)
-        service.transition(session, ent, hd_id, "submit_acceptance", {"note": "完成"},
-                           ["a.jpg"], NOW)
+        service.transition(
+            session, ent, hd_id, "submit_acceptance", {"note": "完成"}, ["a.jpg"], NOW
+        )
         service.transition(session, zhifu, hd_id, "accept", {}, [], NOW + timedelta(hours=1))
         session.commit()  # HiddenDangerClosed is published only now
         session.expire_all()

@@ -17,8 +17,14 @@ from tests.hazards.test_api import act, report
 def _rectified_by_zhifu(client, city: dict) -> int:  # type: ignore[no-untyped-def]
     hd = report(client, "grid", enterprise_id=city["own_enterprise_id"])
     act(client, "inspector", hd["id"], "confirm", grade="general")
-    act(client, "inspector", hd["id"], "register", responsible_party="芝罘区住建局",
-        deadline="2099-01-31")
+    act(
+        client,
+        "inspector",
+        hd["id"],
+        "register",
+        responsible_party="芝罘区住建局",
+        deadline="2099-01-31",
+    )
     act(client, "zhifu", hd["id"], "submit_plan", measures="更换护栏", responsible_person="王五")
     act(client, "zhifu", hd["id"], "submit_acceptance", note="已更换")
     return int(hd["id"])

@@ -19,27 +19,51 @@ D = timedelta(days=1)
 
 
 def hd(division: str, status: str, grade: str | None, month: str, **kw) -> HiddenDanger:  # type: ignore[no-untyped-def]
-    return HiddenDanger(title="t", source="enforcement", status=status, grade=grade,
-                        division_code=division, industry_section=kw.pop("section", "C"),
-                        reported_at=NOW - 60 * D, month=month, updated_at=NOW,
-                        escalation_level=0, **kw)
+    return HiddenDanger(
+        title="t",
+        source="enforcement",
+        status=status,
+        grade=grade,
+        division_code=division,
+        industry_section=kw.pop("section", "C"),
+        reported_at=NOW - 60 * D,
+        month=month,
+        updated_at=NOW,
+        escalation_level=0,
+        **kw,
+    )
 
 
 def seed(session) -> None:  # type: ignore[no-untyped-def]
-    session.add_all([
-        # 芝罘区: 3 closed (2 on time: 10 and 20 days; 1 late: 30 days), 1 overdue, 1 rejected
-        hd("370602", "closed", "general", "2026-09", closed_late=False, days_to_close=10.0),
-        hd("370602", "closed", "general", "2026-09", closed_late=False, days_to_close=20.0),
-        hd("370602", "closed", "major", "2026-10", closed_late=True, days_to_close=30.0,
-           supervisor_division_code="370602"),
-        hd("370602", "rectifying", "general", "2026-10", deadline=NOW - 2 * D),
-        hd("370602", "rejected", None, "2026-10"),
-        # 莱山区: 1 registered not yet due, 1 reported (untriaged), 1 public-place danger
-        hd("370613", "registered", "major", "2026-11", deadline=NOW + 5 * D,
-           supervisor_division_code="370613"),
-        hd("370613", "reported", None, "2026-11"),
-        hd("370613", "submitted", "general", "2026-11", deadline=NOW - D, section=None),
-    ])
+    session.add_all(
+        [
+            # 芝罘区: 3 closed (2 on time: 10 and 20 days; 1 late: 30 days), 1 overdue, 1 rejected
+            hd("370602", "closed", "general", "2026-09", closed_late=False, days_to_close=10.0),
+            hd("370602", "closed", "general", "2026-09", closed_late=False, days_to_close=20.0),
+            hd(
+                "370602",
+                "closed",
+                "major",
+                "2026-10",
+                closed_late=True,
+                days_to_close=30.0,
+                supervisor_division_code="370602",
+            ),
+            hd("370602", "rectifying", "general", "2026-10", deadline=NOW - 2 * D),
+            hd("370602", "rejected", None, "2026-10"),
+            # 莱山区: 1 registered not yet due, 1 reported (untriaged), 1 public-place danger
+            hd(
+                "370613",
+                "registered",
+                "major",
+                "2026-11",
+                deadline=NOW + 5 * D,
+                supervisor_division_code="370613",
+            ),
+            hd("370613", "reported", None, "2026-11"),
+            hd("370613", "submitted", "general", "2026-11", deadline=NOW - D, section=None),
+        ]
+    )
     session.flush()
     final_counts.rebuild_final(session)
     session.commit()
@@ -58,13 +82,19 @@ def test_figures_by_hand(hz_city, session) -> None:
     # the rectifying one past its deadline; the submitted one was handed in, so not overdue
     assert t["overdue"] == 1
     zhifu = {r["key"]: r for r in data["by_division"]}["370602"]
-    assert zhifu["label"] == "芝罘区" and zhifu["total"] == 5 and zhifu["rectification_rate"] == 75.0
+    assert (
+        zhifu["label"] == "芝罘区" and zhifu["total"] == 5 and zhifu["rectification_rate"] == 75.0
+    )
     months = [(r["key"], r["total"]) for r in data["by_month"]]
     assert months == [("2026-09", 2), ("2026-10", 3), ("2026-11", 3)]
     industries = {r["label"]: r["total"] for r in data["by_industry"]}
     assert industries == {"制造业": 7, "公共区域": 1}
-    only = stats.dashboard(session, Principal(2, "laishan", "district_officer", "370613"),
-                           stats.Params(grade="major"), NOW)
+    only = stats.dashboard(
+        session,
+        Principal(2, "laishan", "district_officer", "370613"),
+        stats.Params(grade="major"),
+        NOW,
+    )
     assert only["totals"]["total"] == 1 and only["by_division"][0]["key"] == "370613"
 
 
@@ -106,8 +136,7 @@ def test_summary_matches_live_figures(hz_city, session) -> None:
     assert fast == live
     # a closing through the service updates the summary in the same transaction
     submitted = session.query(HiddenDanger).filter_by(status="submitted").one()
-    service.transition(session, principal(session, "laishan"), submitted.id, "accept", {}, [],
-                       NOW)
+    service.transition(session, principal(session, "laishan"), submitted.id, "accept", {}, [], NOW)
     session.commit()
     fast, live = both()
     assert fast == live and fast["totals"]["closed"] == 4

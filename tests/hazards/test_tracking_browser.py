@@ -24,8 +24,9 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_phone_reporter_follows_the_tracking_link(base: str, browser: Any) -> None:
-    page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN",
-                            is_mobile=True, has_touch=True)
+    page = browser.new_page(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
     page.set_default_timeout(30_000)
     page.goto(f"{base}/hazards/report")
     page.fill("#r-title", "小区消防通道被占用")

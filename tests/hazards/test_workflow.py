@@ -20,14 +20,22 @@ ZHIFU = wf.Actor("district_officer", "370602")
 OWN = wf.Actor("enterprise_officer", "370602", enterprise_id=7)
 OTHER_ENT = wf.Actor("enterprise_officer", "370602", enterprise_id=8)
 GRID = wf.Actor("grid_member", "370602")
-PLAN = {"measures": "更换防爆电机", "responsible_person": "张三", "funds": "2.5",
-        "interim_measures": "停用该泵，设置警戒", "deadline": "2026-12-20"}
+PLAN = {
+    "measures": "更换防爆电机",
+    "responsible_person": "张三",
+    "funds": "2.5",
+    "interim_measures": "停用该泵，设置警戒",
+    "deadline": "2026-12-20",
+}
 
 
 def step(facts: wf.Facts, action: str, actor: wf.Actor, data: dict | None = None) -> wf.Facts:
     out = wf.decide(facts, action, actor, data or {}, NOW)
-    kept = {k: v for k, v in out.changes.items() if k in ("grade", "supervisor_division_code",
-                                                            "deadline")}
+    kept = {
+        k: v
+        for k, v in out.changes.items()
+        if k in ("grade", "supervisor_division_code", "deadline")
+    }
     return replace(facts, status=out.to_status, **kept)
 
 
@@ -50,14 +58,31 @@ def test_general_loop_from_report_to_close() -> None:
 
 
 def test_major_needs_supervisor_plan_approval_and_supervisor_acceptance() -> None:
-    f = step(wf.Facts(wf.REPORTED, enterprise_id=7), "confirm", INSPECTOR,
-             {"grade": "major", "grade_basis": "《化工和危险化学品生产经营单位重大生产安全事故隐患判定标准》第5条"})
+    f = step(
+        wf.Facts(wf.REPORTED, enterprise_id=7),
+        "confirm",
+        INSPECTOR,
+        {
+            "grade": "major",
+            "grade_basis": "《化工和危险化学品生产经营单位重大生产安全事故隐患判定标准》第5条",
+        },
+    )
     with pytest.raises(Invalid) as err:
-        wf.decide(f, "register", INSPECTOR, {"responsible_party": "x", "deadline": "2026-12-31"}, NOW)
+        wf.decide(
+            f, "register", INSPECTOR, {"responsible_party": "x", "deadline": "2026-12-31"}, NOW
+        )
     assert {e.field for e in err.value.errors} == {"supervisor_division_code", "supervisor_name"}
-    f = step(f, "register", INSPECTOR, {"responsible_party": "x", "deadline": "2026-12-31",
-                                        "supervisor_division_code": "370602",
-                                        "supervisor_name": "芝罘区应急管理局"})
+    f = step(
+        f,
+        "register",
+        INSPECTOR,
+        {
+            "responsible_party": "x",
+            "deadline": "2026-12-31",
+            "supervisor_division_code": "370602",
+            "supervisor_name": "芝罘区应急管理局",
+        },
+    )
     f = step(f, "submit_plan", OWN, PLAN)
     assert f.status == wf.PLAN_SUBMITTED
     with pytest.raises(Forbidden):  # the city inspector is not the supervising authority
@@ -90,14 +115,24 @@ def test_refusals() -> None:
     assert err.value.errors[0].field == "note" and "必填" in err.value.errors[0].zh
     confirmed = wf.Facts(wf.CONFIRMED, grade="general")
     with pytest.raises(Invalid) as err:
-        wf.decide(confirmed, "register", INSPECTOR,
-                  {"responsible_party": "x", "deadline": "2026-11-01"}, NOW)
+        wf.decide(
+            confirmed,
+            "register",
+            INSPECTOR,
+            {"responsible_party": "x", "deadline": "2026-11-01"},
+            NOW,
+        )
     assert err.value.errors[0].en == "deadline: must be in the future"
     for final in (wf.CLOSED, wf.REJECTED):
         for action in wf.ACTIONS:
             with pytest.raises(Conflict):
-                wf.decide(wf.Facts(final, grade="major", supervisor_division_code="370602"),
-                          action, wf.Actor("admin", "370602"), {}, NOW)
+                wf.decide(
+                    wf.Facts(final, grade="major", supervisor_division_code="370602"),
+                    action,
+                    wf.Actor("admin", "370602"),
+                    {},
+                    NOW,
+                )
 
 
 def test_accepting_after_the_deadline_is_late() -> None:
@@ -125,17 +160,27 @@ RELATION_ACTORS = {
     "supervising_commander": wf.Actor("commander", SUPERVISING_DIVISION),
     "supervising_inspector": wf.Actor("inspector", SUPERVISING_DIVISION),
 }
-COMPLETE = {"grade_basis": "判定标准", "note": "说明", "responsible_party": "企业",
-            "deadline": "2099-01-31", "supervisor_division_code": SUPERVISING_DIVISION,
-            "supervisor_name": "芝罘区应急管理局", "attachments": ["a.jpg"], **PLAN}
+COMPLETE = {
+    "grade_basis": "判定标准",
+    "note": "说明",
+    "responsible_party": "企业",
+    "deadline": "2099-01-31",
+    "supervisor_division_code": SUPERVISING_DIVISION,
+    "supervisor_name": "芝罘区应急管理局",
+    "attachments": ["a.jpg"],
+    **PLAN,
+}
 
 
 def _outcome(status: str, action: str, actor: wf.Actor, major: bool) -> str:
     grade = "major" if major else "general"
-    facts = wf.Facts(status, grade=None if status == wf.REPORTED else grade, enterprise_id=7,
-                     supervisor_division_code=SUPERVISING_DIVISION if major else None,
-                     deadline=None if status in (wf.REPORTED, wf.CONFIRMED)
-                     else NOW + timedelta(days=30))
+    facts = wf.Facts(
+        status,
+        grade=None if status == wf.REPORTED else grade,
+        enterprise_id=7,
+        supervisor_division_code=SUPERVISING_DIVISION if major else None,
+        deadline=None if status in (wf.REPORTED, wf.CONFIRMED) else NOW + timedelta(days=30),
+    )
     data = {**COMPLETE, "grade": grade, "deadline": "2099-01-31"}
     try:
         return wf.decide(facts, action, actor, data, NOW).to_status
@@ -156,8 +201,9 @@ def test_every_step_by_every_role_in_every_state_matches_the_domain_table() -> N
                     want = loop.expected(status, action, who, major)
                     got = _outcome(status, action, actor, major)
                     if got != want:
-                        wrong.append((status, action, who, "major" if major else "general",
-                                      want, got))
+                        wrong.append(
+                            (status, action, who, "major" if major else "general", want, got)
+                        )
     assert wrong == []
 
 
@@ -167,24 +213,47 @@ def test_buttons_offer_exactly_the_steps_the_table_allows() -> None:
             for major in (False, True):
                 if status == wf.REPORTED:
                     continue  # before grading the grade is unknown; confirm decides it
-                facts = wf.Facts(status, grade="major" if major else "general", enterprise_id=7,
-                                 supervisor_division_code=SUPERVISING_DIVISION if major else None)
-                want = sorted(a for a in loop.STEPS
-                              if loop.expected(status, a, who, major) not in
-                              ("conflict", "forbidden"))
+                facts = wf.Facts(
+                    status,
+                    grade="major" if major else "general",
+                    enterprise_id=7,
+                    supervisor_division_code=SUPERVISING_DIVISION if major else None,
+                )
+                want = sorted(
+                    a
+                    for a in loop.STEPS
+                    if loop.expected(status, a, who, major) not in ("conflict", "forbidden")
+                )
                 assert sorted(wf.available(facts, actor)) == want, (status, who, major)
 
 
 # ---------------------------------------------------------------- random sequences
 
-ACTORS = [wf.Actor(role, div, ent) for role in ROLES for div, ent in
-          (("370600", None), ("370602", 7), ("370613", 8))]
-FULL_DATA = {"grade": "major", "grade_basis": "判定标准", "note": "说明", "responsible_party": "企业",
-             "deadline": "2027-01-31", "supervisor_division_code": "370602",
-             "supervisor_name": "芝罘区应急管理局", "attachments": ["a.jpg"], **PLAN}
-actions = st.lists(st.tuples(st.sampled_from(sorted(wf.ACTIONS)), st.sampled_from(ACTORS),
-                             st.sampled_from(["general", "major"]), st.booleans()),
-                   max_size=40)
+ACTORS = [
+    wf.Actor(role, div, ent)
+    for role in ROLES
+    for div, ent in (("370600", None), ("370602", 7), ("370613", 8))
+]
+FULL_DATA = {
+    "grade": "major",
+    "grade_basis": "判定标准",
+    "note": "说明",
+    "responsible_party": "企业",
+    "deadline": "2027-01-31",
+    "supervisor_division_code": "370602",
+    "supervisor_name": "芝罘区应急管理局",
+    "attachments": ["a.jpg"],
+    **PLAN,
+}
+actions = st.lists(
+    st.tuples(
+        st.sampled_from(sorted(wf.ACTIONS)),
+        st.sampled_from(ACTORS),
+        st.sampled_from(["general", "major"]),
+        st.booleans(),
+    ),
+    max_size=40,
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -206,7 +275,8 @@ def test_random_sequences_never_leave_the_machine(seq: list) -> None:
         assert (facts.status, out.to_status) in loop.ALLOWED_STEPS
         assert out.to_status in wf.STATES
         if action in ("approve_plan", "reject_plan") or (
-                action in ("accept", "return") and facts.grade == "major"):
+            action in ("accept", "return") and facts.grade == "major"
+        ):
             assert wf.is_supervisor(facts, actor)
         if facts.grade == "major" and out.to_status == wf.SUBMITTED:
             assert facts.status == wf.RECTIFYING

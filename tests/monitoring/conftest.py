@@ -23,19 +23,35 @@ def token_of(device_id: str) -> str:
 
 def msg(device: str, ts: int, value: object, token: str | None = None, **extra: object) -> tuple:
     """One device message as the pipeline receives it: (device id, JSON body)."""
-    body = {"token": token if token is not None else token_of(device), "ts": ts, "value": value,
-            **extra}
+    body = {
+        "token": token if token is not None else token_of(device),
+        "ts": ts,
+        "value": value,
+        **extra,
+    }
     return device, json.dumps(body).encode()
 
 
-def make_sensors(session: Session, count: int = 4, sensor_type: str = "gas",
-                 prefix: str = "GAS") -> list[Sensor]:
+def make_sensors(
+    session: Session, count: int = 4, sensor_type: str = "gas", prefix: str = "GAS"
+) -> list[Sensor]:
     cell = session.query(GridCell).filter_by(code="370602-0001").one()
-    sensors = [Sensor(device_id=f"{prefix}-{i:04d}", name=f"燃气探头{i}", sensor_type=sensor_type,
-                      division_code="370602", grid_cell_id=cell.id, facility="测试管网",
-                      lon=121.36 + i * 0.001, lat=37.46, status="active",
-                      token_hash=hash_token(token_of(f"{prefix}-{i:04d}")), archived=False)
-               for i in range(1, count + 1)]
+    sensors = [
+        Sensor(
+            device_id=f"{prefix}-{i:04d}",
+            name=f"燃气探头{i}",
+            sensor_type=sensor_type,
+            division_code="370602",
+            grid_cell_id=cell.id,
+            facility="测试管网",
+            lon=121.36 + i * 0.001,
+            lat=37.46,
+            status="active",
+            token_hash=hash_token(token_of(f"{prefix}-{i:04d}")),
+            archived=False,
+        )
+        for i in range(1, count + 1)
+    ]
     session.add_all(sensors)
     session.commit()
     return sensors

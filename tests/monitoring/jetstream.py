@@ -13,21 +13,27 @@ from safecity.monitoring.settings import MonitoringSettings
 
 
 def _settings(tag: str) -> MonitoringSettings:
-    return MonitoringSettings(nats_stream=f"TEST_{tag}", nats_subject_prefix=f"test{tag}.tel",
-                              partitions=4, batch_max=500)
+    return MonitoringSettings(
+        nats_stream=f"TEST_{tag}", nats_subject_prefix=f"test{tag}.tel", partitions=4, batch_max=500
+    )
 
 
 def _env(settings: MonitoringSettings, database_url: str) -> dict[str, str]:
-    return {**os.environ, "SAFECITY_DATABASE_URL": database_url,
-            "SAFECITY_MONITORING_NATS_STREAM": settings.nats_stream,
-            "SAFECITY_MONITORING_NATS_SUBJECT_PREFIX": settings.nats_subject_prefix,
-            "SAFECITY_MONITORING_PARTITIONS": str(settings.partitions),
-            "SAFECITY_MONITORING_BATCH_MAX": str(settings.batch_max)}
+    return {
+        **os.environ,
+        "SAFECITY_DATABASE_URL": database_url,
+        "SAFECITY_MONITORING_NATS_STREAM": settings.nats_stream,
+        "SAFECITY_MONITORING_NATS_SUBJECT_PREFIX": settings.nats_subject_prefix,
+        "SAFECITY_MONITORING_PARTITIONS": str(settings.partitions),
+        "SAFECITY_MONITORING_BATCH_MAX": str(settings.batch_max),
+    }
 
 
 def start_worker(index: int, workers: int, env: dict[str, str], url: str) -> subprocess.Popen:
-    code = ("from safecity.monitoring.runners import run_nats_worker;"
-            f"run_nats_worker({index}, {workers}, {url!r})")
+    code = (
+        "from safecity.monitoring.runners import run_nats_worker;"
+        f"run_nats_worker({index}, {workers}, {url!r})"
+    )
     return subprocess.Popen([sys.executable, "-c", code], env=env)
 
 

@@ -51,8 +51,9 @@ def _until(page: Any, script: str, timeout: float = 30.0) -> Any:
 def test_alarm_link_centres_the_one_map_on_it(base: str, browser: Any) -> None:
     page = _login(browser, base, "duty")
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    listed = httpx.get(f"{base}/api/v1/monitoring/alarms?open=true&size=500", timeout=30,
-                       cookies=cookies).json()
+    listed = httpx.get(
+        f"{base}/api/v1/monitoring/alarms?open=true&size=500", timeout=30, cookies=cookies
+    ).json()
     alarm = next(a for a in listed["items"] if a["lon"] is not None)
     page.goto(f"{base}/monitoring/alarms/{alarm['id']}")
     link = page.locator("#alarm-on-map")
@@ -60,20 +61,27 @@ def test_alarm_link_centres_the_one_map_on_it(base: str, browser: Any) -> None:
     link.click()
     page.wait_for_url("**/map?focus=*")
     _until(page, "window.safecityMap && window.safecityMap.ready")
-    centre = page.evaluate("(() => { const c = window.safecityMap.map.getCenter();"
-                           " return [c.lng, c.lat, window.safecityMap.map.getZoom()]; })()")
+    centre = page.evaluate(
+        "(() => { const c = window.safecityMap.map.getCenter();"
+        " return [c.lng, c.lat, window.safecityMap.map.getZoom()]; })()"
+    )
     assert abs(centre[0] - alarm["lon"]) < 1e-4 and abs(centre[1] - alarm["lat"]) < 1e-4
     assert centre[2] >= 14
     assert page.locator(".mk-focus").count() == 1
     assert page.get_attribute(".leaflet-marker-icon.mk-focus", "title") == f"报警 #{alarm['id']}"
     _until(page, "window.safecityMap.focus.alarmFound")
-    on = _until(page, "(window.safecityMap.focus.layersOn || []).length >= 2 &&"
-                      " window.safecityMap.focus.layersOn")
+    on = _until(
+        page,
+        "(window.safecityMap.focus.layersOn || []).length >= 2 &&"
+        " window.safecityMap.focus.layersOn",
+    )
     assert set(on) >= {"alarms", "risk-hazards"}
     # The focus marker's popup leads back to the alarm.
     page.click(".leaflet-marker-icon.mk-focus")
-    assert page.locator(".leaflet-popup-content a").get_attribute("href") == \
-        f"/monitoring/alarms/{alarm['id']}"
+    assert (
+        page.locator(".leaflet-popup-content a").get_attribute("href")
+        == f"/monitoring/alarms/{alarm['id']}"
+    )
     # Without focus the map keeps fitting the user's scope.
     page.goto(f"{base}/map")
     _until(page, "window.safecityMap && window.safecityMap.ready")

@@ -44,16 +44,26 @@ def test_offline_alarm_event_names_its_rule() -> None:
     assert [(type(e).__name__, e.rule) for e in out] == [("AlarmRaised", "offline")]
 
 
-def test_instrument_alarms_do_not_raise_district_colours(session: Session,
-                                                         bus: dict) -> None:  # noqa: F811
+def test_instrument_alarms_do_not_raise_district_colours(session: Session, bus: dict) -> None:  # noqa: F811
     assert laishan(session) == "yellow"
     for i in range(5):  # a storm of red offline / stuck alarms in the cell
-        events.publish(events.AlarmRaised(NOW + timedelta(seconds=i), f"OFF-{i}", "red",
-                                          "370613", LS_LON, LS_LAT, rule="offline"))
-    events.publish(events.AlarmRaised(NOW, "STUCK-1", "red", "370613", LS_LON, LS_LAT,
-                                      rule="stuck"))
+        events.publish(
+            events.AlarmRaised(
+                NOW + timedelta(seconds=i),
+                f"OFF-{i}",
+                "red",
+                "370613",
+                LS_LON,
+                LS_LAT,
+                rule="offline",
+            )
+        )
+    events.publish(
+        events.AlarmRaised(NOW, "STUCK-1", "red", "370613", LS_LON, LS_LAT, rule="stuck")
+    )
     assert laishan(session) == "yellow"
     assert session.scalars(select(RiskSignal)).all() == []
-    events.publish(events.AlarmRaised(NOW, "GAS-1", "red", "370613", LS_LON, LS_LAT,
-                                      rule="threshold"))
+    events.publish(
+        events.AlarmRaised(NOW, "GAS-1", "red", "370613", LS_LON, LS_LAT, rule="threshold")
+    )
     assert laishan(session) == "orange"  # a real hazard still raises it

@@ -16,9 +16,16 @@ from safecity.web.app import create_app
 from tests.conftest import login
 from tests.monitoring.conftest import make_sensors, token_of
 
-SENSOR = {"device_id": "GAS-9001", "name": "芝罘燃气探头", "sensor_type": "gas",
-          "division_code": "370602", "lon": 121.4, "lat": 37.5, "facility": "芝罘路燃气管线",
-          "install_date": "2025-06-01"}
+SENSOR = {
+    "device_id": "GAS-9001",
+    "name": "芝罘燃气探头",
+    "sensor_type": "gas",
+    "division_code": "370602",
+    "lon": 121.4,
+    "lat": 37.5,
+    "facility": "芝罘路燃气管线",
+    "install_date": "2025-06-01",
+}
 
 
 def now_ms() -> int:
@@ -38,11 +45,14 @@ def test_register_sensor_returns_token_once_and_scope_applies(client) -> None:
     laishan = login(client, "laishan")
     assert client.get(f"/api/v1/monitoring/sensors/{sid}", headers=laishan).status_code == 404
     assert client.get("/api/v1/monitoring/sensors", headers=laishan).json()["total"] == 0
-    resp = client.post("/api/v1/monitoring/sensors", json={**SENSOR, "device_id": "X-1"},
-                       headers=laishan)
+    resp = client.post(
+        "/api/v1/monitoring/sensors", json={**SENSOR, "device_id": "X-1"}, headers=laishan
+    )
     assert resp.status_code == 403
-    assert client.get("/api/v1/monitoring/sensors", headers=login(client, "zhifu")).json()[
-        "total"] == 1
+    assert (
+        client.get("/api/v1/monitoring/sensors", headers=login(client, "zhifu")).json()["total"]
+        == 1
+    )
 
 
 def test_sensor_validation_is_bilingual_422(client) -> None:
@@ -71,19 +81,28 @@ def _xlsx(rows: list[list[object]]) -> bytes:
 def test_import_is_all_or_nothing_with_row_errors(client) -> None:
     admin = login(client, "admin")
     header = ["设备编号", "名称", "传感器类型", "行政区划代码", "经度", "纬度"]
-    bad = _xlsx([header, ["W-1", "水压1", "water_pressure", "370602", 121.4, 37.5],
-                 ["W-2", "水压2", "lava", "370602", 121.4, 37.5],
-                 ["W-1", "水压3", "water_pressure", "999999", 121.4, 37.5]])
-    resp = client.post("/api/v1/monitoring/sensors/import", headers=admin,
-                       files={"file": ("s.xlsx", bad)})
+    bad = _xlsx(
+        [
+            header,
+            ["W-1", "水压1", "water_pressure", "370602", 121.4, 37.5],
+            ["W-2", "水压2", "lava", "370602", 121.4, 37.5],
+            ["W-1", "水压3", "water_pressure", "999999", 121.4, 37.5],
+        ]
+    )
+    resp = client.post(
+        "/api/v1/monitoring/sensors/import", headers=admin, files={"file": ("s.xlsx", bad)}
+    )
     assert resp.status_code == 422
     rows = sorted({(d["row"], d["field"]) for d in resp.json()["detail"]})
     assert (3, "sensor_type") in rows and (4, "division_code") in rows
     assert client.get("/api/v1/monitoring/sensors", headers=admin).json()["total"] == 0
-    csv = "device_id,name,sensor_type,division_code\nW-1,水压1,water_pressure,370602\n" \
-          "W-2,水压2,hydrant_pressure,370613\n"
-    resp = client.post("/api/v1/monitoring/sensors/import", headers=admin,
-                       files={"file": ("s.csv", csv.encode())})
+    csv = (
+        "device_id,name,sensor_type,division_code\nW-1,水压1,water_pressure,370602\n"
+        "W-2,水压2,hydrant_pressure,370613\n"
+    )
+    resp = client.post(
+        "/api/v1/monitoring/sensors/import", headers=admin, files={"file": ("s.csv", csv.encode())}
+    )
     assert resp.status_code == 200, resp.text
     assert resp.json()["created"] == 2 and len(resp.json()["credentials"]) == 2
 
@@ -96,39 +115,60 @@ def test_http_telemetry_json_batch_ndjson_and_rejections(client, session) -> Non
     resp = client.post("/api/v1/telemetry", json=batch, headers=device)
     assert resp.status_code == 202 and resp.json()["stored"] == 2
     nd = "\n".join(json.dumps({"ts": t + i, "value": 3.0}) for i in range(5)) + "\n{bad"
-    resp = client.post("/api/v1/telemetry", content=nd.encode(),
-                       headers={**device, "Content-Type": "application/x-ndjson"})
-    assert resp.json() == {"accepted": 5, "stored": 5, "duplicates": 0,
-                           "rejected": {"malformed_json": 1}}
+    resp = client.post(
+        "/api/v1/telemetry",
+        content=nd.encode(),
+        headers={**device, "Content-Type": "application/x-ndjson"},
+    )
+    assert resp.json() == {
+        "accepted": 5,
+        "stored": 5,
+        "duplicates": 0,
+        "rejected": {"malformed_json": 1},
+    }
     again = client.post("/api/v1/telemetry", json=batch, headers=device).json()
     assert again["stored"] == 0 and again["duplicates"] == 2
-    assert client.post("/api/v1/telemetry", json=batch,
-                       headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert (
+        client.post(
+            "/api/v1/telemetry", json=batch, headers={"Authorization": "Bearer nope"}
+        ).status_code
+        == 401
+    )
     resp = client.post("/api/v1/telemetry", json={"ts": t, "value": "x"}, headers=device)
     assert resp.status_code == 422
     admin = login(client, "admin")
     dead = client.get("/api/v1/monitoring/dead-letters", headers=admin).json()
     assert dead["counts"] == {"malformed_json": 1, "invalid_payload": 1}
-    assert client.get("/api/v1/monitoring/dead-letters",
-                      headers=login(client, "zhifu")).status_code == 403
+    assert (
+        client.get("/api/v1/monitoring/dead-letters", headers=login(client, "zhifu")).status_code
+        == 403
+    )
 
 
-def test_ndjson_bulk_is_packed_and_non_finite_lines_still_rejected_one_by_one(client,
-                                                                             session) -> None:
+def test_ndjson_bulk_is_packed_and_non_finite_lines_still_rejected_one_by_one(
+    client, session
+) -> None:
     make_sensors(session)
-    device = {"Authorization": f"Bearer {token_of('GAS-0002')}",
-              "Content-Type": "application/x-ndjson"}
+    device = {
+        "Authorization": f"Bearer {token_of('GAS-0002')}",
+        "Content-Type": "application/x-ndjson",
+    }
     t = now_ms() - 20_000_000
     # 12,000 lines: more than one 10,000-reading batch once packed
     nd = "\n".join(json.dumps({"ts": t + i * 1000, "value": 1.0 + i % 3}) for i in range(12_000))
     resp = client.post("/api/v1/telemetry", content=nd.encode(), headers=device)
     assert resp.json() == {"accepted": 12_000, "stored": 12_000, "duplicates": 0, "rejected": {}}
     # Python's encoder writes NaN, which a strict parser refuses: each line on its own then
-    nd = "\n".join(json.dumps({"ts": now_ms() - i, "value": v})
-                   for i, v in enumerate([1.0, float("nan"), 2.0]))
+    nd = "\n".join(
+        json.dumps({"ts": now_ms() - i, "value": v}) for i, v in enumerate([1.0, float("nan"), 2.0])
+    )
     resp = client.post("/api/v1/telemetry", content=nd.encode(), headers=device)
-    assert resp.json() == {"accepted": 2, "stored": 2, "duplicates": 0,
-                           "rejected": {"non_finite": 1}}
+    assert resp.json() == {
+        "accepted": 2,
+        "stored": 2,
+        "duplicates": 0,
+        "rejected": {"non_finite": 1},
+    }
 
 
 def test_rotated_device_token_is_refused_within_a_reload(client, session, monkeypatch) -> None:
@@ -138,15 +178,20 @@ def test_rotated_device_token_is_refused_within_a_reload(client, session, monkey
     old = {"Authorization": f"Bearer {token_of('GAS-0003')}"}
     body = {"ts": now_ms(), "value": 1.0}
     assert client.post("/api/v1/telemetry", json=body, headers=old).status_code == 202
-    resp = client.post(f"/api/v1/monitoring/sensors/{sensors[2].id}/token",
-                       headers=login(client, "admin"))
+    resp = client.post(
+        f"/api/v1/monitoring/sensors/{sensors[2].id}/token", headers=login(client, "admin")
+    )
     new = {"Authorization": f"Bearer {resp.json()['token']}"}
     # the pipeline's registry may answer once more before its reload; then the old one is out
-    codes = [client.post("/api/v1/telemetry", json={**body, "ts": now_ms() + k},
-                         headers=old).status_code for k in (1, 2)]
+    codes = [
+        client.post("/api/v1/telemetry", json={**body, "ts": now_ms() + k}, headers=old).status_code
+        for k in (1, 2)
+    ]
     assert codes[-1] == 401
-    assert client.post("/api/v1/telemetry", json={**body, "ts": now_ms() + 3},
-                       headers=new).status_code == 202
+    assert (
+        client.post("/api/v1/telemetry", json={**body, "ts": now_ms() + 3}, headers=new).status_code
+        == 202
+    )
 
 
 def test_alarm_lifecycle_and_illegal_transitions(client, session) -> None:
@@ -156,61 +201,94 @@ def test_alarm_lifecycle_and_illegal_transitions(client, session) -> None:
     assert resp.status_code == 202
     admin = login(client, "admin")
     alarms = client.get("/api/v1/monitoring/alarms?open=true", headers=admin).json()["items"]
-    assert [(a["sensor_id"], a["level"], a["status"]) for a in alarms] == \
-        [(sensors[0].id, "red", "active")]
+    assert [(a["sensor_id"], a["level"], a["status"]) for a in alarms] == [
+        (sensors[0].id, "red", "active")
+    ]
     aid = alarms[0]["id"]
     url = f"/api/v1/monitoring/alarms/{aid}"
     assert client.post(url + "/resolve", json={}, headers=admin).status_code == 409
-    assert client.post(url + "/acknowledge", json={"note": "收到"},
-                       headers=admin).json()["status"] == "acknowledged"
+    assert (
+        client.post(url + "/acknowledge", json={"note": "收到"}, headers=admin).json()["status"]
+        == "acknowledged"
+    )
     assert client.post(url + "/acknowledge", json={}, headers=admin).status_code == 409
     assert client.post(url + "/handle", json={"note": "已派人"}, headers=admin).status_code == 200
     done = client.post(url + "/resolve", json={"note": "关阀"}, headers=admin).json()
     assert done["status"] == "resolved" and done["closed_by"] == "admin"
     history = client.get(url, headers=admin).json()["history"]
     assert [(h["action"], h["actor"]) for h in history] == [
-        ("raise", "system"), ("acknowledge", "admin"), ("handle", "admin"), ("resolve", "admin")]
+        ("raise", "system"),
+        ("acknowledge", "admin"),
+        ("handle", "admin"),
+        ("resolve", "admin"),
+    ]
     assert history[1]["note"] == "收到"
     assert client.get(url, headers=login(client, "laishan")).status_code == 404
-    assert client.post(url + "/false_alarm", json={},
-                       headers=login(client, "public")).status_code in (403, 404)
+    assert client.post(
+        url + "/false_alarm", json={}, headers=login(client, "public")
+    ).status_code in (403, 404)
 
 
 def test_rules_are_validated_and_versioned(client) -> None:
     analyst = login(client, "analyst")
-    bad = client.put("/api/v1/monitoring/rules", headers=analyst,
-                     json={"rules": {"gas": {"blue": 30, "yellow": 10}}})
+    bad = client.put(
+        "/api/v1/monitoring/rules",
+        headers=analyst,
+        json={"rules": {"gas": {"blue": 30, "yellow": 10}}},
+    )
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "gas.red"
-    ok = client.put("/api/v1/monitoring/rules", headers=analyst, json={
-        "rules": {"gas": {"direction": "high", "blue": 3, "yellow": 8, "orange": 20, "red": 40}},
-        "note": "tighter"})
+    ok = client.put(
+        "/api/v1/monitoring/rules",
+        headers=analyst,
+        json={
+            "rules": {
+                "gas": {"direction": "high", "blue": 3, "yellow": 8, "orange": 20, "red": 40}
+            },
+            "note": "tighter",
+        },
+    )
     assert ok.status_code == 200 and ok.json()["version"] == 1
     current = client.get("/api/v1/monitoring/rules", headers=analyst).json()
     assert current["version"] == 1 and current["rules"]["gas"]["red"] == 40
     assert current["versions"][0]["note"] == "tighter"
-    assert client.put("/api/v1/monitoring/rules", headers=login(client, "zhifu"),
-                      json={"rules": {}}).status_code == 403
+    assert (
+        client.put(
+            "/api/v1/monitoring/rules", headers=login(client, "zhifu"), json={"rules": {}}
+        ).status_code
+        == 403
+    )
 
 
 def test_readings_endpoint_and_sensor_override(client, session) -> None:
     make_sensors(session)
     device = {"Authorization": f"Bearer {token_of('GAS-0001')}"}
     t = now_ms()
-    client.post("/api/v1/telemetry", headers=device,
-                json={"readings": [{"ts": t - i * 1000, "value": float(i)} for i in range(5)]})
+    client.post(
+        "/api/v1/telemetry",
+        headers=device,
+        json={"readings": [{"ts": t - i * 1000, "value": float(i)} for i in range(5)]},
+    )
     admin = login(client, "admin")
     sid = client.get("/api/v1/monitoring/sensors?q=GAS-0001", headers=admin).json()["items"][0]
-    raw = client.get(f"/api/v1/monitoring/sensors/{sid['id']}/readings?resolution=raw",
-                     headers=admin).json()
+    raw = client.get(
+        f"/api/v1/monitoring/sensors/{sid['id']}/readings?resolution=raw", headers=admin
+    ).json()
     assert [p["value"] for p in raw["points"]] == [4.0, 3.0, 2.0, 1.0, 0.0]
-    agg = client.get(f"/api/v1/monitoring/sensors/{sid['id']}/readings?resolution=1m",
-                     headers=admin).json()
+    agg = client.get(
+        f"/api/v1/monitoring/sensors/{sid['id']}/readings?resolution=1m", headers=admin
+    ).json()
     assert sum(p["n"] for p in agg["points"]) == 5
-    resp = client.patch(f"/api/v1/monitoring/sensors/{sid['id']}", headers=admin,
-                        json={"rule_override": {"red": "high"}})
+    resp = client.patch(
+        f"/api/v1/monitoring/sensors/{sid['id']}",
+        headers=admin,
+        json={"rule_override": {"red": "high"}},
+    )
     assert resp.status_code == 422
-    resp = client.patch(f"/api/v1/monitoring/sensors/{sid['id']}", headers=admin,
-                        json={"rule_override": {"red": 30}})
+    resp = client.patch(
+        f"/api/v1/monitoring/sensors/{sid['id']}",
+        headers=admin,
+        json={"rule_override": {"red": 30}},
+    )
     assert resp.status_code == 200
     detail = client.get(f"/api/v1/monitoring/sensors/{sid['id']}", headers=admin).json()
     assert detail["rule"]["red"] == 30 and detail["last_value"] == 0.0
@@ -221,15 +299,21 @@ def test_map_layers_show_open_alarms_and_sensors_in_scope(client, session) -> No
     sensors[1].enterprise_id = 424242
     session.commit()
     device = {"Authorization": f"Bearer {token_of('GAS-0001')}"}
-    assert client.post("/api/v1/telemetry", json={"ts": now_ms(), "value": 60.0},
-                       headers=device).status_code == 202
+    assert (
+        client.post(
+            "/api/v1/telemetry", json={"ts": now_ms(), "value": 60.0}, headers=device
+        ).status_code
+        == 202
+    )
     admin = login(client, "admin")
     alarms = client.get("/api/v1/monitoring/map/alarms", headers=admin).json()["features"]
-    assert [(f["properties"]["level"], f["geometry"]["coordinates"]) for f in alarms] == \
-        [("red", [sensors[0].lon, sensors[0].lat])]
+    assert [(f["properties"]["level"], f["geometry"]["coordinates"]) for f in alarms] == [
+        ("red", [sensors[0].lon, sensors[0].lat])
+    ]
     layer = client.get("/api/v1/monitoring/map/sensors", headers=admin).json()["features"]
-    assert {f["properties"]["url"] for f in layer} == {f"/monitoring/sensors/{s.id}"
-                                                      for s in sensors}
+    assert {f["properties"]["url"] for f in layer} == {
+        f"/monitoring/sensors/{s.id}" for s in sensors
+    }
     laishan = login(client, "laishan")
     assert client.get("/api/v1/monitoring/map/alarms", headers=laishan).json()["features"] == []
     # 一企一档 lists an enterprise's own sensors
@@ -237,9 +321,9 @@ def test_map_layers_show_open_alarms_and_sensors_in_scope(client, session) -> No
     assert [s["id"] for s in mine["items"]] == [sensors[1].id]
 
 
-def test_warm_start_builds_the_pipeline_when_the_app_starts(database_url, engine, city,
-                                                             monkeypatch) -> None:
-
+def test_warm_start_builds_the_pipeline_when_the_app_starts(
+    database_url, engine, city, monkeypatch
+) -> None:
 
     monkeypatch.setenv("SAFECITY_DATABASE_URL", database_url)
     monkeypatch.setenv("SAFECITY_MONITORING_WARM_START", "true")

@@ -39,10 +39,16 @@ PREFIX = f"CRASH{os.getpid() % 10000}"
 
 
 def start_consumer(database_url: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **env, "SAFECITY_DATABASE_URL": database_url,
-           "SAFECITY_MONITORING_ROLLUP_INTERVAL_S": "1"}
-    code = ("from safecity.monitoring.runners import run_mqtt_consumer;"
-            f"run_mqtt_consumer(0, {database_url!r}, None, {PREFIX!r})")
+    env = {
+        **os.environ,
+        **env,
+        "SAFECITY_DATABASE_URL": database_url,
+        "SAFECITY_MONITORING_ROLLUP_INTERVAL_S": "1",
+    }
+    code = (
+        "from safecity.monitoring.runners import run_mqtt_consumer;"
+        f"run_mqtt_consumer(0, {database_url!r}, None, {PREFIX!r})"
+    )
     return subprocess.Popen([sys.executable, "-c", code], env=env)
 
 
@@ -53,8 +59,12 @@ class Devices:
         self.sent: dict[int, tuple[str, int]] = {}
         self.acked: set[int] = set()
         # clean_session off: after the broker comes back, unacknowledged PUBLISHes are resent
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{PREFIX}-devices",
-                        protocol=mqtt.MQTTv311, clean_session=False)
+        c = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"{PREFIX}-devices",
+            protocol=mqtt.MQTTv311,
+            clean_session=False,
+        )
         c.max_inflight_messages_set(200)
         c.max_queued_messages_set(0)
         c.reconnect_delay_set(0.1, 1)
@@ -105,13 +115,15 @@ def wait_subscribed(engine, devices: Devices) -> None:  # type: ignore[no-untype
 
 @pytest.mark.postgres
 def test_kill_9_of_the_broker_mid_backlog_loses_no_acknowledged_reading(
-        engine, session, city, database_url, tmp_path) -> None:
+    engine, session, city, database_url, tmp_path
+) -> None:
     sensors = make_sensors(session, count=DEVICES, prefix=PREFIX)
     sid = {s.device_id: s.id for s in sensors}
     t0 = int(time.time() * 1000) - 3_600_000  # the consumer process runs on the real clock
-    keys = [(s.device_id, t0 + n * 1000 + k) for n in range(PER_DEVICE)
-            for k, s in enumerate(sensors)]
-    live, backlog = keys[:len(keys) // 3], keys[len(keys) // 3:]
+    keys = [
+        (s.device_id, t0 + n * 1000 + k) for n in range(PER_DEVICE) for k, s in enumerate(sensors)
+    ]
+    live, backlog = keys[: len(keys) // 3], keys[len(keys) // 3 :]
 
     broker = NatsMqttBroker(tmp_path)
     broker.start()

@@ -30,7 +30,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, list[str]]]:
 
-
     url = f"sqlite:///{tmp_path_factory.mktemp('moncontext')}/safecity.db"
     upgrade(url)
     load_demo_city(url)
@@ -40,19 +39,33 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, l
         # (and no sensor is silent long enough for an offline alarm yet).
         demo.load(session, utcnow() - timedelta(minutes=3))
         session.commit()
-        levels = list(session.scalars(select(Sensor.device_id).where(
-            Sensor.sensor_type == "water_level").order_by(Sensor.id).offset(2).limit(6)))
-        gas = session.scalars(select(Sensor.device_id).where(
-            Sensor.sensor_type == "gas").order_by(Sensor.id.desc()).limit(1)).one()
+        levels = list(
+            session.scalars(
+                select(Sensor.device_id)
+                .where(Sensor.sensor_type == "water_level")
+                .order_by(Sensor.id)
+                .offset(2)
+                .limit(6)
+            )
+        )
+        gas = session.scalars(
+            select(Sensor.device_id)
+            .where(Sensor.sensor_type == "gas")
+            .order_by(Sensor.id.desc())
+            .limit(1)
+        ).one()
     engine.dispose()
     with live_server(url) as base:
         yield base, gas, levels
 
 
 def _post(base: str, device: str, value: float) -> None:
-    r = httpx.post(f"{base}/api/v1/telemetry", json={"ts": int(time.time() * 1000),
-                                                     "value": value},
-                   headers={"Authorization": f"Bearer {demo_token(device)}"}, timeout=30)
+    r = httpx.post(
+        f"{base}/api/v1/telemetry",
+        json={"ts": int(time.time() * 1000), "value": value},
+        headers={"Authorization": f"Bearer {demo_token(device)}"},
+        timeout=30,
+    )
     assert r.status_code == 202, r.text
 
 
@@ -78,9 +91,12 @@ def test_storm_is_grouped_below_red_and_acknowledged_at_once(live: Any, browser:
     assert re.search(r"\d{2}:\d{2}:\d{2} – \d{2}:\d{2}:\d{2}", group.inner_text())  # first–last
     # Red rows come first, whatever their time.
     levels_seen = page.eval_on_selector_all(
-        "#alarm-table tbody > tr", "rs => rs.map(r => r.querySelector('.lvl').className)")
-    ranks = [next(i for i, lv in enumerate(("red", "orange", "yellow", "blue")) if lv in c)
-             for c in levels_seen]
+        "#alarm-table tbody > tr", "rs => rs.map(r => r.querySelector('.lvl').className)"
+    )
+    ranks = [
+        next(i for i, lv in enumerate(("red", "orange", "yellow", "blue")) if lv in c)
+        for c in levels_seen
+    ]
     assert ranks == sorted(ranks) and ranks[0] == 0
     page.on("dialog", lambda d: d.accept())
     with page.expect_response("**/alarms/acknowledge-group") as answer:
@@ -88,10 +104,12 @@ def test_storm_is_grouped_below_red_and_acknowledged_at_once(live: Any, browser:
     body = answer.value.json()
     assert answer.value.status == 200 and body["acknowledged"] >= 6
     assert {a["status"] for a in body["items"]} == {"acknowledged"}
-    audit = httpx.get(f"{base}/api/v1/monitoring/alarms/{body['items'][0]['id']}", timeout=30,
-                      cookies={c["name"]: c["value"] for c in page.context.cookies()}).json()
-    assert any(h["action"] == "acknowledge" and "批量确认" in h["note"]
-               for h in audit["history"])
+    audit = httpx.get(
+        f"{base}/api/v1/monitoring/alarms/{body['items'][0]['id']}",
+        timeout=30,
+        cookies={c["name"]: c["value"] for c in page.context.cookies()},
+    ).json()
+    assert any(h["action"] == "acknowledge" and "批量确认" in h["note"] for h in audit["history"])
 
 
 def test_alarm_in_context_with_map_nearby_and_actions(live: Any, browser: Any) -> None:
@@ -104,18 +122,27 @@ def test_alarm_in_context_with_map_nearby_and_actions(live: Any, browser: Any) -
     assert row.locator("a[data-action=draft-warning]").count() == 1
     incident = row.locator("button[data-action=incident]")
     assert incident.is_disabled() and "应急指挥模块即将提供" in incident.get_attribute("title")
-    listed = httpx.get(f"{base}/api/v1/monitoring/alarms?open=true&size=500", timeout=30,
-                       cookies={c["name"]: c["value"] for c in page.context.cookies()}).json()
-    alarm_id = next(a["id"] for a in listed["items"]
-                    if a["sensor_type"] == "gas" and a["level"] == "red" and a["lon"])
+    listed = httpx.get(
+        f"{base}/api/v1/monitoring/alarms?open=true&size=500",
+        timeout=30,
+        cookies={c["name"]: c["value"] for c in page.context.cookies()},
+    ).json()
+    alarm_id = next(
+        a["id"]
+        for a in listed["items"]
+        if a["sensor_type"] == "gas" and a["level"] == "red" and a["lon"]
+    )
     page.goto(f"{base}/monitoring/alarms/{alarm_id}")
     assert not re.fullmatch(r"\d{6}", page.inner_text("#alarm-division").strip())  # a name
-    page.wait_for_function("window.safecityContextMap && "
-                           "Object.keys(window.safecityContextMarkers).length > 0")
+    page.wait_for_function(
+        "window.safecityContextMap && Object.keys(window.safecityContextMarkers).length > 0"
+    )
     rows = page.locator("#nearby tbody tr[data-kind]")
     assert rows.count() >= 3
-    distances = [int(re.sub(r"\D", "", rows.nth(i).locator("td").nth(2).inner_text()))
-                 for i in range(rows.count())]
+    distances = [
+        int(re.sub(r"\D", "", rows.nth(i).locator("td").nth(2).inner_text()))
+        for i in range(rows.count())
+    ]
     assert all(0 <= d <= 2000 for d in distances)
     assert page.locator("#people-near").inner_text().replace(",", "").isdigit()
     # A marker is clickable: its popup names the object and its distance.
@@ -155,8 +182,9 @@ def test_red_alarms_never_fold_into_a_group(live: Any, browser: Any) -> None:
     page.goto(f"{base}/monitoring/alarms")
     page.locator("#alarm-table tbody tr").first.wait_for(timeout=15_000)
     page.wait_for_function("Object.keys(window.safecityAlarms).length > 0")
-    reds = page.evaluate("Object.values(window.safecityAlarms).filter(a => a.level === 'red')"
-                         ".length")
+    reds = page.evaluate(
+        "Object.values(window.safecityAlarms).filter(a => a.level === 'red').length"
+    )
     assert reds >= 3  # the demo's red alarms and this one
     assert page.locator("#alarm-table tr.group-row .lvl-red").count() == 0
     assert page.locator("#alarm-table tr[data-id] .lvl-red").count() == reds
@@ -167,8 +195,11 @@ def test_phone_alarm_detail_fits_the_screen(live: Any, browser: Any) -> None:
     _post(base, gas, 75.0)
     page = _login(browser, base, "duty")
     page.set_viewport_size({"width": 390, "height": 844})
-    listed = httpx.get(f"{base}/api/v1/monitoring/alarms?open=true&size=500", timeout=30,
-                       cookies={c["name"]: c["value"] for c in page.context.cookies()}).json()
+    listed = httpx.get(
+        f"{base}/api/v1/monitoring/alarms?open=true&size=500",
+        timeout=30,
+        cookies={c["name"]: c["value"] for c in page.context.cookies()},
+    ).json()
     alarm_id = next(a["id"] for a in listed["items"] if a["lon"])
     page.goto(f"{base}/monitoring/alarms/{alarm_id}")
     page.wait_for_selector("#nearby")

@@ -23,8 +23,9 @@ def test_demo_load_is_idempotent(session, city) -> None:
     assert counts["sensors"] == demo.COUNT
     assert counts["hourly_aggregates"] == demo.COUNT * 24
     assert session.scalar(select(func.count()).select_from(ReadingHour)) == demo.COUNT * 24
-    open_alarms = session.scalar(select(func.count()).select_from(Alarm)
-                                 .where(Alarm.open_key.is_not(None)))
+    open_alarms = session.scalar(
+        select(func.count()).select_from(Alarm).where(Alarm.open_key.is_not(None))
+    )
     assert open_alarms == counts["alarms"] >= 10
     # Every open alarm has its reading in the data: raw row, latest value, minute and hour max.
     for alarm in session.scalars(select(Alarm).where(Alarm.open_key.is_not(None))):

@@ -52,8 +52,9 @@ def wait_for(condition, what: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def storm(pipe: Pipeline, ts: int, value: float) -> int:
-    return pipe.process([msg(f"STORM-{i:04d}", ts, value) for i in range(1, STORM + 1)], "mqtt",
-                        now=NOW).inserted
+    return pipe.process(
+        [msg(f"STORM-{i:04d}", ts, value) for i in range(1, STORM + 1)], "mqtt", now=NOW
+    ).inserted
 
 
 def alarm_ids(engine) -> list[str]:  # type: ignore[no-untyped-def]
@@ -80,12 +81,13 @@ def test_a_storm_of_alarms_does_not_hold_the_next_batch(engine, session, city) -
     gate.open.set()
     assert pipe.drain_events()
     kinds = [(type(e).__name__, e.alarm_id) for e in gate.seen]  # type: ignore[attr-defined]
-    assert sorted(kinds[:STORM + 1]) == sorted(("AlarmRaised", a) for a in raised)
-    assert sorted(kinds[STORM + 1:]) == sorted(("AlarmCleared", a) for a in raised)
+    assert sorted(kinds[: STORM + 1]) == sorted(("AlarmRaised", a) for a in raised)
+    assert sorted(kinds[STORM + 1 :]) == sorted(("AlarmCleared", a) for a in raised)
 
 
 def test_the_hand_off_is_bounded_and_the_readings_are_stored_before_it_waits(
-        engine, session, city) -> None:
+    engine, session, city
+) -> None:
     make_sensors(session, STORM, prefix="STORM")
     gate = Gate()
     pipe = Pipeline(engine, publish=gate)
@@ -137,15 +139,17 @@ def test_a_failing_handler_is_retried_alone(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_events_a_crashed_process_had_not_handled_come_back_from_the_alarms_table(
-        engine, session, city) -> None:
+    engine, session, city
+) -> None:
     make_sensors(session, 3, prefix="STORM")
     lost = Gate()  # the first process "crashes": its handlers never finish
     first = Pipeline(engine, publish=lost)
-    first.process([msg("STORM-0001", T0_MS, 60.0), msg("STORM-0002", T0_MS, 30.0)], "mqtt",
-                  now=NOW)
+    first.process([msg("STORM-0001", T0_MS, 60.0), msg("STORM-0002", T0_MS, 30.0)], "mqtt", now=NOW)
     first.process([msg("STORM-0002", T0_MS + 1000, 1.0)], "mqtt", now=NOW)  # cleared again
     with Session(engine) as s:
-        alarms = {a.sensor_id: a for a in s.scalars(select(Alarm).where(Alarm.sensor_id.is_not(None)))}
+        alarms = {
+            a.sensor_id: a for a in s.scalars(select(Alarm).where(Alarm.sensor_id.is_not(None)))
+        }
     red, cleared = (str(a.id) for a in sorted(alarms.values(), key=lambda a: a.sensor_id))
     seen: list[events.Event] = []
     second = Pipeline(engine, publish=seen.append)  # the restarted process

@@ -96,6 +96,7 @@ def test_groups_overlap_unless_they_share_a_sensor(engine, sensors, monkeypatch)
     def submit(name: str, messages: list[tuple]) -> threading.Thread:
         def run() -> None:
             results[name] = pipe.submit(messages, "http")
+
         thread = threading.Thread(target=run)
         thread.start()
         return thread
@@ -112,13 +113,20 @@ def test_groups_overlap_unless_they_share_a_sensor(engine, sensors, monkeypatch)
     gate.release.set()
     first.join(10)
     later.join(10)
-    assert [e for e in gate.log if a in e[1]] == [("enter", (a,)), ("leave", (a,)),
-                                                  ("enter", (a,)), ("leave", (a,))]
+    assert [e for e in gate.log if a in e[1]] == [
+        ("enter", (a,)),
+        ("leave", (a,)),
+        ("enter", (a,)),
+        ("leave", (a,)),
+    ]
     assert results["a1"].inserted == results["a2"].inserted == 5  # type: ignore[attr-defined]
     with engine.connect() as conn:
         alarm = conn.execute(select(Alarm).where(Alarm.sensor_id == a)).one()
-        actions = conn.execute(select(AlarmAction.action, AlarmAction.level).where(
-            AlarmAction.alarm_id == alarm.id).order_by(AlarmAction.id)).all()
+        actions = conn.execute(
+            select(AlarmAction.action, AlarmAction.level)
+            .where(AlarmAction.alarm_id == alarm.id)
+            .order_by(AlarmAction.id)
+        ).all()
     # Evaluated in the order they came: raised yellow by a1, escalated to orange by a2 (had a2
     # gone first, a1's older readings would have been ignored and the alarm raised orange).
     assert [tuple(r) for r in actions] == [("raise", "yellow"), ("escalate", "orange")]
@@ -142,8 +150,9 @@ def test_failed_write_leaves_the_engine_where_it_was(engine, sensors, monkeypatc
     again = pipe.submit(batch("GAS-0001", 0, 12.0), "http")  # the device sends again
     assert again.inserted == 5
     with engine.connect() as conn:
-        assert conn.scalar(select(Alarm.level).where(Alarm.sensor_id == sensors[0].id)) == \
-            "yellow"  # the retry was evaluated: the failed attempt had not moved the engine
+        assert (
+            conn.scalar(select(Alarm.level).where(Alarm.sensor_id == sensors[0].id)) == "yellow"
+        )  # the retry was evaluated: the failed attempt had not moved the engine
         assert len(conn.execute(select(Reading.ts)).all()) == 5
 
 
@@ -153,17 +162,22 @@ def test_many_concurrent_gateways_match_one_at_a_time(engine, session, sensors) 
     batches processed one after another."""
     more = make_sensors(session, 8, prefix="GW")
     rng = np.random.default_rng(5)
-    plans = {s.device_id: [batch(s.device_id, k * 20, float(v), n=20)
-                           for k, v in enumerate(rng.choice([1.0, 12.0, 30.0, 60.0], 6))]
-             for s in more}
+    plans = {
+        s.device_id: [
+            batch(s.device_id, k * 20, float(v), n=20)
+            for k, v in enumerate(rng.choice([1.0, 12.0, 30.0, 60.0], 6))
+        ]
+        for s in more
+    }
 
     def histories() -> dict[str, list[tuple]]:
         with engine.connect() as conn:
-            rows = conn.execute(select(Alarm.sensor_id, Alarm.rule, AlarmAction.action,
-                                       AlarmAction.level)
-                                .join(AlarmAction, AlarmAction.alarm_id == Alarm.id)
-                                .where(Alarm.sensor_id.is_not(None))
-                                .order_by(AlarmAction.id)).all()
+            rows = conn.execute(
+                select(Alarm.sensor_id, Alarm.rule, AlarmAction.action, AlarmAction.level)
+                .join(AlarmAction, AlarmAction.alarm_id == Alarm.id)
+                .where(Alarm.sensor_id.is_not(None))
+                .order_by(AlarmAction.id)
+            ).all()
         out: dict[str, list[tuple]] = {}
         for sid, rule, action, level in rows:
             out.setdefault(f"{sid}:{rule}", []).append((action, level))
@@ -174,8 +188,10 @@ def test_many_concurrent_gateways_match_one_at_a_time(engine, session, sensors) 
             return len(conn.execute(select(Reading.ts)).all())
 
     pipe = Pipeline(engine)
-    threads = [threading.Thread(target=lambda p=plan: [pipe.submit(m, "http") for m in p])
-               for plan in plans.values()]
+    threads = [
+        threading.Thread(target=lambda p=plan: [pipe.submit(m, "http") for m in p])
+        for plan in plans.values()
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -183,8 +199,15 @@ def test_many_concurrent_gateways_match_one_at_a_time(engine, session, sensors) 
     concurrent = histories()
     assert counts() == 8 * 6 * 20
     with engine.begin() as conn:  # the same again, one batch at a time, from scratch
-        for table in ("alarm_actions", "alarms", "readings", "readings_1m", "readings_1h",
-                      "sensor_latest", "readings_inbox"):
+        for table in (
+            "alarm_actions",
+            "alarms",
+            "readings",
+            "readings_1m",
+            "readings_1h",
+            "sensor_latest",
+            "readings_inbox",
+        ):
             conn.exec_driver_sql(f"DELETE FROM {table}")
     pipe = Pipeline(engine)
     for plan in plans.values():

@@ -39,7 +39,8 @@ def fresh_process(database_url: str, monkeypatch: pytest.MonkeyPatch):  # type: 
 
 
 def test_red_gas_alarm_in_an_ingestion_process_raises_risk_and_drafts_a_warning(
-        engine, sensors, database_url, fresh_process) -> None:
+    engine, sensors, database_url, fresh_process
+) -> None:
     pipe = runners._pipeline(database_url)  # what `safecity mqtt` / `safecity ingest` build
     body = json.dumps({"token": token_of("GAS-0001"), "ts": T0_MS, "value": 60.0}).encode()
     result = pipe.process([("GAS-0001", body)], "mqtt", now=NOW)
@@ -50,8 +51,11 @@ def test_red_gas_alarm_in_an_ingestion_process_raises_risk_and_drafts_a_warning(
         alarm = s.scalars(select(Alarm)).one()
         assert alarm.level == "red"
         drafts = s.scalars(select(Warning).where(Warning.alarm_id == str(alarm.id))).all()
-        signals = s.scalars(select(RiskSignal).where(RiskSignal.source == "alarm",
-                                                     RiskSignal.source_ref == str(alarm.id))).all()
+        signals = s.scalars(
+            select(RiskSignal).where(
+                RiskSignal.source == "alarm", RiskSignal.source_ref == str(alarm.id)
+            )
+        ).all()
     assert [(w.status, w.level, w.auto) for w in drafts] == [("draft", "red", True)]
     assert [(r.severity, r.active, r.division_code) for r in signals] == [("red", True, "370602")]
 

@@ -27,8 +27,9 @@ PREFIX = f"MQ{uuid.uuid4().hex[:8].upper()}"
 
 
 def publisher(port: int, client_id: str) -> mqtt.Client:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                         protocol=mqtt.MQTTv5)
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+    )
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
     client.connect("127.0.0.1", port)
@@ -58,8 +59,7 @@ def broker(tmp_path):  # type: ignore[no-untyped-def]
 def consumer(engine, session, city, broker):  # type: ignore[no-untyped-def]
     make_sensors(session, prefix=PREFIX)
     group = f"t{PREFIX}"
-    settings = MonitoringSettings(mqtt_port=broker.port, mqtt_share_group=group,
-                                  batch_wait_ms=20)
+    settings = MonitoringSettings(mqtt_port=broker.port, mqtt_share_group=group, batch_wait_ms=20)
     pipe = Pipeline(engine)
     results = []
 
@@ -77,8 +77,7 @@ def consumer(engine, session, city, broker):  # type: ignore[no-untyped-def]
     thread.join(10)
 
 
-def test_qos1_single_readings_all_stored_and_bad_devices_rejected(consumer, broker,
-                                                                  engine) -> None:
+def test_qos1_single_readings_all_stored_and_bad_devices_rejected(consumer, broker, engine) -> None:
     c, _results = consumer
     pub = publisher(broker.port, f"pub-{PREFIX}")
     t0 = epoch_ms() - 60_000  # the pipeline refuses readings far from its clock
@@ -88,10 +87,14 @@ def test_qos1_single_readings_all_stored_and_bad_devices_rejected(consumer, brok
         body = json.dumps({"token": token_of(dev), "ts": t0 + i, "value": 1.0 + (i % 3)})
         infos.append(pub.publish(topic_for(dev), body, qos=1))
     # device 2's token on device 1's topic: a device can only write its own readings
-    pub.publish(topic_for(device(1)), json.dumps({"token": token_of(device(2)),
-                                                 "ts": t0, "value": 99.0}), qos=1)
-    pub.publish(topic_for(f"{PREFIX}-GHOST"), json.dumps({"token": "x", "ts": t0, "value": 1}),
-                qos=1)
+    pub.publish(
+        topic_for(device(1)),
+        json.dumps({"token": token_of(device(2)), "ts": t0, "value": 99.0}),
+        qos=1,
+    )
+    pub.publish(
+        topic_for(f"{PREFIX}-GHOST"), json.dumps({"token": "x", "ts": t0, "value": 1}), qos=1
+    )
     pub.publish(topic_for(device(3)), b"{]", qos=1)
     for info in infos:
         info.wait_for_publish(10)
@@ -103,6 +106,7 @@ def test_qos1_single_readings_all_stored_and_bad_devices_rejected(consumer, brok
     assert c.processed == 2003
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Reading)) == 2000
-        reasons = dict(conn.execute(select(DeadLetter.reason, func.count())
-                                    .group_by(DeadLetter.reason)).all())
+        reasons = dict(
+            conn.execute(select(DeadLetter.reason, func.count()).group_by(DeadLetter.reason)).all()
+        )
     assert reasons == {"bad_credential": 1, "unknown_device": 1, "malformed_json": 1}

@@ -40,8 +40,9 @@ def _publish_311(topic: str, payload: bytes, mid: int) -> bytes:
 
 def test_parse_311_publish_keeps_the_whole_payload() -> None:
     # A payload starting with a byte that a v5 parser would take for a property length.
-    raw = _publish_311(topic_for("GAS-0001"), b'{"ts":1,"value":2}', 513) \
-        + _publish_311(topic_for("GAS-0002"), b"\x05abcde", 514)
+    raw = _publish_311(topic_for("GAS-0001"), b'{"ts":1,"value":2}', 513) + _publish_311(
+        topic_for("GAS-0002"), b"\x05abcde", 514
+    )
     out: list = []
     used, others = parse(raw, out, v5=False)
     assert used == len(raw) and not others
@@ -59,4 +60,3 @@ def test_connack_refusals() -> None:
     assert _connack_refusal(b"\x00\x87\x00", 5)
     # NATS answers an MQTT 5 CONNECT with a 3.1.1 CONNACK, code 1: say what to set
     assert "SAFECITY_MONITORING_MQTT_PROTOCOL=4" in (_connack_refusal(b"\x00\x01", 5) or "")
-

@@ -21,18 +21,27 @@ from safecity.monitoring.settings import MonitoringSettings
 TOPIC = b"safecity/v1/devices/D1/telemetry"  # 32 bytes
 
 
-def publish(topic: bytes, payload: bytes, qos: int = 1, mid: int = 7,
-            props: bytes = b"\x00") -> bytes:
+def publish(
+    topic: bytes, payload: bytes, qos: int = 1, mid: int = 7, props: bytes = b"\x00"
+) -> bytes:
     var = len(topic).to_bytes(2, "big") + topic + (mid.to_bytes(2, "big") if qos else b"")
     body = var + props + payload
     return bytes([0x30 | qos << 1]) + varint(len(body)) + body
 
 
-@pytest.mark.parametrize(("value", "encoded"), [
-    (0, b"\x00"), (127, b"\x7f"), (128, b"\x80\x01"), (321, b"\xc1\x02"),
-    (16_383, b"\xff\x7f"), (16_384, b"\x80\x80\x01"), (2_097_152, b"\x80\x80\x80\x01"),
-    (268_435_455, b"\xff\xff\xff\x7f"),  # the largest, MQTT 5.0 §1.5.5 table
-])
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [
+        (0, b"\x00"),
+        (127, b"\x7f"),
+        (128, b"\x80\x01"),
+        (321, b"\xc1\x02"),
+        (16_383, b"\xff\x7f"),
+        (16_384, b"\x80\x80\x01"),
+        (2_097_152, b"\x80\x80\x80\x01"),
+        (268_435_455, b"\xff\xff\xff\x7f"),  # the largest, MQTT 5.0 §1.5.5 table
+    ],
+)
 def test_variable_byte_integer(value: int, encoded: bytes) -> None:
     assert varint(value) == encoded
     used, _ = parse(b"\xd0" + encoded + bytes(value) if value < 20_000 else b"", [])
@@ -70,9 +79,12 @@ def test_split_packets_wait_for_the_rest() -> None:
 
 def test_other_topics_have_no_device() -> None:
     out: list = []
-    parse(publish(b"safecity/v1/devices/a/b/telemetry", b"{}") +
-          publish(b"safecity/v1/devices//telemetry", b"{}") +
-          publish(b"other/D1/telemetry", b"{}"), out)
+    parse(
+        publish(b"safecity/v1/devices/a/b/telemetry", b"{}")
+        + publish(b"safecity/v1/devices//telemetry", b"{}")
+        + publish(b"other/D1/telemetry", b"{}"),
+        out,
+    )
     assert [m[0] for m in out] == [None, None, None]
 
 
@@ -90,8 +102,9 @@ def test_non_publish_packets_are_returned() -> None:
 def test_connect_resumes_the_session_with_expiry_and_receive_maximum() -> None:
     packet = connect_packet("c", None, None, 1000)
     # props: 0x11 session expiry 604800 s = 0x00093A80, 0x21 receive maximum 1000 = 0x03E8
-    assert packet == (b"\x10\x16\x00\x04MQTT\x05\x00\x00\x1e\x08"
-                      b"\x11\x00\x09\x3a\x80\x21\x03\xe8\x00\x01c")
+    assert packet == (
+        b"\x10\x16\x00\x04MQTT\x05\x00\x00\x1e\x08\x11\x00\x09\x3a\x80\x21\x03\xe8\x00\x01c"
+    )
     with_login = connect_packet("c", "u", "p", 10)
     assert with_login[9] == 0xC0  # username and password flags, clean start still off
 
@@ -103,7 +116,6 @@ def test_subscribe_and_puback() -> None:
 
 def test_messages_right_behind_the_connack_are_processed_and_acknowledged() -> None:
     """A resumed session's queued messages can share the CONNACK's TCP segment."""
-
 
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
@@ -128,8 +140,13 @@ def test_messages_right_behind_the_connack_are_processed_and_acknowledged() -> N
 
     threading.Thread(target=broker, daemon=True).start()
     received: list = []
-    consumer = Consumer(MonitoringSettings(mqtt_port=port, mqtt_share_group=""), "t-connack",
-                        received.extend, shared=False, batch_wait_ms=10)
+    consumer = Consumer(
+        MonitoringSettings(mqtt_port=port, mqtt_share_group=""),
+        "t-connack",
+        received.extend,
+        shared=False,
+        batch_wait_ms=10,
+    )
     consumer.start()
     runner = threading.Thread(target=consumer.run, daemon=True)
     runner.start()

@@ -36,8 +36,9 @@ async def _publish(settings: MonitoringSettings, items: list[tuple[str, bytes]])
     return stored
 
 
-def test_two_workers_one_killed_mid_stream_store_everything_once(engine, session, city,
-                                                                  database_url) -> None:
+def test_two_workers_one_killed_mid_stream_store_everything_once(
+    engine, session, city, database_url
+) -> None:
     require_service("NATS", 4222)
     sensors = make_sensors(session, count=12, prefix="NATS")
     settings = _settings(f"{os.getpid()}{int(time.time()) % 10000}")
@@ -46,8 +47,14 @@ def test_two_workers_one_killed_mid_stream_store_everything_once(engine, session
     items = []
     for i in range(TOTAL):
         device = sensors[i % len(sensors)].device_id
-        items.append((device, json.dumps({"token": token_of(device), "ts": t0 + i,
-                                          "value": float(i % 9)}).encode()))
+        items.append(
+            (
+                device,
+                json.dumps(
+                    {"token": token_of(device), "ts": t0 + i, "value": float(i % 9)}
+                ).encode(),
+            )
+        )
     workers: list[subprocess.Popen] = []
     try:
         assert asyncio.run(_publish(settings, items)) == TOTAL

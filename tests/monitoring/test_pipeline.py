@@ -33,26 +33,47 @@ def test_writes_are_idempotent_and_aggregated(engine, sensors) -> None:
     with engine.begin() as conn:
         assert write_readings(conn, sid, ts, val, nan, nan) == 4
     with engine.begin() as conn:  # the same batch again, plus an in-batch repeat
-        assert write_readings(conn, np.r_[sid, sid[:1]], np.r_[ts, ts[:1]], np.r_[val, val[:1]],
-                              np.r_[nan, nan[:1]], np.r_[nan, nan[:1]]) == 0
+        assert (
+            write_readings(
+                conn,
+                np.r_[sid, sid[:1]],
+                np.r_[ts, ts[:1]],
+                np.r_[val, val[:1]],
+                np.r_[nan, nan[:1]],
+                np.r_[nan, nan[:1]],
+            )
+            == 0
+        )
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Reading)) == 4
-        minute = conn.execute(select(ReadingMinute.n, ReadingMinute.vmin, ReadingMinute.vmax,
-                                     ReadingMinute.vsum).where(
-            ReadingMinute.sensor_id == sensors[0].id).order_by(ReadingMinute.bucket)).all()
+        minute = conn.execute(
+            select(ReadingMinute.n, ReadingMinute.vmin, ReadingMinute.vmax, ReadingMinute.vsum)
+            .where(ReadingMinute.sensor_id == sensors[0].id)
+            .order_by(ReadingMinute.bucket)
+        ).all()
         assert [tuple(r) for r in minute] == [(2, 1.0, 3.0, 4.0), (1, 5.0, 5.0, 5.0)]
-        hour = conn.execute(select(ReadingHour.n, ReadingHour.vsum).where(
-            ReadingHour.sensor_id == sensors[0].id)).one()
+        hour = conn.execute(
+            select(ReadingHour.n, ReadingHour.vsum).where(ReadingHour.sensor_id == sensors[0].id)
+        ).one()
         assert tuple(hour) == (3, 9.0)
-        latest = conn.execute(select(SensorLatest.ts, SensorLatest.value).where(
-            SensorLatest.sensor_id == sensors[0].id)).one()
+        latest = conn.execute(
+            select(SensorLatest.ts, SensorLatest.value).where(
+                SensorLatest.sensor_id == sensors[0].id
+            )
+        ).one()
         assert tuple(latest) == (T0_MS + 61_000, 5.0)
 
 
 def test_positions_are_stored(engine, sensors) -> None:
     with engine.begin() as conn:
-        write_readings(conn, np.array([sensors[0].id]), np.array([T0_MS]), np.array([50.0]),
-                       np.array([121.5]), np.array([37.4]))
+        write_readings(
+            conn,
+            np.array([sensors[0].id]),
+            np.array([T0_MS]),
+            np.array([50.0]),
+            np.array([121.5]),
+            np.array([37.4]),
+        )
         row = conn.execute(text("SELECT lon, lat FROM readings")).one()
     assert tuple(row) == (121.5, 37.4)
 
@@ -76,12 +97,20 @@ def test_every_bad_input_reason_is_rejected_counted_and_kept(engine, sensors) ->
     result = pipe.process(messages, "mqtt", now=NOW)
     assert result.accepted == 1 and result.inserted == 1
     assert dict(result.rejected) == {
-        "malformed_json": 1, "unknown_device": 1, "bad_credential": 1, "non_finite": 2,
-        "future_timestamp": 1, "too_old": 1, "oversized": 1, "invalid_payload": 1,
-        "wrong_quantity": 1}
+        "malformed_json": 1,
+        "unknown_device": 1,
+        "bad_credential": 1,
+        "non_finite": 2,
+        "future_timestamp": 1,
+        "too_old": 1,
+        "oversized": 1,
+        "invalid_payload": 1,
+        "wrong_quantity": 1,
+    }
     with engine.connect() as conn:
-        stored = dict(conn.execute(select(DeadLetter.reason, func.count())
-                                   .group_by(DeadLetter.reason)).all())
+        stored = dict(
+            conn.execute(select(DeadLetter.reason, func.count()).group_by(DeadLetter.reason)).all()
+        )
     assert stored == dict(result.rejected)
     # exactly 5 minutes ahead is still accepted
     ok = pipe.process([msg("GAS-0004", T0_MS + 30_000 + 5 * 60_000, 1.0)], "mqtt", now=NOW)
@@ -90,8 +119,12 @@ def test_every_bad_input_reason_is_rejected_counted_and_kept(engine, sensors) ->
 
 def test_batch_payload_and_repeated_delivery(engine, sensors) -> None:
     pipe = Pipeline(engine)
-    body = json.dumps({"token": token_of("GAS-0001"), "readings": [
-        {"ts": T0_MS + i * 1000, "value": 1.0 + i} for i in range(10)]}).encode()
+    body = json.dumps(
+        {
+            "token": token_of("GAS-0001"),
+            "readings": [{"ts": T0_MS + i * 1000, "value": 1.0 + i} for i in range(10)],
+        }
+    ).encode()
     first = pipe.process([("GAS-0001", body)], "mqtt", now=NOW)
     again = pipe.process([("GAS-0001", body)], "mqtt", now=NOW)
     assert (first.inserted, again.inserted, again.duplicates) == (10, 0, 10)
@@ -107,8 +140,12 @@ def test_alarm_raise_repeat_escalate_clear(engine, sensors) -> None:
     pipe.process([msg("GAS-0001", T0_MS + 2000, 30.0)], "mqtt", now=NOW)  # orange
     with engine.connect() as conn:
         alarm = conn.execute(select(Alarm)).one()
-    assert (alarm.level, alarm.status, alarm.occurrences, alarm.value) == ("orange", "active", 3,
-                                                                           30.0)
+    assert (alarm.level, alarm.status, alarm.occurrences, alarm.value) == (
+        "orange",
+        "active",
+        3,
+        30.0,
+    )
     assert pipe.drain_events()  # handlers run on the hand-off thread, after the commit
     assert [type(e).__name__ for e in seen] == ["AlarmRaised", "AlarmRaised"]
     assert seen[1].level == "orange" and seen[1].division_code == "370602"
@@ -124,14 +161,18 @@ def test_restart_keeps_one_alarm_and_gas_leak_composite(engine, sensors) -> None
     pipe = Pipeline(engine)
     pipe.process([msg("GAS-0001", T0_MS, 12.0)], "mqtt", now=NOW)
     pipe = Pipeline(engine)  # a new process: state comes back from the database
-    pipe.process([msg("GAS-0001", T0_MS + 1000, 12.5), msg("GAS-0002", T0_MS + 1000, 11.0)],
-                 "mqtt", now=NOW)
+    pipe.process(
+        [msg("GAS-0001", T0_MS + 1000, 12.5), msg("GAS-0002", T0_MS + 1000, 11.0)], "mqtt", now=NOW
+    )
     with engine.connect() as conn:
-        rows = conn.execute(select(Alarm.sensor_id, Alarm.rule, Alarm.level)
-                            .order_by(Alarm.id)).all()
-    assert [tuple(r) for r in rows] == [(sensors[0].id, "threshold", "yellow"),
-                                        (sensors[1].id, "threshold", "yellow"),
-                                        (None, "gas_leak", "red")]
+        rows = conn.execute(
+            select(Alarm.sensor_id, Alarm.rule, Alarm.level).order_by(Alarm.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (sensors[0].id, "threshold", "yellow"),
+        (sensors[1].id, "threshold", "yellow"),
+        (None, "gas_leak", "red"),
+    ]
 
 
 def test_offline_sweep_raises_alarm(engine, sensors) -> None:
@@ -154,8 +195,11 @@ def test_parts_stored_together_each_get_their_own_counts(engine, sensors) -> Non
         counts = write_parts(conn, sid, ts, np.arange(4.0), nan, nan, part, 3)
     assert counts.tolist() == [2, 1, 0]
     with engine.connect() as conn:
-        rows = conn.execute(select(Reading.sensor_id, Reading.ts, Reading.value)
-                            .order_by(Reading.sensor_id, Reading.ts)).all()
+        rows = conn.execute(
+            select(Reading.sensor_id, Reading.ts, Reading.value).order_by(
+                Reading.sensor_id, Reading.ts
+            )
+        ).all()
         assert conn.scalar(select(func.sum(ReadingMinute.n))) == 3
     assert [tuple(r) for r in rows] == [(a, T0_MS, 0.0), (a, T0_MS + 1000, 1.0), (b, T0_MS, 2.0)]
 

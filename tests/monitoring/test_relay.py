@@ -28,11 +28,13 @@ NDJSON = {"Content-Type": "application/x-ndjson"}
 def relaying(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """Forwarding on, into a stream of this test's own."""
     settings = _settings(f"R{os.getpid()}{int(time.time() * 1000) % 100000}")
-    env = {"SAFECITY_MONITORING_HTTP_FORWARD_NATS": "true",
-           "SAFECITY_MONITORING_NATS_TRUSTED": "true",
-           "SAFECITY_MONITORING_NATS_STREAM": settings.nats_stream,
-           "SAFECITY_MONITORING_NATS_SUBJECT_PREFIX": settings.nats_subject_prefix,
-           "SAFECITY_MONITORING_PARTITIONS": str(settings.partitions)}
+    env = {
+        "SAFECITY_MONITORING_HTTP_FORWARD_NATS": "true",
+        "SAFECITY_MONITORING_NATS_TRUSTED": "true",
+        "SAFECITY_MONITORING_NATS_STREAM": settings.nats_stream,
+        "SAFECITY_MONITORING_NATS_SUBJECT_PREFIX": settings.nats_subject_prefix,
+        "SAFECITY_MONITORING_PARTITIONS": str(settings.partitions),
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     get_monitoring_settings.cache_clear()
@@ -51,19 +53,24 @@ async def _messages_in(settings: MonitoringSettings) -> int:
         await nc.close()
 
 
-def test_relayed_ndjson_and_batches_are_stored_exactly_once(client, engine, session,
-                                                           database_url, relaying) -> None:
+def test_relayed_ndjson_and_batches_are_stored_exactly_once(
+    client, engine, session, database_url, relaying
+) -> None:
     require_service("NATS", 4222)
     make_sensors(session, count=2)
-    bad = client.post("/api/v1/telemetry", content=b'{"ts": 1, "value": 1}',
-                      headers={**NDJSON, "Authorization": "Bearer nope"})
+    bad = client.post(
+        "/api/v1/telemetry",
+        content=b'{"ts": 1, "value": 1}',
+        headers={**NDJSON, "Authorization": "Bearer nope"},
+    )
     assert bad.status_code == 401
     assert asyncio.run(_messages_in(relaying)) == 0
     t0 = int(time.time() * 1000) - 60_000
     lines = [json.dumps({"ts": t0 + i, "value": 1.0 + i % 3}) for i in range(40)]
     device = {"Authorization": f"Bearer {token_of('GAS-0001')}"}
-    resp = client.post("/api/v1/telemetry", content="\n".join(lines).encode(),
-                       headers={**device, **NDJSON})
+    resp = client.post(
+        "/api/v1/telemetry", content="\n".join(lines).encode(), headers={**device, **NDJSON}
+    )
     assert (resp.status_code, resp.json()) == (202, {"queued": 40})
     # A batch too large for one stream message is cut into batches the workers accept.
     big = {"readings": [{"ts": t0 + i, "value": 2.0, "note": "x" * 40} for i in range(6000)]}
@@ -72,11 +79,16 @@ def test_relayed_ndjson_and_batches_are_stored_exactly_once(client, engine, sess
     assert resp.status_code == 202 and resp.json()["queued"] >= 2
     queued = 40 + resp.json()["queued"]
     assert asyncio.run(_messages_in(relaying)) == queued  # acknowledged = in the stream
-    again = client.post("/api/v1/telemetry", content="\n".join(lines[:10]).encode(),
-                        headers={**device, **NDJSON})  # a device resending: no second row
+    again = client.post(
+        "/api/v1/telemetry", content="\n".join(lines[:10]).encode(), headers={**device, **NDJSON}
+    )  # a device resending: no second row
     assert again.json() == {"queued": 10}
-    worker = start_worker(0, 1, {**_env(relaying, database_url),
-                                 "SAFECITY_MONITORING_NATS_TRUSTED": "true"}, database_url)
+    worker = start_worker(
+        0,
+        1,
+        {**_env(relaying, database_url), "SAFECITY_MONITORING_NATS_TRUSTED": "true"},
+        database_url,
+    )
     try:
         deadline = time.time() + 60
         while _count(engine) < 6040 and time.time() < deadline:
@@ -100,16 +112,18 @@ def _count(engine) -> int:  # type: ignore[no-untyped-def]
         return int(conn.scalar(select(func.count()).select_from(Reading)) or 0)
 
 
-def test_nats_unreachable_is_503_bilingual_and_nothing_queued(client, session, relaying,
-                                                              monkeypatch) -> None:
+def test_nats_unreachable_is_503_bilingual_and_nothing_queued(
+    client, session, relaying, monkeypatch
+) -> None:
     make_sensors(session, count=1)
     monkeypatch.setenv("SAFECITY_MONITORING_NATS_URL", f"nats://127.0.0.1:{free_port()}")
     monkeypatch.setenv("SAFECITY_MONITORING_HTTP_FORWARD_TIMEOUT_S", "1")
     get_monitoring_settings.cache_clear()
     device = {"Authorization": f"Bearer {token_of('GAS-0001')}"}
     started = time.monotonic()
-    resp = client.post("/api/v1/telemetry", json={"ts": int(time.time() * 1000), "value": 1.0},
-                       headers=device)
+    resp = client.post(
+        "/api/v1/telemetry", json={"ts": int(time.time() * 1000), "value": 1.0}, headers=device
+    )
     assert resp.status_code == 503 and time.monotonic() - started < 5
     body = resp.json()
     assert body["error"] == "unavailable" and "稍后重发" in body["message"]
@@ -118,14 +132,17 @@ def test_nats_unreachable_is_503_bilingual_and_nothing_queued(client, session, r
 
 def test_split_body_keeps_messages_within_the_workers_limit() -> None:
     lines = b'{"ts": 1, "value": 1}\n\n{"ts": 2, "value": 2}\n'
-    assert relay.split_body(lines, ndjson=True) == [b'{"ts": 1, "value": 1}',
-                                                    b'{"ts": 2, "value": 2}']
+    assert relay.split_body(lines, ndjson=True) == [
+        b'{"ts": 1, "value": 1}',
+        b'{"ts": 2, "value": 2}',
+    ]
     batch = json.dumps({"readings": [{"ts": i, "value": 1} for i in range(25_000)]}).encode()
     parts = relay.split_body(batch, ndjson=False)
     decoded = [json.loads(p)["readings"] for p in parts]
     assert [r["ts"] for part in decoded for r in part] == list(range(25_000))
-    assert all(len(p) <= 256 * 1024 and len(d) <= 10_000 for p, d in zip(parts, decoded,
-                                                                        strict=True))
+    assert all(
+        len(p) <= 256 * 1024 and len(d) <= 10_000 for p, d in zip(parts, decoded, strict=True)
+    )
     with pytest.raises(Exception) as exc:
         relay.split_body(b'{"value": "' + b"x" * 300_000 + b'"}', ndjson=False)
     assert getattr(exc.value, "status", None) == 422

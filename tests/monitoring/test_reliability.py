@@ -33,12 +33,17 @@ DEVICES = [f"REL-{i:04d}" for i in range(1, 21)]
 
 
 def start_consumer(database_url: str, port: int, tag: str) -> subprocess.Popen:
-    env = {**os.environ, "SAFECITY_MONITORING_MQTT_PORT": str(port),
-           "SAFECITY_DATABASE_URL": database_url,
-           # as in production: aggregates folded from the inbox every second (PostgreSQL)
-           "SAFECITY_MONITORING_ROLLUP_INTERVAL_S": "1"}
-    code = ("from safecity.monitoring.runners import run_mqtt_consumer;"
-            f"run_mqtt_consumer(0, {database_url!r}, None, {tag!r})")
+    env = {
+        **os.environ,
+        "SAFECITY_MONITORING_MQTT_PORT": str(port),
+        "SAFECITY_DATABASE_URL": database_url,
+        # as in production: aggregates folded from the inbox every second (PostgreSQL)
+        "SAFECITY_MONITORING_ROLLUP_INTERVAL_S": "1",
+    }
+    code = (
+        "from safecity.monitoring.runners import run_mqtt_consumer;"
+        f"run_mqtt_consumer(0, {database_url!r}, None, {tag!r})"
+    )
     return subprocess.Popen([sys.executable, "-c", code], env=env)
 
 
@@ -47,8 +52,9 @@ class Publisher:
         self.acked: set[int] = set()
         self.sent: dict[int, tuple[str, int]] = {}
         self.lock = threading.Lock()
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="rel-publisher",
-                        protocol=mqtt.MQTTv5)
+        c = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id="rel-publisher", protocol=mqtt.MQTTv5
+        )
         c.max_inflight_messages_set(500)
         c.max_queued_messages_set(0)
         c.reconnect_delay_set(0.1, 1)
@@ -106,8 +112,9 @@ def wait_stored_grows(engine) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.postgres
-def test_kill_consumer_and_restart_broker_mid_stream(engine, session, city, database_url,
-                                                     tmp_path) -> None:
+def test_kill_consumer_and_restart_broker_mid_stream(
+    engine, session, city, database_url, tmp_path
+) -> None:
     sensors = make_sensors(session, count=len(DEVICES), prefix="REL")
     by_device = {s.device_id: s.id for s in sensors}
     broker = Broker(str(tmp_path))
@@ -162,7 +169,9 @@ def test_kill_consumer_and_restart_broker_mid_stream(engine, session, city, data
     expected = {(by_device[d], ts) for d, ts in acked}
     assert len(acked) == TOTAL, f"publisher saw {len(acked)} of {TOTAL} acknowledged"
     lost = sorted(ts for (_sid, ts) in expected - rows)
-    assert not lost, f"lost {len(lost)} acknowledged readings, published between " \
+    assert not lost, (
+        f"lost {len(lost)} acknowledged readings, published between "
         f"{(lost[0] - t0) / RATE:.2f} s and {(lost[-1] - t0) / RATE:.2f} s; phases {phases}"
+    )
     assert len(rows) == TOTAL  # nothing extra
     assert counted == TOTAL, f"aggregates counted {counted} for {TOTAL} readings (duplicates)"

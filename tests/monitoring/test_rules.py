@@ -122,8 +122,9 @@ def test_vehicle_overspeed_and_off_route() -> None:
     slot = np.array([eng.slot[9]])
 
     def go(t: int, speed: float, lon: float, lat: float) -> list:
-        return eng.evaluate(slot, np.array([T0 + t]), np.array([speed]), np.array([lon]),
-                            np.array([lat]))
+        return eng.evaluate(
+            slot, np.array([T0 + t]), np.array([speed]), np.array([lon]), np.array([lat])
+        )
 
     assert go(0, 80.0, 121.45, 37.50) == []
     assert levels(go(1000, 80.1, 121.45, 37.50), "overspeed") == [3]
@@ -143,8 +144,9 @@ def test_two_gas_sensors_in_one_cell_within_60_s_is_a_possible_leak() -> None:
     assert levels(at(1, 0, 12.0), "gas_leak") == []
     assert levels(at(4, 1000, 12.0), "gas_leak") == []  # other cell
     out = at(2, 60_000, 12.0)  # exactly 60 s later in the same cell
-    assert [(t.rule, t.level, t.grid_cell_id) for t in out if t.rule == "gas_leak"] == \
-        [("gas_leak", 4, 5)]
+    assert [(t.rule, t.level, t.grid_cell_id) for t in out if t.rule == "gas_leak"] == [
+        ("gas_leak", 4, 5)
+    ]
     assert levels(at(1, 61_000, 0.0), "gas_leak") == [0]  # only one left alarming
 
 
@@ -175,17 +177,20 @@ def test_many_sensors_vectorised() -> None:
     assert {t.level for t in out} == {4}
 
 
-@pytest.mark.parametrize(("rule", "field"), [
-    ({"direction": "sideways"}, "gas.direction"),
-    ({"blue": 10, "yellow": 5}, "gas.red"),
-    ({"blue": "x"}, "gas.blue"),
-    ({"hysteresis": -1}, "gas.hysteresis"),
-    ({"rate": {"per_min": 0}}, "gas.rate.per_min"),
-    ({"rate": {"per_min": 1, "level": "purple"}}, "gas.rate.level"),
-    ({"range": [5, 1]}, "gas.range"),
-    ({"colour": "red"}, "gas.colour"),
-    ({"blue": float("nan")}, "gas.blue"),
-])
+@pytest.mark.parametrize(
+    ("rule", "field"),
+    [
+        ({"direction": "sideways"}, "gas.direction"),
+        ({"blue": 10, "yellow": 5}, "gas.red"),
+        ({"blue": "x"}, "gas.blue"),
+        ({"hysteresis": -1}, "gas.hysteresis"),
+        ({"rate": {"per_min": 0}}, "gas.rate.per_min"),
+        ({"rate": {"per_min": 1, "level": "purple"}}, "gas.rate.level"),
+        ({"range": [5, 1]}, "gas.range"),
+        ({"colour": "red"}, "gas.colour"),
+        ({"blue": float("nan")}, "gas.blue"),
+    ],
+)
 def test_rule_validation_names_the_field(rule: dict, field: str) -> None:
     errors = validate_rule(rule, "gas")
     assert field in [e.field for e in errors]

@@ -16,13 +16,17 @@ from tests.scope_city import seed_everything
 def _web_login(client, username: str) -> None:  # type: ignore[no-untyped-def]
     client.cookies.clear()
     csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
-    resp = client.post("/login", data={"username": username, "password": PASSWORD,
-                                       "csrf": csrf}, follow_redirects=False)
+    resp = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf": csrf},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303
 
 
-def test_public_account_does_not_see_the_alarm_console(client, session, city, password_hash
-                                                       ) -> None:
+def test_public_account_does_not_see_the_alarm_console(
+    client, session, city, password_hash
+) -> None:
     seed_everything(session, password_hash)
     message = session.scalar(select(Alarm.message).where(Alarm.division_code == "370602"))
     _web_login(client, "duty")
@@ -34,8 +38,9 @@ def test_public_account_does_not_see_the_alarm_console(client, session, city, pa
     assert "燃气探头" not in page.text
 
 
-def test_liaison_sees_its_industrys_sensors_and_alarms(client, session, city, password_hash
-                                                       ) -> None:
+def test_liaison_sees_its_industrys_sensors_and_alarms(
+    client, session, city, password_hash
+) -> None:
     seed_everything(session, password_hash)
     section = dict(session.execute(select(Enterprise.id, Enterprise.industry_section)).all())
     h = login(client, "liaison")  # industry G

@@ -26,5 +26,6 @@ def test_demo_runs_without_server_errors(tmp_path: Path) -> None:
     assert result["simulator_exit"] == 0, result
     # The script plays compressed in a short run. The bridge overload lasts ~6 s here, less
     # than its 10 s sustain rule, so only the other four must show (`make soak` times all five).
-    assert set(result["first_incident_s"]) >= {"gas", "pipe_pressure", "elevator",
-                                               "vehicle"}, result
+    assert set(result["first_incident_s"]) >= {"gas", "pipe_pressure", "elevator", "vehicle"}, (
+        result
+    )

@@ -19,8 +19,9 @@ def reference(batches: list[tuple]) -> dict[str, object]:
     """What the tables must hold after the batches: first delivery of each (sensor, ts) wins."""
     rows: dict[tuple[int, int], tuple] = {}
     for sid, ts, val, lon, lat in batches:
-        for s, t, v, x, y in zip(sid.tolist(), ts.tolist(), val.tolist(), lon.tolist(),
-                                 lat.tolist(), strict=True):
+        for s, t, v, x, y in zip(
+            sid.tolist(), ts.tolist(), val.tolist(), lon.tolist(), lat.tolist(), strict=True
+        ):
             rows.setdefault((s, t), (v, None if x != x else x, None if y != y else y))
     aggs: dict[str, dict] = {}
     for name, width in (("readings_1m", MINUTE_MS), ("readings_1h", HOUR_MS)):
@@ -39,14 +40,27 @@ def stored(engine) -> dict[str, object]:  # type: ignore[no-untyped-def]
         while rollup(conn):  # anything deferred is folded first
             pass
     with engine.connect() as conn:
-        out: dict[str, object] = {"raw": {(s, t): (v, x, y) for s, t, v, x, y in conn.execute(
-            text("SELECT sensor_id, ts, value, lon, lat FROM readings"))}}
+        out: dict[str, object] = {
+            "raw": {
+                (s, t): (v, x, y)
+                for s, t, v, x, y in conn.execute(
+                    text("SELECT sensor_id, ts, value, lon, lat FROM readings")
+                )
+            }
+        }
         for name in ("readings_1m", "readings_1h"):
-            out[name] = {(s, b): (n, lo, hi, round(total, 9)) for s, b, n, lo, hi, total in
-                         conn.execute(text(f"SELECT sensor_id, bucket, n, vmin, vmax, vsum "
-                                           f"FROM {name}"))}
-        out["latest"] = {s: (t, v, x, y) for s, t, v, x, y in conn.execute(
-            text("SELECT sensor_id, ts, value, lon, lat FROM sensor_latest"))}
+            out[name] = {
+                (s, b): (n, lo, hi, round(total, 9))
+                for s, b, n, lo, hi, total in conn.execute(
+                    text(f"SELECT sensor_id, bucket, n, vmin, vmax, vsum FROM {name}")
+                )
+            }
+        out["latest"] = {
+            s: (t, v, x, y)
+            for s, t, v, x, y in conn.execute(
+                text("SELECT sensor_id, ts, value, lon, lat FROM sensor_latest")
+            )
+        }
     return out
 
 
@@ -82,19 +96,37 @@ def test_a_batch_with_one_old_row_keeps_the_transaction_usable(engine, sensors) 
     a = sensors[0].id
     nan = np.full(3, np.nan)
     with engine.begin() as conn:
-        write_parts(conn, np.full(1, a), np.array([T0_MS]), np.array([1.0]), nan[:1], nan[:1],
-                    np.zeros(1, np.int32), 1)
+        write_parts(
+            conn,
+            np.full(1, a),
+            np.array([T0_MS]),
+            np.array([1.0]),
+            nan[:1],
+            nan[:1],
+            np.zeros(1, np.int32),
+            1,
+        )
     with engine.begin() as conn:
-        counts = write_parts(conn, np.full(3, a), T0_MS + np.array([0, 1000, 2000]),
-                             np.array([9.0, 2.0, 3.0]), nan, nan, np.array([0, 0, 1], np.int32),
-                             2)
+        counts = write_parts(
+            conn,
+            np.full(3, a),
+            T0_MS + np.array([0, 1000, 2000]),
+            np.array([9.0, 2.0, 3.0]),
+            nan,
+            nan,
+            np.array([0, 0, 1], np.int32),
+            2,
+        )
         # After the refused COPY the same transaction goes on and can still write.
         conn.execute(text("UPDATE sensors SET name = 'after' WHERE id = :id"), {"id": a})
     assert counts.tolist() == [1, 1]
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT name FROM sensors WHERE id = :id"), {"id": a}) == "after"
         assert conn.execute(text("SELECT ts, value FROM readings ORDER BY ts")).all() == [
-            (T0_MS, 1.0), (T0_MS + 1000, 2.0), (T0_MS + 2000, 3.0)]
+            (T0_MS, 1.0),
+            (T0_MS + 1000, 2.0),
+            (T0_MS + 2000, 3.0),
+        ]
         assert conn.scalar(text("SELECT n FROM readings_1m")) == 3
 
 
@@ -113,9 +145,18 @@ def test_concurrent_writers_of_the_same_rows_store_them_once(engine, sensors) ->
 
     def second() -> None:  # waits on the first's uncommitted keys, then finds them taken
         with engine.begin() as conn:
-            result.extend(write_parts(conn, np.r_[sid, a], np.r_[ts, T0_MS + 5000],
-                                      np.full(4, 2.0), np.r_[nan, nan[0]], np.r_[nan, nan[0]],
-                                      np.zeros(4, np.int32), 1).tolist())
+            result.extend(
+                write_parts(
+                    conn,
+                    np.r_[sid, a],
+                    np.r_[ts, T0_MS + 5000],
+                    np.full(4, 2.0),
+                    np.r_[nan, nan[0]],
+                    np.r_[nan, nan[0]],
+                    np.zeros(4, np.int32),
+                    1,
+                ).tolist()
+            )
 
     thread = threading.Thread(target=second)
     thread.start()
@@ -141,16 +182,27 @@ def test_copy_payload_keeps_row_order_across_position_runs() -> None:
     body = data[19:-2]  # header (11 signature + 4 flags + 4 extension), trailer
     decoded, k = [], 0
     while k < len(body):
-        fields = int.from_bytes(body[k:k + 2], "big")
+        fields = int.from_bytes(body[k : k + 2], "big")
         k += 2
         row = []
         for _ in range(fields):
-            size = int.from_bytes(body[k:k + 4], "big", signed=True)
+            size = int.from_bytes(body[k : k + 4], "big", signed=True)
             k += 4
-            row.append(None if size < 0 else body[k:k + size])
+            row.append(None if size < 0 else body[k : k + size])
             k += max(size, 0)
-        decoded.append((int.from_bytes(row[0], "big"), int.from_bytes(row[1], "big"),
-                        np.frombuffer(row[2], ">f8")[0], row[3] is None))
+        decoded.append(
+            (
+                int.from_bytes(row[0], "big"),
+                int.from_bytes(row[1], "big"),
+                np.frombuffer(row[2], ">f8")[0],
+                row[3] is None,
+            )
+        )
         assert fields == 5
-    assert decoded == [(1, 10, 0.5, True), (2, 20, 1.5, False), (3, 30, 2.5, False),
-                       (4, 40, 3.5, True), (5, 50, 4.5, False)]
+    assert decoded == [
+        (1, 10, 0.5, True),
+        (2, 20, 1.5, False),
+        (3, 30, 2.5, False),
+        (4, 40, 3.5, True),
+        (5, 50, 4.5, False),
+    ]

@@ -14,8 +14,10 @@ from safecity.monitoring import telemetry
 from safecity.monitoring.telemetry import Decoder, Device
 
 NOW = 1_795_424_400_000
-DEVICES = {"G1": Device("G1", 11, "h1", "gas_concentration"),
-           "G2": Device("G2", 12, "h2", "gas_concentration")}
+DEVICES = {
+    "G1": Device("G1", 11, "h1", "gas_concentration"),
+    "G2": Device("G2", 12, "h2", "gas_concentration"),
+}
 
 
 def decode(messages: list, monkeypatch: pytest.MonkeyPatch | None = None) -> telemetry.Decoded:
@@ -35,22 +37,24 @@ def item(rng: random.Random) -> object:
     ts = NOW - rng.randrange(0, 10**7)
     if kind < 0.80:
         return {"ts": ts, "value": rng.choice([rng.random() * 10, rng.randrange(0, 50)])}
-    return rng.choice([
-        {"ts": ts, "value": True},  # a bool is not a number here
-        {"ts": str(ts), "value": 1.0},  # a string ts is parsed (ISO) or refused
-        {"ts": ts, "value": 1.0, "lon": 121.4, "lat": 37.5},
-        {"ts": ts, "value": 1.0, "quantity": "water_pressure"},
-        {"ts": ts, "value": math.nan},
-        {"ts": ts, "value": math.inf},
-        {"ts": NOW + 10 * 60_000, "value": 1.0},  # future
-        {"ts": NOW - 500 * 86_400_000, "value": 1.0},  # older than the retention
-        {"ts": 10**30, "value": 1.0},
-        {"ts": ts, "value": 10**400},
-        {"ts": ts},
-        {"ts": ts, "valu": 1.0},
-        [ts, 1.0],
-        {"ts": 1.5e12, "value": 2.0},
-    ])
+    return rng.choice(
+        [
+            {"ts": ts, "value": True},  # a bool is not a number here
+            {"ts": str(ts), "value": 1.0},  # a string ts is parsed (ISO) or refused
+            {"ts": ts, "value": 1.0, "lon": 121.4, "lat": 37.5},
+            {"ts": ts, "value": 1.0, "quantity": "water_pressure"},
+            {"ts": ts, "value": math.nan},
+            {"ts": ts, "value": math.inf},
+            {"ts": NOW + 10 * 60_000, "value": 1.0},  # future
+            {"ts": NOW - 500 * 86_400_000, "value": 1.0},  # older than the retention
+            {"ts": 10**30, "value": 1.0},
+            {"ts": ts, "value": 10**400},
+            {"ts": ts},
+            {"ts": ts, "valu": 1.0},
+            [ts, 1.0],
+            {"ts": 1.5e12, "value": 2.0},
+        ]
+    )
 
 
 def test_uniform_batches_decode_as_item_by_item(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,8 +64,9 @@ def test_uniform_batches_decode_as_item_by_item(monkeypatch: pytest.MonkeyPatch)
         for _m in range(rng.randrange(1, 5)):
             n = rng.choice([1, 5, 17, 40, 200])
             clean = rng.random() < 0.5  # half the batches have no odd item at all
-            items = [{"ts": NOW - 1000 * k, "value": float(k)} if clean else item(rng)
-                     for k in range(n)]
+            items = [
+                {"ts": NOW - 1000 * k, "value": float(k)} if clean else item(rng) for k in range(n)
+            ]
             messages.append((rng.choice(["G1", "G2"]), {"readings": items}))
         fast = as_tuple(decode(messages))
         with monkeypatch.context() as m:
@@ -81,8 +86,12 @@ def test_a_uniform_batch_is_taken_whole() -> None:
 @pytest.mark.parametrize("size", [1, 30])
 def test_out_of_range_numbers_are_rejected_not_raised(size: int) -> None:
     good = [{"ts": NOW - 1000 * k, "value": 1.0} for k in range(1, size)]
-    d = decode([("G1", {"readings": [*good, {"ts": 10**30, "value": 1.0}]}),
-                ("G1", {"readings": [*good[:0], {"ts": NOW, "value": 10**400}]})])
+    d = decode(
+        [
+            ("G1", {"readings": [*good, {"ts": 10**30, "value": 1.0}]}),
+            ("G1", {"readings": [*good[:0], {"ts": NOW, "value": 10**400}]}),
+        ]
+    )
     assert sorted(r.reason for r in d.rejected) == ["invalid_payload", "non_finite"]
     assert all(r.device_id == "G1" for r in d.rejected)
     assert len(d) == size - 1
@@ -99,14 +108,19 @@ def test_ndjson_line_with_two_objects_is_malformed_and_the_rest_kept() -> None:
     assert len(decode(telemetry.ndjson_messages("G1", batch))) == 4  # a batch line is read whole
 
 
-SINGLE_DEVICES = {f"S{i}": Device(f"S{i}", 100 + i, telemetry.hash_token(f"tok{i}"), "gas",
-                                  active=i != 3) for i in range(6)}
+SINGLE_DEVICES = {
+    f"S{i}": Device(f"S{i}", 100 + i, telemetry.hash_token(f"tok{i}"), "gas", active=i != 3)
+    for i in range(6)
+}
 
 
 def single(rng: random.Random, clean: bool) -> tuple[str, object]:
     dev = rng.choice(["S0", "S1", "S2", "S4", "S5"] if clean else list(SINGLE_DEVICES) + ["S9"])
-    body: dict = {"token": f"tok{dev[1:]}", "ts": NOW - rng.randrange(0, 10**6),
-                  "value": rng.choice([rng.random(), rng.randrange(100)])}
+    body: dict = {
+        "token": f"tok{dev[1:]}",
+        "ts": NOW - rng.randrange(0, 10**6),
+        "value": rng.choice([rng.random(), rng.randrange(100)]),
+    }
     if not clean and rng.random() < 0.3:
         odd = rng.choice(["token", "value", "ts", "extra", "raw", "dict", "nan"])
         if odd == "token":
@@ -127,8 +141,9 @@ def single(rng: random.Random, clean: bool) -> tuple[str, object]:
 
 
 @pytest.mark.parametrize("trusted", [False, True])
-def test_single_messages_decode_as_one_by_one(monkeypatch: pytest.MonkeyPatch,
-                                             trusted: bool) -> None:
+def test_single_messages_decode_as_one_by_one(
+    monkeypatch: pytest.MonkeyPatch, trusted: bool
+) -> None:
     rng = random.Random(11)
     fast_dec = Decoder(SINGLE_DEVICES)
     slow_dec = Decoder(SINGLE_DEVICES)
@@ -141,20 +156,23 @@ def test_single_messages_decode_as_one_by_one(monkeypatch: pytest.MonkeyPatch,
             m.setattr(Decoder, "_singles", lambda *a: None)
             slow = slow_dec.decode(messages, NOW, trusted=trusted)
         assert as_tuple(fast) == as_tuple(slow)
-        taken += fast_dec._singles(messages, NOW, trusted, telemetry.MAX_MESSAGE_BYTES) \
-            is not None
+        taken += fast_dec._singles(messages, NOW, trusted, telemetry.MAX_MESSAGE_BYTES) is not None
     assert taken > 40  # the shortcut was really exercised, not only the fallback
 
 
 def test_single_messages_shortcut_needs_a_token_checked_before() -> None:
-    messages = [("S1", json.dumps({"token": "tok1", "ts": NOW - k, "value": 1.0}).encode())
-                for k in range(20)]
+    messages = [
+        ("S1", json.dumps({"token": "tok1", "ts": NOW - k, "value": 1.0}).encode())
+        for k in range(20)
+    ]
     dec = Decoder(SINGLE_DEVICES)
     assert dec._singles(messages, NOW, False, 10_000) is None  # unknown pair: full check
     assert len(dec.decode(messages, NOW)) == 20
     assert dec._singles(messages, NOW, False, 10_000) is not None
-    forged = [("S1", json.dumps({"token": "tok2", "ts": NOW - k, "value": 1.0}).encode())
-              for k in range(20)]
+    forged = [
+        ("S1", json.dumps({"token": "tok2", "ts": NOW - k, "value": 1.0}).encode())
+        for k in range(20)
+    ]
     d = dec.decode(forged, NOW)
     assert len(d) == 0 and {r.reason for r in d.rejected} == {"bad_credential"}
 
@@ -166,8 +184,9 @@ def test_single_messages_shortcut_still_refuses_disabled_and_oversized() -> None
     for _ in range(2):  # the second time the token is known to be good
         d = dec.decode(disabled, NOW)
         assert len(d) == 0 and {r.reason for r in d.rejected} == {"device_disabled"}
-    fine = [("S1", json.dumps({**body, "token": "tok1", "ts": NOW - k}).encode())
-            for k in range(20)]
+    fine = [
+        ("S1", json.dumps({**body, "token": "tok1", "ts": NOW - k}).encode()) for k in range(20)
+    ]
     dec.decode(fine, NOW)
     padded = fine[:19] + [("S1", json.dumps({**body, "token": "tok1"}).encode() + b" " * 300)]
     d = dec.decode(padded, NOW, max_bytes=200)

@@ -11,8 +11,11 @@ from tests.monitoring.conftest import make_sensors, token_of
 
 def test_sensor_pages_and_alarm_console(client: Any, session: Any) -> None:
     sensors = make_sensors(session)
-    client.post("/api/v1/telemetry", json={"ts": int(time.time() * 1000), "value": 30.0},
-                headers={"Authorization": f"Bearer {token_of('GAS-0001')}"})
+    client.post(
+        "/api/v1/telemetry",
+        json={"ts": int(time.time() * 1000), "value": 30.0},
+        headers={"Authorization": f"Bearer {token_of('GAS-0001')}"},
+    )
     client.headers["accept"] = "text/html"
     web_login(client, "zhifu")
     listing = client.get("/monitoring/sensors")
@@ -22,8 +25,7 @@ def test_sensor_pages_and_alarm_console(client: Any, session: Any) -> None:
     assert '"orange": 25' in detail.text  # thresholds handed to the chart
     console = client.get("/monitoring/alarms")
     assert console.status_code == 200 and 'data-level="orange"' in console.text
-    assert "/api/v1/monitoring/alarms/stream" in client.get(
-        "/static/monitoring/console.js").text
+    assert "/api/v1/monitoring/alarms/stream" in client.get("/static/monitoring/console.js").text
     client.cookies.clear()
     web_login(client, "laishan")
     assert client.get(f"/monitoring/sensors/{sensors[0].id}").status_code == 404

@@ -56,7 +56,8 @@ async def _publish(settings, items) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_a_killed_worker_is_restarted_and_its_partitions_keep_flowing(
-        engine, session, city, database_url, tmp_path) -> None:
+    engine, session, city, database_url, tmp_path
+) -> None:
     require_service("NATS", 4222)
     sensors = make_sensors(session, count=12, prefix=f"WR{os.getpid() % 10000}")
     settings = _settings(f"wr{os.getpid()}{int(time.time()) % 10000}")
@@ -67,9 +68,15 @@ def test_a_killed_worker_is_restarted_and_its_partitions_keep_flowing(
     t0 = int(time.time() * 1000) - 600_000
 
     def batch(start: int, n: int) -> list[tuple[str, bytes]]:
-        return [(devices[i % len(devices)],
-                 json.dumps({"token": token_of(devices[i % len(devices)]), "ts": t0 + i,
-                             "value": 1.0}).encode()) for i in range(start, start + n)]
+        return [
+            (
+                devices[i % len(devices)],
+                json.dumps(
+                    {"token": token_of(devices[i % len(devices)]), "ts": t0 + i, "value": 1.0}
+                ).encode(),
+            )
+            for i in range(start, start + n)
+        ]
 
     def stored() -> int:
         with engine.connect() as conn:
@@ -77,9 +84,14 @@ def test_a_killed_worker_is_restarted_and_its_partitions_keep_flowing(
 
     log = tmp_path / "ingest.log"
     with open(log, "wb") as out:
-        parent = subprocess.Popen([sys.executable, "-m", "safecity.cli", "ingest", "--workers", "2"],
-                                  env=_env(settings, database_url), stdout=out, stderr=out)
+        parent = subprocess.Popen(
+            [sys.executable, "-m", "safecity.cli", "ingest", "--workers", "2"],
+            env=_env(settings, database_url),
+            stdout=out,
+            stderr=out,
+        )
     try:
+
         def two(exclude: int | None = None) -> set[int] | None:
             w = workers_of(parent.pid)
             return w if len(w) == 2 and exclude not in w else None

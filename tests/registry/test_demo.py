@@ -37,10 +37,22 @@ from safecity.registry.rules import (
 )
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-COUNTIES = {"370602", "370611", "370612", "370613", "370614", "370681", "370682", "370683",
-            "370685", "370686", "370687"}
-PG_ADMIN_URL = os.environ.get("SAFECITY_TEST_PG_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+COUNTIES = {
+    "370602",
+    "370611",
+    "370612",
+    "370613",
+    "370614",
+    "370681",
+    "370682",
+    "370683",
+    "370685",
+    "370686",
+    "370687",
+}
+PG_ADMIN_URL = os.environ.get(
+    "SAFECITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +149,7 @@ def test_streets_are_unions_of_their_grid_cells(city: demo.DemoCity) -> None:
     names = {(d["parent_code"], d["name"]): d["code"] for d in streets}
     for cell in city.grid_cells[::50]:
         county = counties[cell["division_code"]]["name"]
-        street = cell["name"][len(county):cell["name"].index("第")]
+        street = cell["name"][len(county) : cell["name"].index("第")]
         point = shapely.Point(cell["lon"], cell["lat"])
         assert shapes[names[(cell["division_code"], street)]].distance(point) < 1e-3, cell["code"]
 
@@ -153,11 +165,15 @@ def test_grid_population_adds_up_per_county(city: demo.DemoCity) -> None:
     codes = [c["code"] for c in city.grid_cells]
     assert len(set(codes)) == len(codes)
     assert all(c["code"].startswith(c["division_code"] + "-") for c in city.grid_cells)
-    assert all(c["grid_member_phone"].startswith("1") and len(c["grid_member_phone"]) == 11
-               for c in city.grid_cells)
+    assert all(
+        c["grid_member_phone"].startswith("1") and len(c["grid_member_phone"]) == 11
+        for c in city.grid_cells
+    )
     # urban cells are smaller and more crowded than rural ones
-    mean = {code: np.mean([c["population"] for c in city.grid_cells if c["division_code"] == code])
-            for code in COUNTIES}
+    mean = {
+        code: np.mean([c["population"] for c in city.grid_cells if c["division_code"] == code])
+        for code in COUNTIES
+    }
     assert mean["370602"] > 2 * mean["370686"]
 
 
@@ -165,13 +181,16 @@ def test_enterprise_mix(city: demo.DemoCity) -> None:
     assert 2_800 <= len(city.enterprises) <= 3_200
     hazchem = [e for e in city.enterprises if e["is_hazchem"]]
     assert 180 <= len(hazchem) <= 220
-    assert all(e["industry_code"] in ("25", "26") and e["supervision_category"] == "hazchem"
-               for e in hazchem)
+    assert all(
+        e["industry_code"] in ("25", "26") and e["supervision_category"] == "hazchem"
+        for e in hazchem
+    )
     assert any(e["division_code"] == "370602" for e in hazchem)
     by_category = Counter(e["supervision_category"] for e in city.enterprises)
     assert set(by_category) <= set(SUPERVISION_CATEGORIES) and by_category["mining"] >= 50
-    mining = Counter(e["division_code"] for e in city.enterprises
-                     if e["supervision_category"] == "mining")
+    mining = Counter(
+        e["division_code"] for e in city.enterprises if e["supervision_category"] == "mining"
+    )
     assert mining.most_common(2)[0][0] in ("370685", "370683")
     for e in city.enterprises:
         assert e["industry_code"] in INDUSTRY_DIVISIONS
@@ -192,8 +211,12 @@ def test_protected_targets(city: demo.DemoCity) -> None:
 
 
 def test_rows_use_model_columns_only(city: demo.DemoCity) -> None:
-    for rows, model in ((city.divisions, Division), (city.grid_cells, GridCell),
-                        (city.enterprises, Enterprise), (city.protected_targets, ProtectedTarget)):
+    for rows, model in (
+        (city.divisions, Division),
+        (city.grid_cells, GridCell),
+        (city.enterprises, Enterprise),
+        (city.protected_targets, ProtectedTarget),
+    ):
         keys = {frozenset(r) for r in rows}
         assert len(keys) == 1 and set(next(iter(keys))) <= _columns(model)
 
@@ -212,24 +235,28 @@ def test_demo_users_cover_every_role(city: demo.DemoCity) -> None:
 def test_scale_multiplies_and_stays_valid() -> None:
     started = time.perf_counter()
     big = demo.generate(now=NOW, scale=5)
-    print(f"\ngenerate(scale=5): {time.perf_counter() - started:.2f}s, "
-          f"{len(big.enterprises)} enterprises")
+    print(
+        f"\ngenerate(scale=5): {time.perf_counter() - started:.2f}s, "
+        f"{len(big.enterprises)} enterprises"
+    )
     assert 14_000 <= len(big.enterprises) <= 16_000 and len(big.protected_targets) == 5000
     codes = {e["uscc"] for e in big.enterprises}
     assert len(codes) == len(big.enterprises)
     shapes = _shapes(big)
     for code in COUNTIES:
         mine = [e for e in big.enterprises if e["division_code"] == code]
-        assert shapely.contains_xy(shapes[code], [e["lon"] for e in mine],
-                                   [e["lat"] for e in mine]).all()
+        assert shapely.contains_xy(
+            shapes[code], [e["lon"] for e in mine], [e["lat"] for e in mine]
+        ).all()
 
 
 # ---------------------------------------------------------------- loading
 
 
 def _pg_admin() -> Engine:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
+    admin = create_engine(
+        PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
     try:
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -267,9 +294,13 @@ def test_load_is_idempotent(fresh_engine: Engine, city: demo.DemoCity) -> None:
     with Session(fresh_engine) as session:
         first = demo.load(session, city, NOW, progress=lambda *a: seen.append(a))
         session.commit()
-    assert first == {"divisions": len(city.divisions), "grid_cells": len(city.grid_cells),
-                     "enterprises": len(city.enterprises),
-                     "protected_targets": len(city.protected_targets), "users": len(city.users)}
+    assert first == {
+        "divisions": len(city.divisions),
+        "grid_cells": len(city.grid_cells),
+        "enterprises": len(city.enterprises),
+        "protected_targets": len(city.protected_targets),
+        "users": len(city.users),
+    }
     assert ("enterprises", len(city.enterprises), len(city.enterprises)) in seen
     assert next(s for s in seen if s[0] == "enterprises")[1] == demo.CHUNK
     with Session(fresh_engine) as session:

@@ -28,15 +28,33 @@ ADMIN = Principal(user_id=1, username="admin", role="admin", division_code="3706
 ZHIFU = Principal(user_id=4, username="zhifu", role="district_officer", division_code="370602")
 PUBLIC = Principal(user_id=8, username="public", role="public", division_code="370600")
 
-HEAD = ["名称", "统一社会信用代码", "行业代码", "企业规模", "危化品企业", "行政区划代码", "地址",
-        "经度", "纬度", "从业人数"]
+HEAD = [
+    "名称",
+    "统一社会信用代码",
+    "行业代码",
+    "企业规模",
+    "危化品企业",
+    "行政区划代码",
+    "地址",
+    "经度",
+    "纬度",
+    "从业人数",
+]
 
 
 def row(serial: int, county: str = "370602", **over: Any) -> list[Any]:
-    values = {"名称": f"导入测试企业{serial}有限公司", "统一社会信用代码": uscc(county, serial),
-              "行业代码": 2614, "企业规模": "中型", "危化品企业": "是",
-              "行政区划代码": int(county), "地址": f" 测试路{serial}号 ", "经度": 121.41,
-              "纬度": 37.52, "从业人数": 120.0}
+    values = {
+        "名称": f"导入测试企业{serial}有限公司",
+        "统一社会信用代码": uscc(county, serial),
+        "行业代码": 2614,
+        "企业规模": "中型",
+        "危化品企业": "是",
+        "行政区划代码": int(county),
+        "地址": f" 测试路{serial}号 ",
+        "经度": 121.41,
+        "纬度": 37.52,
+        "从业人数": 120.0,
+    }
     values.update(over)
     return [values[h] for h in HEAD]
 
@@ -76,12 +94,19 @@ def audits(session: Session) -> list[AuditEntry]:
 def snapshot(session: Session, kind: Any) -> dict[Any, dict[str, Any]]:
     session.expire_all()
     objs = session.scalars(select(kind.model))
-    return {o.id: {**service.to_dict(kind, o, with_geometry=True), "updated_at": o.updated_at,
-                   "note": getattr(o, "note", None)} for o in objs}
+    return {
+        o.id: {
+            **service.to_dict(kind, o, with_geometry=True),
+            "updated_at": o.updated_at,
+            "note": getattr(o, "note", None),
+        }
+        for o in objs
+    }
 
 
-def import_(session: Session, who: Principal, name: str, content: bytes, kind: Any = ENTERPRISE,
-            **kw: Any) -> regio.ImportReport:
+def import_(
+    session: Session, who: Principal, name: str, content: bytes, kind: Any = ENTERPRISE, **kw: Any
+) -> regio.ImportReport:
     return regio.import_file(session, who, kind, name, content, NOW, **kw)
 
 
@@ -90,9 +115,19 @@ def import_(session: Session, who: Principal, name: str, content: bytes, kind: A
 
 def test_xlsx_creates_rows_converts_cells_and_audits(session: Session, city: dict) -> None:
     before = count(session)
-    report = import_(session, ADMIN, "企业.xlsx", xlsx([
-        row(101), [None] * len(HEAD), row(102, 行政区划代码=370602.0, 行业代码="2614"),
-        row(103, "370613", 危化品企业="否")]))
+    report = import_(
+        session,
+        ADMIN,
+        "企业.xlsx",
+        xlsx(
+            [
+                row(101),
+                [None] * len(HEAD),
+                row(102, 行政区划代码=370602.0, 行业代码="2614"),
+                row(103, "370613", 危化品企业="否"),
+            ]
+        ),
+    )
     session.commit()
     assert report.ok and report.as_dict()["ok"]
     assert (report.total_rows, report.created, report.updated, report.skipped) == (3, 3, 0, 0)
@@ -101,16 +136,26 @@ def test_xlsx_creates_rows_converts_cells_and_audits(session: Session, city: dic
     assert ent is not None
     # numbers Excel made of codes come back as text; labels become keys; 是 → True; strip
     assert (ent.division_code, ent.industry_code, ent.industry_section) == ("370602", "2614", "C")
-    assert (ent.scale, ent.is_hazchem, ent.address, ent.employees) == ("medium", True, "测试路101号",
-                                                                      120)
+    assert (ent.scale, ent.is_hazchem, ent.address, ent.employees) == (
+        "medium",
+        True,
+        "测试路101号",
+        120,
+    )
     assert ent.created_at is not None and ent.updated_at is not None
     other = session.scalar(select(Enterprise).where(Enterprise.uscc == uscc("370613", 103)))
     assert other is not None and other.is_hazchem is False
     entries = audits(session)
     assert [(e.action, e.object_type, e.actor) for e in entries] == [
-        ("create", "enterprise", "admin")] * 3
-    new_ids = set(session.scalars(select(Enterprise.id).where(Enterprise.uscc.in_(
-        [uscc("370602", 101), uscc("370602", 102), uscc("370613", 103)]))))
+        ("create", "enterprise", "admin")
+    ] * 3
+    new_ids = set(
+        session.scalars(
+            select(Enterprise.id).where(
+                Enterprise.uscc.in_([uscc("370602", 101), uscc("370602", 102), uscc("370613", 103)])
+            )
+        )
+    )
     assert {e.object_id for e in entries} == {str(i) for i in new_ids}
     assert entries[0].after["uscc"] == uscc("370602", 101)
     assert all(str(e.after["id"]) == e.object_id and e.before is None for e in entries)
@@ -119,8 +164,7 @@ def test_xlsx_creates_rows_converts_cells_and_audits(session: Session, city: dic
     assert audit.verify(session).ok
 
 
-def test_bad_uscc_row_writes_nothing_and_names_row_and_column(session: Session,
-                                                              city: dict) -> None:
+def test_bad_uscc_row_writes_nothing_and_names_row_and_column(session: Session, city: dict) -> None:
     before = count(session)
     content = xlsx([row(104), row(105, 统一社会信用代码=bad_uscc("370602", 105)), row(106)])
     with pytest.raises(Invalid) as exc:
@@ -167,8 +211,13 @@ def test_csv_encodings_with_chinese_headers(session: Session, city: dict, encodi
     content = csv_text([row(112), row(113, 企业规模="small")]).encode(encoding)
     report = import_(session, ADMIN, "企业名单.CSV", content)
     assert report.created == 2
-    names = set(session.scalars(select(Enterprise.name).where(
-        Enterprise.uscc.in_([uscc("370602", 112), uscc("370602", 113)]))))
+    names = set(
+        session.scalars(
+            select(Enterprise.name).where(
+                Enterprise.uscc.in_([uscc("370602", 112), uscc("370602", 113)])
+            )
+        )
+    )
     assert names == {"导入测试企业112有限公司", "导入测试企业113有限公司"}
 
 
@@ -180,12 +229,26 @@ def test_english_and_key_headers_are_accepted(session: Session, city: dict) -> N
 
 def test_geojson_points(session: Session, city: dict) -> None:
     features = [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [121.45, 37.48]},
-         "properties": {"name": "地图导入企业有限公司", "uscc": uscc("370602", 115),
-                        "industry_code": "2614", "division_code": 370602}},
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [121.46, 95.0]},
-         "properties": {"name": "坐标错误企业有限公司", "uscc": uscc("370602", 116),
-                        "industry_code": "2614", "division_code": "370602"}},
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [121.45, 37.48]},
+            "properties": {
+                "name": "地图导入企业有限公司",
+                "uscc": uscc("370602", 115),
+                "industry_code": "2614",
+                "division_code": 370602,
+            },
+        },
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [121.46, 95.0]},
+            "properties": {
+                "name": "坐标错误企业有限公司",
+                "uscc": uscc("370602", 116),
+                "industry_code": "2614",
+                "division_code": "370602",
+            },
+        },
     ]
     content = json.dumps({"type": "FeatureCollection", "features": features}).encode()
     with pytest.raises(Invalid) as exc:
@@ -241,8 +304,7 @@ def test_columns_absent_keep_values_blank_required_is_error(session: Session, ci
 def test_district_officer_cannot_import_outside_district(session: Session, city: dict) -> None:
     before = count(session)
     laishan_existing = city["enterprises"][3]  # 370613
-    content = xlsx([row(119), row(120, "370613"),
-                    row(121, 统一社会信用代码=laishan_existing.uscc)])
+    content = xlsx([row(119), row(120, "370613"), row(121, 统一社会信用代码=laishan_existing.uscc)])
     with pytest.raises(Invalid) as exc:
         import_(session, ZHIFU, "e.xlsx", content)
     errs = {e.row: e for e in exc.value.errors}
@@ -276,8 +338,7 @@ def test_duplicate_natural_key_in_file_is_an_error(session: Session, city: dict)
 # --- hostile or malformed files -----------------------------------------------------------------
 
 
-def test_non_xlsx_bytes_and_broken_zip_give_clean_file_errors(session: Session,
-                                                              city: dict) -> None:
+def test_non_xlsx_bytes_and_broken_zip_give_clean_file_errors(session: Session, city: dict) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("hello.txt", "not a workbook")
@@ -293,8 +354,10 @@ def test_non_xlsx_bytes_and_broken_zip_give_clean_file_errors(session: Session,
 
 def test_zip_bomb_is_refused_before_parsing(session: Session, city: dict) -> None:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z, \
-            z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
+    with (
+        zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z,
+        z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f,
+    ):
         chunk = b"\0" * (1 << 20)
         for _ in range(201):
             f.write(chunk)
@@ -325,12 +388,18 @@ def test_row_limit(session: Session, city: dict, monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv", "geojson"])
-def test_export_reimport_round_trip_changes_nothing(session: Session, city: dict,
-                                                    fmt: str) -> None:
-    report = import_(session, ADMIN, "e.csv", csv_text([
-        row(131, 地址="=HYPERLINK(\"http://x\")", 从业人数=None),
-        row(132, "370613", 经度=None, 纬度=None, 企业规模="micro"),
-    ]).encode())
+def test_export_reimport_round_trip_changes_nothing(session: Session, city: dict, fmt: str) -> None:
+    report = import_(
+        session,
+        ADMIN,
+        "e.csv",
+        csv_text(
+            [
+                row(131, 地址='=HYPERLINK("http://x")', 从业人数=None),
+                row(132, "370613", 经度=None, 纬度=None, 企业规模="micro"),
+            ]
+        ).encode(),
+    )
     assert report.created == 2
     session.commit()
     stored = session.scalar(select(Enterprise).where(Enterprise.uscc == uscc("370602", 131)))
@@ -342,8 +411,11 @@ def test_export_reimport_round_trip_changes_nothing(session: Session, city: dict
         n_audit = len(audits(session))
         report = import_(session, ADMIN, filename, content, kind=kind)
         session.commit()
-        in_yantai = [o for o in session.scalars(select(kind.model))
-                     if (o.code if kind is DIVISION else o.division_code).startswith("3706")]
+        in_yantai = [
+            o
+            for o in session.scalars(select(kind.model))
+            if (o.code if kind is DIVISION else o.division_code).startswith("3706")
+        ]
         assert report.total_rows == len(in_yantai) >= 2, kind
         assert (report.created, report.updated, report.unchanged) == (0, 0, len(in_yantai)), kind
         assert snapshot(session, kind) == before
@@ -371,8 +443,9 @@ def test_export_is_scoped(session: Session, city: dict) -> None:
     geo = json.loads(regio.export(session, ZHIFU, GRID_CELL, service.ListParams(), "geojson")[0])
     assert [f["properties"]["code"] for f in geo["features"]] == ["370602-0001"]
     assert geo["features"][0]["geometry"]["type"] == "Polygon"
-    points = json.loads(regio.export(session, ZHIFU, ENTERPRISE, service.ListParams(),
-                                     "geojson")[0])
+    points = json.loads(
+        regio.export(session, ZHIFU, ENTERPRISE, service.ListParams(), "geojson")[0]
+    )
     assert {f["geometry"]["type"] for f in points["features"]} == {"Point"}
 
 
@@ -380,15 +453,22 @@ def test_protected_targets_match_by_id(session: Session, city: dict) -> None:
     target = session.scalar(select(ProtectedTarget).where(ProtectedTarget.name == "芝罘区实验小学"))
     assert target is not None
     head = ["编号", "名称", "目标类型", "行政区划代码", "容纳人数"]
-    content = csv_text([[target.id, "芝罘区实验小学", "学校", "370602", 1500],
-                        ["", "新建养老院", "养老机构", "370602", 80]], head).encode()
+    content = csv_text(
+        [
+            [target.id, "芝罘区实验小学", "学校", "370602", 1500],
+            ["", "新建养老院", "养老机构", "370602", 80],
+        ],
+        head,
+    ).encode()
     before = count(session, ProtectedTarget)
     report = import_(session, ZHIFU, "t.csv", content, kind=PROTECTED_TARGET)
     assert (report.created, report.updated) == (1, 1)
     assert count(session, ProtectedTarget) == before + 1
     session.refresh(target)
     assert target.capacity == 1500
-    laishan = session.scalar(select(ProtectedTarget).where(ProtectedTarget.division_code == "370613"))
+    laishan = session.scalar(
+        select(ProtectedTarget).where(ProtectedTarget.division_code == "370613")
+    )
     assert laishan is not None
     hidden = csv_text([[laishan.id, "莱山区人民医院", "医院", "370602", 1]], head).encode()
     with pytest.raises(Invalid) as exc:
@@ -397,11 +477,15 @@ def test_protected_targets_match_by_id(session: Session, city: dict) -> None:
 
 
 def test_grid_cells_geojson_polygon(session: Session, city: dict) -> None:
-    triangle = {"type": "Polygon", "coordinates": [[[121.37, 37.47], [121.38, 37.47],
-                                                    [121.38, 37.48], [121.37, 37.47]]]}
+    triangle = {
+        "type": "Polygon",
+        "coordinates": [[[121.37, 37.47], [121.38, 37.47], [121.38, 37.48], [121.37, 37.47]]],
+    }
     props = {"code": "370602-0099", "名称": "新网格", "division_code": "370602"}
-    fc = {"type": "FeatureCollection",
-          "features": [{"type": "Feature", "geometry": triangle, "properties": props}]}
+    fc = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "geometry": triangle, "properties": props}],
+    }
     report = import_(session, ZHIFU, "g.geojson", json.dumps(fc).encode(), kind=GRID_CELL)
     assert report.created == 1
     cell = session.scalar(select(GridCell).where(GridCell.code == "370602-0099"))
@@ -418,8 +502,12 @@ def test_template_headers_are_importable(session: Session, city: dict) -> None:
         import_(session, ADMIN, "template.xlsx", raw)
     assert "没有数据行" in exc.value.errors[0].zh
     ws = wb.worksheets[0]
-    values = {"名称": "模板企业有限公司", "统一社会信用代码": uscc("370602", 134),
-              "行业代码": "26", "行政区划代码": "370602"}
+    values = {
+        "名称": "模板企业有限公司",
+        "统一社会信用代码": uscc("370602", 134),
+        "行业代码": "26",
+        "行政区划代码": "370602",
+    }
     ws.append([values.get(h) for h in header])
     buf = io.BytesIO()
     wb.save(buf)
@@ -446,8 +534,10 @@ def test_title_row_before_header_and_sheet_row_numbers(session: Session, city: d
 
 def test_entity_expansion_in_xlsx_is_refused(session: Session, city: dict) -> None:
     good = zipfile.ZipFile(io.BytesIO(xlsx([row(137)])))
-    dtd = (b'<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">'
-           b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>')
+    dtd = (
+        b'<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as out:
         for info in good.infolist():
@@ -464,8 +554,9 @@ def test_entity_expansion_in_xlsx_is_refused(session: Session, city: dict) -> No
 
 def test_division_import_derives_level_and_parent(session: Session, city: dict) -> None:
     head = ["代码", "名称", "人口"]
-    content = csv_text([["370602001", "向阳街道", 30000], ["370612", "牟平区", "450000"]],
-                       head).encode()
+    content = csv_text(
+        [["370602001", "向阳街道", 30000], ["370612", "牟平区", "450000"]], head
+    ).encode()
     report = import_(session, ADMIN, "d.csv", content, kind=DIVISION)
     assert report.created == 2
     street = session.get(Division, "370602001")
@@ -478,16 +569,23 @@ def test_division_import_derives_level_and_parent(session: Session, city: dict) 
 def test_http_import_422_row_detail_then_200_report_and_export(client) -> None:  # type: ignore[no-untyped-def]
     h = login(client, "zhifu")
     bad = xlsx([row(140), row(141, 统一社会信用代码=bad_uscc("370602", 141))])
-    resp = client.post("/api/v1/enterprises/import", headers=h,
-                       files={"file": ("企业.xlsx", bad, regio.XLSX_MEDIA)})
+    resp = client.post(
+        "/api/v1/enterprises/import",
+        headers=h,
+        files={"file": ("企业.xlsx", bad, regio.XLSX_MEDIA)},
+    )
     assert resp.status_code == 422, resp.text
     detail = resp.json()["detail"]
     assert [(d["row"], d["field"]) for d in detail] == [(3, "uscc")]
     assert "校验码错误" in detail[0]["message"]
     listed = client.get("/api/v1/enterprises", headers=h, params={"q": "导入测试企业140"}).json()
     assert listed["total"] == 0  # the failed import left nothing behind
-    resp = client.post("/api/v1/enterprises/import", headers=h, data={"valid_only": "true"},
-                       files={"file": ("企业.xlsx", bad, regio.XLSX_MEDIA)})
+    resp = client.post(
+        "/api/v1/enterprises/import",
+        headers=h,
+        data={"valid_only": "true"},
+        files={"file": ("企业.xlsx", bad, regio.XLSX_MEDIA)},
+    )
     assert resp.status_code == 200 and resp.json()["created"] == 1
     assert resp.json()["errors"][0]["row"] == 3
     resp = client.get("/api/v1/enterprises/export", headers=h, params={"format": "csv"})

@@ -18,8 +18,10 @@ def test_check_character_wraps_31_to_zero() -> None:
     body = "9137060200000000"
     for last in "0123456789ABCDEFGHJKLMNPQRTUWXY":
         candidate = body + last
-        total = sum("0123456789ABCDEFGHJKLMNPQRTUWXY".index(c) * pow(3, i, 31)
-                    for i, c in enumerate(candidate))
+        total = sum(
+            "0123456789ABCDEFGHJKLMNPQRTUWXY".index(c) * pow(3, i, 31)
+            for i, c in enumerate(candidate)
+        )
         if total % 31 == 0:
             assert uscc_check_char(candidate) == "0"
             break
@@ -46,10 +48,27 @@ def test_lowercase_is_accepted_after_normalising() -> None:
     assert uscc_problem("91350100m000100y43") is None
 
 
-@pytest.mark.parametrize(("code", "section"), [("01", "A"), ("05", "A"), ("06", "B"), ("12", "B"),
-                                              ("13", "C"), ("26", "C"), ("2614", "C"), ("43", "C"),
-                                              ("44", "D"), ("54", "G"), ("97", "T"), ("C", "C"),
-                                              ("C26", "C"), ("98", None), ("X", None), ("", None)])
+@pytest.mark.parametrize(
+    ("code", "section"),
+    [
+        ("01", "A"),
+        ("05", "A"),
+        ("06", "B"),
+        ("12", "B"),
+        ("13", "C"),
+        ("26", "C"),
+        ("2614", "C"),
+        ("43", "C"),
+        ("44", "D"),
+        ("54", "G"),
+        ("97", "T"),
+        ("C", "C"),
+        ("C26", "C"),
+        ("98", None),
+        ("X", None),
+        ("", None),
+    ],
+)
 def test_industry_sections(code: str, section: str | None) -> None:
     assert industry_section(code) == section
 

@@ -14,7 +14,9 @@ from tests.conftest import PASSWORD, login
 def test_enterprise_officer_sees_no_grid_cells_or_targets(client, session, city) -> None:
     own = city["own_enterprise_id"]
     cell = session.scalar(select(GridCell).where(GridCell.division_code == "370602"))
-    target = session.scalar(select(ProtectedTarget).where(ProtectedTarget.division_code == "370602"))
+    target = session.scalar(
+        select(ProtectedTarget).where(ProtectedTarget.division_code == "370602")
+    )
     h = login(client, "enterprise")
     for kind in ("grid-cells", "protected-targets"):
         body = client.get(f"/api/v1/{kind}", headers=h).json()
@@ -35,8 +37,11 @@ def test_enterprise_officer_sees_no_grid_cells_or_targets(client, session, city)
 def test_enterprise_officer_pages_hide_grid_cells(client, session, city) -> None:
     cell = session.scalar(select(GridCell).where(GridCell.division_code == "370602"))
     csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
-    resp = client.post("/login", data={"username": "enterprise", "password": PASSWORD,
-                                       "csrf": csrf}, follow_redirects=False)
+    resp = client.post(
+        "/login",
+        data={"username": "enterprise", "password": PASSWORD, "csrf": csrf},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303
     # The grid-cell pages are not in this role's menu (web/access.py), so the list answers 403.
     page = client.get("/registry/grid-cells")

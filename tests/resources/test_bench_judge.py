@@ -27,8 +27,10 @@ GOOD: dict[str, Any] = {
     "nearest_station_everywhere": {"seconds": {"median": 0.4}},
     "isochrone_5min": {"ms": {"median": 30.0}},
     "evacuation": {"seconds": {"median": 1.5}, "equal_to_highs": True},
-    "pgrouting": {"nearest_k": {"answers_equal": True},
-                  "driving_distance": {"answers_equal": True}},
+    "pgrouting": {
+        "nearest_k": {"answers_equal": True},
+        "driving_distance": {"answers_equal": True},
+    },
 }
 
 
@@ -47,17 +49,20 @@ def test_good_figures_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _bench().judge(GOOD)["meets_target"] is True
 
 
-@pytest.mark.parametrize("path, value", [
-    ("nearest_station_everywhere.seconds.median", 0.51),
-    ("isochrone_5min.ms.median", 50.5),
-    ("evacuation.seconds.median", 2.01),
-    ("evacuation.equal_to_highs", False),
-    ("pgrouting.nearest_k.answers_equal", False),
-    ("pgrouting.driving_distance", {}),
-    ("evacuation", {"error": "RuntimeError: boom"}),
-    ("pgrouting", {"error": "extension missing"}),
-    ("isochrone_5min", {}),
-])
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        ("nearest_station_everywhere.seconds.median", 0.51),
+        ("isochrone_5min.ms.median", 50.5),
+        ("evacuation.seconds.median", 2.01),
+        ("evacuation.equal_to_highs", False),
+        ("pgrouting.nearest_k.answers_equal", False),
+        ("pgrouting.driving_distance", {}),
+        ("evacuation", {"error": "RuntimeError: boom"}),
+        ("pgrouting", {"error": "extension missing"}),
+        ("isochrone_5min", {}),
+    ],
+)
 def test_any_miss_or_error_fails(monkeypatch: pytest.MonkeyPatch, path: str, value: Any) -> None:
     monkeypatch.delenv("BENCH_TARGET_SCALE", raising=False)
     assert _bench().judge(_with(path, value))["meets_target"] is False

@@ -12,8 +12,9 @@ from safecity.resources.evacuation import Candidates
 from tests.resources.helpers import highs_evacuation
 
 
-def _random_instance(rng: np.random.Generator, n_cells: int, n_shelters: int,
-                     room: float) -> tuple[np.ndarray, np.ndarray, Candidates]:
+def _random_instance(
+    rng: np.random.Generator, n_cells: int, n_shelters: int, room: float
+) -> tuple[np.ndarray, np.ndarray, Candidates]:
     pop = rng.integers(0, 300, n_cells)
     cap = rng.integers(50, 600, n_shelters)
     # total room = ``room`` × people (0 → every shelter could take everyone)
@@ -25,8 +26,7 @@ def _random_instance(rng: np.random.Generator, n_cells: int, n_shelters: int,
     return pop, cap, arcs
 
 
-@pytest.mark.parametrize("seed, room", [(1, 0), (2, 1.3), (3, 1.1), (4, 0.7), (5, 0.5),
-                                        (6, 0.9)])
+@pytest.mark.parametrize("seed, room", [(1, 0), (2, 1.3), (3, 1.1), (4, 0.7), (5, 0.5), (6, 0.9)])
 def test_plan_is_optimal_like_highs_and_keeps_capacity(seed: int, room: float) -> None:
     rng = np.random.default_rng(seed)
     pop, cap, arcs = _random_instance(rng, 60, 12, room)
@@ -59,17 +59,21 @@ def test_a_cell_with_no_shelter_in_reach_is_unassigned_with_that_reason() -> Non
 
 def test_the_nearer_shelter_fills_first_then_the_next() -> None:
     # two cells, shelter 0 near both but holds 50; the plan sends the cell that loses most
-    arcs = Candidates(cell=np.array([0, 0, 1, 1]), shelter=np.array([0, 1, 0, 1]),
-                      time_s=np.array([100, 1000, 100, 200]))
+    arcs = Candidates(
+        cell=np.array([0, 0, 1, 1]),
+        shelter=np.array([0, 1, 0, 1]),
+        time_s=np.array([100, 1000, 100, 200]),
+    )
     plan = evacuation.assign([50, 50], [50, 100], arcs)
     flows = {(f["cell"], f["shelter"]): f["people"] for f in plan.flows}
     assert flows == {(0, 0): 50, (1, 1): 50}
     assert plan.total_person_time_s == 50 * 100 + 50 * 200
 
 
-@pytest.mark.parametrize("pop, cap, field", [([-1], [10], "population"),
-                                             ([1.5], [10], "population"),
-                                             ([1], [-10], "capacity")])
+@pytest.mark.parametrize(
+    "pop, cap, field",
+    [([-1], [10], "population"), ([1.5], [10], "population"), ([1], [-10], "capacity")],
+)
 def test_bad_counts_are_refused(pop: list, cap: list, field: str) -> None:
     arcs = Candidates(cell=np.array([0]), shelter=np.array([0]), time_s=np.array([1]))
     with pytest.raises(Invalid) as err:

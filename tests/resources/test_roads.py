@@ -36,14 +36,20 @@ def test_overpass_without_shared_vertex_does_not_connect_but_a_junction_does() -
     assert d2[_node(g2, 500, 500)] == pytest.approx(expected, rel=1e-9)
 
 
-@pytest.mark.parametrize("tags, forward_ok, backward_ok", [
-    ({"oneway": "yes"}, True, False), ({"oneway": "true"}, True, False),
-    ({"oneway": "1"}, True, False), ({"oneway": "-1"}, False, True),
-    ({"oneway": "no"}, True, True), ({}, True, True),
-    ({"junction": "roundabout"}, True, False),
-    ({"junction": "roundabout", "oneway": "no"}, True, True),
-    ({"highway": "motorway"}, True, False),
-])
+@pytest.mark.parametrize(
+    "tags, forward_ok, backward_ok",
+    [
+        ({"oneway": "yes"}, True, False),
+        ({"oneway": "true"}, True, False),
+        ({"oneway": "1"}, True, False),
+        ({"oneway": "-1"}, False, True),
+        ({"oneway": "no"}, True, True),
+        ({}, True, True),
+        ({"junction": "roundabout"}, True, False),
+        ({"junction": "roundabout", "oneway": "no"}, True, True),
+        ({"highway": "motorway"}, True, False),
+    ],
+)
 def test_oneway_tags(tags: dict, forward_ok: bool, backward_ok: bool) -> None:
     g = roads.from_geojson(collection(road([(0, 0), (300, 0)], **tags)))
     a, b = _node(g, 0, 0), _node(g, 300, 0)
@@ -54,10 +60,12 @@ def test_oneway_tags(tags: dict, forward_ok: bool, backward_ok: bool) -> None:
 
 
 def test_speed_from_maxspeed_else_the_class_default_else_the_citys_own() -> None:
-    lines = collection(road([(0, 0), (1000, 0)], highway="residential", maxspeed="60"),
-                       road([(0, 100), (1000, 100)], highway="residential"),
-                       road([(0, 200), (1000, 200)], highway="residential", maxspeed="30 mph"),
-                       road([(0, 300), (1000, 300)], highway="residential", maxspeed="signals"))
+    lines = collection(
+        road([(0, 0), (1000, 0)], highway="residential", maxspeed="60"),
+        road([(0, 100), (1000, 100)], highway="residential"),
+        road([(0, 200), (1000, 200)], highway="residential", maxspeed="30 mph"),
+        road([(0, 300), (1000, 300)], highway="residential", maxspeed="signals"),
+    )
     g = roads.from_geojson(lines)
     for y, kmh in [(0, 60), (100, 25), (200, 30 * 1.609344), (300, 25)]:
         t = dijkstra(g.forward, indices=_node(g, 0, y))[_node(g, 1000, y)]
@@ -69,11 +77,14 @@ def test_speed_from_maxspeed_else_the_class_default_else_the_citys_own() -> None
 
 
 def test_parallel_ways_keep_the_fastest_and_unknown_tags_are_counted() -> None:
-    g = roads.from_geojson(collection(
-        road([(0, 0), (1000, 0)], highway="residential", name="老路", surface="gravel"),
-        road([(0, 0), (1000, 0)], highway="primary", lanes="4"),
-        road([(0, 50), (100, 50)], highway="footway"),
-        road([(0, 60), (100, 60)], highway="residential", oneway="reversible")))
+    g = roads.from_geojson(
+        collection(
+            road([(0, 0), (1000, 0)], highway="residential", name="老路", surface="gravel"),
+            road([(0, 0), (1000, 0)], highway="primary", lanes="4"),
+            road([(0, 50), (100, 50)], highway="footway"),
+            road([(0, 60), (100, 60)], highway="residential", oneway="reversible"),
+        )
+    )
     t = dijkstra(g.forward, indices=_node(g, 0, 0))[_node(g, 1000, 0)]
     assert t == pytest.approx(seconds((0, 0), (1000, 0), 50), rel=1e-9)
     assert g.report.ways_used == 2
@@ -94,26 +105,78 @@ def test_snap_refuses_beyond_the_limit_and_says_how_far() -> None:
     assert "2,000 米" in err.value.zh
 
 
-@pytest.mark.parametrize("data, field, words", [
-    ({"type": "FeatureCollection", "features": []}, "file", "no usable"),
-    ({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"highway": "footway"},
-         "geometry": {"type": "LineString", "coordinates": [[121.4, 37.5], [121.41, 37.5]]}}]},
-     "file", "highway=footway ×1"),
-    ({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"highway": "primary"},
-         "geometry": {"type": "LineString", "coordinates": [[121.4, 37.5]]}}]},
-     "features[0].geometry", "fewer than 2"),
-    ({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"highway": "primary"},
-         "geometry": {"type": "LineString", "coordinates": [[121.4, 37.5], ["x", 37.5]]}}]},
-     "features[0].geometry", "malformed"),
-    ({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"highway": "primary"},
-         "geometry": {"type": "LineString", "coordinates": [[121.4, 37.5], [221.4, 37.5]]}}]},
-     "features[0].geometry", "outside"),
-    ({"type": "Feature"}, "file", "not a GeoJSON FeatureCollection"),
-])
+@pytest.mark.parametrize(
+    "data, field, words",
+    [
+        ({"type": "FeatureCollection", "features": []}, "file", "no usable"),
+        (
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"highway": "footway"},
+                        "geometry": {
+                            "type": "LineString",
+                            "coordinates": [[121.4, 37.5], [121.41, 37.5]],
+                        },
+                    }
+                ],
+            },
+            "file",
+            "highway=footway ×1",
+        ),
+        (
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"highway": "primary"},
+                        "geometry": {"type": "LineString", "coordinates": [[121.4, 37.5]]},
+                    }
+                ],
+            },
+            "features[0].geometry",
+            "fewer than 2",
+        ),
+        (
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"highway": "primary"},
+                        "geometry": {
+                            "type": "LineString",
+                            "coordinates": [[121.4, 37.5], ["x", 37.5]],
+                        },
+                    }
+                ],
+            },
+            "features[0].geometry",
+            "malformed",
+        ),
+        (
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"highway": "primary"},
+                        "geometry": {
+                            "type": "LineString",
+                            "coordinates": [[121.4, 37.5], [221.4, 37.5]],
+                        },
+                    }
+                ],
+            },
+            "features[0].geometry",
+            "outside",
+        ),
+        ({"type": "Feature"}, "file", "not a GeoJSON FeatureCollection"),
+    ],
+)
 def test_bad_geojson_is_refused_with_the_field(data: dict, field: str, words: str) -> None:
     with pytest.raises(Invalid) as err:
         roads.from_geojson(data)

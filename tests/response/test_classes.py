@@ -9,16 +9,31 @@ from safecity.response.errors import ResponseInputError
 
 
 def test_four_classes_in_the_standard_order() -> None:
-    assert [c.zh for c in classes.CLASSES] == ["自然灾害", "事故灾难", "公共卫生事件", "社会安全事件"]
+    assert [c.zh for c in classes.CLASSES] == [
+        "自然灾害",
+        "事故灾难",
+        "公共卫生事件",
+        "社会安全事件",
+    ]
 
 
 def test_sub_classes_of_the_2006_national_plan() -> None:
     # 国家突发公共事件总体应急预案 1.3: 自然灾害 主要包括水旱灾害，气象灾害，地震灾害，地质灾害，
     # 海洋灾害，生物灾害和森林草原火灾
     assert [t.zh for t in classes.children("natural_disaster")] == [
-        "水旱灾害", "气象灾害", "地震灾害", "地质灾害", "海洋灾害", "生物灾害", "森林草原火灾"]
+        "水旱灾害",
+        "气象灾害",
+        "地震灾害",
+        "地质灾害",
+        "海洋灾害",
+        "生物灾害",
+        "森林草原火灾",
+    ]
     assert [t.zh for t in classes.children("social_security")] == [
-        "恐怖袭击事件", "经济安全事件", "涉外突发事件"]
+        "恐怖袭击事件",
+        "经济安全事件",
+        "涉外突发事件",
+    ]
 
 
 def test_codes_are_not_invented() -> None:
@@ -33,12 +48,15 @@ def test_ancestors_and_class_of() -> None:
     assert classes.get(key) is not None and classes.get(key).as_dict()["level"] == "type"  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("key", "seven_days"), [
-    ("accident_disaster.transport.road_traffic", True),   # Decree 493 art. 13: 道路交通事故
-    ("accident_disaster.fire", True),                      # 火灾事故
-    ("accident_disaster.transport", False),
-    ("accident_disaster.production_safety", False),
-])
+@pytest.mark.parametrize(
+    ("key", "seven_days"),
+    [
+        ("accident_disaster.transport.road_traffic", True),  # Decree 493 art. 13: 道路交通事故
+        ("accident_disaster.fire", True),  # 火灾事故
+        ("accident_disaster.transport", False),
+        ("accident_disaster.production_safety", False),
+    ],
+)
 def test_road_traffic_and_fire_flag(key: str, seven_days: bool) -> None:
     assert classes.is_road_traffic_or_fire(key) is seven_days
 

@@ -24,7 +24,10 @@ def test_prints_grade_and_deciding_criterion() -> None:
     assert data["grade"] == {"key": "serious", "zh": "重大", "en": "serious", "rank": 3}
     assert data["decided_by"]["criterion"] == "serious_injuries"
     assert [c["grade"]["key"] for c in data["criteria"]] == [
-        "relatively_serious", "serious", "ordinary"]
+        "relatively_serious",
+        "serious",
+        "ordinary",
+    ]
 
 
 def test_threshold_itself_reaches_the_grade() -> None:
@@ -33,14 +36,26 @@ def test_threshold_itself_reaches_the_grade() -> None:
     assert json.loads(res.stdout)["grade"]["key"] == "extraordinary"
 
 
-@pytest.mark.parametrize(("args", "zh", "en"), [
-    (["--deaths", "-1", "--serious-injuries", "0", "--direct-loss-yuan", "0"],
-     "必须是非负整数", "must be a non-negative integer"),
-    (["--deaths", "3", "--serious-injuries", "many", "--direct-loss-yuan", "0"],
-     "必须是非负整数", "must be a non-negative integer"),
-    (["--deaths", "3", "--serious-injuries", "0", "--direct-loss-yuan", "12万"],
-     "必须是非负数", "must be a non-negative number"),
-])
+@pytest.mark.parametrize(
+    ("args", "zh", "en"),
+    [
+        (
+            ["--deaths", "-1", "--serious-injuries", "0", "--direct-loss-yuan", "0"],
+            "必须是非负整数",
+            "must be a non-negative integer",
+        ),
+        (
+            ["--deaths", "3", "--serious-injuries", "many", "--direct-loss-yuan", "0"],
+            "必须是非负整数",
+            "must be a non-negative integer",
+        ),
+        (
+            ["--deaths", "3", "--serious-injuries", "0", "--direct-loss-yuan", "12万"],
+            "必须是非负数",
+            "must be a non-negative number",
+        ),
+    ],
+)
 def test_bad_input_is_refused_with_a_clear_message(args: list[str], zh: str, en: str) -> None:
     res = _calc(*args)
     assert res.exit_code == 2

@@ -29,10 +29,13 @@ def test_haversine_one_degree_of_latitude() -> None:
     assert haversine_m(60, 0, 60, 1) == pytest.approx(111_195.08 / 2, rel=1e-4)
 
 
-@pytest.mark.parametrize(("dlat", "is_candidate"), [
-    (0.0044, True),    # 489.26 m ≤ 500 m
-    (0.0045, False),   # 500.38 m > 500 m
-])
+@pytest.mark.parametrize(
+    ("dlat", "is_candidate"),
+    [
+        (0.0044, True),  # 489.26 m ≤ 500 m
+        (0.0045, False),  # 500.38 m > 500 m
+    ],
+)
 def test_distance_limit_default_500_m(dlat: float, is_candidate: bool) -> None:
     assert (match(rep("b", dlat), rep("a")) is not None) is is_candidate
 
@@ -43,11 +46,14 @@ def test_distance_limit_is_inclusive() -> None:
     assert match(rep("b", 0.0045), rep("a"), max_distance_m=d - 0.01) is None
 
 
-@pytest.mark.parametrize(("minutes", "is_candidate"), [
-    (30, True),              # exactly 30 min: within ("以内")
-    (30 + 1 / 60, False),    # 30 min 1 s
-    (-30, True),             # the earlier report may come second in the list
-])
+@pytest.mark.parametrize(
+    ("minutes", "is_candidate"),
+    [
+        (30, True),  # exactly 30 min: within ("以内")
+        (30 + 1 / 60, False),  # 30 min 1 s
+        (-30, True),  # the earlier report may come second in the list
+    ],
+)
 def test_time_limit_default_30_minutes(minutes: float, is_candidate: bool) -> None:
     assert (match(rep("b", minutes=minutes), rep("a")) is not None) is is_candidate
 
@@ -64,9 +70,13 @@ def test_type_must_be_the_same_or_a_refinement() -> None:
 
 def test_candidates_best_first_and_never_itself() -> None:
     new = rep("new", minutes=0)
-    existing = [rep("far_late", 0.004, 25), rep("close", 0.0001, 1), new,
-                rep("other_type", type_key="public_health.infectious_disease"),
-                rep("too_far", 0.01)]
+    existing = [
+        rep("far_late", 0.004, 25),
+        rep("close", 0.0001, 1),
+        new,
+        rep("other_type", type_key="public_health.infectious_disease"),
+        rep("too_far", 0.01),
+    ]
     found = find_candidates(new, existing)
     assert [c.existing_id for c in found] == ["close", "far_late"]
     # score = 1 − ¼·d/500 − ¼·t/30: close ≈ 1 − ¼·11.1/500 − ¼·1/30 = 0.9861
@@ -74,10 +84,15 @@ def test_candidates_best_first_and_never_itself() -> None:
     assert "建议合并" in found[0].as_dict()["explanation_zh"]
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"lat": 91.0}, "lat"), ({"lon": float("nan")}, "lon"),
-    ({"type_key": "fire"}, "type"), ({"at": datetime(2024, 7, 1, 14, 0)}, "at"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"lat": 91.0}, "lat"),
+        ({"lon": float("nan")}, "lon"),
+        ({"type_key": "fire"}, "type"),
+        ({"at": datetime(2024, 7, 1, 14, 0)}, "at"),
+    ],
+)
 def test_bad_reports_are_refused(kwargs: dict[str, object], field: str) -> None:
     args: dict[str, object] = {"id": "x", "type_key": GAS, "lat": LAT, "lon": LON, "at": T0}
     with pytest.raises(ResponseInputError) as err:

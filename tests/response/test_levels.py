@@ -15,38 +15,74 @@ from safecity.response.levels import TriggerRules, add_months, drill_status, rev
 
 CST = timezone(timedelta(hours=8))
 
-PLAN: dict[str, Any] = {"levels": [
-    # written out of order on purpose: Ⅳ first — the evaluator must still try Ⅰ first
-    {"level": "IV", "when": {"field": "type", "op": "within", "value": "accident_disaster"}},
-    {"level": "I", "when": {"any": [
-        {"field": "deaths", "op": "gte", "value": 30},
-        {"field": "grade", "op": "eq", "value": "extraordinary"}]}},
-    {"level": "II", "when": {"all": [
-        {"field": "type", "op": "within", "value": "accident_disaster"},
-        {"any": [{"field": "affected_population", "op": "gte", "value": 10000},
-                 {"field": "alarm_level", "op": "gte", "value": "orange"}]}]}},
-    {"level": "III", "when": {"field": "grade", "op": "gte", "value": "relatively_serious"}},
-]}
+PLAN: dict[str, Any] = {
+    "levels": [
+        # written out of order on purpose: Ⅳ first — the evaluator must still try Ⅰ first
+        {"level": "IV", "when": {"field": "type", "op": "within", "value": "accident_disaster"}},
+        {
+            "level": "I",
+            "when": {
+                "any": [
+                    {"field": "deaths", "op": "gte", "value": 30},
+                    {"field": "grade", "op": "eq", "value": "extraordinary"},
+                ]
+            },
+        },
+        {
+            "level": "II",
+            "when": {
+                "all": [
+                    {"field": "type", "op": "within", "value": "accident_disaster"},
+                    {
+                        "any": [
+                            {"field": "affected_population", "op": "gte", "value": 10000},
+                            {"field": "alarm_level", "op": "gte", "value": "orange"},
+                        ]
+                    },
+                ]
+            },
+        },
+        {"level": "III", "when": {"field": "grade", "op": "gte", "value": "relatively_serious"}},
+    ]
+}
 RULES = TriggerRules.from_dict(PLAN)
 FIRE = "accident_disaster.fire"
 
 
-@pytest.mark.parametrize(("incident", "level", "matched"), [
-    ({"type": FIRE, "deaths": 30}, "I", ["levels[I].when.any[0]"]),
-    ({"type": FIRE, "deaths": 29, "grade": "extraordinary"}, "I", ["levels[I].when.any[1]"]),
-    # all: type within 事故灾难 and (population ≥ 10000 or alarm ≥ orange) — both leaves reported
-    ({"type": FIRE, "affected_population": 10000}, "II",
-     ["levels[II].when.all[0]", "levels[II].when.all[1].any[0]"]),
-    ({"type": FIRE, "alarm_level": "red"}, "II",
-     ["levels[II].when.all[0]", "levels[II].when.all[1].any[1]"]),
-    ({"type": FIRE, "affected_population": 9999, "alarm_level": "yellow",
-      "grade": "relatively_serious"}, "III", ["levels[III].when"]),
-    ({"type": FIRE, "grade": "ordinary"}, "IV", ["levels[IV].when"]),
-    # a typhoon is not 事故灾难; 一般 is below 较大 → nothing proposed
-    ({"type": "natural_disaster.meteorological.typhoon", "grade": "ordinary"}, None, []),
-])
-def test_most_severe_matching_level_is_proposed(incident: dict[str, Any], level: str | None,
-                                                matched: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("incident", "level", "matched"),
+    [
+        ({"type": FIRE, "deaths": 30}, "I", ["levels[I].when.any[0]"]),
+        ({"type": FIRE, "deaths": 29, "grade": "extraordinary"}, "I", ["levels[I].when.any[1]"]),
+        # all: type within 事故灾难 and (population ≥ 10000 or alarm ≥ orange) — both leaves reported
+        (
+            {"type": FIRE, "affected_population": 10000},
+            "II",
+            ["levels[II].when.all[0]", "levels[II].when.all[1].any[0]"],
+        ),
+        (
+            {"type": FIRE, "alarm_level": "red"},
+            "II",
+            ["levels[II].when.all[0]", "levels[II].when.all[1].any[1]"],
+        ),
+        (
+            {
+                "type": FIRE,
+                "affected_population": 9999,
+                "alarm_level": "yellow",
+                "grade": "relatively_serious",
+            },
+            "III",
+            ["levels[III].when"],
+        ),
+        ({"type": FIRE, "grade": "ordinary"}, "IV", ["levels[IV].when"]),
+        # a typhoon is not 事故灾难; 一般 is below 较大 → nothing proposed
+        ({"type": "natural_disaster.meteorological.typhoon", "grade": "ordinary"}, None, []),
+    ],
+)
+def test_most_severe_matching_level_is_proposed(
+    incident: dict[str, Any], level: str | None, matched: list[str]
+) -> None:
     proposal = RULES.propose(incident)
     assert proposal.level == level
     assert list(proposal.matched) == matched
@@ -85,31 +121,52 @@ def _deep(depth: int) -> dict[str, Any]:
     return node
 
 
-@pytest.mark.parametrize(("rules", "fields"), [
-    (_cond({"field": "salary", "op": "gte", "value": 1}), ["levels[0].when.field"]),
-    (_cond({"field": "deaths", "op": "within", "value": 1}), ["levels[0].when.op"]),
-    (_cond({"field": "deaths", "op": "__gt__", "value": 1}), ["levels[0].when.op"]),
-    (_cond({"field": "deaths", "op": "gte", "value": "__import__('os').system('x')"}),
-     ["levels[0].when.value"]),
-    (_cond({"field": "grade", "op": "gte", "value": "huge"}), ["levels[0].when.value"]),
-    (_cond({"field": "type", "op": "eq", "value": "fire"}), ["levels[0].when.value"]),
-    (_cond({"field": "alarm_level", "op": "in", "value": "red"}), ["levels[0].when.value"]),
-    (_cond({"field": "deaths", "op": "gte"}), ["levels[0].when"]),
-    (_cond({"any": []}), ["levels[0].when.any"]),
-    (_cond({"any": [{"field": "deaths", "op": "gte", "value": 1}], "all": []}),
-     ["levels[0].when"]),
-    (_cond(_deep(6)), ["levels[0].when.any[0].any[0].any[0].any[0].any[0]"]),
-    ({"levels": [{"level": "V", "when": {"field": "deaths", "op": "gte", "value": 1}}]},
-     ["levels[0].level"]),
-    ({"levels": [{"level": "I", "when": {"field": "deaths", "op": "gte", "value": 1}},
-                 {"level": "I", "when": {"field": "deaths", "op": "gte", "value": 2}}]},
-     ["levels[1].level"]),
-    ({"levels": []}, ["levels"]),
-    # every bad entry is reported at once
-    ({"levels": [{"level": "I", "when": {"field": "x", "op": "eq", "value": 1}},
-                 {"level": "II", "when": {"field": "deaths", "op": "in", "value": [1]}}]},
-     ["levels[0].when.field", "levels[1].when.op"]),
-])
+@pytest.mark.parametrize(
+    ("rules", "fields"),
+    [
+        (_cond({"field": "salary", "op": "gte", "value": 1}), ["levels[0].when.field"]),
+        (_cond({"field": "deaths", "op": "within", "value": 1}), ["levels[0].when.op"]),
+        (_cond({"field": "deaths", "op": "__gt__", "value": 1}), ["levels[0].when.op"]),
+        (
+            _cond({"field": "deaths", "op": "gte", "value": "__import__('os').system('x')"}),
+            ["levels[0].when.value"],
+        ),
+        (_cond({"field": "grade", "op": "gte", "value": "huge"}), ["levels[0].when.value"]),
+        (_cond({"field": "type", "op": "eq", "value": "fire"}), ["levels[0].when.value"]),
+        (_cond({"field": "alarm_level", "op": "in", "value": "red"}), ["levels[0].when.value"]),
+        (_cond({"field": "deaths", "op": "gte"}), ["levels[0].when"]),
+        (_cond({"any": []}), ["levels[0].when.any"]),
+        (
+            _cond({"any": [{"field": "deaths", "op": "gte", "value": 1}], "all": []}),
+            ["levels[0].when"],
+        ),
+        (_cond(_deep(6)), ["levels[0].when.any[0].any[0].any[0].any[0].any[0]"]),
+        (
+            {"levels": [{"level": "V", "when": {"field": "deaths", "op": "gte", "value": 1}}]},
+            ["levels[0].level"],
+        ),
+        (
+            {
+                "levels": [
+                    {"level": "I", "when": {"field": "deaths", "op": "gte", "value": 1}},
+                    {"level": "I", "when": {"field": "deaths", "op": "gte", "value": 2}},
+                ]
+            },
+            ["levels[1].level"],
+        ),
+        ({"levels": []}, ["levels"]),
+        # every bad entry is reported at once
+        (
+            {
+                "levels": [
+                    {"level": "I", "when": {"field": "x", "op": "eq", "value": 1}},
+                    {"level": "II", "when": {"field": "deaths", "op": "in", "value": [1]}},
+                ]
+            },
+            ["levels[0].when.field", "levels[1].when.op"],
+        ),
+    ],
+)
 def test_malformed_rules_are_refused(rules: dict[str, Any], fields: list[str]) -> None:
     with pytest.raises(ResponseInputError) as err:
         TriggerRules.from_dict(rules)
@@ -123,13 +180,16 @@ def test_depth_five_is_accepted() -> None:
 # --------------------------------------------------------------------------- drills and reviews
 
 
-@pytest.mark.parametrize(("start", "months", "due"), [
-    (datetime(2024, 1, 15), 6, datetime(2024, 7, 15)),
-    (datetime(2023, 8, 31), 6, datetime(2024, 2, 29)),   # leap year: clamp to 29 Feb
-    (datetime(2022, 8, 31), 6, datetime(2023, 2, 28)),
-    (datetime(2024, 2, 29), 12, datetime(2025, 2, 28)),
-    (datetime(2024, 11, 30), 3, datetime(2025, 2, 28)),  # across the year end
-])
+@pytest.mark.parametrize(
+    ("start", "months", "due"),
+    [
+        (datetime(2024, 1, 15), 6, datetime(2024, 7, 15)),
+        (datetime(2023, 8, 31), 6, datetime(2024, 2, 29)),  # leap year: clamp to 29 Feb
+        (datetime(2022, 8, 31), 6, datetime(2023, 2, 28)),
+        (datetime(2024, 2, 29), 12, datetime(2025, 2, 28)),
+        (datetime(2024, 11, 30), 3, datetime(2025, 2, 28)),  # across the year end
+    ],
+)
 def test_add_months_calendar(start: datetime, months: int, due: datetime) -> None:
     assert add_months(start, months) == due
 
@@ -137,16 +197,20 @@ def test_add_months_calendar(start: datetime, months: int, due: datetime) -> Non
 LAST = datetime(2024, 1, 15, 10, 0, tzinfo=CST)
 
 
-@pytest.mark.parametrize(("tier", "now", "overdue"), [
-    ("onsite", datetime(2024, 7, 15, 10, 0, tzinfo=CST), False),          # 每半年: due 15 Jul
-    ("onsite", datetime(2024, 7, 15, 10, 0, 1, tzinfo=CST), True),
-    ("special", datetime(2025, 1, 15, 10, 0, tzinfo=CST), False),         # 每年: due 15 Jan 2025
-    ("comprehensive", datetime(2025, 1, 15, 10, 0, 1, tzinfo=CST), True),
-    ("comprehensive", datetime(2024, 7, 16, tzinfo=CST), False),          # 6 months is fine
-])
+@pytest.mark.parametrize(
+    ("tier", "now", "overdue"),
+    [
+        ("onsite", datetime(2024, 7, 15, 10, 0, tzinfo=CST), False),  # 每半年: due 15 Jul
+        ("onsite", datetime(2024, 7, 15, 10, 0, 1, tzinfo=CST), True),
+        ("special", datetime(2025, 1, 15, 10, 0, tzinfo=CST), False),  # 每年: due 15 Jan 2025
+        ("comprehensive", datetime(2025, 1, 15, 10, 0, 1, tzinfo=CST), True),
+        ("comprehensive", datetime(2024, 7, 16, tzinfo=CST), False),  # 6 months is fine
+    ],
+)
 def test_drill_overdue_art_33(tier: str, now: datetime, overdue: bool) -> None:
-    status = drill_status(tier, effective_at=LAST - timedelta(days=400), last_drill_at=LAST,
-                          now=now)
+    status = drill_status(
+        tier, effective_at=LAST - timedelta(days=400), last_drill_at=LAST, now=now
+    )
     assert status.overdue is overdue
     assert ("已逾期" in status.explanation_zh) is overdue
     assert "第三十三条" in status.explanation_zh
@@ -157,8 +221,9 @@ def test_never_drilled_counts_from_the_effective_date() -> None:
     status = drill_status("onsite", effective, None, now=datetime(2024, 9, 2, tzinfo=CST))
     assert status.due_at == datetime(2024, 9, 1, tzinfo=CST) and status.overdue
     assert status.days_left == -1  # exactly one day late
-    one_second = drill_status("onsite", effective, None,
-                              now=datetime(2024, 9, 1, 0, 0, 1, tzinfo=CST))
+    one_second = drill_status(
+        "onsite", effective, None, now=datetime(2024, 9, 1, 0, 0, 1, tzinfo=CST)
+    )
     assert one_second.overdue and one_second.days_left == -1  # floor: any lateness is ≤ −1
 
 

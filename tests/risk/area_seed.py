@@ -28,22 +28,53 @@ from safecity.risk.models import MajorHazard, RiskPoint
 from tests.factories import NOW
 
 
-def point(name: str, division: str, level: str, lon: float | None, lat: float | None, *,
-          grid: int | None = None, enterprise: Any = None, **extra: Any) -> RiskPoint:
+def point(
+    name: str,
+    division: str,
+    level: str,
+    lon: float | None,
+    lat: float | None,
+    *,
+    grid: int | None = None,
+    enterprise: Any = None,
+    **extra: Any,
+) -> RiskPoint:
     return RiskPoint(
-        name=name, owner_kind="enterprise" if enterprise else "area",
-        enterprise_id=enterprise.id if enterprise else None, grid_cell_id=grid,
-        division_code=division, industry_code=None, lon=lon, lat=lat, level=level,
-        archived=False, created_at=NOW, updated_at=NOW, **extra)
+        name=name,
+        owner_kind="enterprise" if enterprise else "area",
+        enterprise_id=enterprise.id if enterprise else None,
+        grid_cell_id=grid,
+        division_code=division,
+        industry_code=None,
+        lon=lon,
+        lat=lat,
+        level=level,
+        archived=False,
+        created_at=NOW,
+        updated_at=NOW,
+        **extra,
+    )
 
 
-def hazard(enterprise: Any, name: str, grade: int, r: float, lon: float, lat: float
-           ) -> MajorHazard:
+def hazard(enterprise: Any, name: str, grade: int, r: float, lon: float, lat: float) -> MajorHazard:
     return MajorHazard(
-        enterprise_id=enterprise.id, name=name, unit_kind="storage",
-        substances=[{"name": "液氨", "quantity_t": 30}], division_code=enterprise.division_code,
-        lon=lon, lat=lat, s_value=3.0, is_major=True, r_value=r, level=grade, alpha=1.5,
-        exposed_population=120, exposed_population_computed=120, result={}, assessed_at=NOW)
+        enterprise_id=enterprise.id,
+        name=name,
+        unit_kind="storage",
+        substances=[{"name": "液氨", "quantity_t": 30}],
+        division_code=enterprise.division_code,
+        lon=lon,
+        lat=lat,
+        s_value=3.0,
+        is_major=True,
+        r_value=r,
+        level=grade,
+        alpha=1.5,
+        exposed_population=120,
+        exposed_population_computed=120,
+        result={},
+        assessed_at=NOW,
+    )
 
 
 def seed_areas(session: Session, city: dict) -> dict:
@@ -51,29 +82,61 @@ def seed_areas(session: Session, city: dict) -> dict:
     cells = {c.code: c.id for c in session.scalars(select(GridCell))}
     zf, ls = cells["370602-0001"], cells["370613-0001"]
     rows = [
-        point("芝罘区储罐区作业", "370602", "orange", 121.365, 37.465, enterprise=e[0],
-              control_measures=[{"type": "engineering", "description": "设置可燃气体报警",
-                                 "level": "company", "person": "王五"}]),
+        point(
+            "芝罘区储罐区作业",
+            "370602",
+            "orange",
+            121.365,
+            37.465,
+            enterprise=e[0],
+            control_measures=[
+                {
+                    "type": "engineering",
+                    "description": "设置可燃气体报警",
+                    "level": "company",
+                    "person": "王五",
+                }
+            ],
+        ),
         point("芝罘区仓库一", "370602", "yellow", 121.362, 37.462, grid=zf),
         point("芝罘区仓库二", "370602", "yellow", 121.363, 37.463, grid=zf),
         point("芝罘区仓库三", "370602", "yellow", 121.364, 37.464, grid=zf),
-        point("芝罘区红色风险点", "370602", "red", 121.39, 37.49, enterprise=e[1],
-              hazard_factors=[{"category": "material", "description": "液氨泄漏"}],
-              accident_types=["poisoning"]),
+        point(
+            "芝罘区红色风险点",
+            "370602",
+            "red",
+            121.39,
+            37.49,
+            enterprise=e[1],
+            hazard_factors=[{"category": "material", "description": "液氨泄漏"}],
+            accident_types=["poisoning"],
+        ),
         point("芝罘区物流风险点", "370602", "red", None, None, enterprise=e[2]),
-        *[point(f"莱山区低风险点{i}", "370613", "blue", 121.431 + i * 0.0005, 37.361, grid=ls)
-          for i in range(10)],
+        *[
+            point(f"莱山区低风险点{i}", "370613", "blue", 121.431 + i * 0.0005, 37.361, grid=ls)
+            for i in range(10)
+        ],
         point("青岛风险点", "370202", "red", 120.4, 36.1, enterprise=e[5]),
         point("芝罘区归档风险点", "370602", "red", 121.365, 37.465),
     ]
     rows[-1].archived = True
     session.add_all(rows)
-    session.add_all([
-        hazard(e[1], "液氨储罐区", 2, 62.5, 121.375, 37.465),
-        hazard(e[3], "液化石油气储罐", 4, 6.0, 121.46, 37.39),
-        hazard(e[5], "青岛储罐", 1, 130.0, 120.4, 36.1),
-    ])
-    session.add(ProtectedTarget(name="芝罘区幼儿园", target_type="kindergarten", capacity=300,
-                                division_code="370602", lon=121.365, lat=37.465))
+    session.add_all(
+        [
+            hazard(e[1], "液氨储罐区", 2, 62.5, 121.375, 37.465),
+            hazard(e[3], "液化石油气储罐", 4, 6.0, 121.46, 37.39),
+            hazard(e[5], "青岛储罐", 1, 130.0, 120.4, 36.1),
+        ]
+    )
+    session.add(
+        ProtectedTarget(
+            name="芝罘区幼儿园",
+            target_type="kindergarten",
+            capacity=300,
+            division_code="370602",
+            lon=121.365,
+            lat=37.465,
+        )
+    )
     session.commit()
     return {"zhifu_cell": zf, "laishan_cell": ls, "enterprises": e}

@@ -60,8 +60,13 @@ def laishan(session: Session) -> str:
 
 def alarm(ref: str, level: str, minutes: int = 0, **where: object) -> AlarmRaised:
     place = where or {"lon": LS_LON, "lat": LS_LAT}
-    return AlarmRaised(occurred_at=NOW + timedelta(minutes=minutes), alarm_id=ref, level=level,
-                       division_code="370613", **place)  # type: ignore[arg-type]
+    return AlarmRaised(
+        occurred_at=NOW + timedelta(minutes=minutes),
+        alarm_id=ref,
+        level=level,
+        division_code="370613",
+        **place,
+    )  # type: ignore[arg-type]
 
 
 def test_red_alarm_raises_and_clearing_restores(session: Session, bus: dict) -> None:
@@ -100,7 +105,8 @@ def test_late_copy_after_clearing_is_ignored(session: Session, bus: dict) -> Non
 
 
 def test_orange_alarm_is_recorded_but_does_not_raise_until_it_escalates(
-        session: Session, bus: dict) -> None:
+    session: Session, bus: dict
+) -> None:
     events.publish(alarm("WATER-1", "orange"))
     assert laishan(session) == "yellow"
     signal = session.scalars(select(RiskSignal)).one()
@@ -117,8 +123,14 @@ def test_orange_alarm_is_recorded_but_does_not_raise_until_it_escalates(
 
 def test_overdue_major_hidden_danger_raises_general_does_not(session: Session, bus: dict) -> None:
     def overdue(ref: str, grade: str) -> HiddenDangerOverdue:
-        return HiddenDangerOverdue(occurred_at=NOW, hidden_danger_id=ref, grade=grade,
-                                   division_code="370613", lon=LS_LON, lat=LS_LAT)
+        return HiddenDangerOverdue(
+            occurred_at=NOW,
+            hidden_danger_id=ref,
+            grade=grade,
+            division_code="370613",
+            lon=LS_LON,
+            lat=LS_LAT,
+        )
 
     events.publish(overdue("HD-9", "general"))
     assert laishan(session) == "yellow"
@@ -134,14 +146,23 @@ def test_signal_placed_by_grid_cell_or_enterprise(session: Session, bus: dict) -
     events.publish(alarm("A-1", "red", lon=None, lat=None, grid_cell_id=bus["laishan_cell"]))
     assert laishan(session) == "orange"
     # By enterprise: 测试企业1 is at 121.4, 37.5 (no grid cell there), in 芝罘区's district
-    events.publish(AlarmRaised(occurred_at=NOW, alarm_id="A-2", level="red",
-                               division_code="370602", enterprise_id=bus["enterprises"][0].id))
+    events.publish(
+        AlarmRaised(
+            occurred_at=NOW,
+            alarm_id="A-2",
+            level="red",
+            division_code="370602",
+            enterprise_id=bus["enterprises"][0].id,
+        )
+    )
     session.expire_all()
     sig = session.scalars(select(RiskSignal).where(RiskSignal.source_ref == "A-2")).one()
     assert (sig.lon, sig.lat) == (121.4, 37.5)
     district = riskmap.map_layer(session, ADMIN, "district")
     assert {f["id"]: f["properties"]["signals"] for f in district["features"]} == {
-        "370602": 1, "370613": 1}
+        "370602": 1,
+        "370613": 1,
+    }
 
 
 def test_explanation_shows_the_signal_and_audit_has_it(session: Session, bus: dict) -> None:
@@ -150,10 +171,12 @@ def test_explanation_shows_the_signal_and_audit_has_it(session: Session, bus: di
     e = riskmap.explain(session, ADMIN, "grid", str(bus["laishan_cell"]))
     assert (e["base_level"], e["raise_steps"], e["level"]) == ("yellow", 1, "orange")
     assert [(s["source"], s["source_ref"], s["severity"]) for s in e["signals"]] == [
-        ("alarm", "GAS-1", "red")]
+        ("alarm", "GAS-1", "red")
+    ]
     assert "动态信号上调 1 级" in e["summary_zh"]
-    actions = session.scalars(select(AuditEntry.action).where(
-        AuditEntry.object_type == "risk_signal")).all()
+    actions = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.object_type == "risk_signal")
+    ).all()
     assert actions == ["risk_signal.raise"]
 
 

@@ -39,8 +39,10 @@ def _cells() -> list[Cell]:
 
 def _targets() -> list[Target]:
     school, hospital = at(0, 300), at(0, 1000)
-    return [Target(10, "实验小学", school[0], school[1], 800, "school"),
-            Target(11, "人民医院", hospital[0], hospital[1], 500, "hospital")]
+    return [
+        Target(10, "实验小学", school[0], school[1], 800, "school"),
+        Target(11, "人民医院", hospital[0], hospital[1], 500, "hospital"),
+    ]
 
 
 def test_hand_computed_case() -> None:
@@ -73,7 +75,7 @@ def test_point_unit_uses_a_500_m_circle() -> None:
     cell = Cell(1, 16_000, rectangle(LON0, LAT0, -1000, -1000, 1000, 1000))
     near, far = at(490, 0), at(0, 510)
     result = exposure.compute(unit, [cell], [Target(1, "a", *near, 50), Target(2, "b", *far, 70)])
-    expected = 16_000 * math.pi * 500 ** 2 / 2000 ** 2  # 3141.6
+    expected = 16_000 * math.pi * 500**2 / 2000**2  # 3141.6
     assert abs(result.residents - expected) < 2
     assert result.target_people == 50
 
@@ -92,20 +94,46 @@ def test_no_location_means_no_exposure() -> None:
 def test_major_hazard_exposure_from_the_database(session: Session, city: dict) -> None:
     for cell in _cells():
         lon, lat = at({1: 250, 2: 600, 3: 2100}[cell.id], 0)
-        session.add(GridCell(code=f"T-{cell.id}", name=cell.name, division_code="370602",
-                             population=cell.population, geometry=cell.geometry, lon=lon,
-                             lat=lat))
+        session.add(
+            GridCell(
+                code=f"T-{cell.id}",
+                name=cell.name,
+                division_code="370602",
+                population=cell.population,
+                geometry=cell.geometry,
+                lon=lon,
+                lat=lat,
+            )
+        )
     for target in _targets():
         # capacity 900 but 800 pupils present: occupancy wins
-        session.add(ProtectedTarget(name=target.name, target_type=target.target_type,
-                                    capacity=target.people + 100, occupancy=target.people,
-                                    division_code="370602", lon=target.lon, lat=target.lat))
+        session.add(
+            ProtectedTarget(
+                name=target.name,
+                target_type=target.target_type,
+                capacity=target.people + 100,
+                occupancy=target.people,
+                division_code="370602",
+                lon=target.lon,
+                lat=target.lat,
+            )
+        )
     session.flush()
     analyst = to_principal(session.scalar(select(User).where(User.username == "analyst")))
-    hazard = service.create_hazard(session, analyst, {
-        "enterprise_id": city["enterprises"][0].id, "name": "液氯库", "unit_kind": "storage",
-        "lon": LON0, "lat": LAT0, "boundary": _boundary(),
-        "substances": [{"name": "液氯", "quantity_t": 5}]}, NOW)
+    hazard = service.create_hazard(
+        session,
+        analyst,
+        {
+            "enterprise_id": city["enterprises"][0].id,
+            "name": "液氯库",
+            "unit_kind": "storage",
+            "lon": LON0,
+            "lat": LAT0,
+            "boundary": _boundary(),
+            "substances": [{"name": "液氯", "quantity_t": 5}],
+        },
+        NOW,
+    )
     assert hazard.exposed_population_computed == hazard.exposed_population == 2100
     assert hazard.exposure["residents"] == 1300 and hazard.exposure["target_people"] == 800
     # α = 2.0 (100 or more), β(氯) = 4, S = 1 → R = 8 → 四级

@@ -26,10 +26,27 @@ def seeded(session: Session, city: dict) -> dict:
     data = seed_areas(session, city)
     # One red point makes the 莱山区 grid cell red (10 + 10 × 0.3 = 13, red floor), and a
     # hospital inside it becomes a vulnerable target by area.
-    session.add(point("莱山区红色风险点", "370613", "red", 121.436, 37.366, grid=data["laishan_cell"],
-                      enterprise=data["enterprises"][3]))
-    session.add(ProtectedTarget(name="莱山区社区医院", target_type="hospital", capacity=80,
-                                division_code="370613", lon=121.437, lat=37.367))
+    session.add(
+        point(
+            "莱山区红色风险点",
+            "370613",
+            "red",
+            121.436,
+            37.366,
+            grid=data["laishan_cell"],
+            enterprise=data["enterprises"][3],
+        )
+    )
+    session.add(
+        ProtectedTarget(
+            name="莱山区社区医院",
+            target_type="hospital",
+            capacity=80,
+            division_code="370613",
+            lon=121.437,
+            lat=37.367,
+        )
+    )
     session.commit()
     return data
 
@@ -39,14 +56,22 @@ def names(result: lists.FourList) -> list[str]:
 
 
 def get(session: Session, who: Principal, name: str, **f: str) -> lists.FourList:
-    return lists.get_list(session, who, name, lists.filters_from(
-        f.get("division"), f.get("industry"), f.get("level"), f.get("kind")))
+    return lists.get_list(
+        session,
+        who,
+        name,
+        lists.filters_from(f.get("division"), f.get("industry"), f.get("level"), f.get("kind")),
+    )
 
 
 def test_major_risks_points_and_areas(session: Session, seeded: dict) -> None:
     result = get(session, ADMIN, "major-risks")
-    assert names(result) == ["芝罘区物流风险点", "芝罘区红色风险点", "莱山区红色风险点",
-                             "莱山区第0001网格"]
+    assert names(result) == [
+        "芝罘区物流风险点",
+        "芝罘区红色风险点",
+        "莱山区红色风险点",
+        "莱山区第0001网格",
+    ]
     area = result.rows[-1]
     assert area["kind"] == "area" and area["level"] == "red" and area["score"] == 13.0
     assert area["hazards"] == "综合得分13：红色风险点1个、蓝色风险点10个"
@@ -57,16 +82,22 @@ def test_major_risks_points_and_areas(session: Session, seeded: dict) -> None:
     summary = result.summary()
     assert summary["total"] == 4
     assert [(s["key"], s["count"]) for s in summary["by_level"]] == [("point", 3), ("area", 1)]
-    assert [(d["code"], d["count"]) for d in summary["by_district"]] == [("370602", 2),
-                                                                          ("370613", 2)]
+    assert [(d["code"], d["count"]) for d in summary["by_district"]] == [
+        ("370602", 2),
+        ("370613", 2),
+    ]
 
 
 def test_major_risk_filters(session: Session, seeded: dict) -> None:
     assert names(get(session, ADMIN, "major-risks", division="370613")) == [
-        "莱山区红色风险点", "莱山区第0001网格"]
+        "莱山区红色风险点",
+        "莱山区第0001网格",
+    ]
     # An industry filter keeps risk points of that industry (areas have none).
     assert names(get(session, ADMIN, "major-risks", industry="C")) == [
-        "芝罘区红色风险点", "莱山区红色风险点"]
+        "芝罘区红色风险点",
+        "莱山区红色风险点",
+    ]
     assert names(get(session, ADMIN, "major-risks", industry="54")) == ["芝罘区物流风险点"]
     assert names(get(session, ADMIN, "major-risks", kind="area")) == ["莱山区第0001网格"]
     assert names(get(session, ADMIN, "major-risks", level="orange")) == []
@@ -78,10 +109,18 @@ def test_major_hazards_list_and_filters(session: Session, seeded: dict) -> None:
     assert names(result) == ["液氨储罐区", "液化石油气储罐"]
     row = result.rows[0]
     assert (row["level_label"], row["r_value"], row["substances"], row["enterprise"]) == (
-        "二级重大危险源", 62.5, "液氨 30 t", "测试企业2有限公司")
+        "二级重大危险源",
+        62.5,
+        "液氨 30 t",
+        "测试企业2有限公司",
+    )
     assert row["exposed_population"] == 120 and (row["lon"], row["lat"]) == (121.375, 37.465)
     assert [(s["key"], s["count"]) for s in result.summary()["by_level"]] == [
-        ("1", 0), ("2", 1), ("3", 0), ("4", 1)]
+        ("1", 0),
+        ("2", 1),
+        ("3", 0),
+        ("4", 1),
+    ]
     assert names(get(session, ADMIN, "major-hazards", level="二级")) == ["液氨储罐区"]
     assert names(get(session, ADMIN, "major-hazards", level="4")) == ["液化石油气储罐"]
     assert names(get(session, ADMIN, "major-hazards", division="370613")) == ["液化石油气储罐"]
@@ -106,17 +145,27 @@ def test_vulnerable_targets_by_hazard_range_and_by_area(session: Session, seeded
     assert names(get(session, ADMIN, "vulnerable-targets", level="red")) == ["莱山区社区医院"]
     assert names(get(session, ADMIN, "vulnerable-targets", level="orange")) == []
     assert names(get(session, ZHIFU, "vulnerable-targets")) == ["芝罘区幼儿园"]
-    assert names(get(session, ADMIN, "vulnerable-targets", division="370613")) == [
-        "莱山区社区医院"]
+    assert names(get(session, ADMIN, "vulnerable-targets", division="370613")) == ["莱山区社区医院"]
 
 
-def test_enterprise_officer_sees_targets_near_own_hazards_only(session: Session,
-                                                               seeded: dict) -> None:
-    owner = Principal(user_id=7, username="e2", role="enterprise_officer",
-                      division_code="370602", enterprise_id=seeded["enterprises"][1].id)
+def test_enterprise_officer_sees_targets_near_own_hazards_only(
+    session: Session, seeded: dict
+) -> None:
+    owner = Principal(
+        user_id=7,
+        username="e2",
+        role="enterprise_officer",
+        division_code="370602",
+        enterprise_id=seeded["enterprises"][1].id,
+    )
     assert names(get(session, owner, "vulnerable-targets")) == ["芝罘区幼儿园"]
-    other = Principal(user_id=8, username="e1", role="enterprise_officer",
-                      division_code="370602", enterprise_id=seeded["enterprises"][0].id)
+    other = Principal(
+        user_id=8,
+        username="e1",
+        role="enterprise_officer",
+        division_code="370602",
+        enterprise_id=seeded["enterprises"][0].id,
+    )
     assert names(get(session, other, "vulnerable-targets")) == []
     assert names(get(session, other, "major-hazards")) == []
 
@@ -131,23 +180,28 @@ def no_provider() -> Iterator[None]:
 
 
 def test_hidden_dangers_empty_with_note_until_a_provider_registers(
-        session: Session, seeded: dict, no_provider: None) -> None:
+    session: Session, seeded: dict, no_provider: None
+) -> None:
     empty = get(session, ADMIN, "major-hidden-dangers")
     assert empty.rows == [] and empty.note is not None and "隐患排查治理" in empty.note[0]
     seen: list[ListFilters] = []
 
     def provider(_s: Session, who: Principal, f: ListFilters) -> list[dict]:
         seen.append(f)
-        return [{"name": "储罐区未设置防火堤", "division_code": "370602", "status": "整改中"},
-                {"name": "青岛的隐患", "division_code": "370202", "status": "整改中"},
-                {"name": "莱山区隐患", "division_code": "370613", "status": "已逾期"}]
+        return [
+            {"name": "储罐区未设置防火堤", "division_code": "370602", "status": "整改中"},
+            {"name": "青岛的隐患", "division_code": "370202", "status": "整改中"},
+            {"name": "莱山区隐患", "division_code": "370613", "status": "已逾期"},
+        ]
 
     lists.register_provider("major-hidden-dangers", provider)
     result = get(session, ADMIN, "major-hidden-dangers", industry="C")
     assert names(result) == ["储罐区未设置防火堤", "莱山区隐患"]  # 青岛 dropped by our scope check
     assert result.note is None and seen[0].industry == "C"
     assert [(s["key"], s["count"]) for s in result.summary()["by_level"]] == [
-        ("整改中", 1), ("已逾期", 1)]
+        ("整改中", 1),
+        ("已逾期", 1),
+    ]
     assert names(get(session, ADMIN, "major-hidden-dangers", level="已逾期")) == ["莱山区隐患"]
     with pytest.raises(ValueError):
         lists.register_provider("unknown-list", provider)
@@ -163,8 +217,11 @@ def test_bad_filters_and_names(session: Session, seeded: dict) -> None:
     with pytest.raises(NotFound):
         get(session, ADMIN, "minor-risks")
     with pytest.raises(Forbidden):
-        get(session, Principal(user_id=9, username="p", role="public", division_code="370600"),
-            "major-hazards")
+        get(
+            session,
+            Principal(user_id=9, username="p", role="public", division_code="370600"),
+            "major-hazards",
+        )
 
 
 def test_xlsx_export_reads_back(session: Session, seeded: dict) -> None:
@@ -172,12 +229,26 @@ def test_xlsx_export_reads_back(session: Session, seeded: dict) -> None:
     wb = load_workbook(io.BytesIO(lists.export_xlsx(result)))
     assert wb.sheetnames == ["重大安全风险清单", "汇总"]
     rows = list(wb["重大安全风险清单"].iter_rows(values_only=True))
-    assert rows[0] == ("序号", "类型", "名称", "风险等级", "企业", "行政区划", "行业",
-                       "主要危险因素 / 风险依据", "可能导致的事故类型", "管控措施",
-                       "管控层级及责任人", "经度", "纬度")
+    assert rows[0] == (
+        "序号",
+        "类型",
+        "名称",
+        "风险等级",
+        "企业",
+        "行政区划",
+        "行业",
+        "主要危险因素 / 风险依据",
+        "可能导致的事故类型",
+        "管控措施",
+        "管控层级及责任人",
+        "经度",
+        "纬度",
+    )
     assert [r[2] for r in rows[1:]] == names(result)
     assert rows[2][:4] == (2, "风险点", "芝罘区红色风险点", "红色（重大风险）")
-    assert rows[4][1] == "区域（网格）" and rows[4][7] == "综合得分13：红色风险点1个、蓝色风险点10个"
+    assert (
+        rows[4][1] == "区域（网格）" and rows[4][7] == "综合得分13：红色风险点1个、蓝色风险点10个"
+    )
     summary = [tuple(v for v in r if v is not None) for r in wb["汇总"].iter_rows(values_only=True)]
     assert summary[0] == ("重大安全风险清单", "合计 4 项")
     assert ("红色风险点", 3) in summary and ("红色区域", 1) in summary
@@ -186,7 +257,7 @@ def test_xlsx_export_reads_back(session: Session, seeded: dict) -> None:
 
 def test_xlsx_text_cannot_become_a_formula(session: Session, seeded: dict) -> None:
     result = get(session, ADMIN, "major-hazards")
-    result.rows[0]["name"] = "=HYPERLINK(\"http://x\")"
+    result.rows[0]["name"] = '=HYPERLINK("http://x")'
     wb = load_workbook(io.BytesIO(lists.export_xlsx(result)))
     cell = wb["重大危险源清单"]["B2"]
     assert cell.data_type == "s" and cell.value.startswith("'=")

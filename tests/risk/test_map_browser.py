@@ -23,24 +23,53 @@ pytestmark = pytest.mark.browser
 def _seed_risks(url: str) -> dict[str, Any]:
     """One red risk point in a grid cell of 芝罘区 and a 三级 major hazard in another."""
 
-
     engine = make_engine(url)
     with Session(engine) as session:
-        cells = session.scalars(select(GridCell).where(GridCell.division_code == "370602")
-                                .order_by(GridCell.id).limit(2)).all()
+        cells = session.scalars(
+            select(GridCell)
+            .where(GridCell.division_code == "370602")
+            .order_by(GridCell.id)
+            .limit(2)
+        ).all()
         red, other = cells
-        ent = session.scalars(select(Enterprise).where(Enterprise.division_code == "370602")
-                              .limit(1)).one()
-        session.add(RiskPoint(name="液氨储罐区作业", owner_kind="enterprise", enterprise_id=ent.id,
-                              grid_cell_id=red.id, division_code="370602", lon=red.lon,
-                              lat=red.lat, level="red", archived=False, created_at=NOW,
-                              updated_at=NOW))
-        session.add(MajorHazard(enterprise_id=ent.id, name="甲醇罐区", unit_kind="storage",
-                                substances=[{"name": "甲醇", "quantity_t": 800}],
-                                division_code="370602", lon=other.lon, lat=other.lat,
-                                s_value=1.6, is_major=True, r_value=24.0, level=3, alpha=1.0,
-                                exposed_population=40, exposed_population_computed=40, result={},
-                                assessed_at=NOW))
+        ent = session.scalars(
+            select(Enterprise).where(Enterprise.division_code == "370602").limit(1)
+        ).one()
+        session.add(
+            RiskPoint(
+                name="液氨储罐区作业",
+                owner_kind="enterprise",
+                enterprise_id=ent.id,
+                grid_cell_id=red.id,
+                division_code="370602",
+                lon=red.lon,
+                lat=red.lat,
+                level="red",
+                archived=False,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+        session.add(
+            MajorHazard(
+                enterprise_id=ent.id,
+                name="甲醇罐区",
+                unit_kind="storage",
+                substances=[{"name": "甲醇", "quantity_t": 800}],
+                division_code="370602",
+                lon=other.lon,
+                lat=other.lat,
+                s_value=1.6,
+                is_major=True,
+                r_value=24.0,
+                level=3,
+                alpha=1.0,
+                exposed_population=40,
+                exposed_population_computed=40,
+                result={},
+                assessed_at=NOW,
+            )
+        )
         session.commit()
         out = {"cell": red.id, "name": red.name, "lon": red.lon, "lat": red.lat}
     engine.dispose()
@@ -61,7 +90,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 def _ready(page: Any, loads: int = 1) -> dict[str, Any]:
     page.wait_for_function(
         f"() => window.safecityRiskMap && (window.safecityRiskMap.loads >= {loads} "
-        "|| window.safecityRiskMap.error)", timeout=60_000)
+        "|| window.safecityRiskMap.error)",
+        timeout=60_000,
+    )
     state = page.evaluate("""() => ({error: safecityRiskMap.error,
         unit: safecityRiskMap.data.unit, features: safecityRiskMap.data.features.length,
         summary: safecityRiskMap.data.summary})""")
@@ -87,26 +118,33 @@ def test_admin_sees_coloured_areas_and_explains_one(server: dict[str, Any], brow
     assert page.text_content("[data-count=red]") == "1"
     assert page.text_content("[data-count=orange]") == "1"
     assert page.text_content("#risk-total") == str(state["features"])
-    page.wait_for_function("() => document.querySelector('[data-count=hazards]').textContent === '1'")
+    page.wait_for_function(
+        "() => document.querySelector('[data-count=hazards]').textContent === '1'"
+    )
     assert page.is_visible("#risk-legend")
 
     # Zoom to the red cell and click its centre on the canvas.
-    page.evaluate("""([lat, lon]) => new Promise((done) => { const m = safecityRiskMap.map;
+    page.evaluate(
+        """([lat, lon]) => new Promise((done) => { const m = safecityRiskMap.map;
         m.once('moveend', () => requestAnimationFrame(() => requestAnimationFrame(done)));
-        m.setView([lat, lon], 15, {animate: false}); })""", [server["lat"], server["lon"]])
+        m.setView([lat, lon], 15, {animate: false}); })""",
+        [server["lat"], server["lon"]],
+    )
     point = page.evaluate(
         """([lat, lon]) => { const m = safecityRiskMap.map;
              const p = m.latLngToContainerPoint([lat, lon]);
              const r = m.getContainer().getBoundingClientRect();
              return {x: r.left + p.x, y: r.top + p.y, zoom: m.getZoom()}; }""",
-        [server["lat"], server["lon"]])
+        [server["lat"], server["lon"]],
+    )
     assert point["zoom"] == 15
     # The canvas shows the red fill (#d7191c at 60 %) at that spot.
 
     from PIL import Image  # noqa: PLC0415 Pillow loaded only when an image is drawn
 
-    shot = page.screenshot(clip={"x": point["x"] - 5, "y": point["y"] - 5, "width": 10,
-                                 "height": 10})
+    shot = page.screenshot(
+        clip={"x": point["x"] - 5, "y": point["y"] - 5, "width": 10, "height": 10}
+    )
     r, g, b = Image.open(BytesIO(shot)).convert("RGB").getpixel((5, 5))
     assert r > 180 and r - g > 80 and r - b > 80, (r, g, b)
     page.mouse.click(point["x"], point["y"])
@@ -138,8 +176,7 @@ def test_admin_sees_coloured_areas_and_explains_one(server: dict[str, Any], brow
     page.close()
 
 
-def test_analyst_changes_the_area_rule_from_the_map(server: dict[str, Any], browser: Any
-                                                    ) -> None:
+def test_analyst_changes_the_area_rule_from_the_map(server: dict[str, Any], browser: Any) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     page.set_default_timeout(30_000)
     page.goto(f"{server['base']}/login?next=/risk/map")
@@ -159,7 +196,9 @@ def test_analyst_changes_the_area_rule_from_the_map(server: dict[str, Any], brow
     state = _ready(page, loads=2)
     assert state["summary"]["areas"]["yellow"] == state["features"] - 2
     assert state["summary"]["areas"]["blue"] == 0
-    page.wait_for_function("() => document.getElementById('map-status').textContent.startsWith('已保存')")
+    page.wait_for_function(
+        "() => document.getElementById('map-status').textContent.startsWith('已保存')"
+    )
     page.click("#risk-rule-reset")
     state = _ready(page, loads=3)
     assert state["summary"]["areas"]["yellow"] == 0

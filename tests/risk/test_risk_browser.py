@@ -97,8 +97,10 @@ def test_create_assess_and_approve_a_risk_point(server: str, browser: Any) -> No
     analyst.wait_for_load_state()
     assert analyst.locator("#point-level .lv").get_attribute("data-level") == "red"
     assert "重大风险" in analyst.locator("#point-level").inner_text()
-    assert analyst.locator("#assessment-table tbody tr").first.get_attribute(
-        "data-status") == "approved"
+    assert (
+        analyst.locator("#assessment-table tbody tr").first.get_attribute("data-status")
+        == "approved"
+    )
     analyst.screenshot(path=str(ARTIFACTS / "risk-point-approved.png"), full_page=True)
     analyst.goto(f"{server}/risk/points?level=red&q=液氯汽化器间")
     assert "液氯汽化器间" in analyst.locator("#points-table").inner_text()

@@ -44,10 +44,11 @@ def risk_points_look_like_a_city(loaded: Any) -> None:
     assert kinds["enterprise"] > 3000 and kinds["area"] > 0 and kinds["public_place"] > 0
     # every point's level is the one of its approved assessment
     mismatched = session.scalar(
-        select(func.count()).select_from(RiskPoint).join(
-            RiskAssessment, RiskAssessment.id == RiskPoint.level_assessment_id)
-        .where((RiskAssessment.level != RiskPoint.level) |
-               (RiskAssessment.status != "approved")))
+        select(func.count())
+        .select_from(RiskPoint)
+        .join(RiskAssessment, RiskAssessment.id == RiskPoint.level_assessment_id)
+        .where((RiskAssessment.level != RiskPoint.level) | (RiskAssessment.status != "approved"))
+    )
     assert mismatched == 0
     drafts = session.scalar(select(func.count()).where(RiskAssessment.status == "draft"))
     assert drafts > 0
@@ -62,9 +63,12 @@ def major_hazards_are_graded_per_the_standard(loaded: Any) -> None:
     assert counts["major_hazards"] == sum(grades.values())
     assert any(not h.is_major for h in hazards)
     for h in hazards[:60]:
-        again = hazmat.identify({"units": [{"name": h.name, "kind": h.unit_kind,
-                                            "substances": h.substances}],
-                                 "exposed_population": h.exposed_population})["units"][0]
+        again = hazmat.identify(
+            {
+                "units": [{"name": h.name, "kind": h.unit_kind, "substances": h.substances}],
+                "exposed_population": h.exposed_population,
+            }
+        )["units"][0]
         assert (again["S"], again["R"], again["level"]) == (h.s_value, h.r_value, h.level)
         assert h.exposed_population == h.exposed_population_computed == h.exposure["total"]
     assert max(h.exposed_population for h in hazards) > 100

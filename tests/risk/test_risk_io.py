@@ -20,8 +20,17 @@ from safecity.risk.models import RiskPoint
 from tests.conftest import PASSWORD, login
 from tests.factories import NOW
 
-HEADERS = ["风险点编号", "风险点名称", "所属类型", "企业统一社会信用代码", "网格编码", "危险有害因素",
-           "事故类型", "管控措施", "复评日期"]
+HEADERS = [
+    "风险点编号",
+    "风险点名称",
+    "所属类型",
+    "企业统一社会信用代码",
+    "网格编码",
+    "危险有害因素",
+    "事故类型",
+    "管控措施",
+    "复评日期",
+]
 
 
 def xlsx(rows: list[list[Any]], headers: list[str] = HEADERS) -> bytes:
@@ -43,13 +52,39 @@ def who(session: Session, username: str):  # type: ignore[no-untyped-def]
 def good_rows(city: dict) -> list[list[Any]]:
     uscc = city["enterprises"][0].uscc
     return [
-        ["FX-001", "液氯储罐区", "企业", uscc, None, "物的因素：储罐腐蚀泄漏；人的因素：违章作业",
-         "中毒和窒息、容器爆炸", "工程技术：设置氯气泄漏报警仪/车间级/王海；个体防护：配备空气呼吸器/岗位级/李强",
-         "2027-06-30"],
-        ["FX-002", "装卸站台", "企业", uscc, None, "环境因素：夜间照明不足", "车辆伤害",
-         "管理措施：装卸作业票制度", None],
-        ["WG-01", "老旧小区燃气管网", "区域", None, "370602-0001", "物的因素：管道老化", "其它爆炸、火灾",
-         "", "2027-01-01"],
+        [
+            "FX-001",
+            "液氯储罐区",
+            "企业",
+            uscc,
+            None,
+            "物的因素：储罐腐蚀泄漏；人的因素：违章作业",
+            "中毒和窒息、容器爆炸",
+            "工程技术：设置氯气泄漏报警仪/车间级/王海；个体防护：配备空气呼吸器/岗位级/李强",
+            "2027-06-30",
+        ],
+        [
+            "FX-002",
+            "装卸站台",
+            "企业",
+            uscc,
+            None,
+            "环境因素：夜间照明不足",
+            "车辆伤害",
+            "管理措施：装卸作业票制度",
+            None,
+        ],
+        [
+            "WG-01",
+            "老旧小区燃气管网",
+            "区域",
+            None,
+            "370602-0001",
+            "物的因素：管道老化",
+            "其它爆炸、火灾",
+            "",
+            "2027-01-01",
+        ],
     ]
 
 
@@ -62,31 +97,40 @@ def test_template_headers_are_accepted(session: Session, city: dict) -> None:
     headers = [c.value for c in wb.worksheets[0][1]]
     assert headers[:3] == ["风险点编号", "风险点名称", "所属类型"]
     assert "填写说明" in wb.sheetnames
-    content = xlsx([[r[0], r[1], r[2], r[3], r[4]] for r in good_rows(city)[:1]] + [],
-                   headers=headers[:5])
+    content = xlsx(
+        [[r[0], r[1], r[2], r[3], r[4]] for r in good_rows(city)[:1]] + [], headers=headers[:5]
+    )
     report = io.import_points(session, who(session, "analyst"), "a.xlsx", content, NOW)
     assert report.created == 1
 
 
 def test_import_creates_points_with_parsed_lists(session: Session, city: dict) -> None:
-    report = io.import_points(session, who(session, "analyst"), "register.xlsx",
-                              xlsx(good_rows(city)), NOW)
+    report = io.import_points(
+        session, who(session, "analyst"), "register.xlsx", xlsx(good_rows(city)), NOW
+    )
     assert (report.ok, report.total_rows, report.created) == (True, 3, 3)
     tank = session.scalar(select(RiskPoint).where(RiskPoint.code == "FX-001"))
     assert tank.division_code == "370602" and tank.industry_code == "26"
-    assert tank.hazard_factors == [{"category": "material", "description": "储罐腐蚀泄漏"},
-                                   {"category": "people", "description": "违章作业"}]
+    assert tank.hazard_factors == [
+        {"category": "material", "description": "储罐腐蚀泄漏"},
+        {"category": "people", "description": "违章作业"},
+    ]
     assert tank.accident_types == ["poisoning", "vessel_explosion"]
-    assert tank.control_measures[0] == {"type": "engineering", "description": "设置氯气泄漏报警仪",
-                                        "level": "workshop", "person": "王海"}
+    assert tank.control_measures[0] == {
+        "type": "engineering",
+        "description": "设置氯气泄漏报警仪",
+        "level": "workshop",
+        "person": "王海",
+    }
     assert tank.review_date.isoformat() == "2027-06-30"
     area = session.scalar(select(RiskPoint).where(RiskPoint.code == "WG-01"))
     assert area.owner_kind == "area" and area.grid_cell_id is not None
     entries = session.scalars(select(AuditEntry).where(AuditEntry.object_type == "risk_point"))
     assert sorted(e.action for e in entries) == ["import"] * 3
     # the same file again: matched by enterprise + register number, nothing changes
-    again = io.import_points(session, who(session, "analyst"), "register.xlsx",
-                             xlsx(good_rows(city)), NOW)
+    again = io.import_points(
+        session, who(session, "analyst"), "register.xlsx", xlsx(good_rows(city)), NOW
+    )
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
     rows = good_rows(city)
     rows[1][1] = "装卸站台（改）"
@@ -94,8 +138,9 @@ def test_import_creates_points_with_parsed_lists(session: Session, city: dict) -
     assert (third.created, third.updated, third.unchanged) == (0, 1, 2)
 
 
-def test_any_bad_row_writes_nothing_and_errors_name_row_and_column(session: Session,
-                                                                   city: dict) -> None:
+def test_any_bad_row_writes_nothing_and_errors_name_row_and_column(
+    session: Session, city: dict
+) -> None:
     rows = good_rows(city)
     rows[0][6] = "中毒和窒息、天降陨石"
     rows[1][3] = "91370602MA00000000"
@@ -112,13 +157,15 @@ def test_any_bad_row_writes_nothing_and_errors_name_row_and_column(session: Sess
     assert any("天降陨石" in e.zh for e in err.value.errors)
     assert any("不存在" in e.zh for e in err.value.errors if e.field == "enterprise_uscc")
     assert count(session) == 0
-    report = io.import_points(session, who(session, "analyst"), "bad.xlsx", xlsx(rows), NOW,
-                              valid_only=True)
+    report = io.import_points(
+        session, who(session, "analyst"), "bad.xlsx", xlsx(rows), NOW, valid_only=True
+    )
     assert report.created == 0 and report.skipped == 5 and not report.ok
     rows = good_rows(city)
     rows[1][1] = ""
-    report = io.import_points(session, who(session, "analyst"), "bad.xlsx", xlsx(rows), NOW,
-                              valid_only=True)
+    report = io.import_points(
+        session, who(session, "analyst"), "bad.xlsx", xlsx(rows), NOW, valid_only=True
+    )
     assert report.created == 2 and report.errors[0]["row"] == 4
     assert report.errors[0]["column"] == "name" and "必填" in report.errors[0]["message"]
 
@@ -141,8 +188,13 @@ def test_file_problems(session: Session, city: dict) -> None:
         io.import_points(session, who(session, "analyst"), "a.xlsx", b"not a zip", NOW)
     assert err.value.errors[0].field == "file"
     with pytest.raises(Invalid) as err:
-        io.import_points(session, who(session, "analyst"), "a.xlsx",
-                         xlsx([["x"]], headers=["风险点名称", "颜色"]), NOW)
+        io.import_points(
+            session,
+            who(session, "analyst"),
+            "a.xlsx",
+            xlsx([["x"]], headers=["风险点名称", "颜色"]),
+            NOW,
+        )
     assert "无法识别的表头" in err.value.errors[0].zh
 
 
@@ -155,7 +207,9 @@ def test_import_over_http(client: Any, city: dict) -> None:
     resp = client.post("/api/v1/risk/points/import", files=files, headers=headers)
     assert resp.status_code == 422
     detail = resp.json()["detail"][0]
-    assert detail["row"] == 3 and detail["field"] == "owner_kind" and "外星基地" in detail["message"]
+    assert (
+        detail["row"] == 3 and detail["field"] == "owner_kind" and "外星基地" in detail["message"]
+    )
     files = {"file": ("r.xlsx", xlsx(good_rows(city)), io.registry_io.XLSX_MEDIA)}
     resp = client.post("/api/v1/risk/points/import", files=files, headers=headers)
     assert resp.status_code == 200 and resp.json()["created"] == 3
@@ -165,8 +219,9 @@ def test_import_page(client: Any, city: dict) -> None:
 
     client.headers["accept"] = "text/html"
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
-    client.post("/login", data={"username": "analyst", "password": PASSWORD, "csrf": token,
-                                "next": "/map"})
+    client.post(
+        "/login", data={"username": "analyst", "password": PASSWORD, "csrf": token, "next": "/map"}
+    )
     page = client.get("/risk/points/import")
     assert page.status_code == 200
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
@@ -177,8 +232,11 @@ def test_import_page(client: Any, city: dict) -> None:
     assert resp.status_code == 422
     assert "未写入任何数据" in resp.text and "网格编码" in resp.text and "999999-0001" in resp.text
     assert re.search(r"<td>5</td><td>网格编码</td>", resp.text)
-    resp = client.post("/risk/points/import", data={"csrf": csrf, "valid_only": "on"},
-                       files={"file": ("r.xlsx", xlsx(rows), io.registry_io.XLSX_MEDIA)})
+    resp = client.post(
+        "/risk/points/import",
+        data={"csrf": csrf, "valid_only": "on"},
+        files={"file": ("r.xlsx", xlsx(rows), io.registry_io.XLSX_MEDIA)},
+    )
     assert resp.status_code == 200 and 'data-key="created">2<' in resp.text
 
 

@@ -59,8 +59,7 @@ def test_district_layer_hand_computed(session: Session, seeded: dict) -> None:
     assert props["370613"]["score"] == 6.0 and props["370613"]["level"] == "yellow"
 
 
-def test_district_layer_by_points_when_the_city_chooses_it(session: Session, seeded: dict
-                                                           ) -> None:
+def test_district_layer_by_points_when_the_city_chooses_it(session: Session, seeded: dict) -> None:
     riskmap.save_rule(session, ANALYST, {"aggregate": {"method": "points"}}, NOW)
     session.commit()
     fc = riskmap.map_layer(session, ADMIN, "district")
@@ -73,24 +72,36 @@ def test_district_layer_by_points_when_the_city_chooses_it(session: Session, see
 
 def _blue_cells(session: Session, division: str, lon: float, lat: float, n: int) -> None:
     """n empty grid cells of 0.001° in a row east of (lon, lat): blue by the point rule."""
-    session.add_all([GridCell(code=f"{division}-9{i:03d}", name=f"空网格{division}-{i}",
-                              division_code=division, population=10,
-                              geometry=square(lon + i * 0.001, lat, 0.001),
-                              lon=lon + i * 0.001 + 0.0005, lat=lat + 0.0005)
-                     for i in range(n)])
+    session.add_all(
+        [
+            GridCell(
+                code=f"{division}-9{i:03d}",
+                name=f"空网格{division}-{i}",
+                division_code=division,
+                population=10,
+                geometry=square(lon + i * 0.001, lat, 0.001),
+                lon=lon + i * 0.001 + 0.0005,
+                lat=lat + 0.0005,
+            )
+            for i in range(n)
+        ]
+    )
 
 
 def test_one_red_point_among_many_blue_cells_does_not_make_the_district_red(
-        session: Session, seeded: dict) -> None:
+    session: Session, seeded: dict
+) -> None:
     # 莱山区: its cell gets a red point (red cell) and 19 empty cells are added: 1 red of 20.
-    session.add(point("莱山区红色风险点", "370613", "red", 121.432, 37.362,
-                      grid=seeded["laishan_cell"]))
+    session.add(
+        point("莱山区红色风险点", "370613", "red", 121.432, 37.362, grid=seeded["laishan_cell"])
+    )
     _blue_cells(session, "370613", 121.44, 37.38, 19)
     session.commit()
     grid = riskmap.map_layer(session, ADMIN, "grid", division="370613")
     assert grid["summary"]["areas"] == {"red": 1, "orange": 0, "yellow": 0, "blue": 19}
-    p = {f["id"]: f["properties"] for f in riskmap.map_layer(session, ADMIN, "district")[
-        "features"]}["370613"]
+    p = {
+        f["id"]: f["properties"] for f in riskmap.map_layer(session, ADMIN, "district")["features"]
+    }["370613"]
     # 5 % red < 10 %, 5 % red + orange < 25 %, 5 % < 40 %; the 四级 hazard sets no floor
     assert p["grid_cells"] == [1, 0, 0, 19] and p["level"] == "blue"
     assert p["risk_points"] == [1, 0, 0, 10]
@@ -106,8 +117,16 @@ def test_one_red_point_among_many_blue_cells_does_not_make_the_district_red(
 
 def test_street_layer_uses_street_divisions(session: Session, seeded: dict) -> None:
     assert riskmap.map_layer(session, ADMIN, "street")["features"] == []
-    session.add(Division(code="370602001", name="向阳街道", name_en="Xiangyang", level="street",
-                         parent_code="370602", geometry=square(121.36, 37.46, 0.02)))
+    session.add(
+        Division(
+            code="370602001",
+            name="向阳街道",
+            name_en="Xiangyang",
+            level="street",
+            parent_code="370602",
+            geometry=square(121.36, 37.46, 0.02),
+        )
+    )
     session.commit()
     fc = riskmap.map_layer(session, ADMIN, "street")
     assert [f["id"] for f in fc["features"]] == ["370602001"]
@@ -121,8 +140,9 @@ def test_street_layer_uses_street_divisions(session: Session, seeded: dict) -> N
     assert riskmap.map_layer(session, LAISHAN, "street")["features"] == []
     # A point known only by its grid cell counts in the street holding the cell's centre,
     # and the explanation finds it too.
-    session.add(point("芝罘区无坐标风险点", "370602", "blue", None, None,
-                      grid=seeded["zhifu_cell"]))
+    session.add(
+        point("芝罘区无坐标风险点", "370602", "blue", None, None, grid=seeded["zhifu_cell"])
+    )
     session.commit()
     fc = riskmap.map_layer(session, ADMIN, "street")
     assert fc["features"][0]["properties"]["risk_points"] == [0, 1, 3, 1]
@@ -132,9 +152,14 @@ def test_street_layer_uses_street_divisions(session: Session, seeded: dict) -> N
 
 
 LOCATED = [  # (lat, lon, level index) of the located points an admin of 烟台 sees
-    (37.465, 121.365, 1), (37.462, 121.362, 2), (37.463, 121.363, 2), (37.464, 121.364, 2),
-    (37.49, 121.39, 0), *[(37.361, 121.431 + i * 0.0005, 3) for i in range(10)],
-    (37.5, 121.4, 0)]  # 芝罘区物流风险点 has no coordinates: it stands at its enterprise
+    (37.465, 121.365, 1),
+    (37.462, 121.362, 2),
+    (37.463, 121.363, 2),
+    (37.464, 121.364, 2),
+    (37.49, 121.39, 0),
+    *[(37.361, 121.431 + i * 0.0005, 3) for i in range(10)],
+    (37.5, 121.4, 0),
+]  # 芝罘区物流风险点 has no coordinates: it stands at its enterprise
 
 
 def test_h3_layer(session: Session, seeded: dict) -> None:
@@ -154,12 +179,12 @@ def test_h3_layer(session: Session, seeded: dict) -> None:
     assert all(h3.get_resolution(k) == 9 for k in props)
     ring = fc["features"][0]["geometry"]["coordinates"][0]
     assert ring[0] == ring[-1] and len(ring) == 7
-    assert fc["summary"]["total_areas"] == len(set(expected) | {hazard_cell, h3.latlng_to_cell(
-        37.39, 121.46, 9)})
+    assert fc["summary"]["total_areas"] == len(
+        set(expected) | {hazard_cell, h3.latlng_to_cell(37.39, 121.46, 9)}
+    )
 
 
-def test_point_without_coordinates_stands_at_its_enterprise(session: Session, seeded: dict
-                                                            ) -> None:
+def test_point_without_coordinates_stands_at_its_enterprise(session: Session, seeded: dict) -> None:
     # Move 测试企业3 (G54, owner of the red 芝罘区物流风险点) into the 芝罘区 grid cell: the cell
     # turns red although the point itself has neither coordinates nor a grid cell.
     ent = seeded["enterprises"][2]
@@ -185,10 +210,16 @@ def test_scope_of_layers(session: Session, seeded: dict) -> None:
     assert levels(riskmap.map_layer(session, ZHIFU, "grid")) == {"芝罘区第0001网格": "orange"}
     assert levels(riskmap.map_layer(session, LAISHAN, "grid")) == {"莱山区第0001网格": "yellow"}
     assert [f["id"] for f in riskmap.map_layer(session, ZHIFU, "district")["features"]] == [
-        "370602"]
+        "370602"
+    ]
     # The enterprise officer sees their own enterprise's points only: the orange point.
-    own = Principal(user_id=7, username="enterprise", role="enterprise_officer",
-                    division_code="370602", enterprise_id=seeded["enterprises"][0].id)
+    own = Principal(
+        user_id=7,
+        username="enterprise",
+        role="enterprise_officer",
+        division_code="370602",
+        enterprise_id=seeded["enterprises"][0].id,
+    )
     p = riskmap.map_layer(session, own, "grid")["features"][0]["properties"]
     assert p["risk_points"] == [0, 1, 0, 0] and p["major_hazards"] == [0, 0, 0, 0]
     assert p["vulnerable_targets"] == 0 and p["level"] == "orange"
@@ -207,10 +238,17 @@ def test_explanation_agrees_with_the_layer(session: Session, seeded: dict) -> No
     assert e["level"] == "orange" and e["score"] == 10.5
     assert e["name"] == "芝罘区第0001网格"
     assert [(c["kind"], c["count"]) for c in e["contributions"]] == [
-        ("risk_points", 1), ("risk_points", 3), ("vulnerable_targets", 1)]
+        ("risk_points", 1),
+        ("risk_points", 3),
+        ("vulnerable_targets", 1),
+    ]
     assert e["risk_points"][0]["name"] == "芝罘区储罐区作业"  # most severe first
-    assert {p["name"] for p in e["risk_points"]} == {"芝罘区储罐区作业", "芝罘区仓库一",
-                                                     "芝罘区仓库二", "芝罘区仓库三"}
+    assert {p["name"] for p in e["risk_points"]} == {
+        "芝罘区储罐区作业",
+        "芝罘区仓库一",
+        "芝罘区仓库二",
+        "芝罘区仓库三",
+    }
     [target] = e["vulnerable_targets"]
     assert target["name"] == "芝罘区幼儿园" and target["hazard"] == "液氨储罐区"
     # 0.01° of longitude at 37.465° N on the 6,371,008.8 m sphere
@@ -251,8 +289,9 @@ def test_hazard_markers_in_scope(session: Session, seeded: dict) -> None:
     fc = riskmap.hazard_markers(session, ADMIN)
     assert [f["properties"]["name"] for f in fc["features"]] == ["液氨储罐区", "液化石油气储罐"]
     assert fc["features"][0]["geometry"]["coordinates"] == [121.375, 37.465]
-    assert [f["properties"]["name"] for f in riskmap.hazard_markers(session, LAISHAN)[
-        "features"]] == ["液化石油气储罐"]
+    assert [
+        f["properties"]["name"] for f in riskmap.hazard_markers(session, LAISHAN)["features"]
+    ] == ["液化石油气储罐"]
 
 
 def test_city_rule_changes_the_colours_and_is_audited(session: Session, seeded: dict) -> None:
@@ -263,8 +302,9 @@ def test_city_rule_changes_the_colours_and_is_audited(session: Session, seeded: 
     assert result["custom"] and result["rule"]["thresholds"]["yellow"] == 4.0
     fc = riskmap.map_layer(session, LAISHAN, "grid")
     assert levels(fc) == {"莱山区第0001网格": "blue"}
-    entry = session.scalars(select(AuditEntry).where(
-        AuditEntry.object_type == "risk_setting")).one()
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.object_type == "risk_setting")
+    ).one()
     assert entry.actor == "analyst" and entry.object_id == "370600:area_rule"
     assert entry.before is None and entry.after["thresholds"]["yellow"] == 4.0
     # back to the default
@@ -277,8 +317,9 @@ def test_city_rule_changes_the_colours_and_is_audited(session: Session, seeded: 
 def test_rule_changes_need_a_city_analyst_or_admin(session: Session, seeded: dict) -> None:
     with pytest.raises(Forbidden):
         riskmap.save_rule(session, ZHIFU, {"max_raise": 1}, NOW)
-    district_analyst = Principal(user_id=9, username="a2", role="risk_analyst",
-                                 division_code="370602")
+    district_analyst = Principal(
+        user_id=9, username="a2", role="risk_analyst", division_code="370602"
+    )
     with pytest.raises(Forbidden):
         riskmap.save_rule(session, district_analyst, {"max_raise": 1}, NOW)
     with pytest.raises(Invalid) as err:

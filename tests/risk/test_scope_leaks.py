@@ -13,13 +13,15 @@ from tests.conftest import PASSWORD, login
 from tests.scope_city import seed_everything
 
 
-def test_liaison_reads_only_its_industrys_major_hazards(client, session, city, password_hash
-                                                       ) -> None:
+def test_liaison_reads_only_its_industrys_major_hazards(
+    client, session, city, password_hash
+) -> None:
     seed_everything(session, password_hash)
     section = dict(session.execute(select(Enterprise.id, Enterprise.industry_section)).all())
     hazards = session.scalars(select(MajorHazard)).all()
-    other = next(h for h in hazards if section[h.enterprise_id] == "C" and
-                 h.division_code.startswith("3706"))
+    other = next(
+        h for h in hazards if section[h.enterprise_id] == "C" and h.division_code.startswith("3706")
+    )
     h = login(client, "liaison")  # industry G
     listed = client.get("/api/v1/risk/major-hazards", headers=h).json()["items"]
     assert listed and {section[x["enterprise_id"]] for x in listed} == {"G"}

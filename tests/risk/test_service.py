@@ -26,14 +26,26 @@ def ent_id(city: dict, index: int) -> int:
     return city["enterprises"][index].id
 
 
-def make_point(session: Session, city: dict, username: str = "analyst", index: int = 0,
-               **extra: object) -> RiskPoint:
-    data = {"name": "液氨储罐区", "owner_kind": "enterprise", "enterprise_id": ent_id(city, index),
-            "hazard_factors": [{"category": "物的因素", "description": "储罐腐蚀泄漏"}],
-            "accident_types": ["中毒和窒息", "容器爆炸", "其他爆炸"],
-            "control_measures": [{"type": "engineering", "description": "设置氨气泄漏报警仪",
-                                  "level": "车间级", "person": "王海"}],
-            "review_date": "2027-06-30", **extra}
+def make_point(
+    session: Session, city: dict, username: str = "analyst", index: int = 0, **extra: object
+) -> RiskPoint:
+    data = {
+        "name": "液氨储罐区",
+        "owner_kind": "enterprise",
+        "enterprise_id": ent_id(city, index),
+        "hazard_factors": [{"category": "物的因素", "description": "储罐腐蚀泄漏"}],
+        "accident_types": ["中毒和窒息", "容器爆炸", "其他爆炸"],
+        "control_measures": [
+            {
+                "type": "engineering",
+                "description": "设置氨气泄漏报警仪",
+                "level": "车间级",
+                "person": "王海",
+            }
+        ],
+        "review_date": "2027-06-30",
+        **extra,
+    }
     point = service.create_point(session, who(session, username), data, NOW)
     session.flush()
     return point
@@ -56,17 +68,28 @@ def test_create_derives_owner_fields_and_audits(session: Session, city: dict) ->
 
 def test_bad_input_names_fields(session: Session, city: dict) -> None:
     with pytest.raises(Invalid) as err:
-        service.create_point(session, who(session, "analyst"), {
-            "name": "", "owner_kind": "enterprise", "enterprise_id": ent_id(city, 0),
-            "accident_types": ["飞碟撞击"],
-            "control_measures": [{"type": "magic", "description": "x"}]}, NOW)
+        service.create_point(
+            session,
+            who(session, "analyst"),
+            {
+                "name": "",
+                "owner_kind": "enterprise",
+                "enterprise_id": ent_id(city, 0),
+                "accident_types": ["飞碟撞击"],
+                "control_measures": [{"type": "magic", "description": "x"}],
+            },
+            NOW,
+        )
     fields = {e.field for e in err.value.errors}
     assert {"name", "accident_types", "control_measures.0.type"} <= fields
     assert any("飞碟撞击" in e.zh for e in err.value.errors)
     with pytest.raises(Invalid) as err:
-        service.create_point(session, who(session, "analyst"),
-                             {"name": "x", "owner_kind": "enterprise", "enterprise_id": 99999},
-                             NOW)
+        service.create_point(
+            session,
+            who(session, "analyst"),
+            {"name": "x", "owner_kind": "enterprise", "enterprise_id": 99999},
+            NOW,
+        )
     assert err.value.errors[0].field == "enterprise_id"
 
 
@@ -102,11 +125,17 @@ def test_scope_rules(session: Session, city: dict) -> None:
     with pytest.raises(Forbidden):
         make_point(session, city, username="public", index=0)
     with pytest.raises(Forbidden):
-        service.update_point(session, who(session, "laishan"), laishan_point.id,
-                             {"enterprise_id": ent_id(city, 0)}, NOW)
+        service.update_point(
+            session,
+            who(session, "laishan"),
+            laishan_point.id,
+            {"enterprise_id": ent_id(city, 0)},
+            NOW,
+        )
     own = make_point(session, city, username="enterprise", index=0, name="自建风险点")
-    updated = service.update_point(session, who(session, "enterprise"), own.id,
-                                   {"name": "自建风险点（改）"}, NOW)
+    updated = service.update_point(
+        session, who(session, "enterprise"), own.id, {"name": "自建风险点（改）"}, NOW
+    )
     assert updated.name == "自建风险点（改）"
     assert laishan_point.id
 
@@ -114,9 +143,12 @@ def test_scope_rules(session: Session, city: dict) -> None:
 def test_filters_sort_and_overdue(session: Session, city: dict) -> None:
     make_point(session, city, index=0, name="甲", review_date="2026-01-01")
     make_point(session, city, index=3, name="乙", review_date="2027-01-01")
-    area = service.create_point(session, who(session, "analyst"), {
-        "name": "丙 网格风险", "owner_kind": "area",
-        "grid_cell_id": _grid_id(session)}, NOW)
+    area = service.create_point(
+        session,
+        who(session, "analyst"),
+        {"name": "丙 网格风险", "owner_kind": "area", "grid_cell_id": _grid_id(session)},
+        NOW,
+    )
     session.commit()
     analyst = who(session, "analyst")
     today = date(2026, 11, 23)
@@ -130,8 +162,7 @@ def test_filters_sort_and_overdue(session: Session, city: dict) -> None:
     assert {p.name for p in page.items} == {"甲", "乙"}
     page = service.list_points(session, analyst, service.PointQuery(industry="G"))
     assert page.total == 0
-    page = service.list_points(session, analyst, service.PointQuery(sort="name", desc=True,
-                                                                    size=2))
+    page = service.list_points(session, analyst, service.PointQuery(sort="name", desc=True, size=2))
     assert page.total == 3 and len(page.items) == 2
 
 
@@ -151,8 +182,9 @@ def test_archive_twice_is_409(session: Session, city: dict) -> None:
 def test_approval_flow_and_level_from_latest_approved(session: Session, city: dict) -> None:
     point = make_point(session, city, username="zhifu")
     zhifu, analyst = who(session, "zhifu"), who(session, "analyst")
-    first = service.assess(session, zhifu, point.id, {"method": "lec", "L": 6, "E": 6, "C": 15},
-                           NOW)
+    first = service.assess(
+        session, zhifu, point.id, {"method": "lec", "L": 6, "E": 6, "C": 15}, NOW
+    )
     assert first.status == "draft" and first.score == 540 and first.level == "red"
     assert first.result["factors"]["L"]["zh"] == "相当可能"
     assert point.level is None  # a draft does not grade the point
@@ -167,34 +199,45 @@ def test_approval_flow_and_level_from_latest_approved(session: Session, city: di
     with pytest.raises(Conflict):
         service.decide(session, analyst, first.id, False, NOW)
     later = NOW + timedelta(days=30)
-    second = service.assess(session, zhifu, point.id, {"method": "matrix", "L": 2, "S": 4},
-                            later)
+    second = service.assess(session, zhifu, point.id, {"method": "matrix", "L": 2, "S": 4}, later)
     assert (second.score, second.level) == (8, "blue")
     service.decide(session, analyst, second.id, False, later)
     assert point.level == "red"  # rejected: the approved one stays
-    third = service.assess(session, zhifu, point.id, {"method": "matrix", "L": 3, "S": 4},
-                           later + timedelta(days=1))
+    third = service.assess(
+        session, zhifu, point.id, {"method": "matrix", "L": 3, "S": 4}, later + timedelta(days=1)
+    )
     service.decide(session, analyst, third.id, True, later)
     assert (point.level, point.level_assessment_id) == ("yellow", third.id)
-    actions = [e.action for e in session.scalars(
-        select(AuditEntry).where(AuditEntry.object_type == "risk_point",
-                                 AuditEntry.object_id == str(point.id))
-        .order_by(AuditEntry.seq))]
+    actions = [
+        e.action
+        for e in session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.object_type == "risk_point", AuditEntry.object_id == str(point.id))
+            .order_by(AuditEntry.seq)
+        )
+    ]
     assert actions == ["create", "level", "level"]
-    level_entry = session.scalars(select(AuditEntry).where(
-        AuditEntry.action == "level").order_by(AuditEntry.seq)).all()[-1]
+    level_entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "level").order_by(AuditEntry.seq)
+    ).all()[-1]
     assert level_entry.before["level"] == "red" and level_entry.after["level"] == "yellow"
 
 
 def test_only_listed_lec_values(session: Session, city: dict) -> None:
     point = make_point(session, city)
     with pytest.raises(Invalid) as err:
-        service.assess(session, who(session, "analyst"), point.id,
-                       {"method": "lec", "L": 5, "E": 6, "C": 15}, NOW)
+        service.assess(
+            session,
+            who(session, "analyst"),
+            point.id,
+            {"method": "lec", "L": 5, "E": 6, "C": 15},
+            NOW,
+        )
     assert err.value.errors[0].field == "L" and "10、6、3" in err.value.errors[0].zh
     with pytest.raises(Invalid):
-        service.assess(session, who(session, "analyst"), point.id,
-                       {"method": "matrix", "L": 6, "S": 1}, NOW)
+        service.assess(
+            session, who(session, "analyst"), point.id, {"method": "matrix", "L": 6, "S": 1}, NOW
+        )
     with pytest.raises(Invalid):
         service.assess(session, who(session, "analyst"), point.id, {"method": "fmea"}, NOW)
 
@@ -207,19 +250,27 @@ def test_settings_validated_and_used(session: Session, city: dict) -> None:
         service.set_setting(session, analyst, "lec_bands", {"thresholds": [160, 70, 320]}, NOW)
     assert err.value.errors[0].field == "lec_bands.thresholds"
     with pytest.raises(Invalid):
-        service.set_setting(session, analyst, "risk_matrix",
-                            {"thresholds": {"red_min": 9, "orange_min": 15, "yellow_min": 20}},
-                            NOW)
+        service.set_setting(
+            session,
+            analyst,
+            "risk_matrix",
+            {"thresholds": {"red_min": 9, "orange_min": 15, "yellow_min": 20}},
+            NOW,
+        )
     with pytest.raises(Forbidden):
-        service.set_setting(session, who(session, "zhifu"), "lec_bands", {"thresholds": [1, 2, 3]},
-                            NOW)
-    service.set_setting(session, analyst, "lec_bands",
-                        {"thresholds": [50, 150, 300], "closed": "left"}, NOW)
+        service.set_setting(
+            session, who(session, "zhifu"), "lec_bands", {"thresholds": [1, 2, 3]}, NOW
+        )
+    service.set_setting(
+        session, analyst, "lec_bands", {"thresholds": [50, 150, 300], "closed": "left"}, NOW
+    )
     point = make_point(session, city)
     row = service.assess(session, analyst, point.id, {"method": "lec", "L": 3, "E": 6, "C": 3}, NOW)
     assert row.score == 54 and row.level == "yellow"  # blue with the default bands (D ≤ 70)
-    assert session.scalar(select(AuditEntry.action).where(
-        AuditEntry.object_type == "risk_setting")) == "update"
+    assert (
+        session.scalar(select(AuditEntry.action).where(AuditEntry.object_type == "risk_setting"))
+        == "update"
+    )
     service.set_setting(session, analyst, "lec_bands", None, NOW)
     assert service.settings_view(session, analyst)["lec_bands"]["is_default"]
 
@@ -240,14 +291,18 @@ def test_enterprise_inherent_level(session: Session, city: dict) -> None:
         service.enterprise_level(session, who(session, "laishan"), ent_id(city, 0))
 
 
-UNIT = {"name": "液氯储罐区", "unit_kind": "storage",
-        "substances": [{"name": "液氯", "quantity_t": 10}, {"cas": "7664-41-7", "quantity_t": 5}]}
+UNIT = {
+    "name": "液氯储罐区",
+    "unit_kind": "storage",
+    "substances": [{"name": "液氯", "quantity_t": 10}, {"cas": "7664-41-7", "quantity_t": 5}],
+}
 
 
 def test_major_hazard_saved_with_r_and_level(session: Session, city: dict) -> None:
     analyst = who(session, "analyst")
-    hazard = service.create_hazard(session, analyst, {**UNIT, "enterprise_id": ent_id(city, 0)},
-                                   NOW)
+    hazard = service.create_hazard(
+        session, analyst, {**UNIT, "enterprise_id": ent_id(city, 0)}, NOW
+    )
     # Table 1: 液氯 Q = 5 t, 氨 Q = 10 t → S = 10/5 + 5/10 = 2.5 (major).
     # Table 3: β(氯) = 4, β(氨) = 2; nobody lives near the seeded enterprise → α = 0.5.
     # R = 0.5 × (4 × 2 + 2 × 0.5) = 4.5 → 四级.
@@ -260,34 +315,66 @@ def test_major_hazard_saved_with_r_and_level(session: Session, city: dict) -> No
         service.override_exposure(session, analyst, hazard.id, {"exposed_population": 60}, NOW)
     assert "理由" in err.value.errors[0].zh
     with pytest.raises(Forbidden):
-        service.override_exposure(session, who(session, "zhifu"), hazard.id,
-                                  {"exposed_population": 60, "reason": "现场核实"}, NOW)
-    service.override_exposure(session, analyst, hazard.id,
-                              {"exposed_population": 60, "reason": "现场核实外来务工人员"}, NOW)
+        service.override_exposure(
+            session,
+            who(session, "zhifu"),
+            hazard.id,
+            {"exposed_population": 60, "reason": "现场核实"},
+            NOW,
+        )
+    service.override_exposure(
+        session,
+        analyst,
+        hazard.id,
+        {"exposed_population": 60, "reason": "现场核实外来务工人员"},
+        NOW,
+    )
     assert (hazard.exposed_population, hazard.exposed_population_computed) == (60, 0)
     assert hazard.alpha == 1.5 and hazard.r_value == pytest.approx(13.5) and hazard.level == 3
     # editing keeps the override and regrades: 液氯 50 t → S = 10.5, R = 1.5 × (40 + 1) = 61.5
-    service.update_hazard(session, analyst, hazard.id, {"substances": [
-        {"name": "液氯", "quantity_t": 50}, {"cas": "7664-41-7", "quantity_t": 5}]}, NOW)
+    service.update_hazard(
+        session,
+        analyst,
+        hazard.id,
+        {"substances": [{"name": "液氯", "quantity_t": 50}, {"cas": "7664-41-7", "quantity_t": 5}]},
+        NOW,
+    )
     assert hazard.level == 2 and hazard.r_value == pytest.approx(61.5)
     assert service.enterprise_level(session, analyst, ent_id(city, 0))["level"] == "red"
-    actions = [e.action for e in session.scalars(select(AuditEntry).where(
-        AuditEntry.object_type == "major_hazard").order_by(AuditEntry.seq))]
+    actions = [
+        e.action
+        for e in session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.object_type == "major_hazard")
+            .order_by(AuditEntry.seq)
+        )
+    ]
     assert actions == ["create", "override_exposure", "update"]
 
 
 def test_major_hazard_bad_rows_are_named(session: Session, city: dict) -> None:
     analyst = who(session, "analyst")
     with pytest.raises(Invalid) as err:
-        service.create_hazard(session, analyst, {
-            **UNIT, "enterprise_id": ent_id(city, 0),
-            "substances": [{"name": "液氯", "quantity_t": 1}, {"name": "不存在的物质X",
-                                                              "quantity_t": 2},
-                           {"name": "氨", "quantity_t": -3}, {"name": "甲醇"}]}, NOW)
+        service.create_hazard(
+            session,
+            analyst,
+            {
+                **UNIT,
+                "enterprise_id": ent_id(city, 0),
+                "substances": [
+                    {"name": "液氯", "quantity_t": 1},
+                    {"name": "不存在的物质X", "quantity_t": 2},
+                    {"name": "氨", "quantity_t": -3},
+                    {"name": "甲醇"},
+                ],
+            },
+            NOW,
+        )
     rows = {e.row for e in err.value.errors}
     assert rows == {2, 3, 4}
     assert all(e.field.startswith("substances[") for e in err.value.errors)
     assert session.scalar(select(MajorHazard.id)) is None
     with pytest.raises(Forbidden):
-        service.create_hazard(session, who(session, "enterprise"),
-                              {**UNIT, "enterprise_id": ent_id(city, 1)}, NOW)
+        service.create_hazard(
+            session, who(session, "enterprise"), {**UNIT, "enterprise_id": ent_id(city, 1)}, NOW
+        )

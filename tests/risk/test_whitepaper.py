@@ -35,25 +35,63 @@ def _t(y: int, m: int, d: int) -> datetime:
     return datetime(y, m, d, 8, 0, tzinfo=UTC)
 
 
-def _rp(name: str, division: str, level: str | None, created: datetime, *, enterprise: Any = None,
-        grid_cell_id: int | None = None, archived: bool = False,
-        review: date | None = None) -> RiskPoint:
+def _rp(
+    name: str,
+    division: str,
+    level: str | None,
+    created: datetime,
+    *,
+    enterprise: Any = None,
+    grid_cell_id: int | None = None,
+    archived: bool = False,
+    review: date | None = None,
+) -> RiskPoint:
     return RiskPoint(
-        name=name, owner_kind="enterprise" if enterprise else "public_place",
-        enterprise_id=enterprise.id if enterprise else None, grid_cell_id=grid_cell_id,
-        division_code=division, industry_code=enterprise.industry_code if enterprise else None,
-        lon=121.4, lat=37.5, level=level, archived=archived, created_at=created,
-        updated_at=created, review_date=review)
+        name=name,
+        owner_kind="enterprise" if enterprise else "public_place",
+        enterprise_id=enterprise.id if enterprise else None,
+        grid_cell_id=grid_cell_id,
+        division_code=division,
+        industry_code=enterprise.industry_code if enterprise else None,
+        lon=121.4,
+        lat=37.5,
+        level=level,
+        archived=archived,
+        created_at=created,
+        updated_at=created,
+        review_date=review,
+    )
 
 
-def _mh(enterprise: Any, name: str, level: int | None, r: float | None, lon: float, lat: float,
-        assessed: datetime, substance: str, is_major: bool = True) -> MajorHazard:
+def _mh(
+    enterprise: Any,
+    name: str,
+    level: int | None,
+    r: float | None,
+    lon: float,
+    lat: float,
+    assessed: datetime,
+    substance: str,
+    is_major: bool = True,
+) -> MajorHazard:
     return MajorHazard(
-        enterprise_id=enterprise.id, name=name, unit_kind="storage",
-        substances=[{"name": substance, "quantity_t": 120}], division_code=enterprise.division_code,
-        lon=lon, lat=lat, s_value=12.0 if is_major else 0.5, is_major=is_major, r_value=r,
-        level=level, alpha=2.0, exposed_population=150, exposed_population_computed=150,
-        result={"terms": [{"name": substance, "q_over_Q": 12.0}]}, assessed_at=assessed)
+        enterprise_id=enterprise.id,
+        name=name,
+        unit_kind="storage",
+        substances=[{"name": substance, "quantity_t": 120}],
+        division_code=enterprise.division_code,
+        lon=lon,
+        lat=lat,
+        s_value=12.0 if is_major else 0.5,
+        is_major=is_major,
+        r_value=r,
+        level=level,
+        alpha=2.0,
+        exposed_population=150,
+        exposed_population_computed=150,
+        result={"terms": [{"name": substance, "q_over_Q": 12.0}]},
+        assessed_at=assessed,
+    )
 
 
 @pytest.fixture
@@ -70,34 +108,70 @@ def seeded(session: Session, city: dict) -> dict:
     cells = {c.code: c.id for c in session.query(GridCell)}
     zhifu_cell, laishan_cell = cells["370602-0001"], cells["370613-0001"]
     z5 = _rp("芝罘区回溯风险点", "370602", "red", _t(2024, 2, 1), enterprise=e[1])
-    session.add_all([
-        _rp("芝罘区红色风险点一", "370602", "red", _t(2025, 3, 1), enterprise=e[0],
-            grid_cell_id=zhifu_cell),
-        _rp("芝罘区红色风险点二", "370602", "red", _t(2024, 5, 1), enterprise=e[1],
-            review=date(2025, 6, 1)),
-        _rp("芝罘区物流风险点", "370602", "orange", _t(2025, 6, 1), enterprise=e[2]),
-        _rp("芝罘区广场风险点", "370602", "yellow", _t(2025, 1, 10)),
-        z5,
-        _rp("芝罘区明年风险点", "370602", "red", _t(2026, 2, 1), enterprise=e[0]),
-        _rp("芝罘区归档风险点", "370602", "red", _t(2024, 2, 1), enterprise=e[0], archived=True),
-        _rp("莱山区红色风险点", "370613", "red", _t(2025, 7, 1), enterprise=e[3],
-            grid_cell_id=laishan_cell),
-        _rp("莱山区蓝色风险点", "370613", "blue", _t(2025, 7, 1), enterprise=e[4]),
-        _rp("青岛风险点", "370202", "red", _t(2025, 1, 1), enterprise=e[5]),
-    ])
+    session.add_all(
+        [
+            _rp(
+                "芝罘区红色风险点一",
+                "370602",
+                "red",
+                _t(2025, 3, 1),
+                enterprise=e[0],
+                grid_cell_id=zhifu_cell,
+            ),
+            _rp(
+                "芝罘区红色风险点二",
+                "370602",
+                "red",
+                _t(2024, 5, 1),
+                enterprise=e[1],
+                review=date(2025, 6, 1),
+            ),
+            _rp("芝罘区物流风险点", "370602", "orange", _t(2025, 6, 1), enterprise=e[2]),
+            _rp("芝罘区广场风险点", "370602", "yellow", _t(2025, 1, 10)),
+            z5,
+            _rp("芝罘区明年风险点", "370602", "red", _t(2026, 2, 1), enterprise=e[0]),
+            _rp(
+                "芝罘区归档风险点", "370602", "red", _t(2024, 2, 1), enterprise=e[0], archived=True
+            ),
+            _rp(
+                "莱山区红色风险点",
+                "370613",
+                "red",
+                _t(2025, 7, 1),
+                enterprise=e[3],
+                grid_cell_id=laishan_cell,
+            ),
+            _rp("莱山区蓝色风险点", "370613", "blue", _t(2025, 7, 1), enterprise=e[4]),
+            _rp("青岛风险点", "370202", "red", _t(2025, 1, 1), enterprise=e[5]),
+        ]
+    )
     session.flush()
     # z5 was yellow at the end of 2024 and red at the end of 2025.
     for level, when in (("yellow", _t(2024, 3, 1)), ("red", _t(2025, 4, 1))):
-        session.add(RiskAssessment(risk_point_id=z5.id, method="lec", inputs={}, result={},
-                                   score=1.0, level=level, status="approved", assessed_by="analyst",
-                                   assessed_at=when, approved_by="analyst", approved_at=when))
-    session.add_all([
-        _mh(e[0], "液氨储罐区", 2, 62.5, 121.382, 37.5215, _t(2025, 5, 1), "氨"),
-        _mh(e[1], "甲醇罐区", 4, 6.2, 121.40, 37.50, _t(2024, 9, 1), "甲醇"),
-        _mh(e[3], "液化石油气储罐", 3, 24.0, 121.47, 37.37, _t(2025, 8, 1), "液化石油气"),
-        _mh(e[5], "青岛储罐", 1, 130.0, 120.4, 36.1, _t(2025, 1, 1), "氯"),
-        _mh(e[0], "小仓库", None, None, 121.39, 37.51, _t(2025, 1, 1), "乙醇", is_major=False),
-    ])
+        session.add(
+            RiskAssessment(
+                risk_point_id=z5.id,
+                method="lec",
+                inputs={},
+                result={},
+                score=1.0,
+                level=level,
+                status="approved",
+                assessed_by="analyst",
+                assessed_at=when,
+                approved_by="analyst",
+                approved_at=when,
+            )
+        )
+    session.add_all(
+        [
+            _mh(e[0], "液氨储罐区", 2, 62.5, 121.382, 37.5215, _t(2025, 5, 1), "氨"),
+            _mh(e[1], "甲醇罐区", 4, 6.2, 121.40, 37.50, _t(2024, 9, 1), "甲醇"),
+            _mh(e[3], "液化石油气储罐", 3, 24.0, 121.47, 37.37, _t(2025, 8, 1), "液化石油气"),
+            _mh(e[5], "青岛储罐", 1, 130.0, 120.4, 36.1, _t(2025, 1, 1), "氯"),
+            _mh(e[0], "小仓库", None, None, 121.39, 37.51, _t(2025, 1, 1), "乙醇", is_major=False),
+        ]
+    )
     session.commit()
     return city
 
@@ -144,8 +218,23 @@ def _page_png(content: bytes, tmp_path: Path, name: str, page: int = 1) -> Any:
 
     pdf = tmp_path / f"{name}.pdf"
     pdf.write_bytes(content)
-    subprocess.run([_poppler("pdftoppm"), "-r", "60", "-f", str(page), "-l", str(page), "-png",
-                    "-singlefile", str(pdf), str(tmp_path / name)], check=True, timeout=60)
+    subprocess.run(
+        [
+            _poppler("pdftoppm"),
+            "-r",
+            "60",
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            "-png",
+            "-singlefile",
+            str(pdf),
+            str(tmp_path / name),
+        ],
+        check=True,
+        timeout=60,
+    )
     return Image.open(tmp_path / f"{name}.png").convert("L")
 
 
@@ -159,8 +248,14 @@ def test_docx_has_headings_and_district_counts(session: Session, seeded: dict) -
     doc, text = _docx_text(content)
     assert doc.core_properties.title == TITLE
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
-    for expected in ("一、总体情况", "二、“四张清单”汇总", "三、安全风险四色分布图", "四、重大危险源",
-                     "五、与上年度相比的变化", "六、风险防控工作建议"):
+    for expected in (
+        "一、总体情况",
+        "二、“四张清单”汇总",
+        "三、安全风险四色分布图",
+        "四、重大危险源",
+        "五、与上年度相比的变化",
+        "六、风险防控工作建议",
+    ):
         assert expected in headings
     lists = _table(doc, "区县", "重大安全风险（项）")
     rows = {r[0]: r[1:] for r in lists[1:]}
@@ -171,8 +266,13 @@ def test_docx_has_headings_and_district_counts(session: Session, seeded: dict) -
     categories = {r[0]: r[1] for r in _table(doc, "监管类别", "企业数（家）")[1:]}
     assert categories == {"危险化学品": "3", "其他": "1", "合计": "4"}
     levels = {r[0]: r[1] for r in _table(doc, "风险等级", "风险点（个）")[1:]}
-    assert levels == {"重大风险（红）": "4", "较大风险（橙）": "1", "一般风险（黄）": "1",
-                      "低风险（蓝）": "1", "合计": "7"}
+    assert levels == {
+        "重大风险（红）": "4",
+        "较大风险（橙）": "1",
+        "一般风险（黄）": "1",
+        "低风险（蓝）": "1",
+        "合计": "7",
+    }
     hazards = _table(doc, "序号", "企业")
     assert [r[2] for r in hazards[1:]] == ["液氨储罐区", "液化石油气储罐", "甲醇罐区"]
     assert hazards[1][4:7] == ["二级", "62.5", "氨"]
@@ -196,17 +296,23 @@ def test_docx_has_headings_and_district_counts(session: Session, seeded: dict) -
 
 
 def test_major_hidden_dangers_come_from_the_registered_provider(
-        session: Session, seeded: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    session: Session, seeded: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
 
     seen: list[Any] = []
 
     def provider(session: Session, who: Any, filters: Any) -> list[dict[str, Any]]:
         seen.append(filters.division)
-        return [{"division_code": "370602", "industry": "2614 化学原料和化学制品制造业",
-                 "found_at": "2025-06-01"},
-                {"division_code": "370613", "industry": "", "found_at": "2025-12-31"},
-                # found after the paper's year: not on record at its end
-                {"division_code": "370602", "industry": "", "found_at": "2026-01-02"}]
+        return [
+            {
+                "division_code": "370602",
+                "industry": "2614 化学原料和化学制品制造业",
+                "found_at": "2025-06-01",
+            },
+            {"division_code": "370613", "industry": "", "found_at": "2025-12-31"},
+            # found after the paper's year: not on record at its end
+            {"division_code": "370602", "industry": "", "found_at": "2026-01-02"},
+        ]
 
     modules("api")  # let the real providers register first, then stand in for hazards
     monkeypatch.setitem(lists._PROVIDERS, "major-hidden-dangers", provider)
@@ -270,8 +376,9 @@ def test_recommendations_come_from_the_data(session: Session, seeded: dict) -> N
 # --------------------------------------------------------------------------- rendering
 
 
-def test_pdf_page_renders_chinese_glyphs_not_boxes(session: Session, seeded: dict,
-                                                   tmp_path: Path) -> None:
+def test_pdf_page_renders_chinese_glyphs_not_boxes(
+    session: Session, seeded: dict, tmp_path: Path
+) -> None:
     from fontTools import subset  # noqa: PLC0415 fontTools loaded only when fonts are subset
     from fontTools.ttLib import TTFont  # noqa: PLC0415 fontTools loaded only when fonts are subset
     from PIL import ImageChops  # noqa: PLC0415 Pillow loaded only when an image is drawn
@@ -311,12 +418,21 @@ def test_pdf_page_renders_chinese_glyphs_not_boxes(session: Session, seeded: dic
 
     # And poppler reads the title back from page 1 (tofu has no text to read back).
     pdf = tmp_path / "real.pdf"
-    out = subprocess.run([_poppler("pdftotext"), "-f", "1", "-l", "1", str(pdf), "-"],
-                         capture_output=True, text=True, check=True, timeout=60).stdout
+    out = subprocess.run(
+        [_poppler("pdftotext"), "-f", "1", "-l", "1", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     assert TITLE in re.sub(r"\s+", "", out)
-    tofu_text = subprocess.run([_poppler("pdftotext"), "-f", "1", "-l", "1",
-                                str(tmp_path / "tofu.pdf"), "-"], capture_output=True, text=True,
-                               check=True, timeout=60).stdout
+    tofu_text = subprocess.run(
+        [_poppler("pdftotext"), "-f", "1", "-l", "1", str(tmp_path / "tofu.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     assert TITLE not in re.sub(r"\s+", "", tofu_text)
 
 
@@ -330,7 +446,9 @@ def test_map_is_coloured_by_area_level(session: Session, seeded: dict) -> None:
     image = image.convert("RGB")
     colours = image.getcolors(maxcolors=1 << 20) or []
     red = wp._rgb(wp.LEVEL_HEX["red"])
-    red_pixels = sum(n for n, c in colours if sum(abs(a - b) for a, b in zip(c, red, strict=False)) < 30)
+    red_pixels = sum(
+        n for n, c in colours if sum(abs(a - b) for a, b in zip(c, red, strict=False)) < 30
+    )
     assert red_pixels > 500
     assert "重大风险（红）2 个网格" in doc.map_spec.legend
 
@@ -352,22 +470,34 @@ def test_district_officer_gets_only_their_district(session: Session, seeded: dic
 
 
 def test_enterprise_officer_sees_only_their_enterprise(session: Session, seeded: dict) -> None:
-    own = Principal(user_id=7, username="enterprise", role="enterprise_officer",
-                    division_code="370602", enterprise_id=seeded["own_enterprise_id"])
+    own = Principal(
+        user_id=7,
+        username="enterprise",
+        role="enterprise_officer",
+        division_code="370602",
+        enterprise_id=seeded["own_enterprise_id"],
+    )
     data = wp.gather(session, own, 2025, "370600", NOW)
     assert {h.name for h in data.current.hazards} == {"液氨储罐区"}
     assert {rp.name for rp, _ in data.current.risk_levels} == {"芝罘区红色风险点一"}
     assert [e.id for e in data.enterprises] == [seeded["own_enterprise_id"]]
 
 
-@pytest.mark.parametrize(("year", "fmt", "division", "field"), [
-    ("abc", "pdf", "370600", "year"), ("25", "pdf", "370600", "year"),
-    ("2025.0", "pdf", "370600", "year"), ("1999", "pdf", "370600", "year"),
-    ("2027", "pdf", "370600", "year"), ("2025", "xls", "370600", "format"),
-    ("2025", "pdf", "37x600", "division"),
-])
-def test_bad_input_is_invalid(session: Session, year: str, fmt: str, division: str,
-                              field: str) -> None:
+@pytest.mark.parametrize(
+    ("year", "fmt", "division", "field"),
+    [
+        ("abc", "pdf", "370600", "year"),
+        ("25", "pdf", "370600", "year"),
+        ("2025.0", "pdf", "370600", "year"),
+        ("1999", "pdf", "370600", "year"),
+        ("2027", "pdf", "370600", "year"),
+        ("2025", "xls", "370600", "format"),
+        ("2025", "pdf", "37x600", "division"),
+    ],
+)
+def test_bad_input_is_invalid(
+    session: Session, year: str, fmt: str, division: str, field: str
+) -> None:
     with pytest.raises(Invalid) as info:
         wp.build(session, ADMIN, year, division, fmt, NOW)
     assert [e.field for e in info.value.errors] == [field]
@@ -391,16 +521,23 @@ def wp_client(client: Any) -> Any:
     # The application itself must serve the white paper: a test that mounted the router would
     # hide a missing route.
     for path in ("/api/v1/risk/white-paper", "/risk/white-paper", "/risk/white-paper/download"):
-        scope = {"type": "http", "method": "GET", "path": path, "root_path": "",
-                 "query_string": b"", "headers": []}
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": path,
+            "root_path": "",
+            "query_string": b"",
+            "headers": [],
+        }
         assert any(r.matches(scope)[0] == Match.FULL for r in client.app.router.routes), path
     return client
 
 
 def test_endpoint_downloads_and_validates(wp_client: Any, seeded: dict) -> None:
     headers = login(wp_client, "admin")
-    resp = wp_client.get("/api/v1/risk/white-paper?year=2025&division=370600&format=docx",
-                         headers=headers)
+    resp = wp_client.get(
+        "/api/v1/risk/white-paper?year=2025&division=370600&format=docx", headers=headers
+    )
     assert resp.status_code == 200, resp.text
     assert resp.headers["content-type"].startswith(wp.FORMATS["docx"])
     disposition = resp.headers["content-disposition"]
@@ -420,8 +557,12 @@ def test_endpoint_downloads_and_validates(wp_client: Any, seeded: dict) -> None:
     resp = wp_client.get("/api/v1/risk/white-paper?year=2025&format=pdf", headers=zhifu)
     assert resp.status_code == 200 and resp.content.startswith(b"%PDF")
     assert "芝罘区城市安全风险白皮书（2025年度）" in _pdf_text(resp.content)
-    assert wp_client.get("/api/v1/risk/white-paper?year=2025",
-                         headers=login(wp_client, "public")).status_code == 403
+    assert (
+        wp_client.get(
+            "/api/v1/risk/white-paper?year=2025", headers=login(wp_client, "public")
+        ).status_code
+        == 403
+    )
 
 
 def test_page_has_form_and_shows_errors(wp_client: Any, seeded: dict) -> None:
@@ -438,8 +579,9 @@ def test_page_has_form_and_shows_errors(wp_client: Any, seeded: dict) -> None:
     assert ok.status_code == 200 and ok.content[:2] == b"PK"
 
 
-def test_division_without_boundaries_or_risk_data_still_builds(session: Session,
-                                                                city: dict) -> None:
+def test_division_without_boundaries_or_risk_data_still_builds(
+    session: Session, city: dict
+) -> None:
     qingdao = Principal(user_id=9, username="qdadmin", role="admin", division_code="370200")
     data = wp.gather(session, qingdao, 2026, "370200", NOW)
     assert data.partial and data.areas == [] and data.current.empty
@@ -451,8 +593,9 @@ def test_division_without_boundaries_or_risk_data_still_builds(session: Session,
         assert content[:4] in (b"%PDF", b"PK\x03\x04")
 
 
-def test_page_defaults_to_the_current_year_and_says_the_period(wp_client: Any, seeded: dict,
-                                                               frozen_clock: Any) -> None:
+def test_page_defaults_to_the_current_year_and_says_the_period(
+    wp_client: Any, seeded: dict, frozen_clock: Any
+) -> None:
     """The clock stands at 23 November 2026: the default is 2026 to date, not the year 2025
     (whose paper reported 0 major hazards while the maps showed them), and the page says so."""
     wp_client.headers["accept"] = "text/html"

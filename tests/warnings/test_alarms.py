@@ -19,8 +19,9 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def raise_alarm(alarm_id: str, level: str, **kw: Any) -> None:
-    events.publish(events.AlarmRaised(NOW, alarm_id=alarm_id, level=level,
-                                      division_code="370602", **kw))
+    events.publish(
+        events.AlarmRaised(NOW, alarm_id=alarm_id, level=level, division_code="370602", **kw)
+    )
     assert alarms.drain(20)
 
 
@@ -54,7 +55,8 @@ def test_red_alarm_drafts_one_warning(client: Any) -> None:
 
 
 def test_blue_alarm_auto_issues_only_when_the_city_allows(
-        client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     alarms.register()
 
     raise_alarm("RAIN-1", "blue")
@@ -67,8 +69,11 @@ def test_blue_alarm_auto_issues_only_when_the_city_allows(
         monkeypatch.delenv("SAFECITY_WARNINGS_BLUE_AUTO_ISSUE")
         get_warning_settings.cache_clear()
     (w,) = by_alarm("RAIN-2")
-    assert (w.status, w.issued_by, w.areas[0]["divisions"]) == ("issued", "system:alarm",
-                                                               ["370602"])
+    assert (w.status, w.issued_by, w.areas[0]["divisions"]) == (
+        "issued",
+        "system:alarm",
+        ["370602"],
+    )
     assert cap.validate_xml(w.cap_xml.encode()) == []
     with session_scope() as s:
         statuses = set(s.scalars(select(Delivery.status).where(Delivery.warning_id == w.id)))

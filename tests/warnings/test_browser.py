@@ -53,8 +53,16 @@ def _login(browser: Any, base: str, username: str) -> Any:
 def test_red_alarm_to_public_page_and_feed(server: str, browser: Any) -> None:
 
     alarms.register()  # the app did this on import; again in case a test cleared the bus
-    events.publish(events.AlarmRaised(utcnow(), alarm_id="GAS-ZF-0042", level="red",
-                                      division_code="370602", lon=121.395, lat=37.53))
+    events.publish(
+        events.AlarmRaised(
+            utcnow(),
+            alarm_id="GAS-ZF-0042",
+            level="red",
+            division_code="370602",
+            lon=121.395,
+            lat=37.53,
+        )
+    )
     assert alarms.drain(30)
 
     # The duty officer checks and submits the draft; the commander approves and issues it
@@ -78,8 +86,9 @@ def test_red_alarm_to_public_page_and_feed(server: str, browser: Any) -> None:
         page.wait_for_load_state()
         assert page.locator("#w-status").get_attribute("data-status") == status
     page.reload()
-    assert page.locator("#w-deliveries tr[data-channel=sms]").get_attribute("data-status") == \
-        "logged"
+    assert (
+        page.locator("#w-deliveries tr[data-channel=sms]").get_attribute("data-status") == "logged"
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "warning-issued.png"), full_page=True)
     warning_id = page.url.rstrip("/").split("/")[-1]
@@ -88,8 +97,9 @@ def test_red_alarm_to_public_page_and_feed(server: str, browser: Any) -> None:
     public = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
     public.goto(f"{server}/public/warnings?division=370602")
     card = public.locator(f"article[data-warning-id='{warning_id}']")
-    assert "芝罘区监测报警红色预警" in card.inner_text() and card.get_attribute(
-        "data-level") == "red"
+    assert (
+        "芝罘区监测报警红色预警" in card.inner_text() and card.get_attribute("data-level") == "red"
+    )
     public.wait_for_function("() => window.safecityWarnings && window.safecityWarnings.ready")
     state = public.evaluate("window.safecityWarnings")
     assert state.get("error") is None and state["features"] >= 4  # demo + met office + ours

@@ -18,28 +18,51 @@ SENT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 def content(**changes: object) -> rules.Content:
     base = {
-        "event_type": "gas_leak", "level": "red", "headline": "芝罘区燃气泄漏红色预警",
+        "event_type": "gas_leak",
+        "level": "red",
+        "headline": "芝罘区燃气泄漏红色预警",
         "description": "芝罘区南大街燃气管线泄漏，浓度超过爆炸下限 25%。",
         "instruction": "请周边 500 米内人员立即撤离，严禁明火。",
         "headline_en": "Red warning: gas leak in Zhifu",
         "description_en": "Gas main leaking on Nan Street, above 25 % of the lower explosive limit.",
         "instruction_en": "Leave the area within 500 m now; no open flames.",
-        "areas": (rules.WarningArea(
-            desc="芝罘区南大街周边",
-            polygons=(((121.38, 37.52), (121.40, 37.52), (121.40, 37.54), (121.38, 37.54),
-                       (121.38, 37.52)),),
-            circles=((121.39, 37.53, 0.5),), divisions=("370602",)),),
-        "effective": SENT, "onset": SENT, "expires": SENT + timedelta(hours=6),
-        "links": (("alarm", "A-17"),)}
+        "areas": (
+            rules.WarningArea(
+                desc="芝罘区南大街周边",
+                polygons=(
+                    (
+                        (121.38, 37.52),
+                        (121.40, 37.52),
+                        (121.40, 37.54),
+                        (121.38, 37.54),
+                        (121.38, 37.52),
+                    ),
+                ),
+                circles=((121.39, 37.53, 0.5),),
+                divisions=("370602",),
+            ),
+        ),
+        "effective": SENT,
+        "onset": SENT,
+        "expires": SENT + timedelta(hours=6),
+        "links": (("alarm", "A-17"),),
+    }
     base.update(changes)
     return rules.Content(**base)  # type: ignore[arg-type]
 
 
 def alert_of(c: rules.Content, msg_type: str = "Alert", refs: tuple[str, ...] = ()) -> cap.Alert:
     return rules.build_alert(
-        c, identifier="safecity-370600-20261123-000001", sender="safecity@370600", sent=SENT,
-        msg_type=msg_type, references=refs, sender_names=("烟台市预警中心", "Yantai warning centre"),
-        table=cap.LEVEL_TABLE, web="http://127.0.0.1:8000/public/warnings")
+        c,
+        identifier="safecity-370600-20261123-000001",
+        sender="safecity@370600",
+        sent=SENT,
+        msg_type=msg_type,
+        references=refs,
+        sender_names=("烟台市预警中心", "Yantai warning centre"),
+        table=cap.LEVEL_TABLE,
+        web="http://127.0.0.1:8000/public/warnings",
+    )
 
 
 def test_red_warning_validates_against_the_oasis_schema() -> None:
@@ -58,16 +81,22 @@ def test_red_warning_validates_against_the_oasis_schema() -> None:
     area = infos[0].find("c:area", ns)
     # CAP polygons are lat,lon — the reverse of GeoJSON.
     assert area.findtext("c:polygon", namespaces=ns) == (
-        "37.52,121.38 37.52,121.4 37.54,121.4 37.54,121.38 37.52,121.38")
+        "37.52,121.38 37.52,121.4 37.54,121.4 37.54,121.38 37.52,121.38"
+    )
     assert area.findtext("c:circle", namespaces=ns) == "37.53,121.39 0.5"
     assert area.findtext("c:geocode/c:valueName", namespaces=ns) == "GB/T2260"
     assert area.findtext("c:geocode/c:value", namespaces=ns) == "370602"
 
 
-@pytest.mark.parametrize("level,expected", [
-    ("red", ("Extreme", "Immediate", "Observed")), ("orange", ("Severe", "Expected", "Likely")),
-    ("yellow", ("Moderate", "Expected", "Likely")), ("blue", ("Minor", "Future", "Possible")),
-])
+@pytest.mark.parametrize(
+    "level,expected",
+    [
+        ("red", ("Extreme", "Immediate", "Observed")),
+        ("orange", ("Severe", "Expected", "Likely")),
+        ("yellow", ("Moderate", "Expected", "Likely")),
+        ("blue", ("Minor", "Future", "Possible")),
+    ],
+)
 def test_colour_table(level: str, expected: tuple[str, str, str]) -> None:
     terms = cap.cap_terms(level)
     assert (terms["severity"], terms["urgency"], terms["certainty"]) == expected
@@ -75,10 +104,20 @@ def test_colour_table(level: str, expected: tuple[str, str, str]) -> None:
 
 
 def test_city_overrides_the_colour_table() -> None:
-    table = {**cap.LEVEL_TABLE, "blue": {"severity": "Minor", "urgency": "Expected",
-                                         "certainty": "Likely"}}
-    alert = rules.build_alert(content(level="blue"), identifier="x1", sender="s", sent=SENT,
-                              msg_type="Alert", references=(), sender_names=("a", "b"), table=table)
+    table = {
+        **cap.LEVEL_TABLE,
+        "blue": {"severity": "Minor", "urgency": "Expected", "certainty": "Likely"},
+    }
+    alert = rules.build_alert(
+        content(level="blue"),
+        identifier="x1",
+        sender="s",
+        sent=SENT,
+        msg_type="Alert",
+        references=(),
+        sender_names=("a", "b"),
+        table=table,
+    )
     assert alert.infos[0].urgency == "Expected"
 
 
@@ -101,12 +140,17 @@ def test_update_and_cancel_carry_references() -> None:
 
 
 def test_invalid_alert_is_explained_in_plain_words() -> None:
-    xml = cap.to_xml(alert_of(content())).replace(b"<severity>Extreme</severity>",
-                                                   b"<severity>Catastrophic</severity>", 1)
+    xml = cap.to_xml(alert_of(content())).replace(
+        b"<severity>Extreme</severity>", b"<severity>Catastrophic</severity>", 1
+    )
     with pytest.raises(Invalid) as exc:
         cap.parse(xml)
     first = exc.value.errors[0]
-    assert "severity" in first.zh and "Catastrophic" in first.zh and "不是 CAP 1.2 允许的值" in first.zh
+    assert (
+        "severity" in first.zh
+        and "Catastrophic" in first.zh
+        and "不是 CAP 1.2 允许的值" in first.zh
+    )
     assert first.en.endswith("severity: 'Catastrophic' is not a value CAP 1.2 allows")
 
 
@@ -135,8 +179,13 @@ def test_cap11_and_cap10_alerts_parse() -> None:
 
 def test_atom_feed_of_our_alerts_parses_back() -> None:
     alerts = [alert_of(content()), alert_of(content(level="blue"))]
-    feed = cap.atom_feed("urn:safecity:370600:warnings", "烟台市预警", "http://x/feed.atom", SENT,
-                         [(a, f"http://x/{i}.xml") for i, a in enumerate(alerts)])
+    feed = cap.atom_feed(
+        "urn:safecity:370600:warnings",
+        "烟台市预警",
+        "http://x/feed.atom",
+        SENT,
+        [(a, f"http://x/{i}.xml") for i, a in enumerate(alerts)],
+    )
     root = etree.fromstring(feed)
     assert root.tag == f"{{{cap.ATOM}}}feed" and len(root.findall(f"{{{cap.ATOM}}}entry")) == 2
     assert cap.parse(feed) == alerts
@@ -211,8 +260,13 @@ def test_red_and_orange_always_need_approval() -> None:
 
 def test_area_checks() -> None:
     assert rules.check_areas([{"desc": "x", "divisions": ["370602"]}]) == []
-    errs = rules.check_areas([{"desc": "x", "polygons": [[[1, 2], [3, 4], [1, 2]]]},
-                              {"desc": ""}, {"desc": "c", "circles": [[121, 37, -1]]}])
+    errs = rules.check_areas(
+        [
+            {"desc": "x", "polygons": [[[1, 2], [3, 4], [1, 2]]]},
+            {"desc": ""},
+            {"desc": "c", "circles": [[121, 37, -1]]},
+        ]
+    )
     assert [e.field for e in errs] == ["areas.0", "areas.1", "areas.2"]
     assert rules.check_areas([])[0].en == "areas: at least one area is required"
 

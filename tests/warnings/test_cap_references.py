@@ -33,23 +33,39 @@ INFO = """<info><language>zh-CN</language><category>Met</category><event>大风<
     <geocode><valueName>GB/T2260</valueName><value>370600</value></geocode></area></info>"""
 
 
-def message(identifier: str, msg_type: str = "Alert", *, refs: str = "", note: str = "",
-            info: str = "", sent: str = SENT, sender: str = MET) -> bytes:
+def message(
+    identifier: str,
+    msg_type: str = "Alert",
+    *,
+    refs: str = "",
+    note: str = "",
+    info: str = "",
+    sent: str = SENT,
+    sender: str = MET,
+) -> bytes:
     """A hand-written CAP 1.2 alert, elements in schema order."""
-    parts = [f"<identifier>{identifier}</identifier><sender>{sender}</sender>",
-             f"<sent>{sent}</sent><status>Actual</status><msgType>{msg_type}</msgType>",
-             "<scope>Public</scope>"]
+    parts = [
+        f"<identifier>{identifier}</identifier><sender>{sender}</sender>",
+        f"<sent>{sent}</sent><status>Actual</status><msgType>{msg_type}</msgType>",
+        "<scope>Public</scope>",
+    ]
     if note:
         parts.append(f"<note>{note}</note>")
     if refs:
         parts.append(f"<references>{refs}</references>")
     body = "".join(parts) + info
-    return (f'<?xml version="1.0" encoding="UTF-8"?>'
-            f'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">{body}</alert>').encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>'
+        f'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">{body}</alert>'
+    ).encode()
 
 
-def gale(identifier: str = "SD-MET-1", headline: str = "大风橙色预警", severity: str = "Severe",
-         **kw: Any) -> bytes:
+def gale(
+    identifier: str = "SD-MET-1",
+    headline: str = "大风橙色预警",
+    severity: str = "Severe",
+    **kw: Any,
+) -> bytes:
     return message(identifier, info=INFO.format(headline=headline, severity=severity), **kw)
 
 
@@ -80,8 +96,10 @@ def status_of(client: Any, who: dict[str, str], wid: int) -> str:
 
 def counts() -> tuple[int, int]:
     with session_scope() as s:
-        return (s.scalar(select(func.count(Warning.id))) or 0,
-                s.scalar(select(func.count(AuditEntry.id))) or 0)
+        return (
+            s.scalar(select(func.count(Warning.id))) or 0,
+            s.scalar(select(func.count(AuditEntry.id))) or 0,
+        )
 
 
 # ---------------------------------------------------------------- pure
@@ -89,7 +107,8 @@ def counts() -> tuple[int, int]:
 
 def test_references_are_triples_and_malformed_ones_are_set_apart() -> None:
     good, bad = cap.parse_references(
-        (ref("A-1"), "a@b,X-2,2026-11-23T08:00:00-00:00", "no-commas", "a,b,not-a-time", "a,,t"))
+        (ref("A-1"), "a@b,X-2,2026-11-23T08:00:00-00:00", "no-commas", "a,b,not-a-time", "a,,t")
+    )
     assert [(r.sender, r.identifier) for r in good] == [(MET, "A-1"), ("a@b", "X-2")]
     assert good[1].sent == datetime(2026, 11, 23, 8, tzinfo=UTC)
     assert bad == ("no-commas", "a,b,not-a-time", "a,,t")
@@ -100,7 +119,10 @@ def test_infoless_message_takes_its_title_from_what_it_refers_to() -> None:
     cancel = cap.parse(message("C-1", "Cancel", refs=ref("SD-MET-1"), note="风已减弱"))[0]
     c = rules.message_content(cancel, held)
     assert (c.headline, c.headline_en, c.description) == (
-        "解除：大风橙色预警", "Cancelled: 大风橙色预警", "风已减弱")
+        "解除：大风橙色预警",
+        "Cancelled: 大风橙色预警",
+        "风已减弱",
+    )
     assert c.areas == held.areas and c.level == "orange"
     alone = rules.message_content(cap.parse(message("K-1", "Ack"))[0])
     assert (alone.headline, alone.level, alone.areas) == ("确认回执：K-1", "blue", ())
@@ -136,8 +158,13 @@ def test_cancel_without_info_lifts_the_held_warning(client: Any, frozen: datetim
 def test_update_with_info_replaces_the_held_warning(client: Any, frozen: datetime) -> None:
     cmd = login(client, "commander")
     (wid,) = post(client, cmd, gale()).json()["created"]
-    update = gale("SD-MET-2", headline="大风红色预警", severity="Extreme", refs=ref("SD-MET-1"),
-                  sent="2026-11-23T16:30:00+08:00")
+    update = gale(
+        "SD-MET-2",
+        headline="大风红色预警",
+        severity="Extreme",
+        refs=ref("SD-MET-1"),
+        sent="2026-11-23T16:30:00+08:00",
+    )
     update = update.replace(b"<msgType>Alert</msgType>", b"<msgType>Update</msgType>")
     report = post(client, cmd, update).json()
     (new,) = report["created"]
@@ -152,25 +179,29 @@ def test_ack_and_error_are_recorded_and_change_nothing(client: Any, frozen: date
     cmd = login(client, "commander")
     (wid,) = post(client, cmd, gale()).json()["created"]
     ack = post(client, cmd, message("ACK-1", "Ack", refs=ref("SD-MET-1"), sender="yt@gov.cn"))
-    err = post(client, cmd, message("ERR-1", "Error", refs=ref("SD-MET-1"), note="区域编码有误",
-                                    sender="yt@gov.cn"))
+    err = post(
+        client,
+        cmd,
+        message("ERR-1", "Error", refs=ref("SD-MET-1"), note="区域编码有误", sender="yt@gov.cn"),
+    )
     assert ack.status_code == 201 and err.status_code == 201, (ack.text, err.text)
     (ack_id,), (err_id,) = ack.json()["recorded"], err.json()["recorded"]
     assert ack.json()["cancelled"] == ack.json()["superseded"] == []
     assert status_of(client, cmd, wid) == "external" and public_ids(client) == [wid]
     listed = client.get("/api/v1/warnings?msg_type=Ack", headers=cmd).json()["items"]
-    assert [(w["id"], w["status"], w["previous_id"]) for w in listed] == [
-        (ack_id, "recorded", wid)]
+    assert [(w["id"], w["status"], w["previous_id"]) for w in listed] == [(ack_id, "recorded", wid)]
     got = client.get(f"/api/v1/warnings/{err_id}", headers=cmd).json()
     assert (got["msg_type"], got["description"]) == ("Error", "区域编码有误")
     assert client.get("/api/v1/warnings?msg_type=Revoke", headers=cmd).status_code == 422
 
 
 def test_unknown_references_are_reported_and_apply_when_the_alert_arrives(
-        client: Any, frozen: datetime) -> None:
+    client: Any, frozen: datetime
+) -> None:
     cmd = login(client, "commander")
-    cancel = message("SD-MET-9-C", "Cancel", refs=f"{ref('SD-MET-9')} garbage",
-                     sent="2026-11-23T16:45:00+08:00")
+    cancel = message(
+        "SD-MET-9-C", "Cancel", refs=f"{ref('SD-MET-9')} garbage", sent="2026-11-23T16:45:00+08:00"
+    )
     resp = post(client, cmd, cancel)
     assert resp.status_code == 201, resp.text
     assert resp.json()["unknown_references"] == [ref("SD-MET-9"), "garbage"]
@@ -183,17 +214,30 @@ def test_unknown_references_are_reported_and_apply_when_the_alert_arrives(
     assert client.get(f"/api/v1/warnings/{cid}", headers=cmd).json()["previous_id"] == wid
 
 
-def test_a_feed_listing_the_cancel_first_still_lifts_the_alert(client: Any,
-                                                              frozen: datetime) -> None:
+def test_a_feed_listing_the_cancel_first_still_lifts_the_alert(
+    client: Any, frozen: datetime
+) -> None:
     cmd = login(client, "commander")
-    body = [m.decode().split("?>", 1)[1] for m in (
-        message("SD-MET-5-C", "Cancel", refs=ref("SD-MET-5"), sent="2026-11-23T16:50:00+08:00"),
-        gale("SD-MET-5"))]
-    feed = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>省气象台</title>'
-            + "".join(f'<entry><title>{i}</title><content type="text/xml">{b}</content></entry>'
-                      for i, b in enumerate(body)) + "</feed>")
-    report = client.post("/api/v1/warnings/cap", content=feed.encode(),
-                         headers={**cmd, "Content-Type": "application/atom+xml"}).json()
+    body = [
+        m.decode().split("?>", 1)[1]
+        for m in (
+            message("SD-MET-5-C", "Cancel", refs=ref("SD-MET-5"), sent="2026-11-23T16:50:00+08:00"),
+            gale("SD-MET-5"),
+        )
+    ]
+    feed = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>省气象台</title>'
+        + "".join(
+            f'<entry><title>{i}</title><content type="text/xml">{b}</content></entry>'
+            for i, b in enumerate(body)
+        )
+        + "</feed>"
+    )
+    report = client.post(
+        "/api/v1/warnings/cap",
+        content=feed.encode(),
+        headers={**cmd, "Content-Type": "application/atom+xml"},
+    ).json()
     assert len(report["created"]) == 2 and len(report["cancelled"]) == 1
     assert report["unknown_references"] == [] and public_ids(client) == []
 
@@ -201,11 +245,23 @@ def test_a_feed_listing_the_cancel_first_still_lifts_the_alert(client: Any,
 def test_another_agency_cannot_cancel_a_safecity_warning(client: Any, frozen: datetime) -> None:
     cmd = login(client, "commander")
     with session_scope() as s:
-        own = Warning(kind="local", status="issued", msg_type="Alert", identifier="CN-370600-SC-1",
-                      sender="safecity@370600", sent=NOW, event_type="gale", level="orange",
-                      headline="本市大风预警", areas=[], division_code="370600",
-                      expires=NOW + timedelta(days=1), created_at=NOW, updated_at=NOW,
-                      issued_at=NOW)
+        own = Warning(
+            kind="local",
+            status="issued",
+            msg_type="Alert",
+            identifier="CN-370600-SC-1",
+            sender="safecity@370600",
+            sent=NOW,
+            event_type="gale",
+            level="orange",
+            headline="本市大风预警",
+            areas=[],
+            division_code="370600",
+            expires=NOW + timedelta(days=1),
+            created_at=NOW,
+            updated_at=NOW,
+            issued_at=NOW,
+        )
         s.add(own)
         s.flush()
         own_id = own.id
@@ -216,15 +272,25 @@ def test_another_agency_cannot_cancel_a_safecity_warning(client: Any, frozen: da
     assert status_of(client, cmd, own_id) == "issued"
 
 
-@pytest.mark.parametrize("bad, expected", [
-    (message("C-1", "Revoke", refs=ref("SD-MET-1")), "msgType"),
-    (message("C-1", "Cancel", refs=ref("SD-MET-1")).replace(b"<scope>Public</scope>", b""),
-     "scope"),
-    (message("C-1", "Cancel", refs=ref("SD-MET-1")).replace(
-        b"<sent>2026-11-23T16:00:00+08:00</sent>", b"<sent>yesterday</sent>"), "sent"),
-])
+@pytest.mark.parametrize(
+    "bad, expected",
+    [
+        (message("C-1", "Revoke", refs=ref("SD-MET-1")), "msgType"),
+        (
+            message("C-1", "Cancel", refs=ref("SD-MET-1")).replace(b"<scope>Public</scope>", b""),
+            "scope",
+        ),
+        (
+            message("C-1", "Cancel", refs=ref("SD-MET-1")).replace(
+                b"<sent>2026-11-23T16:00:00+08:00</sent>", b"<sent>yesterday</sent>"
+            ),
+            "sent",
+        ),
+    ],
+)
 def test_schema_invalid_messages_are_refused_and_write_nothing(
-        client: Any, frozen: datetime, bad: bytes, expected: str) -> None:
+    client: Any, frozen: datetime, bad: bytes, expected: str
+) -> None:
     cmd = login(client, "commander")
     (wid,) = post(client, cmd, gale()).json()["created"]
     before = counts()
@@ -238,8 +304,10 @@ def test_schema_invalid_messages_are_refused_and_write_nothing(
 def test_hostile_cancel_is_still_refused(client: Any, frozen: datetime) -> None:
     cmd = login(client, "commander")
     before = counts()
-    xxe = (b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-           + message("C-1", "Cancel", note="&x;").split(b"?>", 1)[1])
+    xxe = (
+        b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        + message("C-1", "Cancel", note="&x;").split(b"?>", 1)[1]
+    )
     resp = post(client, cmd, xxe)
     assert resp.status_code == 422 and "DOCTYPE" in resp.json()["message_en"]
     huge = message("C-2", "Cancel", note="x" * (cap.MAX_BYTES + 1))
@@ -250,9 +318,14 @@ def test_hostile_cancel_is_still_refused(client: Any, frozen: datetime) -> None:
 # ---------------------------------------------------------------- through the CLI
 
 
-def test_cli_imports_an_infoless_cancel(database_url: str, engine: Any, city: dict,
-                                        monkeypatch: pytest.MonkeyPatch, frozen: datetime,
-                                        tmp_path: Path) -> None:
+def test_cli_imports_an_infoless_cancel(
+    database_url: str,
+    engine: Any,
+    city: dict,
+    monkeypatch: pytest.MonkeyPatch,
+    frozen: datetime,
+    tmp_path: Path,
+) -> None:
     monkeypatch.setenv("SAFECITY_DATABASE_URL", database_url)
     reset_engine()
     runner = CliRunner()
@@ -277,15 +350,17 @@ def test_cli_imports_an_infoless_cancel(database_url: str, engine: Any, city: di
 # ---------------------------------------------------------------- the OpenAPI document
 
 
-def test_openapi_gives_the_xml_answers_their_real_media_types(client: Any,
-                                                               frozen: datetime) -> None:
+def test_openapi_gives_the_xml_answers_their_real_media_types(
+    client: Any, frozen: datetime
+) -> None:
     cmd = login(client, "commander")
     (wid,) = post(client, cmd, gale()).json()["created"]
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     base = "/api/v1/warnings"
-    for path, url, media in ((f"{base}/feed.atom", f"{base}/feed.atom", "application/atom+xml"),
-                             (f"{base}/{{warning_id}}/cap.xml", f"{base}/{wid}/cap.xml",
-                              "application/cap+xml")):
+    for path, url, media in (
+        (f"{base}/feed.atom", f"{base}/feed.atom", "application/atom+xml"),
+        (f"{base}/{{warning_id}}/cap.xml", f"{base}/{wid}/cap.xml", "application/cap+xml"),
+    ):
         documented = paths[path]["get"]["responses"]["200"]["content"]
         assert list(documented) == [media], path
         answer = client.get(url)  # what the route really sends

@@ -70,7 +70,6 @@ def smtp() -> Iterator[tuple[int, list[EmailMessage]]]:
             inbox.append(message_from_bytes(envelope.content, policy=default))
             return "250 OK"
 
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -89,7 +88,8 @@ def test_webhook_retries_with_backoff_then_succeeds(hook: tuple[str, type[_Hook]
     handler.fail_first = 2
     sleeps: list[float] = []
     result = channels.WebhookChannel(attempts=3, backoff=0.5, sleep=sleeps.append).send(
-        _message("<alert>x</alert>"), url)
+        _message("<alert>x</alert>"), url
+    )
     assert result.status == "sent" and handler.received == [b"<alert>x</alert>"]
     assert sleeps == [0.5, 1.0]  # exponential backoff between the three attempts
 
@@ -98,7 +98,8 @@ def test_webhook_gives_up_after_its_attempts(hook: tuple[str, type[_Hook]]) -> N
     url, handler = hook
     handler.fail_first = 5
     result = channels.WebhookChannel(attempts=2, backoff=0, sleep=lambda s: None).send(
-        _message(), url)
+        _message(), url
+    )
     assert result.status == "failed" and result.error == "HTTP 503"
     dead = channels.WebhookChannel(attempts=1, timeout=1).send(_message(), "http://127.0.0.1:9/")
     assert dead.status == "failed" and "ConnectError" in dead.error
@@ -106,10 +107,12 @@ def test_webhook_gives_up_after_its_attempts(hook: tuple[str, type[_Hook]]) -> N
 
 def test_email_through_a_local_smtp_server(smtp: tuple[int, list[EmailMessage]]) -> None:
     port, inbox = smtp
-    settings = WarningSettings(smtp_host="127.0.0.1", smtp_port=port,
-                               email_from="safecity@yt.example")
-    result = channels.EmailChannel(settings).send(_message("<alert>cap</alert>"),
-                                                  "duty@yt.example,chief@yt.example")
+    settings = WarningSettings(
+        smtp_host="127.0.0.1", smtp_port=port, email_from="safecity@yt.example"
+    )
+    result = channels.EmailChannel(settings).send(
+        _message("<alert>cap</alert>"), "duty@yt.example,chief@yt.example"
+    )
     assert result.status == "sent" and result.reached == 2
     (mail,) = inbox
     assert mail["Subject"] == "标题" and mail["To"] == "duty@yt.example, chief@yt.example"
@@ -119,8 +122,14 @@ def test_email_through_a_local_smtp_server(smtp: tuple[int, list[EmailMessage]])
 
 def _issue(session: Session, settings: WarningSettings, monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setattr(service, "get_warning_settings", lambda: settings)
-    data = {"event_type": "gale", "level": "red", "division_code": "370602", "headline": "大风红色预警",
-            "description": "沿海大风。", "areas": [{"desc": "芝罘区", "divisions": ["370602"]}]}
+    data = {
+        "event_type": "gale",
+        "level": "red",
+        "division_code": "370602",
+        "headline": "大风红色预警",
+        "description": "沿海大风。",
+        "areas": [{"desc": "芝罘区", "divisions": ["370602"]}],
+    }
     w = service.create_warning(session, DRAFTER, data, NOW)
     service.submit(session, DRAFTER, w.id, NOW)
     service.approve(session, COMMANDER, w.id, NOW)
@@ -135,12 +144,22 @@ class _Broken:
 
 
 def test_dispatch_records_each_channel_and_resumes_after_restart(
-        session: Session, city: dict, engine: Any, hook: tuple[str, type[_Hook]],
-        smtp: tuple[int, list[EmailMessage]], monkeypatch: pytest.MonkeyPatch) -> None:
+    session: Session,
+    city: dict,
+    engine: Any,
+    hook: tuple[str, type[_Hook]],
+    smtp: tuple[int, list[EmailMessage]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     url, handler = hook
     port, inbox = smtp
-    settings = WarningSettings(webhook_urls=[url], smtp_host="127.0.0.1", smtp_port=port,
-                               email_to=["duty@yt.example"], webhook_backoff_seconds=0)
+    settings = WarningSettings(
+        webhook_urls=[url],
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        email_to=["duty@yt.example"],
+        webhook_backoff_seconds=0,
+    )
     wid = _issue(session, settings, monkeypatch)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     adapters = channels.adapters(settings) | {"sms": _Broken()}
@@ -151,13 +170,13 @@ def test_dispatch_records_each_channel_and_resumes_after_restart(
         s.commit()
     counts = channels.dispatch_pending(factory, lambda: NOW, adapters, settings)
     assert counts == {"sent": 2, "logged": 2, "retry": 1}  # web, email; broadcast, siren; sms
-    counts = channels.dispatch_pending(factory, lambda: NOW + timedelta(minutes=6), adapters,
-                                       settings)
+    counts = channels.dispatch_pending(
+        factory, lambda: NOW + timedelta(minutes=6), adapters, settings
+    )
     # The webhook left half-sent goes out; the sms (retry due after 30 s) fails again, backs off.
     assert counts == {"sent": 1, "retry": 1}
     with factory() as s:
-        rows = {d.channel: d for d in s.scalars(select(Delivery).where(
-            Delivery.warning_id == wid))}
+        rows = {d.channel: d for d in s.scalars(select(Delivery).where(Delivery.warning_id == wid))}
     assert rows["sms"].status == "retry" and "gateway exploded" in rows["sms"].last_error
     assert rows["sms"].attempts == 2
     due = rows["sms"].next_attempt_at
@@ -169,10 +188,13 @@ def test_dispatch_records_each_channel_and_resumes_after_restart(
     # A second issue call plans nothing new and a further run sends nothing twice.
     service.issue(session, COMMANDER, wid, NOW)
     session.commit()
-    assert channels.dispatch_pending(factory, lambda: NOW + timedelta(minutes=6.5), adapters,
-                                     settings) == {}
-    counts = channels.dispatch_pending(factory, lambda: NOW + timedelta(hours=1),
-                                       channels.adapters(settings), settings)
+    assert (
+        channels.dispatch_pending(factory, lambda: NOW + timedelta(minutes=6.5), adapters, settings)
+        == {}
+    )
+    counts = channels.dispatch_pending(
+        factory, lambda: NOW + timedelta(hours=1), channels.adapters(settings), settings
+    )
     assert counts == {"logged": 1}  # the sms retry, with a working adapter now
     assert len(handler.received) == 1 and len(inbox) == 1
 
@@ -189,15 +211,19 @@ class _Counting:
 
 
 def test_two_dispatchers_never_send_the_same_delivery_twice(
-        session: Session, city: dict, engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    session: Session, city: dict, engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = WarningSettings(channels=["web", "sms", "broadcast", "siren"])
     _issue(session, settings, monkeypatch)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     counter = _Counting()
     adapters = dict.fromkeys(("web", "sms", "broadcast", "siren"), counter)
-    workers = [threading.Thread(target=channels.dispatch_pending,
-                                args=(factory, lambda: NOW, adapters, settings))
-               for _ in range(3)]
+    workers = [
+        threading.Thread(
+            target=channels.dispatch_pending, args=(factory, lambda: NOW, adapters, settings)
+        )
+        for _ in range(3)
+    ]
     for t in workers:
         t.start()
     for t in workers:

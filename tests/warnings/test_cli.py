@@ -33,8 +33,10 @@ def test_import_feed_dispatch_and_export(cli_env: Any, tmp_path: Path) -> None:
     again = runner.invoke(app, ["warnings", "import", str(DATA / "cap11_met.xml")])
     assert '"unchanged": ["SD-MET-20261123-0001"]' in again.output
     evil = tmp_path / "evil.xml"
-    evil.write_bytes(b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-                     b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">&x;</alert>')
+    evil.write_bytes(
+        b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">&x;</alert>'
+    )
     res = runner.invoke(app, ["warnings", "import", str(evil)])
     assert res.exit_code == 1 and "DOCTYPE" in res.output
     with session_scope() as s:

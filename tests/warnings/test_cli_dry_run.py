@@ -33,8 +33,10 @@ def heard(database_url: str, engine: Any, city: dict, monkeypatch: pytest.Monkey
 
 def _counts() -> tuple[int, int]:
     with session_scope() as s:
-        return (s.scalar(select(func.count()).select_from(Warning)) or 0,
-                s.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+        return (
+            s.scalar(select(func.count()).select_from(Warning)) or 0,
+            s.scalar(select(func.count()).select_from(AuditEntry)) or 0,
+        )
 
 
 def test_dry_run_publishes_and_writes_nothing(heard: list) -> None:

@@ -41,6 +41,7 @@ def base_setting(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-de
         for k, v in env.items():
             monkeypatch.setenv(k, v)
         get_settings.cache_clear()
+
     yield set_
     get_settings.cache_clear()
 

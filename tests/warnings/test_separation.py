@@ -54,7 +54,8 @@ def test_page_withholds_approval_and_says_why(client: Any) -> None:
 
 
 def test_yellow_is_not_bound_and_a_city_may_turn_it_off(
-        client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cmd = login(client, "commander")
     yellow = _submitted(client, "yellow")
     assert client.post(f"/api/v1/warnings/{yellow}/approve", headers=cmd).status_code == 200

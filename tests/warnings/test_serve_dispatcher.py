@@ -25,12 +25,17 @@ DRAFTER = Principal(user_id=1, username="admin", role="admin", division_code="37
 
 
 def test_serve_expires_and_dispatches_in_the_background(
-        session: Session, city: dict, engine: Any, database_url: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    data = {"event_type": "gale", "level": "red", "division_code": "370602",
-            "headline": "大风红色预警", "description": "沿海大风。",
-            "expires": (NOW + timedelta(hours=1)).isoformat(),  # already past on the real clock
-            "areas": [{"desc": "芝罘区", "divisions": ["370602"]}]}
+    session: Session, city: dict, engine: Any, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = {
+        "event_type": "gale",
+        "level": "red",
+        "division_code": "370602",
+        "headline": "大风红色预警",
+        "description": "沿海大风。",
+        "expires": (NOW + timedelta(hours=1)).isoformat(),  # already past on the real clock
+        "areas": [{"desc": "芝罘区", "divisions": ["370602"]}],
+    }
     w = service.create_warning(session, DRAFTER, data, NOW)
     service.submit(session, DRAFTER, w.id, NOW)
     for step in (service.approve, service.issue):
@@ -49,6 +54,7 @@ def test_serve_expires_and_dispatches_in_the_background(
     reset_engine()
     session.expire_all()
     assert session.get(Warning, w.id).status == "expired"
-    pending = session.scalars(select(Delivery.status).where(
-        Delivery.warning_id == w.id, Delivery.status == "pending")).all()
+    pending = session.scalars(
+        select(Delivery.status).where(Delivery.warning_id == w.id, Delivery.status == "pending")
+    ).all()
     assert pending == []

@@ -10,22 +10,29 @@ from safecity.warnings import rules, targeting
 
 
 def square(x: float, y: float, d: float) -> dict:
-    return {"type": "Polygon", "coordinates": [[[x, y], [x + d, y], [x + d, y + d], [x, y + d],
-                                                [x, y]]]}
+    return {
+        "type": "Polygon",
+        "coordinates": [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]],
+    }
 
 
 GRID = targeting.GridLayer.build(
-    [1, 2, 3], [square(0, 0, 1), square(1, 0, 1), square(5, 5, 1)], [1000, 400, 99],
-    ["370602", "370613", "370602"])
-TARGETS = targeting.PointLayer.build([(10, 0.5, 0.5, "school", 800), (11, 1.4, 0.5, "hospital", 300),
-                                      (12, 9.0, 9.0, "school", 50)])
+    [1, 2, 3],
+    [square(0, 0, 1), square(1, 0, 1), square(5, 5, 1)],
+    [1000, 400, 99],
+    ["370602", "370613", "370602"],
+)
+TARGETS = targeting.PointLayer.build(
+    [(10, 0.5, 0.5, "school", 800), (11, 1.4, 0.5, "hospital", 300), (12, 9.0, 9.0, "school", 50)]
+)
 ENTS = targeting.PointLayer.build([(20, 0.2, 0.2, "hazchem", 1), (21, 1.9, 0.9, "other", 1)])
 
 
 def test_area_weighted_population_and_points() -> None:
     # x from 0.5 to 1.5 covers half of cell 1 (500 people) and half of cell 2 (200 people).
-    areas = rules.areas_from_json([{"desc": "a", "polygons": [[[0.5, 0], [1.5, 0], [1.5, 1],
-                                                               [0.5, 1], [0.5, 0]]]}])
+    areas = rules.areas_from_json(
+        [{"desc": "a", "polygons": [[[0.5, 0], [1.5, 0], [1.5, 1], [0.5, 1], [0.5, 0]]]}]
+    )
     result = targeting.compute(targeting.area_geometry(areas, {}), GRID, TARGETS, ENTS)
     assert result["grid_cells"] == 2 and result["grid_cells_partial"] == 2
     assert result["population"] == 700

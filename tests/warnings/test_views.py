@@ -23,12 +23,20 @@ def web(client: Any) -> Any:
 
 
 def _form(**changes: Any) -> dict[str, Any]:
-    data = {"event_type": "rainstorm", "level": "orange", "division_code": "370602",
-            "headline": "芝罘区暴雨橙色预警", "description": "未来 3 小时降雨量将达 50 毫米以上。",
-            "instruction": "远离低洼地带。", "effective": "2026-11-23T17:00",
-            "expires": "2099-11-24T17:00", "area_desc": "芝罘区北部",
-            "polygon": json.dumps([[121.365, 37.46], [121.385, 37.46], [121.385, 37.53],
-                                   [121.365, 37.53]])}
+    data = {
+        "event_type": "rainstorm",
+        "level": "orange",
+        "division_code": "370602",
+        "headline": "芝罘区暴雨橙色预警",
+        "description": "未来 3 小时降雨量将达 50 毫米以上。",
+        "instruction": "远离低洼地带。",
+        "effective": "2026-11-23T17:00",
+        "expires": "2099-11-24T17:00",
+        "area_desc": "芝罘区北部",
+        "polygon": json.dumps(
+            [[121.365, 37.46], [121.385, 37.46], [121.385, 37.53], [121.365, 37.53]]
+        ),
+    }
     data.update(changes)
     return data
 
@@ -38,8 +46,9 @@ def test_draft_approve_issue_through_the_pages(web: Any) -> None:
     page = web.get("/warnings/new")
     assert page.status_code == 200 and 'id="w-draw-map"' in page.text
     csrf = _csrf(page.text)
-    bad = web.post("/warnings/new", data=_form(csrf=csrf, headline="", polygon=""),
-                   follow_redirects=False)
+    bad = web.post(
+        "/warnings/new", data=_form(csrf=csrf, headline="", polygon=""), follow_redirects=False
+    )
     assert bad.status_code == 422 and "标题" in bad.text and "预警区域" in bad.text
     resp = web.post("/warnings/new", data=_form(csrf=csrf), follow_redirects=False)
     assert resp.status_code == 303
@@ -94,9 +103,12 @@ def test_district_officer_cannot_approve_and_imports_are_for_the_city(web: Any) 
     web.cookies.clear()
     web_login(web, "commander")
     csrf = _csrf(web.get("/warnings/list").text)
-    resp = web.post("/warnings/import", data={"csrf": csrf},
-                    files={"file": ("met.xml", (DATA / "cap11_met.xml").read_bytes(), "text/xml")},
-                    follow_redirects=False)
+    resp = web.post(
+        "/warnings/import",
+        data={"csrf": csrf},
+        files={"file": ("met.xml", (DATA / "cap11_met.xml").read_bytes(), "text/xml")},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303
     listing = web.get(resp.headers["location"]).text
     assert "已导入 1 条" in listing and "山东省气象台发布大风橙色预警" in listing

@@ -14,7 +14,6 @@ from safecity.cli import app
 def _served_log_config(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     import uvicorn  # noqa: PLC0415 uvicorn loaded only when a server starts
 
-
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
     result = CliRunner().invoke(app, ["serve", "--port", "8999"])
@@ -24,9 +23,15 @@ def _served_log_config(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 def _logged(config: dict[str, Any], path: str, status: int) -> bool:
     """Whether uvicorn's access handler, as configured, would print this request."""
-    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0,
-                               '%s - "%s %s HTTP/%s" %d', ("127.0.0.1:5000", "POST", path,
-                                                           "1.1", status), None)
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", path, "1.1", status),
+        None,
+    )
     filters = config.get("handlers", {}).get("access", {}).get("filters", [])
     return all(config["filters"][name]["()"]().filter(record) for name in filters)
 

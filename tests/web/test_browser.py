@@ -22,8 +22,10 @@ def server(live_database_url: str) -> Iterator[str]:
 
 
 def _map_state(page: Any) -> dict[str, Any]:
-    page.wait_for_function("() => window.safecityMap && (window.safecityMap.ready || window.safecityMap.error)",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => window.safecityMap && (window.safecityMap.ready || window.safecityMap.error)",
+        timeout=60_000,
+    )
     state = page.evaluate("""() => ({error: safecityMap.error, counts: safecityMap.counts,
         names: safecityMap.divisionNames, entDivisions: safecityMap.enterpriseDivisions})""")
     assert state["error"] is None, state["error"]
@@ -49,10 +51,14 @@ def test_admin_sees_the_whole_city_on_the_map(server: str, browser: Any) -> None
 def test_other_capabilities_add_their_layers_to_the_one_map(server: str, browser: Any) -> None:
     page = _login(browser, server, "admin")
     _map_state(page)
-    expected = page.evaluate("JSON.parse(document.getElementById('map-config').textContent).overlays")
+    expected = page.evaluate(
+        "JSON.parse(document.getElementById('map-config').textContent).overlays"
+    )
     names = {o["name"] for o in expected}
     assert {"risk-districts", "risk-hazards", "warnings"} <= names
-    page.wait_for_function(f"() => Object.keys(safecityMap.overlays || {{}}).length === {len(expected)}")
+    page.wait_for_function(
+        f"() => Object.keys(safecityMap.overlays || {{}}).length === {len(expected)}"
+    )
     counts = page.evaluate("safecityMap.overlays")
     # Every county is coloured on the risk layer; the warnings layer shows what the API says is in force.
     assert counts["risk-districts"] == 11
@@ -70,7 +76,8 @@ def test_district_officer_sees_only_zhifu(server: str, browser: Any) -> None:
     assert state["entDivisions"] and all(c.startswith("370602") for c in state["entDivisions"])
     page.goto(f"{server}/registry/enterprises")
     codes = page.locator("td[data-col=division_code]").evaluate_all(
-        "cells => cells.map(c => c.dataset.value)")
+        "cells => cells.map(c => c.dataset.value)"
+    )
     assert codes and all(c.startswith("370602") for c in codes)
     assert "一张图" in page.locator("#sidenav").inner_text()
     page.click("text=English")

@@ -14,8 +14,16 @@ from tests.conftest import own_database
 pytestmark = pytest.mark.browser
 
 # The CSP does not depend on the database: SQLite is enough here.
-PAGES = ["/map", "/monitoring/alarms", "/registry/enterprises", "/warnings", "/public/warnings",
-         "/hazards", "/risk/map", "/api/v1/docs"]
+PAGES = [
+    "/map",
+    "/monitoring/alarms",
+    "/registry/enterprises",
+    "/warnings",
+    "/public/warnings",
+    "/hazards",
+    "/risk/map",
+    "/api/v1/docs",
+]
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +63,10 @@ def test_main_pages_run_with_no_csp_violation(server: str, browser: Any) -> None
     assert csp == [], csp
     # The scripts really ran: the map drew, the docs rendered the operations.
     page.goto(server + "/map")
-    page.wait_for_function("() => window.safecityMap && (window.safecityMap.ready || "
-                           "window.safecityMap.error)", timeout=60_000)
+    page.wait_for_function(
+        "() => window.safecityMap && (window.safecityMap.ready || window.safecityMap.error)",
+        timeout=60_000,
+    )
     assert page.evaluate("window.safecityMap.error") is None
     page.goto(server + "/api/v1/docs")
     page.wait_for_selector(".opblock", timeout=30_000)

@@ -15,7 +15,7 @@ ROLES = ("admin", "commander", "analyst", "zhifu", "liaison", "enterprise", "pub
 
 
 def _menu_links(html: str) -> set[str]:
-    nav = html[html.index('id="sidenav"'):html.index("</nav>", html.index('id="sidenav"'))]
+    nav = html[html.index('id="sidenav"') : html.index("</nav>", html.index('id="sidenav"'))]
     return set(re.findall(r'href="([^"]+)"', nav.replace("&amp;", "&")))
 
 
@@ -66,6 +66,8 @@ def test_start_pages_per_role() -> None:
     assert start_page(who("duty_officer")) == "/monitoring/alarms"
     assert start_page(who("commander")) == "/map"
     grid = menu(who("grid_member"))
-    assert "nav_risk" in grid and [h for h, _ in grid["nav_risk"]] == ["/risk/points",
-                                                                       "/risk/major-hazards"]
+    assert "nav_risk" in grid and [h for h, _ in grid["nav_risk"]] == [
+        "/risk/points",
+        "/risk/major-hazards",
+    ]
     assert ("/warnings/new", "nav_warnings_new") not in grid["nav_warnings"]

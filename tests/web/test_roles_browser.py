@@ -36,7 +36,9 @@ def _login(browser: Any, base: str, username: str, size: tuple[int, int]) -> Any
 
 
 def _menu(page: Any) -> list[str]:
-    return page.eval_on_selector_all("#sidenav a.nav-item", "els => els.map(e => e.getAttribute('href'))")
+    return page.eval_on_selector_all(
+        "#sidenav a.nav-item", "els => els.map(e => e.getAttribute('href'))"
+    )
 
 
 @pytest.mark.parametrize("size", sorted(SIZES))
@@ -49,8 +51,9 @@ def test_public_lands_on_public_warnings(server: str, browser: Any, size: str) -
     SHOTS.mkdir(exist_ok=True)
     if size == "phone":  # open the menu, as a phone user would, to show what is in it
         page.click(".nav-toggle")
-        page.wait_for_function("() => document.querySelector('.nav-toggle')"
-                               ".getAttribute('aria-expanded') === 'true'")
+        page.wait_for_function(
+            "() => document.querySelector('.nav-toggle').getAttribute('aria-expanded') === 'true'"
+        )
     page.screenshot(path=str(SHOTS / f"public-landing-{size}.png"))
     page.close()
 
@@ -61,12 +64,18 @@ def test_grid_member_menu(server: str, browser: Any, size: str) -> None:
     assert page.url.endswith("/hazards/tasks")
     links = _menu(page)
     assert "/hazards/tasks" in links and "/hazards/report" in links
-    for hidden in ("/risk/lists", "/warnings/new", "/risk/white-paper", "/warnings/coverage",
-                   "/admin/users"):
+    for hidden in (
+        "/risk/lists",
+        "/warnings/new",
+        "/risk/white-paper",
+        "/warnings/coverage",
+        "/admin/users",
+    ):
         assert hidden not in links
     if size == "phone":
         page.click(".nav-toggle")
-        page.wait_for_function("() => document.querySelector('.nav-toggle')"
-                               ".getAttribute('aria-expanded') === 'true'")
+        page.wait_for_function(
+            "() => document.querySelector('.nav-toggle').getAttribute('aria-expanded') === 'true'"
+        )
     page.screenshot(path=str(SHOTS / f"grid-menu-{size}.png"))
     page.close()

@@ -37,8 +37,9 @@ def test_pages_need_login_and_root_redirects(web: Any) -> None:
 def test_login_sets_a_safe_session_cookie(web: Any) -> None:
     resp = web_login(web, "admin")
     assert resp.status_code == 303 and resp.headers["location"] == "/map"
-    cookie = next(c for c in resp.headers.get_list("set-cookie")
-                  if c.startswith("safecity_session="))
+    cookie = next(
+        c for c in resp.headers.get_list("set-cookie") if c.startswith("safecity_session=")
+    )
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Max-Age=28800" in cookie
     page = web.get("/map")
     assert page.status_code == 200 and "系统管理员" in page.text and "370600 烟台市" in page.text
@@ -86,9 +87,16 @@ def test_create_form_reports_every_field_and_keeps_input(web: Any, engine: Any) 
     web_login(web, "admin")
     token = _csrf(web.get("/registry/enterprises/new").text)
     before = _count(engine, Enterprise)
-    resp = web.post("/registry/enterprises/new", data={
-        "csrf": token, "name": "测", "uscc": "91370602MA0000001X", "industry_code": "",
-        "division_code": "370602"})
+    resp = web.post(
+        "/registry/enterprises/new",
+        data={
+            "csrf": token,
+            "name": "测",
+            "uscc": "91370602MA0000001X",
+            "industry_code": "",
+            "division_code": "370602",
+        },
+    )
     assert resp.status_code == 422
     errors = dict(re.findall(r'data-field="(\w+)">([^<]+)<', resp.text))
     assert errors["name"] == "长度不能少于2" and errors["industry_code"] == "为必填项"
@@ -100,19 +108,33 @@ def test_create_form_reports_every_field_and_keeps_input(web: Any, engine: Any) 
 def test_create_then_archive_and_restore(web: Any) -> None:
     web_login(web, "zhifu")
     token = _csrf(web.get("/registry/enterprises/new").text)
-    resp = web.post("/registry/enterprises/new", data={
-        "csrf": token, "name": "芝罘新建化工有限公司", "uscc": uscc("370602", 4242),
-        "industry_code": "2614", "division_code": "370602", "scale": "medium",
-        "supervision_category": "hazchem", "is_hazchem": "on", "lon": "121.40",
-        "lat": "37.52"}, follow_redirects=False)
+    resp = web.post(
+        "/registry/enterprises/new",
+        data={
+            "csrf": token,
+            "name": "芝罘新建化工有限公司",
+            "uscc": uscc("370602", 4242),
+            "industry_code": "2614",
+            "division_code": "370602",
+            "scale": "medium",
+            "supervision_category": "hazchem",
+            "is_hazchem": "on",
+            "lon": "121.40",
+            "lat": "37.52",
+        },
+        follow_redirects=False,
+    )
     assert resp.status_code == 303
     detail = resp.headers["location"]
     page = web.get(detail).text
     assert "芝罘新建化工有限公司" in page and "中型" in page and "一企一档" in page
     ent_id = detail.rstrip("/").rsplit("/", 1)[1]
     # 一企一档 leads to the risk points, major hazards and hidden dangers of this enterprise
-    for href in (f"/risk/points?enterprise_id={ent_id}", f"/risk/major-hazards?enterprise_id={ent_id}",
-                 f"/hazards/list?enterprise_id={ent_id}"):
+    for href in (
+        f"/risk/points?enterprise_id={ent_id}",
+        f"/risk/major-hazards?enterprise_id={ent_id}",
+        f"/hazards/list?enterprise_id={ent_id}",
+    ):
         assert f'href="{href}"' in page
         assert web.get(href).status_code == 200
     assert web.post(f"{detail}/archive", data={"csrf": token}).status_code == 200
@@ -135,17 +157,25 @@ def test_district_officer_sees_only_own_district(web: Any, city: dict) -> None:
 def test_import_refused_file_shows_rows_and_writes_nothing(web: Any, engine: Any) -> None:
     web_login(web, "admin")
     token = _csrf(web.get("/registry/enterprises/import").text)
-    csv = (f"名称,统一社会信用代码,行业代码,行政区划代码\n"
-           f"好企业有限公司,{uscc('370602', 77)},26,370602\n坏,123,26,370602\n")
+    csv = (
+        f"名称,统一社会信用代码,行业代码,行政区划代码\n"
+        f"好企业有限公司,{uscc('370602', 77)},26,370602\n坏,123,26,370602\n"
+    )
     before = _count(engine, Enterprise)
-    resp = web.post("/registry/enterprises/import", data={"csrf": token},
-                    files={"file": ("e.csv", csv.encode(), "text/csv")})
+    resp = web.post(
+        "/registry/enterprises/import",
+        data={"csrf": token},
+        files={"file": ("e.csv", csv.encode(), "text/csv")},
+    )
     assert resp.status_code == 422
     rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td><td>([^<]+)</td></tr>", resp.text)
     assert ("3", "名称", "长度不能少于2") in rows
     assert _count(engine, Enterprise) == before
-    resp = web.post("/registry/enterprises/import", data={"csrf": token, "valid_only": "on"},
-                    files={"file": ("e.csv", csv.encode(), "text/csv")})
+    resp = web.post(
+        "/registry/enterprises/import",
+        data={"csrf": token, "valid_only": "on"},
+        files={"file": ("e.csv", csv.encode(), "text/csv")},
+    )
     assert resp.status_code == 200 and 'data-key="created">1<' in resp.text
     assert _count(engine, Enterprise) == before + 1
 
@@ -153,12 +183,28 @@ def test_import_refused_file_shows_rows_and_writes_nothing(web: Any, engine: Any
 def test_admin_adds_and_disables_a_user_and_verifies_audit(web: Any) -> None:
     web_login(web, "admin")
     token = _csrf(web.get("/admin/users").text)
-    bad = web.post("/admin/users", data={"csrf": token, "username": "x", "password": "short",
-                                         "role": "grid_member", "division_code": "370602"})
+    bad = web.post(
+        "/admin/users",
+        data={
+            "csrf": token,
+            "username": "x",
+            "password": "short",
+            "role": "grid_member",
+            "division_code": "370602",
+        },
+    )
     assert bad.status_code == 422 and "长度不能少于8" in bad.text
-    ok = web.post("/admin/users", data={"csrf": token, "username": "newgrid",
-                                        "password": "long-enough", "role": "grid_member",
-                                        "division_code": "370602"}, follow_redirects=False)
+    ok = web.post(
+        "/admin/users",
+        data={
+            "csrf": token,
+            "username": "newgrid",
+            "password": "long-enough",
+            "role": "grid_member",
+            "division_code": "370602",
+        },
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
     assert web.post("/admin/users/newgrid/disable", data={"csrf": token}).status_code == 200
     page = web.get("/admin/audit?verify=1").text

@@ -42,17 +42,35 @@ def _load(url: str) -> None:
 def _draft_around_a_kindergarten(session: Any) -> None:
     """A draft warning over a 2 km square centred on the first kindergarten (for the preview)."""
 
-    kg = session.scalars(select(ProtectedTarget).where(
-        ProtectedTarget.target_type == "kindergarten", ProtectedTarget.lon.is_not(None))
-        .order_by(ProtectedTarget.id)).first()
+    kg = session.scalars(
+        select(ProtectedTarget)
+        .where(ProtectedTarget.target_type == "kindergarten", ProtectedTarget.lon.is_not(None))
+        .order_by(ProtectedTarget.id)
+    ).first()
     d = 0.01
-    ring = [[kg.lon - d, kg.lat - d], [kg.lon + d, kg.lat - d], [kg.lon + d, kg.lat + d],
-            [kg.lon - d, kg.lat + d], [kg.lon - d, kg.lat - d]]
-    service.create_warning(session, principal(session, "admin"), {
-        "event_type": "gas_leak", "level": "orange", "division_code": kg.division_code,
-        "headline": "预览测试：燃气泄漏", "description": "测试", "instruction": "撤离",
-        "areas": [{"desc": "幼儿园周边", "polygons": [ring]}],
-        "effective": "2026-11-23T17:00:00+08:00", "expires": "2026-11-24T17:00:00+08:00"}, NOW)
+    ring = [
+        [kg.lon - d, kg.lat - d],
+        [kg.lon + d, kg.lat - d],
+        [kg.lon + d, kg.lat + d],
+        [kg.lon - d, kg.lat + d],
+        [kg.lon - d, kg.lat - d],
+    ]
+    service.create_warning(
+        session,
+        principal(session, "admin"),
+        {
+            "event_type": "gas_leak",
+            "level": "orange",
+            "division_code": kg.division_code,
+            "headline": "预览测试：燃气泄漏",
+            "description": "测试",
+            "instruction": "撤离",
+            "areas": [{"desc": "幼儿园周边", "polygons": [ring]}],
+            "effective": "2026-11-23T17:00:00+08:00",
+            "expires": "2026-11-24T17:00:00+08:00",
+        },
+        NOW,
+    )
     KINDERGARTEN.update(name=kg.name, capacity=kg.capacity)
 
 
@@ -73,8 +91,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         get_settings.cache_clear()
 
 
-def _page(browser: Any, base: str, width: int = 1440, height: int = 900,
-          user: str = "admin") -> Any:
+def _page(
+    browser: Any, base: str, width: int = 1440, height: int = 900, user: str = "admin"
+) -> Any:
     page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
     page.set_default_timeout(30_000)
     page.goto(f"{base}/login")
@@ -86,14 +105,16 @@ def _page(browser: Any, base: str, width: int = 1440, height: int = 900,
 
 
 @pytest.mark.parametrize("size", [(1440, 900), (390, 844)])
-def test_four_list_cards_keep_their_width(server: str, browser: Any,
-                                          size: tuple[int, int]) -> None:
+def test_four_list_cards_keep_their_width(server: str, browser: Any, size: tuple[int, int]) -> None:
     page = _page(browser, server, *size)
     page.goto(f"{server}/risk/lists")
-    boxes = page.eval_on_selector_all(".four-list-card", """els => els.map(e => {
+    boxes = page.eval_on_selector_all(
+        ".four-list-card",
+        """els => els.map(e => {
         const r = e.getBoundingClientRect();
         return {w: r.width, overflow: e.scrollWidth > e.clientWidth + 1,
-                title: e.querySelector('h2').getBoundingClientRect().width}; })""")
+                title: e.querySelector('h2').getBoundingClientRect().width}; })""",
+    )
     assert len(boxes) == 4
     content = page.eval_on_selector(".page", "e => e.clientWidth")
     for box in boxes:
@@ -102,8 +123,9 @@ def test_four_list_cards_keep_their_width(server: str, browser: Any,
         assert box["w"] >= least, (box, content)
         assert not box["overflow"] and box["title"] <= box["w"]
     if size[0] > 1000:  # one row on the desktop
-        tops = page.eval_on_selector_all(".four-list-card",
-                                         "els => els.map(e => e.getBoundingClientRect().top)")
+        tops = page.eval_on_selector_all(
+            ".four-list-card", "els => els.map(e => e.getBoundingClientRect().top)"
+        )
         assert len(set(tops)) == 1
     page.close()
 
@@ -121,35 +143,45 @@ def test_inspection_tasks_are_paginated(server: str, browser: Any) -> None:
     assert "page=2" in page.url and page.locator("#tasks tbody tr").count() == min(50, total - 50)
     first_ids = page.eval_on_selector_all("#tasks tbody tr", "els => els.map(e => e.dataset.id)")
     page.goto(f"{server}/hazards/tasks?page=1")
-    assert not set(first_ids) & set(page.eval_on_selector_all(
-        "#tasks tbody tr", "els => els.map(e => e.dataset.id)"))
+    assert not set(first_ids) & set(
+        page.eval_on_selector_all("#tasks tbody tr", "els => els.map(e => e.dataset.id)")
+    )
     page.close()
 
 
 def test_major_hazard_markers_are_clustered_not_overlapping(server: str, browser: Any) -> None:
     page = _page(browser, server)
     page.goto(f"{server}/risk/map")
-    page.wait_for_function("() => window.safecityRiskMap && window.safecityRiskMap.hazards",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => window.safecityRiskMap && window.safecityRiskMap.hazards", timeout=60_000
+    )
     page.wait_for_timeout(1500)  # cluster icons are drawn (and faded in) after the markers
-    shown = page.eval_on_selector_all(".hazard-icon, .hazard-cluster", """els => els.filter(e =>
+    shown = page.eval_on_selector_all(
+        ".hazard-icon, .hazard-cluster",
+        """els => els.filter(e =>
         getComputedStyle(e).opacity !== '0').map(e => {
         const r = e.getBoundingClientRect();
         return {x: r.left, y: r.top, w: r.width, h: r.height,
-                n: e.classList.contains('hazard-cluster') ? Number(e.textContent) : 1}; })""")
+                n: e.classList.contains('hazard-cluster') ? Number(e.textContent) : 1}; })""",
+    )
     total = int(page.locator('[data-count="hazards"]').inner_text())
     assert total > 10 and sum(s["n"] for s in shown) == total
     assert len(shown) < total  # grouped at city zoom
     for i, a in enumerate(shown):
-        for b in shown[i + 1:]:
-            apart = (a["x"] + a["w"] <= b["x"] or b["x"] + b["w"] <= a["x"]
-                     or a["y"] + a["h"] <= b["y"] or b["y"] + b["h"] <= a["y"])
+        for b in shown[i + 1 :]:
+            apart = (
+                a["x"] + a["w"] <= b["x"]
+                or b["x"] + b["w"] <= a["x"]
+                or a["y"] + a["h"] <= b["y"]
+                or b["y"] + b["h"] <= a["y"]
+            )
             assert apart, (a, b)
     page.close()
 
 
-def test_warning_preview_names_targets_and_enterprises_on_the_map(server: str,
-                                                                   browser: Any) -> None:
+def test_warning_preview_names_targets_and_enterprises_on_the_map(
+    server: str, browser: Any
+) -> None:
     page = _page(browser, server)
     page.goto(f"{server}/warnings/list")
     page.click("text=预览测试：燃气泄漏")
@@ -169,12 +201,23 @@ def test_warning_preview_names_targets_and_enterprises_on_the_map(server: str,
 
 
 # Internal names and English that must not reach a Chinese page's text (issue 17).
-LEAKS = re.compile(r"\b(Alert|Cancel|Update|issue|approve|submit|expire|demo\.load|hidden_danger|"
-                   r"risk_signal|major_hazard|risk_point|raise|warning #\d+)\b"
-                   r"|\d+(code|persons|people)\b|\b\d+ 0/1\b")
-PAGES = ["/map", "/registry/enterprises", "/risk/points", "/risk/lists", "/hazards/list",
-         "/hazards/tasks", "/monitoring/alarms", "/monitoring/sensors", "/warnings/list",
-         "/admin/audit"]
+LEAKS = re.compile(
+    r"\b(Alert|Cancel|Update|issue|approve|submit|expire|demo\.load|hidden_danger|"
+    r"risk_signal|major_hazard|risk_point|raise|warning #\d+)\b"
+    r"|\d+(code|persons|people)\b|\b\d+ 0/1\b"
+)
+PAGES = [
+    "/map",
+    "/registry/enterprises",
+    "/risk/points",
+    "/risk/lists",
+    "/hazards/list",
+    "/hazards/tasks",
+    "/monitoring/alarms",
+    "/monitoring/sensors",
+    "/warnings/list",
+    "/admin/audit",
+]
 
 
 def test_chinese_pages_show_no_internal_tokens(server: str, browser: Any) -> None:
@@ -198,5 +241,7 @@ def test_chinese_pages_show_no_internal_tokens(server: str, browser: Any) -> Non
     # Division names where codes were shown, the code kept on hover.
     page.goto(f"{server}/monitoring/sensors")
     cell = page.locator("#sensor-table tbody tr td:nth-child(4)").first
-    assert re.search(r"[区市县]$", cell.inner_text()) and re.fullmatch(r"\d{6,}", cell.get_attribute("title"))
+    assert re.search(r"[区市县]$", cell.inner_text()) and re.fullmatch(
+        r"\d{6,}", cell.get_attribute("title")
+    )
     page.close()
