@@ -54,6 +54,10 @@ def test_public_lands_on_public_warnings(server: str, browser: Any, size: str) -
         page.wait_for_function(
             "() => document.querySelector('.nav-toggle').getAttribute('aria-expanded') === 'true'"
         )
+        # The drawer slides in: shoot once it is fully on screen, not mid-animation.
+        page.wait_for_function(
+            "() => document.querySelector('#sidenav').getBoundingClientRect().left >= 0"
+        )
     page.screenshot(path=str(SHOTS / f"public-landing-{size}.png"))
     page.close()
 
@@ -76,6 +80,10 @@ def test_grid_member_menu(server: str, browser: Any, size: str) -> None:
         page.click(".nav-toggle")
         page.wait_for_function(
             "() => document.querySelector('.nav-toggle').getAttribute('aria-expanded') === 'true'"
+        )
+        # The drawer slides in: shoot once it is fully on screen, not mid-animation.
+        page.wait_for_function(
+            "() => document.querySelector('#sidenav').getBoundingClientRect().left >= 0"
         )
     page.screenshot(path=str(SHOTS / f"grid-menu-{size}.png"))
     page.close()
