@@ -28,6 +28,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "w_external": ("外部机构", "Other agency"),
     "w_sender": ("发布单位", "Issued by"),
     "w_sent": ("发布时间", "Sent"),
+    "w_identifier": ("CAP 消息标识", "CAP identifier"),
     "w_effective": ("生效时间", "Effective"),
     "w_onset": ("开始时间", "Onset"),
     "w_expires": ("失效时间", "Expires"),

@@ -203,7 +203,7 @@ def test_warning_preview_names_targets_and_enterprises_on_the_map(
 # Internal names and English that must not reach a Chinese page's text (issue 17).
 LEAKS = re.compile(
     r"\b(Alert|Cancel|Update|issue|approve|submit|expire|demo\.load|hidden_danger|"
-    r"risk_signal|major_hazard|risk_point|raise|warning #\d+)\b"
+    r"risk_signal|major_hazard|risk_point|raise|warning #\d+|CAP identifier)\b"
     r"|\d+(code|persons|people)\b|\b\d+ 0/1\b"
 )
 PAGES = [
