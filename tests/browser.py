@@ -4,7 +4,6 @@ and logging in through the form (the `browser` fixture itself is in tests/confte
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from safecity.core.db import make_engine, reset_engine
 from safecity.registry import demo
 from safecity.web.app import create_app
+from tests.brokers import free_port
 from tests.conftest import NOW, PASSWORD
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"  # screenshots for a reader
@@ -42,12 +42,6 @@ def chromium_path() -> str:
             pytest.skip(f"{CHROMIUM} not installed")
         time.sleep(2)
     return CHROMIUM
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -30,7 +30,6 @@ from safecity.core.scope import division_prefix, industry_matches
 from safecity.hazards import notify, rules
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import Escalation, HiddenDanger
-from safecity.hazards.service import emit_after_commit
 
 log = logging.getLogger(__name__)
 SessionFactory = Callable[[], AbstractContextManager[Session]]
@@ -310,7 +309,7 @@ def _batch(
     report.events += len(pending)
     if pending:
         for e in pending:
-            emit_after_commit(session, e)
+            events.publish_after_commit(session, e)
     return len(hds)
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from shapely.geometry import Point, shape
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, object_session
 
 from safecity.core import audit, events, scope
@@ -411,7 +410,7 @@ def transition(
         hd.days_to_close = round(
             (wf.as_utc(now) - wf.as_utc(hd.reported_at)).total_seconds() / 86400, 2
         )
-        emit_after_commit(session, events.HiddenDangerClosed(now, str(hd.id)))
+        events.publish_after_commit(session, events.HiddenDangerClosed(now, str(hd.id)))
     session.flush()
     if hd.status in wf.FINAL:
         final_counts.count_final(session, hd)
@@ -487,29 +486,6 @@ def _record(
         now=now,
     )
     events.publish(events.ObjectChanged(now, OBJECT_TYPE, str(hd.id), action, hd.division_code))
-
-
-def emit_after_commit(session: Session, event: events.Event) -> None:
-    """Publish once the transaction commits: handlers open their own transactions, and they
-    must neither see uncommitted rows nor wait on our locks (the audit chain lock)."""
-    pending = session.info.setdefault("hd_events", [])
-    pending.append(event)
-    if session.info.get("hd_events_hooked"):
-        return
-    session.info["hd_events_hooked"] = True
-
-    def publish(sess: Session) -> None:
-        queued = sess.info.pop("hd_events", [])
-        sess.info.pop("hd_events_hooked", None)
-        for e in queued:
-            events.publish(e)
-
-    def drop(sess: Session) -> None:
-        sess.info.pop("hd_events", None)
-        sess.info.pop("hd_events_hooked", None)
-
-    sa_event.listen(session, "after_commit", publish, once=True)
-    sa_event.listen(session, "after_rollback", drop, once=True)
 
 
 # ---------------------------------------------------------------- who hears about it

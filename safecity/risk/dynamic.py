@@ -5,7 +5,7 @@ Other capabilities publish ``AlarmRaised`` / ``AlarmCleared`` (monitoring) and
 here keep one ``RiskSignal`` row per source object so the four-colour map can raise an area's
 level while the alarm or the overdue danger lasts (see ``safecity.risk.areas`` step 4).
 
-Publishers must publish after their own transaction commits (as hazards' ``emit_after_commit``
+Publishers must publish after their own transaction commits (as ``core.events.publish_after_commit``
 does): each handler opens its own transaction, which on SQLite would otherwise wait on the
 publisher's write lock.
 

@@ -79,11 +79,5 @@ def require_service(name: str, port: int) -> None:
     pytest.skip(f"{name} not reachable")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # Mosquitto with deploy/mosquitto/safecity.conf on a free port (kept under its old name).
 Broker = MosquittoBroker

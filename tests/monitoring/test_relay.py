@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from safecity.monitoring import relay
 from safecity.monitoring.models import DeadLetter, Reading, ReadingMinute
 from safecity.monitoring.settings import MonitoringSettings, get_monitoring_settings
-from tests.monitoring.conftest import free_port, make_sensors, require_service, token_of
+from tests.brokers import free_port
+from tests.monitoring.conftest import make_sensors, require_service, token_of
 from tests.monitoring.jetstream import _drop_stream, _env, _settings, start_worker
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
