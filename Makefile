@@ -4,19 +4,24 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-future install install-test serve lint bench soak fuzz clean
+.PHONY: demo test test-future install install-test lock serve lint bench soak fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@ $(VENV)/.installed
+
+# Pin what is installed now (after a green `make test`) as the versions every install uses.
+lock: install-test
+	{ sed -n '1,2p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^-e'; } > constraints.tmp
+	mv constraints.tmp constraints.txt
 
 install: $(VENV)/.installed
 
@@ -59,11 +64,21 @@ fuzz: install-test
 	$(BIN)/python -m tests.fuzz
 
 # ruff (rules in pyproject.toml), the formatter's verdict, mypy --strict on the pure standards
-# modules (LEC, matrix, GB 18218, hidden-danger workflow, CAP, alarm rules, response grading),
+# modules (LEC, matrix, GB 18218, hidden-danger workflow, CAP, alarm rules, the response rules:
+# classes, grading, clocks, duplicates, levels, incident workflow — not its services; the
+# enforcement rules: classes, draw, cases, discretion; indicator formulas and progress; stock;
+# the nearest-source kernel),
 # and the import contracts (core imports no capability; no cycles) with import-linter.
-STRICT_MODULES = safecity/risk/lec.py safecity/risk/matrix.py safecity/risk/hazmat.py \
+STRICT_MODULES = safecity/risk/points/lec.py safecity/risk/points/matrix.py \
+  safecity/risk/major_hazards/hazmat.py \
   safecity/hazards/workflow.py safecity/warnings/cap.py safecity/monitoring/rules.py \
-  safecity/response
+  safecity/response/classes.py safecity/response/clocks.py safecity/response/duplicates.py \
+  safecity/response/errors.py safecity/response/grading.py safecity/response/levels.py \
+  safecity/response/workflow.py \
+  safecity/enforcement/classes.py safecity/enforcement/draw.py safecity/enforcement/cases.py \
+  safecity/enforcement/discretion.py safecity/indicators/formula.py \
+  safecity/indicators/progress.py safecity/indicators/definitions.py safecity/resources/stock.py \
+  safecity/resources/multisource.py
 lint: install-test
 	$(BIN)/ruff check safecity tests bench
 	$(BIN)/ruff format --check safecity tests bench

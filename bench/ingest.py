@@ -64,6 +64,7 @@ from safecity.core.db import make_engine
 from safecity.core.migrate import upgrade
 from safecity.core.models import User
 from safecity.core.security import hash_password
+from safecity.monitoring import wire
 from safecity.monitoring.catalog import TYPES
 from safecity.monitoring.models import RuleVersion, Sensor
 from safecity.monitoring.runners import run_mqtt_consumer, run_nats_worker
@@ -288,15 +289,6 @@ def consumer_env(broker: MosquittoBroker | NatsMqttBroker) -> dict[str, str]:
     }
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (128 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 def publish_mqtt(
     port: int,
     messages: list[tuple[str, bytes]],
@@ -316,9 +308,7 @@ def publish_mqtt(
     """
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    cid = client_id.encode()
-    body = b"\x00\x04MQTT\x04\x02\x00\x3c" + len(cid).to_bytes(2, "big") + cid
-    sock.sendall(b"\x10" + _varint(len(body)) + body)
+    sock.sendall(wire.connect_packet(client_id, None, None, 0, 4, clean=True, keepalive=60))
     assert sock.recv(4)[:2] == b"\x20\x02"
     acked = progress if progress is not None else [0]
     total = [len(messages)]
@@ -345,10 +335,7 @@ def publish_mqtt(
     t0 = time.perf_counter()
     out = bytearray()
     for i, (topic, payload) in enumerate(messages):
-        t = topic.encode()
-        pid = i % 65535 + 1
-        var = len(t).to_bytes(2, "big") + t + pid.to_bytes(2, "big")
-        out += b"\x32" + _varint(len(var) + len(payload)) + var + payload
+        out += wire.publish_packet(topic.encode(), payload, i % 65535 + 1)
         if stop is not None and stop.is_set():
             total[0] = i + 1
             sock.sendall(out)
@@ -369,7 +356,7 @@ def publish_mqtt(
     elapsed = time.perf_counter() - t0
     if sent is not None:
         sent.append(min(total[0], acked[0]))
-    sock.sendall(b"\xe0\x00")
+    sock.sendall(wire.DISCONNECT)
     sock.close()
     if disorder[0]:
         raise RuntimeError(f"{disorder[0]} PUBACKs out of order: per-reading accounting invalid")
@@ -383,15 +370,7 @@ def single_messages(devices: list[str], n: int, t0: int) -> list[tuple[str, byte
     for i in range(n):
         d = devices[i % SENSORS]
         ts = t0 + i // SENSORS * 1000 + (i % 1000)
-        out.append(
-            (
-                f"safecity/v1/devices/{d}/telemetry",
-                json.dumps(
-                    {"token": token(d), "ts": ts, "value": normal_value(i % SENSORS)},
-                    separators=(",", ":"),
-                ).encode(),
-            )
-        )
+        out.append((wire.topic_for(d), wire.reading(token(d), ts, normal_value(i % SENSORS))))
     return out
 
 
@@ -402,11 +381,8 @@ def batch_bodies(devices: list[str], readings: int, per: int, t0: int) -> list[t
         k = m % SENSORS
         d = devices[k]
         base = t0 + (m // SENSORS) * per * 1000
-        body = {
-            "token": token(d),
-            "readings": [{"ts": base + j * 1000, "value": normal_value(k)} for j in range(per)],
-        }
-        out.append((d, json.dumps(body, separators=(",", ":")).encode()))
+        items = [(base + j * 1000, normal_value(k)) for j in range(per)]
+        out.append((d, wire.readings(token(d), items)))
     return out
 
 
@@ -562,7 +538,7 @@ def broker_ceiling(
             "1",
             *login,
             "-t",
-            "safecity/v1/devices/+/telemetry",
+            wire.TOPIC_FILTER,
             "-C",
             str(len(messages)),
         ],
@@ -613,7 +589,7 @@ def mqtt_leg(
         consumers = start_consumers(url, broker, count)
         figures["msgs_per_s"] = round(mqtt_path(url, broker.port, singles, SINGLE, ledger))
         batches = [
-            (f"safecity/v1/devices/{d}/telemetry", body)
+            (wire.topic_for(d), body)
             for d, body in batch_bodies(devices, BATCHED, 100, t0_ms + 86_400_000)
         ]
         figures["batch_readings_per_s"] = round(
@@ -672,7 +648,7 @@ def http_path(url: str, devices: list[str], readings: int, t0_ms: int, ledger: L
                 time.sleep(0.1)
         for i in range(8):  # each worker process builds its pipeline on its first request
             d = devices[SENSORS + 1000 + i]
-            warm = json.dumps({"ts": t0_ms - 10_000, "value": 1.0}).encode()
+            warm = wire.reading(None, t0_ms - 10_000, 1.0)
             r = httpx.post(
                 base + "/api/v1/telemetry",
                 timeout=60,
@@ -688,11 +664,11 @@ def http_path(url: str, devices: list[str], readings: int, t0_ms: int, ledger: L
         for m in range(readings // per):
             d = devices[m % SENSORS]
             base_ts = t0_ms + (m // SENSORS) * per * 1000
-            lines = "\n".join(
-                json.dumps({"ts": base_ts + j * 1000, "value": normal_value(m % SENSORS)})
+            lines = b"\n".join(
+                wire.reading(None, base_ts + j * 1000, normal_value(m % SENSORS))
                 for j in range(per)
             )
-            bodies.append((d, lines.encode()))
+            bodies.append((d, lines))
         _rows, before = count_rows(url)
         t0 = time.perf_counter()
         accepted: list[tuple[str, bytes]] = []
@@ -860,9 +836,9 @@ def alarm_latency(
     with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
         for d in devices[SENSORS : SENSORS + LATENCY_SAMPLES]:
             ts = int(time.time() * 1000)
-            body = json.dumps({"token": token(d), "ts": ts, "value": 80.0}).encode()
+            body = wire.reading(token(d), ts, 80.0)
             sent = time.perf_counter()
-            info = c.publish(f"safecity/v1/devices/{d}/telemetry", body, qos=1)
+            info = c.publish(wire.topic_for(d), body, qos=1)
             seen = False
             while time.perf_counter() - sent < 10:
                 items = client.get(
@@ -917,15 +893,7 @@ def storm_messages(devices: list[str], t0_ms: int) -> tuple[list[tuple[str, byte
         for k in range(SENSORS):
             value = 60.0 if r % 2 == 0 and k in crossing else normal_value(k)
             d = devices[k]
-            out.append(
-                (
-                    f"safecity/v1/devices/{d}/telemetry",
-                    json.dumps(
-                        {"token": token(d), "ts": t0_ms + r * 1000, "value": value},
-                        separators=(",", ":"),
-                    ).encode(),
-                )
-            )
+            out.append((wire.topic_for(d), wire.reading(token(d), t0_ms + r * 1000, value)))
     return out, red
 
 

@@ -36,7 +36,6 @@ import math
 import multiprocessing as mp
 import os
 import random
-import re
 import shutil
 import signal
 import socket
@@ -52,7 +51,6 @@ import httpx
 import numpy as np
 from ingest import consumer_env, start_broker
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from safecity.monitoring.demo import demo_token
 from safecity.monitoring.simulate import Fleet, values
@@ -60,11 +58,9 @@ from safecity.monitoring.simulate import Fleet, values
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _common import alogin, drop_db, free_port, fresh_db, wait_http
 from judging import verdict
 
-PG_ADMIN = os.environ.get(
-    "SAFECITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 DURATION_S = float(os.environ.get("BENCH_LOAD_DURATION_S", "120"))
 RATE = int(os.environ.get("BENCH_LOAD_RATE", "20000"))
 SESSIONS = int(os.environ.get("BENCH_LOAD_SESSIONS", "50"))
@@ -92,7 +88,6 @@ ROLES = (
     "grid",
     "enterprise",
 )
-PASSWORD = "demo1234"
 # A page visit: the HTML, then the calls its script makes on load (see the page's JS).
 VISITS: dict[str, list[str]] = {
     "one_map": [
@@ -180,47 +175,10 @@ def judge(out: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- set-up
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def fresh_db() -> str:
-
-    name = f"safecity_bench_load_{os.getpid()}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_db(url: str) -> None:
-
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def cli(*args: str, env: dict[str, str], **kw: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "safecity.cli", *args], env=env, cwd=str(ROOT), **kw
     )
-
-
-def wait_http(base: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"safecity serve did not answer on {base} within {timeout:.0f} s")
 
 
 def stored_rows(url: str) -> int:
@@ -403,30 +361,6 @@ class Stats:
         self.alarm_ms: list[float] = []
 
 
-async def login(client: Any, username: str) -> None:
-    for _ in range(20):
-        page = await client.get("/login")
-        match = re.search(r'name="csrf" value="([^"]+)"', page.text)
-        if not match:
-            raise RuntimeError(f"no CSRF token on /login (HTTP {page.status_code})")
-        resp = await client.post(
-            "/login",
-            data={
-                "username": username,
-                "password": PASSWORD,
-                "csrf": match.group(1),
-                "next": "/map",
-            },
-        )
-        if resp.status_code == 303:
-            return
-        if resp.status_code == 429:  # the login throttle: wait as it says, as a user would
-            await asyncio.sleep(float(resp.headers.get("Retry-After", "5")))
-            continue
-        raise RuntimeError(f"login {username}: HTTP {resp.status_code}")
-    raise RuntimeError(f"login {username}: still throttled")
-
-
 async def allowed(client: Any) -> dict[str, list[str]]:
     """The visits this role's menu offers: every URL of the visit answers 200 before the run."""
     out = {}
@@ -512,8 +446,8 @@ async def staff(
     try:
         roles = [ROLES[i % len(ROLES)] for i in range(SESSIONS)]
         for c, role in zip(clients, roles, strict=True):
-            await login(c, role)
-        await login(duty, "duty")
+            await alogin(c, role, "/map")
+        await alogin(duty, "duty", "/map")
         menus: dict[str, dict[str, list[str]]] = {}
         for c, role in zip(clients, roles, strict=True):
             if role not in menus:
@@ -567,7 +501,7 @@ def run(url: str, workdir: str) -> dict[str, Any]:
         ),
     ]
     try:
-        wait_http(base)
+        wait_http(base, timeout=120)
         fleet_rows, probes = sensors(url)
         time.sleep(8)  # the consumer's imports, sensor load and subscription
         stats = Stats()
@@ -688,7 +622,7 @@ def report(
 
 
 def main() -> None:
-    url = fresh_db()
+    url = fresh_db(f"safecity_bench_load_{os.getpid()}")
     workdir = tempfile.mkdtemp(prefix="bench-load-")
     try:
         out = run(url, workdir)

@@ -6,14 +6,14 @@ loads the demo city registry, bulk-inserts 100,000 synthetic risk points (level 
 grid_cell_id, the rest are placed by location), 150 graded major hazards, 40 active risk
 signals and street/town divisions built from the grid cells' street names, then times the grid,
 street, district and H3 (res 7) layers through the service function the API calls
-(``riskmap.map_layer``: load — grid/street/district count points by key in SQL and fetch only
+(``layers.map_layer``: load — grid/street/district count points by key in SQL and fetch only
 the unkeyed ones —, assign, grade, build GeoJSON). Levels are computed fresh on every
 run; only parsed area geometry and the H3 index of unchanged coordinates are cached, and the
 first (cold) run is reported apart.
 The baseline is the same run's time to just read the 100,000 points from the database.
 Target: every layer < 1000 ms (median and p95).
 
-Timed: `riskmap.map_layer` per layer in one session (SQL, assignment, grading, GeoJSON dict),
+Timed: `layers.map_layer` per layer in one session (SQL, assignment, grading, GeoJSON dict),
 and the raw read of the points (the floor). Not timed: HTTP, auth, JSON encoding of the
 GeoJSON, the browser drawing it, the data load. The cold first call is reported, not judged.
 Judged (`judging.verdict`, BENCH_TARGET_SCALE tightens it): median and p95 of every layer on
@@ -41,7 +41,7 @@ from safecity.core.scope import Principal
 from safecity.core.sql import refresh_statistics
 from safecity.registry import demo
 from safecity.registry.models import Division, Enterprise, GridCell
-from safecity.risk import riskmap
+from safecity.risk.areas import layers
 from safecity.risk.models import MajorHazard, RiskPoint, RiskSignal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -281,7 +281,7 @@ def _time_layers(url: str) -> dict[str, Any]:
         )
         out["baseline_read_points"] = {**base, "rows": len(rows)}
         for unit, res in (("grid", None), ("street", None), ("district", None), ("h3", 7)):
-            stats, cold, layer = _time(lambda u=unit, r=res: riskmap.map_layer(session, who, u, r))
+            stats, cold, layer = _time(lambda u=unit, r=res: layers.map_layer(session, who, u, r))
             out[f"{unit}_layer" if unit != "h3" else "h3_layer_res7"] = {
                 **stats,
                 "cold_ms": round(cold * 1000, 1),
@@ -301,7 +301,7 @@ def _backend(url: str) -> dict[str, Any]:
 BACKENDS = ("sqlite", "postgresql")
 LAYERS = ("grid_layer", "street_layer", "district_layer", "h3_layer_res7")
 TIMED = [
-    "riskmap.map_layer per layer (SQL, assignment, grading, GeoJSON dict)",
+    "layers.map_layer per layer (SQL, assignment, grading, GeoJSON dict)",
     "raw read of the points (floor)",
 ]
 NOT_TIMED = ["HTTP, auth and JSON encoding", "browser drawing", "data load (reported)"]

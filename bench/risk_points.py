@@ -34,8 +34,11 @@ from safecity.core.migrate import upgrade
 from safecity.core.scope import Principal
 from safecity.models_all import import_all
 from safecity.registry import demo as city_demo
-from safecity.risk import demo, service
+from safecity.risk import demo
+from safecity.risk.major_hazards import service as hazard_service
 from safecity.risk.models import MajorHazard, RiskPoint
+from safecity.risk.points import enterprise
+from safecity.risk.points import service as point_service
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -111,7 +114,7 @@ def _run(url: str) -> dict:
             .order_by(MajorHazard.exposed_population.desc())
             .limit(1)
         )
-        query = service.PointQuery(
+        query = point_service.PointQuery(
             division="370683",
             level="yellow",
             industry="C",
@@ -120,13 +123,13 @@ def _run(url: str) -> dict:
             size=50,
             today=NOW.date(),
         )
-        first = service.list_points(session, analyst, query)
-        list_p95 = _timed(lambda: service.list_points(session, analyst, query))
-        plain = service.PointQuery(size=50, sort="name")
-        plain_p95 = _timed(lambda: service.list_points(session, analyst, plain))
-        level_p95 = _timed(lambda: service.enterprise_level(session, analyst, busiest))
+        first = point_service.list_points(session, analyst, query)
+        list_p95 = _timed(lambda: point_service.list_points(session, analyst, query))
+        plain = point_service.PointQuery(size=50, sort="name")
+        plain_p95 = _timed(lambda: point_service.list_points(session, analyst, plain))
+        level_p95 = _timed(lambda: enterprise.enterprise_level(session, analyst, busiest))
         exposure_p95 = _timed(
-            lambda: service.compute_exposure(session, unit.lon, unit.lat, unit.boundary), 20
+            lambda: hazard_service.compute_exposure(session, unit.lon, unit.lat, unit.boundary), 20
         )
     engine.dispose()
     return {

@@ -8,17 +8,24 @@ Timed, median of BENCH_REPEATS (5):
 - build: `roads.build_graph` from the segment arrays (haversine, dedupe, CSR + transpose, snap
   KD-tree) and the process RSS it adds; reading a file is not included (GeoJSON/OSM parsing is
   per-way Python, measured on real extracts in the tests, not here);
-- nearest_station_everywhere: one multi-source Dijkstra (`min_only`) from 50 stations;
+- nearest_station_everywhere: the nearest of 50 stations for every node,
+  `routing.nearest_source_everywhere` (the compiled bucket-queue search of `multisource`, judged),
+  and in the same run scipy's multi-source Dijkstra (`min_only`, reported, not judged) with the
+  answers compared: times identical, stations the same or tied. Nothing is cached between runs;
+  `first_call_s` is the process's first call (numba's import and compiled-code cache or JIT);
 - isochrone_5min: `routing.isochrone` (snap, Dijkstra with limit, polygon) from central nodes;
 - evacuation: 10,000 cells (a contiguous district, population 0–400) to 1,000 shelters with 80 %
   of the room needed, k = 5 candidates within 15 min: `candidate_arcs` + `assign` together,
   and the optimum compared with scipy's HiGHS `linprog` on the same arcs (oracle not timed);
-- pgrouting (BENCH_PG_NODES, 100,000): the same graph in a fresh PostgreSQL database with
-  pgRouting; `pgr_dijkstraNearCost` (5 nearest of 50 stations to an incident) against
-  `routing.nearest`, and `pgr_drivingDistance` (5 stations, 300 s, equicost) against
-  `nearest_source_everywhere(limit_s=300)`; answers compared, medians and the ratio reported
-  with and without our graph build. Not judged (a comparison), but an error is reported.
-Judged (`judging.verdict`, BENCH_TARGET_SCALE tightens it): nearest-everywhere ≤ 0.5 s,
+- pgrouting (BENCH_PG_NODES, 100,000; needs `apt-get install -y postgresql-15-pgrouting`): the
+  same graph in a fresh PostgreSQL database with pgRouting; `pgr_dijkstraNearCost` (5 nearest of
+  50 stations to an incident) against `routing.nearest`, and `pgr_drivingDistance` (5 stations,
+  300 s, the least cost per node) against `nearest_source_everywhere(limit_s=300)`; answers
+  compared, medians and the ratio reported with and without our graph build. Its `equicost`
+  mode is counted, not used: pgRouting 3.4 gives some nodes to a farther start. Not judged (a
+  comparison), but an error or a different answer is reported.
+Judged (`judging.verdict`, BENCH_TARGET_SCALE tightens it): nearest-everywhere ≤ 0.5 s and
+identical to scipy's (times equal, stations equal or tied),
 isochrone ≤ 50 ms, evacuation ≤ 2 s and equal to HiGHS, every part without error.
 """
 
@@ -42,6 +49,7 @@ import numpy as np
 from judging import verdict
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, vstack
+from scipy.sparse.csgraph import dijkstra
 
 from safecity.resources import evacuation, roads, routing, synthetic
 
@@ -54,6 +62,16 @@ PG_ADMIN = os.environ.get(
     "SAFECITY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 PG_DB = "safecity_bench_routing"
+TIMED = (
+    "nearest_station_everywhere: routing.nearest_source_everywhere on the built graph, each run "
+    "from scratch (no cache), median of BENCH_REPEATS after one first call reported apart; "
+    "scipy's min_only Dijkstra the same way; isochrone: snap + search + polygon; evacuation: "
+    "candidate arcs + min-cost flow; pgRouting: the SQL query, our call, each median"
+)
+NOT_TIMED = (
+    "generating the synthetic city, the graph build (reported as build_s), numba's first call "
+    "(first_call_s), the HiGHS oracle, the equality checks, loading pgRouting's table"
+)
 TARGETS = {"nearest_station_everywhere_s": 0.5, "isochrone_5min_ms": 50.0, "evacuation_s": 2.0}
 
 
@@ -113,16 +131,60 @@ def build_part(n_nodes: int) -> tuple[dict[str, Any], synthetic.SyntheticCity, r
 
 def nearest_everywhere_part(graph: roads.RoadGraph, rng: np.random.Generator) -> dict[str, Any]:
     stations = rng.choice(graph.n_nodes, 50, replace=False)
+
+    def ours() -> routing.NearestSource:
+        return routing.nearest_source_everywhere(graph, stations)
+
+    def scipy_min_only() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # with predecessors and sources, as ours gives (what the product called before)
+        return dijkstra(graph.forward, indices=stations, min_only=True, return_predecessors=True)
+
+    t0 = time.perf_counter()
+    ours()  # the first call in the process: numba's import and its compiled-code cache (or JIT)
+    first_s = time.perf_counter() - t0
     cpu0 = time.process_time()
-    times, near = _timed(lambda: routing.nearest_source_everywhere(graph, stations), REPEATS)
+    times, near = _timed(ours, REPEATS)
     cpu = (time.process_time() - cpu0) / REPEATS
-    return {
+    cpu0 = time.process_time()
+    sp_times, (sp_time, _, sp_source) = _timed(scipy_min_only, REPEATS)
+    sp_cpu = (time.process_time() - cpu0) / REPEATS
+    ours_node = np.where(near.source >= 0, stations[np.maximum(near.source, 0)], -1)
+    sp_source = np.where(sp_source >= 0, sp_source, -1)  # scipy marks unreached -9999
+    differ = np.flatnonzero(ours_node != sp_source)
+    ties = _all_ties(graph, ours_node, sp_source, differ)
+    out: dict[str, Any] = {
         "stations": 50,
+        "method": "multisource (numba bucket queue), no cache: every run computes from the graph",
         "seconds": _stats(times),
         "cpu_s_per_run": round(cpu, 4),
+        "first_call_s": round(first_s, 3),
+        "scipy_min_only_seconds": _stats(sp_times),
+        "scipy_cpu_s_per_run": round(sp_cpu, 4),
+        "scipy_over_ours": round(statistics.median(sp_times) / statistics.median(times), 2),
+        "times_identical_to_scipy": bool(np.array_equal(near.time_s, sp_time)),
+        "sources_differ_from_scipy": int(differ.size),
+        "sources_differ_only_on_ties": ties,
         "unreached_nodes": int(np.isinf(near.time_s).sum()),
         "max_time_s": round(float(near.time_s[np.isfinite(near.time_s)].max()), 1),
     }
+    if not out["times_identical_to_scipy"] or not ties:
+        out["error"] = "answers differ from scipy's min_only Dijkstra"
+    return out
+
+
+def _all_ties(
+    graph: roads.RoadGraph, ours: np.ndarray, theirs: np.ndarray, nodes: np.ndarray
+) -> bool:
+    """Where the named stations differ, is each at the same least time (a tie)? ≤ 20 pairs."""
+    pairs = {(int(a), int(b)) for a, b in zip(ours[nodes], theirs[nodes], strict=True)}
+    if len(pairs) > 20 or any(a < 0 or b < 0 for a, b in pairs):
+        return False
+    for a, b in pairs:
+        at = nodes[(ours[nodes] == a) & (theirs[nodes] == b)]
+        both = dijkstra(graph.forward, indices=[a, b])[:, at]
+        if not np.array_equal(both[0], both[1]):
+            return False
+    return True
 
 
 def isochrone_part(
@@ -288,9 +350,12 @@ def _pg_compare(conn: Any, graph: roads.RoadGraph, rng: np.random.Generator) -> 
     )
 
     starts = stations[:5]
+    # the nearest start per node: every start's driving distance, the least cost per node.
+    # (equicost => true should give the same in one pass, but pgRouting 3.4's assigns some nodes
+    # to a farther start — pgr_dijkstra agrees with us there; it is counted below, not used.)
     sql_dd = (
-        "SELECT node, agg_cost, from_v FROM pgr_drivingDistance(%s, %s::bigint[], "
-        "300, true, equicost => true)"
+        "SELECT node, min(agg_cost) FROM pgr_drivingDistance(%s, %s::bigint[], "
+        "300, true, equicost => false) GROUP BY node"
     )
     pg_dd_times, dd_rows = _timed(
         lambda: conn.execute(sql_dd, (edges_sql, [int(s) + 1 for s in starts])).fetchall(), REPEATS
@@ -303,6 +368,16 @@ def _pg_compare(conn: Any, graph: roads.RoadGraph, rng: np.random.Generator) -> 
     dd_equal = set(pg_cost) == set(reached.tolist()) and all(
         abs(pg_cost[n] - near.time_s[n]) <= 1e-6 * max(1.0, near.time_s[n]) for n in reached
     )
+    equicost = conn.execute(
+        "SELECT node, agg_cost FROM pgr_drivingDistance(%s, %s::bigint[], 300, true, "
+        "equicost => true)",
+        (edges_sql, [int(s) + 1 for s in starts]),
+    ).fetchall()
+    equicost_wrong = sum(
+        1
+        for node, cost in equicost
+        if not abs(float(cost) - pg_cost.get(int(node) - 1, np.inf)) <= 1e-6 * max(1.0, cost)
+    )
     return {
         "pgrouting_version": version,
         "edges_rows": int(coo.nnz),
@@ -313,7 +388,8 @@ def _pg_compare(conn: Any, graph: roads.RoadGraph, rng: np.random.Generator) -> 
             "answers_equal": near_equal,
         },
         "driving_distance": {
-            "query": "pgr_drivingDistance, 5 starts, 300 s, equicost",
+            "query": "pgr_drivingDistance, 5 starts, 300 s, least agg_cost per node",
+            "equicost_true_nodes_not_nearest": equicost_wrong,
             "reached_nodes": int(reached.size),
             "pgrouting_ms": _stats(pg_dd_times, 1000),
             "ours_ms": _stats(ours_dd_times, 1000),
@@ -326,7 +402,8 @@ def _pg_compare(conn: Any, graph: roads.RoadGraph, rng: np.random.Generator) -> 
 
 
 def judge(out: dict[str, Any]) -> dict[str, Any]:
-    near = (out.get("nearest_station_everywhere") or {}).get("seconds") or {}
+    near_part = out.get("nearest_station_everywhere") or {}
+    near = near_part.get("seconds") or {}
     iso = (out.get("isochrone_5min") or {}).get("ms") or {}
     evac = out.get("evacuation") or {}
     pg = out.get("pgrouting") or {}
@@ -336,6 +413,14 @@ def judge(out: dict[str, Any]) -> dict[str, Any]:
             near.get("median"),
             "<=",
             TARGETS["nearest_station_everywhere_s"],
+        ),
+        (
+            "nearest_station_everywhere_identical_to_scipy",
+            1
+            if _all_true(near_part, "times_identical_to_scipy", "sources_differ_only_on_ties")
+            else 0,
+            "==",
+            1,
         ),
         ("isochrone_5min_ms", iso.get("median"), "<=", TARGETS["isochrone_5min_ms"]),
         ("evacuation_s", (evac.get("seconds") or {}).get("median"), "<=", TARGETS["evacuation_s"]),
@@ -352,6 +437,10 @@ def judge(out: dict[str, Any]) -> dict[str, Any]:
         if (pg.get(name) or {}).get("answers_equal") is not True:
             errors.append(f"pgrouting.{name}: answers differ from ours")
     return verdict(checks, errors)
+
+
+def _all_true(part: dict[str, Any], *keys: str) -> bool:
+    return all(part.get(key) is True for key in keys)
 
 
 def _part(out: dict[str, Any], name: str, fn: Callable[[], dict[str, Any]]) -> None:
@@ -378,6 +467,8 @@ def main() -> None:
         "targets": TARGETS,
         "cpus": os.cpu_count(),
         "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+        "timed": TIMED,
+        "not_timed": NOT_TIMED,
     }
     _city_parts(out, rng)  # the 1M graph is freed on return, before pgRouting's graph
     if os.environ.get("BENCH_PGROUTING", "1") != "0":

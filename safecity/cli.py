@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
+import logging
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from safecity.core.clock import utcnow
-from safecity.core.scope import ROLES, Principal
+from safecity.core.scope import ROLES, Principal, operator
 
 app = typer.Typer(
     help="SafeCity 城市安全风险监测预警与应急管理平台.\n\n"
@@ -38,22 +38,8 @@ app.add_typer(report_app, name="report")
 console = Console()
 
 
-def _cli_principal() -> Principal:
-    # The command line is the machine's operator: full scope, named in the audit log.
-    return Principal(
-        user_id=0, username=f"cli:{getpass.getuser()}", role="admin", division_code="000000"
-    )
-
-
-class _Everything(Principal):
-    @property
-    def prefix(self) -> str:
-        return ""
-
-
 def _operator() -> Principal:
-    p = _cli_principal()
-    return _Everything(**{f: getattr(p, f) for f in p.__dataclass_fields__})
+    return operator()  # the machine's operator over every division (core.scope)
 
 
 @app.command()
@@ -76,10 +62,10 @@ def _safe_url(url: str) -> str:
 @app.command()
 def demo(seed: int = typer.Option(20260101, help="Random seed of the generated city.")) -> None:
     """Load the demo city (烟台市 370600) — does nothing if it is already loaded."""
-    from safecity.capabilities import modules  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.core import notify  # noqa: PLC0415 CLI start-up: each command loads only what it needs
     from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.plugins import hook  # noqa: PLC0415 CLI start-up: each command loads only what it needs
     from safecity.registry import demo as demo_city  # noqa: PLC0415 CLI start-up: each command loads only what it needs
-    from safecity.risk import demo as risk_demo  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     init()
     now = utcnow()
@@ -94,10 +80,36 @@ def demo(seed: int = typer.Option(20260101, help="Random seed of the generated c
             progress.update(tasks[label], completed=done)
 
         counts = demo_city.load(session, city, now, progress=report)
-        for module in [risk_demo, *modules("demo")]:
-            counts.update(module.load(session, now, progress=report))
-    console.print(counts)
+        # Each capability's demo data in plug-in order (a later one may use an earlier one's).
+        # The demo's warnings go out on the log channels (no SMS gateway here): not news.
+        notify_log = logging.getLogger("safecity.core.notify")
+        level = notify_log.level
+        notify_log.setLevel(logging.ERROR)
+        try:
+            for part in hook().safecity_demo(session=session, now=now, progress=report):
+                counts.update(part)
+        finally:
+            notify_log.setLevel(level)
+        # The staff read the city's past as it happened; today's messages stay unread.
+        notify.settle_before(session, now - timedelta(days=1))
+        # A loader reports every few rows; once it has returned, its part is done.
+        for task in progress.tasks:
+            progress.update(task.id, completed=task.total)
+    _print_counts(counts)
     _print_accounts(city)
+
+
+def _print_counts(counts: dict[str, Any]) -> None:
+    """What the demo city holds, one row per figure (nested parts flattened)."""
+    table = Table(title="演示城市 / the demo city")
+    table.add_column("数据 / data")
+    table.add_column("数量 / count", justify="right")
+    for key, value in counts.items():
+        parts = value.items() if isinstance(value, dict) else [("", value)]
+        for sub, number in parts:
+            if isinstance(number, int):
+                table.add_row(f"{key}.{sub}" if sub else key, f"{number:,}")
+    console.print(table)
 
 
 def _print_accounts(city) -> None:  # type: ignore[no-untyped-def]
@@ -128,17 +140,22 @@ def serve(
     """Serve the web UI and the API (启动服务)."""
     import uvicorn  # noqa: PLC0415 uvicorn loaded only when a server starts
 
-    from safecity.core.config import get_settings  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.core.config import get_settings, set_environ  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     # Outward links (CAP <web>, Atom) fall back to the address served when no public URL is set.
-    os.environ["SAFECITY_HOST"], os.environ["SAFECITY_PORT"] = host, str(port)
-    get_settings.cache_clear()
+    set_environ("SAFECITY_HOST", host)
+    set_environ("SAFECITY_PORT", str(port))
     console.print(f"[bold green]SafeCity:[/] http://{host}:{port}/  (API: /api/v1/docs)")
     # Sensors are loaded for ingestion at startup, not by the first device's request.
-    os.environ.setdefault("SAFECITY_MONITORING_WARM_START", "true")
+    set_environ("SAFECITY_MONITORING_WARM_START", "true", keep=True)
     _monitoring_settings().cache_clear()  # read again with it
+    # The road engine (numba kernel, road graph) is warmed in the background, not by the first
+    # nearest/coverage question (resources.jobs).
+    set_environ("SAFECITY_RESOURCES_WARM_START", "true", keep=True)
+    # Long-lived objects are frozen out of full garbage collections once warm (web/heap.py).
+    set_environ("SAFECITY_WEB_SETTLE_HEAP", "true", keep=True)
     if workers > 1 and not _http_relayed():
         console.print(
             "[yellow]注意：多个进程各自保存报警规则状态；设备经 HTTP 上报时请只用"
@@ -179,8 +196,10 @@ def access_log_config() -> dict[str, Any]:
 
     from uvicorn.config import LOGGING_CONFIG  # noqa: PLC0415 uvicorn loaded only when a server starts
 
+    from safecity.core.config import get_settings  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+
     config = copy.deepcopy(LOGGING_CONFIG)
-    if os.environ.get("SAFECITY_ACCESS_LOG_DEVICES", "").lower() not in ("1", "true", "yes"):
+    if not get_settings().access_log_devices:
         config.setdefault("filters", {})["quiet_devices"] = {"()": QuietDevices}
         config["handlers"]["access"].setdefault("filters", []).append("quiet_devices")
     return config
@@ -197,11 +216,14 @@ def _http_relayed() -> bool:
 
 
 def _kind(name: str):  # type: ignore[no-untyped-def]
-    from safecity.registry.kinds import BY_NAME, KINDS  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.core.kinds import find  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.plugins import collect  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
-    kind = KINDS.get(name) or BY_NAME.get(name.replace("-", "_"))
+    kinds = collect("safecity_kinds")
+    kind = find(name, kinds)
     if kind is None:
-        console.print(f"[red]未知类型 unknown kind:[/] {name}; one of {', '.join(KINDS)}")
+        names = ", ".join(k.plural for k in kinds)
+        console.print(f"[red]未知类型 unknown kind:[/] {name}; one of {names}")
         raise typer.Exit(2)
     return kind
 
@@ -209,13 +231,13 @@ def _kind(name: str):  # type: ignore[no-untyped-def]
 @app.command("import")
 def import_(
     kind: str = typer.Argument(
-        ..., help="divisions | grid-cells | enterprises | protected-targets"
+        ..., help="Kind: enterprises, grid-cells, rescue-teams … (or prefix/plural)"
     ),
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".xlsx, .csv or .geojson"),
     valid_only: bool = typer.Option(False, help="Import the valid rows and skip the invalid ones."),
     dry_run: bool = typer.Option(False, help="Check the file and write nothing."),
 ) -> None:
-    """Import registry objects from XLSX, CSV or GeoJSON; any invalid row stops the whole import.
+    """Import objects of any kind from XLSX, CSV or GeoJSON; any invalid row stops the whole import.
 
     Exits 1 when the file has any error, also with --dry-run or --valid-only (the report still
     lists them), so a script can tell a clean file from a bad one; 0 only for a clean file.
@@ -378,7 +400,7 @@ def calc_lec(
     c: float = typer.Option(..., "--c"),
 ) -> None:
     """LEC: D = L × E × C and its risk level (作业条件危险性分析法)."""
-    from safecity.risk import lec  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.risk.points import lec  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     try:
         result = lec.assess_lec(l, e, c)
@@ -391,7 +413,7 @@ def calc_lec(
 @calc_app.command("hazmat")
 def calc_hazmat(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
     """GB 18218-2018 major hazard identification and grading of the units in FILE.json."""
-    from safecity.risk import hazmat  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.risk.major_hazards import hazmat  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     try:
         payload = json.loads(file.read_text(encoding="utf-8"))
@@ -434,7 +456,7 @@ def white_paper(
     """Write the city safety risk white paper (城市安全风险白皮书) as PDF and DOCX."""
     from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
     from safecity.core.errors import SafeCityError  # noqa: PLC0415 CLI start-up: each command loads only what it needs
-    from safecity.risk import whitepaper  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.risk.whitepaper import service as whitepaper  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -459,10 +481,11 @@ def _jsonable(value):  # type: ignore[no-untyped-def]
 
 
 def _register_capabilities() -> None:
-    from safecity.capabilities import modules  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.core import jobs  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+    from safecity.plugins import hook  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
-    for module in modules("cli"):
-        module.register(app)
+    jobs.register_cli(app)  # `safecity jobs list / run-once`: every plug-in's jobs
+    hook().safecity_cli(app=app)
 
 
 _register_capabilities()

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES = (
-    "safecity.core.models",
-    "safecity.registry.models",
-    "safecity.risk.models",
-    "safecity.hazards.models",
-    "safecity.monitoring.models",
-    "safecity.warnings.models",
-)
+from safecity.plugins import collect
+
+
+def model_modules() -> list[str]:
+    """``safecity.core.models`` and each plug-in's model modules (safecity_models)."""
+    return ["safecity.core.models", *collect("safecity_models")]
 
 
 def import_all() -> None:
-    for name in MODEL_MODULES:
+    for name in model_modules():
         importlib.import_module(name)

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,12 +80,48 @@ def chromium() -> Iterator[Any]:
     executable = chromium_path()
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 Playwright loaded only by browser tests that run
 
-    with sync_playwright() as pw:
+    # Under `make test-future` libfaketime is preloaded into every process; Playwright's node
+    # driver and Chromium do not survive it, so they start without it and keep the real clock
+    # (the server under test still runs a year ahead).
+    preload = os.environ.pop("LD_PRELOAD", None)
+    try:
+        pw = sync_playwright().start()
+    finally:
+        if preload is not None:
+            os.environ["LD_PRELOAD"] = preload
+    try:
         browser = pw.chromium.launch(executable_path=executable, args=ARGS)
         try:
-            yield browser
+            yield browser if preload is None else _ServerClockBrowser(browser)
         finally:
             browser.close()
+    finally:
+        pw.stop()
+
+
+class _ServerClockBrowser:
+    """Chromium whose pages run on this process's (faked) clock.
+
+    Chromium keeps the real clock under `make test-future`, while the server under test runs a
+    year ahead; pages that format times relative to "today" (HH:MM:SS for today, a date
+    otherwise) would then disagree with the server. Each new page's clock is installed at this
+    process's `now` and flows on naturally from there."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+    def new_context(self, **options: Any) -> Any:
+        context = self._browser.new_context(**options)
+        context.clock.install(time=datetime.now(UTC))
+        return context
+
+    def new_page(self, **options: Any) -> Any:
+        page = self._browser.new_page(**options)
+        page.context.clock.install(time=datetime.now(UTC))
+        return page
 
 
 def load_demo_city(url: str, seed: int = 7) -> None:

@@ -155,6 +155,8 @@ def test_serve_warns_when_several_processes_would_split_rule_state(
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: started.append(kw["workers"]))
     monkeypatch.setenv("SAFECITY_MONITORING_WARM_START", "")  # restored (unset) afterwards
     monkeypatch.delenv("SAFECITY_MONITORING_WARM_START")
+    monkeypatch.setenv("SAFECITY_WEB_SETTLE_HEAP", "")  # restored (unset): tests never settle
+    monkeypatch.delenv("SAFECITY_WEB_SETTLE_HEAP")
     if relay:
         monkeypatch.setenv("SAFECITY_MONITORING_HTTP_FORWARD_NATS", "true")
         monkeypatch.setenv("SAFECITY_MONITORING_NATS_TRUSTED", "true")
@@ -168,3 +170,17 @@ def test_serve_warns_when_several_processes_would_split_rule_state(
     assert ("一个进程" in res.output and "own rule state" in res.output) is warned
 
     assert os.environ["SAFECITY_MONITORING_WARM_START"] == "true"  # sensors load at startup
+    assert os.environ["SAFECITY_WEB_SETTLE_HEAP"] == "true"  # web/heap.py, served apps only
+
+
+def test_demo_summary_is_a_table_of_counts(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console  # noqa: PLC0415 a console of this test's own
+
+    from safecity import cli  # noqa: PLC0415 to swap its console
+
+    out = Console(width=100, record=True)
+    monkeypatch.setattr(cli, "console", out)
+    cli._print_counts({"enterprises": 3000, "enforcement": {"draws": 22, "cases": 300}})
+    text = out.export_text()
+    assert "3,000" in text and "enforcement.draws" in text and "enforcement.cases" in text
+    assert "{" not in text  # no raw dict

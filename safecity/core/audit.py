@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from safecity.core.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
+SYSTEM_ACTOR = "system"  # jobs, rules and loaders that act on no one's behalf
+MACHINE_ACTORS = (SYSTEM_ACTOR, "demo")  # and "system:<part>"; the demo loader is no person
 
 
 def _canonical(value: Any) -> str:
@@ -154,3 +156,51 @@ def verify(session: Session) -> VerifyResult:
             f"newest entries missing: head is seq {head.seq}, log ends at {expected_seq - 1}"
         )
     return VerifyResult(ok=not problems, checked=checked, problems=problems)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What an administrator looks for in the log; every field optional. `before_seq` pages
+    backwards (keyset: the log only grows at the newest end, so a page never shifts)."""
+
+    actor: str = ""
+    object_type: str = ""
+    object_id: str = ""
+    action: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    people_only: bool = False  # leave out the system's own entries (alarms, signals, drafts)
+    before_seq: int | None = None
+
+
+def search(session: Session, flt: AuditFilter, limit: int) -> list[AuditEntry]:
+    """The newest entries matching `flt`, newest first, at most `limit`."""
+    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    exact = {
+        AuditEntry.actor: flt.actor,
+        AuditEntry.object_type: flt.object_type,
+        AuditEntry.object_id: flt.object_id,
+        AuditEntry.action: flt.action,
+    }
+    for column, value in exact.items():
+        if value:
+            stmt = stmt.where(column == value)
+    if flt.since is not None:
+        stmt = stmt.where(AuditEntry.ts >= flt.since)
+    if flt.until is not None:
+        stmt = stmt.where(AuditEntry.ts < flt.until)
+    if flt.people_only:
+        stmt = stmt.where(
+            AuditEntry.actor.not_in(MACHINE_ACTORS),
+            AuditEntry.actor.not_like(f"{SYSTEM_ACTOR}:%"),  # system:alarm, system:plans, …
+        )
+    if flt.before_seq is not None:
+        stmt = stmt.where(AuditEntry.seq < flt.before_seq)
+    return list(session.scalars(stmt))
+
+
+def object_types(session: Session) -> list[str]:
+    """Every object type the log holds (for the page's filter)."""
+    return list(
+        session.scalars(select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type))
+    )

@@ -11,7 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+
+# China Standard Time (UTC+8, no daylight saving): what "today", "23:59" and a printed time mean
+# to users. Stored times stay UTC; this zone is for display and for local calendar rules.
+BEIJING = timezone(timedelta(hours=8))
 
 FROZEN_ENV = "SAFECITY_FROZEN_NOW"
 OFFSET_ENV = "SAFECITY_CLOCK_OFFSET"

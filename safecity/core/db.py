@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from safecity.core.config import get_settings
@@ -60,7 +62,21 @@ def make_engine(url: str) -> Engine:
                 dbapi_conn.isolation_level = SQLITE_BEGIN
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=_pg_options(url)
+    )
+
+
+def _pg_options(url: str) -> dict[str, str]:
+    """PostgreSQL's JIT off, unless the URL (`?options=`) or PGOPTIONS says otherwise.
+
+    JIT compiles a plan whose estimated cost passes jit_above_cost, and the scope rule's per-row
+    subqueries inflate estimates: a liaison's 3,000 risk points are costed like a big report, and
+    each such short query paid 30-60 ms of compilation (the four lists, the risk map layers).
+    """
+    if "options" in make_url(url).query or os.environ.get("PGOPTIONS"):
+        return {}
+    return {"options": "-c jit=off"}
 
 
 @lru_cache

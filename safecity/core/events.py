@@ -66,6 +66,40 @@ class HiddenDangerClosed(Event):
     hidden_danger_id: str
 
 
+@dataclass(frozen=True)
+class IncidentReported(Event):
+    """An incident was received (published by response after commit)."""
+
+    incident_id: int
+    type_key: str  # GB/T 35561 key (safecity/response/classes.py)
+    division_code: str
+    lon: float | None = None
+    lat: float | None = None
+    alarm_id: int | None = None
+
+
+@dataclass(frozen=True)
+class IncidentGraded(Event):
+    """An incident's grade was set or changed (ordinary … extraordinary)."""
+
+    incident_id: int
+    grade: str
+    previous: str | None
+    division_code: str
+
+
+@dataclass(frozen=True)
+class IncidentClosed(Event):
+    """An incident was closed: its counts are final (accident records read them)."""
+
+    incident_id: int
+    division_code: str
+    production_safety: bool
+    deaths: int
+    serious_injuries: int
+    direct_loss_yuan: str  # exact yuan as a decimal string
+
+
 def subscribe(event_type: type, handler: Handler) -> None:
     if handler not in _handlers[event_type]:
         _handlers[event_type].append(handler)

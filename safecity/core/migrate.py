@@ -22,13 +22,14 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(url: str | None = None) -> None:
-    command.upgrade(alembic_config(url), "head")
+    # "heads": each capability's migrations branch from the platform's and may land in any order.
+    command.upgrade(alembic_config(url), "heads")
 
 
 def current_revision(url: str | None = None) -> str | None:
 
     engine = make_engine(url or get_settings().database_url)
     with engine.connect() as conn:
-        rev = MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
     engine.dispose()
-    return rev
+    return ",".join(sorted(heads)) or None

@@ -1,10 +1,10 @@
-"""Tables the platform itself needs: users, tokens, audit log."""
+"""Tables the platform itself needs: users, tokens, audit log, the inbox."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from safecity.core.db import Base
@@ -66,3 +66,23 @@ class AuditHead(Base):
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Notification(Base):
+    """An in-app inbox message for one user (the notification service's own channel).
+
+    The table keeps the name it was born with in the hidden-danger capability (migration 0003):
+    renaming it would buy nothing but a migration every installation has to run.
+    """
+
+    __tablename__ = "hd_notifications"
+    __table_args__ = (Index("ix_hd_notifications_user_read", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(24))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

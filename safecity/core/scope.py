@@ -16,6 +16,7 @@ reads nothing through this rule. Outside scope answers 404 for reads and writes 
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,21 @@ class Principal:
 
 
 SYSTEM = Principal(user_id=0, username="system", role="admin", division_code="000000")
+
+
+class _Operator(Principal):
+    @property
+    def prefix(self) -> str:
+        return ""  # every division of the installation
+
+
+def operator() -> Principal:
+    """Whom the ``safecity`` command acts as: the machine's operator, an administrator over
+    every division, named ``cli:<login>`` in the audit log (one definition for every
+    capability's commands)."""
+    return _Operator(
+        user_id=0, username=f"cli:{getpass.getuser()}", role="admin", division_code="000000"
+    )
 
 
 def is_valid_division_code(code: str) -> bool:

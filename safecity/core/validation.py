@@ -68,6 +68,8 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "dict_type": ("格式应为对象", "must be an object"),
     "json_invalid": ("不是有效的 JSON", "is not valid JSON"),
     "string_pattern_mismatch": ("格式不正确", "has the wrong format"),
+    "too_short": ("至少需要{min_length}项", "needs at least {min_length} item(s)"),
+    "too_long": ("最多{max_length}项", "at most {max_length} items"),
 }
 
 

@@ -16,7 +16,7 @@ An inspector may override the class; the override needs a reason and is kept wit
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from safecity.enforcement.errors import EnforcementInputError, FieldError
@@ -190,6 +190,7 @@ class Scheme:
     classes: dict[str, tuple[str, str, int]]  # key → zh, en, inspections per year
     rules: tuple[tuple[str, Any], ...]
     default: str
+    raw: Any = field(default=None, compare=False, repr=False)  # as written, to show and edit
 
     @classmethod
     def from_dict(cls, data: Any) -> Scheme:
@@ -238,7 +239,7 @@ class Scheme:
             errors.append(FieldError("default", "默认类别未定义", "default is not a defined class"))
         if errors:
             raise EnforcementInputError(errors)
-        return cls(classes, tuple(rules), str(default))
+        return cls(classes, tuple(rules), str(default), data)
 
     def _facts(self, facts: Mapping[str, Any]) -> None:
         errors = []

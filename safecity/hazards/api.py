@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 from typing import Any
 
@@ -12,21 +11,38 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from safecity.core.clock import utcnow
-from safecity.core.db import session_scope
+from safecity.core.apidoc import json_body
 from safecity.core.deps import db, now, optional_principal, principal
 from safecity.core.errors import Forbidden, NotFound, invalid
 from safecity.core.scope import Principal
 from safecity.hazards import checks_api, notify, service, tracking, uploads
 from safecity.hazards import stats as hd_stats
 from safecity.hazards import workflow as wf
-from safecity.hazards.jobs import Loop
 from safecity.hazards.models import HiddenDanger
-from safecity.hazards.provider import major_hidden_dangers
+from safecity.hazards.schemas import (
+    HiddenDangerDetail,
+    HiddenDangerOut,
+    HiddenDangerPage,
+    InboxOut,
+    MarkedOut,
+    MarkReadIn,
+    PublicReportOut,
+    ReportIn,
+    StatsOut,
+    StepIn,
+    TrackOut,
+    UnreadOut,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_IMAGES = (
+    f"JPEG, PNG or WebP, at most {uploads.MAX_PHOTOS} files of "
+    f"{uploads.MAX_PHOTO_BYTES // 1048576} MB each"
+)
+PHOTOS = {"photos": "照片 / photos: " + _IMAGES}
+ATTACHMENTS = {"attachments": "整改材料照片 / attachments: " + _IMAGES}
 
 
 # ---------------------------------------------------------------- input helpers
@@ -137,7 +153,7 @@ def notifications(
     offset: int = 0,
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:
+) -> InboxOut:
     items = notify.inbox(session, who, unread, limit, offset)
     return {
         "unread": notify.unread_count(session, who),
@@ -148,17 +164,21 @@ def notifications(
 @router.get("/notifications/unread-count", summary="Number of unread inbox messages")
 def unread_count(
     session: Session = Depends(db, scope="function"), who: Principal = Depends(principal)
-) -> dict[str, int]:
+) -> UnreadOut:
     return {"unread": notify.unread_count(session, who)}
 
 
-@router.post("/notifications/read", summary="Mark inbox messages read (ids, or all)")
+@router.post(
+    "/notifications/read",
+    summary="Mark inbox messages read (ids, or all)",
+    openapi_extra=json_body(MarkReadIn, required=False),
+)
 async def mark_read(
     request: Request,
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, int]:
+) -> MarkedOut:
     data, _ = await read_input(request)
     ids = data.get("ids")
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
@@ -175,7 +195,7 @@ def stats(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> StatsOut:
     return hd_stats.dashboard(session, who, hd_stats.params_from(request.query_params), at)
 
 
@@ -212,7 +232,7 @@ def list_(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> HiddenDangerPage:
     page = service.list_hidden_dangers(session, who, filters_from(request), at)
     return {
         "total": page.total,
@@ -222,13 +242,18 @@ def list_(
     }
 
 
-@router.post("", status_code=201, summary="Report a hidden danger (JSON or multipart with photos)")
+@router.post(
+    "",
+    status_code=201,
+    summary="Report a hidden danger (JSON or multipart with photos)",
+    openapi_extra=json_body(ReportIn, files=PHOTOS),
+)
 async def create(
     request: Request,
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> HiddenDangerOut:
     data, files = await read_input(request)
     photos = uploads.save_all(files)
     hd = service.report(session, who, data, photos, at, client_ip(request))
@@ -239,13 +264,14 @@ async def create(
     "/public-report",
     status_code=201,
     summary="Report without an account (群众举报): goes to the triage queue; rate-limited",
+    openapi_extra=json_body(ReportIn, files=PHOTOS),
 )
 async def public_report(
     request: Request,
     session: Session = Depends(db, scope="function"),
     who: Principal | None = Depends(optional_principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> PublicReportOut:
     # Before the body is read: an address over its budget costs us no parsing of its uploads.
     service.check_rate(session, client_ip(request), at)
     data, files = await read_input(request)
@@ -273,7 +299,7 @@ def track(
     request: Request,
     session: Session = Depends(db, scope="function"),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> TrackOut:
     hd = tracking.find(session, token, client_ip(request), at)
     return tracking.progress(session, hd, request.query_params.get("lang", "zh"))
 
@@ -284,7 +310,7 @@ def detail(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> HiddenDangerDetail:
     hd = service.get(session, who, hd_id)
     return {
         **service.to_dict(hd, at),
@@ -297,6 +323,7 @@ def detail(
     "/{hd_id}/actions/{action}",
     summary="Take a step of the closed loop: confirm, reject, register, submit_plan, "
     "approve_plan, reject_plan, submit_acceptance, accept, return",
+    openapi_extra=json_body(StepIn, required=False, files=ATTACHMENTS),
 )
 async def act(
     hd_id: int,
@@ -305,7 +332,7 @@ async def act(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> HiddenDangerOut:
     data, files = await read_input(request, "attachments")
     if action not in wf.ACTIONS:
         raise NotFound("操作", "action")
@@ -328,7 +355,20 @@ async def act(
     return service.to_dict(hd, at)
 
 
-@router.get("/{hd_id}/photos/{name}", summary="A photo (or ?thumb=1 its thumbnail)")
+@router.get(
+    "/{hd_id}/photos/{name}",
+    summary="A photo (or ?thumb=1 its thumbnail)",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "the image (a thumbnail is always JPEG)",
+            "content": {
+                m: {"schema": {"type": "string", "format": "binary"}}
+                for m in sorted(set(uploads.MEDIA.values()))
+            },
+        }
+    },
+)
 def photo(
     hd_id: int,
     name: str,
@@ -349,41 +389,3 @@ def photo(
         media_type=media,
         headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
     )
-
-
-# ---------------------------------------------------------------- plug-ins
-
-
-def _register_list_provider() -> None:
-    try:
-        from safecity.risk import lists  # noqa: PLC0415 optional capability (ImportError when it is not installed)
-    except ImportError:  # the risk capability's lists are not installed
-        return
-
-    try:
-        lists.register_provider("major-hidden-dangers", major_hidden_dangers)
-    except (AttributeError, ValueError):
-        log.warning("risk lists do not accept the major hidden dangers provider")
-
-
-_register_list_provider()
-
-
-def _start_escalation_loop() -> None:
-    interval = float(os.environ.get("SAFECITY_ESCALATION_INTERVAL_SECONDS", "300"))
-    if interval <= 0:
-        return
-
-    loop = Loop(session_scope, interval, utcnow)
-    loop.start()
-    _loops.append(loop)
-
-
-def _stop_loops() -> None:
-    while _loops:
-        _loops.pop().stop()
-
-
-_loops: list[Any] = []
-router.add_event_handler("startup", _start_escalation_loop)
-router.add_event_handler("shutdown", _stop_loops)

@@ -8,10 +8,20 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends
 from sqlalchemy.orm import Session
 
+from safecity.core.apidoc import json_body
 from safecity.core.deps import db, now, principal
 from safecity.core.scope import Principal
 from safecity.hazards import checks
 from safecity.hazards.models import Checklist
+from safecity.hazards.schemas import (
+    ChecklistOut,
+    PlanCreated,
+    PlanOut,
+    TaskCompleted,
+    TaskDetail,
+    TaskOut,
+    TaskResultsIn,
+)
 
 router = APIRouter()
 
@@ -40,24 +50,29 @@ def checklist_dict(session: Session, c: Any) -> dict[str, Any]:
 @router.get("/checklists", summary="Checklist templates visible to the caller")
 def list_checklists(
     session: Session = Depends(db, scope="function"), who: Principal = Depends(principal)
-) -> list[dict[str, Any]]:
+) -> list[ChecklistOut]:
     return [checklist_dict(session, c) for c in checks.list_checklists(session, who)]
 
 
-@router.post("/checklists", status_code=201, summary="Create a checklist with its items")
+@router.post(
+    "/checklists",
+    status_code=201,
+    summary="Create a checklist with its items",
+    openapi_extra=json_body(checks.ChecklistIn),
+)
 def create_checklist(
     data: dict[str, Any] = Body(...),
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> ChecklistOut:
     return checklist_dict(session, checks.create_checklist(session, who, data, at))
 
 
 @router.get("/plans", summary="Inspection plans inside the caller's scope")
 def list_plans(
     session: Session = Depends(db, scope="function"), who: Principal = Depends(principal)
-) -> list[dict[str, Any]]:
+) -> list[PlanOut]:
     return [
         {
             "id": p.id,
@@ -76,13 +91,18 @@ def list_plans(
     ]
 
 
-@router.post("/plans", status_code=201, summary="Create a recurring inspection plan")
+@router.post(
+    "/plans",
+    status_code=201,
+    summary="Create a recurring inspection plan",
+    openapi_extra=json_body(checks.PlanIn),
+)
 def create_plan(
     data: dict[str, Any] = Body(...),
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> PlanCreated:
     plan = checks.create_plan(session, who, data, at)
     made = checks.generate_tasks(session, at)
     return {"id": plan.id, "tasks_generated": made}
@@ -93,7 +113,7 @@ def list_tasks(
     status: str | None = None,
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
-) -> list[dict[str, Any]]:
+) -> list[TaskOut]:
     return [checks.task_dict(t) for t in checks.list_tasks(session, who, status)]
 
 
@@ -102,7 +122,7 @@ def get_task(
     task_id: int,
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:
+) -> TaskDetail:
     task = checks.get_task(session, who, task_id)
     # The task being visible is enough: its checklist may come from a wider division.
     return {
@@ -119,6 +139,7 @@ def _checklist(session: Session, checklist_id: int) -> Any:
     "/tasks/{task_id}/complete",
     summary="Record results {item_id: {result: passed|failed|na, note}}; failed items "
     "open hidden dangers",
+    openapi_extra=json_body(TaskResultsIn),
 )
 def complete_task(
     task_id: int,
@@ -126,5 +147,5 @@ def complete_task(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> TaskCompleted:
     return checks.complete_task(session, who, task_id, data.get("results") or {}, at)

@@ -237,6 +237,22 @@ def _plans(session: Session, now: datetime) -> int:
         },
         now,
     )
+    checks.create_plan(  # the grid member's own round: the street shops of the grid
+        session,
+        city,
+        {
+            "name": "芝罘区网格员每周巡查（沿街餐饮商铺）",
+            "checklist_id": made[2].id,
+            "division_code": "370602",
+            "industry_section": "H",
+            "frequency": "weekly",
+            "assignee_kind": "grid_member",
+            "assignee_username": "grid",
+            "start_date": start,
+            "risk_rule": rules.DEFAULT_RISK_RULE,
+        },
+        now,
+    )
     return checks.generate_tasks(session, now)
 
 

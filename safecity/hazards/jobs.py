@@ -11,7 +11,6 @@ last run".
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -25,9 +24,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from safecity.core import audit, events
+from safecity.core.config import get_settings
+from safecity.core.jobs import Job, transactions
 from safecity.core.models import User
 from safecity.core.scope import division_prefix, industry_matches
-from safecity.hazards import notify, rules
+from safecity.hazards import checks, notify, rules
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import Escalation, HiddenDanger
 
@@ -313,32 +314,22 @@ def _batch(
     return len(hds)
 
 
-# ---------------------------------------------------------------- background loop in `serve`
+# ---------------------------------------------------------------- the jobs this capability declares
 
 
-class Loop:
-    """Runs the job every `interval` seconds in a daemon thread until stopped."""
+def escalation(session: Session, now: datetime) -> dict[str, Any]:
+    """The job runner's form of ``run_once``: each batch one transaction on the job's session."""
+    return run_once(transactions(session), now).as_dict()
 
-    def __init__(
-        self, factory: SessionFactory, interval: float, clock: Callable[[], datetime]
-    ) -> None:
-        self.factory, self.interval, self.clock = factory, interval, clock
-        self.stop_event = threading.Event()
-        self.thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self._run, name="hazards-escalation", daemon=True)
-        self.thread.start()
+def inspection_tasks(session: Session, now: datetime) -> Any:
+    """Inspection tasks of the current period for every active plan (idempotent)."""
+    return checks.generate_tasks(session, now)
 
-    def _run(self) -> None:
-        # Wait one interval first so a freshly started server (and test clients) settle.
-        while not self.stop_event.wait(self.interval):
-            try:
-                result = run_once(self.factory, self.clock())
-                if result.checked:
-                    log.info("hidden-danger escalation: %s", result.as_dict())
-            except Exception:
-                log.exception("hidden-danger escalation run failed")
 
-    def stop(self) -> None:
-        self.stop_event.set()
+def declared() -> list[Job]:
+    interval = get_settings().escalation_interval_seconds
+    return [
+        Job("hazards.inspection_tasks", 3600, inspection_tasks, "检查任务生成 inspection tasks"),
+        Job("hazards.escalation", interval, escalation, "隐患期限与升级 deadlines, escalation"),
+    ]

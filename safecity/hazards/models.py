@@ -1,5 +1,6 @@
-"""Tables of the hazards capability: hidden dangers, their timeline and escalations, inbox,
-checklists, inspection plans and tasks."""
+"""Tables of the hazards capability: hidden dangers, their timeline and escalations,
+checklists, inspection plans and tasks. (The inbox moved to the notification service:
+``safecity.core.models.Notification``, re-exported here for existing imports.)"""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from safecity.core.db import Base
+from safecity.core.models import Notification  # noqa: F401 re-exported: the inbox table moved to core
 
 
 class HiddenDanger(Base):
@@ -33,6 +35,9 @@ class HiddenDanger(Base):
         Index("ix_hd_hidden_dangers_next_escalation", "next_escalation_at"),
         Index("ix_hd_hidden_dangers_reporter_ip", "reporter_ip", "reported_at"),
         Index("ix_hd_hidden_dangers_tracking_hash", "tracking_hash", unique=True),
+        # open ones per division code and year by seeks (figures.yearly_figures, the plan
+        # indicators; created by migrations indicators_0002 and 0003)
+        Index("ix_ind_hidden_dangers_open", "status", "division_code", "month", "grade"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -127,22 +132,6 @@ class Escalation(Base):
     notified: Mapped[str] = mapped_column(Text, default="")
 
 
-class Notification(Base):
-    """An in-app inbox message for one user."""
-
-    __tablename__ = "hd_notifications"
-    __table_args__ = (Index("ix_hd_notifications_user_read", "user_id", "read_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(24))
-    title: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text, default="")
-    link: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
 class Checklist(Base):
     """A checklist template for an industry and/or a kind of place."""
 
@@ -234,6 +223,11 @@ class FinalCount(Base):
             "month",
             "status",
             name="uq_hd_final_counts_key",
+        ),
+        # closed ones per division code and year by seeks (figures.yearly_figures, the plan
+        # indicators; created by migration indicators_0003)
+        Index(
+            "ix_hd_final_counts_figures", "status", "division_code", "month", "grade", "n", "late"
         ),
     )
 

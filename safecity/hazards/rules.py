@@ -4,11 +4,10 @@ risk-based frequency, report defaults."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
+from safecity.core.clock import BEIJING
 from safecity.hazards.workflow import ON_THE_CLOCK, as_utc
-
-BEIJING = timezone(timedelta(hours=8))
 
 # ---------------------------------------------------------------- escalation
 

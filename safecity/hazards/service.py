@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shapely.geometry import Point, shape
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from safecity.core import audit, events, scope
@@ -20,7 +20,7 @@ from safecity.core.scope import Principal, Shape, division_prefix, is_valid_divi
 from safecity.core.sql import code_within
 from safecity.hazards import final_counts, notify, rules, schemas
 from safecity.hazards import workflow as wf
-from safecity.hazards.models import HiddenDanger, HiddenDangerEvent
+from safecity.hazards.models import Checklist, HiddenDanger, HiddenDangerEvent
 from safecity.registry.models import Enterprise, GridCell
 
 MAX_PAGE_SIZE = 200
@@ -604,6 +604,23 @@ def barred_by_duties(hd: HiddenDanger, who: Principal) -> tuple[str, str] | None
     return wf.barred(facts(hd), actor(who)) if visible(who, hd) else None
 
 
+def open_counts(session: Session, who: Principal, now: datetime) -> dict[str, int]:
+    """The open hidden dangers the caller may see: all, major, overdue (deadline passed) and
+    overdue major (the figures of the city's vital signs), in one query."""
+    major = HiddenDanger.grade == "major"
+    overdue = and_(HiddenDanger.deadline.is_not(None), HiddenDanger.deadline < now)
+
+    def count(*when: Any) -> Any:
+        return func.coalesce(func.sum(case((and_(*when), 1), else_=0)), 0)
+
+    row = session.execute(
+        select(
+            func.count(HiddenDanger.id), count(major), count(overdue), count(major, overdue)
+        ).where(scope_clause(who), HiddenDanger.status.in_(wf.OPEN))
+    ).one()
+    return dict(zip(("open", "open_major", "overdue", "overdue_major"), map(int, row), strict=True))
+
+
 def counts_by_status(session: Session, who: Principal) -> dict[str, int]:
     rows = session.execute(
         select(HiddenDanger.status, func.count())
@@ -611,3 +628,35 @@ def counts_by_status(session: Session, who: Principal) -> dict[str, int]:
         .group_by(HiddenDanger.status)
     )
     return {s: n for s, n in rows}
+
+
+# ---------------------------------------------------------------- for other capabilities
+
+
+def enterprise_counts(
+    session: Session, enterprise_ids: list[int], now: datetime
+) -> dict[int, tuple[int, int]]:
+    """Per enterprise: (open major hidden dangers, hidden dangers on the clock past their
+    deadline), for another capability's rules (enforcement's supervision classes); an
+    enterprise with neither is left out. Not scoped: the caller has scoped the enterprises."""
+    open_major = and_(HiddenDanger.grade == wf.MAJOR, HiddenDanger.status.in_(sorted(wf.OPEN)))
+    overdue = and_(HiddenDanger.status.in_(sorted(wf.ON_THE_CLOCK)), HiddenDanger.deadline < now)
+    out: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(enterprise_ids), 900):
+        chunk = enterprise_ids[start : start + 900]
+        rows = session.execute(
+            select(
+                HiddenDanger.enterprise_id,
+                func.sum(case((open_major, 1), else_=0)),
+                func.sum(case((overdue, 1), else_=0)),
+            )
+            .where(HiddenDanger.enterprise_id.in_(chunk), or_(open_major, overdue))
+            .group_by(HiddenDanger.enterprise_id)
+        )
+        out.update({ent: (int(major), int(late)) for ent, major, late in rows})
+    return out
+
+
+def checklist_name(session: Session, checklist_id: int) -> str | None:
+    """A checklist's name (an inspection record names the checklist it followed)."""
+    return session.scalar(select(Checklist.name).where(Checklist.id == checklist_id))

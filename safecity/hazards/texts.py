@@ -48,6 +48,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "hd_description": ("隐患描述", "Description"),
     "hd_enterprise": ("所属企业", "Enterprise"),
     "hd_no_enterprise": ("无（公共区域）", "None (public place)"),
+    "hd_enterprise_search": (
+        "输入企业名称或统一社会信用代码",
+        "An enterprise's name or credit code",
+    ),
+    "hd_enterprise_hint": (
+        "查找所辖范围内的全部企业，点选一项",
+        "Finds any enterprise in your scope: pick one",
+    ),
     "hd_division": ("行政区划", "Division"),
     "hd_grid_cell": ("网格", "Grid cell"),
     "hd_address": ("地址", "Address"),
@@ -147,4 +155,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Mark each item; every failed item is reported as a hidden danger.",
     ),
     "hd_task_submit": ("提交检查结果", "Submit results"),
+}
+
+# The audit log's names for the hidden-danger objects (safecity_audit_objects); the steps come
+# from the workflow (plugin.py).
+AUDIT_OBJECTS: dict[str, tuple[str, str]] = {
+    "hidden_danger": ("隐患", "hidden danger"),
+    "hd_checklist": ("排查清单", "checklist"),
+    "hd_plan": ("排查计划", "inspection plan"),
+    "hd_task": ("排查任务", "inspection task"),
 }

@@ -26,6 +26,7 @@ from safecity.hazards.models import HiddenDanger
 from safecity.hazards.pages import divisions as _divisions
 from safecity.hazards.pages import field_errors as _errors
 from safecity.hazards.pages import show
+from safecity.plugins import hook
 from safecity.registry import service as registry
 from safecity.registry.kinds import ENTERPRISE
 from safecity.registry.models import Division, Enterprise, GridCell
@@ -105,14 +106,19 @@ def list_page(
 # ---------------------------------------------------------------- report (also anonymous)
 
 
-def _report_context(request: Request, session: Session, who: Principal | None) -> dict[str, Any]:
-    enterprises: list[Enterprise] = []
-    if who is not None and who.role not in ("public",):
-        stmt = select(Enterprise).where(
-            registry.scope_clause(ENTERPRISE, who), Enterprise.archived.is_(False)
-        )
-        enterprises = list(session.scalars(stmt.order_by(Enterprise.name).limit(500)))
-    return {"enterprises": enterprises, "who": who}
+def _report_context(
+    request: Request, session: Session, who: Principal | None, chosen: Any = None
+) -> dict[str, Any]:
+    """Staff choose the enterprise by searching /api/v1/enterprises (scoped, every enterprise
+    they may see); only the one already chosen (a prefill, a refused post) is read here."""
+    pick = who is not None and who.role not in ("public",)
+    enterprise = None
+    if pick and chosen and str(chosen).isdigit() and int(chosen) < 2**31:
+        visible = (registry.scope_clause(ENTERPRISE, who), Enterprise.archived.is_(False))
+        enterprise = session.execute(
+            select(Enterprise.id, Enterprise.name).where(Enterprise.id == int(chosen), *visible)
+        ).first()
+    return {"enterprise_pick": pick, "enterprise": enterprise, "who": who}
 
 
 def _report_csrf(request: Request, who: Principal | None) -> tuple[str, str | None]:
@@ -131,6 +137,8 @@ def _report_page(
     status: int = 200,
     values: dict[str, Any] | None = None,
     errors: dict[str, list[str]] | None = None,
+    action: str = "/hazards/report",
+    origin: dict[str, str] | None = None,
 ) -> Response:
     csrf, nonce = _report_csrf(request, who)
     resp = show(
@@ -140,7 +148,9 @@ def _report_page(
         csrf=csrf,
         values=values or {},
         errors=errors or {},
-        **_report_context(request, session, who),
+        form_action=action,
+        origin=origin,
+        **_report_context(request, session, who, (values or {}).get("enterprise_id")),
     )
     if nonce:
         resp.set_cookie(
@@ -152,6 +162,33 @@ def _report_page(
             secure=get_settings().cookie_secure,
         )
     return resp
+
+
+def report_form_page(
+    request: Request,
+    session: Session,
+    who: Principal,
+    *,
+    action: str,
+    origin: dict[str, str],
+    values: dict[str, Any],
+    status: int = 200,
+    errors: dict[str, list[str]] | None = None,
+) -> Response:
+    """This report form, prefilled and posting to ``action``: another capability opening a
+    hidden danger from one of its own objects (an incident) shows it with a link back to
+    ``origin`` (``href``, ``label``) and reports through service.report."""
+    return _report_page(request, session, who, status, values, errors, action, origin)
+
+
+async def report_form_data(form: FormData | None) -> tuple[dict[str, Any], list[str]]:
+    """The report form's fields and its photos, stored (422 when a photo is too large)."""
+    data, files = _form_dict(form)
+    return data, uploads.save_all(await _read_files(files, "photos"))
+
+
+def report_errors(exc: Invalid, request: Request) -> dict[str, list[str]]:
+    return _errors(exc, lang_of(request))
 
 
 @router.get("/report")
@@ -290,14 +327,11 @@ def _duty_note(request: Request, hd: HiddenDanger, who: Principal) -> str:
 
 
 def _origin_alarm(session: Session, hd: HiddenDanger) -> int | None:
-    """The monitoring alarm this hidden danger came from (when monitoring is installed)."""
+    """The monitoring alarm this hidden danger came from (monitoring says, when installed)."""
     if hd.source != "monitoring_alarm":
         return None
-    try:
-        from safecity.monitoring.links import alarm_for_hidden_danger  # noqa: PLC0415 optional capability (ImportError when it is not installed)
-    except ImportError:
-        return None
-    return alarm_for_hidden_danger(session, hd.id)
+    origin = hook().safecity_origin(session=session, object_type="hidden_danger", object_id=hd.id)
+    return origin[1] if origin and origin[0] == "alarm" else None
 
 
 @router.get("/{hd_id}")

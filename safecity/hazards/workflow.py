@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from safecity.core.clock import BEIJING
 from safecity.core.errors import Conflict, FieldError, Forbidden, Invalid
 
 REPORTED, CONFIRMED, REJECTED, REGISTERED = "reported", "confirmed", "rejected", "registered"
@@ -49,6 +50,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "enforcement": ("执法检查", "Enforcement"),
     "public_report": ("群众举报", "Public report"),
     "monitoring_alarm": ("监测报警", "Monitoring alarm"),
+    "emergency_incident": ("突发事件处置", "Emergency incident"),
 }
 CATEGORIES: dict[str, tuple[str, str]] = {
     "fire": ("消防安全", "Fire safety"),
@@ -294,9 +296,7 @@ def parse_time(value: Any) -> datetime | None:
     try:
         if len(text) == 10:
             day = datetime.fromisoformat(text)
-            return day.replace(
-                hour=23, minute=59, second=59, tzinfo=timezone(timedelta(hours=8))
-            ).astimezone(UTC)
+            return day.replace(hour=23, minute=59, second=59, tzinfo=BEIJING).astimezone(UTC)
         return as_utc(datetime.fromisoformat(text))
     except ValueError:
         return None

@@ -89,6 +89,18 @@ INPUTS: Mapping[str, InputSpec] = {
     "major_warning_reached_people": _p(
         "重大气象预警覆盖人数", "people reached by major weather warnings", "人"
     ),
+    "major_warning_area_people": _p(
+        "重大气象预警区域内人口", "people in the areas of major weather warnings", "人"
+    ),
+    "hidden_dangers_found": _p("排查发现隐患数", "hidden dangers found", "项"),
+    "hidden_dangers_rectified": _p(
+        "当年发现并已整改销号的隐患数", "hidden dangers found and closed", "项"
+    ),
+    "major_hidden_dangers_found": _p("重大事故隐患数", "major hidden dangers found", "项"),
+    "major_hidden_dangers_closed_on_time": _p(
+        "按期整改销号的重大事故隐患数", "major hidden dangers closed on time", "项"
+    ),
+    "alarms_raised": _p("监测报警次数", "monitoring alarms raised", "次"),
     "fire_rescue_staff": _p("消防救援人员数", "fire-rescue staff", "人"),
     "supply_warehouse_m2": _p("应急物资储备库面积", "emergency supply warehouse area", "m²"),
     # yearly statistics imported with their source

@@ -10,7 +10,7 @@ neither tells *which* denominator was zero or returns the set of names a formula
 things an indicator must explain.  The walker below is ~60 lines and has no dependency.
 
 Numbers: exact ``fractions.Fraction`` arithmetic (inputs as written in decimal, floats via their
-shortest ``repr``), like :mod:`safecity.risk.lec`.  ``Decimal`` would round 1/3 and divisions
+shortest ``repr``), like :mod:`safecity.risk.points.lec`.  ``Decimal`` would round 1/3 and divisions
 such as deaths / GDP at its context precision, and a float would put 0.005 a hair above or below
 a "≤ 0.005" target; Fraction keeps boundaries exact, and the value is only rounded for display.
 
@@ -26,6 +26,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from safecity.indicators.errors import FieldError, IndicatorInputError
@@ -40,6 +41,8 @@ _OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 
 def exact(raw: Any) -> Fraction | None:
     """Exact value of a number as written in decimal; None for non-numbers, NaN, ±inf, bools."""
+    if type(raw) is Fraction:  # immutable: the value itself (the common case when evaluating)
+        return raw
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int | Fraction):
@@ -224,9 +227,15 @@ def _check_node(
         errors.append(FieldError(field, "只允许一元正负号", "only unary + and - are allowed"))
 
 
+@lru_cache(maxsize=256)
+def _constant(value: int | float) -> Fraction:
+    """A formula's constant as written (0.1 is 1/10, not the float's binary value)."""
+    return Fraction(repr(value))
+
+
 def _eval(node: ast.expr, values: Mapping[str, Fraction]) -> Fraction:
     if isinstance(node, ast.Constant):
-        return Fraction(repr(node.value))
+        return _constant(node.value)
     if isinstance(node, ast.Name):
         return values[node.id]
     if isinstance(node, ast.UnaryOp):

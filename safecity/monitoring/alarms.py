@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, object_session
 
 from safecity.core import audit, events, scope
@@ -305,6 +305,23 @@ SHAPE = registry.industry_shape(Alarm.division_code, Alarm.enterprise_id)
 
 def scope_clause(principal: Principal) -> Any:
     return scope.clause(principal, SHAPE)
+
+
+def recent_counts(
+    session: Session, principal: Principal, now: datetime, hours: int = 24
+) -> dict[str, Any]:
+    """The alarms the caller may see raised in the last ``hours`` by peak level, and how many
+    are not closed (the city's vital signs)."""
+    where = scope_clause(principal)
+    by_level = dict(
+        session.execute(
+            select(Alarm.peak_level, func.count())
+            .where(where, Alarm.raised_at >= now - timedelta(hours=hours))
+            .group_by(Alarm.peak_level)
+        ).all()
+    )
+    still_open = session.scalar(select(func.count()).where(where, Alarm.status != "closed"))
+    return {"by_level": {k: int(v) for k, v in by_level.items()}, "open": int(still_open or 0)}
 
 
 def visible(session: Session, principal: Principal, alarm: Alarm) -> bool:

@@ -10,24 +10,25 @@ import time
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, File, Query, Request, UploadFile
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from safecity.core import events
+from safecity.core import events, kinds_service
+from safecity.core.apidoc import json_body
 from safecity.core.clock import utcnow
-from safecity.core.config import get_settings
 from safecity.core.db import get_engine, session_scope
 from safecity.core.deps import db, now, principal
 from safecity.core.errors import FieldError, Forbidden, Invalid, Unauthorized, invalid
-from safecity.core.loops import PeriodicTask
+from safecity.core.kinds_api import out_model
 from safecity.core.scope import Principal
 from safecity.monitoring import alarms as alarm_service
 from safecity.monitoring import links, relay, service
 from safecity.monitoring.catalog import TYPES
+from safecity.monitoring.kinds import SENSOR
 from safecity.monitoring.models import (
     Alarm,
     DeadLetter,
@@ -38,7 +39,24 @@ from safecity.monitoring.models import (
     SensorLatest,
 )
 from safecity.monitoring.pipeline import Pipeline, current_rules
-from safecity.monitoring.rules import effective_rule
+from safecity.monitoring.schemas import (
+    AcknowledgedOut,
+    AlarmDetail,
+    AlarmLayerOut,
+    AlarmNoteIn,
+    AlarmOut,
+    AlarmPage,
+    DeadLettersOut,
+    QueuedOut,
+    ReadingsOut,
+    RuleSavedOut,
+    RulesIn,
+    RulesOut,
+    SensorAlarmSettingsIn,
+    SensorTypeOut,
+    TelemetryIn,
+    TelemetryOut,
+)
 from safecity.monitoring.settings import get_monitoring_settings
 from safecity.monitoring.telemetry import REASONS, hash_token, ndjson_messages
 
@@ -68,11 +86,16 @@ def pipeline() -> Pipeline:
         return _pipeline[key]
 
 
+def built_pipeline() -> Pipeline | None:
+    """This process's pipeline for the current database if one was built (never builds one)."""
+    return _pipeline.get(id(get_engine()))
+
+
 # --- sensors ---------------------------------------------------------------------------------
 
 
 @router.get(BASE + "/sensor-types", summary="传感器类型 / sensor types")
-def sensor_types(_who: Principal = Depends(principal)) -> list[dict[str, Any]]:
+def sensor_types(_who: Principal = Depends(principal)) -> list[SensorTypeOut]:
     return [
         {
             "code": t.code,
@@ -86,99 +109,27 @@ def sensor_types(_who: Principal = Depends(principal)) -> list[dict[str, Any]]:
     ]
 
 
-@router.get(BASE + "/sensors", summary="传感器列表 / list sensors")
-def list_sensors(
-    q: str | None = None,
-    sensor_type: str | None = Query(None, alias="type"),
-    division: str | None = None,
-    status: str | None = None,
-    enterprise_id: int | None = None,
-    page: int = Query(1, ge=1),
-    size: int = Query(50, ge=1, le=500),
+# The sensor registry itself (list, create, import, export, detail, edit, archive, map layer)
+# is the generic kind's: safecity.monitoring.kinds.SENSOR, mounted by the app.
+
+
+@router.put(
+    BASE + "/sensors/{sensor_id}/alarm-settings",
+    summary="传感器报警设置（阈值覆盖、车辆路线）/ a sensor's rule override and route",
+    response_model=out_model(SENSOR),
+)
+def alarm_settings(
+    sensor_id: int,
+    body: SensorAlarmSettingsIn,
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
+    at: datetime = Depends(now),
 ) -> dict[str, Any]:
-    result = service.list_sensors(
-        session,
-        who,
-        q=q,
-        sensor_type=sensor_type,
-        division=division,
-        status=status,
-        enterprise_id=enterprise_id,
-        page=page,
-        size=size,
+    patch = body.model_dump(exclude_unset=True)
+    sensor = service.set_alarm_settings(session, who, sensor_id, patch, at)
+    return kinds_service.answer(
+        SENSOR, sensor, kinds_service.extras_of(session, SENSOR, [sensor]), with_geometry=True
     )
-    latest = _latest(session, [s.id for s in result.items])
-    return {
-        "total": result.total,
-        "page": result.page,
-        "size": result.size,
-        "items": [service.to_dict(s, latest.get(s.id)) for s in result.items],
-    }
-
-
-def _latest(session: Session, ids: list[int]) -> dict[int, SensorLatest]:
-    if not ids:
-        return {}
-    return {
-        r.sensor_id: r
-        for r in session.scalars(select(SensorLatest).where(SensorLatest.sensor_id.in_(ids)))
-    }
-
-
-@router.post(BASE + "/sensors", status_code=201, summary="登记传感器 / register a sensor")
-def create_sensor(
-    data: dict[str, Any] = Body(...),
-    session: Session = Depends(db, scope="function"),
-    who: Principal = Depends(principal),
-    at: datetime = Depends(now),
-) -> dict[str, Any]:
-    sensor, token = service.create_sensor(session, who, data, at)
-    return {**service.to_dict(sensor), "token": token}
-
-
-@router.post(BASE + "/sensors/import", summary="导入传感器 XLSX/CSV / import sensors")
-async def import_sensors(
-    file: UploadFile = File(...),
-    session: Session = Depends(db, scope="function"),
-    who: Principal = Depends(principal),
-    at: datetime = Depends(now),
-) -> dict[str, Any]:
-    limit = get_settings().max_upload_mb * 1024 * 1024
-    content = await file.read(limit + 1)
-    if len(content) > limit:
-        raise invalid(
-            "file",
-            f"文件：超过 {limit // 1048576} MB 上限",
-            f"file: larger than {limit // 1048576} MB",
-        )
-    return service.import_sensors(session, who, file.filename or "", content, at)
-
-
-@router.get(BASE + "/sensors/{sensor_id}", summary="传感器详情 / sensor detail")
-def get_sensor(
-    sensor_id: int,
-    session: Session = Depends(db, scope="function"),
-    who: Principal = Depends(principal),
-) -> dict[str, Any]:
-    sensor = service.get_sensor(session, who, sensor_id)
-    _version, rule_set = current_rules(session)
-
-    data = service.to_dict(sensor, session.get(SensorLatest, sensor.id))
-    data["rule"] = effective_rule(rule_set, sensor.sensor_type, sensor.rule_override)
-    return data
-
-
-@router.patch(BASE + "/sensors/{sensor_id}", summary="修改传感器 / edit a sensor")
-def update_sensor(
-    sensor_id: int,
-    patch: dict[str, Any] = Body(...),
-    session: Session = Depends(db, scope="function"),
-    who: Principal = Depends(principal),
-    at: datetime = Depends(now),
-) -> dict[str, Any]:
-    return service.to_dict(service.update_sensor(session, who, sensor_id, patch, at))
 
 
 @router.post(BASE + "/sensors/{sensor_id}/token", summary="重置设备凭据 / new device token")
@@ -201,7 +152,7 @@ def readings(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> ReadingsOut:
     sensor = service.get_sensor(session, who, sensor_id)
     end = end if end is not None else int(at.timestamp() * 1000) + 60_000
     start = start if start is not None else end - 6 * 3_600_000
@@ -242,10 +193,14 @@ def readings(
 # --- rules -----------------------------------------------------------------------------------
 
 
-@router.get(BASE + "/rules", summary="报警规则（现行版本）/ alarm rules in force")
+@router.get(
+    BASE + "/rules",
+    summary="报警规则（现行版本）/ alarm rules in force",
+    response_model_exclude_unset=True,  # a rule's keys are only the ones it has
+)
 def get_rules(
     session: Session = Depends(db, scope="function"), _who: Principal = Depends(principal)
-) -> dict[str, Any]:
+) -> RulesOut:
     version, rule_set = current_rules(session)
     return {
         "version": version,
@@ -257,13 +212,17 @@ def get_rules(
     }
 
 
-@router.put(BASE + "/rules", summary="保存报警规则新版本 / save a new rule version")
+@router.put(
+    BASE + "/rules",
+    summary="保存报警规则新版本 / save a new rule version",
+    openapi_extra=json_body(RulesIn),
+)
 def put_rules(
     body: dict[str, Any] = Body(...),
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> RuleSavedOut:
     version = service.save_rules(session, who, body.get("rules"), str(body.get("note") or ""), at)
     return {"version": version.version}
 
@@ -296,7 +255,7 @@ def list_alarms(
     size: int = Query(50, ge=1, le=500),
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:
+) -> AlarmPage:
     if not who.can_read():
         raise Unauthorized()
     stmt = _alarm_query(who, status, level, sensor_id, open)
@@ -317,7 +276,18 @@ def list_alarms(
 PULSE_S = 5.0
 
 
-@router.get(BASE + "/alarms/stream", summary="报警实时推送 (SSE) / live alarm stream")
+@router.get(
+    BASE + "/alarms/stream",
+    summary="报警实时推送 (SSE) / live alarm stream",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "text/event-stream: 'alarm' events (data: an alarm as in GET "
+            "/alarms/{id}, without history) and 'pulse' events (data: {last_reading_ms, now_ms})",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def alarm_stream(request: Request, who: Principal = Depends(principal)) -> StreamingResponse:
     """Server-sent events: every alarm created or changed, within ~0.3 s of the commit."""
 
@@ -375,7 +345,7 @@ def get_alarm(
     alarm_id: int,
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:
+) -> AlarmDetail:
     alarm = alarm_service.get_alarm(session, who, alarm_id)
     return {
         **alarm_service.to_dict(alarm),
@@ -407,7 +377,7 @@ def alarm_group_acknowledge(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> AcknowledgedOut:
     done = alarm_service.acknowledge_group(session, who, body.ids, body.note, at)
     out = {"acknowledged": len(done), "items": [alarm_service.to_dict(a) for a in done]}
     session.commit()
@@ -417,6 +387,7 @@ def alarm_group_acknowledge(
 @router.post(
     BASE + "/alarms/{alarm_id}/{action}",
     summary="确认/处置/解除/误报 / acknowledge, handle, resolve, false_alarm",
+    openapi_extra=json_body(AlarmNoteIn, required=False),
 )
 def alarm_action(
     alarm_id: int,
@@ -425,7 +396,7 @@ def alarm_action(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> AlarmOut:
     note = str((body or {}).get("note") or "")
     alarm, pending = alarm_service.act(session, who, alarm_id, action, note, at)
     out = alarm_service.to_dict(alarm)
@@ -446,7 +417,7 @@ def dead_letters(
     size: int = Query(50, ge=1, le=500),
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:
+) -> DeadLettersOut:
     _operators_only(who)
     stmt = select(DeadLetter)
     if reason:
@@ -480,52 +451,17 @@ def _operators_only(who: Principal) -> None:
 # --- map layers ------------------------------------------------------------------------------
 
 
-@router.get(BASE + "/map/sensors", summary="传感器图层 GeoJSON / sensors layer")
-def sensor_layer(
-    session: Session = Depends(db, scope="function"), who: Principal = Depends(principal)
-) -> dict[str, Any]:
-    rows = session.execute(
-        select(
-            Sensor.id,
-            Sensor.name,
-            Sensor.sensor_type,
-            Sensor.lon,
-            Sensor.lat,
-            Sensor.device_id,
-            SensorLatest.value,
-            SensorLatest.lon.label("plon"),
-            SensorLatest.lat.label("plat"),
-        )
-        .join(SensorLatest, SensorLatest.sensor_id == Sensor.id, isouter=True)
-        .where(service.scope_clause(who), Sensor.archived.is_(False))
-        .limit(50_000)
-    )
-    features = []
-    for r in rows:
-        lon, lat = (r.plon, r.plat) if r.plon is not None else (r.lon, r.lat)
-        if lon is None:
-            continue
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": {
-                    "id": r.id,
-                    "name": r.name,
-                    "type": r.sensor_type,
-                    "device_id": r.device_id,
-                    "value": r.value,
-                    "url": f"/monitoring/sensors/{r.id}",
-                },
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
+@router.get(BASE + "/map/sensors", include_in_schema=False)
+def sensor_layer_moved(request: Request) -> RedirectResponse:
+    """The sensors layer is the sensor kind's generic one now (same scope, same features)."""
+    query = request.url.query
+    return RedirectResponse(f"{SENSOR.api_url}/layer" + (f"?{query}" if query else ""), 307)
 
 
 @router.get(BASE + "/map/alarms", summary="未关闭报警图层 GeoJSON / open alarms layer")
 def alarm_layer(
     session: Session = Depends(db, scope="function"), who: Principal = Depends(principal)
-) -> dict[str, Any]:
+) -> AlarmLayerOut:
     """Open alarms coloured by level, for the one map (一张图)."""
     if not who.can_read():
         raise Unauthorized()
@@ -602,9 +538,11 @@ def _device_for(request: Request, relay_only: bool) -> str:
     status_code=202,
     summary="设备上报 (JSON 批量或 NDJSON) / device telemetry",
     description="Authorization: Bearer <device token>. Body: one reading, "
-    '{"readings": [...]}, or NDJSON (one reading per line).',
+    '{"readings": [...]}, or NDJSON (one reading per line). The answer counts what was '
+    "stored, or (when the server forwards to the streaming engine) what was queued.",
+    openapi_extra=json_body(TelemetryIn),
 )
-async def telemetry(request: Request) -> dict[str, Any]:
+async def telemetry(request: Request) -> TelemetryOut | QueuedOut:
     settings = get_monitoring_settings()
     body = bytearray()
     async for chunk in request.stream():
@@ -640,50 +578,7 @@ async def telemetry(request: Request) -> dict[str, Any]:
     return out
 
 
-router.add_event_handler("shutdown", relay.close)
-_rollups: list[Any] = []
-
-
-def _start_rollup() -> None:
-    """In `safecity serve`: fold HTTP-ingested readings into the aggregates when traffic stops
-    (while it flows, the pipeline does it after its batches)."""
-    interval = get_monitoring_settings().rollup_interval_s
-    if interval <= 0 or get_engine().dialect.name != "postgresql":
-        return
-
-    def run() -> None:
-        pipe = _pipeline.get(id(get_engine()))
-        if pipe is not None and pipe.deferred:
-            pipe.rollup()
-
-    task = PeriodicTask("monitoring-rollup", run, interval)
-    task.start()
-    _rollups.append(task)
-
-
-def _warm_start() -> None:
-    """Build the pipeline in the background at startup, so no device request waits for it."""
-    settings = get_monitoring_settings()
-    if not settings.warm_start or settings.http_forward_nats:
-        return
-
-    def build() -> None:
-        try:
-            pipeline()
-        except Exception:  # the first device request tries again and reports it
-            log.exception("building the ingestion pipeline at startup failed")
-
-    threading.Thread(target=build, name="monitoring-warm-start", daemon=True).start()
-
-
-def _stop_rollup() -> None:
-    while _rollups:
-        _rollups.pop().stop()
-
-
-router.add_event_handler("startup", _start_rollup)
-router.add_event_handler("startup", _warm_start)
-router.add_event_handler("shutdown", _stop_rollup)  # the relay's NATS connection, if any
+router.add_event_handler("shutdown", relay.close)  # the relay's NATS connection, if any
 
 
 def _reason_error(reason: str) -> Any:

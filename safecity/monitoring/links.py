@@ -16,16 +16,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safecity.core.apidoc import json_body
 from safecity.core.deps import db, now, principal
 from safecity.core.errors import Forbidden, Invalid, invalid
 from safecity.core.scope import Principal
 from safecity.core.validation import translate
 from safecity.hazards import service as hazards
 from safecity.hazards import workflow as wf
-from safecity.hazards.models import HiddenDanger
 from safecity.hazards.schemas import LABELS
 from safecity.monitoring import alarms as alarm_service
 from safecity.monitoring.models import Alarm, Sensor
+from safecity.monitoring.schemas import AlarmHiddenDangerOut
 
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])  # under api.router's /api/v1
 DB = Annotated[Session, Depends(db, scope="function")]
@@ -104,8 +105,9 @@ def report_data(session: Session, alarm: Alarm, given: dict[str, Any]) -> dict[s
 
 def open_hidden_danger(
     session: Session, who: Principal, alarm_id: int, body: Any, now: datetime
-) -> tuple[Alarm, HiddenDanger]:
-    """Create the hidden danger and link it; a refusal (404/403/422/409) writes nothing."""
+) -> tuple[Alarm, Any]:
+    """Create the hidden danger (through the hazards service) and link it; a refusal
+    (404/403/422/409) writes nothing."""
     alarm_service.get_alarm(session, who, alarm_id)  # 404 outside the caller's scope
     if who.role not in alarm_service.HANDLERS or who.role not in wf.REPORTERS:
         raise Forbidden("当前角色无权将报警转为隐患", "your role may not open hidden dangers")
@@ -129,10 +131,11 @@ def alarm_for_hidden_danger(session: Session, hidden_danger_id: int) -> int | No
     "/alarms/{alarm_id}/hidden-danger",
     status_code=201,
     summary="报警转为隐患 / open a hidden danger from an alarm",
+    openapi_extra=json_body(OpenIn, required=False),
 )
 def create(
     alarm_id: int, session: DB, who: Who, at: Now, body: Annotated[Any, Body()] = None
-) -> dict[str, Any]:
+) -> AlarmHiddenDangerOut:
     alarm, hd = open_hidden_danger(session, who, alarm_id, body, at)
     out = {
         "alarm_id": alarm.id,

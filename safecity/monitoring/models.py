@@ -29,7 +29,10 @@ from safecity.core.db import Base
 
 class Sensor(Base):
     __tablename__ = "sensors"
-    __table_args__ = (Index("ix_sensors_div_type", "division_code", "sensor_type"),)
+    __table_args__ = (
+        Index("ix_sensors_div_type", "division_code", "sensor_type"),
+        Index("ix_sensors_lon_lat", "lon", "lat"),  # what lies within r metres of a place
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     device_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -127,7 +130,12 @@ class RuleVersion(Base):
 
 class Alarm(Base):
     __tablename__ = "alarms"
-    __table_args__ = (Index("ix_alarms_status_updated", "status", "updated_at"),)
+    __table_args__ = (
+        Index("ix_alarms_status_updated", "status", "updated_at"),
+        # alarms per division code and year by seeks (figures.alarms_by_year, the plan
+        # indicators; created by migration indicators_0003)
+        Index("ix_alarms_division_raised", "division_code", "raised_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # "<sensor id>:<rule>" or "cell<grid id>:<rule>" while open, NULL once closed: the unique

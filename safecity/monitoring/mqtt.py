@@ -9,9 +9,9 @@ With mqtt_protocol=4 it speaks MQTT 3.1.1 instead (clean session off, no propert
 Server's MQTT listener (deploy/nats/safecity-mqtt.conf), which stores every QoS 1 message in
 JetStream before acknowledging it; 3.1.1 has no shared subscriptions, so one consumer.
 
-The client is written by hand on a plain socket, on purpose: paho's per-packet state machine
-managed about 17,000 QoS 1 messages/s with nothing else to do (bench/ingest.py's target is
-20,000 stored); this one parses a whole socket read at a time. It does only what a subscriber
+The client is written by hand on a plain socket, on purpose (its packets are monitoring.wire's):
+paho's per-packet state machine managed about 17,000 QoS 1 messages/s with nothing else to do
+(bench/ingest.py's target is 20,000 stored); this one parses a whole socket read at a time. It does only what a subscriber
 needs: CONNECT with session expiry and Receive Maximum, SUBSCRIBE, PUBLISH in, PUBACK (one write
 per batch), keep-alive, reconnect. A reader thread keeps receiving while the caller's thread
 stores the previous batch, so the network and the database work at the same time.
@@ -27,176 +27,32 @@ from collections.abc import Callable
 from typing import Any
 
 from safecity.monitoring.settings import MonitoringSettings
+from safecity.monitoring.wire import (  # noqa: F401 re-exported: the consumer's packet helpers
+    KEEPALIVE_S,
+    SESSION_EXPIRY_S,
+    TOPIC_FILTER,
+    Message,
+    ProtocolError,
+    connack_refusal,
+    connect_packet,
+    device_of,
+    parse,
+    puback_packets,
+    read_varint,
+    subscribe_packet,
+    topic_for,
+    varint,
+)
 
 log = logging.getLogger(__name__)
-TOPIC_FILTER = "safecity/v1/devices/+/telemetry"
-SESSION_EXPIRY_S = 7 * 24 * 3600
-KEEPALIVE_S = 30
 # Un-acknowledged messages the broker may have in flight to us. Keep it equal to the broker's
 # max_inflight_messages (deploy/mosquitto/safecity.conf): Mosquitto 2.0 restores at most that
 # many in-flight messages of an offline session after a restart, so a larger window loses
 # readings when a consumer dies and the broker restarts before it returns (seen in testing).
 RECEIVE_MAXIMUM = 1000
-_PREFIX = b"safecity/v1/devices/"
-_SUFFIX = b"/telemetry"
-
-
-def device_of(topic: str) -> str | None:
-    parts = topic.split("/")
-    if (
-        len(parts) == 5
-        and parts[0] == "safecity"
-        and parts[1] == "v1"
-        and parts[2] == "devices"
-        and parts[4] == "telemetry"
-        and parts[3]
-    ):
-        return parts[3]
-    return None
-
-
-def _device_of_bytes(topic: bytes) -> str | None:
-    if not (topic.startswith(_PREFIX) and topic.endswith(_SUFFIX)):
-        return None
-    middle = topic[len(_PREFIX) : -len(_SUFFIX)]
-    if not middle or b"/" in middle:
-        return None
-    return middle.decode("utf-8", "replace")
-
-
-def topic_for(device_id: str) -> str:
-    return f"safecity/v1/devices/{device_id}/telemetry"
-
 
 Handler = Callable[[list[tuple[str | None, bytes]]], Any]
-Message = tuple[str | None, bytes, int, int]  # device, payload, packet id, QoS
-
-
-class ProtocolError(ConnectionError):
-    """The broker sent something a subscriber cannot continue from."""
-
-
-# -- packets (MQTT 5.0, OASIS standard, §3) --------------------------------------------------
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (128 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _str16(value: bytes) -> bytes:
-    return len(value).to_bytes(2, "big") + value
-
-
-def _read_varint(buf: bytes, i: int) -> tuple[int, int] | None:
-    """(value, next index), or None when the buffer ends first."""
-    value, shift = 0, 0
-    while i < len(buf):
-        byte = buf[i]
-        value |= (byte & 127) << shift
-        i += 1
-        if byte < 128:
-            return value, i
-        shift += 7
-        if shift > 21:
-            raise ProtocolError("malformed variable byte integer")
-    return None
-
-
-def connect_packet(
-    client_id: str,
-    username: str | None,
-    password: str | None,
-    receive_maximum: int,
-    protocol: int = 5,
-) -> bytes:
-    """MQTT 5 (session expiry, Receive Maximum) or 3.1.1 (protocol 4: no properties; a session
-    without clean session lasts until the broker's own expiry)."""
-    if protocol == 5:
-        props = (
-            b"\x11"
-            + SESSION_EXPIRY_S.to_bytes(4, "big")
-            + b"\x21"
-            + receive_maximum.to_bytes(2, "big")
-        )
-        props = varint(len(props)) + props
-    else:
-        props = b""
-    flags = 0  # clean start / clean session off: resume the session and what was queued for it
-    payload = _str16(client_id.encode())
-    if username:
-        flags |= 0x80
-        payload += _str16(username.encode())
-        if password is not None:
-            flags |= 0x40
-            payload += _str16(password.encode())
-    var = b"\x00\x04MQTT" + bytes([protocol, flags]) + KEEPALIVE_S.to_bytes(2, "big") + props
-    return b"\x10" + varint(len(var) + len(payload)) + var + payload
-
-
-def subscribe_packet(topic_filter: str, packet_id: int = 1, protocol: int = 5) -> bytes:
-    props = b"\x00" if protocol == 5 else b""  # MQTT 5: empty property list
-    body = packet_id.to_bytes(2, "big") + props + _str16(topic_filter.encode()) + b"\x01"
-    return b"\x82" + varint(len(body)) + body
-
-
-def puback_packets(mids: list[int]) -> bytes:
-    """PUBACK with reason Success and no properties is 4 bytes in MQTT 5 (§3.4.2.1)."""
-    return b"".join(b"\x40\x02" + m.to_bytes(2, "big") for m in mids)
-
-
-def parse(buf: bytes, out: list[Message], v5: bool = True) -> tuple[int, list[tuple[int, bytes]]]:
-    """Parse whole packets from buf: PUBLISH goes to `out`; returns (bytes used, other packets).
-    v5=False: MQTT 3.1.1, where PUBLISH has no properties."""
-    i, n = 0, len(buf)
-    others: list[tuple[int, bytes]] = []
-    append = out.append
-    while i + 1 < n:
-        head = buf[i]
-        got = _read_varint(buf, i + 1)
-        if got is None:
-            break
-        length, j = got
-        end = j + length
-        if end > n:
-            break
-        if head >> 4 == 3:
-            t_end = j + 2 + ((buf[j] << 8) | buf[j + 1])
-            qos = (head >> 1) & 3
-            k, mid = t_end, 0
-            if qos:
-                mid = (buf[k] << 8) | buf[k + 1]
-                k += 2
-            if v5:
-                props = _read_varint(buf, k)
-                if props is None:
-                    raise ProtocolError("truncated PUBLISH properties")
-                k = props[1] + props[0]
-            append((_device_of_bytes(buf[j + 2 : t_end]), buf[k:end], mid, qos))
-        else:
-            others.append((head >> 4, buf[j:end]))
-        i = end
-    return i, others
-
-
-def _connack_refusal(body: bytes, protocol: int) -> str | None:
-    """Why the broker refused the connection, or None when it accepted."""
-    if len(body) < 2:
-        return "MQTT connect refused: short CONNACK"
-    if protocol == 5 and len(body) == 2:
-        # A 3.1.1 broker answers an MQTT 5 CONNECT with its own 2-byte CONNACK, code 1.
-        return (
-            "MQTT connect refused: the broker does not speak MQTT 5 (NATS Server's MQTT "
-            "listener: set SAFECITY_MONITORING_MQTT_PROTOCOL=4)"
-        )
-    code = body[1]
-    if (protocol == 5 and code >= 0x80) or (protocol == 4 and code != 0):
-        return f"MQTT connect refused, reason {code:#04x}"
-    return None
+_connack_refusal = connack_refusal  # the name the 3.1.1 tests know it by
 
 
 # -- the consumer -----------------------------------------------------------------------------
@@ -270,7 +126,7 @@ class Consumer:
             )
         )
         connack, after = self._read_packet(sock, 2)
-        refused = _connack_refusal(connack, self.protocol)
+        refused = connack_refusal(connack, self.protocol)
         if refused:
             sock.close()
             raise ConnectionRefusedError(refused)
@@ -287,7 +143,7 @@ class Consumer:
             if not chunk:
                 raise ConnectionError("broker closed the connection")
             buf += chunk
-            got = _read_varint(buf, 1)
+            got = read_varint(buf, 1)
             if got is not None and len(buf) >= got[1] + got[0]:
                 if buf[0] >> 4 != kind:
                     raise ProtocolError(f"expected packet type {kind}, got {buf[0] >> 4}")

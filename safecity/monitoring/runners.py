@@ -12,14 +12,14 @@ import threading
 import time
 from typing import Any
 
-from safecity.capabilities import register_handlers
-from safecity.core.config import get_settings
+from safecity.core.config import get_settings, set_environ
 from safecity.core.db import make_engine, reset_engine
 from safecity.models_all import import_all
 from safecity.monitoring.mqtt import Consumer
 from safecity.monitoring.pipeline import Pipeline
 from safecity.monitoring.settings import MonitoringSettings, get_monitoring_settings
 from safecity.monitoring.stream import Publisher, consume, owned, partition
+from safecity.plugins import register_handlers
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def _use_database(url: str) -> None:
     database when the caller named another one (bench and tests pass a URL)."""
 
     if get_settings().database_url != url:
-        os.environ["SAFECITY_DATABASE_URL"] = url
+        set_environ("SAFECITY_DATABASE_URL", url)
         reset_engine()
 
 

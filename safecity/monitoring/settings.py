@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import ClassVar
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from safecity.core.config import SectionSettings
 
 
-class MonitoringSettings(BaseSettings):
+class MonitoringSettings(SectionSettings):
     model_config = SettingsConfigDict(env_prefix="SAFECITY_MONITORING_", extra="ignore")
+    section: ClassVar[str] = "monitoring"
 
     retention_days: float = 400  # raw readings older than this are purged and rejected
     mqtt_host: str = "127.0.0.1"

@@ -12,7 +12,6 @@ stops them.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
 import sys
@@ -28,9 +27,9 @@ import numpy as np
 from sqlalchemy import insert, select
 
 from safecity.core.db import session_scope
+from safecity.monitoring import wire
 from safecity.monitoring.demo import ALARMS, BASE, NOISE, PREFIX, demo_token, diurnal
 from safecity.monitoring.models import Sensor
-from safecity.monitoring.mqtt import topic_for
 from safecity.monitoring.settings import get_monitoring_settings
 from safecity.monitoring.stream import Publisher
 from safecity.monitoring.telemetry import hash_token
@@ -200,14 +199,9 @@ def _payloads(
     out = []
     for k, i in enumerate(idx.tolist()):
         d = f.devices[i]
-        body: dict[str, Any] = {
-            "token": demo_token(d),
-            "ts": now_ms,
-            "value": round(float(vals[k]), 4),
-        }
-        if np.isfinite(lon[k]):
-            body["lon"], body["lat"] = round(float(lon[k]), 6), round(float(lat[k]), 6)
-        out.append((d, json.dumps(body, separators=(",", ":")).encode()))
+        at = (round(float(lon[k]), 6), round(float(lat[k]), 6)) if np.isfinite(lon[k]) else None
+        value = round(float(vals[k]), 4)
+        out.append((d, wire.reading(demo_token(d), now_ms, value, *(at or (None, None)))))
     return out
 
 
@@ -217,25 +211,16 @@ class _Mqtt:
     def __init__(self) -> None:
         s = get_monitoring_settings()
         self.sock = socket.create_connection((s.mqtt_host, s.mqtt_port))
-        cid = f"safecity-sim-{int(time.time())}".encode()
-        body = b"\x00\x04MQTT\x04\x02\x00\x3c" + len(cid).to_bytes(2, "big") + cid
-        self.sock.sendall(b"\x10" + bytes([len(body)]) + body)
+        cid = f"safecity-sim-{int(time.time())}"
+        self.sock.sendall(wire.connect_packet(cid, None, None, 0, 4, clean=True, keepalive=60))
         self.sock.recv(4)
         self.mid = 0
 
     def send(self, items: list[tuple[str, bytes]]) -> None:
         out = bytearray()
         for device, payload in items:
-            t = topic_for(device).encode()
             self.mid = self.mid % 65535 + 1
-            var = len(t).to_bytes(2, "big") + t + self.mid.to_bytes(2, "big")
-            n, length = len(var) + len(payload), bytearray()
-            while True:
-                byte, n = n % 128, n // 128
-                length.append(byte | (128 if n else 0))
-                if not n:
-                    break
-            out += b"\x32" + bytes(length) + var + payload
+            out += wire.publish_packet(wire.topic_for(device).encode(), payload, self.mid)
         self.sock.sendall(out)
         self.sock.setblocking(False)
         try:

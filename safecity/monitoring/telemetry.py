@@ -15,6 +15,7 @@ import json
 import math
 import operator
 import re
+import secrets
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -43,6 +44,11 @@ REASONS = {
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """A device's credential: shown once when issued, only its hash is stored."""
+    return secrets.token_urlsafe(24)
 
 
 @dataclass(frozen=True)

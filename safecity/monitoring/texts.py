@@ -2,13 +2,9 @@
 
 TEXTS: dict[str, tuple[str, str]] = {
     "nav_mon_alarms": ("报警中心", "Alarm console"),
-    "nav_mon_sensors": ("传感器", "Sensors"),
-    "mon_sensors": ("监测传感器", "Monitoring sensors"),
     "mon_alarm_console": ("实时报警", "Live alarms"),
-    "mon_device": ("设备编号", "Device ID"),
     "mon_type": ("类型", "Type"),
     "mon_last": ("最新读数", "Latest reading"),
-    "mon_open_alarms": ("未关闭报警", "Open alarms"),
     "mon_chart": (
         "时序曲线（阈值线：蓝/黄/橙/红）",
         "Time series (threshold lines blue/yellow/orange/red)",
@@ -60,4 +56,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "mon_act_false_alarm": ("误报", "false alarm"),
     "mon_act_hidden_danger": ("转为隐患", "opened a hidden danger"),
     "mon_act_link": ("关联事件", "linked to an incident"),
+}
+
+# The audit log's names for monitoring's objects and steps (safecity_audit_objects / _steps);
+# sensors are a kind and name themselves.
+AUDIT_OBJECTS: dict[str, tuple[str, str]] = {
+    "alarm": ("报警", "alarm"),
+    "alarm_rules": ("报警规则", "alarm rules"),
+}
+AUDIT_STEPS: dict[str, tuple[str, str]] = {
+    "sensor.rotate_token": ("更换设备令牌", "rotate device token"),
+    "alarm.alarm_hidden_danger": ("报警转隐患", "alarm to hidden danger"),
+    "alarm.alarm_acknowledge": ("确认报警", "acknowledge alarm"),
+    "alarm.alarm_handle": ("处置报警", "handle alarm"),
+    "alarm.alarm_resolve": ("报警解除", "resolve alarm"),
+    "alarm.alarm_false_alarm": ("误报", "false alarm"),
+    "alarm.alarm_link": ("报警关联事件", "link alarm"),
 }

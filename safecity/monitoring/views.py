@@ -1,12 +1,13 @@
-"""Monitoring web pages: sensor list and detail (time series with thresholds), alarm console."""
+"""Monitoring web pages: the alarm console and alarm detail (the sensor pages are the sensor
+kind's generic ones, with the time-series panel of monitoring/sensor_panel.html)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import case, func, select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -15,105 +16,16 @@ from safecity.core.errors import Forbidden, Invalid
 from safecity.core.scope import Principal
 from safecity.hazards.workflow import GRADES, REPORTERS
 from safecity.monitoring import alarms as alarm_service
-from safecity.monitoring import context, links, service
+from safecity.monitoring import context, links
 from safecity.monitoring.alarms import STATUSES
 from safecity.monitoring.catalog import TYPES
-from safecity.monitoring.models import Alarm, SensorLatest
-from safecity.monitoring.pipeline import current_rules
-from safecity.monitoring.rules import LEVEL_ZH, RULE_EN, RULE_ZH, effective_rule
-from safecity.registry.models import Division
+from safecity.monitoring.models import Alarm
+from safecity.monitoring.rules import LEVEL_ZH, RULE_EN, RULE_ZH
+from safecity.plugins import hook
 from safecity.web.guard import form_data, web_user
 from safecity.web.render import lang_of, render
 
 router = APIRouter(include_in_schema=False)
-
-
-@router.get("/monitoring/sensors")
-def sensor_list(
-    request: Request,
-    q: str | None = None,
-    type: str | None = None,
-    enterprise_id: int | None = None,
-    page: int = Query(1, ge=1),
-    session: Session = Depends(db, scope="function"),
-    who: Principal = Depends(web_user),
-) -> Response:
-    result = service.list_sensors(
-        session, who, q=q, sensor_type=type or None, enterprise_id=enterprise_id, page=page, size=50
-    )
-    ids = [s.id for s in result.items]
-    latest = (
-        {
-            r.sensor_id: r
-            for r in session.scalars(select(SensorLatest).where(SensorLatest.sensor_id.in_(ids)))
-        }
-        if ids
-        else {}
-    )
-    open_alarms = (
-        dict(
-            session.execute(
-                select(Alarm.sensor_id, func.count())
-                .where(Alarm.open_key.is_not(None), Alarm.sensor_id.in_(ids))
-                .group_by(Alarm.sensor_id)
-            ).all()
-        )
-        if ids
-        else {}
-    )
-    return render(
-        request,
-        "monitoring/sensors.html",
-        page=result,
-        latest=latest,
-        open_alarms=open_alarms,
-        types=TYPES,
-        q=q or "",
-        type=type or "",
-        sensor_statuses=service.STATUSES,
-        division_names=_division_names(session),
-    )
-
-
-def _division_names(session: Session) -> dict[str, str]:
-    """Code → name: staff read 芝罘区, not 370602 (the code is on hover)."""
-    return dict(session.execute(select(Division.code, Division.name)).tuples().all())
-
-
-@router.get("/monitoring/sensors/{sensor_id}")
-def sensor_detail(
-    request: Request,
-    sensor_id: int,
-    session: Session = Depends(db, scope="function"),
-    who: Principal = Depends(web_user),
-) -> Response:
-    sensor = service.get_sensor(session, who, sensor_id)
-    _version, rule_set = current_rules(session)
-    rule = effective_rule(rule_set, sensor.sensor_type, sensor.rule_override)
-    alarms = list(
-        session.scalars(
-            select(Alarm).where(Alarm.sensor_id == sensor.id).order_by(Alarm.id.desc()).limit(20)
-        )
-    )
-    return render(
-        request,
-        "monitoring/sensor_detail.html",
-        sensor=sensor,
-        stype=TYPES.get(sensor.sensor_type),
-        rule=rule,
-        latest=session.get(SensorLatest, sensor.id),
-        alarms=alarms,
-        rule_zh=RULE_ZH,
-        rule_en=RULE_EN,
-        level_zh=LEVEL_ZH,
-        statuses=STATUSES,
-        sensor_statuses=service.STATUSES,
-        alarm_points=[
-            {"ts": a.first_ts, "value": a.value, "level": a.level}
-            for a in alarms
-            if a.first_ts is not None and a.value is not None
-        ],
-    )
 
 
 @router.get("/monitoring/alarms")
@@ -156,11 +68,8 @@ def alarm_console(
 
 
 def _can_draft(who: Principal) -> bool:
-    try:
-        from safecity.warnings.rules import DRAFTER_ROLES  # noqa: PLC0415 optional capability (ImportError when it is not installed)
-    except ImportError:  # the warnings capability is not installed
-        return False
-    return who.role in DRAFTER_ROLES
+    """Whether the warnings capability (when installed) lets ``who`` draft a warning."""
+    return bool(hook().safecity_may(who=who, step="warning.draft"))
 
 
 def _can_open_hd(who: Principal) -> bool:

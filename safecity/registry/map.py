@@ -47,7 +47,10 @@ def layer(
     kind = KINDS[name]
     model = _MODELS[name]
     props = _PROPS[name]
-    stmt = select(model).where(service.scope_clause(kind, principal), model.archived.is_(False))
+    # The columns drawn, as plain rows: a layer has thousands of features and needs no ORM objects.
+    shape = ("geometry",) if hasattr(model, "geometry") else ()
+    columns = [getattr(model, c) for c in dict.fromkeys((*props, "lon", "lat", *shape))]
+    stmt = select(*columns).where(service.scope_clause(kind, principal), model.archived.is_(False))
     if name == "divisions":
         # The city outline is drawn separately; counties and streets make the base layer.
         stmt = stmt.where(Division.level != "city")
@@ -55,24 +58,24 @@ def layer(
         column = model.code if name == "divisions" else model.division_code
         stmt = stmt.where(code_within(column, division_prefix(division)))
     features = []
-    for obj in session.scalars(stmt):
-        geometry = _geometry(obj)
+    for row in session.execute(stmt).mappings():
+        geometry = _geometry(row, bool(shape))
         if geometry is None:
             continue
         features.append(
             {
                 "type": "Feature",
                 "geometry": geometry,
-                "properties": {p: getattr(obj, p) for p in props},
+                "properties": {p: row[p] for p in props},
             }
         )
     return {"type": "FeatureCollection", "layer": name, "features": features}
 
 
-def _geometry(obj: Any) -> dict[str, Any] | None:
-    geometry = getattr(obj, "geometry", None)
+def _geometry(row: Any, has_shape: bool) -> dict[str, Any] | None:
+    geometry = row["geometry"] if has_shape else None
     if geometry:
         return geometry
-    if obj.lon is None or obj.lat is None:
+    if row["lon"] is None or row["lat"] is None:
         return None
-    return {"type": "Point", "coordinates": [obj.lon, obj.lat]}
+    return {"type": "Point", "coordinates": [row["lon"], row["lat"]]}

@@ -1,4 +1,5 @@
-"""Pydantic models for registry input, with bilingual field labels used in error messages."""
+"""Pydantic models for registry input, with bilingual field labels used in error messages, and
+the map layer answer."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, field_validator, model_validator
 from shapely.geometry import shape
 
+from safecity.core.schemas import FeatureCollection
 from safecity.core.scope import is_valid_division_code
 from safecity.core.validation import SafeInput
 from safecity.registry.rules import (
@@ -207,3 +209,10 @@ def _one_of(value: str, options: dict[str, tuple[str, str]]) -> str:
 
 
 SECTION_LETTERS = tuple(INDUSTRY_SECTIONS)
+
+
+class MapLayerOut(FeatureCollection):
+    """A registry layer of the one map: one feature per object (outline, or point where it has
+    no outline) with the few properties the map shows."""
+
+    layer: str = Field(description="divisions, grid-cells, enterprises or protected-targets")

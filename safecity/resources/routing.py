@@ -1,5 +1,7 @@
 """Travel-time questions on a RoadGraph: nearest resources, nearest source everywhere, isochrones,
-route geometry and population coverage. All shortest paths are scipy ``csgraph.dijkstra``.
+route geometry and population coverage. Single-source shortest paths are scipy
+``csgraph.dijkstra``; the nearest of many sources for every node is ``multisource`` (the same
+times, compiled, faster on a whole city).
 
 Direction is always explicit: ``TO_POINT`` — resources drive to the point (forces to an
 incident: one Dijkstra from the point on the transposed graph); ``FROM_POINT`` — from the point
@@ -21,6 +23,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from safecity.core.errors import invalid
+from safecity.resources import multisource
 from safecity.resources.roads import RoadGraph, lonlat_from_xy
 
 Direction = Literal["to_point", "from_point"]
@@ -216,7 +219,7 @@ class NearestSource:
 
     time_s: np.ndarray  # inf where no source reaches (within the limit)
     source: np.ndarray  # index into the sources given, -1 where unreached
-    predecessors: np.ndarray
+    predecessors: np.ndarray  # the previous node on the path from the source; -9999 at the ends
 
 
 def nearest_source_everywhere(
@@ -226,22 +229,25 @@ def nearest_source_everywhere(
     from_sources: bool = True,
     limit_s: float | None = None,
 ) -> NearestSource:
-    """One multi-source Dijkstra (``min_only``): e.g. the nearest fire station for every node.
+    """The nearest source for every node, e.g. the nearest fire station (``multisource``).
 
     ``from_sources`` True: time from the nearest source to each node (forces going out);
-    False: time from each node to its nearest source (people going to shelters).
+    False: time from each node to its nearest source (people going to shelters). Times are
+    identical to scipy's multi-source Dijkstra (``min_only``); on an exact tie the source
+    listed first is named (see ``multisource``).
     """
-    sources = np.asarray(source_nodes, dtype=np.int64)
+    sources = np.asarray(source_nodes, dtype=np.int64).ravel()
     if sources.size == 0:
         raise invalid("sources", "至少需要一个起点", "at least one source is needed")
+    if sources.min() < 0 or sources.max() >= graph.n_nodes:
+        raise invalid("sources", "起点不是路网中的节点", "a source is not a node of the road graph")
+    if limit_s is not None and not limit_s >= 0:
+        raise invalid("limit_s", "时间上限不能为负数", "limit_s must not be negative")
     matrix = graph.forward if from_sources else graph.backward
     limit = np.inf if limit_s is None else float(limit_s)
-    dist, pred, src = dijkstra(
-        matrix, indices=sources, min_only=True, limit=limit, return_predecessors=True
+    dist, which, pred = multisource.nearest_source(
+        matrix.indptr, matrix.indices, matrix.data, sources, limit
     )
-    position = np.full(graph.n_nodes, -1, dtype=np.int64)
-    position[sources[::-1]] = np.arange(sources.size - 1, -1, -1)  # first listed wins a tie
-    which = np.where(src >= 0, position[np.maximum(src, 0)], -1)
     return NearestSource(time_s=dist, source=which, predecessors=pred)
 
 

@@ -35,10 +35,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from itertools import pairwise
 from typing import Any
 
+from safecity.core.clock import BEIJING
 from safecity.response.errors import FieldError, ResponseInputError, require_aware
 from safecity.response.grading import parse_grade
 
@@ -54,7 +55,7 @@ __all__ = [
     "top_level",
 ]
 
-CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
+CHINA_STANDARD_TIME = BEIJING  # UTC+8, no daylight saving: the platform's one zone
 UNIT_HEAD_LIMIT = timedelta(hours=1)  # art. 9
 STEP_LIMIT = timedelta(hours=2)  # art. 11
 DEFAULT_FOLLOWUP_GRACE = timedelta(hours=24)  # "及时" — SafeCity's choice

@@ -69,7 +69,14 @@ LEVELS: dict[str, tuple[str, str]] = {
     "IV": ("Ⅳ级响应", "level IV"),
 }
 _ALARM = {"blue": 1, "yellow": 2, "orange": 3, "red": 4}
+_ALARM_NAMES = {
+    "blue": ("蓝色", "blue"),
+    "yellow": ("黄色", "yellow"),
+    "orange": ("橙色", "orange"),
+    "red": ("红色", "red"),
+}
 _GRADE = {g.key: g.rank for g in GRADES}
+_GRADE_NAMES = {g.key: (g.zh, g.en) for g in GRADES}
 
 # field → (zh, en, kind); kind decides which ops and values are allowed
 FIELDS: dict[str, tuple[str, str, str]] = {
@@ -112,9 +119,33 @@ class Leaf:
     shown: Any  # as the plan wrote it, for the explanation
 
     def describe(self) -> tuple[str, str]:
-        fzh, fen, _ = FIELDS[self.field]
+        fzh, fen, kind = FIELDS[self.field]
         ozh, oen = OPS[self.op]
-        return f"{fzh}{ozh}{self.shown}", f"{fen} {oen} {self.shown}"
+        zh_value, en_value = _shown(kind, self.shown)
+        return f"{fzh}{ozh}{zh_value}", f"{fen} {oen} {en_value}"
+
+
+def _shown(kind: str, shown: Any) -> tuple[str, str]:
+    """A rule's value as people read it: 事故灾难 rather than accident_disaster."""
+    values = shown if isinstance(shown, list | tuple) else [shown]
+    zh: list[str] = []
+    en: list[str] = []
+    for v in values:
+        if kind == "type" and isinstance(v, str) and classes.get(v) is not None:
+            t = classes.get(v)
+            assert t is not None
+            zh.append(t.zh)
+            en.append(t.en)
+        elif kind == "alarm" and isinstance(v, str) and v in _ALARM_NAMES:
+            zh.append(_ALARM_NAMES[v][0])
+            en.append(_ALARM_NAMES[v][1])
+        elif kind == "grade" and isinstance(v, str) and v in _GRADE_NAMES:
+            zh.append(_GRADE_NAMES[v][0])
+            en.append(_GRADE_NAMES[v][1])
+        else:
+            zh.append(str(v))
+            en.append(str(v))
+    return "、".join(zh), ", ".join(en)
 
 
 @dataclass(frozen=True)
@@ -276,6 +307,16 @@ def _eval(
     return node.mode == "all", hits
 
 
+def _words(node: Node) -> tuple[str, str]:
+    if isinstance(node, Leaf):
+        return node.describe()
+    parts = [_words(kid) for kid in node.items]
+    zh_sep, en_sep = ("，或", " or ") if node.mode == "any" else ("，且", " and ")
+    zh = zh_sep.join(p[0] for p in parts)
+    en = en_sep.join(p[1] for p in parts)
+    return (f"（{zh}）", f"({en})") if len(parts) > 1 else (zh, en)
+
+
 @dataclass(frozen=True)
 class Proposal:
     level: str | None
@@ -356,6 +397,16 @@ class TriggerRules:
         order = list(LEVELS)
         return cls(tuple(sorted(out, key=lambda p: order.index(p[0]))))
 
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(level, zh, en) of every level's condition in words, for people reading the plan."""
+        out = []
+        for level, node in self.levels:
+            zh, en = _words(node)
+            if isinstance(node, Group) and len(node.items) > 1:  # no brackets around the whole
+                zh, en = zh[1:-1], en[1:-1]
+            out.append((level, zh, en))
+        return out
+
     def propose(self, incident: Mapping[str, Any]) -> Proposal:
         """The most severe level whose condition the incident meets (a proposal only)."""
         if not isinstance(incident, Mapping):
@@ -433,8 +484,9 @@ def _due(
         due,
         overdue,
         days_left,
-        f"{what[0]}{state_zh}：{rule[0]}，应于 {due.isoformat()} 前完成",
-        f"{what[1]} {state_en}: {rule[1]}, due by {due.isoformat()}",
+        # the day in the caller's zone (pass Beijing times for Beijing dates)
+        f"{what[0]}{state_zh}：{rule[0]}，应于 {due.date().isoformat()} 前完成",
+        f"{what[1]} {state_en}: {rule[1]}, due by {due.date().isoformat()}",
     )
 
 

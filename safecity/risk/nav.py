@@ -1,4 +1,4 @@
-"""Menu entries of the risk capability (safecity/risk/views.py), in menu order: (href, text
+"""Menu entries of the risk capability (pages in safecity/risk/*/views.py), in menu order: (href, text
 key, who may open it — see safecity/web/access.py)."""
 
 from safecity.web.access import May, analysis, staff
@@ -11,3 +11,16 @@ NAV: tuple[tuple[str, str, May], ...] = (
     ("/risk/white-paper", "nav_white_paper", analysis),
     ("/risk/calculator", "nav_risk_calc", analysis),
 )
+
+# Layers on the one map (一张图): (name, GeoJSON URL, Chinese, English).
+MAP_LAYERS: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "risk-districts",
+        "/api/v1/risk/map?unit=district",
+        "区县风险等级（四色）",
+        "District risk level",
+    ),
+    ("risk-hazards", "/api/v1/risk/map/hazards", "重大危险源", "Major hazard installations"),
+)
+
+START_PAGES = {"risk_analyst": "/risk/lists"}  # the four lists the analyst keeps

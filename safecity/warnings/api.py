@@ -3,7 +3,6 @@ targeting and coverage. Thin: HTTP in, service call, HTTP out."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Any, Literal
 
@@ -12,16 +11,29 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safecity.core.apidoc import json_body
 from safecity.core.clock import utcnow
 from safecity.core.config import get_settings, public_base_url
 from safecity.core.db import _factory
 from safecity.core.deps import db, now, optional_principal, principal
 from safecity.core.errors import NotFound, invalid
-from safecity.core.loops import PeriodicTask
 from safecity.core.scope import Principal
 from safecity.registry.models import Division
 from safecity.warnings import alarms, cap, dispatch, service
 from safecity.warnings.models import Warning
+from safecity.warnings.schemas import (
+    CancelIn,
+    CapImportOut,
+    CoverageMonths,
+    CoverageOut,
+    FeatureCollection,
+    RequeuedOut,
+    TargetingOut,
+    WarningIn,
+    WarningList,
+    WarningOut,
+    WarningPatch,
+)
 
 router = APIRouter(prefix="/api/v1/warnings", tags=["warnings"])
 CAP_MEDIA = "application/cap+xml"
@@ -72,20 +84,22 @@ def list_(
     msg_type: Literal["Alert", "Update", "Cancel", "Ack", "Error"] | None = None,
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:
+) -> WarningList:
     rows = service.list_warnings(
         session, who, status=status, kind=kind, level=level, msg_type=msg_type
     )
     return {"total": len(rows), "items": [service.to_dict(w) for w in rows]}
 
 
-@router.post("", status_code=201, summary="Draft a warning (起草预警)")
+@router.post(
+    "", status_code=201, summary="Draft a warning (起草预警)", openapi_extra=json_body(WarningIn)
+)
 def create(
     data: dict[str, Any] = Body(...),
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> WarningOut:
     return service.to_dict(service.create_warning(session, who, data, at))
 
 
@@ -125,12 +139,12 @@ def public(
     division: str | None = None,
     session: Session = Depends(db, scope="function"),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> FeatureCollection:
     return service.public_geojson(session, division, at)
 
 
 @router.get("/divisions", summary="City and county outlines for the public warning map")
-def division_outlines(session: Session = Depends(db, scope="function")) -> dict[str, Any]:
+def division_outlines(session: Session = Depends(db, scope="function")) -> FeatureCollection:
 
     rows = session.execute(
         select(Division.code, Division.name, Division.geometry).where(
@@ -157,7 +171,7 @@ async def import_cap(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> CapImportOut:
     data = await _read_upload(request)
     return service.import_cap(session, who, data, at).as_dict()
 
@@ -190,7 +204,7 @@ def coverage(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> CoverageMonths:
     return {"months": service.monthly_coverage(session, who, at, months)}
 
 
@@ -199,18 +213,18 @@ def get(
     warning_id: str,
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:
+) -> WarningOut:
     return service.to_dict(service.get_warning(session, who, warning_id))
 
 
-@router.patch("/{warning_id}", summary="Edit a draft")
+@router.patch("/{warning_id}", summary="Edit a draft", openapi_extra=json_body(WarningPatch))
 def edit(
     warning_id: str,
     data: dict[str, Any] = Body(...),
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> WarningOut:
     return service.to_dict(service.edit_warning(session, who, warning_id, data, at))
 
 
@@ -241,7 +255,7 @@ def targeting_(
     warning_id: str,
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:
+) -> TargetingOut:
     return service.preview_targeting(session, who, warning_id)
 
 
@@ -250,7 +264,7 @@ def deliveries(
     warning_id: str,
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
-) -> dict[str, Any]:
+) -> CoverageOut:
     return service.coverage_of(session, service.get_warning(session, who, warning_id))
 
 
@@ -260,7 +274,7 @@ def submit(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> WarningOut:
     return service.to_dict(service.submit(session, who, warning_id, at))
 
 
@@ -270,7 +284,7 @@ def approve(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> WarningOut:
     return service.to_dict(service.approve(session, who, warning_id, at))
 
 
@@ -280,7 +294,7 @@ def reject(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> WarningOut:
     return service.to_dict(service.approve(session, who, warning_id, at, reject=True))
 
 
@@ -291,7 +305,7 @@ def issue(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> WarningOut:
     w, fresh = service.issue(session, who, warning_id, at)
     session.commit()
     if fresh:
@@ -303,6 +317,7 @@ def issue(
     "/{warning_id}/update",
     status_code=201,
     summary="Start an update (new draft, msgType Update, referencing this warning)",
+    openapi_extra=json_body(WarningPatch, required=False),
 )
 def update(
     warning_id: str,
@@ -310,11 +325,15 @@ def update(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> WarningOut:
     return service.to_dict(service.start_update(session, who, warning_id, at, data))
 
 
-@router.post("/{warning_id}/cancel", summary="Lift an issued warning (msgType Cancel)")
+@router.post(
+    "/{warning_id}/cancel",
+    summary="Lift an issued warning (msgType Cancel)",
+    openapi_extra=json_body(CancelIn, required=False),
+)
 def cancel(
     warning_id: str,
     tasks: BackgroundTasks,
@@ -322,7 +341,7 @@ def cancel(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> WarningOut:
     note = str((data or {}).get("note") or "")[:2000]
     msg = service.cancel(session, who, warning_id, at, note)
     session.commit()
@@ -337,35 +356,9 @@ def retry(
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
     at: datetime = Depends(now),
-) -> dict[str, Any]:
+) -> RequeuedOut:
     count = service.retry_failed(session, who, warning_id, at)
     session.commit()
     if count:
         dispatch_soon(tasks)
     return {"requeued": count}
-
-
-# Inside `safecity serve` the delivery worker retries failed channels and expires old warnings,
-# so a single-process install needs no separate `safecity warnings dispatch --loop`.
-_dispatchers: list[Any] = []
-
-
-def _start_dispatcher() -> None:
-
-    interval = float(os.environ.get("SAFECITY_WARNINGS_DISPATCH_INTERVAL_SECONDS", "15"))
-    if interval <= 0:
-        return
-    task = PeriodicTask(
-        "warnings-dispatch", lambda: dispatch.expire_and_dispatch(_factory(), utcnow), interval
-    )
-    task.start()
-    _dispatchers.append(task)
-
-
-def _stop_dispatchers() -> None:
-    while _dispatchers:
-        _dispatchers.pop().stop()
-
-
-router.add_event_handler("startup", _start_dispatcher)
-router.add_event_handler("shutdown", _stop_dispatchers)

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
 from lxml import etree
 
+from safecity.core.clock import BEIJING
 from safecity.core.errors import FieldError, Invalid
 
 CAP12 = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -29,7 +30,6 @@ CAP_NAMESPACES = {CAP12: "1.2", CAP11: "1.1", CAP10: "1.0"}
 ATOM = "http://www.w3.org/2005/Atom"
 XSD_PATH = Path(__file__).parent / "data" / "cap12.xsd"
 MAX_BYTES = 2 * 1024 * 1024  # a real alert is a few kB; a feed of a hundred alerts well under 2 MB
-BEIJING = timezone(timedelta(hours=8))
 GEOCODE_DIVISION = "GB/T2260"  # valueName of geocodes carrying GB/T 2260 division codes
 
 LEVELS = ("blue", "yellow", "orange", "red")

@@ -1,5 +1,9 @@
 """Release channels: a delivery row per (message, channel, target) and a dispatcher that sends them.
 
+The channels themselves (email, SMS, webhook, broadcast, a city's own gateway) are the platform's
+notification service (``safecity.core.notify``); what is warning-specific lives here: the CAP
+message they carry, the web page channel, who the targets are, and the delivery rows.
+
 Deliveries are rows with a status, so a crash or restart loses nothing: `dispatch_pending`
 (the `safecity warnings dispatch` command, and a background task after each issue) picks up
 whatever is pending, due for retry, or was left half-sent. One channel failing never stops
@@ -9,18 +13,16 @@ the others: each delivery is sent and recorded on its own.
 from __future__ import annotations
 
 import logging
-import smtplib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any, Protocol
 
-import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from safecity.core import notify
+from safecity.core.config import get_settings
 from safecity.warnings.models import Delivery, Warning
 from safecity.warnings.settings import WarningSettings, get_warning_settings
 
@@ -46,7 +48,9 @@ DELIVERY_STATUSES: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class Message:
-    """What a channel needs, copied out of the database so sending holds no transaction."""
+    """What a channel needs, copied out of the database so sending holds no transaction. It
+    has the fields of a ``notify.Message`` too (as properties), so the notification service's
+    channels send it as they send any other message."""
 
     warning_id: int
     msg_type: str
@@ -57,12 +61,41 @@ class Message:
     cap_xml: str
     population: int
 
+    @property
+    def title(self) -> str:
+        return self.headline
 
-@dataclass(frozen=True)
-class Result:
-    status: str  # sent | logged | failed
-    reached: int = 0
-    error: str = ""
+    @property
+    def body(self) -> str:
+        return "\n\n".join(p for p in (self.headline, self.description, self.instruction) if p)
+
+    @property
+    def link(self) -> str:
+        return ""
+
+    @property
+    def kind(self) -> str:
+        return f"warning_{self.msg_type.lower()}"
+
+    @property
+    def attachments(self) -> tuple[notify.Attachment, ...]:
+        name = f"warning-{self.warning_id}.xml"
+        return (notify.Attachment(name, "application/cap+xml", self.cap_xml.encode("utf-8")),)
+
+    @property
+    def payload(self) -> bytes:
+        return self.cap_xml.encode("utf-8")
+
+    @property
+    def content_type(self) -> str:
+        return "application/cap+xml"
+
+    @property
+    def audience(self) -> int:
+        return self.population
+
+
+Result = notify.Result
 
 
 class Channel(Protocol):
@@ -72,87 +105,38 @@ class Channel(Protocol):
 class WebChannel:
     """The public page and the map read issued warnings straight from the store."""
 
+    name = "web"
+
     def send(self, message: Message, target: str) -> Result:
         return Result("sent", 0)
 
 
-class LoggingChannel:
-    """SMS, broadcast and sirens until a gateway is configured: log the text, count the area."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def send(self, message: Message, target: str) -> Result:
-        log.warning(
-            "[%s] %s %s — %s", self.name, message.msg_type, message.headline, message.instruction
-        )
-        return Result("logged", message.population)
+# SMS, broadcast and sirens until a gateway is plugged in: log the text, count the area.
+LoggingChannel = notify.LogChannel
+# HTTP POST of the CAP XML (the message's payload), retried with backoff inside one attempt.
+WebhookChannel = notify.WebhookChannel
 
 
-class WebhookChannel:
-    """HTTP POST of the CAP XML, retried with exponential backoff inside one attempt."""
+class EmailChannel(notify.EmailChannel):
+    """Email with the CAP XML attached, through the [warnings] SMTP server when one is set,
+    else the platform's (SAFECITY_SMTP_*)."""
 
-    def __init__(
-        self,
-        attempts: int = 3,
-        backoff: float = 0.5,
-        timeout: float = 5.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.attempts, self.backoff, self.timeout, self.sleep = attempts, backoff, timeout, sleep
-
-    def send(self, message: Message, target: str) -> Result:
-        error = ""
-        with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
-            for attempt in range(self.attempts):
-                if attempt:
-                    self.sleep(self.backoff * 2 ** (attempt - 1))
-                try:
-                    resp = client.post(
-                        target,
-                        content=message.cap_xml.encode("utf-8"),
-                        headers={"Content-Type": "application/cap+xml"},
-                    )
-                except httpx.HTTPError as exc:
-                    error = f"{type(exc).__name__}: {exc}"
-                    continue
-                if resp.status_code < 300:
-                    return Result("sent", 0)
-                error = f"HTTP {resp.status_code}"
-        return Result("failed", 0, error)
-
-
-class EmailChannel:
     def __init__(self, settings: WarningSettings) -> None:
-        self.s = settings
-
-    def send(self, message: Message, target: str) -> Result:
-        recipients = [r for r in target.split(",") if r.strip()]
-        mail = EmailMessage()
-        mail["Subject"] = message.headline
-        mail["From"] = self.s.email_from
-        mail["To"] = ", ".join(recipients)
-        mail.set_content(f"{message.headline}\n\n{message.description}\n\n{message.instruction}\n")
-        mail.add_attachment(
-            message.cap_xml.encode("utf-8"),
-            maintype="application",
-            subtype="cap+xml",
-            filename=f"warning-{message.warning_id}.xml",
-        )
-        try:
-            with smtplib.SMTP(self.s.smtp_host, self.s.smtp_port, timeout=10) as smtp:
-                if self.s.smtp_starttls:
-                    smtp.starttls()
-                if self.s.smtp_user:
-                    smtp.login(self.s.smtp_user, self.s.smtp_password)
-                refused = smtp.send_message(mail, to_addrs=recipients)
-        except (OSError, smtplib.SMTPException) as exc:
-            return Result("failed", 0, f"{type(exc).__name__}: {exc}")
-        return Result("sent", len(recipients) - len(refused))
+        if settings.smtp_host:
+            super().__init__(settings.smtp_host, settings.smtp_port, settings.smtp_user,
+                             settings.smtp_password, settings.email_from, settings.smtp_starttls)  # fmt: skip
+        else:
+            core = get_settings()
+            super().__init__(core.smtp_host, core.smtp_port, core.smtp_user, core.smtp_password,
+                             settings.email_from, core.smtp_starttls)  # fmt: skip
 
 
 def adapters(settings: WarningSettings) -> dict[str, Channel]:
-    return {
+    """Every channel a warning can go out on: the notification service's (a city's plug-in
+    channel replaces a built-in of the same name, and adds its own names), with the web page
+    and the warning settings' webhook and email."""
+    out: dict[str, Channel] = {name: ch for name, ch in notify.builtin_channels().items()}
+    out |= {
         "web": WebChannel(),
         "webhook": WebhookChannel(
             settings.webhook_attempts,
@@ -160,18 +144,22 @@ def adapters(settings: WarningSettings) -> dict[str, Channel]:
             settings.webhook_timeout_seconds,
         ),
         "email": EmailChannel(settings),
-        "sms": LoggingChannel("sms"),
-        "broadcast": LoggingChannel("broadcast"),
-        "siren": LoggingChannel("siren"),
     }
+    for ch in notify.plugin_channels():
+        out[ch.name] = ch
+    return out
 
 
 def targets(channel: str, settings: WarningSettings) -> list[str]:
     if channel == "webhook":
         return list(settings.webhook_urls)
     if channel == "email":
-        return [",".join(settings.email_to)] if settings.smtp_host and settings.email_to else []
+        smtp = settings.smtp_host or get_settings().smtp_host
+        return [",".join(settings.email_to)] if smtp and settings.email_to else []
     if channel in ("web", "sms", "broadcast", "siren"):
+        return ["public"]
+    # A city's own channel (a plug-in) listed in the settings reaches the public of the area.
+    if any(getattr(ch, "name", None) == channel for ch in notify.plugin_channels()):
         return ["public"]
     return []
 

@@ -27,10 +27,10 @@ def register(app: typer.Typer) -> None:
 
         Exits 1 when the file is refused (dry run or not), 0 when it is accepted.
         """
-        from safecity.cli import _operator  # noqa: PLC0415 cycle: safecity.cli mounts these commands
         from safecity.core.clock import utcnow  # noqa: PLC0415 CLI start-up: each command loads only what it needs
         from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
         from safecity.core.errors import Invalid  # noqa: PLC0415 CLI start-up: each command loads only what it needs
+        from safecity.core.scope import operator  # noqa: PLC0415 CLI start-up: each command loads only what it needs
         from safecity.warnings import cap, service  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
         data = file.read_bytes()
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         try:
             with session_scope() as session:
-                report = service.import_cap(session, _operator(), data, utcnow())
+                report = service.import_cap(session, operator(), data, utcnow())
                 if dry_run:  # the same checks and report as a real import, then nothing kept
                     session.rollback()
         except Invalid as exc:
@@ -61,15 +61,19 @@ def register(app: typer.Typer) -> None:
         interval: float = typer.Option(5.0, help="Seconds between runs with --loop."),
     ) -> None:
         """Send pending deliveries and expire warnings past their time; resumes after restarts."""
+        from safecity.core import jobs  # noqa: PLC0415 CLI start-up: each command loads only what it needs
         from safecity.core.clock import utcnow  # noqa: PLC0415 CLI start-up: each command loads only what it needs
-        from safecity.core.db import _factory  # noqa: PLC0415 CLI start-up: each command loads only what it needs
         from safecity.warnings import dispatch  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
+        job = jobs.Job("warnings.dispatch", interval, dispatch.dispatch_job)
         while True:
-            counts = dispatch.expire_and_dispatch(_factory(), utcnow)
-            typer.echo(json.dumps(counts, ensure_ascii=False))
+            # The job runner's form: a failing round is logged and the loop goes on.
+            outcome = jobs.run(job, utcnow())
+            typer.echo(
+                json.dumps(outcome.result if outcome.ok else outcome.as_dict(), ensure_ascii=False)
+            )
             if not loop:
-                return
+                raise typer.Exit(0 if outcome.ok else 1)
             time.sleep(interval)
 
     @warnings_app.command("export")

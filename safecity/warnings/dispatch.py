@@ -10,7 +10,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from safecity.core.jobs import Job, ticking, transactions
 from safecity.warnings import channels, service
+from safecity.warnings.settings import WarningSettings
 
 
 def expire_and_dispatch(
@@ -22,3 +24,15 @@ def expire_and_dispatch(
     counts = channels.dispatch_pending(session_factory, now, **kw)
     counts["expired"] = expired
     return counts
+
+
+def dispatch_job(session: Session, now: datetime) -> dict[str, int]:
+    """The job runner's round: each step its own transaction on the job's session, each
+    delivery stamped with the time it really went out."""
+    return expire_and_dispatch(transactions(session), ticking(now))  # type: ignore[arg-type]
+
+
+def declared() -> list[Job]:
+    # Read afresh: the interval is taken when a server starts, not when settings were cached.
+    interval = WarningSettings().dispatch_interval_seconds
+    return [Job("warnings.dispatch", interval, dispatch_job, "预警到期与发送 expiry, deliveries")]

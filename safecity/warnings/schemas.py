@@ -1,4 +1,5 @@
-"""Input models of the warnings API (validated into bilingual 422 errors by the service)."""
+"""Bodies of the warnings API: inputs (validated into bilingual 422 errors by the service) and
+answers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
+from safecity.core.schemas import FeatureCollection, IsoTime, Out  # noqa: F401 FeatureCollection: for the api
 from safecity.core.validation import SafeInput
 from safecity.warnings.rules import EVENT_TYPES
 
@@ -66,3 +68,147 @@ class WarningIn(SafeInput):
         if self.expires and start and self.expires <= start:
             raise ValueError("失效时间必须晚于生效/开始时间|expires must be after effective/onset")
         return self
+
+
+class WarningPatch(SafeInput):
+    """Edit a draft, or start an update from an issued warning: any content field of
+    ``WarningIn``; the rest is kept (the merged whole is validated as ``WarningIn``)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    event_type: EventType | None = None
+    level: Level | None = None
+    headline: str | None = Field(default=None, min_length=2, max_length=300)
+    description: str | None = Field(default=None, min_length=2, max_length=4000)
+    instruction: str | None = Field(default=None, max_length=2000)
+    headline_en: str | None = Field(default=None, max_length=300)
+    description_en: str | None = Field(default=None, max_length=4000)
+    instruction_en: str | None = Field(default=None, max_length=2000)
+    areas: list[dict[str, Any]] | None = None
+    division_code: str | None = Field(default=None, pattern=r"^\d{6}(\d{3}){0,2}$")
+    effective: datetime | None = None
+    onset: datetime | None = None
+    expires: datetime | None = None
+
+
+class CancelIn(SafeInput):
+    note: str = Field(default="", max_length=2000, description="why it is lifted (kept in audit)")
+
+
+# ---------------------------------------------------------------- answers
+
+
+class WarningOut(Out):
+    id: int
+    kind: str = Field(description="local | external")
+    status: str
+    msg_type: str
+    identifier: str | None
+    sender: str | None
+    sender_name: str | None
+    sent: IsoTime | None
+    references: str | None
+    previous_id: int | None
+    event_type: str
+    level: str
+    headline: str
+    description: str
+    instruction: str | None
+    headline_en: str | None
+    description_en: str | None
+    instruction_en: str | None
+    areas: list[dict[str, Any]]
+    division_code: str
+    effective: IsoTime | None
+    onset: IsoTime | None
+    expires: IsoTime | None
+    alarm_id: str | None
+    incident_id: str | None
+    risk_id: str | None
+    auto: bool | None
+    created_by: str | None
+    created_at: IsoTime | None
+    updated_at: IsoTime | None
+    submitted_by: str | None
+    approved_by: str | None
+    approved_at: IsoTime | None
+    issued_by: str | None
+    issued_at: IsoTime | None
+    closed_at: IsoTime | None
+    targeting: dict[str, Any] | None
+    cap_url: str | None
+    already_issued: bool | None = Field(None, description="issue: it had been issued before")
+
+
+class WarningList(Out):
+    total: int
+    items: list[WarningOut]
+
+
+class TargetingOut(Out):
+    grid_cells: int
+    grid_cells_partial: int
+    population: int
+    divisions: Any
+    protected_targets: int
+    protected_by_type: dict[str, Any]
+    people_in_targets: int
+    enterprises: int
+    enterprises_by_kind: dict[str, Any]
+    target_ids: list[int]
+    enterprise_ids: list[int]
+    area_km2: float
+
+
+class DeliveryOut(Out):
+    id: int
+    channel: str
+    target: str
+    status: str
+    attempts: int
+    next_attempt_at: IsoTime | None
+    last_error: str | None
+    reached: int | None
+    sent_at: IsoTime | None
+    updated_at: IsoTime | None
+
+
+class CoverageOut(Out):
+    population: int
+    reached: dict[str, int] = Field(description="people reached per channel, logged ones too")
+    confirmed: dict[str, int] = Field(description="people reached per channel, gateways only")
+    best_reached: int
+    coverage: float | None
+    best_simulated: int
+    coverage_simulated: float | None
+    deliveries: list[DeliveryOut]
+
+
+class MonthCoverage(Out):
+    month: str = Field(description="YYYY-MM, Beijing calendar")
+    warnings: int
+    major: int
+    population: int
+    reached: int
+    simulated: int
+    coverage: float | None
+    coverage_simulated: float | None
+
+
+class CoverageMonths(Out):
+    months: list[MonthCoverage]
+
+
+class CapImportOut(Out):
+    created: list[int]
+    unchanged: list[str]
+    referenced: list[int]
+    cancelled: list[int]
+    superseded: list[int]
+    recorded: list[int]
+    unknown_references: list[str]
+    not_applied: list[dict[str, str]]
+
+
+class RequeuedOut(Out):
+    requeued: int

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from shapely.geometry import mapping, shape
+from shapely.geometry import Point, mapping, shape
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -95,6 +95,24 @@ def get_warning(session: Session, who: Principal, warning_id: Any) -> Warning:
     return w
 
 
+def in_force(session: Session, who: Principal, now: datetime, limit: int = 200) -> list[Warning]:
+    """Issued (or received) warnings in force that the caller may see: the newest ``limit``,
+    most severe first, then newest first (the city's vital signs)."""
+    stmt = (
+        select(Warning)
+        .where(
+            scope_clause(who),
+            Warning.status.in_(("issued", "external")),
+            (Warning.expires.is_(None)) | (Warning.expires > now),
+        )
+        .order_by(Warning.issued_at.desc())
+    )
+    items = list(session.scalars(stmt.limit(limit)))
+    rank = {lv: i for i, lv in enumerate(("red", "orange", "yellow", "blue"))}
+    items.sort(key=lambda w: (rank.get(w.level, 9), -(_aware(w.issued_at) or now).timestamp()))
+    return items
+
+
 def current_public(session: Session, division: str | None, now: datetime) -> list[Warning]:
     """Issued and imported warnings in force now for a division (no login needed).
 
@@ -145,6 +163,63 @@ def public_geojson(session: Session, division: str | None, now: datetime) -> dic
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def covering(
+    session: Session, who: Principal, lon: float, lat: float, now: datetime, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Warnings in force whose area covers the point, most severe first: those the caller may
+    see, and — as the public page shows them to everyone there — those the divisions above the
+    caller's issued. Each with its area as GeoJSON (simplified for a map)."""
+    if not who.can_read():
+        return []
+    visible = or_(
+        scope_clause(who),
+        Warning.division_code.in_(_ancestors(who.division_code) or [""]),
+    )
+    stmt = select(Warning).where(
+        visible,
+        Warning.status.in_(("issued", "external")),
+        Warning.msg_type != "Cancel",
+        or_(Warning.expires.is_(None), Warning.expires > now),
+    )
+    point = Point(lon, lat)
+    rank = {lv: i for i, lv in enumerate(("red", "orange", "yellow", "blue"))}
+    out = []
+    for w in session.scalars(stmt.order_by(Warning.id.desc()).limit(500)):
+        geom = geometry_of(session, rules.areas_from_json(w.areas))
+        if geom.is_empty or not geom.covers(point):
+            continue
+        zh, en, _cat = rules.EVENT_TYPES.get(w.event_type, rules.EVENT_TYPES["other"])
+        out.append(
+            {
+                "kind": "warning",
+                "id": w.id,
+                "name": w.headline,
+                "lon": lon,
+                "lat": lat,
+                "distance_m": 0,
+                "detail": {
+                    "level": w.level,
+                    "event_zh": zh,
+                    "event_en": en,
+                    "headline_en": w.headline_en,
+                    "division_code": w.division_code,
+                    "sent": _iso(w.sent or w.issued_at),
+                    "expires": _iso(w.expires),
+                    "areas": [a.get("desc") for a in w.areas],
+                },
+                "geometry": mapping(geom.simplify(0.0005, preserve_topology=True)),
+                "href": f"/warnings/{w.id}" if _visible(who, w) else f"/public/warnings/{w.id}",
+            }
+        )
+    out.sort(key=lambda i: (rank.get(i["detail"]["level"], 9), -i["id"]))
+    return out[:limit]
+
+
+def _iso(value: datetime | None) -> str | None:
+    aware = _aware(value)
+    return aware.isoformat() if aware else None
 
 
 def _ancestors(code: str) -> list[str]:

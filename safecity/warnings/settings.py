@@ -13,27 +13,18 @@ safecity.toml the platform reads (file named by SAFECITY_CONFIG). Example:
 
 from __future__ import annotations
 
-import os
-import tomllib
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from safecity.core.config import SectionSettings
 from safecity.warnings.cap import LEVEL_TABLE
 
 
-def _toml_values() -> dict[str, Any]:
-    path = Path(os.environ.get("SAFECITY_CONFIG", "safecity.toml"))
-    if not path.is_file():
-        return {}
-    with path.open("rb") as fh:
-        return dict(tomllib.load(fh).get("warnings", {}))
-
-
-class WarningSettings(BaseSettings):
+class WarningSettings(SectionSettings):
     model_config = SettingsConfigDict(env_prefix="SAFECITY_WARNINGS_", extra="ignore")
+    section: ClassVar[str] = "warnings"
 
     # CAP <sender>: no spaces or commas. The city's own identifier of its release system.
     sender: str = "safecity@370600"
@@ -66,13 +57,8 @@ class WarningSettings(BaseSettings):
     # Deliveries that failed are tried again by the dispatcher this many times in all.
     max_attempts: int = 5
 
-    def __init__(self, **values: Any) -> None:
-        from_file = {
-            k: v
-            for k, v in _toml_values().items()
-            if f"SAFECITY_WARNINGS_{k.upper()}" not in os.environ
-        }
-        super().__init__(**{**from_file, **values})
+    # Seconds between the delivery worker's rounds inside `safecity serve` (0: off there).
+    dispatch_interval_seconds: float = 15
 
 
 @lru_cache

@@ -44,6 +44,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "w_division_code": ("发布区划", "Issuing division"),
     "w_links": ("关联", "Linked to"),
     "w_alarm": ("报警", "Alarm"),
+    "w_incident": ("关联事件", "Incident"),
     "w_msg_type": ("消息类型", "Message type"),
     "w_references": ("引用的前序消息", "References"),
     "w_cap": ("CAP 1.2 报文", "CAP 1.2 message"),
@@ -117,4 +118,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "w_phone_hint": ("本页面无需登录，可在手机上查看。", "No login needed; works on a phone."),
     "w_time_hint": ("北京时间", "Beijing time"),
     "w_retry": ("重发失败的渠道", "Resend failed channels"),
+}
+
+# The audit log's names for the warnings' objects (safecity_audit_objects); their steps
+# (submit, approve, issue …) keep the shell's names of those actions.
+AUDIT_OBJECTS: dict[str, tuple[str, str]] = {
+    "warning": ("预警", "warning"),
 }

@@ -15,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
+from safecity.core.clock import BEIJING
 from safecity.core.deps import db, now
 from safecity.core.errors import FieldError, Invalid, NotFound
+from safecity.core.models import User
 from safecity.core.scope import Principal
 from safecity.core.sql import code_within
 from safecity.monitoring.context import warning_draft_for
@@ -28,7 +30,7 @@ from safecity.warnings.models import Warning
 from safecity.warnings.settings import get_warning_settings
 from safecity.web.guard import current, form_data, web_user
 from safecity.web.i18n import pick
-from safecity.web.render import BEIJING, lang_of, render
+from safecity.web.render import lang_of, render
 
 router = APIRouter(include_in_schema=False)
 PUBLIC_STATUSES = ("issued", "updated", "cancelled", "expired", "external")
@@ -75,7 +77,7 @@ MSG_TYPES = {
 
 def division_names(session: Session) -> dict[str, str]:
     """Division code → name, for pages that would otherwise show bare codes."""
-    return dict(session.execute(select(Division.code, Division.name)).tuples().all())
+    return {code: name for code, name in session.execute(select(Division.code, Division.name))}
 
 
 def _public_divisions(session: Session) -> list[Division]:
@@ -126,6 +128,17 @@ def public_detail(
         geometry=_geometry(session, w),
         **_helpers(request),
     )
+
+
+def _display_names(session: Session, usernames: list[str | None]) -> dict[str, str]:
+    """username → display name for the people named on a page (the username shows on hover)."""
+    wanted = sorted({u for u in usernames if u})
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(User.username, User.display_name).where(User.username.in_(wanted))
+    )
+    return {name: shown for name, shown in rows if shown}
 
 
 def _geometry(session: Session, w: Warning) -> dict[str, Any] | None:
@@ -362,6 +375,7 @@ def detail_page(
         successor=successor,
         named=_named(session, scope),
         division_names=division_names(session),
+        people=_display_names(session, [w.created_by, w.approved_by, w.issued_by]),
         **_helpers(request),
     )
 

@@ -14,8 +14,6 @@ from urllib.parse import urlsplit
 from sqlalchemy.sql.elements import False_
 
 from safecity.core.scope import Principal, clause
-from safecity.registry import service
-from safecity.registry.kinds import KINDS
 
 May = Callable[[Principal], bool]
 
@@ -46,15 +44,6 @@ def roles(*allowed: frozenset[str]) -> May:
     return lambda who: who.can_read() and all(who.role in a for a in allowed)
 
 
-def kind_may(plural: str) -> May:
-    """A registry list is worth showing when the scope rule lets the user see some of it."""
-
-    def may(who: Principal) -> bool:
-        return who.can_read() and not isinstance(service.scope_clause(KINDS[plural], who), False_)
-
-    return may
-
-
 def scoped(shape: Callable[[], object]) -> May:
     """A list is worth showing when the scope rule lets the user see some of its table."""
 
@@ -69,15 +58,12 @@ Entry = tuple[str, str, May]
 
 def _groups() -> Iterator[tuple[str, tuple[Entry, ...]]]:
     """(group text key, entries) of the whole menu, in order; registry entries use the plural."""
-    # The menu is assembled from every capability's NAV, and those import this module.
-    from safecity.capabilities import CAPABILITIES, modules  # noqa: PLC0415 cycle: capability NAVs import access
-    from safecity.risk.nav import NAV as RISK_NAV  # noqa: PLC0415 cycle: risk.nav imports access
+    # The menu is assembled from every plug-in's groups, and their entries import this module.
+    from safecity.plugins import collect  # noqa: PLC0415 cycle: capability menus import access
 
     yield "nav_map", (("/map", "nav_map", staff),)
-    yield "nav_registry", tuple((f"/registry/{p}", p, kind_may(p)) for p in KINDS)
-    yield "nav_risk", RISK_NAV
-    for name, mod in zip(CAPABILITIES, modules("nav"), strict=True):
-        yield f"nav_{name}", mod.NAV
+    for group, entries in collect("safecity_nav"):
+        yield group, tuple(entries)
     yield "nav_admin", (("/admin/users", "nav_users", admin), ("/admin/audit", "nav_audit", admin))
 
 
@@ -111,5 +97,8 @@ START_PAGES: dict[str, str] = {
 
 
 def start_page(who: Principal) -> str:
-    page = START_PAGES.get(who.role, "/map")
+    # A capability that serves a role first names its start page (safecity_start_pages).
+    from safecity.plugins import merged  # noqa: PLC0415 cycle: capability menus import access
+
+    page = {**START_PAGES, **merged("safecity_start_pages")}.get(who.role, "/map")
     return page if allowed(who, page) else "/public/warnings"

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from safecity.core import audit, users
+from safecity.core.clock import BEIJING
 from safecity.core.deps import db, now
-from safecity.core.errors import Forbidden, Invalid
-from safecity.core.models import AuditEntry
+from safecity.core.errors import FieldError, Forbidden, Invalid
 from safecity.core.scope import ROLES, Principal
-from safecity.hazards.workflow import ACTIONS as HD_STEPS
-from safecity.registry.kinds import BY_NAME
+from safecity.plugins import collect, merged
 from safecity.web import forms
 from safecity.web.guard import form_data, web_user
 from safecity.web.i18n import ACTIONS, OBJECTS, pick
@@ -117,32 +116,84 @@ def set_active(
 def audit_page(
     request: Request,
     verify: bool = False,
+    actor: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    day_from: str = "",
+    day_to: str = "",
+    people_only: bool = False,
+    before_seq: int | None = Query(None, ge=1, le=2**62),
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(web_user),
 ) -> Response:
     _require_admin(who)
-    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(AUDIT_LIMIT)
-    entries = list(session.scalars(stmt))
+    flt = audit.AuditFilter(
+        actor=actor.strip(),
+        object_type=object_type,
+        object_id=object_id.strip(),
+        since=_day_start(day_from, "day_from"),
+        until=_day_start(day_to, "day_to", next_day=True),
+        people_only=people_only,
+        before_seq=before_seq,
+    )
+    entries = audit.search(session, flt, AUDIT_LIMIT)
     lang = lang_of(request)
+    objects, steps = audit_labels()
+    query = {k: v for k, v in request.query_params.items() if k not in ("before_seq", "verify")}
+    older = (
+        "/admin/audit?" + urlencode(query | {"before_seq": entries[-1].seq})
+        if len(entries) == AUDIT_LIMIT
+        else None
+    )
     return render(
         request,
         "admin_audit.html",
         entries=entries,
         limit=AUDIT_LIMIT,
+        flt=flt,
+        day_from=day_from,
+        day_to=day_to,
+        older=older,
+        object_types=[(o, pick(objects.get(o, (o, o)), lang)) for o in audit.object_types(session)],
         result=audit.verify(session) if verify else None,
-        action_label=lambda a: _action_label(a, lang),
+        action_label=lambda a, o="": _action_label(a, lang, o, steps),
         changes=changes,
-        object_label=lambda o: pick(_OBJECTS.get(o, (o, o)), lang),
+        object_label=lambda o: pick(objects.get(o, (o, o)), lang),
     )
 
 
-_OBJECTS = OBJECTS | {k.name: (k.zh, k.en) for k in BY_NAME.values()}
+def _day_start(day: str, field: str, next_day: bool = False) -> datetime | None:
+    """Midnight (Beijing) starting `day` (YYYY-MM-DD), or the next one for an exclusive end."""
+    if not day:
+        return None
+    try:
+        start = datetime.combine(date.fromisoformat(day), time(), tzinfo=BEIJING)
+    except ValueError:
+        raise Invalid(
+            [FieldError(field, "日期格式应为 YYYY-MM-DD", "a date as YYYY-MM-DD")]
+        ) from None
+    return start + timedelta(days=1) if next_day else start
 
 
-def _action_label(action: str, lang: str) -> str:
-    # The hidden-danger workflow names its own steps; everything else is in i18n.ACTIONS.
-    step = HD_STEPS.get(action)
-    pair = (step.zh, step.en) if step else ACTIONS.get(action, (action, action))
+def audit_labels() -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+    """(object names, step names) of the audit log: the shell's generic ones, every kind's own
+    name, and what each plug-in says of its objects and steps (safecity_audit_objects /
+    safecity_audit_steps): no capability is named here. Read per page, so a plug-in
+    registered while the app runs is named too."""
+    kinds = {k.name: (k.zh, k.en) for k in collect("safecity_kinds")}
+    return OBJECTS | merged("safecity_audit_objects") | kinds, merged("safecity_audit_steps")
+
+
+def _action_label(
+    action: str,
+    lang: str,
+    object_type: str = "",
+    steps: dict[str, tuple[str, str]] | None = None,
+) -> str:
+    """An object's own name for the step first (a transfer's "return" is not a case's), then
+    the shell's name of the action, else the action itself."""
+    steps = audit_labels()[1] if steps is None else steps
+    pair = steps.get(f"{object_type}.{action}") or ACTIONS.get(action, (action, action))
     return pick(pair, lang)
 
 

@@ -15,22 +15,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from safecity import __version__
-from safecity.capabilities import modules, register_handlers
+from safecity.core import jobs
 from safecity.core.api import router as core_router
 from safecity.core.errors import Invalid, SafeCityError, TooManyRequests, Unauthorized
 from safecity.core.security import LoginThrottle
 from safecity.core.validation import translate
-from safecity.monitoring.api import ingest_router
-from safecity.registry.api import router as registry_router
-from safecity.risk.api import router as risk_router
-from safecity.risk.lists_api import router as lists_api
-from safecity.risk.lists_views import router as lists_pages
-from safecity.risk.views import router as risk_pages
-from safecity.risk.whitepaper_views import router as white_paper_router
-from safecity.web import openapi
+from safecity.plugins import collect, register_handlers
+from safecity.web import heap, openapi
 from safecity.web.docs import mount_docs
 from safecity.web.hardening import Hardening, add_input_safety_nets
+from safecity.web.kinds_views import routers_for
 from safecity.web.views import error_page
+from safecity.web.views import router as web_router
 
 STATIC = Path(__file__).parent / "static"
 _HTTP_ZH = {404: "页面或接口不存在", 405: "不支持该请求方法", 400: "请求有误"}
@@ -95,30 +91,27 @@ def create_app() -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    # First: routes are matched in order, and these two are called the most (probes, devices).
-    app.include_router(ingest_router)
-
+    # Every capability's routers, in plug-in order (monitoring's device ingestion first: it is
+    # called the most), then every kind's generic API and pages (after them, so a capability's
+    # own /risk/points/matrix is not read as a kind's /{key}), then the platform's own.
+    for router in collect("safecity_routers"):
+        app.include_router(router)
+    for router in routers_for(collect("safecity_kinds")):
+        app.include_router(router)
     app.include_router(core_router)
-    app.include_router(registry_router)
-
-    app.include_router(white_paper_router)
-
-    app.include_router(risk_router)
-    app.include_router(risk_pages)
-    app.include_router(lists_api)
-    app.include_router(lists_pages)
-    for module in modules("api") + modules("views"):
-        app.include_router(module.router)
     # The same hook the ingestion processes call (monitoring.runners), at assembly and at every
     # start (a stopped app's handlers are made inert by the risk router's shutdown).
     register_handlers()
     app.router.add_event_handler("startup", register_handlers)
-    try:
-        from safecity.web.views import router as web_router  # noqa: PLC0415 web pages optional while the UI is assembled (ImportError guard)
-    except ImportError:  # web pages are optional while the UI is being assembled
-        web_router = None
-    if web_router is not None:
-        app.include_router(web_router)
+    # The one job runner: every plug-in's periodic jobs in background threads while it runs.
+    start_jobs, stop_jobs = jobs.server_handlers()
+    app.router.add_event_handler("startup", start_jobs)
+    app.router.add_event_handler("shutdown", stop_jobs)
+    # `serve` only: long-lived objects kept out of full garbage collections (web/heap.py).
+    settle_heap, stop_settling = heap.server_handlers()
+    app.router.add_event_handler("startup", settle_heap)
+    app.router.add_event_handler("shutdown", stop_settling)
+    app.include_router(web_router)
 
     app.mount("/static/leaflet", StaticFiles(directory=xs_leaflet.BASE_DIR), name="leaflet")
     app.mount("/static/markercluster", StaticFiles(directory=xs_cluster.BASE_DIR), name="cluster")

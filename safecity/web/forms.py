@@ -11,8 +11,8 @@ from pydantic.fields import FieldInfo
 from starlette.datastructures import FormData
 
 from safecity.core.errors import FieldError, Invalid
-from safecity.registry.kinds import Kind
-from safecity.registry.service import validate
+from safecity.core.kinds import Kind
+from safecity.core.kinds_service import validate
 from safecity.web.i18n import pick
 
 TEXTAREAS = ("note", "geometry")

@@ -13,6 +13,8 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
+from safecity.core import apidoc
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 
@@ -80,6 +82,7 @@ def _fix_operation(path: str, method: str, op: dict[str, Any]) -> None:
 
 
 def describe(schema: dict[str, Any]) -> dict[str, Any]:
+    apidoc.complete(schema)  # bodies the services validate themselves, by their models
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(body.pop("$defs", {}))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from safecity.core.clock import BEIJING
 from safecity.core.config import get_settings
 from safecity.core.scope import ROLES, Principal
 from safecity.registry.kinds import KINDS, Kind, choice_label
@@ -22,7 +23,6 @@ from safecity.web.i18n import LANGS, pick, translator
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "lang"
 # China has no daylight saving time, so a fixed offset is exact and needs no tz database.
-BEIJING = timezone(timedelta(hours=8))
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -99,6 +99,8 @@ def fmt(kind: Kind, col: str, value: Any, lang: str, names: dict[str, str] | Non
         return "—"
     if isinstance(value, bool):
         return pick(("是", "Yes") if value else ("否", "No"), lang)
+    if isinstance(value, tuple) and len(value) == 2:  # a computed (Chinese, English) text
+        return pick(value, lang)
     if col in kind.choices:
         return str(choice_label(kind, col, value, lang))
     if isinstance(value, datetime):

@@ -10,15 +10,15 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from safecity.capabilities import modules
 from safecity.core.config import get_settings
 from safecity.core.deps import SESSION_COOKIE, db, login_source, now
 from safecity.core.errors import Invalid, NotFound, SafeCityError, TooManyRequests, Unauthorized
 from safecity.core.scope import Principal
 from safecity.core.security import authenticate, csrf_for, issue_token, revoke_token, to_principal
+from safecity.plugins import collect
 from safecity.registry.kinds import KINDS
 from safecity.registry.rules import DIVISION_LEVELS, SCALES, SUPERVISION_CATEGORIES, TARGET_TYPES
-from safecity.web import admin_views, registry_views
+from safecity.web import admin_views
 from safecity.web.access import allowed, start_page
 from safecity.web.guard import check_csrf, current, form_data, safe_next, web_user
 from safecity.web.i18n import LANGS, pick
@@ -158,23 +158,10 @@ def map_page(request: Request, _who: Principal = Depends(web_user)) -> Response:
     return render(request, "map.html", config=_map_config(lang))
 
 
-# Other capabilities' layers on the one map: (name, GeoJSON URL, Chinese, English). Each is
-# optional in the browser: a layer that fails to load is left out, never blocks the map.
-RISK_OVERLAYS = (
-    (
-        "risk-districts",
-        "/api/v1/risk/map?unit=district",
-        "区县风险等级（四色）",
-        "District risk level",
-    ),
-    ("risk-hazards", "/api/v1/risk/map/hazards", "重大危险源", "Major hazard installations"),
-)
-
-
 def _overlays(lang: str) -> list[dict[str, str]]:
-    entries = list(RISK_OVERLAYS)
-    for module in modules("nav"):
-        entries += list(getattr(module, "MAP_LAYERS", ()))
+    # Capabilities' layers on the one map: (name, GeoJSON URL, Chinese, English). Each is
+    # optional in the browser: a layer that fails to load is left out, never blocks the map.
+    entries = collect("safecity_map_layers")
     return [{"name": n, "url": u, "label": pick((zh, en), lang)} for n, u, zh, en in entries]
 
 
@@ -233,7 +220,6 @@ def _map_config(lang: str) -> dict[str, object]:
     }
 
 
-router.include_router(registry_views.router)
 router.include_router(admin_views.router)
 
 _ERROR_KEYS = {400, 401, 403, 404, 409, 422, 429}

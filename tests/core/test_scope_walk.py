@@ -41,6 +41,29 @@ NOT_WALKED = {
     "/api/v1/me": "the caller's own account",
     "/api/v1/hazards/notifications": "the caller's own inbox",
     "/api/v1/hazards/notifications/unread-count": "the caller's own inbox",
+    "/api/v1/enforcement/stats.xlsx": "XLSX of /enforcement/stats, which is walked",
+    "/api/v1/enforcement/inspections/{inspection_id}/signatures/{name}": (
+        "a signature PNG behind an inspection checked by detail (tests/enforcement/test_signatures)"
+    ),
+    "/api/v1/response/plans/{plan_id}/export.{fmt}": (
+        "JSON/XLSX of a plan read through the same scoped get_plan as /plans/{plan_id}, walked"
+    ),
+    "/api/v1/response/incidents/{incident_id}/documents/{kind}.{fmt}": (
+        "DOCX/PDF report of an incident checked by its JSON detail"
+    ),
+    "/api/v1/indicators/sets/{set_id}/values/{key}/{division}/{year}": (
+        "drill-down of one figure; scope in tests/indicators (another district 404)"
+    ),
+    "/api/v1/indicators/statistics/{division}/{year}/{name}/history": (
+        "versions of one statistic; scope in tests/indicators (another district 404)"
+    ),
+    # Travel-time answers need an imported road network, which the walked city has not; their
+    # scope (every answer narrowed to the caller's divisions) is in tests/resources.
+    "/api/v1/resources/coverage": "needs a road network; scope in tests/resources",
+    "/api/v1/resources/isochrone": "needs a road network; scope in tests/resources",
+    "/api/v1/resources/nearest": "needs a road network; scope in tests/resources",
+    "/api/v1/resources/shelters-for": "needs a road network; scope in tests/resources",
+    "/api/v1/resources/stock-near": "needs a road network; scope in tests/resources",
 }
 # Blank import templates carry no data: every …/template endpoint is skipped by this rule.
 TEMPLATE = "/template"
@@ -49,6 +72,7 @@ PARAMS: dict[str, dict[str, str]] = {
     "/api/v1/risk/map": {"unit": "grid"},
     "/api/v1/risk/map/explain": {"unit": "district", "id": "370602"},
     "/api/v1/risk/map/hazards": {},
+    "/api/v1/response/accident-records": {"year": "2026"},
 }
 # Where a path parameter's values come from when the list is not the path's own prefix.
 ID_SOURCES = {

@@ -93,7 +93,7 @@ def test_grid_report_enterprise_rectifies_inspector_accepts(
     officer = grid.request.get(f"{server}/api/v1/me").json()
     assert officer["role"] == "grid_member"
     enterprise_name = browser_enterprise_name(live_database_url)
-    grid.select_option("#r-enterprise", label=enterprise_name)
+    pick_enterprise(grid, enterprise_name, enterprise_name)
     grid.set_input_files("#r-photos", str(photo))
     grid.click("#use-gps")
     grid.wait_for_function("() => document.getElementById('r-lon').value !== ''")
@@ -146,6 +146,62 @@ def test_grid_report_enterprise_rectifies_inspector_accepts(
     assert inspector.locator("#hd-timeline .hd-photos img").count() == 1  # the evidence photo
     inspector.screenshot(path=str(ARTIFACTS / "hazards-closed.png"), full_page=True)
     inspector.context.close()
+
+
+def pick_enterprise(page: Any, typed: str, name: str) -> None:
+    """Search the report form's enterprise field and pick the result called `name`."""
+    page.fill("#r-enterprise-q", typed)
+    choice = page.locator("#r-enterprise-results button", has_text=name).first
+    choice.wait_for(state="visible")
+    chosen = choice.get_attribute("data-id")
+    choice.click()
+    assert page.input_value("#r-enterprise") == chosen
+    assert page.input_value("#r-enterprise-q") == name
+
+
+def test_staff_find_any_enterprise_in_scope(
+    server: str, browser: Any, live_database_url: str
+) -> None:
+    """The city's duty officer reports for the enterprise whose name sorts last of the city's
+    3,000 (a select of the first 500 names could not offer it): found by searching its credit
+    code, picked, the report carries it; typing again drops the choice."""
+    engine = create_engine(live_database_url)
+    with engine.connect() as conn:
+        total = conn.execute(text("SELECT count(*) FROM enterprises WHERE NOT archived")).scalar()
+        ent_id, name, uscc = conn.execute(
+            text(
+                "SELECT id, name, uscc FROM enterprises WHERE NOT archived "
+                "ORDER BY name DESC LIMIT 1"
+            )
+        ).one()
+    engine.dispose()
+    assert total > 500
+    duty = login(browser, server, "duty", phone=True)
+    duty.goto(f"{server}/hazards/report")
+    assert duty.locator("select[name=enterprise_id], #r-enterprise option").count() == 0
+    duty.fill("#r-title", "消防通道被货物堵塞")
+    pick_enterprise(duty, uscc, name)
+    assert duty.locator("#r-enterprise-clear").is_visible()
+    assert duty.evaluate("document.documentElement.scrollWidth") <= 390
+    duty.screenshot(path="/tmp/shots/polish/hazards-report-enterprise-phone.png", full_page=True)
+    # typing again drops the choice until a result is picked; the clear button empties it
+    duty.locator("#r-enterprise-q").press("End")
+    duty.locator("#r-enterprise-q").press("Backspace")
+    assert duty.input_value("#r-enterprise") == ""
+    pick_enterprise(duty, name, name)
+    duty.click("#r-enterprise-clear")
+    assert duty.input_value("#r-enterprise") == duty.input_value("#r-enterprise-q") == ""
+    # a name nobody has: told so
+    duty.fill("#r-enterprise-q", "不存在的企业名称")
+    duty.wait_for_function(
+        "() => document.getElementById('r-enterprise-none').textContent.includes('没有')"
+    )
+    pick_enterprise(duty, uscc, name)
+    duty.click("#report-submit")
+    duty.wait_for_url("**/hazards/*")
+    assert status(duty) == "reported"
+    assert name in duty.inner_text("main")
+    duty.context.close()
 
 
 def browser_enterprise_name(url: str) -> str:

@@ -6,10 +6,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safecity.core.scope import Principal
-from safecity.hazards import demo, jobs, service
+from safecity.hazards import checks, demo, jobs, service
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import HiddenDanger, HiddenDangerEvent
 from safecity.registry import demo as city_demo
+from tests.conftest import principal
 from tests.factories import NOW
 from tests.hazards.helpers import factory_for
 
@@ -21,6 +22,9 @@ def test_demo_year_of_hidden_dangers(engine) -> None:  # type: ignore[no-untyped
         session.commit()
         assert counts["hidden_dangers"] > 4000
         assert demo.load(session, NOW) == {}  # second run does nothing
+        # Every role that inspects finds its own round waiting (the grid member's list was empty).
+        for username in ("grid", "inspector", "enterprise"):
+            assert checks.count_tasks(session, principal(session, username), "open") > 0, username
         by_status = dict(
             session.execute(
                 select(HiddenDanger.status, func.count()).group_by(HiddenDanger.status)

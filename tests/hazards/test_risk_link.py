@@ -10,7 +10,8 @@ from sqlalchemy import select
 import safecity.hazards.api  # noqa: F401  (registers the provider)
 from safecity.core.scope import Principal
 from safecity.hazards import jobs, service
-from safecity.risk import dynamic, lists
+from safecity.risk.areas import dynamic
+from safecity.risk.lists import service as lists
 from safecity.risk.models import RiskSignal
 from tests.conftest import principal
 from tests.factories import NOW

@@ -74,10 +74,10 @@ def _value(key: str, inputs: dict[str, Any], s: Any = YANTAI) -> Fraction | None
             {"shelter_area_m2": 14_400_000, "resident_population": 7_200_000},
             Fraction(2),
         ),
-        # 6,930,000 reached of 7,000,000: 99 %
+        # 6,930,000 reached of the 7,000,000 people in the warned areas: 99 %
         (
             "major_warning_coverage_pct",
-            {"major_warning_reached_people": 6_930_000, "resident_population": 7_000_000},
+            {"major_warning_reached_people": 6_930_000, "major_warning_area_people": 7_000_000},
             Fraction(99),
         ),
         # 19 of 20 forest fires out within 24 h: 95 %

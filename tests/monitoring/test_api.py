@@ -278,20 +278,27 @@ def test_readings_endpoint_and_sensor_override(client, session) -> None:
         f"/api/v1/monitoring/sensors/{sid['id']}/readings?resolution=1m", headers=admin
     ).json()
     assert sum(p["n"] for p in agg["points"]) == 5
+    settings = f"/api/v1/monitoring/sensors/{sid['id']}/alarm-settings"
+    resp = client.put(settings, headers=admin, json={"rule_override": {"red": "high"}})
+    assert resp.status_code == 422
+    # the registry's PATCH takes the sensor's registered fields only
     resp = client.patch(
-        f"/api/v1/monitoring/sensors/{sid['id']}",
-        headers=admin,
-        json={"rule_override": {"red": "high"}},
+        f"/api/v1/monitoring/sensors/{sid['id']}", headers=admin, json={"rule_override": {}}
     )
     assert resp.status_code == 422
-    resp = client.patch(
-        f"/api/v1/monitoring/sensors/{sid['id']}",
-        headers=admin,
-        json={"rule_override": {"red": 30}},
-    )
-    assert resp.status_code == 200
+    resp = client.put(settings, headers=admin, json={"rule_override": {"red": 30}})
+    assert resp.status_code == 200 and resp.json()["rule_override"] == {"red": 30}
     detail = client.get(f"/api/v1/monitoring/sensors/{sid['id']}", headers=admin).json()
     assert detail["rule"]["red"] == 30 and detail["last_value"] == 0.0
+    # another district's officer neither sees nor changes it; a commander may not change it
+    url = settings
+    assert client.put(url, headers=login(client, "laishan"), json={}).status_code == 404
+    assert client.put(url, headers=login(client, "commander"), json={}).status_code == 403
+    # null clears the override; a route must be a LineString
+    resp = client.put(settings, headers=admin, json={"rule_override": None})
+    assert resp.status_code == 200 and resp.json()["rule"].get("red") != 30
+    bad = client.put(settings, headers=admin, json={"route": {"type": "Point"}})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "route"
 
 
 def test_map_layers_show_open_alarms_and_sensors_in_scope(client, session) -> None:
@@ -310,11 +317,29 @@ def test_map_layers_show_open_alarms_and_sensors_in_scope(client, session) -> No
     assert [(f["properties"]["level"], f["geometry"]["coordinates"]) for f in alarms] == [
         ("red", [sensors[0].lon, sensors[0].lat])
     ]
-    layer = client.get("/api/v1/monitoring/map/sensors", headers=admin).json()["features"]
+    # a moving sensor (a vehicle's) is drawn where it last reported, the others where installed
+    moving = {"Authorization": f"Bearer {token_of('GAS-0003')}"}
+    reading = {"ts": now_ms(), "value": 1.0, "lon": 121.5, "lat": 37.6}
+    assert client.post("/api/v1/telemetry", json=reading, headers=moving).status_code == 202
+    layer = client.get("/api/v1/monitoring/sensors/layer", headers=admin).json()["features"]
     assert {f["properties"]["url"] for f in layer} == {
         f"/monitoring/sensors/{s.id}" for s in sensors
     }
+    where = {f["properties"]["id"]: f["geometry"]["coordinates"] for f in layer}
+    assert where[sensors[2].id] == [121.5, 37.6]
+    assert where[sensors[1].id] == [sensors[1].lon, sensors[1].lat]
+    values = {f["properties"]["id"]: f["properties"]["last_value"] for f in layer}
+    assert values == {
+        sensors[0].id: 60.0,
+        sensors[1].id: None,
+        sensors[2].id: 1.0,
+        sensors[3].id: None,
+    }
+    # the old layer address still answers, by redirect
+    moved = client.get("/api/v1/monitoring/map/sensors", headers=admin)
+    assert moved.status_code == 200 and moved.json()["features"] == layer
     laishan = login(client, "laishan")
+    assert client.get("/api/v1/monitoring/sensors/layer", headers=laishan).json()["features"] == []
     assert client.get("/api/v1/monitoring/map/alarms", headers=laishan).json()["features"] == []
     # 一企一档 lists an enterprise's own sensors
     mine = client.get("/api/v1/monitoring/sensors?enterprise_id=424242", headers=admin).json()

@@ -120,8 +120,13 @@ def test_alarm_in_context_with_map_nearby_and_actions(live: Any, browser: Any) -
     row = page.locator("#alarm-table tbody tr[data-id]").first
     row.wait_for(timeout=15_000)
     assert row.locator("a[data-action=draft-warning]").count() == 1
-    incident = row.locator("button[data-action=incident]")
-    assert incident.is_disabled() and "应急指挥模块即将提供" in incident.get_attribute("title")
+    incident = row.locator("button[data-action=incident]")  # 转为事件 from the row, as on its page
+    assert incident.is_enabled() and incident.inner_text() == "转为事件"
+    form = row.locator("form:has(button[data-action=incident])")
+    assert (
+        form.get_attribute("action") == f"/response/alarms/{row.get_attribute('data-id')}/incident"
+    )
+    assert form.locator("input[name=csrf]").get_attribute("value")
     listed = httpx.get(
         f"{base}/api/v1/monitoring/alarms?open=true&size=500",
         timeout=30,
@@ -135,7 +140,7 @@ def test_alarm_in_context_with_map_nearby_and_actions(live: Any, browser: Any) -
     page.goto(f"{base}/monitoring/alarms/{alarm_id}")
     assert not re.fullmatch(r"\d{6}", page.inner_text("#alarm-division").strip())  # a name
     page.wait_for_function(
-        "window.safecityContextMap && Object.keys(window.safecityContextMarkers).length > 0"
+        "() => window.safecityContextMap && Object.keys(window.safecityContextMarkers).length > 0"
     )
     rows = page.locator("#nearby tbody tr[data-kind]")
     assert rows.count() >= 3
@@ -150,7 +155,11 @@ def test_alarm_in_context_with_map_nearby_and_actions(live: Any, browser: Any) -
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     assert "米" in popup.inner_text() and popup.locator("a").count() == 1
-    assert page.locator("#to-incident").is_disabled()
+    # 转为事件 posts the alarm to emergency command (issue 15), which opens the incident
+    assert page.locator("#to-incident").is_enabled()
+    assert page.locator("form:has(#to-incident)").get_attribute("action") == (
+        f"/response/alarms/{alarm_id}/incident"
+    )
     page.click("#draft-warning")
     page.wait_for_url("**/warnings/new?from_alarm=*")
     assert page.input_value("#f-event_type") == "gas_leak"
@@ -181,7 +190,7 @@ def test_red_alarms_never_fold_into_a_group(live: Any, browser: Any) -> None:
     page = _login(browser, base, "duty")
     page.goto(f"{base}/monitoring/alarms")
     page.locator("#alarm-table tbody tr").first.wait_for(timeout=15_000)
-    page.wait_for_function("Object.keys(window.safecityAlarms).length > 0")
+    page.wait_for_function("() => Object.keys(window.safecityAlarms).length > 0")
     reds = page.evaluate(
         "Object.values(window.safecityAlarms).filter(a => a.level === 'red').length"
     )

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safecity.capabilities import register_handlers
 from safecity.core import events
 from safecity.core.db import reset_engine
 from safecity.monitoring import runners
 from safecity.monitoring.models import Alarm
-from safecity.risk import dynamic
+from safecity.plugins import register_handlers
+from safecity.risk.areas import dynamic
 from safecity.risk.models import RiskSignal
 from safecity.warnings import alarms as warning_alarms
 from safecity.warnings.models import Warning

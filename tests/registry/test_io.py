@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safecity.core import audit
+from safecity.core import tabular as regio
 from safecity.core.errors import Forbidden, Invalid
 from safecity.core.models import AuditEntry
 from safecity.core.scope import Principal
-from safecity.registry import io as regio
 from safecity.registry import service
 from safecity.registry.kinds import DIVISION, ENTERPRISE, GRID_CELL, PROTECTED_TARGET
 from safecity.registry.models import Division, Enterprise, GridCell, ProtectedTarget

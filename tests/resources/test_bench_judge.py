@@ -24,7 +24,11 @@ def _bench() -> Any:
 
 
 GOOD: dict[str, Any] = {
-    "nearest_station_everywhere": {"seconds": {"median": 0.4}},
+    "nearest_station_everywhere": {
+        "seconds": {"median": 0.4},
+        "times_identical_to_scipy": True,
+        "sources_differ_only_on_ties": True,
+    },
     "isochrone_5min": {"ms": {"median": 30.0}},
     "evacuation": {"seconds": {"median": 1.5}, "equal_to_highs": True},
     "pgrouting": {
@@ -53,6 +57,9 @@ def test_good_figures_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     "path, value",
     [
         ("nearest_station_everywhere.seconds.median", 0.51),
+        ("nearest_station_everywhere.times_identical_to_scipy", False),
+        ("nearest_station_everywhere.sources_differ_only_on_ties", False),
+        ("nearest_station_everywhere.error", "answers differ from scipy's min_only Dijkstra"),
         ("isochrone_5min.ms.median", 50.5),
         ("evacuation.seconds.median", 2.01),
         ("evacuation.equal_to_highs", False),

@@ -79,6 +79,11 @@ def test_point_crud_scope_and_audit(client: Any, city: dict, engine: Any) -> Non
     assert [p["id"] for p in resp.json()["items"]] == [pid]
     resp = client.get(f"/api/v1/risk/points?enterprise_id={own}", headers=analyst)
     assert resp.json()["enterprise_level"]["level"] is None
+    # the typed page keeps the answer as it was: no enterprise_level unless filtered by one
+    page = client.get("/api/v1/risk/points", headers=analyst).json()
+    assert "enterprise_level" not in page and page["items"][0]["hazard_factors"] == [
+        {"category": "environment", "description": "通风不良"}
+    ]
     assert client.post(f"/api/v1/risk/points/{pid}/archive", headers=officer).status_code == 200
     assert client.post(f"/api/v1/risk/points/{pid}/archive", headers=officer).status_code == 409
     assert client.get("/api/v1/risk/points", headers=analyst).json()["total"] == 0

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from safecity.risk import areas
-from safecity.risk.areas import DEFAULT_RULE, AreaRule, AreaRuleError
+from safecity.risk.areas import rules as areas
+from safecity.risk.areas.rules import DEFAULT_RULE, AreaRule, AreaRuleError
 
 # points: counts by level (red, orange, yellow, blue); hazards: counts by grade (一级…四级)
 

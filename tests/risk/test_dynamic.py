@@ -15,7 +15,8 @@ from safecity.core import events
 from safecity.core.events import AlarmCleared, AlarmRaised, HiddenDangerClosed, HiddenDangerOverdue
 from safecity.core.models import AuditEntry
 from safecity.core.scope import Principal
-from safecity.risk import dynamic, riskmap
+from safecity.risk.areas import dynamic, layers
+from safecity.risk.areas import explain as area_explain
 from safecity.risk.models import RiskSignal
 from tests.conftest import login
 from tests.factories import NOW
@@ -50,7 +51,7 @@ def bus(engine, session: Session, city: dict) -> Iterator[dict]:  # type: ignore
 
 def grid_levels(session: Session) -> dict[str, str]:
     session.expire_all()
-    fc = riskmap.map_layer(session, ADMIN, "grid")
+    fc = layers.map_layer(session, ADMIN, "grid")
     return {f["properties"]["name"]: f["properties"]["level"] for f in fc["features"]}
 
 
@@ -158,7 +159,7 @@ def test_signal_placed_by_grid_cell_or_enterprise(session: Session, bus: dict) -
     session.expire_all()
     sig = session.scalars(select(RiskSignal).where(RiskSignal.source_ref == "A-2")).one()
     assert (sig.lon, sig.lat) == (121.4, 37.5)
-    district = riskmap.map_layer(session, ADMIN, "district")
+    district = layers.map_layer(session, ADMIN, "district")
     assert {f["id"]: f["properties"]["signals"] for f in district["features"]} == {
         "370602": 1,
         "370613": 1,
@@ -168,7 +169,7 @@ def test_signal_placed_by_grid_cell_or_enterprise(session: Session, bus: dict) -
 def test_explanation_shows_the_signal_and_audit_has_it(session: Session, bus: dict) -> None:
     events.publish(alarm("GAS-1", "red"))
     session.expire_all()
-    e = riskmap.explain(session, ADMIN, "grid", str(bus["laishan_cell"]))
+    e = area_explain.explain(session, ADMIN, "grid", str(bus["laishan_cell"]))
     assert (e["base_level"], e["raise_steps"], e["level"]) == ("yellow", 1, "orange")
     assert [(s["source"], s["source_ref"], s["severity"]) for s in e["signals"]] == [
         ("alarm", "GAS-1", "red")

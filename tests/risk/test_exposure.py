@@ -8,11 +8,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safecity.core import kinds_service
 from safecity.core.models import User
 from safecity.core.security import to_principal
 from safecity.registry.models import GridCell, ProtectedTarget
-from safecity.risk import exposure, service
-from safecity.risk.exposure import Cell, Target, rectangle
+from safecity.risk.major_hazards import exposure
+from safecity.risk.major_hazards.exposure import Cell, Target, rectangle
+from safecity.risk.major_hazards.kind import MAJOR_HAZARD
 from tests.factories import NOW
 
 LON0, LAT0 = 121.40, 37.50
@@ -120,9 +122,10 @@ def test_major_hazard_exposure_from_the_database(session: Session, city: dict) -
         )
     session.flush()
     analyst = to_principal(session.scalar(select(User).where(User.username == "analyst")))
-    hazard = service.create_hazard(
+    hazard = kinds_service.create_object(
         session,
         analyst,
+        MAJOR_HAZARD,
         {
             "enterprise_id": city["enterprises"][0].id,
             "name": "液氯库",

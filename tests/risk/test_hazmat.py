@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from safecity.risk.hazmat import (
+from safecity.risk.major_hazards.hazmat import (
     HazmatInputError,
     SubstanceLookupError,
     alpha_for_population,

@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import pytest
 
-from safecity.risk.lec import (
+from safecity.risk.points.lec import (
     C_TABLE,
     DEFAULT_LEC_BANDS,
     E_TABLE,
@@ -21,7 +21,7 @@ from safecity.risk.lec import (
     assess_lec,
     classic_band,
 )
-from safecity.risk.matrix import RiskLevel
+from safecity.risk.points.matrix import RiskLevel
 
 RED, ORANGE, YELLOW, BLUE = RiskLevel.RED, RiskLevel.ORANGE, RiskLevel.YELLOW, RiskLevel.BLUE
 

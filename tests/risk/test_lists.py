@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from safecity.core.errors import Forbidden, Invalid, NotFound
 from safecity.core.scope import Principal
 from safecity.registry.models import ProtectedTarget
-from safecity.risk import lists
-from safecity.risk.lists import ListFilters
+from safecity.risk.lists import service as lists
+from safecity.risk.lists.service import ListFilters
 from tests.risk.area_seed import point, seed_areas
 
 ADMIN = Principal(user_id=1, username="admin", role="admin", division_code="370600")
@@ -172,6 +172,7 @@ def test_enterprise_officer_sees_targets_near_own_hazards_only(
 
 @pytest.fixture
 def no_provider() -> Iterator[None]:
+    lists.load_providers()  # the plug-ins' providers are in, so popping one keeps it out
     saved = lists._PROVIDERS.pop("major-hidden-dangers", None)
     yield
     lists._PROVIDERS.pop("major-hidden-dangers", None)

@@ -1,6 +1,6 @@
 """Risk levels and the 5 × 5 risk matrix (R = L × S).
 
-Default bands (see safecity.risk.matrix): R 20–25 red 重大, 15–16 orange 较大,
+Default bands (see safecity.risk.points.matrix): R 20–25 red 重大, 15–16 orange 较大,
 9–12 yellow 一般, 1–8 blue 低.  Every expected value below is L × S done by hand.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from safecity.risk.matrix import (
+from safecity.risk.points.matrix import (
     DEFAULT_MATRIX,
     MatrixInputError,
     RiskLevel,

@@ -57,7 +57,7 @@ def test_create_assess_and_approve_a_risk_point(server: str, browser: Any) -> No
     officer.goto(f"{server}/risk/points")
     own_total = int(re.search(r"\d+", officer.locator("#total").inner_text()).group())
     assert own_total > 0  # the demo gave the officer's enterprise its risk points
-    officer.click("#new-point")
+    officer.click("#kind-new")
     assert officer.input_value("#f-enterprise_id")  # their own enterprise, filled in
     officer.fill("#f-name", "液氯汽化器间")
     officer.fill("#f-code", "FX-099")
@@ -70,13 +70,13 @@ def test_create_assess_and_approve_a_risk_point(server: str, browser: Any) -> No
     officer.select_option("select[name=cm_level_0]", "workshop")
     officer.fill("input[name=cm_person_0]", "王海")
     officer.fill("#f-review_date", "2027-06-30")
-    officer.click("#save-point")
+    officer.click("#kind-form button[type=submit]")
     officer.wait_for_load_state()
     assert re.search(r"/risk/points/\d+$", officer.url), officer.url
     point_url = officer.url
     assert officer.locator("h1").inner_text().startswith("液氯汽化器间")
     assert "中毒和窒息" in officer.locator("[data-field=accident_types]").inner_text()
-    assert officer.locator("#point-level .lv").get_attribute("data-level") == ""
+    assert officer.locator("[data-field=level] .lv").get_attribute("data-level") == ""
     # LEC: L = 6 相当可能, E = 6 每天暴露, C = 15 一人死亡 → D = 540 > 320 → 重大风险
     officer.select_option("#lec-L", "6")
     officer.select_option("#lec-E", "6")
@@ -86,7 +86,7 @@ def test_create_assess_and_approve_a_risk_point(server: str, browser: Any) -> No
     row = officer.locator("#assessment-table tbody tr").first
     assert row.get_attribute("data-status") == "draft"
     assert "540" in row.inner_text() and "待审核" in row.inner_text()
-    assert officer.locator("#point-level .lv").get_attribute("data-level") == ""
+    assert officer.locator("[data-field=level] .lv").get_attribute("data-level") == ""
     assert officer.locator(".approve-btn").count() == 0  # officers cannot approve
     officer.screenshot(path=str(ARTIFACTS / "risk-point-draft.png"), full_page=True)
     officer.close()
@@ -95,24 +95,24 @@ def test_create_assess_and_approve_a_risk_point(server: str, browser: Any) -> No
     analyst.goto(point_url)
     analyst.locator("#assessment-table tbody tr").first.locator(".approve-btn").click()
     analyst.wait_for_load_state()
-    assert analyst.locator("#point-level .lv").get_attribute("data-level") == "red"
-    assert "重大风险" in analyst.locator("#point-level").inner_text()
+    assert analyst.locator("[data-field=level] .lv").get_attribute("data-level") == "red"
+    assert "重大风险" in analyst.locator("[data-field=level]").inner_text()
     assert (
         analyst.locator("#assessment-table tbody tr").first.get_attribute("data-status")
         == "approved"
     )
     analyst.screenshot(path=str(ARTIFACTS / "risk-point-approved.png"), full_page=True)
     analyst.goto(f"{server}/risk/points?level=red&q=液氯汽化器间")
-    assert "液氯汽化器间" in analyst.locator("#points-table").inner_text()
+    assert "液氯汽化器间" in analyst.locator("#registry-table").inner_text()
     analyst.close()
 
 
 def test_major_hazards_and_calculator_pages(server: str, browser: Any) -> None:
     page = _login(browser, server, "analyst")
     page.goto(f"{server}/risk/major-hazards?major=1")
-    assert page.locator("#hazards-table tbody tr .grade").count() > 0
+    assert page.locator("#registry-table tbody tr .grade").count() > 0
     page.screenshot(path=str(ARTIFACTS / "risk-major-hazards.png"))
-    page.locator("#hazards-table tbody tr a").first.click()
+    page.locator("#registry-table tbody tr td[data-col=name] a").first.click()
     page.wait_for_load_state()
     assert "R = α" in page.locator("#identification").inner_text()
     assert page.locator("[data-field=computed]").inner_text().strip()

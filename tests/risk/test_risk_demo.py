@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from safecity.core import audit
 from safecity.registry import demo as city_demo
-from safecity.risk import demo, hazmat
+from safecity.risk import demo
+from safecity.risk.major_hazards import hazmat
 from safecity.risk.models import MajorHazard, RiskAssessment, RiskPoint
 from tests.factories import NOW
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io as _io
 import re
-from datetime import date
 from typing import Any
 
 import pytest
@@ -13,10 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safecity.core.errors import Forbidden, Invalid
+from safecity.core.kinds_service import ListParams
 from safecity.core.models import AuditEntry, User
 from safecity.core.security import to_principal
-from safecity.risk import io, service
 from safecity.risk.models import RiskPoint
+from safecity.risk.points import io
+from safecity.risk.points.kind import RISK_POINT
 from tests.conftest import PASSWORD, login
 from tests.factories import NOW
 
@@ -203,14 +204,14 @@ def test_import_over_http(client: Any, city: dict) -> None:
     assert client.get("/api/v1/risk/points/template", headers=headers).status_code == 200
     rows = good_rows(city)
     rows[0][2] = "外星基地"
-    files = {"file": ("r.xlsx", xlsx(rows), io.registry_io.XLSX_MEDIA)}
+    files = {"file": ("r.xlsx", xlsx(rows), io.tabular.XLSX_MEDIA)}
     resp = client.post("/api/v1/risk/points/import", files=files, headers=headers)
     assert resp.status_code == 422
     detail = resp.json()["detail"][0]
     assert (
         detail["row"] == 3 and detail["field"] == "owner_kind" and "外星基地" in detail["message"]
     )
-    files = {"file": ("r.xlsx", xlsx(good_rows(city)), io.registry_io.XLSX_MEDIA)}
+    files = {"file": ("r.xlsx", xlsx(good_rows(city)), io.tabular.XLSX_MEDIA)}
     resp = client.post("/api/v1/risk/points/import", files=files, headers=headers)
     assert resp.status_code == 200 and resp.json()["created"] == 3
 
@@ -227,7 +228,7 @@ def test_import_page(client: Any, city: dict) -> None:
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     rows = good_rows(city)
     rows[2][4] = "999999-0001"
-    files = {"file": ("r.xlsx", xlsx(rows), io.registry_io.XLSX_MEDIA)}
+    files = {"file": ("r.xlsx", xlsx(rows), io.tabular.XLSX_MEDIA)}
     resp = client.post("/risk/points/import", data={"csrf": csrf}, files=files)
     assert resp.status_code == 422
     assert "未写入任何数据" in resp.text and "网格编码" in resp.text and "999999-0001" in resp.text
@@ -235,7 +236,7 @@ def test_import_page(client: Any, city: dict) -> None:
     resp = client.post(
         "/risk/points/import",
         data={"csrf": csrf, "valid_only": "on"},
-        files={"file": ("r.xlsx", xlsx(rows), io.registry_io.XLSX_MEDIA)},
+        files={"file": ("r.xlsx", xlsx(rows), io.tabular.XLSX_MEDIA)},
     )
     assert resp.status_code == 200 and 'data-key="created">2<' in resp.text
 
@@ -245,7 +246,7 @@ def test_export_round_trips(session: Session, city: dict) -> None:
     analyst = who(session, "analyst")
     io.import_points(session, analyst, "register.xlsx", xlsx(good_rows(city)), NOW)
     session.flush()
-    content = io.export(session, analyst, service.PointQuery(today=date(2026, 11, 23)))
+    content = io.export(session, analyst, RISK_POINT, ListParams(), "xlsx")[0]
     sheet = load_workbook(_io.BytesIO(content)).worksheets[0]
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert rows[0][:2] == ["风险点编号", "风险点名称"] and len(rows) == 4
@@ -255,5 +256,5 @@ def test_export_round_trips(session: Session, city: dict) -> None:
     assert tank[12].startswith("工程技术：设置氯气泄漏报警仪/车间级/王海；")
     again = io.import_points(session, analyst, "export.xlsx", content, NOW)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
-    laishan = io.export(session, who(session, "laishan"), service.PointQuery())
+    laishan = io.export(session, who(session, "laishan"), RISK_POINT, ListParams(), "xlsx")[0]
     assert len(list(load_workbook(_io.BytesIO(laishan)).worksheets[0].iter_rows())) == 1

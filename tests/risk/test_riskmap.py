@@ -11,7 +11,9 @@ from safecity.core.errors import Forbidden, Invalid, NotFound
 from safecity.core.models import AuditEntry
 from safecity.core.scope import Principal
 from safecity.registry.models import Division, GridCell
-from safecity.risk import riskmap
+from safecity.risk.areas import explain as area_explain
+from safecity.risk.areas import geometry, layers
+from safecity.risk.areas import service as area_service
 from tests.factories import NOW, square
 from tests.risk.area_seed import point, seed_areas
 
@@ -32,21 +34,21 @@ def levels(fc: dict) -> dict[str, str]:
 
 
 def test_grid_layer_hand_computed(session: Session, seeded: dict) -> None:
-    fc = riskmap.map_layer(session, ADMIN, "grid")
+    fc = layers.map_layer(session, ADMIN, "grid")
     assert fc["type"] == "FeatureCollection" and fc["unit"] == "grid"
     assert levels(fc) == {"芝罘区第0001网格": "orange", "莱山区第0001网格": "yellow"}
     by_name = {f["properties"]["name"]: f["properties"] for f in fc["features"]}
     zf = by_name["芝罘区第0001网格"]
     # orange 1 (by location) + yellow 3 (by grid id) + 1 vulnerable target = 10.5
     assert zf["score"] == 10.5 and zf["risk_points"] == [0, 1, 3, 0]
-    assert zf["vulnerable_targets"] == 1 and zf["colour"] == riskmap.COLOURS["orange"]
+    assert zf["vulnerable_targets"] == 1 and zf["colour"] == area_service.COLOURS["orange"]
     assert by_name["莱山区第0001网格"]["score"] == 3.0
     assert fc["summary"]["areas"] == {"red": 0, "orange": 1, "yellow": 1, "blue": 0}
     assert fc["summary"]["total_areas"] == 2
 
 
 def test_district_layer_hand_computed(session: Session, seeded: dict) -> None:
-    fc = riskmap.map_layer(session, ADMIN, "district")
+    fc = layers.map_layer(session, ADMIN, "district")
     props = {f["id"]: f["properties"] for f in fc["features"]}
     assert set(props) == {"370602", "370613"}  # 青岛 is outside the admin's city
     # By the cells (default): 芝罘区's one cell is orange (100 % ≥ 25 %), 莱山区's is yellow.
@@ -60,13 +62,13 @@ def test_district_layer_hand_computed(session: Session, seeded: dict) -> None:
 
 
 def test_district_layer_by_points_when_the_city_chooses_it(session: Session, seeded: dict) -> None:
-    riskmap.save_rule(session, ANALYST, {"aggregate": {"method": "points"}}, NOW)
+    area_service.save_rule(session, ANALYST, {"aggregate": {"method": "points"}}, NOW)
     session.commit()
-    fc = riskmap.map_layer(session, ADMIN, "district")
+    fc = layers.map_layer(session, ADMIN, "district")
     props = {f["id"]: f["properties"] for f in fc["features"]}
     assert props["370602"]["level"] == "red" and "method" not in props["370602"]
     assert props["370613"]["level"] == "yellow"
-    d = riskmap.explain(session, ADMIN, "district", "370602")
+    d = area_explain.explain(session, ADMIN, "district", "370602")
     assert d["method"] == "points" and d["score"] == 38.5 and d["floor_level"] == "red"
 
 
@@ -97,26 +99,26 @@ def test_one_red_point_among_many_blue_cells_does_not_make_the_district_red(
     )
     _blue_cells(session, "370613", 121.44, 37.38, 19)
     session.commit()
-    grid = riskmap.map_layer(session, ADMIN, "grid", division="370613")
+    grid = layers.map_layer(session, ADMIN, "grid", division="370613")
     assert grid["summary"]["areas"] == {"red": 1, "orange": 0, "yellow": 0, "blue": 19}
     p = {
-        f["id"]: f["properties"] for f in riskmap.map_layer(session, ADMIN, "district")["features"]
+        f["id"]: f["properties"] for f in layers.map_layer(session, ADMIN, "district")["features"]
     }["370613"]
     # 5 % red < 10 %, 5 % red + orange < 25 %, 5 % < 40 %; the 四级 hazard sets no floor
     assert p["grid_cells"] == [1, 0, 0, 19] and p["level"] == "blue"
     assert p["risk_points"] == [1, 0, 0, 10]
-    e = riskmap.explain(session, ADMIN, "district", "370613")
+    e = area_explain.explain(session, ADMIN, "district", "370613")
     assert e["level"] == "blue" and e["cells"]["total"] == 20
     assert e["summary_zh"].startswith("共 20 个网格：红色 1 个（5%）")
     assert [c["name"] for c in e["grid_cells"]] == ["莱山区第0001网格"]
     # a city that sets the red share at 5 % makes the same district red
-    riskmap.save_rule(session, ANALYST, {"aggregate": {"red_share": 0.05}}, NOW)
+    area_service.save_rule(session, ANALYST, {"aggregate": {"red_share": 0.05}}, NOW)
     session.commit()
-    assert riskmap.explain(session, ADMIN, "district", "370613")["level"] == "red"
+    assert area_explain.explain(session, ADMIN, "district", "370613")["level"] == "red"
 
 
 def test_street_layer_uses_street_divisions(session: Session, seeded: dict) -> None:
-    assert riskmap.map_layer(session, ADMIN, "street")["features"] == []
+    assert layers.map_layer(session, ADMIN, "street")["features"] == []
     session.add(
         Division(
             code="370602001",
@@ -128,7 +130,7 @@ def test_street_layer_uses_street_divisions(session: Session, seeded: dict) -> N
         )
     )
     session.commit()
-    fc = riskmap.map_layer(session, ADMIN, "street")
+    fc = layers.map_layer(session, ADMIN, "street")
     assert [f["id"] for f in fc["features"]] == ["370602001"]
     p = fc["features"][0]["properties"]
     # Located inside 121.36–121.38 × 37.46–37.48: orange 1, yellow 3, the 二级 hazard, 1 target
@@ -137,16 +139,16 @@ def test_street_layer_uses_street_divisions(session: Session, seeded: dict) -> N
     # hazard no longer floors a street to red; the score is still reported.
     assert p["grid_cells"] == [0, 1, 0, 0]
     assert p["level"] == "orange" and p["score"] == 18.5
-    assert riskmap.map_layer(session, LAISHAN, "street")["features"] == []
+    assert layers.map_layer(session, LAISHAN, "street")["features"] == []
     # A point known only by its grid cell counts in the street holding the cell's centre,
     # and the explanation finds it too.
     session.add(
         point("芝罘区无坐标风险点", "370602", "blue", None, None, grid=seeded["zhifu_cell"])
     )
     session.commit()
-    fc = riskmap.map_layer(session, ADMIN, "street")
+    fc = layers.map_layer(session, ADMIN, "street")
     assert fc["features"][0]["properties"]["risk_points"] == [0, 1, 3, 1]
-    e = riskmap.explain(session, ADMIN, "street", "370602001")
+    e = area_explain.explain(session, ADMIN, "street", "370602001")
     assert "芝罘区无坐标风险点" in [r["name"] for r in e["risk_points"]]
     assert e["score"] == 18.8
 
@@ -163,7 +165,7 @@ LOCATED = [  # (lat, lon, level index) of the located points an admin of 烟台 
 
 
 def test_h3_layer(session: Session, seeded: dict) -> None:
-    fc = riskmap.map_layer(session, ADMIN, "h3", 9)
+    fc = layers.map_layer(session, ADMIN, "h3", 9)
     assert fc["resolution"] == 9
     expected: dict[str, list[int]] = {}
     for lat, lon, lv in LOCATED:
@@ -190,28 +192,26 @@ def test_point_without_coordinates_stands_at_its_enterprise(session: Session, se
     ent = seeded["enterprises"][2]
     ent.lon, ent.lat = 121.368, 37.468
     session.commit()
-    fc = riskmap.map_layer(session, ADMIN, "grid")
+    fc = layers.map_layer(session, ADMIN, "grid")
     assert levels(fc)["芝罘区第0001网格"] == "red"
-    e = riskmap.explain(session, ADMIN, "grid", str(seeded["zhifu_cell"]))
+    e = area_explain.explain(session, ADMIN, "grid", str(seeded["zhifu_cell"]))
     assert "芝罘区物流风险点" in [p["name"] for p in e["risk_points"]]
 
 
 def test_default_h3_resolution_and_bad_units(session: Session, seeded: dict) -> None:
-    assert riskmap.map_layer(session, ADMIN, "h3")["resolution"] == riskmap.DEFAULT_H3_RES
+    assert layers.map_layer(session, ADMIN, "h3")["resolution"] == geometry.DEFAULT_H3_RES
     with pytest.raises(Invalid) as err:
-        riskmap.map_layer(session, ADMIN, "county")
+        layers.map_layer(session, ADMIN, "county")
     assert err.value.errors[0].field == "unit"
     with pytest.raises(Invalid) as err:
-        riskmap.map_layer(session, ADMIN, "h3", 11)
+        layers.map_layer(session, ADMIN, "h3", 11)
     assert err.value.errors[0].field == "resolution"
 
 
 def test_scope_of_layers(session: Session, seeded: dict) -> None:
-    assert levels(riskmap.map_layer(session, ZHIFU, "grid")) == {"芝罘区第0001网格": "orange"}
-    assert levels(riskmap.map_layer(session, LAISHAN, "grid")) == {"莱山区第0001网格": "yellow"}
-    assert [f["id"] for f in riskmap.map_layer(session, ZHIFU, "district")["features"]] == [
-        "370602"
-    ]
+    assert levels(layers.map_layer(session, ZHIFU, "grid")) == {"芝罘区第0001网格": "orange"}
+    assert levels(layers.map_layer(session, LAISHAN, "grid")) == {"莱山区第0001网格": "yellow"}
+    assert [f["id"] for f in layers.map_layer(session, ZHIFU, "district")["features"]] == ["370602"]
     # The enterprise officer sees their own enterprise's points only: the orange point.
     own = Principal(
         user_id=7,
@@ -220,21 +220,21 @@ def test_scope_of_layers(session: Session, seeded: dict) -> None:
         division_code="370602",
         enterprise_id=seeded["enterprises"][0].id,
     )
-    p = riskmap.map_layer(session, own, "grid")["features"][0]["properties"]
+    p = layers.map_layer(session, own, "grid")["features"][0]["properties"]
     assert p["risk_points"] == [0, 1, 0, 0] and p["major_hazards"] == [0, 0, 0, 0]
     assert p["vulnerable_targets"] == 0 and p["level"] == "orange"
     with pytest.raises(Forbidden):
-        riskmap.map_layer(session, PUBLIC, "grid")
+        layers.map_layer(session, PUBLIC, "grid")
 
 
 def test_division_filter_narrows_the_layer(session: Session, seeded: dict) -> None:
-    fc = riskmap.map_layer(session, ADMIN, "district", division="370613")
+    fc = layers.map_layer(session, ADMIN, "district", division="370613")
     assert [f["id"] for f in fc["features"]] == ["370613"]
 
 
 def test_explanation_agrees_with_the_layer(session: Session, seeded: dict) -> None:
     cell = str(seeded["zhifu_cell"])
-    e = riskmap.explain(session, ADMIN, "grid", cell)
+    e = area_explain.explain(session, ADMIN, "grid", cell)
     assert e["level"] == "orange" and e["score"] == 10.5
     assert e["name"] == "芝罘区第0001网格"
     assert [(c["kind"], c["count"]) for c in e["contributions"]] == [
@@ -255,7 +255,7 @@ def test_explanation_agrees_with_the_layer(session: Session, seeded: dict) -> No
     assert target["distance_m"] == pytest.approx(882.0, abs=2.0)
     assert e["summary_zh"].startswith("综合得分 10.5（橙色风险点1×4＋黄色风险点3×1.5＋")
     assert e["summary_zh"].endswith("最终为橙色（较大风险）。")
-    d = riskmap.explain(session, ADMIN, "district", "370602")
+    d = area_explain.explain(session, ADMIN, "district", "370602")
     # graded by its one (orange) cell; the 二级 hazard sets no floor for a district
     assert d["method"] == "cells" and d["level"] == "orange" and d["floor_level"] == "blue"
     assert d["cells"]["counts"] == {"red": 0, "orange": 1, "yellow": 0, "blue": 0}
@@ -264,43 +264,43 @@ def test_explanation_agrees_with_the_layer(session: Session, seeded: dict) -> No
 
 def test_explanation_out_of_scope_is_not_found(session: Session, seeded: dict) -> None:
     with pytest.raises(NotFound):
-        riskmap.explain(session, ZHIFU, "grid", str(seeded["laishan_cell"]))
+        area_explain.explain(session, ZHIFU, "grid", str(seeded["laishan_cell"]))
     with pytest.raises(NotFound):
-        riskmap.explain(session, ZHIFU, "district", "370613")
+        area_explain.explain(session, ZHIFU, "district", "370613")
     with pytest.raises(NotFound):
-        riskmap.explain(session, ADMIN, "district", "370202")  # Qingdao
+        area_explain.explain(session, ADMIN, "district", "370202")  # Qingdao
     with pytest.raises(NotFound):
-        riskmap.explain(session, ADMIN, "h3", "not-a-cell")
+        area_explain.explain(session, ADMIN, "h3", "not-a-cell")
     empty = h3.latlng_to_cell(30.0, 110.0, 9)
     with pytest.raises(NotFound):
-        riskmap.explain(session, ADMIN, "h3", empty)
+        area_explain.explain(session, ADMIN, "h3", empty)
 
 
 def test_h3_explanation(session: Session, seeded: dict) -> None:
     cell = h3.latlng_to_cell(37.465, 121.375, 9)
-    e = riskmap.explain(session, ADMIN, "h3", cell)
+    e = area_explain.explain(session, ADMIN, "h3", cell)
     assert e["resolution"] == 9 and e["level"] == "red"
     assert [h["name"] for h in e["major_hazards"]] == ["液氨储罐区"]
     with pytest.raises(NotFound):  # the hazard is in 芝罘区, outside 莱山区's scope
-        riskmap.explain(session, LAISHAN, "h3", cell)
+        area_explain.explain(session, LAISHAN, "h3", cell)
 
 
 def test_hazard_markers_in_scope(session: Session, seeded: dict) -> None:
-    fc = riskmap.hazard_markers(session, ADMIN)
+    fc = layers.hazard_markers(session, ADMIN)
     assert [f["properties"]["name"] for f in fc["features"]] == ["液氨储罐区", "液化石油气储罐"]
     assert fc["features"][0]["geometry"]["coordinates"] == [121.375, 37.465]
     assert [
-        f["properties"]["name"] for f in riskmap.hazard_markers(session, LAISHAN)["features"]
+        f["properties"]["name"] for f in layers.hazard_markers(session, LAISHAN)["features"]
     ] == ["液化石油气储罐"]
 
 
 def test_city_rule_changes_the_colours_and_is_audited(session: Session, seeded: dict) -> None:
     # Five yellow-equivalents are not enough any more: yellow needs 4.0, so 莱山 cell (3.0)
     # has only its floors left — blue points impose none — and turns blue.
-    result = riskmap.save_rule(session, ANALYST, {"thresholds": {"yellow": 4}}, NOW)
+    result = area_service.save_rule(session, ANALYST, {"thresholds": {"yellow": 4}}, NOW)
     session.commit()
     assert result["custom"] and result["rule"]["thresholds"]["yellow"] == 4.0
-    fc = riskmap.map_layer(session, LAISHAN, "grid")
+    fc = layers.map_layer(session, LAISHAN, "grid")
     assert levels(fc) == {"莱山区第0001网格": "blue"}
     entry = session.scalars(
         select(AuditEntry).where(AuditEntry.object_type == "risk_setting")
@@ -308,23 +308,23 @@ def test_city_rule_changes_the_colours_and_is_audited(session: Session, seeded: 
     assert entry.actor == "analyst" and entry.object_id == "370600:area_rule"
     assert entry.before is None and entry.after["thresholds"]["yellow"] == 4.0
     # back to the default
-    riskmap.save_rule(session, ADMIN, {}, NOW)
+    area_service.save_rule(session, ADMIN, {}, NOW)
     session.commit()
-    assert riskmap.rule_setting(session, ZHIFU)["custom"] is False
-    assert levels(riskmap.map_layer(session, LAISHAN, "grid")) == {"莱山区第0001网格": "yellow"}
+    assert area_service.rule_setting(session, ZHIFU)["custom"] is False
+    assert levels(layers.map_layer(session, LAISHAN, "grid")) == {"莱山区第0001网格": "yellow"}
 
 
 def test_rule_changes_need_a_city_analyst_or_admin(session: Session, seeded: dict) -> None:
     with pytest.raises(Forbidden):
-        riskmap.save_rule(session, ZHIFU, {"max_raise": 1}, NOW)
+        area_service.save_rule(session, ZHIFU, {"max_raise": 1}, NOW)
     district_analyst = Principal(
         user_id=9, username="a2", role="risk_analyst", division_code="370602"
     )
     with pytest.raises(Forbidden):
-        riskmap.save_rule(session, district_analyst, {"max_raise": 1}, NOW)
+        area_service.save_rule(session, district_analyst, {"max_raise": 1}, NOW)
     with pytest.raises(Invalid) as err:
-        riskmap.save_rule(session, ADMIN, {"thresholds": {"red": 1, "orange": 5}}, NOW)
+        area_service.save_rule(session, ADMIN, {"thresholds": {"red": 1, "orange": 5}}, NOW)
     assert err.value.errors[0].field == "thresholds"
     with pytest.raises(NotFound):
-        riskmap.rule_setting(session, ADMIN, "370202")
+        area_service.rule_setting(session, ADMIN, "370202")
     assert session.scalars(select(AuditEntry)).all() == []

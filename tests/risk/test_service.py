@@ -4,17 +4,24 @@ enterprise level, major hazard units."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safecity.core import clock, kinds_service
 from safecity.core.errors import Conflict, Forbidden, Invalid, NotFound
+from safecity.core.kinds_service import ListParams
 from safecity.core.models import AuditEntry, User
 from safecity.core.security import to_principal
 from safecity.registry.models import GridCell
-from safecity.risk import service
+from safecity.risk.major_hazards import service as hazard_service
+from safecity.risk.major_hazards.kind import MAJOR_HAZARD
 from safecity.risk.models import MajorHazard, RiskPoint
+from safecity.risk.points import enterprise
+from safecity.risk.points import service as point_service
+from safecity.risk.points.kind import RISK_POINT
 from tests.factories import NOW
 
 
@@ -46,7 +53,7 @@ def make_point(
         "review_date": "2027-06-30",
         **extra,
     }
-    point = service.create_point(session, who(session, username), data, NOW)
+    point = kinds_service.create_object(session, who(session, username), RISK_POINT, data, NOW)
     session.flush()
     return point
 
@@ -68,9 +75,10 @@ def test_create_derives_owner_fields_and_audits(session: Session, city: dict) ->
 
 def test_bad_input_names_fields(session: Session, city: dict) -> None:
     with pytest.raises(Invalid) as err:
-        service.create_point(
+        kinds_service.create_object(
             session,
             who(session, "analyst"),
+            RISK_POINT,
             {
                 "name": "",
                 "owner_kind": "enterprise",
@@ -84,9 +92,10 @@ def test_bad_input_names_fields(session: Session, city: dict) -> None:
     assert {"name", "accident_types", "control_measures.0.type"} <= fields
     assert any("飞碟撞击" in e.zh for e in err.value.errors)
     with pytest.raises(Invalid) as err:
-        service.create_point(
+        kinds_service.create_object(
             session,
             who(session, "analyst"),
+            RISK_POINT,
             {"name": "x", "owner_kind": "enterprise", "enterprise_id": 99999},
             NOW,
         )
@@ -101,7 +110,7 @@ def test_scope_rules(session: Session, city: dict) -> None:
     session.commit()
 
     def names(username: str) -> set[str]:
-        page = service.list_points(session, who(session, username), service.PointQuery())
+        page = kinds_service.list_objects(session, who(session, username), RISK_POINT, ListParams())
         return {p.name for p in page.items}
 
     assert names("analyst") == {"液氨储罐区", "反应釜", "莱山罐区", "危货运输车辆"}
@@ -112,11 +121,11 @@ def test_scope_rules(session: Session, city: dict) -> None:
     assert names("public") == set()
     assert names("qdadmin") == set()
     with pytest.raises(NotFound):
-        service.get_point(session, who(session, "laishan"), zhifu_point.id)
+        point_service.get_point(session, who(session, "laishan"), zhifu_point.id)
     with pytest.raises(NotFound):
-        service.get_point(session, who(session, "enterprise"), other_zhifu.id)
+        point_service.get_point(session, who(session, "enterprise"), other_zhifu.id)
     with pytest.raises(NotFound):
-        service.get_point(session, who(session, "public"), zhifu_point.id)
+        point_service.get_point(session, who(session, "public"), zhifu_point.id)
     # writes: enterprise officers only for their own enterprise, never outside scope
     with pytest.raises(Forbidden):
         make_point(session, city, username="enterprise", index=1)
@@ -125,16 +134,17 @@ def test_scope_rules(session: Session, city: dict) -> None:
     with pytest.raises(Forbidden):
         make_point(session, city, username="public", index=0)
     with pytest.raises(Forbidden):
-        service.update_point(
+        kinds_service.update_object(
             session,
             who(session, "laishan"),
+            RISK_POINT,
             laishan_point.id,
             {"enterprise_id": ent_id(city, 0)},
             NOW,
         )
     own = make_point(session, city, username="enterprise", index=0, name="自建风险点")
-    updated = service.update_point(
-        session, who(session, "enterprise"), own.id, {"name": "自建风险点（改）"}, NOW
+    updated = kinds_service.update_object(
+        session, who(session, "enterprise"), RISK_POINT, own.id, {"name": "自建风险点（改）"}, NOW
     )
     assert updated.name == "自建风险点（改）"
     assert laishan_point.id
@@ -143,26 +153,31 @@ def test_scope_rules(session: Session, city: dict) -> None:
 def test_filters_sort_and_overdue(session: Session, city: dict) -> None:
     make_point(session, city, index=0, name="甲", review_date="2026-01-01")
     make_point(session, city, index=3, name="乙", review_date="2027-01-01")
-    area = service.create_point(
+    area = kinds_service.create_object(
         session,
         who(session, "analyst"),
+        RISK_POINT,
         {"name": "丙 网格风险", "owner_kind": "area", "grid_cell_id": _grid_id(session)},
         NOW,
     )
     session.commit()
     analyst = who(session, "analyst")
-    today = date(2026, 11, 23)
-    page = service.list_points(session, analyst, service.PointQuery(overdue=True, today=today))
+
+    def list_(principal: Any, **params: Any) -> Any:
+        return kinds_service.list_objects(session, principal, RISK_POINT, ListParams(**params))
+
+    with clock.frozen(NOW):  # 2026-11-23: the review of 2026-01-01 is overdue
+        page = list_(analyst, filters={"overdue": "1"})
     assert [p.name for p in page.items] == ["甲"]
-    page = service.list_points(session, analyst, service.PointQuery(division="370613"))
+    page = list_(analyst, division="370613")
     assert [p.name for p in page.items] == ["乙"]
-    page = service.list_points(session, analyst, service.PointQuery(owner_kind="area"))
+    page = list_(analyst, filters={"owner_kind": "area"})
     assert [p.id for p in page.items] == [area.id] and area.division_code == "370602"
-    page = service.list_points(session, analyst, service.PointQuery(industry="C"))
+    page = list_(analyst, filters={"industry": "C"})
     assert {p.name for p in page.items} == {"甲", "乙"}
-    page = service.list_points(session, analyst, service.PointQuery(industry="G"))
+    page = list_(analyst, filters={"industry": "G"})
     assert page.total == 0
-    page = service.list_points(session, analyst, service.PointQuery(sort="name", desc=True, size=2))
+    page = list_(analyst, sort="name", desc=True, size=2)
     assert page.total == 3 and len(page.items) == 2
 
 
@@ -172,41 +187,45 @@ def _grid_id(session: Session) -> int:
 
 def test_archive_twice_is_409(session: Session, city: dict) -> None:
     point = make_point(session, city)
-    service.archive_point(session, who(session, "analyst"), point.id, NOW)
+    kinds_service.archive_object(session, who(session, "analyst"), RISK_POINT, point.id, NOW)
     with pytest.raises(Conflict):
-        service.archive_point(session, who(session, "analyst"), point.id, NOW)
-    service.archive_point(session, who(session, "analyst"), point.id, NOW, archived=False)
+        kinds_service.archive_object(session, who(session, "analyst"), RISK_POINT, point.id, NOW)
+    kinds_service.archive_object(
+        session, who(session, "analyst"), RISK_POINT, point.id, NOW, archived=False
+    )
     assert point.archived is False
 
 
 def test_approval_flow_and_level_from_latest_approved(session: Session, city: dict) -> None:
     point = make_point(session, city, username="zhifu")
     zhifu, analyst = who(session, "zhifu"), who(session, "analyst")
-    first = service.assess(
+    first = point_service.assess(
         session, zhifu, point.id, {"method": "lec", "L": 6, "E": 6, "C": 15}, NOW
     )
     assert first.status == "draft" and first.score == 540 and first.level == "red"
     assert first.result["factors"]["L"]["zh"] == "相当可能"
     assert point.level is None  # a draft does not grade the point
     with pytest.raises(Forbidden):
-        service.decide(session, zhifu, first.id, True, NOW)  # only analysts approve
+        point_service.decide(session, zhifu, first.id, True, NOW)  # only analysts approve
     with pytest.raises(NotFound):  # other city: outside scope, existence not revealed
-        service.decide(session, who(session, "qdadmin"), first.id, True, NOW)
-    service.decide(session, analyst, first.id, True, NOW)
+        point_service.decide(session, who(session, "qdadmin"), first.id, True, NOW)
+    point_service.decide(session, analyst, first.id, True, NOW)
     assert (point.level, point.level_assessment_id) == ("red", first.id)
     with pytest.raises(Conflict):
-        service.decide(session, analyst, first.id, True, NOW)
+        point_service.decide(session, analyst, first.id, True, NOW)
     with pytest.raises(Conflict):
-        service.decide(session, analyst, first.id, False, NOW)
+        point_service.decide(session, analyst, first.id, False, NOW)
     later = NOW + timedelta(days=30)
-    second = service.assess(session, zhifu, point.id, {"method": "matrix", "L": 2, "S": 4}, later)
+    second = point_service.assess(
+        session, zhifu, point.id, {"method": "matrix", "L": 2, "S": 4}, later
+    )
     assert (second.score, second.level) == (8, "blue")
-    service.decide(session, analyst, second.id, False, later)
+    point_service.decide(session, analyst, second.id, False, later)
     assert point.level == "red"  # rejected: the approved one stays
-    third = service.assess(
+    third = point_service.assess(
         session, zhifu, point.id, {"method": "matrix", "L": 3, "S": 4}, later + timedelta(days=1)
     )
-    service.decide(session, analyst, third.id, True, later)
+    point_service.decide(session, analyst, third.id, True, later)
     assert (point.level, point.level_assessment_id) == ("yellow", third.id)
     actions = [
         e.action
@@ -226,7 +245,7 @@ def test_approval_flow_and_level_from_latest_approved(session: Session, city: di
 def test_only_listed_lec_values(session: Session, city: dict) -> None:
     point = make_point(session, city)
     with pytest.raises(Invalid) as err:
-        service.assess(
+        point_service.assess(
             session,
             who(session, "analyst"),
             point.id,
@@ -235,22 +254,24 @@ def test_only_listed_lec_values(session: Session, city: dict) -> None:
         )
     assert err.value.errors[0].field == "L" and "10、6、3" in err.value.errors[0].zh
     with pytest.raises(Invalid):
-        service.assess(
+        point_service.assess(
             session, who(session, "analyst"), point.id, {"method": "matrix", "L": 6, "S": 1}, NOW
         )
     with pytest.raises(Invalid):
-        service.assess(session, who(session, "analyst"), point.id, {"method": "fmea"}, NOW)
+        point_service.assess(session, who(session, "analyst"), point.id, {"method": "fmea"}, NOW)
 
 
 def test_settings_validated_and_used(session: Session, city: dict) -> None:
     analyst = who(session, "analyst")
-    view = service.settings_view(session, analyst)
+    view = point_service.settings_view(session, analyst)
     assert view["lec_bands"]["is_default"] and view["lec_bands"]["thresholds"] == [70, 160, 320]
     with pytest.raises(Invalid) as err:
-        service.set_setting(session, analyst, "lec_bands", {"thresholds": [160, 70, 320]}, NOW)
+        point_service.set_setting(
+            session, analyst, "lec_bands", {"thresholds": [160, 70, 320]}, NOW
+        )
     assert err.value.errors[0].field == "lec_bands.thresholds"
     with pytest.raises(Invalid):
-        service.set_setting(
+        point_service.set_setting(
             session,
             analyst,
             "risk_matrix",
@@ -258,37 +279,41 @@ def test_settings_validated_and_used(session: Session, city: dict) -> None:
             NOW,
         )
     with pytest.raises(Forbidden):
-        service.set_setting(
+        point_service.set_setting(
             session, who(session, "zhifu"), "lec_bands", {"thresholds": [1, 2, 3]}, NOW
         )
-    service.set_setting(
+    point_service.set_setting(
         session, analyst, "lec_bands", {"thresholds": [50, 150, 300], "closed": "left"}, NOW
     )
     point = make_point(session, city)
-    row = service.assess(session, analyst, point.id, {"method": "lec", "L": 3, "E": 6, "C": 3}, NOW)
+    row = point_service.assess(
+        session, analyst, point.id, {"method": "lec", "L": 3, "E": 6, "C": 3}, NOW
+    )
     assert row.score == 54 and row.level == "yellow"  # blue with the default bands (D ≤ 70)
     assert (
         session.scalar(select(AuditEntry.action).where(AuditEntry.object_type == "risk_setting"))
         == "update"
     )
-    service.set_setting(session, analyst, "lec_bands", None, NOW)
-    assert service.settings_view(session, analyst)["lec_bands"]["is_default"]
+    point_service.set_setting(session, analyst, "lec_bands", None, NOW)
+    assert point_service.settings_view(session, analyst)["lec_bands"]["is_default"]
 
 
 def test_enterprise_inherent_level(session: Session, city: dict) -> None:
-    assert service.inherent_level({}, {}) is None
-    assert service.inherent_level({"blue": 3, "yellow": 1}, {}) == "yellow"
-    assert service.inherent_level({"blue": 3}, {4: 1}) == "yellow"
-    assert service.inherent_level({"yellow": 3}, {3: 1}) == "orange"
-    assert service.inherent_level({"orange": 1}, {2: 1}) == "red"
+    assert enterprise.inherent_level({}, {}) is None
+    assert enterprise.inherent_level({"blue": 3, "yellow": 1}, {}) == "yellow"
+    assert enterprise.inherent_level({"blue": 3}, {4: 1}) == "yellow"
+    assert enterprise.inherent_level({"yellow": 3}, {3: 1}) == "orange"
+    assert enterprise.inherent_level({"orange": 1}, {2: 1}) == "red"
     point = make_point(session, city)
     analyst = who(session, "analyst")
-    row = service.assess(session, analyst, point.id, {"method": "matrix", "L": 3, "S": 5}, NOW)
-    service.decide(session, analyst, row.id, True, NOW)
-    result = service.enterprise_level(session, analyst, ent_id(city, 0))
+    row = point_service.assess(
+        session, analyst, point.id, {"method": "matrix", "L": 3, "S": 5}, NOW
+    )
+    point_service.decide(session, analyst, row.id, True, NOW)
+    result = enterprise.enterprise_level(session, analyst, ent_id(city, 0))
     assert result["level"] == "orange" and result["risk_points_by_level"]["orange"] == 1
     with pytest.raises(NotFound):
-        service.enterprise_level(session, who(session, "laishan"), ent_id(city, 0))
+        enterprise.enterprise_level(session, who(session, "laishan"), ent_id(city, 0))
 
 
 UNIT = {
@@ -300,8 +325,8 @@ UNIT = {
 
 def test_major_hazard_saved_with_r_and_level(session: Session, city: dict) -> None:
     analyst = who(session, "analyst")
-    hazard = service.create_hazard(
-        session, analyst, {**UNIT, "enterprise_id": ent_id(city, 0)}, NOW
+    hazard = kinds_service.create_object(
+        session, analyst, MAJOR_HAZARD, {**UNIT, "enterprise_id": ent_id(city, 0)}, NOW
     )
     # Table 1: 液氯 Q = 5 t, 氨 Q = 10 t → S = 10/5 + 5/10 = 2.5 (major).
     # Table 3: β(氯) = 4, β(氨) = 2; nobody lives near the seeded enterprise → α = 0.5.
@@ -312,17 +337,19 @@ def test_major_hazard_saved_with_r_and_level(session: Session, city: dict) -> No
     assert [t["name"] for t in hazard.result["terms"]] == ["氯", "氨"]
     # the analyst records 60 people: α = 1.5 for 50–99 → R = 13.5 → 三级
     with pytest.raises(Invalid) as err:
-        service.override_exposure(session, analyst, hazard.id, {"exposed_population": 60}, NOW)
+        hazard_service.override_exposure(
+            session, analyst, hazard.id, {"exposed_population": 60}, NOW
+        )
     assert "理由" in err.value.errors[0].zh
     with pytest.raises(Forbidden):
-        service.override_exposure(
+        hazard_service.override_exposure(
             session,
             who(session, "zhifu"),
             hazard.id,
             {"exposed_population": 60, "reason": "现场核实"},
             NOW,
         )
-    service.override_exposure(
+    hazard_service.override_exposure(
         session,
         analyst,
         hazard.id,
@@ -332,15 +359,16 @@ def test_major_hazard_saved_with_r_and_level(session: Session, city: dict) -> No
     assert (hazard.exposed_population, hazard.exposed_population_computed) == (60, 0)
     assert hazard.alpha == 1.5 and hazard.r_value == pytest.approx(13.5) and hazard.level == 3
     # editing keeps the override and regrades: 液氯 50 t → S = 10.5, R = 1.5 × (40 + 1) = 61.5
-    service.update_hazard(
+    kinds_service.update_object(
         session,
         analyst,
+        MAJOR_HAZARD,
         hazard.id,
         {"substances": [{"name": "液氯", "quantity_t": 50}, {"cas": "7664-41-7", "quantity_t": 5}]},
         NOW,
     )
     assert hazard.level == 2 and hazard.r_value == pytest.approx(61.5)
-    assert service.enterprise_level(session, analyst, ent_id(city, 0))["level"] == "red"
+    assert enterprise.enterprise_level(session, analyst, ent_id(city, 0))["level"] == "red"
     actions = [
         e.action
         for e in session.scalars(
@@ -355,9 +383,10 @@ def test_major_hazard_saved_with_r_and_level(session: Session, city: dict) -> No
 def test_major_hazard_bad_rows_are_named(session: Session, city: dict) -> None:
     analyst = who(session, "analyst")
     with pytest.raises(Invalid) as err:
-        service.create_hazard(
+        kinds_service.create_object(
             session,
             analyst,
+            MAJOR_HAZARD,
             {
                 **UNIT,
                 "enterprise_id": ent_id(city, 0),
@@ -375,6 +404,10 @@ def test_major_hazard_bad_rows_are_named(session: Session, city: dict) -> None:
     assert all(e.field.startswith("substances[") for e in err.value.errors)
     assert session.scalar(select(MajorHazard.id)) is None
     with pytest.raises(Forbidden):
-        service.create_hazard(
-            session, who(session, "enterprise"), {**UNIT, "enterprise_id": ent_id(city, 1)}, NOW
+        kinds_service.create_object(
+            session,
+            who(session, "enterprise"),
+            MAJOR_HAZARD,
+            {**UNIT, "enterprise_id": ent_id(city, 1)},
+            NOW,
         )

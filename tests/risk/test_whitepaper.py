@@ -16,13 +16,18 @@ import pytest
 from sqlalchemy.orm import Session
 from starlette.routing import Match
 
-from safecity.capabilities import modules
+from safecity.core import fonts
 from safecity.core.errors import FieldError, Invalid, NotFound
 from safecity.core.scope import Principal
 from safecity.registry.models import GridCell
-from safecity.risk import lists
-from safecity.risk import whitepaper as wp
+from safecity.risk.lists import service as lists
 from safecity.risk.models import MajorHazard, RiskAssessment, RiskPoint
+from safecity.risk.whitepaper import compose as wp_compose
+from safecity.risk.whitepaper import data as wp_data
+from safecity.risk.whitepaper import gather as wp_gather
+from safecity.risk.whitepaper import mapimage
+from safecity.risk.whitepaper import render as wp_render
+from safecity.risk.whitepaper import service as whitepaper
 from tests.conftest import login, web_login
 from tests.factories import NOW
 
@@ -242,7 +247,7 @@ def _page_png(content: bytes, tmp_path: Path, name: str, page: int = 1) -> Any:
 
 
 def test_docx_has_headings_and_district_counts(session: Session, seeded: dict) -> None:
-    content, media_type, filename = wp.build(session, ADMIN, 2025, "370600", "docx", NOW)
+    content, media_type, filename = whitepaper.build(session, ADMIN, 2025, "370600", "docx", NOW)
     assert media_type.endswith("wordprocessingml.document")
     assert filename == "烟台市城市安全风险白皮书-2025.docx"
     doc, text = _docx_text(content)
@@ -314,9 +319,9 @@ def test_major_hidden_dangers_come_from_the_registered_provider(
             {"division_code": "370602", "industry": "", "found_at": "2026-01-02"},
         ]
 
-    modules("api")  # let the real providers register first, then stand in for hazards
+    lists.load_providers()  # let the real providers register first, then stand in for hazards
     monkeypatch.setitem(lists._PROVIDERS, "major-hidden-dangers", provider)
-    content, _media, _name = wp.build(session, ADMIN, 2025, "370600", "docx", NOW)
+    content, _media, _name = whitepaper.build(session, ADMIN, 2025, "370600", "docx", NOW)
     doc, text = _docx_text(content)
     rows = {r[0]: r[1:] for r in _table(doc, "区县", "重大安全风险（项）")[1:]}
     assert rows["芝罘区"][1] == "1" and rows["莱山区"][1] == "1" and rows["合计"][1] == "2"
@@ -333,7 +338,7 @@ def _docx_part(content: bytes, name: str) -> bytes:
 
 
 def test_pdf_contains_title_and_counts(session: Session, seeded: dict) -> None:
-    content, media_type, filename = wp.build(session, ADMIN, "2025", "370600", "pdf", NOW)
+    content, media_type, filename = whitepaper.build(session, ADMIN, "2025", "370600", "pdf", NOW)
     assert media_type == "application/pdf" and content.startswith(b"%PDF")
     assert filename.endswith(".pdf")
     text = _pdf_text(content)
@@ -347,8 +352,8 @@ def test_pdf_contains_title_and_counts(session: Session, seeded: dict) -> None:
 def test_each_document_embeds_its_own_characters(session: Session, seeded: dict) -> None:
     # Two different papers in one process: the second must not reuse the first one's font
     # subset (reportlab keys faces by PostScript name), or its extra characters go missing.
-    district, _m, _n = wp.build(session, ADMIN, "2025", "370602", "pdf", NOW)
-    city, _m, _n = wp.build(session, ADMIN, "2025", "370600", "pdf", NOW)
+    district, _m, _n = whitepaper.build(session, ADMIN, "2025", "370602", "pdf", NOW)
+    city, _m, _n = whitepaper.build(session, ADMIN, "2025", "370600", "pdf", NOW)
     district_text, city_text = _pdf_text(district), _pdf_text(city)
     assert "芝罘区城市安全风险白皮书" in district_text and "莱山" not in district_text
     assert TITLE in city_text and "莱山区" in city_text
@@ -356,15 +361,15 @@ def test_each_document_embeds_its_own_characters(session: Session, seeded: dict)
 
 
 def test_no_previous_year_is_said(session: Session, seeded: dict) -> None:
-    data = wp.gather(session, ADMIN, 2024, "370600", NOW)
-    text = wp.compose(data).text()
+    data = wp_gather.gather(session, ADMIN, 2024, "370600", NOW)
+    text = wp_compose.compose(data).text()
     assert "2023年度平台中无风险点和重大危险源数据" in text
     assert len(data.current.risk_levels) == 2 and len(data.current.hazards) == 1
     assert data.current.level_counts() == {"red": 1, "yellow": 1}
 
 
 def test_recommendations_come_from_the_data(session: Session, seeded: dict) -> None:
-    recs = wp.recommendations(wp.gather(session, ADMIN, 2025, "370600", NOW))
+    recs = wp_compose.recommendations(wp_gather.gather(session, ADMIN, 2025, "370600", NOW))
     joined = "\n".join(recs)
     assert "全市共有重大安全风险 4 项，其中芝罘区 3 项" in joined
     assert "化学原料和化学制品制造业集中了 3 处重大危险源" in joined
@@ -383,13 +388,13 @@ def test_pdf_page_renders_chinese_glyphs_not_boxes(
     from fontTools.ttLib import TTFont  # noqa: PLC0415 fontTools loaded only when fonts are subset
     from PIL import ImageChops  # noqa: PLC0415 Pillow loaded only when an image is drawn
 
-    doc = wp.compose(wp.gather(session, ADMIN, 2025, "370600", NOW))
-    fonts = wp.load_fonts(doc.text())
-    png = wp.render_map(doc.map_spec, fonts)
-    real = wp.render_pdf(doc, fonts, png)
+    doc = wp_compose.compose(wp_gather.gather(session, ADMIN, 2025, "370600", NOW))
+    cjk = fonts.load_fonts(doc.text())
+    png = mapimage.render_map(doc.map_spec, cjk)
+    real = wp_render.render_pdf(doc, cjk, png)
 
     # Every character the paper shows has a glyph in the embedded font.
-    cmap = TTFont(io.BytesIO(fonts.regular)).getBestCmap()
+    cmap = TTFont(io.BytesIO(cjk.regular)).getBestCmap()
     missing = {ch for ch in doc.text() if not ch.isspace() and ord(ch) not in cmap}
     assert not missing, f"characters without a glyph: {''.join(sorted(missing))}"
 
@@ -398,7 +403,7 @@ def test_pdf_page_renders_chinese_glyphs_not_boxes(
     assert inked > 0.002 * page.width * page.height, "page 1 is blank"
 
     # The same page with a font that has no Chinese glyphs shows tofu boxes; ours must not.
-    tofu_font = TTFont(io.BytesIO(fonts.regular))
+    tofu_font = TTFont(io.BytesIO(cjk.regular))
     options = subset.Options()
     options.notdef_outline = True
     options.name_IDs = ["*"]
@@ -410,8 +415,8 @@ def test_pdf_page_renders_chinese_glyphs_not_boxes(
             record.string = "TofuSans"
     buf = io.BytesIO()
     tofu_font.save(buf)
-    tofu = wp.Fonts(buf.getvalue(), buf.getvalue(), "tofu" + fonts.key, "test")
-    tofu_page = _page_png(wp.render_pdf(doc, tofu, png), tmp_path, "tofu")
+    tofu = fonts.Fonts(buf.getvalue(), buf.getvalue(), "tofu" + cjk.key, "test")
+    tofu_page = _page_png(wp_render.render_pdf(doc, tofu, png), tmp_path, "tofu")
     diff = ImageChops.difference(page, tofu_page).point(lambda v: 255 if v > 64 else 0)
     changed = diff.histogram()[255]
     assert changed > 0.003 * page.width * page.height, "Chinese text renders like tofu boxes"
@@ -439,13 +444,13 @@ def test_pdf_page_renders_chinese_glyphs_not_boxes(
 def test_map_is_coloured_by_area_level(session: Session, seeded: dict) -> None:
     from PIL import Image  # noqa: PLC0415 Pillow loaded only when an image is drawn
 
-    data = wp.gather(session, ADMIN, 2025, "370600", NOW)
+    data = wp_gather.gather(session, ADMIN, 2025, "370600", NOW)
     assert sorted(a.level for a in data.areas) == ["red", "red"]
-    doc = wp.compose(data)
-    image = Image.open(io.BytesIO(wp.render_map(doc.map_spec, wp.load_fonts(doc.text()))))
+    doc = wp_compose.compose(data)
+    image = Image.open(io.BytesIO(mapimage.render_map(doc.map_spec, fonts.load_fonts(doc.text()))))
     image = image.convert("RGB")
     colours = image.getcolors(maxcolors=1 << 20) or []
-    red = wp._rgb(wp.LEVEL_HEX["red"])
+    red = mapimage._rgb(wp_data.LEVEL_HEX["red"])
     red_pixels = sum(
         n for n, c in colours if sum(abs(a - b) for a, b in zip(c, red, strict=False)) < 30
     )
@@ -457,7 +462,7 @@ def test_map_is_coloured_by_area_level(session: Session, seeded: dict) -> None:
 
 
 def test_district_officer_gets_only_their_district(session: Session, seeded: dict) -> None:
-    content, _, filename = wp.build(session, ZHIFU, 2025, "370600", "docx", NOW)
+    content, _, filename = whitepaper.build(session, ZHIFU, 2025, "370600", "docx", NOW)
     assert filename.startswith("芝罘区城市安全风险白皮书")
     doc, text = _docx_text(content)
     assert "芝罘区城市安全风险白皮书（2025年度）" in text
@@ -466,7 +471,7 @@ def test_district_officer_gets_only_their_district(session: Session, seeded: dic
     rows = {r[0]: r[1:] for r in _table(doc, "区县", "重大安全风险（项）")[1:]}
     assert rows == {"芝罘区": ["3", "0", "2", "1"], "合计": ["3", "0", "2", "1"]}
     with pytest.raises(NotFound):  # outside scope: 404, as every read outside scope
-        wp.build(session, ZHIFU, 2025, "370200", "pdf", NOW)
+        whitepaper.build(session, ZHIFU, 2025, "370200", "pdf", NOW)
 
 
 def test_enterprise_officer_sees_only_their_enterprise(session: Session, seeded: dict) -> None:
@@ -477,7 +482,7 @@ def test_enterprise_officer_sees_only_their_enterprise(session: Session, seeded:
         division_code="370602",
         enterprise_id=seeded["own_enterprise_id"],
     )
-    data = wp.gather(session, own, 2025, "370600", NOW)
+    data = wp_gather.gather(session, own, 2025, "370600", NOW)
     assert {h.name for h in data.current.hazards} == {"液氨储罐区"}
     assert {rp.name for rp, _ in data.current.risk_levels} == {"芝罘区红色风险点一"}
     assert [e.id for e in data.enterprises] == [seeded["own_enterprise_id"]]
@@ -499,17 +504,17 @@ def test_bad_input_is_invalid(
     session: Session, year: str, fmt: str, division: str, field: str
 ) -> None:
     with pytest.raises(Invalid) as info:
-        wp.build(session, ADMIN, year, division, fmt, NOW)
+        whitepaper.build(session, ADMIN, year, division, fmt, NOW)
     assert [e.field for e in info.value.errors] == [field]
     assert isinstance(info.value.errors[0], FieldError) and info.value.errors[0].zh
 
 
 def test_missing_font_fails_with_a_bilingual_hint(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(wp, "_package_font", lambda: None)
-    monkeypatch.setattr(wp, "SYSTEM_FONTS", (("/nonexistent/font.ttc", 0),))
-    monkeypatch.delenv(wp.FONT_ENV, raising=False)
-    with pytest.raises(wp.FontUnavailable) as info:
-        wp.find_font()
+    monkeypatch.setattr(fonts, "_package_font", lambda: None)
+    monkeypatch.setattr(fonts, "SYSTEM_FONTS", (("/nonexistent/font.ttc", 0),))
+    monkeypatch.delenv(fonts.FONT_ENV, raising=False)
+    with pytest.raises(fonts.FontUnavailable) as info:
+        fonts.find_font()
     assert "fonts-wqy-zenhei" in info.value.zh and "justmytype-intl-cjk" in info.value.en
 
 
@@ -539,7 +544,7 @@ def test_endpoint_downloads_and_validates(wp_client: Any, seeded: dict) -> None:
         "/api/v1/risk/white-paper?year=2025&division=370600&format=docx", headers=headers
     )
     assert resp.status_code == 200, resp.text
-    assert resp.headers["content-type"].startswith(wp.FORMATS["docx"])
+    assert resp.headers["content-type"].startswith(wp_data.FORMATS["docx"])
     disposition = resp.headers["content-disposition"]
     assert 'filename="safecity-white-paper-2025.docx"' in disposition
     assert "filename*=UTF-8''%E7%83%9F%E5%8F%B0" in disposition  # 烟台
@@ -583,13 +588,13 @@ def test_division_without_boundaries_or_risk_data_still_builds(
     session: Session, city: dict
 ) -> None:
     qingdao = Principal(user_id=9, username="qdadmin", role="admin", division_code="370200")
-    data = wp.gather(session, qingdao, 2026, "370200", NOW)
+    data = wp_gather.gather(session, qingdao, 2026, "370200", NOW)
     assert data.partial and data.areas == [] and data.current.empty
-    text = wp.compose(data).text()
+    text = wp_compose.compose(data).text()
     assert "2026年度尚未结束，本白皮书数据截至2026年11月23日" in text
     assert "无法绘制四色分布图" in text and "2025年度平台中无风险点和重大危险源数据" in text
     for fmt in ("pdf", "docx"):
-        content, _, _ = wp.build(session, qingdao, 2026, "370200", fmt, NOW)
+        content, _, _ = whitepaper.build(session, qingdao, 2026, "370200", fmt, NOW)
         assert content[:4] in (b"%PDF", b"PK\x03\x04")
 
 

@@ -112,3 +112,29 @@ def test_district_officer_cannot_approve_and_imports_are_for_the_city(web: Any) 
     assert resp.status_code == 303
     listing = web.get(resp.headers["location"]).text
     assert "已导入 1 条" in listing and "山东省气象台发布大风橙色预警" in listing
+
+
+def test_detail_names_people_by_display_name_with_the_username_on_hover(
+    web: Any, session: Any
+) -> None:
+    from safecity.core.models import User  # noqa: PLC0415 test-local: only this test renames users
+
+    for user in session.query(User).filter(User.username.in_(["admin", "commander"])):
+        user.display_name = {"admin": "李起草", "commander": "王指挥"}[user.username]
+    session.commit()
+    web_login(web, "admin")
+    csrf = _csrf(web.get("/warnings/new").text)
+    url = web.post("/warnings/new", data=_form(csrf=csrf), follow_redirects=False).headers[
+        "location"
+    ]
+    web.post(f"{url}/submit", data={"csrf": csrf}, follow_redirects=False)
+    web.cookies.clear()
+    web_login(web, "commander")
+    csrf = _csrf(web.get(url).text)
+    assert (
+        web.post(f"{url}/approve", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    )
+    detail = web.get(url).text
+    assert '<span class="person" title="admin">李起草</span>' in detail  # 起草
+    assert '<span class="person" title="commander">王指挥</span>' in detail  # 审核
+    assert "<dd>admin ·" not in detail and "<dd>commander ·" not in detail

@@ -41,9 +41,17 @@ def test_public_menu_and_landing(client) -> None:
     landed = web_login(client, "public")  # the form's default target is the one map
     assert landed.headers["location"] == "/public/warnings"
     page = client.get("/public/warnings").text
-    assert _menu_links(page) == {"/hazards/report", "/hazards/inbox", "/public/warnings"}
+    # Report, inbox, the public warnings and the published random draws (双随机一公开).
+    assert _menu_links(page) == {
+        "/hazards/report",
+        "/hazards/inbox",
+        "/public/warnings",
+        "/public/enforcement/draws",
+    }
     assert "起草预警" not in page and "四张清单" not in page
     assert client.get("/map").status_code == 403 and client.get("/risk/lists").status_code == 403
+    assert client.get("/response/incidents").status_code in (403, 404)
+    assert client.get("/enforcement/cases").status_code in (403, 404)
 
 
 def test_enterprise_officer_sees_no_city_analysis(client) -> None:
@@ -64,7 +72,10 @@ def test_start_pages_per_role() -> None:
     assert start_page(who("grid_member")) == "/hazards/tasks"
     assert start_page(who("enterprise_officer")) == "/hazards/list"
     assert start_page(who("duty_officer")) == "/monitoring/alarms"
-    assert start_page(who("commander")) == "/map"
+    assert start_page(who("commander")) == "/response/incidents?open=1"  # open incidents
+    assert start_page(who("risk_analyst")) == "/risk/lists"  # the four lists they keep
+    assert start_page(who("inspector")) == "/enforcement"  # the inspector's desk
+    assert start_page(who("district_officer")) == "/map"
     grid = menu(who("grid_member"))
     assert "nav_risk" in grid and [h for h, _ in grid["nav_risk"]] == [
         "/risk/points",

@@ -225,3 +225,82 @@ def test_unknown_kind_gives_a_friendly_404(web: Any) -> None:
     web_login(web, "admin")
     resp = web.get("/registry/nothing")
     assert resp.status_code == 404 and "页面或对象不存在" in resp.text
+
+
+def _fill_audit(session: Any) -> None:
+    """105 automatic alarm entries on 1 June, then three by the admin on 3 June (Beijing)."""
+    from datetime import datetime, timedelta  # noqa: PLC0415 only these audit tests need them
+
+    from safecity.core import audit  # noqa: PLC0415
+    from safecity.core.clock import BEIJING  # noqa: PLC0415
+
+    day1 = datetime(2026, 6, 1, 9, tzinfo=BEIJING)
+    for i in range(105):
+        audit.record(
+            session, actor="system", action="open", object_type="alarm", object_id=i,
+            before=None, after={"level": "yellow"}, now=day1 + timedelta(seconds=i),
+        )  # fmt: skip
+    for i in range(3):
+        audit.record(
+            session, actor="admin", action="update", object_type="user", object_id=f"u{i}",
+            before=None, after={"active": False}, now=day1 + timedelta(days=2, hours=i),
+        )  # fmt: skip
+    for actor in ("system:alarm", "demo"):  # machines too, under other names
+        audit.record(
+            session, actor=actor, action="open", object_type="alarm", object_id=actor,
+            before=None, after=None, now=day1 + timedelta(days=1),
+        )  # fmt: skip
+    session.commit()
+
+
+def _rows(html: str) -> list[tuple[str, str]]:
+    """(actor, object) of each row of the audit table."""
+    body = html.split('id="audit-table"', 1)[1]
+    return re.findall(
+        r"<td>\d+</td><td[^>]*>[^<]*</td><td>([^<]*)</td>\s*<td>[^<]*</td><td>([^<]*)</td>", body
+    )
+
+
+def test_audit_page_filters_and_pages_back(web: Any, session: Any) -> None:
+    _fill_audit(session)
+    web_login(web, "admin")
+    first = web.get("/admin/audit")
+    rows = _rows(first.text)
+    assert len(rows) == 100 and rows[0][0] == "demo"  # newest first (last written), one page
+    older = re.search(r'id="audit-older" href="([^"]+)"', first.text).group(1).replace("&amp;", "&")
+    rest = _rows(web.get(older).text)
+    assert len(rows) + len(rest) >= 108 and not set(rows) & set(rest)  # no row on both pages
+    people = _rows(web.get("/admin/audit?people_only=true").text)
+    assert people and {a for a, _ in people} == {"admin"}
+    alarms = _rows(web.get("/admin/audit?object_type=alarm&actor=system").text)
+    assert len(alarms) == 100 and all(
+        o.endswith(tuple(f"#{i}" for i in range(105))) for _, o in alarms
+    )
+    on_the_3rd = _rows(web.get("/admin/audit?day_from=2026-06-03&day_to=2026-06-03").text)
+    assert {a for a, _ in on_the_3rd} == {"admin"} and len(on_the_3rd) == 3
+    one = _rows(web.get("/admin/audit?object_type=user&object_id=u1").text)
+    assert len(one) == 1 and one[0][1].endswith("#u1")
+    bad = web.get("/admin/audit?day_from=03/06/2026")
+    assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
+
+
+def test_audit_api_filters_pages_and_refuses_a_huge_limit(client: Any, session: Any) -> None:
+    from tests.conftest import login  # noqa: PLC0415
+
+    _fill_audit(session)
+    headers = login(client, "admin")
+    page = client.get("/api/v1/audit?object_type=alarm&limit=50", headers=headers).json()
+    assert len(page) == 50 and [e["seq"] for e in page] == sorted(
+        (e["seq"] for e in page), reverse=True
+    )
+    nxt = client.get(
+        f"/api/v1/audit?object_type=alarm&limit=50&before_seq={page[-1]['seq']}", headers=headers
+    ).json()
+    assert len(nxt) == 50 and nxt[0]["seq"] < page[-1]["seq"]
+    people = client.get("/api/v1/audit?people_only=true", headers=headers).json()
+    assert people and not {e["actor"] for e in people} & {"system", "system:alarm", "demo"}
+    since = client.get("/api/v1/audit?since=2026-06-03T00:00:00%2B08:00", headers=headers).json()
+    assert {e["object_type"] for e in since} >= {"user"} and "alarm" not in {
+        e["object_type"] for e in since
+    }
+    assert client.get("/api/v1/audit?limit=5000", headers=headers).status_code == 422

@@ -14,6 +14,28 @@
   }
   if (backdrop) { backdrop.addEventListener('click', function () { setNav(false); }); }
 
+  // Menu groups the user opened stay open on the next page (the page's own group always is);
+  // the active entry is scrolled into the menu's view.
+  var KEY = 'safecity.nav.open';
+  var folds = document.querySelectorAll('#sidenav details.nav-fold');
+  var kept = [];
+  try { kept = JSON.parse(window.localStorage.getItem(KEY) || '[]'); } catch (e) { kept = []; }
+  folds.forEach(function (d) {
+    var group = d.getAttribute('data-group');
+    if (kept.indexOf(group) >= 0) { d.open = true; }
+    d.querySelector('summary').addEventListener('click', function () {
+      var i = kept.indexOf(group);  // the click is about to flip d.open
+      if (d.open && i >= 0) { kept.splice(i, 1); } else if (!d.open && i < 0) { kept.push(group); }
+      try { window.localStorage.setItem(KEY, JSON.stringify(kept)); } catch (e) { /* private mode */ }
+    });
+  });
+  var nav = document.getElementById('sidenav');
+  var current = nav && nav.querySelector('.nav-item.active');
+  if (current && nav.scrollHeight > nav.clientHeight) {
+    var top = current.offsetTop - nav.clientHeight / 3;
+    if (current.offsetTop + current.offsetHeight > nav.clientHeight) { nav.scrollTop = Math.max(0, top); }
+  }
+
   // Destructive posts (archive, disable) ask first; the text comes from the page language.
   document.addEventListener('submit', function (ev) {
     var msg = ev.target.getAttribute && ev.target.getAttribute('data-confirm');

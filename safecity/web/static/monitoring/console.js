@@ -52,6 +52,7 @@
                  handling: ['resolve', 'false_alarm'] };
 
   const canDraft = root.dataset.canDraft === '1';
+  const canOpenIncident = root.dataset.canOpenIncident === '1';
   const RANK = { red: 0, orange: 1, yellow: 2, blue: 3 };
   const INSTRUMENT = new Set(['offline', 'stuck', 'range']);
   const GROUP_MIN = 3;  // three or more open alarms alike (see groupKey): one row
@@ -184,9 +185,14 @@
       const d = document.createElement('a'); d.className = 'btn btn-small'; d.dataset.action = 'draft-warning';
       d.href = '/warnings/new?from_alarm=' + a.id; d.textContent = texts.draft; tr.children[4].appendChild(d);
     }
-    const inc = document.createElement('button'); inc.type = 'button'; inc.className = 'btn btn-small';
-    inc.disabled = true; inc.title = texts.incident_soon; inc.dataset.action = 'incident'; inc.textContent = texts.incident;
-    tr.children[4].appendChild(inc);
+    if (canOpenIncident) {  // the same form as the alarm page: one alarm never opens two incidents
+      const form = document.createElement('form'); form.method = 'post'; form.className = 'inline-form';
+      form.action = '/response/alarms/' + a.id + '/incident';
+      const token = document.createElement('input'); token.type = 'hidden'; token.name = 'csrf'; token.value = csrf;
+      const inc = document.createElement('button'); inc.type = 'submit'; inc.className = 'btn btn-small';
+      inc.dataset.action = 'incident'; inc.textContent = texts.incident;
+      form.append(token, inc); tr.children[4].appendChild(form);
+    }
     if (a._new) { a._new = false; tr.classList.add('flash'); }
     return tr;
   }

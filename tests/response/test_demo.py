@@ -1,0 +1,45 @@
+"""The demo city's emergency command: plans, four months of incidents, one in progress."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import select
+
+from safecity.registry import demo as registry_demo
+from safecity.response import command, demo, service
+from safecity.response.models import DutyShift, Incident, Plan
+from tests.conftest import NOW
+
+
+def test_demo_loads_once_with_a_live_incident(session) -> None:
+    registry_demo.load(session, registry_demo.generate(seed=7, now=NOW), NOW)
+    counts = demo.load(session, NOW, None)
+    session.commit()
+    assert counts["plans"] == 7 and counts["incidents"] == 72
+    assert set(counts) == {
+        "plans",
+        "incidents",
+    }  # counts only: ids are no figures for `safecity demo`
+    assert demo.load(session, NOW, None) == {}  # idempotent
+    items = list(session.scalars(select(Incident)))
+    status = Counter(i.status for i in items)
+    assert status == {"closed": 70, "responding": 1, "received": 1}
+    live = next(i for i in items if i.status == "responding")
+    tasks = command.tasks_of(session, live)
+    assert live.response_level == "IV" and len(tasks) == 2
+    assert sum(t.status == "received" for t in tasks) == 2
+    # the demo reports every accident up the chain in time: nothing is flagged 漏报
+    assert not any(service.overdue_counts(session, items, NOW).values())
+    assert session.scalar(select(Plan).where(Plan.tier == "onsite")).status == "approved"
+    # one plan is being revised: its v2 is a draft, v1 stays filed and is what gets proposed
+    v2 = session.scalar(select(Plan).where(Plan.previous_id.is_not(None)))
+    v1 = session.get(Plan, v2.previous_id)
+    assert (v1.version, v1.status, v2.version, v2.status) == (1, "filed", 2, "draft")
+    assert [t["due_minutes"] for t in v2.tasks if t["group"] == "coord"] == [20]
+    # the roster: nobody leads the shift they are on duty in (the commander, 李振华, takes
+    # shifts and leads the day shifts of others)
+    shifts = list(session.scalars(select(DutyShift)))
+    assert len(shifts) == 16 and all(s.officer_name for s in shifts)
+    assert [s for s in shifts if s.leader == s.officer_name] == []
+    assert {s.leader for s in shifts} == {"李振华", "张建国"}
