@@ -13,6 +13,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from safecity.risk.major_hazards.hazmat import (
     HazmatInputError,
@@ -602,3 +604,62 @@ def test_bad_payload_shapes() -> None:
 def test_zero_quantity_and_integral_float_population_accepted() -> None:
     u = unit_of(one_unit({"name": "氨", "quantity_t": 0}, population=30.0))  # type: ignore[arg-type]
     assert u["S"] == 0 and u["is_major"] is False and u["alpha"] == 1.2
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+_unit = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": _json,
+        "kind": _json | st.sampled_from(["storage", "production"]),
+        "substances": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "name": _json | st.just("氯"),
+                    "cas": _json,
+                    "quantity_t": _json,
+                    "category": _json,
+                    "mixture": _json,
+                },
+            )
+            | _json,
+            max_size=3,
+        )
+        | _json,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    payload=st.fixed_dictionaries(
+        {"units": st.lists(_unit | _json, max_size=3) | _json},
+        optional={"exposed_population": _json, "alpha": _json, "alpha_reason": _json},
+    )
+)
+def test_any_json_is_answered_or_refused_field_by_field(payload: dict) -> None:
+    """Whatever JSON arrives, identify() answers or raises HazmatInputError naming fields.
+
+    The fuzzer once sent ``"kind": {}`` and got a 500 (a dict is unhashable in ``kind in KINDS``).
+    """
+    try:
+        result = identify(payload)
+    except HazmatInputError as exc:
+        assert exc.errors and all(e.field and e.message_zh and e.message_en for e in exc.errors)
+    else:
+        assert len(result["units"]) == len(payload["units"])
+
+
+def test_unhashable_kind_is_a_field_error() -> None:
+    payload = {"units": [{"name": "", "kind": {}, "substances": [{"quantity_t": 0.0}]}]}
+    with pytest.raises(HazmatInputError) as exc:
+        identify(payload)
+    fields = {e.path for e in exc.value.errors}
+    assert "units[0].kind" in fields and "units[0].name" in fields

@@ -977,7 +977,9 @@ def identify(payload: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(uname, str) or not uname.strip():
             ctx.err(u, None, "name", f"{zh}：缺少单元名称 name", f"{en}: the unit name is missing")
         kind = unit.get("kind")
-        if kind not in KINDS:
+        # a JSON object or list as kind is unhashable: test the type before the lookup
+        known_kind = isinstance(kind, str) and kind in KINDS
+        if not known_kind:
             ctx.err(
                 u,
                 None,
@@ -1002,7 +1004,7 @@ def identify(payload: Mapping[str, Any]) -> dict[str, Any]:
             for s, sub in enumerate(subs)
             if (t := _term(ctx, u, uname, s, sub, warnings)) is not None
         ]
-        if len(ctx.errors) > before or kind not in KINDS:
+        if len(ctx.errors) > before or not known_kind:
             continue
         s_exact = sum((t.q / t.big_q for t in terms), Fraction(0))
         is_major = s_exact >= 1
