@@ -48,8 +48,7 @@ from safecity.hazards import checks as hd_checks
 from safecity.hazards import service as hd_service
 from safecity.hazards import uploads
 from safecity.registry.models import Division, Enterprise
-from safecity.risk.models import MajorHazard, RiskPoint
-from safecity.risk.points.enterprise import inherent_level
+from safecity.risk.points.enterprise import enterprise_risks
 
 # Who does what (scope is checked separately, through core.scope).
 PLANNERS = frozenset({"admin", "inspector", "district_officer"})
@@ -274,32 +273,10 @@ def enterprise_facts(
     """Each enterprise's facts for the class rules, read in a few grouped queries."""
     ids = [e.id for e in enterprises]
     out: dict[int, dict[str, Any]] = {}
-    points: dict[int, dict[str, int]] = {}
-    hazards: dict[int, dict[int, int]] = {}
+    risks = enterprise_risks(session, ids)
     hidden_dangers = hd_service.enterprise_counts(session, ids, now)  # (open major, overdue)
     penalised: set[int] = set()
     for chunk in (ids[i : i + 900] for i in range(0, len(ids), 900)):
-        for ent_id, level, n in session.execute(
-            select(RiskPoint.enterprise_id, RiskPoint.level, func.count())
-            .where(
-                RiskPoint.enterprise_id.in_(chunk),
-                RiskPoint.archived.is_(False),
-                RiskPoint.level.is_not(None),
-            )
-            .group_by(RiskPoint.enterprise_id, RiskPoint.level)
-        ):
-            points.setdefault(ent_id, {})[level] = n
-        for ent_id, level, n in session.execute(
-            select(MajorHazard.enterprise_id, MajorHazard.level, func.count())
-            .where(
-                MajorHazard.enterprise_id.in_(chunk),
-                MajorHazard.archived.is_(False),
-                MajorHazard.is_major.is_(True),
-                MajorHazard.level.is_not(None),
-            )
-            .group_by(MajorHazard.enterprise_id, MajorHazard.level)
-        ):
-            hazards.setdefault(ent_id, {})[level] = n
         penalised.update(
             session.scalars(
                 select(Case.enterprise_id).where(
@@ -311,14 +288,14 @@ def enterprise_facts(
         )
     grade_name = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
     for e in enterprises:
-        hz = hazards.get(e.id, {})
+        risk = risks[e.id]
         code = (e.industry_code or "").lstrip("ABCDEFGHIJKLMNOPQRST")
         out[e.id] = {
             "industry_section": e.industry_section or None,
             "industry_division": code[:2] if len(code) >= 2 and code[:2].isdigit() else None,
-            "risk_level": inherent_level(points.get(e.id, {}), hz),
-            "mhi_count": sum(hz.values()),
-            "mhi_top_grade": grade_name[min(hz)] if hz else None,
+            "risk_level": risk.level,
+            "mhi_count": risk.major_hazards,
+            "mhi_top_grade": grade_name[risk.top_grade] if risk.top_grade is not None else None,
             "open_major_hazards": hidden_dangers.get(e.id, (0, 0))[0],
             "overdue_hazards": hidden_dangers.get(e.id, (0, 0))[1],
             # A penalty decided in the last year marks the enterprise C until a credit feed

@@ -95,7 +95,7 @@ def test_every_capabilitys_tables_are_protected_by_an_import_contract() -> None:
         assert contract is not None, f"{name}: add its protected contract to pyproject.toml"
         assert contract["allowed_importers"] == [f"safecity.{name}"]
     ignored = [i for c in protected.values() for i in c.get("ignore_imports", [])]
-    assert ignored == ["safecity.enforcement.service -> safecity.risk.models"]
+    assert ignored == []
 
 
 def test_an_incident_from_an_alarm_reads_its_level_through_monitorings_service(
