@@ -54,7 +54,7 @@ from judging import verdict
 from safecity.core.db import make_engine
 from safecity.core.migrate import upgrade
 from safecity.core.scope import Principal
-from safecity.enforcement import service
+from safecity.enforcement import case_search, common
 from safecity.enforcement.draw import Inspector, Target, draw, verify
 from safecity.enforcement.models import Case
 from safecity.models_all import import_all
@@ -94,7 +94,7 @@ STATES = (
     + ["decided", "served", "executing"] * 2
     + ["investigating", "reviewing"] * 3
 )
-BEFORE_DECISION = set(service.OPEN_BEFORE_DECISION)
+BEFORE_DECISION = set(common.OPEN_BEFORE_DECISION)
 
 
 def pools() -> tuple[list[Target], list[Inspector]]:
@@ -186,7 +186,7 @@ def p95(values: list[float]) -> float:
 
 def case_rows(ents: list[Any], rng: random.Random) -> Any:
     """N_CASES case rows as the service would have left them, oldest first."""
-    table = service.table()
+    table = common.table()
     violations = list(table.violations)
     circumstances = list(table.circumstances)
     span = 3 * 365 * 24 * 60
@@ -209,7 +209,7 @@ def case_rows(ents: list[Any], rng: random.Random) -> Any:
         yield {
             "number": number,
             "title": f"{e.name}{name}案",
-            "search_text": service.search_text(number, f"{e.name}{name}案"),
+            "search_text": case_search.search_text(number, f"{e.name}{name}案"),
             "enterprise_id": e.id,
             "division_code": e.division_code,
             "industry_code": e.industry_code,
@@ -291,21 +291,21 @@ def measure_cases(url: str) -> dict[str, Any]:
         some = s.scalar(select(Case.title).order_by(Case.id.desc()).limit(1)) or ""
         needle = some[2:8]
         lists = {
-            "first_page": (city, service.CaseFilters()),
-            "district": (district, service.CaseFilters()),
+            "first_page": (city, case_search.CaseFilters()),
+            "district": (district, case_search.CaseFilters()),
             "filtered": (
                 city,
-                service.CaseFilters(division=county, state="investigating", overdue=True),
+                case_search.CaseFilters(division=county, state="investigating", overdue=True),
             ),
-            "search": (city, service.CaseFilters(q=needle)),
+            "search": (city, case_search.CaseFilters(q=needle)),
             # reported, not judged: two characters are below a trigram, so no index serves them
-            "search_two_chars": (city, service.CaseFilters(q=needle[:2])),
+            "search_two_chars": (city, case_search.CaseFilters(q=needle[:2])),
         }
 
-        def page(who: Principal, f: service.CaseFilters) -> int:
-            service.case_filters_checked(s, who, f)
-            found = service.case_list(s, who, f, NOW)
-            service.names_of(s, {c.enterprise_id for c in found.items})
+        def page(who: Principal, f: case_search.CaseFilters) -> int:
+            case_search.case_filters_checked(s, who, f)
+            found = case_search.case_list(s, who, f, NOW)
+            common.names_of(s, {c.enterprise_id for c in found.items})
             return found.total
 
         for name, (who, f) in lists.items():

@@ -12,9 +12,22 @@ from sqlalchemy.orm import Session
 from safecity.core.deps import db, now, principal
 from safecity.core.errors import NotFound
 from safecity.core.scope import Principal
+from safecity.enforcement import (
+    case_search,
+    casework,
+    common,
+    fieldwork,
+    inspecting,
+    issuing,
+    overview,
+    planning,
+    roster,
+    selection,
+    signatures,
+    supervision,
+)
 from safecity.enforcement import cases as rules
 from safecity.enforcement import schemas as s
-from safecity.enforcement import service, signatures
 from safecity.enforcement.models import Case, Draw, Inspection
 from safecity.hazards import uploads
 from safecity.hazards.api import read_input
@@ -46,18 +59,18 @@ def doc_out(doc: Any) -> s.DocumentOut:
 
 def inspection_out(session: Session, i: Inspection) -> s.InspectionOut:
     out = s.InspectionOut.model_validate(i)
-    out.findings = [s.FindingOut.model_validate(f) for f in service.findings_of(session, i.id)]
-    out.documents = [doc_out(d) for d in service.documents_for(session, inspection_id=i.id)]
+    out.findings = [s.FindingOut.model_validate(f) for f in inspecting.findings_of(session, i.id)]
+    out.documents = [doc_out(d) for d in issuing.documents_for(session, inspection_id=i.id)]
     return out
 
 
 def case_out(session: Session, who: Principal, c: Case, at: datetime) -> s.CaseOut:
     out = s.CaseOut.model_validate(c)
     out.state_label = rules.STATES[c.state][0]
-    out.overdue = service.is_overdue(c, at)
-    out.allowed_steps = service.allowed_steps(session, who, c)
-    out.history = service.history_of(session, c)
-    out.documents = [doc_out(d) for d in service.documents_for(session, case=c)]
+    out.overdue = casework.is_overdue(c, at)
+    out.allowed_steps = casework.allowed_steps(session, who, c)
+    out.history = casework.history_of(session, c)
+    out.documents = [doc_out(d) for d in issuing.documents_for(session, case=c)]
     return out
 
 
@@ -68,22 +81,22 @@ def case_out(session: Session, who: Principal, c: Case, at: datetime) -> s.CaseO
 def classify(
     data: s.ClassifyIn, session: Session = Db, who: Principal = Who, at: datetime = Now
 ) -> s.ClassifyOut:
-    return s.ClassifyOut(counts=service.classify(session, who, at, data.division_code))
+    return s.ClassifyOut(counts=supervision.classify(session, who, at, data.division_code))
 
 
 @router.get("/classes", summary="Supervision classes inside the caller's scope")
 def classes(
     class_key: str | None = None,
     page: int = Query(1, ge=1),
-    size: int = Query(50, ge=1, le=service.MAX_PAGE_SIZE),
+    size: int = Query(50, ge=1, le=common.MAX_PAGE_SIZE),
     session: Session = Db,
     who: Principal = Who,
 ) -> s.ClassPage:
-    items, total = service.list_classes(session, who, class_key, page, size)
+    items, total = supervision.list_classes(session, who, class_key, page, size)
     return s.ClassPage(
         items=[s.ClassOut.model_validate(r) for r in items],
         total=total,
-        counts=service.class_counts(session, who),
+        counts=supervision.class_counts(session, who),
     )
 
 
@@ -95,7 +108,7 @@ def override(
     who: Principal = Who,
     at: datetime = Now,
 ) -> s.ClassOut:
-    row = service.override_class(session, who, enterprise_id, data.to_class, data.reason, at)
+    row = supervision.override_class(session, who, enterprise_id, data.to_class, data.reason, at)
     return s.ClassOut.model_validate(row)
 
 
@@ -104,33 +117,33 @@ def override(
 
 def plan_out(session: Session, plan: Any) -> s.PlanOut:
     out = s.PlanOut.model_validate(plan)
-    out.rows = [s.PlanRowOut.model_validate(r) for r in service.plan_rows(session, plan)]
-    out.progress = [s.ProgressOut(**p) for p in service.plan_progress(session, plan)]
+    out.rows = [s.PlanRowOut.model_validate(r) for r in planning.plan_rows(session, plan)]
+    out.progress = [s.ProgressOut(**p) for p in planning.plan_progress(session, plan)]
     return out
 
 
 @router.get("/plans", summary="Yearly inspection plans in the caller's divisions")
 def plans(session: Session = Db, who: Principal = Who) -> list[s.PlanOut]:
-    return [plan_out(session, p) for p in service.list_plans(session, who)]
+    return [plan_out(session, p) for p in planning.list_plans(session, who)]
 
 
 @router.post("/plans", status_code=201, summary="Draft a yearly inspection plan")
 def create_plan(
     data: s.PlanIn, session: Session = Db, who: Principal = Who, at: datetime = Now
 ) -> s.PlanOut:
-    return plan_out(session, service.create_plan(session, who, data.model_dump(), at))
+    return plan_out(session, planning.create_plan(session, who, data.model_dump(), at))
 
 
 @router.get("/plans/{plan_id}", summary="A plan with its rows and progress")
 def plan(plan_id: int, session: Session = Db, who: Principal = Who) -> s.PlanOut:
-    return plan_out(session, service.get_plan(session, who, plan_id))
+    return plan_out(session, planning.get_plan(session, who, plan_id))
 
 
 @router.post("/plans/{plan_id}/approve", summary="Approve a draft plan (office head)")
 def approve(
     plan_id: int, session: Session = Db, who: Principal = Who, at: datetime = Now
 ) -> s.PlanOut:
-    return plan_out(session, service.approve_plan(session, who, plan_id, at))
+    return plan_out(session, planning.approve_plan(session, who, plan_id, at))
 
 
 # ---------------------------------------------------------------- inspector pool
@@ -138,16 +151,14 @@ def approve(
 
 @router.get("/inspectors", summary="The inspector pool (certificates, conflicts)")
 def inspectors(session: Session = Db, who: Principal = Who) -> list[s.InspectorOut]:
-    return [s.InspectorOut.model_validate(i) for i in service.list_inspectors(session, who)]
+    return [s.InspectorOut.model_validate(i) for i in roster.list_inspectors(session, who)]
 
 
 @router.post("/inspectors", status_code=201, summary="Add an inspector to the pool")
 def add_inspector(
     data: s.InspectorIn, session: Session = Db, who: Principal = Who, at: datetime = Now
 ) -> s.InspectorOut:
-    return s.InspectorOut.model_validate(
-        service.save_inspector(session, who, data.model_dump(), at)
-    )
+    return s.InspectorOut.model_validate(roster.save_inspector(session, who, data.model_dump(), at))
 
 
 @router.put("/inspectors/{inspector_id}", summary="Update an inspector")
@@ -158,7 +169,7 @@ def update_inspector(
     who: Principal = Who,
     at: datetime = Now,
 ) -> s.InspectorOut:
-    row = service.save_inspector(session, who, data.model_dump(), at, inspector_id)
+    row = roster.save_inspector(session, who, data.model_dump(), at, inspector_id)
     return s.InspectorOut.model_validate(row)
 
 
@@ -167,49 +178,49 @@ def update_inspector(
 
 @router.get("/draws", summary="Draws in the caller's divisions")
 def draws(session: Session = Db, who: Principal = Who) -> list[s.DrawOut]:
-    return [draw_out(d) for d in service.list_draws(session, who)]
+    return [draw_out(d) for d in selection.list_draws(session, who)]
 
 
 @router.post("/draws", status_code=201, summary="Fix the pools and commit to a seed (step 1)")
 def create_draw(
     data: s.DrawIn, session: Session = Db, who: Principal = Who, at: datetime = Now
 ) -> s.DrawOut:
-    return draw_out(service.create_draw(session, who, data.model_dump(), at))
+    return draw_out(selection.create_draw(session, who, data.model_dump(), at))
 
 
 @router.get("/draws/{draw_id}", summary="One draw (the seed once it has run)")
 def draw(draw_id: int, session: Session = Db, who: Principal = Who) -> s.DrawOut:
-    return draw_out(service.get_draw(session, who, draw_id))
+    return draw_out(selection.get_draw(session, who, draw_id))
 
 
 @router.post("/draws/{draw_id}/run", summary="Run a committed draw (step 2, once)")
 def run(draw_id: int, session: Session = Db, who: Principal = Who, at: datetime = Now) -> s.DrawOut:
-    return draw_out(service.run_draw(session, who, draw_id, at))
+    return draw_out(selection.run_draw(session, who, draw_id, at))
 
 
 @router.post("/draws/{draw_id}/publish", summary="Publish a draw's result (一公开)")
 def publish(
     draw_id: int, session: Session = Db, who: Principal = Who, at: datetime = Now
 ) -> s.DrawOut:
-    return draw_out(service.publish_draw(session, who, draw_id, at))
+    return draw_out(selection.publish_draw(session, who, draw_id, at))
 
 
 def _verify(session: Session, draw_id: int) -> s.VerifyOut:
-    ok, checks = service.verify_draw(session, draw_id)
+    ok, checks = selection.verify_draw(session, draw_id)
     return s.VerifyOut(draw_id=draw_id, ok=ok, checks=[s.CheckOut(**c.__dict__) for c in checks])
 
 
 @router.get("/draws/{draw_id}/verify", summary="Re-run the draw and compare")
 def verify(draw_id: int, session: Session = Db, who: Principal = Who) -> s.VerifyOut:
-    service.get_draw(session, who, draw_id)
+    selection.get_draw(session, who, draw_id)
     return _verify(session, draw_id)
 
 
 def public_out(session: Session, d: Draw) -> s.PublicDrawOut:
     result = d.result or {}
-    ents = service.names_of(session, {int(t) for t in result.get("assignments", {})})
+    ents = common.names_of(session, {int(t) for t in result.get("assignments", {})})
     pool = {str(r[0]): r for r in d.pools.get("inspectors", [])}
-    names = {i.id: i.name for i in service._inspector_names(session, [int(k) for k in pool])}
+    names = {i.id: i.name for i in roster.inspector_rows(session, [int(k) for k in pool])}
     key = set(result.get("key_targets", []))
     return s.PublicDrawOut(
         id=d.id,
@@ -237,23 +248,23 @@ def public_out(session: Session, d: Draw) -> s.PublicDrawOut:
 
 @public_router.get("/draws", summary="Published draw results (no login)")
 def public_draws(session: Session = Db) -> list[s.PublicDrawOut]:
-    return [public_out(session, d) for d in service.list_draws(session, None, True)]
+    return [public_out(session, d) for d in selection.list_draws(session, None, True)]
 
 
 @public_router.get("/draws/{draw_id}", summary="One published draw result (no login)")
 def public_draw(draw_id: int, session: Session = Db) -> s.PublicDrawOut:
-    return public_out(session, service.public_draw(session, draw_id))
+    return public_out(session, selection.public_draw(session, draw_id))
 
 
 @public_router.get("/draws/{draw_id}/verify", summary="Anyone re-runs a published draw")
 def public_verify(draw_id: int, session: Session = Db) -> s.VerifyOut:
-    service.public_draw(session, draw_id)
+    selection.public_draw(session, draw_id)
     return _verify(session, draw_id)
 
 
 @public_router.get("/draws/{draw_id}/pools.json", summary="The pools as drawn, to re-run it")
 def public_pools(draw_id: int, session: Session = Db) -> s.DrawPoolsOut:
-    d = service.public_draw(session, draw_id)
+    d = selection.public_draw(session, draw_id)
     return {"draw": s.DrawOut.model_validate(d).model_dump(mode="json"), "pools": d.pools}
 
 
@@ -266,11 +277,11 @@ def inspections(
     enterprise_id: int | None = None,
     draw_id: int | None = None,
     page: int = Query(1, ge=1),
-    size: int = Query(50, ge=1, le=service.MAX_PAGE_SIZE),
+    size: int = Query(50, ge=1, le=common.MAX_PAGE_SIZE),
     session: Session = Db,
     who: Principal = Who,
 ) -> s.InspectionPage:
-    items, total = service.list_inspections(
+    items, total = inspecting.list_inspections(
         session, who, status, enterprise_id, draw_id, page, size
     )
     return s.InspectionPage(items=[inspection_out(session, i) for i in items], total=total)
@@ -280,13 +291,13 @@ def inspections(
 def create_inspection(
     data: s.InspectionIn, session: Session = Db, who: Principal = Who, at: datetime = Now
 ) -> s.InspectionOut:
-    i = service.create_inspection(session, who, data.model_dump(), at)
+    i = inspecting.create_inspection(session, who, data.model_dump(), at)
     return inspection_out(session, i)
 
 
 @router.get("/inspections/{inspection_id}", summary="One inspection with findings and documents")
 def inspection(inspection_id: int, session: Session = Db, who: Principal = Who) -> s.InspectionOut:
-    return inspection_out(session, service.get_inspection(session, who, inspection_id))
+    return inspection_out(session, inspecting.get_inspection(session, who, inspection_id))
 
 
 @router.post("/inspections/{inspection_id}/results", summary="Record checklist answers")
@@ -297,7 +308,7 @@ def results(
     who: Principal = Who,
     at: datetime = Now,
 ) -> s.InspectionOut:
-    i = service.save_results(session, who, inspection_id, data.model_dump(), at)
+    i = fieldwork.save_results(session, who, inspection_id, data.model_dump(), at)
     return inspection_out(session, i)
 
 
@@ -314,7 +325,7 @@ async def finding(
     at: datetime = Now,
 ) -> s.FindingOut:
     data, photos = await read_input(request)
-    f = service.add_finding(session, who, inspection_id, data, photos, at)
+    f = fieldwork.add_finding(session, who, inspection_id, data, photos, at)
     return s.FindingOut.model_validate(f)
 
 
@@ -326,7 +337,7 @@ def finish(
     who: Principal = Who,
     at: datetime = Now,
 ) -> s.InspectionOut:
-    i = service.finish_inspection(session, who, inspection_id, data.model_dump(), at)
+    i = fieldwork.finish_inspection(session, who, inspection_id, data.model_dump(), at)
     return inspection_out(session, i)
 
 
@@ -339,8 +350,8 @@ def finish(
 def signature(
     inspection_id: int, name: str, session: Session = Db, who: Principal = Who
 ) -> Response:
-    i = service.get_inspection(session, who, inspection_id)
-    data = signatures.read(name) if name in service.signature_pngs(i) else None
+    i = inspecting.get_inspection(session, who, inspection_id)
+    data = signatures.read(name) if name in fieldwork.signature_pngs(i) else None
     if data is None:
         raise NotFound("签名", "signature")
     return Response(
@@ -355,7 +366,7 @@ def signature(
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 def photo(name: str, thumb: bool = False, session: Session = Db, who: Principal = Who) -> Response:
-    f = service.finding_with_photo(session, who, name)
+    f = inspecting.finding_with_photo(session, who, name)
     path = uploads.path_of(name, thumb)
     if f is None or path is None or not path.is_file():
         raise NotFound("照片", "photo")
@@ -376,12 +387,12 @@ def cases(
     division: str | None = Query(None, description="division code: it and the divisions under it"),
     q: str | None = Query(None, description="text in the case number or title"),
     page: int = Query(1, ge=1),
-    size: int = Query(50, ge=1, le=service.MAX_PAGE_SIZE),
+    size: int = Query(50, ge=1, le=common.MAX_PAGE_SIZE),
     session: Session = Db,
     who: Principal = Who,
     at: datetime = Now,
 ) -> s.CasePage:
-    f = service.CaseFilters(
+    f = case_search.CaseFilters(
         state=state,
         enterprise_id=enterprise_id,
         violation=violation,
@@ -392,13 +403,13 @@ def cases(
         division=division,
         q=q,
     )
-    items, total = service.list_cases(
-        session, who, service.case_filters_checked(session, who, f), at
+    items, total = case_search.list_cases(
+        session, who, case_search.case_filters_checked(session, who, f), at
     )
     rows = []
     for c in items:
         out = s.CaseOut.model_validate(c)
-        out.state_label, out.overdue = rules.STATES[c.state][0], service.is_overdue(c, at)
+        out.state_label, out.overdue = rules.STATES[c.state][0], casework.is_overdue(c, at)
         rows.append(out)
     return s.CasePage(items=rows, total=total, page=page, size=size)
 
@@ -407,21 +418,21 @@ def cases(
 def open_case(
     data: s.CaseIn, session: Session = Db, who: Principal = Who, at: datetime = Now
 ) -> s.CaseOut:
-    return case_out(session, who, service.open_case(session, who, data.model_dump(), at), at)
+    return case_out(session, who, casework.open_case(session, who, data.model_dump(), at), at)
 
 
 @router.get("/cases/{case_id}", summary="One case with its history and documents")
 def case(
     case_id: int, session: Session = Db, who: Principal = Who, at: datetime = Now
 ) -> s.CaseOut:
-    return case_out(session, who, service.get_case(session, who, case_id), at)
+    return case_out(session, who, casework.get_case(session, who, case_id), at)
 
 
 @router.post("/cases/{case_id}/steps", summary="Take one step of the case (409 when out of order)")
 def step(
     case_id: int, data: s.StepIn, session: Session = Db, who: Principal = Who, at: datetime = Now
 ) -> s.CaseOut:
-    c = service.take_step(session, who, case_id, data.step, data.model_dump(exclude_none=True), at)
+    c = casework.take_step(session, who, case_id, data.step, data.model_dump(exclude_none=True), at)
     return case_out(session, who, c, at)
 
 
@@ -432,7 +443,7 @@ def step(
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def case_file(case_id: int, session: Session = Db, who: Principal = Who) -> Response:
-    pdf = service.case_file(session, who, case_id)
+    pdf = casework.case_file(session, who, case_id)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -447,9 +458,9 @@ def case_file(case_id: int, session: Session = Db, who: Principal = Who) -> Resp
     responses={200: {"content": {DOCX: {}}}},
 )
 def document(doc_id: int, session: Session = Db, who: Principal = Who) -> Response:
-    doc = service.get_document(session, who, doc_id)
+    doc = casework.get_document(session, who, doc_id)
     return Response(
-        service.docx_of(session, doc),
+        issuing.docx_of(session, doc),
         media_type=DOCX,
         headers={"Content-Disposition": f'attachment; filename="{doc.kind}-{doc.id}.docx"'},
     )
@@ -462,7 +473,7 @@ def document(doc_id: int, session: Session = Db, who: Principal = Who) -> Respon
 def stats(
     year: int | None = None, session: Session = Db, who: Principal = Who, at: datetime = Now
 ) -> s.StatsOut:
-    return s.StatsOut(**service.stats(session, who, year or service.local_date(at).year, at))
+    return s.StatsOut(**overview.stats(session, who, year or common.local_date(at).year, at))
 
 
 @router.get(
@@ -474,9 +485,9 @@ def stats(
 def stats_xlsx(
     year: int | None = None, session: Session = Db, who: Principal = Who, at: datetime = Now
 ) -> Response:
-    data = service.stats(session, who, year or service.local_date(at).year, at)
+    data = overview.stats(session, who, year or common.local_date(at).year, at)
     return Response(
-        service.stats_xlsx(data),
+        overview.stats_xlsx(data),
         media_type=XLSX,
         headers={"Content-Disposition": 'attachment; filename="enforcement-stats.xlsx"'},
     )

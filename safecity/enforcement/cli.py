@@ -19,11 +19,11 @@ def register(app: typer.Typer) -> None:
         """Re-run a recorded draw from its revealed seed and pools; pass or the first difference."""
         from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up: each command loads only what it needs
         from safecity.core.errors import NotFound  # noqa: PLC0415 CLI start-up
-        from safecity.enforcement import service  # noqa: PLC0415 CLI start-up
+        from safecity.enforcement import selection  # noqa: PLC0415 CLI start-up
 
         with session_scope() as session:
             try:
-                ok, checks = service.verify_draw(session, verify)
+                ok, checks = selection.verify_draw(session, verify)
             except NotFound:
                 typer.echo(
                     json.dumps(
@@ -50,12 +50,12 @@ def register(app: typer.Typer) -> None:
         from safecity.core.config import get_settings  # noqa: PLC0415 CLI start-up
         from safecity.core.db import session_scope  # noqa: PLC0415 CLI start-up
         from safecity.core.scope import Principal  # noqa: PLC0415 CLI start-up
-        from safecity.enforcement import service  # noqa: PLC0415 CLI start-up
+        from safecity.enforcement import supervision  # noqa: PLC0415 CLI start-up
 
         with session_scope() as session:
             city = get_settings().city_code
             system = Principal(0, "system", "admin", city)
-            counts = service.classify(session, system, utcnow(), division or city)
+            counts = supervision.classify(session, system, utcnow(), division or city)
         typer.echo(json.dumps({"classes": counts}))
 
     config = typer.Typer(

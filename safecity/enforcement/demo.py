@@ -26,7 +26,18 @@ from safecity.core.errors import SafeCityError
 from safecity.core.models import User
 from safecity.core.scope import Principal
 from safecity.core.security import hash_password
-from safecity.enforcement import documents, service, signatures
+from safecity.enforcement import cases as rules
+from safecity.enforcement import (
+    casework,
+    common,
+    documents,
+    fieldwork,
+    planning,
+    roster,
+    selection,
+    signatures,
+    supervision,
+)
 from safecity.enforcement.models import Case, Document, Inspection, Inspector
 from safecity.hazards import checks as hd_checks
 from safecity.registry.models import Division, Enterprise
@@ -111,10 +122,10 @@ def load(
             )
     session.flush()
     admin = Principal(0, "admin", "admin", city, display_name="系统管理员")
-    today = service.local_date(now)
+    today = common.local_date(now)
     # the pool: the accounts above plus four officers a county, one certificate long expired
     for username, name, _, division, duty in ACCOUNTS:
-        service.save_inspector(
+        roster.save_inspector(
             session,
             admin,
             {
@@ -130,7 +141,7 @@ def load(
         )
     for county in counties:
         for k in range(4):
-            service.save_inspector(
+            roster.save_inspector(
                 session,
                 admin,
                 {
@@ -146,16 +157,16 @@ def load(
             )
     if progress:
         progress("enforcement: classes", 0, 1)
-    service.classify(session, admin, now - timedelta(days=330), city)
+    supervision.classify(session, admin, now - timedelta(days=330), city)
     checklist = next(iter(hd_checks.list_checklists(session, admin)), None)
     start = now - timedelta(days=300)
     counts = {"draws": 0, "inspections": 0, "cases": 0}
-    violations = list(service.table().violations)
+    violations = list(common.table().violations)
     for n, county in enumerate(counties):
         if progress:
             progress("enforcement: plans and draws", n, len(counties))
         officer = admin
-        plan = service.create_plan(
+        plan = planning.create_plan(
             session,
             officer,
             {
@@ -197,22 +208,22 @@ def load(
             },
             start,
         )
-        service.approve_plan(session, officer, plan.id, start + timedelta(days=3))
-        rows = service.plan_rows(session, plan)
+        planning.approve_plan(session, officer, plan.id, start + timedelta(days=3))
+        rows = planning.plan_rows(session, plan)
         for r, when in ((rows[1], start + timedelta(days=40)), (rows[2], now - timedelta(days=20))):
             try:
-                d = service.create_draw(
+                d = selection.create_draw(
                     session,
                     officer,
                     {
                         "plan_row_id": r.id,
                         "title": f"{r.item}（{county}）",
-                        "draw_date": service.local_date(when).isoformat(),
+                        "draw_date": common.local_date(when).isoformat(),
                     },
                     when,
                 )
-                d = service.run_draw(session, officer, d.id, when + timedelta(minutes=5))
-                service.publish_draw(session, officer, d.id, when + timedelta(hours=2))
+                d = selection.run_draw(session, officer, d.id, when + timedelta(minutes=5))
+                selection.publish_draw(session, officer, d.id, when + timedelta(hours=2))
                 counts["draws"] += 1
             except SafeCityError:  # an empty pool (no such industry in the county) is skipped
                 continue
@@ -258,7 +269,7 @@ def load(
     for k, (i, t, results, kind) in enumerate(eventful):
         if progress and k % 50 == 0:
             progress("enforcement: inspections", len(plain) + k, len(plain) + len(eventful))
-        service.save_results(
+        fieldwork.save_results(
             session,
             admin,
             i.id,
@@ -266,7 +277,7 @@ def load(
             t,
         )
         if kind == "hidden_danger":
-            service.add_finding(
+            fieldwork.add_finding(
                 session,
                 admin,
                 i.id,
@@ -286,8 +297,8 @@ def load(
             )
         else:
             v = rnd.choice(violations)
-            circ = rnd.choice(list(service.table().violations[v][3]))
-            f = service.add_finding(
+            circ = rnd.choice(list(common.table().violations[v][3]))
+            f = fieldwork.add_finding(
                 session,
                 admin,
                 i.id,
@@ -295,7 +306,7 @@ def load(
                     "kind": "violation",
                     "violation": v,
                     "circumstance": circ,
-                    "description": service.table().violations[v][0],
+                    "description": common.table().violations[v][0],
                 },
                 [],
                 t,
@@ -305,7 +316,7 @@ def load(
         party = rnd.choice(SURNAMES) + "经理"
         team = [session.get(Inspector, x) for x in i.inspector_ids]
         drawn = {str(m.id): _hand_url(m.name) for m in team if m is not None}
-        service.finish_inspection(
+        fieldwork.finish_inspection(
             session,
             admin,
             i.id,
@@ -316,9 +327,7 @@ def load(
     session.flush()
     counts["open_cases"] = (
         session.scalar(
-            select(func.count())
-            .select_from(Case)
-            .where(Case.state.not_in(sorted(service.rules.FINAL)))
+            select(func.count()).select_from(Case).where(Case.state.not_in(sorted(rules.FINAL)))
         )
         or 0
     )
@@ -340,7 +349,7 @@ def _finish_plain(
     if not rows:
         return
     pool = {i.id: i for i in session.scalars(select(Inspector))}
-    ents = service.names_of(session, {i.enterprise_id for i, _, _ in rows})
+    ents = common.names_of(session, {i.enterprise_id for i, _, _ in rows})
     by_id = {it.id: it for it in items}
     numbers: dict[tuple[str, int], int] = {}
     docs: list[tuple[Inspection, Document]] = []
@@ -363,7 +372,7 @@ def _finish_plain(
         i.signatures = {
             "inspectors": [m.name for m in team],
             "party": party,
-            "at": service.iso(finish),
+            "at": common.iso(finish),
             "images": [
                 {"key": key, "name": name, "png": stored[key][0], "sha256": stored[key][1]}
                 for key, name in signers
@@ -371,7 +380,7 @@ def _finish_plain(
         }
         i.updated_at = finish
         ent = ents[i.enterprise_id]
-        year = service.local_date(finish).year
+        year = common.local_date(finish).year
         key = (ent.division_code, year)
         if key not in numbers:
             numbers[key] = (
@@ -379,14 +388,14 @@ def _finish_plain(
                     select(func.count()).where(
                         Document.kind == "inspection_record",
                         Document.division_code == ent.division_code,
-                        Document.issued_at >= service.year_start(year),
+                        Document.issued_at >= common.year_start(year),
                     )
                 )
                 or 0
             )
         numbers[key] += 1
         number = f"应急检记〔{year}〕{ent.division_code[:6]}-{numbers[key]:04d}号"
-        values = service._inspection_values(session, i, ent, team, [], by_id, finish, 30)
+        values = fieldwork.inspection_values(session, i, ent, team, [], by_id, finish, 30)
         signed = [
             ["检查人员" if x["key"] != "party" else "被检查单位现场负责人", x["name"], x["png"]]
             for x in i.signatures["images"]
@@ -413,7 +422,7 @@ def _finish_plain(
     by_day: dict[Any, list[audit.Change]] = {}
     last: dict[Any, datetime] = {}
     for i, d in docs:
-        day = service.local_date(d.issued_at)
+        day = common.local_date(d.issued_at)
         last[day] = max(last.get(day, d.issued_at), d.issued_at)
         by_day.setdefault(day, []).extend(
             [
@@ -424,7 +433,7 @@ def _finish_plain(
                     {"status": "planned"},
                     {
                         "status": "done",
-                        "finished_at": service.iso(i.finished_at),
+                        "finished_at": common.iso(i.finished_at),
                         "party_present": i.party_present,
                         "results": len(i.results or {}),
                     },
@@ -503,5 +512,5 @@ def _advance(
             data["waived"] = True
         if step == "execute":
             data["reason"] = "当事人已缴纳罚款"
-        service.take_step(session, actor, case_id, step, data, t)
+        casework.take_step(session, actor, case_id, step, data, t)
         reached = c.state

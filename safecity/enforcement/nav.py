@@ -1,7 +1,7 @@
 """Menu entries of the enforcement capability: (href, text key, who may open it)."""
 
 from safecity.core.scope import Principal
-from safecity.enforcement.service import GOVERNMENT
+from safecity.enforcement.common import GOVERNMENT
 from safecity.web.access import May, everyone
 
 

@@ -3,7 +3,7 @@ inspections filled in on a phone, cases with their steps, documents and the case
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -14,10 +14,22 @@ from starlette.datastructures import FormData, UploadFile
 
 from safecity.core.clock import BEIJING
 from safecity.core.deps import db, now
-from safecity.core.errors import Invalid, SafeCityError
+from safecity.core.errors import FieldError, Invalid, SafeCityError
 from safecity.core.scope import Principal, code_within
+from safecity.enforcement import (
+    case_search,
+    casework,
+    common,
+    fieldwork,
+    inspecting,
+    issuing,
+    overview,
+    planning,
+    roster,
+    selection,
+    supervision,
+)
 from safecity.enforcement import cases as rules
-from safecity.enforcement import service
 from safecity.enforcement.models import Case, Draw, Inspection, Plan, PlanRow
 from safecity.hazards import checks as hd_checks
 from safecity.hazards import uploads
@@ -36,18 +48,18 @@ def labels(lang: str) -> dict[str, Any]:
     def tr(table: dict[str, Any]) -> dict[str, str]:
         return {k: pick((v[0], v[1]), lang) for k, v in table.items()}
 
-    t = service.table()
+    t = common.table()
     return {
         "states": tr(rules.STATES),
         "steps": tr(rules.STEPS),
         "roles": tr(rules.ROLES),
-        "inspection": tr(service.INSPECTION_STATES),
-        "kinds": tr(service.FINDING_KINDS),
-        "results": tr(service.RESULTS),
-        "measures": tr(service.MEASURES),
+        "inspection": tr(common.INSPECTION_STATES),
+        "kinds": tr(common.FINDING_KINDS),
+        "results": tr(common.RESULTS),
+        "measures": tr(common.MEASURES),
         "circumstances": tr(t.circumstances),
         "violations": {k: pick((v[0], v[1]), lang) for k, v in t.violations.items()},
-        "classes": {k: pick((v[0], v[1]), lang) for k, v in service.scheme().classes.items()},
+        "classes": {k: pick((v[0], v[1]), lang) for k, v in common.scheme().classes.items()},
     }
 
 
@@ -61,7 +73,7 @@ def fmt_dt(value: Any, date_only: bool = False) -> str:
             return value
     if not isinstance(value, datetime):
         return str(value)
-    local = service.as_utc(value).astimezone(BEIJING)  # type: ignore[union-attr]
+    local = common.as_utc(value).astimezone(BEIJING)  # type: ignore[union-attr]
     return local.strftime("%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M")
 
 
@@ -99,24 +111,26 @@ def _errors(exc: Invalid, lang: str) -> list[str]:
 def desk(
     request: Request, session: Session = Db, who: Principal = Web, at: datetime = Now
 ) -> Response:
-    year = service.local_date(at).year
-    open_cases = service.list_cases(session, who, service.CaseFilters(open_only=True, size=1), at)[
-        1
-    ]
-    overdue = service.list_cases(session, who, service.CaseFilters(overdue=True, size=10), at)
-    planned = service.list_inspections(session, who, "planned", size=1)[1]
+    year = common.local_date(at).year
+    open_cases = case_search.list_cases(
+        session, who, case_search.CaseFilters(open_only=True, size=1), at
+    )[1]
+    overdue = case_search.list_cases(
+        session, who, case_search.CaseFilters(overdue=True, size=10), at
+    )
+    planned = inspecting.list_inspections(session, who, "planned", size=1)[1]
     done = session.scalar(
         select(func.count())
         .select_from(Inspection)
         .where(
-            service.inspection_clause(who),
+            inspecting.inspection_clause(who),
             Inspection.status == "done",
-            Inspection.finished_at >= datetime(year, 1, 1, tzinfo=service.UTC),
+            Inspection.finished_at >= datetime(year, 1, 1, tzinfo=UTC),
         )
     )
-    mine_all = service.my_inspections(session, who)
+    mine_all = inspecting.my_inspections(session, who)
     mine = mine_all[:8]  # the nearest few; a phone is not the place for a list of hundreds
-    ents = service.names_of(
+    ents = common.names_of(
         session, {i.enterprise_id for i in mine} | {c.enterprise_id for c in overdue[0]}
     )
     return show(
@@ -129,7 +143,7 @@ def desk(
         mine=mine,
         mine_total=len(mine_all),
         ents=ents,
-        classes=service.class_counts(session, who),
+        classes=supervision.class_counts(session, who),
         at=at,
     )
 
@@ -142,7 +156,7 @@ def classes_page(
     request: Request, session: Session = Db, who: Principal = Web, page: int = 1
 ) -> Response:
     key = request.query_params.get("class") or None
-    items, total = service.list_classes(session, who, key, page, 50)
+    items, total = supervision.list_classes(session, who, key, page, 50)
     return show(
         request,
         "enforcement/classes.html",
@@ -150,15 +164,15 @@ def classes_page(
         total=total,
         page=page,
         key=key,
-        counts=service.class_counts(session, who),
-        ents=service.names_of(session, {r.enterprise_id for r in items}),
-        may_write=who.role in service.PLANNERS,
+        counts=supervision.class_counts(session, who),
+        ents=common.names_of(session, {r.enterprise_id for r in items}),
+        may_write=who.role in common.PLANNERS,
     )
 
 
 @router.post("/enforcement/classes/classify")
 def classify_page(session: Session = Db, who: Principal = Web, at: datetime = Now) -> Response:
-    service.classify(session, who, at)
+    supervision.classify(session, who, at)
     return back("/enforcement/classes")
 
 
@@ -172,7 +186,7 @@ def override_page(
     at: datetime = Now,
 ) -> Response:
     data, _ = _form(form)
-    service.override_class(
+    supervision.override_class(
         session, who, enterprise_id, data.get("to_class", ""), data.get("reason", ""), at
     )
     return back(f"/enforcement/classes?class={data.get('to_class', '')}")
@@ -183,14 +197,14 @@ def override_page(
 
 @router.get("/enforcement/plans")
 def plans_page(request: Request, session: Session = Db, who: Principal = Web) -> Response:
-    plans = service.list_plans(session, who)
+    plans = planning.list_plans(session, who)
     return show(
         request,
         "enforcement/plans.html",
         plans=[
-            (p, service.plan_rows(session, p), service.plan_progress(session, p)) for p in plans
+            (p, planning.plan_rows(session, p), planning.plan_progress(session, p)) for p in plans
         ],
-        may_approve=who.role in service.APPROVERS,
+        may_approve=who.role in common.APPROVERS,
     )
 
 
@@ -198,7 +212,7 @@ def plans_page(request: Request, session: Session = Db, who: Principal = Web) ->
 def approve_page(
     plan_id: int, session: Session = Db, who: Principal = Web, at: datetime = Now
 ) -> Response:
-    service.approve_plan(session, who, plan_id, at)
+    planning.approve_plan(session, who, plan_id, at)
     return back("/enforcement/plans")
 
 
@@ -206,7 +220,7 @@ def approve_page(
 def inspectors_page(
     request: Request, session: Session = Db, who: Principal = Web, at: datetime = Now
 ) -> Response:
-    rows = service.list_inspectors(session, who)
+    rows = roster.list_inspectors(session, who)
     ids = {
         e for r in rows for e in [*(r.related_enterprise_ids or []), *(r.former_employer_ids or [])]
     }
@@ -214,8 +228,8 @@ def inspectors_page(
         request,
         "enforcement/inspectors.html",
         rows=rows,
-        today=service.local_date(at),
-        ents=service.names_of(session, ids),
+        today=common.local_date(at),
+        ents=common.names_of(session, ids),
     )
 
 
@@ -227,13 +241,11 @@ def _draw_context(session: Session, d: Draw) -> dict[str, Any]:
     ids = {int(t) for t in result.get("assignments", {})}
     pool = {
         i.id: i
-        for i in service._inspector_names(
-            session, [int(r[0]) for r in d.pools.get("inspectors", [])]
-        )
+        for i in roster.inspector_rows(session, [int(r[0]) for r in d.pools.get("inspectors", [])])
     }
     return {
         "d": d,
-        "ents": service.names_of(session, ids),
+        "ents": common.names_of(session, ids),
         "pool": pool,
         "key": set(result.get("key_targets", [])),
         "assignments": sorted(result.get("assignments", {}).items(), key=lambda kv: int(kv[0])),
@@ -259,7 +271,7 @@ def _random_rows(session: Session, who: Principal) -> list[Any]:
 
 @router.get("/enforcement/draws")
 def draws_page(request: Request, session: Session = Db, who: Principal = Web) -> Response:
-    draws = service.draw_rows(session, who)  # before the plan rows: refuses roles not allowed
+    draws = selection.draw_rows(session, who)  # before the plan rows: refuses roles not allowed
     return show(
         request,
         "enforcement/draws.html",
@@ -267,7 +279,7 @@ def draws_page(request: Request, session: Session = Db, who: Principal = Web) ->
         plan_rows=_random_rows(session, who),
         errors=[],
         values={},
-        may_write=who.role in service.PLANNERS,
+        may_write=who.role in common.PLANNERS,
     )
 
 
@@ -281,14 +293,14 @@ def create_draw_page(
 ) -> Response:
     data, _ = _form(form)
     try:
-        d = service.create_draw(session, who, data, at)
+        d = selection.create_draw(session, who, data, at)
     except Invalid as exc:
         session.rollback()
         return show(
             request,
             "enforcement/draws.html",
             422,
-            draws=service.draw_rows(session, who),
+            draws=selection.draw_rows(session, who),
             plan_rows=_random_rows(session, who),
             errors=_errors(exc, lang_of(request)),
             values=data,
@@ -301,13 +313,13 @@ def create_draw_page(
 def draw_page(
     draw_id: int, request: Request, session: Session = Db, who: Principal = Web
 ) -> Response:
-    d = service.get_draw(session, who, draw_id)
-    verified = service.verify_draw(session, d.id) if d.status == "drawn" else None
+    d = selection.get_draw(session, who, draw_id)
+    verified = selection.verify_draw(session, d.id) if d.status == "drawn" else None
     return show(
         request,
         "enforcement/draw.html",
         verified=verified,
-        may_write=who.role in service.PLANNERS,
+        may_write=who.role in common.PLANNERS,
         **_draw_context(session, d),
     )
 
@@ -316,7 +328,7 @@ def draw_page(
 def run_page(
     draw_id: int, session: Session = Db, who: Principal = Web, at: datetime = Now
 ) -> Response:
-    service.run_draw(session, who, draw_id, at)
+    selection.run_draw(session, who, draw_id, at)
     return back(f"/enforcement/draws/{draw_id}")
 
 
@@ -324,24 +336,24 @@ def run_page(
 def publish_page(
     draw_id: int, session: Session = Db, who: Principal = Web, at: datetime = Now
 ) -> Response:
-    service.publish_draw(session, who, draw_id, at)
+    selection.publish_draw(session, who, draw_id, at)
     return back(f"/enforcement/draws/{draw_id}")
 
 
 @router.get("/public/enforcement/draws")
 def public_draws(request: Request, session: Session = Db) -> Response:
     current(request, session)  # the signed-in user in the top bar, if any
-    return show(request, "enforcement/public.html", draws=service.draw_rows(session, None, True))
+    return show(request, "enforcement/public.html", draws=selection.draw_rows(session, None, True))
 
 
 @router.get("/public/enforcement/draws/{draw_id}")
 def public_draw(draw_id: int, request: Request, session: Session = Db) -> Response:
     current(request, session)
-    d = service.public_draw(session, draw_id)
+    d = selection.public_draw(session, draw_id)
     return show(
         request,
         "enforcement/public_draw.html",
-        verified=service.verify_draw(session, d.id),
+        verified=selection.verify_draw(session, d.id),
         **_draw_context(session, d),
     )
 
@@ -354,7 +366,7 @@ def _filtered_enterprise(session: Session, who: Principal, ent_id: int | None) -
     if not ent_id:
         return None
     try:
-        return service.enterprise_for(session, who, ent_id)
+        return common.enterprise_for(session, who, ent_id)
     except SafeCityError:
         return None
 
@@ -364,20 +376,20 @@ def inspections_page(
     request: Request, session: Session = Db, who: Principal = Web, page: int = 1
 ) -> Response:
     status = request.query_params.get("status") or None
-    if status not in service.INSPECTION_STATES:
+    if status not in common.INSPECTION_STATES:
         status = None
     try:
         draw_id = int(request.query_params.get("draw_id") or 0) or None
         ent_id = int(request.query_params.get("enterprise_id") or 0) or None
     except ValueError:
         draw_id = ent_id = None
-    mine = service.my_inspections(session, who)
+    mine = inspecting.my_inspections(session, who)
     only_mine = request.query_params.get("mine") == "1"
     if only_mine:
         start = (max(1, page) - 1) * 50
         items, total = mine[start : start + 50], len(mine)
     else:
-        items, total = service.list_inspections(
+        items, total = inspecting.list_inspections(
             session, who, status, enterprise_id=ent_id, draw_id=draw_id, page=page, size=50
         )
     return show(
@@ -391,7 +403,7 @@ def inspections_page(
         only_mine=only_mine,
         mine=[] if only_mine else mine[:5],
         mine_total=len(mine),
-        ents=service.names_of(session, {i.enterprise_id for i in [*items, *mine[:5]]}),
+        ents=common.names_of(session, {i.enterprise_id for i in [*items, *mine[:5]]}),
     )
 
 
@@ -403,10 +415,10 @@ def _inspection_page(
     errors: list[str],
     status: int = 200,
 ) -> Response:
-    ent = service.names_of(session, {i.enterprise_id}).get(i.enterprise_id)
+    ent = common.names_of(session, {i.enterprise_id}).get(i.enterprise_id)
     checklists = hd_checks.list_checklists(session, who) if who.role != "enterprise_officer" else []
     items = hd_checks.items_of(session, i.checklist_id) if i.checklist_id else []
-    me = service.inspector_of(session, who)
+    me = roster.inspector_of(session, who)
     editable = i.status != "done" and (
         who.role == "admin" or (me is not None and me.id in i.inspector_ids)
     )
@@ -416,14 +428,14 @@ def _inspection_page(
         status,
         i=i,
         ent=ent,
-        team=service._inspector_names(session, i.inspector_ids),
+        team=roster.inspector_rows(session, i.inspector_ids),
         checklists=checklists,
         items=items,
         results=i.results or {},
-        findings=service.findings_of(session, i.id),
-        docs=service.documents_for(session, inspection_id=i.id),
+        findings=inspecting.findings_of(session, i.id),
+        docs=issuing.documents_for(session, inspection_id=i.id),
         editable=editable,
-        signed=service.signature_images(i),
+        signed=fieldwork.signature_images(i),
         errors=errors,
     )
 
@@ -433,7 +445,7 @@ def inspection_page(
     inspection_id: int, request: Request, session: Session = Db, who: Principal = Web
 ) -> Response:
     return _inspection_page(
-        request, session, who, service.get_inspection(session, who, inspection_id), []
+        request, session, who, inspecting.get_inspection(session, who, inspection_id), []
     )
 
 
@@ -441,7 +453,7 @@ def _retry(
     request: Request, session: Session, who: Principal, inspection_id: int, exc: Invalid
 ) -> Response:
     session.rollback()
-    i = service.get_inspection(session, who, inspection_id)
+    i = inspecting.get_inspection(session, who, inspection_id)
     return _inspection_page(request, session, who, i, _errors(exc, lang_of(request)), 422)
 
 
@@ -461,7 +473,7 @@ def results_page(
         if k.startswith("item_") and v
     }
     try:
-        service.save_results(
+        fieldwork.save_results(
             session,
             who,
             inspection_id,
@@ -493,12 +505,12 @@ async def finding_page(
         content = await f.read(uploads.MAX_PHOTO_BYTES + 1)
         if len(content) > uploads.MAX_PHOTO_BYTES:
             exc = Invalid(
-                [service.FieldError("photos", "照片：单张不能超过 8 MB", "photo: larger than 8 MB")]
+                [FieldError("photos", "照片：单张不能超过 8 MB", "photo: larger than 8 MB")]
             )
             return _retry(request, session, who, inspection_id, exc)
         photos.append(content)
     try:
-        service.add_finding(session, who, inspection_id, data, photos, at)
+        fieldwork.add_finding(session, who, inspection_id, data, photos, at)
     except Invalid as exc:
         return _retry(request, session, who, inspection_id, exc)
     return back(f"/enforcement/inspections/{inspection_id}#findings")
@@ -520,7 +532,7 @@ def finish_page(
     if drawn:
         data["signatures"] = drawn
     try:
-        service.finish_inspection(session, who, inspection_id, data, at)
+        fieldwork.finish_inspection(session, who, inspection_id, data, at)
     except Invalid as exc:
         return _retry(request, session, who, inspection_id, exc)
     return back(f"/enforcement/inspections/{inspection_id}#documents")
@@ -540,7 +552,7 @@ def cases_page(
         ent = int(qp["enterprise_id"]) if qp.get("enterprise_id") else None
     except ValueError:
         page, ent = 1, None
-    f = service.CaseFilters(
+    f = case_search.CaseFilters(
         state=state,
         enterprise_id=ent,
         overdue=qp.get("overdue") == "1",
@@ -553,11 +565,11 @@ def cases_page(
     errors: list[str] = []
     status = 200
     try:
-        service.case_filters_checked(session, who, f)
+        case_search.case_filters_checked(session, who, f)
     except Invalid as exc:  # the page comes back unfiltered by what was wrong, saying why
         errors, status = _errors(exc, lang_of(request)), 422
         f.division, f.q = None, None
-    found = service.case_list(session, who, f, at)
+    found = case_search.case_list(session, who, f, at)
     items, total = found.items, found.total
     return show(
         request,
@@ -572,8 +584,8 @@ def cases_page(
         divisions=_county_choices(session, who),
         counts=found.counts,
         at=at,
-        overdue={c.id for c in items if service.is_overdue(c, at)},
-        ents=service.names_of(session, {c.enterprise_id for c in items}),
+        overdue={c.id for c in items if casework.is_overdue(c, at)},
+        ents=common.names_of(session, {c.enterprise_id for c in items}),
         pages=max(1, -(-total // f.size)),
     )
 
@@ -601,14 +613,14 @@ def _case_page(
     status: int = 200,
     values: dict[str, Any] | None = None,
 ) -> Response:
-    steps = service.allowed_steps(session, who, c)
+    steps = casework.allowed_steps(session, who, c)
     values = values or {}
     # After a refused step the form comes back as the user left it; otherwise the step that
     # moves the case forward is preselected, never a return or a termination.
     chosen = values.get("step") if values.get("step") in steps else None
     chosen = chosen or next((s for s in FORWARD if s in steps), None)
     try:
-        role = service.case_role(session, who)
+        role = casework.case_role(session, who)
     except Exception:  # noqa: BLE001  # a reader without a part in cases
         role = None
     return show(
@@ -616,17 +628,17 @@ def _case_page(
         "enforcement/case.html",
         status,
         c=c,
-        ent=service.names_of(session, {c.enterprise_id}).get(c.enterprise_id),
-        docs=service.documents_for(session, case=c),
-        history=service.history_of(session, c),
+        ent=common.names_of(session, {c.enterprise_id}).get(c.enterprise_id),
+        docs=issuing.documents_for(session, case=c),
+        history=casework.history_of(session, c),
         steps=steps,
         chosen=chosen,
         values=values,
         final=c.state in rules.FINAL,
         role=role,
-        overdue=service.is_overdue(c, at),
+        overdue=casework.is_overdue(c, at),
         errors=errors,
-        rng=service.case_range(c),
+        rng=casework.case_range(c),
     )
 
 
@@ -634,7 +646,7 @@ def _case_page(
 def case_page(
     case_id: int, request: Request, session: Session = Db, who: Principal = Web, at: datetime = Now
 ) -> Response:
-    return _case_page(request, session, who, service.get_case(session, who, case_id), at, [])
+    return _case_page(request, session, who, casework.get_case(session, who, case_id), at, [])
 
 
 @router.post("/enforcement/cases/{case_id}/step")
@@ -652,10 +664,10 @@ def step_page(
     if data.get("days") in ("", None):
         data.pop("days", None)
     try:
-        service.take_step(session, who, case_id, str(data.get("step") or ""), data, at)
+        casework.take_step(session, who, case_id, str(data.get("step") or ""), data, at)
     except Invalid as exc:
         session.rollback()
-        c = service.get_case(session, who, case_id)
+        c = casework.get_case(session, who, case_id)
         errors = _errors(exc, lang_of(request))
         return _case_page(request, session, who, c, at, errors, 422, values=data)
     return back(f"/enforcement/cases/{case_id}")
@@ -669,10 +681,10 @@ def stats_page(
     request: Request, session: Session = Db, who: Principal = Web, at: datetime = Now
 ) -> Response:
     try:
-        year = int(request.query_params.get("year") or service.local_date(at).year)
+        year = int(request.query_params.get("year") or common.local_date(at).year)
     except ValueError:
-        year = service.local_date(at).year
-    return show(request, "enforcement/stats.html", data=service.stats(session, who, year, at))
+        year = common.local_date(at).year
+    return show(request, "enforcement/stats.html", data=overview.stats(session, who, year, at))
 
 
 # ---------------------------------------------------------------- 一企一档
@@ -683,12 +695,12 @@ def one_file_section(
 ) -> list[tuple[str, dict[str, Any]]]:
     """The enforcement section of an enterprise's page, for the staff who read enforcement
     records and the enterprise's own officer; nothing for anyone else (or an archived one)."""
-    if who.role not in service.GOVERNMENT and not (
+    if who.role not in common.GOVERNMENT and not (
         who.role == "enterprise_officer" and who.enterprise_id == ent.id
     ):
         return []
     try:
-        summary = service.enterprise_summary(session, who, ent.id, at)
+        summary = overview.enterprise_summary(session, who, ent.id, at)
     except SafeCityError:
         return []
     return [
@@ -697,7 +709,7 @@ def one_file_section(
             {
                 **summary,
                 "states": rules.STATES,
-                "inspection_states": service.INSPECTION_STATES,
+                "inspection_states": common.INSPECTION_STATES,
                 "fmt_dt": fmt_dt,
             },
         )

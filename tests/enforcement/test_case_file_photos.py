@@ -11,7 +11,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from safecity.core.config import get_settings
-from safecity.enforcement import service
+from safecity.enforcement import casework, fieldwork, inspecting
 from tests.conftest import NOW, principal
 
 
@@ -33,7 +33,7 @@ def storage(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 def test_photos_land_in_the_case_file(session, enf, storage) -> None:  # type: ignore[no-untyped-def]
     pool, ent = enf["pool"], enf["enterprises"][0]
     insp2 = principal(session, "insp2")
-    i = service.create_inspection(
+    i = inspecting.create_inspection(
         session,
         principal(session, "zhifu"),
         {"enterprise_id": ent.id, "inspector_ids": [pool["insp2"], pool["insp3"]]},
@@ -41,7 +41,7 @@ def test_photos_land_in_the_case_file(session, enf, storage) -> None:  # type: i
     )
     red = _image((220, 20, 20), (640, 480), "JPEG")
     blue = _image((20, 40, 220), (300, 200), "PNG")
-    service.add_finding(
+    fieldwork.add_finding(
         session,
         insp2,
         i.id,
@@ -49,7 +49,7 @@ def test_photos_land_in_the_case_file(session, enf, storage) -> None:  # type: i
         [red],
         NOW,
     )
-    f = service.add_finding(
+    f = fieldwork.add_finding(
         session,
         insp2,
         i.id,
@@ -62,12 +62,12 @@ def test_photos_land_in_the_case_file(session, enf, storage) -> None:  # type: i
         [blue],
         NOW,
     )
-    service.finish_inspection(session, insp2, i.id, {"party_present": "王经理"}, NOW)
-    service.take_step(session, principal(session, "head"), f.case_id, "file", {}, NOW)
+    fieldwork.finish_inspection(session, insp2, i.id, {"party_present": "王经理"}, NOW)
+    casework.take_step(session, principal(session, "head"), f.case_id, "file", {}, NOW)
     session.commit()
     assert len(list((storage / "hazards").rglob("*.jpg"))) >= 1  # stored on disk
 
-    pdf = service.case_file(session, principal(session, "zhifu"), f.case_id)
+    pdf = casework.case_file(session, principal(session, "zhifu"), f.case_id)
     reader = PdfReader(io.BytesIO(pdf))
     toc = reader.pages[0].extract_text()
     # contents: 现场检查记录, 责令限期整改指令书, 立案审批表, then the two photos in finding order

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from safecity.core.errors import Invalid, NotFound
-from safecity.enforcement import service
+from safecity.enforcement import case_search, casework
 from tests.conftest import NOW, login, principal
 
 
@@ -23,7 +23,7 @@ def cases(session, enf):  # type: ignore[no-untyped-def]
         [(0, ""), (1, ""), (0, ""), (3, "ABC储罐区未培训案"), (4, ""), (0, ""), (3, "")]
     ):
         made.append(
-            service.open_case(
+            casework.open_case(
                 session,
                 admin,
                 {
@@ -36,14 +36,14 @@ def cases(session, enf):  # type: ignore[no-untyped-def]
                 NOW + timedelta(minutes=k),
             )
         )
-    service.take_step(session, principal(session, "head"), made[2].id, "file", {}, NOW)
+    casework.take_step(session, principal(session, "head"), made[2].id, "file", {}, NOW)
     session.commit()
     return made
 
 
 def ids(session, who, **kw):  # type: ignore[no-untyped-def]
-    f = service.case_filters_checked(session, who, service.CaseFilters(**kw))
-    found = service.case_list(session, who, f, NOW + timedelta(hours=1))
+    f = case_search.case_filters_checked(session, who, case_search.CaseFilters(**kw))
+    found = case_search.case_list(session, who, f, NOW + timedelta(hours=1))
     return [c.id for c in found.items], found.total, found.counts
 
 
@@ -69,7 +69,7 @@ def test_division_and_text_filters(session, cases) -> None:  # type: ignore[no-u
 def test_both_page_paths_agree(session, cases, monkeypatch, few_found) -> None:  # type: ignore[no-untyped-def]
     """Few matches sort after filtering; many walk the order index; a text search with few
     matches pages in memory — the same pages every way."""
-    monkeypatch.setattr(service, "FEW_FOUND", few_found)
+    monkeypatch.setattr(case_search, "FEW_FOUND", few_found)
     admin, zhifu = principal(session, "admin"), principal(session, "zhifu")
     queries = [
         (admin, {}),
@@ -81,9 +81,9 @@ def test_both_page_paths_agree(session, cases, monkeypatch, few_found) -> None: 
         (admin, {"q": "测试企业", "state": "clue", "size": 2, "page": 2}),
         (admin, {"q": "测试企业1", "open_only": True, "division": "370602"}),
     ]
-    monkeypatch.setattr(service, "SORT_BELOW", 10**9)
+    monkeypatch.setattr(case_search, "SORT_BELOW", 10**9)
     sorted_after = [ids(session, who, **kw)[:2] for who, kw in queries]
-    monkeypatch.setattr(service, "SORT_BELOW", 0)
+    monkeypatch.setattr(case_search, "SORT_BELOW", 0)
     walked = [ids(session, who, **kw)[:2] for who, kw in queries]
     assert walked == sorted_after
     assert sorted_after[1] == ([cases[4].id, cases[3].id], 7)
@@ -134,9 +134,9 @@ def test_text_index_agrees_with_the_scan(session, cases, monkeypatch) -> None:  
         "没有的字",
         "%",
     ]
-    chosen = [service._text_mode(session, w) for w in words]
+    chosen = [case_search._text_mode(session, w) for w in words]
     found = [ids(session, admin, q=w)[:2] for w in words]
-    monkeypatch.setattr(service, "_text_mode", lambda session, q: "like")
+    monkeypatch.setattr(case_search, "_text_mode", lambda session, q: "like")
     assert [ids(session, admin, q=w)[:2] for w in words] == found
     assert found[0][1] == 3 and found[3][0] == [cases[2].id] and found[4][1] == 6
     assert found[6][1] == 0 and found[7][1] == 0

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from safecity.core import audit
 from safecity.core.config import get_settings
 from safecity.core.models import AuditEntry
-from safecity.enforcement import demo, service, signatures
+from safecity.enforcement import case_search, common, demo, selection, signatures
 from safecity.enforcement.models import Case, Document, Draw, Inspection
 from safecity.hazards import demo as hazards_demo
 from safecity.registry import demo as city_demo
@@ -43,7 +43,7 @@ def test_demo_year(session, storage) -> None:  # type: ignore[no-untyped-def]
     assert counts["draws"] >= 11 and counts["inspections"] > 1000 and counts["cases"] > 100
     draws = list(session.scalars(select(Draw)))
     assert all(d.published and d.status == "drawn" for d in draws)
-    ok, _ = service.verify_draw(session, draws[0].id)
+    ok, _ = selection.verify_draw(session, draws[0].id)
     assert ok
     status = Counter(session.scalars(select(Inspection.status)))
     assert status["done"] == counts["inspections"] and status["planned"] > 0
@@ -71,12 +71,12 @@ def test_demo_year(session, storage) -> None:  # type: ignore[no-untyped-def]
             AuditEntry.action == "finish",
         )
     ).one()
-    assert service.local_date(entry.ts) == service.local_date(done.finished_at)
+    assert common.local_date(entry.ts) == common.local_date(done.finished_at)
     assert audit.verify(session).ok
     # cases at every stage, some closed, some past their decision deadline
     states = dict(session.execute(select(Case.state, func.count()).group_by(Case.state)).all())
     assert {"clue", "investigating", "reviewing", "notified", "executing", "closed"} <= set(states)
-    overdue = service.list_cases(
-        session, demo._principal(session, "head"), service.CaseFilters(overdue=True), NOW
+    overdue = case_search.list_cases(
+        session, demo._principal(session, "head"), case_search.CaseFilters(overdue=True), NOW
     )[1]
     assert overdue > 0

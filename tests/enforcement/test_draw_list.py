@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-from safecity.enforcement import service
+from safecity.enforcement import selection
 from safecity.enforcement.models import Draw, Plan, PlanRow
 from tests.conftest import NOW, principal, web_login
 
@@ -49,16 +49,16 @@ def _plan(session, division: str, year: int, status: str, item: str) -> int:  # 
 
 def test_draws_list_reads_rows_not_objects(client, session, enf, frozen_clock) -> None:  # type: ignore[no-untyped-def]
     zhifu, laishan = principal(session, "zhifu"), principal(session, "laishan")
-    ran = service.create_draw(session, zhifu, {"share": "1", "title": "芝罘全量抽查"}, NOW)
-    service.run_draw(session, zhifu, ran.id, NOW)
-    service.publish_draw(session, zhifu, ran.id, NOW)
-    waiting = service.create_draw(session, zhifu, {"share": "1/2", "title": "芝罘半数抽查"}, NOW)
-    other = service.create_draw(session, laishan, {"share": "1", "title": "莱山抽查"}, NOW)
+    ran = selection.create_draw(session, zhifu, {"share": "1", "title": "芝罘全量抽查"}, NOW)
+    selection.run_draw(session, zhifu, ran.id, NOW)
+    selection.publish_draw(session, zhifu, ran.id, NOW)
+    waiting = selection.create_draw(session, zhifu, {"share": "1/2", "title": "芝罘半数抽查"}, NOW)
+    other = selection.create_draw(session, laishan, {"share": "1", "title": "莱山抽查"}, NOW)
     ok_row = _plan(session, "370602", 2026, "approved", "芝罘已批准计划行")
     _plan(session, "370602", 2027, "draft", "芝罘草稿计划行")
     _plan(session, "370613", 2026, "approved", "莱山已批准计划行")
     session.commit()
-    expected = [d.id for d in service.list_draws(session, zhifu)]
+    expected = [d.id for d in selection.list_draws(session, zhifu)]
     assert set(expected) == {ran.id, waiting.id} and other.id not in expected
     session.expire_all()
 

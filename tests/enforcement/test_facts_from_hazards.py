@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from safecity.enforcement import service as enf_service
+from safecity.enforcement import supervision
 from safecity.hazards import service as hd_service
 from safecity.hazards.models import Checklist, HiddenDanger
 from tests.conftest import NOW
@@ -52,7 +52,7 @@ def test_supervision_facts_count_hidden_dangers_through_the_hazards_service(
     ids = [first.id, second.id, third.id, *range(10_000, 11_000)]  # more than one chunk
     counts = hd_service.enterprise_counts(session, ids, NOW)
     assert counts == {first.id: (2, 1), second.id: (0, 1)}  # third has none: left out
-    facts = enf_service.enterprise_facts(session, [first, second, third], NOW)
+    facts = supervision.enterprise_facts(session, [first, second, third], NOW)
     got = {
         e.id: (facts[e.id]["open_major_hazards"], facts[e.id]["overdue_hazards"])
         for e in (first, second, third)

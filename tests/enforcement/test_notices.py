@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from safecity.core import notify
 from safecity.core.jobs import Job
 from safecity.core.models import AuditEntry, Notification, User
-from safecity.enforcement import notices, service
+from safecity.enforcement import casework, fieldwork, inspecting, notices, selection
 from safecity.plugins import collect
 from tests.conftest import NOW, principal
 
@@ -26,12 +26,12 @@ def inbox(session, username: str) -> list[Notification]:  # type: ignore[no-unty
 
 def test_draw_tells_each_inspector_once(session, enf) -> None:  # type: ignore[no-untyped-def]
     zhifu = principal(session, "zhifu")
-    d = service.create_draw(session, zhifu, {"share": "1", "title": "芝罘区全覆盖"}, NOW)
+    d = selection.create_draw(session, zhifu, {"share": "1", "title": "芝罘区全覆盖"}, NOW)
     assert all(not inbox(session, u) for u in ("insp1", "insp2", "insp3"))  # not at commit
-    service.run_draw(session, zhifu, d.id, NOW)
+    selection.run_draw(session, zhifu, d.id, NOW)
     session.commit()
     pool = enf["pool"]
-    made = service.list_inspections(session, zhifu, draw_id=d.id)[0]
+    made = inspecting.list_inspections(session, zhifu, draw_id=d.id)[0]
     # Zhifu's three enterprises, two inspectors each, from insp1–insp3 (insp4's certificate
     # expired; the reviewer and the head are not inspectors)
     assert len(made) == 3 and sum(len(i.inspector_ids) for i in made) == 6
@@ -58,7 +58,7 @@ def test_draw_tells_each_inspector_once(session, enf) -> None:  # type: ignore[n
 def test_scheduled_inspection_and_rectification_order(session, enf) -> None:  # type: ignore[no-untyped-def]
     pool, ent = enf["pool"], enf["enterprises"][0]  # the 'enterprise' officer's own
     session.execute(update(User).where(User.username == "enterprise").values(phone="13800000001"))
-    i = service.create_inspection(
+    i = inspecting.create_inspection(
         session,
         principal(session, "zhifu"),
         {
@@ -75,7 +75,7 @@ def test_scheduled_inspection_and_rectification_order(session, enf) -> None:  # 
         assert row.title == "【执法检查】执法检查指派您检查 测试企业1有限公司（2026-11-25起）"
     assert inbox(session, "enterprise") == []  # the inspection is not announced to the party
     insp2 = principal(session, "insp2")
-    service.add_finding(
+    fieldwork.add_finding(
         session,
         insp2,
         i.id,
@@ -87,7 +87,7 @@ def test_scheduled_inspection_and_rectification_order(session, enf) -> None:  # 
     sms = notify.LogChannel("sms", lambda r: r.phone)
     notify.register_channel(sms)
     try:
-        service.finish_inspection(
+        fieldwork.finish_inspection(
             session, insp2, i.id, {"party_present": "王经理", "rectify_days": 15}, NOW
         )
         assert sms.sent == []  # nothing leaves before the commit
@@ -105,7 +105,7 @@ def test_scheduled_inspection_and_rectification_order(session, enf) -> None:  # 
 
 
 def _filed_case(session, enf, filed_at):  # type: ignore[no-untyped-def]
-    c = service.open_case(
+    c = casework.open_case(
         session,
         principal(session, "insp2"),
         {
@@ -116,7 +116,7 @@ def _filed_case(session, enf, filed_at):  # type: ignore[no-untyped-def]
         },
         filed_at,
     )
-    service.take_step(session, principal(session, "head"), c.id, "file", {}, filed_at)
+    casework.take_step(session, principal(session, "head"), c.id, "file", {}, filed_at)
     session.commit()
     return c
 
@@ -148,7 +148,7 @@ def test_case_deadline_job(session, enf) -> None:  # type: ignore[no-untyped-def
     assert len(rows) == 1 and "已过" in rows[0].title
     assert notices.remind_case_deadlines(session, late, 10) == {"due_soon": 0, "overdue": 0}
     # an extension moves the deadline: due soon again when the new one nears
-    service.take_step(
+    casework.take_step(
         session,
         principal(session, "head"),
         c.id,

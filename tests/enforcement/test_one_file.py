@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from safecity.enforcement import service
+from safecity.enforcement import casework, fieldwork, inspecting, supervision
 from safecity.enforcement.plugin import plugin
 from safecity.registry.kinds import DIVISION, ENTERPRISE
 from tests.conftest import NOW, principal, web_login
@@ -18,32 +18,32 @@ from tests.conftest import NOW, principal, web_login
 def record(session, enf):  # type: ignore[no-untyped-def]
     zhifu, pool = principal(session, "zhifu"), enf["pool"]
     ent = enf["enterprises"][1]  # 测试企业2有限公司, 芝罘
-    service.classify(session, principal(session, "admin"), NOW, "370602")
-    service.override_class(session, zhifu, ent.id, "A", "近期发生险情", NOW)
-    done = service.create_inspection(
+    supervision.classify(session, principal(session, "admin"), NOW, "370602")
+    supervision.override_class(session, zhifu, ent.id, "A", "近期发生险情", NOW)
+    done = inspecting.create_inspection(
         session,
         zhifu,
         {"enterprise_id": ent.id, "inspector_ids": [pool["insp1"], pool["insp2"]]},
         NOW - timedelta(days=120),
     )
-    service.finish_inspection(
+    fieldwork.finish_inspection(
         session, principal(session, "insp1"), done.id, {"party_present": "张经理"}, NOW
     )
-    service.create_inspection(
+    inspecting.create_inspection(
         session,
         zhifu,
         {"enterprise_id": ent.id, "inspector_ids": [pool["insp1"], pool["insp2"]]},
         NOW,
     )
     head = principal(session, "head")
-    late = service.open_case(
+    late = casework.open_case(
         session,
         zhifu,
         {"enterprise_id": ent.id, "violation": "training", "circumstance": "minor", "facts": "x"},
         NOW - timedelta(days=100),
     )
-    service.take_step(session, head, late.id, "file", {}, NOW - timedelta(days=100))
-    other = service.open_case(  # another enterprise's case: not on this file
+    casework.take_step(session, head, late.id, "file", {}, NOW - timedelta(days=100))
+    other = casework.open_case(  # another enterprise's case: not on this file
         session,
         zhifu,
         {
@@ -108,7 +108,7 @@ def test_enterprise_page_shows_the_file(client, record, frozen_clock) -> None:  
 
 def test_enterprise_officer_sees_its_own(client, session, enf, frozen_clock) -> None:  # type: ignore[no-untyped-def]
     own = enf["enterprises"][0]
-    c = service.open_case(
+    c = casework.open_case(
         session,
         principal(session, "zhifu"),
         {"enterprise_id": own.id, "violation": "training", "circumstance": "minor", "facts": "z"},

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from safecity.core.errors import Conflict, Forbidden, Invalid, NotFound
-from safecity.enforcement import service
+from safecity.enforcement import case_search, casework, common, fieldwork, inspecting, issuing
 from safecity.enforcement.models import Case, Document
 from safecity.hazards import checks
 from safecity.hazards.models import HiddenDanger
@@ -34,7 +34,7 @@ def inspection(session, enf):  # type: ignore[no-untyped-def]
     )
     ent = enf["enterprises"][0]
     pool = enf["pool"]
-    i = service.create_inspection(
+    i = inspecting.create_inspection(
         session,
         principal(session, "zhifu"),
         {
@@ -58,7 +58,7 @@ def test_team_rules(session, enf) -> None:  # type: ignore[no-untyped-def]
     ]
     for ids, words in cases:
         with pytest.raises(Invalid) as exc:
-            service.create_inspection(
+            inspecting.create_inspection(
                 session, who, {"enterprise_id": ent1.id, "inspector_ids": ids}, NOW
             )
         assert words in " ".join(e.en for e in exc.value.errors)
@@ -70,9 +70,9 @@ def test_inspection_to_closed_case(session, inspection) -> None:  # type: ignore
     items = checks.items_of(session, cl.id)
     insp2 = principal(session, "insp2")
     with pytest.raises(Forbidden):  # not on the team
-        service.save_results(session, principal(session, "insp1"), i.id, {"results": {}}, NOW)
+        fieldwork.save_results(session, principal(session, "insp1"), i.id, {"results": {}}, NOW)
     session.rollback()
-    service.save_results(
+    fieldwork.save_results(
         session,
         insp2,
         i.id,
@@ -84,7 +84,7 @@ def test_inspection_to_closed_case(session, inspection) -> None:  # type: ignore
         },
         NOW,
     )
-    hd = service.add_finding(
+    hd = fieldwork.add_finding(
         session,
         insp2,
         i.id,
@@ -92,7 +92,7 @@ def test_inspection_to_closed_case(session, inspection) -> None:  # type: ignore
         [],
         NOW,
     )
-    v = service.add_finding(
+    v = fieldwork.add_finding(
         session,
         insp2,
         i.id,
@@ -115,39 +115,39 @@ def test_inspection_to_closed_case(session, inspection) -> None:  # type: ignore
     case = session.get(Case, v.case_id)
     assert (case.state, case.fine_min, case.fine_max) == ("clue", 20000, 50000)
 
-    service.finish_inspection(session, insp2, i.id, {"party_present": "张厂长"}, NOW)
+    fieldwork.finish_inspection(session, insp2, i.id, {"party_present": "张厂长"}, NOW)
     session.commit()
-    kinds = [d.kind for d in service.documents_for(session, inspection_id=i.id)]
+    kinds = [d.kind for d in issuing.documents_for(session, inspection_id=i.id)]
     assert kinds == ["inspection_record", "rectification_order"]
     with pytest.raises(Conflict):  # a finished record does not change
-        service.save_results(session, insp2, i.id, {"results": {}}, NOW)
+        fieldwork.save_results(session, insp2, i.id, {"results": {}}, NOW)
     session.rollback()
 
     head, reviewer = principal(session, "head"), principal(session, "reviewer")
     with pytest.raises(Conflict):  # investigate before filing
-        service.take_step(session, insp2, case.id, "investigate", {}, NOW)
+        casework.take_step(session, insp2, case.id, "investigate", {}, NOW)
     session.rollback()
     with pytest.raises(Forbidden):  # an inspector may not file
-        service.take_step(session, insp2, case.id, "file", {}, NOW)
+        casework.take_step(session, insp2, case.id, "file", {}, NOW)
     session.rollback()
     t = NOW
-    service.take_step(session, head, case.id, "file", {}, t)
+    casework.take_step(session, head, case.id, "file", {}, t)
     assert case.deadline_at is not None
-    assert service.as_utc(case.deadline_at) == NOW + timedelta(days=90)
-    service.take_step(session, insp2, case.id, "investigate", {}, t)
-    service.take_step(session, insp2, case.id, "submit", {}, t)
+    assert common.as_utc(case.deadline_at) == NOW + timedelta(days=90)
+    casework.take_step(session, insp2, case.id, "investigate", {}, t)
+    casework.take_step(session, insp2, case.id, "submit", {}, t)
     session.commit()
     with pytest.raises(Invalid) as exc:  # outside 20000–50000 without a reason
-        service.take_step(session, reviewer, case.id, "notify", {"fine": 60000}, t)
+        casework.take_step(session, reviewer, case.id, "notify", {"fine": 60000}, t)
     assert exc.value.errors[0].field == "reason"
     session.rollback()
     case = session.get(Case, case.id)
     assert case.state == "reviewing" and case.proposed_fine is None
-    service.take_step(session, reviewer, case.id, "notify", {"fine": 30000}, t)
-    service.take_step(session, head, case.id, "decide", {}, t + timedelta(days=1))
+    casework.take_step(session, reviewer, case.id, "notify", {"fine": 30000}, t)
+    casework.take_step(session, head, case.id, "decide", {}, t + timedelta(days=1))
     assert case.decided_fine == 30000
     for step, who in (("serve", insp2), ("execute", insp2), ("close", head)):
-        service.take_step(
+        casework.take_step(
             session,
             who,
             case.id,
@@ -168,18 +168,18 @@ def test_inspection_to_closed_case(session, inspection) -> None:  # type: ignore
         "close",
     ]
     # Who took each step, by display name (the fixture's accounts are named 执法<username>)
-    assert [h["by_name"] for h in service.history_of(session, case)][:2] == [
+    assert [h["by_name"] for h in casework.history_of(session, case)][:2] == [
         "执法head",
         "执法insp2",
     ]
     case.history = [{k: v for k, v in h.items() if k != "by_name"} for h in case.history]
-    assert service.history_of(session, case)[-1]["by_name"] == "执法head"  # an older entry
+    assert casework.history_of(session, case)[-1]["by_name"] == "执法head"  # an older entry
     with pytest.raises(Conflict):  # a closed case is not edited
-        service.take_step(
+        casework.take_step(
             session, insp2, case.id, "amend", {"reason": "补充材料"}, t + timedelta(days=3)
         )
     session.rollback()
-    kinds = [d.kind for d in service.documents_for(session, case=case)]
+    kinds = [d.kind for d in issuing.documents_for(session, case=case)]
     assert kinds == [
         "inspection_record",
         "rectification_order",
@@ -192,19 +192,19 @@ def test_inspection_to_closed_case(session, inspection) -> None:  # type: ignore
     rows = dict(decision.content["rows"])
     assert rows["处罚决定"] == "罚款人民币 30,000 元"
     assert ent.name in rows["当事人"]
-    pdf = service.case_file(session, principal(session, "zhifu"), case.id)
+    pdf = casework.case_file(session, principal(session, "zhifu"), case.id)
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) >= 7  # contents + six documents
     toc = reader.pages[0].extract_text()
     for title in ("目", "现场检查记录", "行政处罚决定书", "结案审批表"):
         assert title in toc
-    assert service.docx_of(session, decision)[:2] == b"PK"
+    assert issuing.docx_of(session, decision)[:2] == b"PK"
 
 
 def test_case_scope(session, inspection) -> None:  # type: ignore[no-untyped-def]
     ents = inspection["enterprises"]
     zhifu = principal(session, "zhifu")
-    own = service.open_case(
+    own = casework.open_case(
         session,
         zhifu,
         {
@@ -215,7 +215,7 @@ def test_case_scope(session, inspection) -> None:  # type: ignore[no-untyped-def
         },
         NOW,
     )
-    other = service.open_case(
+    other = casework.open_case(
         session,
         zhifu,
         {
@@ -228,17 +228,17 @@ def test_case_scope(session, inspection) -> None:  # type: ignore[no-untyped-def
     )
     session.commit()
     officer = principal(session, "enterprise")  # the officer of enterprise 1
-    assert service.get_case(session, officer, own.id).id == own.id
+    assert casework.get_case(session, officer, own.id).id == own.id
     with pytest.raises(NotFound):
-        service.get_case(session, officer, other.id)
+        casework.get_case(session, officer, other.id)
     with pytest.raises(NotFound):
-        service.get_case(session, principal(session, "laishan"), own.id)
-    items, total = service.list_cases(session, officer, service.CaseFilters(), NOW)
+        casework.get_case(session, principal(session, "laishan"), own.id)
+    items, total = case_search.list_cases(session, officer, case_search.CaseFilters(), NOW)
     assert total == 1 and items[0].id == own.id
     with pytest.raises(Forbidden):  # visible, but an enterprise officer takes no case step
-        service.take_step(session, officer, own.id, "file", {}, NOW)
+        casework.take_step(session, officer, own.id, "file", {}, NOW)
     with pytest.raises(Invalid):
-        service.open_case(
+        casework.open_case(
             session,
             zhifu,
             {

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from safecity.cli import app
 from safecity.core.config import get_settings
 from safecity.core.errors import Invalid
-from safecity.enforcement import service, settings
+from safecity.enforcement import casework, common, settings, supervision
 from safecity.enforcement.models import SupervisionClass
 from tests.conftest import NOW, principal
 
@@ -66,15 +66,15 @@ def city_tables(tmp_path, monkeypatch) -> Iterator[dict]:  # type: ignore[no-unt
 def test_examples_are_the_default() -> None:
     settings.reload()
     assert settings.loaded().discretion_source == "example"
-    assert list(service.table().violations) == ["training", "hidden_danger"]
-    assert list(service.scheme().classes) == ["A", "B", "C", "D"]
+    assert list(common.table().violations) == ["training", "hidden_danger"]
+    assert list(common.scheme().classes) == ["A", "B", "C", "D"]
 
 
 def test_city_table_proposes_its_ranges(session, enf, city_tables) -> None:  # type: ignore[no-untyped-def]
     assert settings.loaded().discretion_source == str(city_tables["table"])
     who = principal(session, "zhifu")
     ent = enf["enterprises"][0]
-    c = service.open_case(
+    c = casework.open_case(
         session,
         who,
         {
@@ -89,7 +89,7 @@ def test_city_table_proposes_its_ranges(session, enf, city_tables) -> None:  # t
     assert c.title.endswith("未制定生产安全事故应急救援预案案")
     # the example's violation is not the city's: refused with the field named, nothing written
     with pytest.raises(Invalid) as exc:
-        service.open_case(
+        casework.open_case(
             session,
             who,
             {
@@ -104,7 +104,7 @@ def test_city_table_proposes_its_ranges(session, enf, city_tables) -> None:  # t
 
 
 def test_city_scheme_classifies(session, enf, city_tables) -> None:  # type: ignore[no-untyped-def]
-    counts = service.classify(session, principal(session, "admin"), NOW, "370600")
+    counts = supervision.classify(session, principal(session, "admin"), NOW, "370600")
     session.commit()
     rows = {r.enterprise_id: r for r in session.scalars(select(SupervisionClass))}
     ents = enf["enterprises"]
@@ -120,7 +120,7 @@ def test_case_keeps_its_range_when_the_table_changes(  # type: ignore[no-untyped
 ) -> None:
     settings.reload()  # the example table
     head = principal(session, "head")
-    c = service.open_case(
+    c = casework.open_case(
         session,
         principal(session, "zhifu"),
         {
@@ -131,14 +131,14 @@ def test_case_keeps_its_range_when_the_table_changes(  # type: ignore[no-untyped
         },
         NOW,
     )
-    service.take_step(session, head, c.id, "file", {}, NOW)
+    casework.take_step(session, head, c.id, "file", {}, NOW)
     session.commit()
     path = tmp_path / "t.toml"
     path.write_text(CITY_TABLE, encoding="utf-8")
     monkeypatch.setenv("SAFECITY_ENFORCEMENT_DISCRETION_FILE", str(path))
     try:
         settings.reload()
-        rng = service.case_range(c)
+        rng = casework.case_range(c)
         assert (rng.fine_min, rng.fine_max) == (20000, 50000)  # recorded when it was opened
         assert "现行裁量基准已无此项" in rng.explanation_zh
     finally:
@@ -183,8 +183,8 @@ def test_config_show_round_trips() -> None:
     out = CliRunner().invoke(app, ["enforcement", "config", "show", "scheme"])
     assert out.exit_code == 0
     data = json.loads(out.stdout[out.stdout.index("{") :])
-    assert settings.parse_scheme(data).classes == service.scheme().classes
+    assert settings.parse_scheme(data).classes == common.scheme().classes
     out = CliRunner().invoke(app, ["enforcement", "config", "show"])
     data = json.loads(out.stdout[out.stdout.index("{") :])
     again = settings.parse_table(data)
-    assert again.propose("training", "grave") == service.table().propose("training", "grave")
+    assert again.propose("training", "grave") == common.table().propose("training", "grave")

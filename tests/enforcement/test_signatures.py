@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from safecity.core.config import get_settings
 from safecity.core.errors import Invalid
-from safecity.enforcement import service, signatures
+from safecity.enforcement import casework, fieldwork, inspecting, issuing, signatures
 from safecity.enforcement.models import Document, Inspection
 from tests.conftest import NOW, login, principal
 
@@ -79,7 +79,7 @@ def test_check_refuses_what_is_not_a_signature() -> None:
 @pytest.fixture
 def inspection(session, enf):  # type: ignore[no-untyped-def]
     pool, ent = enf["pool"], enf["enterprises"][0]
-    i = service.create_inspection(
+    i = inspecting.create_inspection(
         session,
         principal(session, "zhifu"),
         {"enterprise_id": ent.id, "inspector_ids": [pool["insp2"], pool["insp3"]]},
@@ -96,7 +96,7 @@ def test_signed_record_in_docx_and_case_file(session, enf, inspection, storage) 
     party = png(size=(640, 220))
     # one inspector not signed and the party's pad blank: both said at once, nothing written
     with pytest.raises(Invalid) as exc:
-        service.finish_inspection(
+        fieldwork.finish_inspection(
             session,
             insp2,
             i.id,
@@ -117,7 +117,7 @@ def test_signed_record_in_docx_and_case_file(session, enf, inspection, storage) 
     assert session.get(Inspection, i.id).status != "done"
     assert session.query(Document).count() == 0 and not (storage / "enforcement").exists()
 
-    service.add_finding(
+    fieldwork.add_finding(
         session,
         insp2,
         i.id,
@@ -130,7 +130,7 @@ def test_signed_record_in_docx_and_case_file(session, enf, inspection, storage) 
         [],
         NOW,
     )
-    service.finish_inspection(
+    fieldwork.finish_inspection(
         session,
         insp2,
         i.id,
@@ -150,12 +150,12 @@ def test_signed_record_in_docx_and_case_file(session, enf, inspection, storage) 
 
     record = session.query(Document).filter_by(kind="inspection_record").one()
     assert [s[1] for s in record.content["signatures"]] == ["执法insp2", "执法insp3", "张厂长"]
-    with zipfile.ZipFile(io.BytesIO(service.docx_of(session, record))) as z:
+    with zipfile.ZipFile(io.BytesIO(issuing.docx_of(session, record))) as z:
         media = [z.read(n) for n in z.namelist() if n.startswith("word/media/")]
     assert sorted(media) == sorted([*marks.values(), party])
 
-    case_id = next(f.case_id for f in service.findings_of(session, i.id) if f.case_id)
-    pdf = PdfReader(io.BytesIO(service.case_file(session, principal(session, "zhifu"), case_id)))
+    case_id = next(f.case_id for f in inspecting.findings_of(session, i.id) if f.case_id)
+    pdf = PdfReader(io.BytesIO(casework.case_file(session, principal(session, "zhifu"), case_id)))
     page = next(
         p for p in pdf.pages if "现场检查记录" in p.extract_text() and "签名：" in p.extract_text()
     )

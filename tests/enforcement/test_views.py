@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from safecity.enforcement import service
+from safecity.enforcement import casework, inspecting, selection
 from tests.conftest import NOW, principal, web_login
 
 
 @pytest.fixture
 def data(session, enf):  # type: ignore[no-untyped-def]
     zhifu = principal(session, "zhifu")
-    d = service.run_draw(
-        session, zhifu, service.create_draw(session, zhifu, {"share": "1"}, NOW).id, NOW
+    d = selection.run_draw(
+        session, zhifu, selection.create_draw(session, zhifu, {"share": "1"}, NOW).id, NOW
     )
-    service.publish_draw(session, zhifu, d.id, NOW)
-    c = service.open_case(
+    selection.publish_draw(session, zhifu, d.id, NOW)
+    c = casework.open_case(
         session,
         zhifu,
         {
@@ -26,9 +26,9 @@ def data(session, enf):  # type: ignore[no-untyped-def]
         },
         NOW,
     )
-    service.take_step(session, principal(session, "head"), c.id, "file", {}, NOW)
+    casework.take_step(session, principal(session, "head"), c.id, "file", {}, NOW)
     session.commit()
-    insp = service.list_inspections(session, zhifu)[0][0]
+    insp = inspecting.list_inspections(session, zhifu)[0][0]
     return {"draw": d.id, "case": c.id, "inspection": insp.id}
 
 
