@@ -413,6 +413,16 @@ def complete_task(
 ) -> dict[str, Any]:
     """Record each item's result; every failed item becomes a reported hidden danger."""
     task = get_task(session, who, task_id)
+    if not isinstance(results, dict):
+        raise Invalid(
+            [
+                FieldError(
+                    "results",
+                    "results 必须是对象：检查项编号 → 结果",
+                    "results must be an object: item id → result",
+                )
+            ]
+        )
     if task.status != "open":
         raise Conflict("该任务已完成", "the task is already done")
     items = items_of(session, task.checklist_id)
@@ -420,7 +430,7 @@ def complete_task(
     for item in items:
         raw = results.get(str(item.id)) or results.get(item.id) or {}
         value = raw.get("result") if isinstance(raw, dict) else raw
-        if value not in RESULTS:
+        if not isinstance(value, str) or value not in RESULTS:
             errors.append(
                 FieldError(
                     f"item_{item.id}",

@@ -129,7 +129,8 @@ def _spec(row: IndicatorRow) -> dict[str, Any]:
         "period": {"start": row.period_start, "end": row.period_end},
         "base": base,
         "target": target,
-        "divisions": list(row.divisions),
+        # a PATCH may send divisions: null; the validator below names that field, not a 500
+        "divisions": None if row.divisions is None else list(row.divisions),
     }
     if row.binding is not None:
         spec["binding"] = row.binding

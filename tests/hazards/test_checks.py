@@ -94,6 +94,18 @@ def test_plan_tasks_and_failed_items(hz_city, client, session) -> None:
         headers=ent,
     )
     assert missing.status_code == 422 and len(missing.json()["detail"]) == 2
+    # shapes the fuzzer sent: a list for results (was a 500), an object or list as a result
+    for hostile, field in (
+        ([None, None], "results"),
+        ("passed", "results"),
+        ({str(items[0]): {"result": {}}}, f"item_{items[0]}"),
+        ({str(items[0]): ["passed"]}, f"item_{items[0]}"),
+    ):
+        r = client.post(
+            f"/api/v1/hazards/tasks/{task['id']}/complete", json={"results": hostile}, headers=ent
+        )
+        assert r.status_code == 422, (hostile, r.text)
+        assert r.json()["detail"][0]["field"] == field
     done = client.post(
         f"/api/v1/hazards/tasks/{task['id']}/complete",
         json={

@@ -267,3 +267,25 @@ def test_pages(client) -> None:  # type: ignore[no-untyped-def]
     )
     assert r.status_code == 422 and "不能为负数" in r.text
     assert client.get("/indicators/report").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"divisions": None}, "divisions"),
+        ({"divisions": []}, "divisions"),
+        ({"period_start": None}, "period"),
+        ({"formula": None}, "formula"),
+        ({"direction": None}, "direction"),
+    ],
+)
+def test_patch_null_of_a_required_field_is_a_field_error(client, changes, field) -> None:  # type: ignore[no-untyped-def]
+    """The fuzzer sent ``divisions: null`` and got a 500; every required field refuses null."""
+    set_id = _import(client)
+    url = f"{API}/sets/{set_id}/indicators/deaths_per_100m_gdp"
+    before = client.get(f"{API}/sets/{set_id}", headers=login(client, "analyst")).json()
+    r = client.patch(url, json=changes, headers=login(client, "analyst"))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"].startswith(field), r.json()
+    after = client.get(f"{API}/sets/{set_id}", headers=login(client, "analyst")).json()
+    assert after == before
