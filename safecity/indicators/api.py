@@ -26,6 +26,7 @@ from safecity.indicators.schemas import (
     SetSummary,
     StatImportOut,
     StatisticOut,
+    StatisticPage,
     StatisticsIn,
     VitalsOut,
 )
@@ -138,14 +139,30 @@ def evaluation_report(
     )
 
 
-@router.get("/statistics", response_model=list[StatisticOut])
+@router.get(
+    "/statistics",
+    response_model=StatisticPage,
+    summary="The statistics in force, newest year first, a page at a time (filters: division — "
+    "it and the divisions inside it, year, input)",
+)
 def list_statistics(
-    division: str | None = None,
-    year: int | None = None,
+    division: str | None = Query(None, max_length=12),
+    year: int | None = Query(None, ge=1949, le=2100),
+    input: str | None = Query(None, max_length=64),
+    page: int = Query(1, ge=1, le=100_000),
+    size: int = Query(service.STAT_PAGE_SIZE, ge=1, le=500),
     session: Session = Depends(db, scope="function"),
     who: Principal = Depends(principal),
-) -> list[StatisticOut]:
-    return [StatisticOut.of(s) for s in service.list_statistics(session, who, division, year)]
+) -> StatisticPage:
+    found = service.page_statistics(
+        session, who, within=division, year=year, input_name=input, page=page, size=size
+    )
+    return StatisticPage(
+        total=found.total,
+        page=found.page,
+        size=found.size,
+        items=[StatisticOut.of(s) for s in found.items],
+    )
 
 
 @router.post("/statistics", response_model=StatImportOut)

@@ -208,6 +208,13 @@ class StatisticOut(BaseModel):
         return cls(**{k: getattr(s, k) for k in cls.model_fields})
 
 
+class StatisticPage(BaseModel):
+    total: int
+    page: int
+    size: int
+    items: list[StatisticOut]
+
+
 class DrillOut(BaseModel):
     cell: CellOut
     records: dict[str, list[RecordOut]]

@@ -655,16 +655,6 @@ def _statistics_query(
     return stmt
 
 
-def list_statistics(
-    session: Session, who: Principal, division: str | None = None, year: int | None = None
-) -> list[Statistic]:
-    check_reader(who)
-    stmt = _statistics_query(who, division, year)
-    return list(
-        session.scalars(stmt.order_by(Statistic.division_code, Statistic.year, Statistic.input))
-    )
-
-
 STAT_PAGE_SIZE = 50
 
 

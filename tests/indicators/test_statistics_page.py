@@ -9,7 +9,7 @@ import re
 from sqlalchemy.orm import Session
 
 from safecity.indicators import service
-from tests.conftest import principal, web_login
+from tests.conftest import login, principal, web_login
 from tests.indicators.helpers import stats
 
 INPUTS = ("resident_population", "gdp_100m_yuan", "vehicles_10k")
@@ -78,3 +78,26 @@ def test_a_district_officer_pages_only_their_district(client, session: Session) 
     web_login(client, "zhifu", next="/indicators/statistics")
     other = client.get("/indicators/statistics", params={"division": "370613"})
     assert other.status_code == 200 and _rows(other.text) == []
+
+
+def test_the_api_pages_and_filters_like_the_page(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    _seed(session)
+    url = "/api/v1/indicators/statistics"
+    analyst = login(client, "analyst")
+    first = client.get(url, params={"size": 50}, headers=analyst).json()
+    assert (first["total"], first["page"], first["size"], len(first["items"])) == (117, 1, 50, 50)
+    keys = {
+        (s["division_code"], s["year"], s["input"])
+        for p in (1, 2, 3)
+        for s in client.get(url, params={"page": p, "size": 50}, headers=analyst).json()["items"]
+    }
+    assert len(keys) == 117  # every statistic on exactly one page
+    years = [s["year"] for s in first["items"]]
+    assert years == sorted(years, reverse=True)  # newest year first
+    zhifu = client.get(url, params={"division": "370602", "year": 2020}, headers=analyst).json()
+    assert zhifu["total"] == 3 and {s["division_code"] for s in zhifu["items"]} == {"370602"}
+    own = client.get(url, params={"division": "370600"}, headers=login(client, "zhifu")).json()
+    assert own["total"] == 39 and {s["division_code"] for s in own["items"]} == {"370602"}
+    for bad in ({"input": "nonsense"}, {"size": 501}, {"page": 0}, {"year": -243}):
+        r = client.get(url, params=bad, headers=analyst)
+        assert r.status_code == 422, (bad, r.text)
