@@ -469,9 +469,13 @@ def document(doc_id: int, session: Session = Db, who: Principal = Who) -> Respon
 # ---------------------------------------------------------------- statistics
 
 
+# a statistics year outside this range is a 422 (datetime cannot hold year -243 or 41442)
+Year = Query(None, ge=2000, le=2100)
+
+
 @router.get("/stats", summary="Enforcement statistics per division, violation and inspector")
 def stats(
-    year: int | None = None, session: Session = Db, who: Principal = Who, at: datetime = Now
+    year: int | None = Year, session: Session = Db, who: Principal = Who, at: datetime = Now
 ) -> s.StatsOut:
     return s.StatsOut(**overview.stats(session, who, year or common.local_date(at).year, at))
 
@@ -483,7 +487,7 @@ def stats(
     responses={200: {"content": {XLSX: {}}}},
 )
 def stats_xlsx(
-    year: int | None = None, session: Session = Db, who: Principal = Who, at: datetime = Now
+    year: int | None = Year, session: Session = Db, who: Principal = Who, at: datetime = Now
 ) -> Response:
     data = overview.stats(session, who, year or common.local_date(at).year, at)
     return Response(

@@ -680,10 +680,13 @@ def step_page(
 def stats_page(
     request: Request, session: Session = Db, who: Principal = Web, at: datetime = Now
 ) -> Response:
+    this_year = common.local_date(at).year
     try:
-        year = int(request.query_params.get("year") or common.local_date(at).year)
+        year = int(request.query_params.get("year") or this_year)
     except ValueError:
-        year = common.local_date(at).year
+        year = this_year
+    if not 2000 <= year <= 2100:  # an address typed by hand: show this year, never a 500
+        year = this_year
     return show(request, "enforcement/stats.html", data=overview.stats(session, who, year, at))
 
 

@@ -1,6 +1,7 @@
 """Menu entries of the risk capability (pages in safecity/risk/*/views.py), in menu order: (href, text
 key, who may open it — see safecity/web/access.py)."""
 
+from safecity.risk.points.kind import RISK_POINT
 from safecity.web.access import May, analysis, staff
 
 NAV: tuple[tuple[str, str, May], ...] = (
@@ -21,6 +22,9 @@ MAP_LAYERS: tuple[tuple[str, str, str, str], ...] = (
         "District risk level",
     ),
     ("risk-hazards", "/api/v1/risk/map/hazards", "重大危险源", "Major hazard installations"),
+    # risk points by their assessed level, from the kind's generic layer (the major hazards keep
+    # their own markers layer: it carries R, the grade and the 500 m exposure the kind lacks)
+    ("risk-points", f"{RISK_POINT.api_url}/layer", RISK_POINT.zh, RISK_POINT.en),
 )
 
 START_PAGES = {"risk_analyst": "/risk/lists"}  # the four lists the analyst keeps

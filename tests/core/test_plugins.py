@@ -165,7 +165,7 @@ def test_what_moved_into_the_standard_files_still_arrives() -> None:
     starts = plugins.merged("safecity_start_pages")
     assert starts["inspector"] == "/enforcement" and starts["risk_analyst"] == "/risk/lists"
     layers = [name for name, *_rest in plugins.collect("safecity_map_layers")]
-    assert layers[:2] == ["risk-districts", "risk-hazards"]
+    assert layers[:3] == ["risk-districts", "risk-hazards", "risk-points"]
     assert {"alarms", "sensors", "warnings", "rescue-teams", "shelters"} <= set(layers)
     routers = plugins.collect("safecity_routers")
     ingest = _plugin(importlib.import_module("safecity.monitoring.plugin")).part(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from safecity.enforcement import casework, inspecting, selection
-from tests.conftest import NOW, principal, web_login
+from tests.conftest import NOW, login, principal, web_login
 
 
 @pytest.fixture
@@ -66,3 +66,19 @@ def test_pages_by_role(client, data, frozen_clock) -> None:  # type: ignore[no-u
         and "验证通过" in public.text
         and "测试企业1有限公司" in public.text
     )
+
+
+def test_statistics_year_out_of_range(client, data, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+    """Years the fuzzer sent (-243, 41442) were 500s: the API refuses them, the page shows this
+    year."""
+    headers = login(client, "insp2")
+    for path in ("/api/v1/enforcement/stats", "/api/v1/enforcement/stats.xlsx"):
+        for year in (-243, 41442, 1999):
+            r = client.get(path, params={"year": year}, headers=headers)
+            assert r.status_code == 422, (path, year, r.text)
+            assert r.json()["detail"][0]["field"] == "year"
+    ok = client.get("/api/v1/enforcement/stats", params={"year": 2026}, headers=headers)
+    assert ok.status_code == 200 and ok.json()["year"] == 2026
+    assert web_login(client, "insp2").status_code == 303
+    page = client.get("/enforcement/stats", params={"year": -243})
+    assert page.status_code == 200 and "2026" in page.text

@@ -55,7 +55,7 @@ def test_other_capabilities_add_their_layers_to_the_one_map(server: str, browser
         "JSON.parse(document.getElementById('map-config').textContent).overlays"
     )
     names = {o["name"] for o in expected}
-    assert {"risk-districts", "risk-hazards", "warnings"} <= names
+    assert {"risk-districts", "risk-hazards", "risk-points", "warnings"} <= names
     page.wait_for_function(
         f"() => Object.keys(safecityMap.overlays || {{}}).length === {len(expected)}"
     )
@@ -64,6 +64,8 @@ def test_other_capabilities_add_their_layers_to_the_one_map(server: str, browser
     assert counts["risk-districts"] == 11
     in_force = page.request.get(f"{server}/api/v1/warnings/public").json()["features"]
     assert counts["warnings"] == len(in_force)
+    points = page.request.get(f"{server}/api/v1/risk/points/layer").json()["features"]
+    assert counts["risk-points"] == len(points) > 0
     labels = page.locator(".leaflet-control-layers-overlays label").all_text_contents()
     assert any("区县风险等级" in text for text in labels)
     page.close()

@@ -978,8 +978,8 @@ def identify(payload: Mapping[str, Any]) -> dict[str, Any]:
             ctx.err(u, None, "name", f"{zh}：缺少单元名称 name", f"{en}: the unit name is missing")
         kind = unit.get("kind")
         # a JSON object or list as kind is unhashable: test the type before the lookup
-        known_kind = isinstance(kind, str) and kind in KINDS
-        if not known_kind:
+        known_kind: str | None = kind if isinstance(kind, str) and kind in KINDS else None
+        if known_kind is None:
             ctx.err(
                 u,
                 None,
@@ -1004,7 +1004,7 @@ def identify(payload: Mapping[str, Any]) -> dict[str, Any]:
             for s, sub in enumerate(subs)
             if (t := _term(ctx, u, uname, s, sub, warnings)) is not None
         ]
-        if len(ctx.errors) > before or not known_kind:
+        if len(ctx.errors) > before or known_kind is None:
             continue
         s_exact = sum((t.q / t.big_q for t in terms), Fraction(0))
         is_major = s_exact >= 1
@@ -1032,7 +1032,7 @@ def identify(payload: Mapping[str, Any]) -> dict[str, Any]:
             {
                 "name": uname,
                 "kind": kind,
-                "kind_zh": KINDS[kind][0],
+                "kind_zh": KINDS[known_kind][0],
                 "S": float(s_exact),
                 "is_major": is_major,
                 "exceeding": _exceeding(terms),
