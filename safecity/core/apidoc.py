@@ -17,6 +17,13 @@ from pydantic import BaseModel
 
 MARK = "x-safecity-body"
 _models: dict[str, type[BaseModel]] = {}
+_nested: dict[str, Any] = {}
+
+
+def nested(defs: dict[str, Any]) -> None:
+    """Schemas of nested models that an inline body schema names by
+    ``#/components/schemas/<Model>`` (a kind's body): ``complete`` adds them as components."""
+    _nested.update(defs)
 
 
 def json_body(
@@ -46,6 +53,8 @@ def _form(body: dict[str, Any], files: dict[str, str]) -> dict[str, Any]:
 def complete(schema: dict[str, Any]) -> dict[str, Any]:
     """Replace each marked route's request body with its model (the app's openapi() calls this)."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, sub in _nested.items():
+        components.setdefault(name, sub)
     for ops in schema.get("paths", {}).values():
         for op in ops.values():
             mark = op.pop(MARK, None) if isinstance(op, dict) else None

@@ -17,7 +17,7 @@ from pydantic import BaseModel, create_model
 from sqlalchemy.orm import Session
 
 from safecity.core import kinds_service as service
-from safecity.core import tabular
+from safecity.core import apidoc, tabular
 from safecity.core.config import get_settings
 from safecity.core.deps import db, now, principal
 from safecity.core.errors import invalid
@@ -179,7 +179,7 @@ def _body(kind: Kind, partial: bool) -> dict[str, Any]:
     """OpenAPI request body from the kind's schema (the route reads the JSON itself, so the
     service reports problems with the kind's bilingual field labels)."""
     schema = kind.schema.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema.pop("$defs", None)
+    apidoc.nested(schema.pop("$defs", {}))
     if partial:
         schema = {**schema, "required": [], "title": schema.get("title", "") + "Patch"}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
