@@ -311,6 +311,13 @@ def _place(session: Session, who: Principal | None, v: dict[str, Any]) -> dict[s
             raise Forbidden(
                 "企业安全员只能上报本企业隐患", "you may only report for your enterprise"
             )
+        industry = who.liaison_industry if who is not None else None
+        if industry and not scope.industry_matches(industry, ent.industry_code):
+            # the danger would land outside the liaison's own scope (the list would not show it)
+            raise Forbidden(
+                "行业部门联络员只能上报本行业企业的隐患",
+                "a department liaison may only report for enterprises of their industry",
+            )
         out.update(
             enterprise_id=ent.id,
             industry_section=ent.industry_section,

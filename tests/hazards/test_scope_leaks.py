@@ -88,3 +88,27 @@ def test_assessors_told_by_configured_city_code(
         for n in session.scalars(select(Notification).where(Notification.kind == "reported"))
     }
     assert "qdcounty" in told and "qdcity" not in told
+
+
+def test_liaison_reports_only_for_its_industry(hz_city, client, session) -> None:
+    """A liaison (industry G) reporting against another industry's enterprise would create a
+    hidden danger outside their own scope: refused, nothing written; their own industry's
+    enterprise is accepted."""
+    liaison = login(client, "liaison")
+    rows = session.execute(
+        select(Enterprise.id, Enterprise.industry_section, Enterprise.division_code)
+    ).all()
+    before = len(client.get("/api/v1/hazards", headers=login(client, "admin")).json()["items"])
+    for ent_id, section, _division in rows:
+        r = client.post(
+            "/api/v1/hazards",
+            json={"title": "消防通道堵塞", "enterprise_id": ent_id, "category": "fire"},
+            headers=liaison,
+        )
+        if section == "G":
+            assert r.status_code == 201, r.text
+        else:
+            assert r.status_code == 403, (section, r.text)
+            assert "行业" in r.json()["message"]
+    after = client.get("/api/v1/hazards", headers=login(client, "admin")).json()["items"]
+    assert len(after) - before == sum(1 for _i, s, _d in rows if s == "G") > 0
