@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from safecity.core import clock
 from safecity.core.db import Base, make_engine, reset_engine
+from safecity.core.deps import SESSION_COOKIE
 from safecity.core.migrate import upgrade
 from safecity.core.models import User
 from safecity.core.scope import Principal
@@ -206,7 +207,10 @@ def web_login(
     password: str = PASSWORD,  # type: ignore[no-untyped-def]
     next: str = "/map",
 ):
-    """Log in through the login form (session cookie); returns the login answer."""
+    """Log in through the login form (session cookie); returns the login answer. A session the
+    client already holds is dropped first (the login page would redirect to its start page),
+    so a test can switch users without clearing cookies itself."""
+    web.cookies.delete(SESSION_COOKIE)
     token = csrf_of(web.get("/login").text)
     return web.post(
         "/login",
