@@ -96,6 +96,18 @@ TYPES: dict[str, SensorType] = {
         _t("rainfall", "雨量", "Rainfall", "rainfall", "mm/h", 0, 500, "气象站"),
         _t("crowd", "人员密度", "Crowd count", "crowd_count", "persons", 0, 1_000_000, "景区"),
         _t("vehicle", "危化品车辆", "Hazmat vehicle", "speed", "km/h", 0, 250, "危化品运输"),
+        # the position terminal of a rescue team's vehicle (the resources register names it as
+        # the equipment's tracker): a dispatched force shows where it is on the command map
+        _t(
+            "tracker",
+            "救援车辆定位终端",
+            "Rescue vehicle tracker",
+            "speed",
+            "km/h",
+            0,
+            250,
+            "应急救援",
+        ),
     )
 }
 
@@ -177,6 +189,8 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "vehicle": _rule(
         "high", (None, None, None, None), offline_s=None, speed_limit=80.0, corridor_m=300.0
     ),
+    # A tracker only tells where a force is: no thresholds, and silence is a vehicle parked.
+    "tracker": _rule("high", (None, None, None, None), offline_s=None),
 }
 
 

@@ -61,6 +61,7 @@ BASE = {
     "rainfall": 0.0,
     "crowd": 3000.0,
     "vehicle": 45.0,
+    "tracker": 0.0,  # at the station until dispatched
 }
 NOISE = {
     "gas": 0.3,
@@ -77,6 +78,7 @@ NOISE = {
     "rainfall": 0.5,
     "crowd": 800.0,
     "vehicle": 10.0,
+    "tracker": 0.0,
 }
 ALARMS = (
     ("gas", 28.0),
@@ -314,3 +316,52 @@ def _level(rule: dict[str, Any], value: float) -> int:
         if t is not None and x >= t * sign:
             level = LEVEL_NUM[name]
     return level
+
+
+def add_trackers(session: Session, trackers: list[dict[str, Any]], now: datetime) -> int:
+    """Register the demo's rescue-vehicle trackers (device_id, name, division_code, lon, lat),
+    each with a first position where it stands, so the command map can show a dispatched force
+    before the simulator speaks for it. Ids already registered are left alone."""
+    known = set(
+        session.scalars(
+            select(Sensor.device_id).where(Sensor.device_id.in_([t["device_id"] for t in trackers]))
+        )
+    )
+    fresh = [t for t in trackers if t["device_id"] not in known]
+    for t in fresh:
+        sensor = Sensor(
+            device_id=t["device_id"],
+            name=t["name"],
+            sensor_type="tracker",
+            division_code=t["division_code"],
+            facility=TYPES["tracker"].facility_zh,
+            lon=t["lon"],
+            lat=t["lat"],
+            status="active",
+            token_hash=hash_token(demo_token(t["device_id"])),
+            archived=False,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(sensor)
+        session.flush()
+        session.add(
+            SensorLatest(
+                sensor_id=sensor.id,
+                ts=int(now.timestamp() * 1000),
+                value=0.0,
+                lon=t["lon"],
+                lat=t["lat"],
+            )
+        )
+    return len(fresh)
+
+
+def route_tracker(
+    session: Session, sensor_id: int, start: tuple[float, float], end: tuple[float, float]
+) -> None:
+    """Send a demo tracker on its way: the simulator drives it from start to end (a dispatched
+    force en route to the scene)."""
+    sensor = session.get(Sensor, sensor_id)
+    if sensor is not None and sensor.sensor_type == "tracker":
+        sensor.route = {"type": "LineString", "coordinates": [list(start), list(end)]}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import socket
 import sys
 import time
@@ -59,24 +60,51 @@ class Fleet:
     cells: np.ndarray
     lon: np.ndarray
     lat: np.ndarray
+    # where a rescue-vehicle tracker is driving to (its route's end); NaN: it stays put
+    dest_lon: np.ndarray | None = None
+    dest_lat: np.ndarray | None = None
+
+
+def _route_end(route: Any) -> tuple[float, float]:
+    try:
+        lon, lat = route["coordinates"][-1]
+        return float(lon), float(lat)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return math.nan, math.nan
 
 
 def fleet(count: int) -> Fleet:
-    """The first `count` demo/simulator sensors, creating SIM-… ones when there are too few."""
+    """The first `count` demo/simulator sensors, creating SIM-… ones when there are too few,
+    plus every demo rescue-vehicle tracker (registered after the others by the resources demo:
+    counted in `count`, they would push the last demo sensors out and those would go offline)."""
+    columns = (
+        Sensor.device_id,
+        Sensor.sensor_type,
+        Sensor.grid_cell_id,
+        Sensor.lon,
+        Sensor.lat,
+        Sensor.division_code,
+    )
+    ours = Sensor.device_id.like(f"{PREFIX}%") | Sensor.device_id.like("SIM-%")
     with session_scope() as session:
-        rows = session.execute(
-            select(
-                Sensor.device_id,
-                Sensor.sensor_type,
-                Sensor.grid_cell_id,
-                Sensor.lon,
-                Sensor.lat,
-                Sensor.division_code,
-            )
-            .where(Sensor.device_id.like(f"{PREFIX}%") | Sensor.device_id.like("SIM-%"))
-            .order_by(Sensor.id)
-            .limit(count)
+        rows = list(
+            session.execute(
+                select(*columns)
+                .where(ours, Sensor.sensor_type != "tracker")
+                .order_by(Sensor.id)
+                .limit(count)
+            ).all()
+        )
+        trackers = session.execute(
+            select(*columns).where(ours, Sensor.sensor_type == "tracker").order_by(Sensor.id)
         ).all()
+        ends = dict(
+            session.execute(
+                select(Sensor.device_id, Sensor.route).where(
+                    Sensor.sensor_type == "tracker", Sensor.route.is_not(None)
+                )
+            ).all()
+        )
         if len(rows) < count:
             template = rows or [("", "gas", None, 121.4, 37.5, "370602")]
             now = datetime.now(UTC)
@@ -114,12 +142,15 @@ def fleet(count: int) -> Fleet:
                 )
                 for e in extra
             ]
+        rows += trackers
     return Fleet(
         [r[0] for r in rows],
         [r[1] for r in rows],
         np.array([r[2] if r[2] is not None else -1 for r in rows]),
         np.array([r[3] if r[3] is not None else 121.4 for r in rows], float),
         np.array([r[4] if r[4] is not None else 37.5 for r in rows], float),
+        np.array([_route_end(ends.get(r[0]))[0] for r in rows], float),
+        np.array([_route_end(ends.get(r[0]))[1] for r in rows], float),
     )
 
 
@@ -147,9 +178,40 @@ def values(
         along = (now_ms / 600_000) % 1.0  # ten minutes end to end along the route
         lon[vehicles] = f.lon[idx[vehicles]] + 0.05 * along
         lat[vehicles] = f.lat[idx[vehicles]] + 0.01 * along
+    trackers = np.array([t == "tracker" for t in types])
+    if trackers.any():
+        _drive(f, idx, trackers, now_ms, out, lon, lat)
     if anomalies:
         _anomalies(f, idx, types, out, lon, lat, progress)
     return out, lon, lat
+
+
+DRIVE_MS, ON_SCENE_MS = 600_000, 300_000  # ten minutes to the scene, five there, then again
+
+
+def _drive(
+    f: Fleet,
+    idx: np.ndarray,
+    trackers: np.ndarray,
+    now_ms: int,
+    out: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+) -> None:
+    """Trackers report where they are: at their station, or (sent to a scene) along the way."""
+    at = idx[trackers]
+    lon[trackers], lat[trackers] = f.lon[at], f.lat[at]
+    if f.dest_lon is None or f.dest_lat is None:
+        return
+    going = ~np.isnan(f.dest_lon[at])
+    if not going.any():
+        return
+    phase = now_ms % (DRIVE_MS + ON_SCENE_MS)
+    along = min(phase / DRIVE_MS, 1.0)
+    sel = np.flatnonzero(trackers)[going]
+    lon[sel] = f.lon[at[going]] + (f.dest_lon[at[going]] - f.lon[at[going]]) * along
+    lat[sel] = f.lat[at[going]] + (f.dest_lat[at[going]] - f.lat[at[going]]) * along
+    out[sel] = 40.0 if along < 1.0 else 0.0
 
 
 def _of_type(f: Fleet, sensor_type: str) -> list[int]:

@@ -421,7 +421,7 @@ def _equipment(
                     equipment_type=kind,
                     quantity=int(rng.integers(1, 4)),
                     team_id=t.id,
-                    tracker_id=f"BD-{t.id:04d}-{len(out):04d}" if kind != "other" else "",
+                    tracker_id=_tracker_id(t, kind, len(out)),
                     status="available",
                     division_code=t.division_code,
                     lon=t.lon,
@@ -430,6 +430,39 @@ def _equipment(
                 )
             )
     session.add_all(out)
+    _register_trackers(session, out, now)
+
+
+def _tracker_id(team: RescueTeam, kind: str, n: int) -> str:
+    # Vehicles carry the demo's live trackers (registered on the monitoring network below);
+    # other equipment keeps an id with no position feed, as a terminal not yet connected would.
+    if kind == "vehicle":
+        return f"DEMO-TRAC-{team.id:04d}-{n:04d}"
+    return f"BD-{team.id:04d}-{n:04d}" if kind != "other" else ""
+
+
+def _register_trackers(session: Session, equipment: list[Equipment], now: datetime) -> None:
+    """The vehicles' trackers as monitoring devices, so a dispatched fire team shows on the
+    command map; skipped when the monitoring capability is not installed."""
+    try:
+        from safecity.monitoring.demo import add_trackers  # noqa: PLC0415 optional capability (ImportError when it is not installed)
+    except ImportError:
+        return
+    add_trackers(
+        session,
+        [
+            {
+                "device_id": e.tracker_id,
+                "name": e.name,
+                "division_code": e.division_code,
+                "lon": e.lon,
+                "lat": e.lat,
+            }
+            for e in equipment
+            if e.tracker_id.startswith("DEMO-TRAC-")
+        ],
+        now,
+    )
 
 
 def _stock(

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safecity.core.clock import BEIJING
+from safecity.core.errors import Conflict
 from safecity.core.models import User
 from safecity.core.scope import SYSTEM, Principal
 from safecity.registry.models import Enterprise, GridCell
@@ -323,11 +324,12 @@ def load(
         session,
         who,
         live.id,
-        DispatchIn(resource_name="芝罘区消防救援大队一中队", eta_minutes=9.5),
+        _nearest_fire_team(session, who, live),
         live_at + timedelta(minutes=14),
     )
     command.advance_dispatch(session, who, d.id, "dispatched", live_at + timedelta(minutes=15))
     command.advance_dispatch(session, who, d.id, "en_route", live_at + timedelta(minutes=16))
+    _drive_to_scene(session, who, d, live)
     # one just received, waiting for the commander
     _incident(
         session,
@@ -506,3 +508,46 @@ def _roster(session: Session, who: Principal, now: datetime) -> None:
                 ),
                 now,
             )
+
+
+def _nearest_fire_team(session: Session, who: Principal, inc: Incident) -> DispatchIn:
+    """The fire-rescue team first at the scene by road, as the dispatch panel proposes it (its
+    vehicles' trackers then follow the dispatch); a named team when resources is absent."""
+    fallback = DispatchIn(resource_name="芝罘区消防救援大队一中队", eta_minutes=9.5)
+    if inc.lon is None or inc.lat is None:
+        return fallback
+    try:
+        from safecity.resources.service import nearest_teams  # noqa: PLC0415 optional capability (ImportError when it is not installed)
+    except ImportError:
+        return fallback
+    try:
+        found = nearest_teams(session, who, inc.lon, inc.lat, n=1, team_types=["fire_rescue"])
+    except Conflict:  # no road network loaded: no ETA to rank by
+        return fallback
+    if not found["results"]:
+        return fallback
+    best = found["results"][0]
+    return DispatchIn(
+        resource_kind="team",
+        resource_ref=str(best["id"]),
+        resource_name=best["name"],
+        eta_minutes=round(best["eta_s"] / 60, 1),
+        distance_m=best.get("distance_m"),
+    )
+
+
+def _drive_to_scene(session: Session, who: Principal, dispatch: Any, inc: Incident) -> None:
+    """The simulator drives the dispatched team's tracker from where it stands to the scene."""
+    if dispatch.tracker_sensor_id is None or inc.lon is None or inc.lat is None:
+        return
+    try:
+        from safecity.monitoring.demo import route_tracker  # noqa: PLC0415 optional capability (ImportError when it is not installed)
+        from safecity.monitoring.service import last_positions  # noqa: PLC0415 optional capability
+    except ImportError:
+        return
+    seen = last_positions(session, who, [dispatch.tracker_sensor_id], dispatch.updated_at)
+    here = seen.get(dispatch.tracker_sensor_id)
+    if here is not None:
+        route_tracker(
+            session, dispatch.tracker_sensor_id, (here["lon"], here["lat"]), (inc.lon, inc.lat)
+        )

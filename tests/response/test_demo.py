@@ -6,10 +6,14 @@ from collections import Counter
 
 from sqlalchemy import select
 
+from safecity.monitoring.models import Sensor
 from safecity.registry import demo as registry_demo
+from safecity.resources import demo as resources_demo
+from safecity.resources.models import Equipment, RescueTeam
+from safecity.resources.service import nearest_teams
 from safecity.response import command, demo, service
 from safecity.response.models import DutyShift, Incident, Plan
-from tests.conftest import NOW
+from tests.conftest import NOW, principal
 
 
 def test_demo_loads_once_with_a_live_incident(session) -> None:
@@ -43,3 +47,34 @@ def test_demo_loads_once_with_a_live_incident(session) -> None:
     assert len(shifts) == 16 and all(s.officer_name for s in shifts)
     assert [s for s in shifts if s.leader == s.officer_name] == []
     assert {s.leader for s in shifts} == {"李振华", "张建国"}
+
+
+def test_the_live_dispatch_is_the_nearest_fire_team_tracked_to_the_scene(session) -> None:
+    """With resources and monitoring installed, the demo's live incident has the fire-rescue
+    team first at the scene by road dispatched; its vehicle's tracker is a monitoring device
+    with a first position at the station, routed to the scene for the simulator to drive."""
+    registry_demo.load(session, registry_demo.generate(seed=7, now=NOW), NOW)
+    resources_demo.load(session, NOW)
+    demo.load(session, NOW, None)
+    session.commit()
+    live = session.scalar(select(Incident).where(Incident.status == "responding"))
+    (d,) = command.dispatches_of(session, live)
+    team = session.get(RescueTeam, int(d.resource_ref))
+    assert (d.resource_kind, d.resource_name, team.team_type) == ("team", team.name, "fire_rescue")
+    commander = principal(session, "commander")
+    nearest = nearest_teams(session, commander, live.lon, live.lat, n=3, team_types=["fire_rescue"])
+    assert nearest["results"][0]["id"] == team.id  # first by road, not merely the closest
+    assert d.eta_minutes == round(nearest["results"][0]["eta_s"] / 60, 1)
+    tracker = session.get(Sensor, d.tracker_sensor_id)
+    assert tracker.sensor_type == "tracker" and tracker.device_id.startswith("DEMO-TRAC-")
+    vehicle = session.scalar(select(Equipment).where(Equipment.tracker_id == tracker.device_id))
+    assert vehicle.team_id == team.id and vehicle.equipment_type == "vehicle"
+    assert tracker.route["coordinates"][-1] == [live.lon, live.lat]
+    seen = command.unit_positions(session, commander, live, [d], NOW)
+    assert (seen[d.id]["lon"], seen[d.id]["lat"]) == (team.lon, team.lat)
+    assert seen[d.id]["distance_m"] > 0
+    # every demo vehicle has a registered tracker; other equipment keeps an unconnected id
+    vehicles = session.scalars(select(Equipment).where(Equipment.equipment_type == "vehicle"))
+    ids = [e.tracker_id for e in vehicles]
+    registered = set(session.scalars(select(Sensor.device_id).where(Sensor.device_id.in_(ids))))
+    assert ids and registered == set(ids)
