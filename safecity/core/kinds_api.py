@@ -16,8 +16,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, create_model
 from sqlalchemy.orm import Session
 
-from safecity.core import kinds_service as service
 from safecity.core import apidoc, tabular
+from safecity.core import kinds_service as service
 from safecity.core.config import get_settings
 from safecity.core.deps import db, now, principal
 from safecity.core.errors import invalid
