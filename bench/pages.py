@@ -149,13 +149,14 @@ def menu(page_html: str) -> list[str]:
 
 
 def map_calls(page_html: str) -> list[str]:
-    """The one map's data calls for this user: its base layers and overlays (map.js)."""
+    """The one map's data calls for this user when the page opens: its base layers and the
+    overlays map.js loads at once (a kind's layer, ``lazy``, only when switched on)."""
     found = re.search(r'<script type="application/json" id="map-config">(.*?)</script>', page_html)
     if not found:
         return []
     cfg = json.loads(found.group(1))
     layers = [f"/api/v1/map/layers/{name}" for name in cfg.get("layers", {})]
-    return layers + [o["url"] for o in cfg.get("overlays", [])]
+    return layers + [o["url"] for o in cfg.get("overlays", []) if not o.get("lazy")]
 
 
 def timed(client: httpx.Client, url: str, errors: list[str], role: str) -> tuple[float, str]:

@@ -153,19 +153,30 @@ def set_language(code: str, next: str = "/") -> Response:
 
 
 @router.get("/map")
-def map_page(request: Request, _who: Principal = Depends(web_user)) -> Response:
+def map_page(request: Request, who: Principal = Depends(web_user)) -> Response:
     lang = lang_of(request)
-    return render(request, "map.html", config=_map_config(lang))
+    return render(request, "map.html", config=_map_config(lang, who))
 
 
-def _overlays(lang: str) -> list[dict[str, str]]:
-    # Capabilities' layers on the one map: (name, GeoJSON URL, Chinese, English). Each is
-    # optional in the browser: a layer that fails to load is left out, never blocks the map.
-    entries = collect("safecity_map_layers")
-    return [{"name": n, "url": u, "label": pick((zh, en), lang)} for n, u, zh, en in entries]
+def _overlays(lang: str, who: Principal) -> list[dict[str, object]]:
+    """Capabilities' layers on the one map: (name, GeoJSON URL, Chinese, English). Each is
+    optional in the browser: a layer that fails to load is left out, never blocks the map.
+
+    A kind's layer (every sensor, risk point, shelter… in scope: thousands at city scale) is
+    listed only for a role that may read the kind and fetched when switched on (``lazy``); the
+    capabilities' own layers (open alarms, warnings in force, district colours) are small and
+    load with the map, so their counts show at once."""
+    kinds = {f"{k.api_url}/layer": k for k in collect("safecity_kinds")}
+    out: list[dict[str, object]] = []
+    for name, url, zh, en in collect("safecity_map_layers"):
+        kind = kinds.get(url)
+        if kind is not None and not kind.may_read(who):
+            continue
+        out.append({"name": name, "url": url, "label": pick((zh, en), lang), "lazy": bool(kind)})
+    return out
 
 
-def _map_config(lang: str) -> dict[str, object]:
+def _map_config(lang: str, who: Principal) -> dict[str, object]:
     """Labels the map script needs, in the page language (the script holds no text itself)."""
 
     def labels(options: dict[str, tuple[str, str]]) -> dict[str, str]:
@@ -197,7 +208,7 @@ def _map_config(lang: str) -> dict[str, object]:
             "scale": labels(SCALES),
             "industry_section": labels(ent.choices["industry_section"]),
         },
-        "overlays": _overlays(lang),
+        "overlays": _overlays(lang, who),
         "text": {
             k: pick(v, lang)
             for k, v in {

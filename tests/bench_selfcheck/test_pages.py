@@ -74,7 +74,8 @@ def test_menu_and_map_calls_are_read_from_the_page() -> None:
         '<a href="/hazards/list?status=reported&amp;source=public_report">x</a>'
         '<a href="/map">again</a></nav><a href="/footer">f</a>'
         '<script type="application/json" id="map-config">'
-        '{"layers": {"divisions": "区划"}, "overlays": [{"url": "/api/v1/risk/map/hazards"}]}'
+        '{"layers": {"divisions": "区划"}, "overlays": [{"url": "/api/v1/risk/map/hazards"},'
+        ' {"url": "/api/v1/risk/points/layer", "lazy": true}]}'
         "</script>"
     )
     assert bench.menu(page) == ["/map", "/hazards/list?status=reported&source=public_report"]

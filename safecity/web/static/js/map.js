@@ -309,21 +309,43 @@
   function loadOverlays(control) {
     state.overlays = {};
     (cfg.overlays || []).forEach(function (o) {
-      fetch(o.url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (fc) {
-          if (!fc || !fc.features) { return; }
-          var layer = overlayLayer(fc);
-          state.overlays[o.name] = fc.features.length;
-          if (focus && FOCUS_LAYERS.indexOf(o.name) >= 0) {
-            layer.addTo(map);
-            focus.layersOn = (focus.layersOn || []).concat([o.name]);
-            if (o.name === 'alarms' && focus.alarm) { highlightAlarm(layer); }
-          }
-          control.addOverlay(layer, esc(o.label) + ' (' + num(fc.features.length) + ')');
-        })
-        .catch(function () { /* an optional layer never blocks the map */ });
+      if (o.lazy) { lazyOverlay(control, o); return; }
+      fetchLayer(o.url).then(function (fc) {
+        if (!fc) { return; }
+        var layer = overlayLayer(fc);
+        state.overlays[o.name] = fc.features.length;
+        if (focus && FOCUS_LAYERS.indexOf(o.name) >= 0) {
+          layer.addTo(map);
+          focus.layersOn = (focus.layersOn || []).concat([o.name]);
+          if (o.name === 'alarms' && focus.alarm) { highlightAlarm(layer); }
+        }
+        control.addOverlay(layer, esc(o.label) + ' (' + num(fc.features.length) + ')');
+      });
     });
+  }
+  function fetchLayer(url) {
+    return fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (fc) { return fc && fc.features ? fc : null; })
+      .catch(function () { return null; /* an optional layer never blocks the map */ });
+  }
+  // A kind's layer (every sensor, risk point, shelter… in scope) is fetched the first time it
+  // is switched on, then labelled with its count; one that fails leaves the switch.
+  function lazyOverlay(control, o) {
+    var holder = L.layerGroup();
+    var asked = false;
+    holder.on('add', function () {
+      if (asked) { return; }
+      asked = true;
+      fetchLayer(o.url).then(function (fc) {
+        control.removeLayer(holder);
+        if (!fc) { map.removeLayer(holder); return; }
+        holder.addLayer(overlayLayer(fc));
+        state.overlays[o.name] = fc.features.length;
+        control.addOverlay(holder, esc(o.label) + ' (' + num(fc.features.length) + ')');
+      });
+    });
+    control.addOverlay(holder, esc(o.label));
   }
 
   var status = document.getElementById('map-status');
