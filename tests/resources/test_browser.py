@@ -97,7 +97,12 @@ def test_incident_nearest_teams_shelters_and_evacuation_on_the_map(
     page.wait_for_selector("body[data-rs-equipment='1']", state="attached")
     assert page.locator("#rs-experts li .name").count() >= 1
     trackers = page.locator("#rs-equipment li .meta").all_inner_texts()
-    assert trackers and all("BD-" in t or "无定位终端" in t for t in trackers)
+    # vehicles carry the demo's live trackers (DEMO-TRAC-…), other equipment an unconnected id
+    assert trackers and all(
+        ("DEMO-TRAC-" in t) == ("救援车辆" in t)
+        and ("TRAC-" in t or "BD-" in t or "无定位终端" in t)
+        for t in trackers
+    )
     page.select_option("#rs-field", "hazchem")
     page.wait_for_selector("body[data-rs-experts='1']", state="attached")
     assert all("危险化学品" in t for t in page.locator("#rs-experts li .meta").all_inner_texts())
