@@ -143,14 +143,15 @@ def fleet(count: int) -> Fleet:
                 for e in extra
             ]
         rows += trackers
+    dest = np.array([_route_end(ends.get(r[0])) for r in rows], float).reshape(-1, 2)
     return Fleet(
         [r[0] for r in rows],
         [r[1] for r in rows],
         np.array([r[2] if r[2] is not None else -1 for r in rows]),
         np.array([r[3] if r[3] is not None else 121.4 for r in rows], float),
         np.array([r[4] if r[4] is not None else 37.5 for r in rows], float),
-        np.array([_route_end(ends.get(r[0]))[0] for r in rows], float),
-        np.array([_route_end(ends.get(r[0]))[1] for r in rows], float),
+        dest[:, 0],
+        dest[:, 1],
     )
 
 
