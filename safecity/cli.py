@@ -247,6 +247,12 @@ def import_(
     from safecity.registry import io  # noqa: PLC0415 CLI start-up: each command loads only what it needs
 
     k = _kind(kind)
+    if k.workflow_only:
+        console.print(
+            f"[red]{k.zh}不能导入，须经业务流程创建 / {k.en} are not imported:[/] "
+            "they are made through their workflow"
+        )
+        raise typer.Exit(2)
     try:
         with session_scope() as session:
             report = io.import_file(

@@ -129,6 +129,11 @@ class Kind:
     detail_template: str | None = None
     hints: dict[str, str] = field(default_factory=dict)  # import template notes, per column
     example: dict[str, Any] = field(default_factory=dict)  # a valid create body (test city)
+    # Objects made and changed only by the capability's own workflow (a hidden danger is
+    # reported, assigned and verified; a warning drafted, approved and issued): the generic
+    # machinery lists, filters, shows, exports and maps them, and offers no new / edit /
+    # import / archive routes. The capability's own create route may share ``api_url``.
+    workflow_only: bool = False
     # -- optional, for kinds with more than stored columns (monitoring's sensors use them all)
     list_columns: tuple[str, ...] | None = None  # list page columns (None: columns minus long)
     # Computed, read-only values (latest reading, open alarms): ``extras(session, objects)``
@@ -233,7 +238,8 @@ class Kind:
         return value
 
     def may_write(self, who: Principal) -> bool:
-        return who.role in self.writers
+        """Whether the generic new / edit / import / archive routes let the caller write."""
+        return not self.workflow_only and who.role in self.writers
 
     def may_read(self, who: Principal) -> bool:
         """Whether the list is worth showing: the scope rule lets the caller see some of it."""

@@ -265,6 +265,42 @@ def _register(router: APIRouter, kind: Kind, tags: list[str]) -> None:  # noqa: 
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
+    if kind.map_props:
+
+        @router.get(
+            base + "/layer",
+            name=f"layer_{name}",
+            summary=f"{kind.en} map layer (GeoJSON)",
+            response_model=FeatureCollection,
+            tags=[*tags, "map"],
+        )
+        def layer(
+            division: str | None = None,
+            session: Session = Depends(db, scope="function"),
+            who: Principal = Depends(principal),
+        ) -> dict[str, Any]:
+            return service.layer(session, who, kind, division)
+
+    @router.get(
+        base + "/{key}",
+        name=f"get_{name}",
+        summary=f"Get one {kind.en}",
+        response_model=kind.detail_schema or out,
+        tags=tags,
+    )
+    def get(
+        key: str,
+        session: Session = Depends(db, scope="function"),
+        who: Principal = Depends(principal),
+    ) -> dict[str, Any]:
+        obj = service.get_object(session, who, kind, key)
+        if kind.detail_answer is not None:
+            return kind.detail_answer(session, who, obj)
+        return _one(session, kind, obj)
+
+    if kind.workflow_only:
+        return  # created and changed by the capability's own workflow routes
+
     @router.get(
         base + "/template",
         name=f"template_{name}",
@@ -312,39 +348,6 @@ def _register(router: APIRouter, kind: Kind, tags: list[str]) -> None:  # noqa: 
             dry_run=dry_run,
         )
         return report.as_dict()
-
-    if kind.map_props:
-
-        @router.get(
-            base + "/layer",
-            name=f"layer_{name}",
-            summary=f"{kind.en} map layer (GeoJSON)",
-            response_model=FeatureCollection,
-            tags=[*tags, "map"],
-        )
-        def layer(
-            division: str | None = None,
-            session: Session = Depends(db, scope="function"),
-            who: Principal = Depends(principal),
-        ) -> dict[str, Any]:
-            return service.layer(session, who, kind, division)
-
-    @router.get(
-        base + "/{key}",
-        name=f"get_{name}",
-        summary=f"Get one {kind.en}",
-        response_model=kind.detail_schema or out,
-        tags=tags,
-    )
-    def get(
-        key: str,
-        session: Session = Depends(db, scope="function"),
-        who: Principal = Depends(principal),
-    ) -> dict[str, Any]:
-        obj = service.get_object(session, who, kind, key)
-        if kind.detail_answer is not None:
-            return kind.detail_answer(session, who, obj)
-        return _one(session, kind, obj)
 
     @router.post(
         base,

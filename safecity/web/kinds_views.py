@@ -307,6 +307,70 @@ def _register(router: APIRouter, kind: Kind) -> None:  # noqa: C901 one closure 
             ),
         )
 
+    if not kind.workflow_only:
+        _register_forms(router, kind)
+
+    @router.get(base + "/{key}")
+    def detail(
+        key: str,
+        request: Request,
+        session: Session = Depends(db, scope="function"),
+        who: Principal = Depends(web_user),
+    ) -> Response:
+        return _detail_page(
+            request, session, who, kind, service.get_object(session, who, kind, key)
+        )
+
+    if kind.workflow_only:
+        return  # created and changed on the capability's own workflow pages
+
+    @router.get(base + "/{key}/edit")
+    def edit_form(
+        key: str,
+        request: Request,
+        session: Session = Depends(db, scope="function"),
+        who: Principal = Depends(web_user),
+    ) -> Response:
+        _require_writer(who, kind)
+        obj = service.get_object(session, who, kind, key)
+        return _form_page(
+            request, session, who, kind, obj, _form_start(kind, obj, request, who), None
+        )
+
+    @router.post(base + "/{key}/edit")
+    def update(
+        key: str,
+        request: Request,
+        session: Session = Depends(db, scope="function"),
+        who: Principal = Depends(web_user),
+        at: datetime = Depends(now),
+        form: FormData | None = Depends(form_data),
+    ) -> Response:
+        obj = service.get_object(session, who, kind, key)
+        raw = _form_shown(kind, form or FormData())
+        if kind.key != "id" and kind.key in raw:
+            raw[kind.key] = str(getattr(obj, kind.key))  # the identity is shown read-only
+        try:
+            data = _form_data(kind, raw)
+            obj = service.update_object(session, who, kind, key, data, at)
+        except Invalid as exc:
+            session.rollback()
+            obj = service.get_object(session, who, kind, key)
+            return _form_page(request, session, who, kind, obj, raw, exc)
+        session.commit()
+        return RedirectResponse(kind.detail_url(obj), status_code=303)
+
+    if not kind.has_archive:
+        return
+
+    for action in ("archive", "restore"):
+        _register_archive(router, kind, action)
+
+
+def _register_forms(router: APIRouter, kind: Kind) -> None:  # noqa: C901 one closure per page
+    """The new, import and template pages (before ``{key}``, which would read them as keys)."""
+    base = kind.url
+
     @router.get(base + "/new")
     def new_form(
         request: Request,
@@ -400,59 +464,6 @@ def _register(router: APIRouter, kind: Kind) -> None:  # noqa: C901 one closure 
             media_type=tabular.XLSX_MEDIA,
             headers={"Content-Disposition": f'attachment; filename="{kind.plural}-template.xlsx"'},
         )
-
-    @router.get(base + "/{key}")
-    def detail(
-        key: str,
-        request: Request,
-        session: Session = Depends(db, scope="function"),
-        who: Principal = Depends(web_user),
-    ) -> Response:
-        return _detail_page(
-            request, session, who, kind, service.get_object(session, who, kind, key)
-        )
-
-    @router.get(base + "/{key}/edit")
-    def edit_form(
-        key: str,
-        request: Request,
-        session: Session = Depends(db, scope="function"),
-        who: Principal = Depends(web_user),
-    ) -> Response:
-        _require_writer(who, kind)
-        obj = service.get_object(session, who, kind, key)
-        return _form_page(
-            request, session, who, kind, obj, _form_start(kind, obj, request, who), None
-        )
-
-    @router.post(base + "/{key}/edit")
-    def update(
-        key: str,
-        request: Request,
-        session: Session = Depends(db, scope="function"),
-        who: Principal = Depends(web_user),
-        at: datetime = Depends(now),
-        form: FormData | None = Depends(form_data),
-    ) -> Response:
-        obj = service.get_object(session, who, kind, key)
-        raw = _form_shown(kind, form or FormData())
-        if kind.key != "id" and kind.key in raw:
-            raw[kind.key] = str(getattr(obj, kind.key))  # the identity is shown read-only
-        try:
-            data = _form_data(kind, raw)
-            obj = service.update_object(session, who, kind, key, data, at)
-        except Invalid as exc:
-            session.rollback()
-            obj = service.get_object(session, who, kind, key)
-            return _form_page(request, session, who, kind, obj, raw, exc)
-        session.commit()
-        return RedirectResponse(kind.detail_url(obj), status_code=303)
-
-    if not kind.has_archive:
-        return
-
-    for action in ("archive", "restore"):
-        _register_archive(router, kind, action)
 
 
 def _register_archive(router: APIRouter, kind: Kind, action: str) -> None:

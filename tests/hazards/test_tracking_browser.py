@@ -49,5 +49,5 @@ def test_phone_reporter_follows_the_tracking_link(base: str, browser: Any) -> No
     page.click(".lang-switch a[lang=en]")
     page.wait_for_selector("#track")
     assert page.inner_text("#track-stage") == "Received"
-    page.goto(href[:-3] + "zzz")
+    page.goto(href[:-1] + ("y" if href[-1] != "y" else "z"))
     assert "/hazards/track/" in page.url and page.locator("#track").count() == 0
