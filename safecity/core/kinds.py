@@ -134,6 +134,15 @@ class Kind:
     # machinery lists, filters, shows, exports and maps them, and offers no new / edit /
     # import / archive routes. The capability's own create route may share ``api_url``.
     workflow_only: bool = False
+    # A scope wider than the rule's for some callers (a member of the public sees their own
+    # reports): ``scope_where(who)`` → the list's WHERE clause and ``scope_sees(who, obj)`` →
+    # the one-object check, or None where the one rule (``shape``) decides.
+    scope_where: Callable[[Principal], Any] | None = None
+    scope_sees: Callable[[Principal, Any], bool | None] | None = None
+    # A detail page of the capability's own (a hidden danger's timeline and action forms):
+    # (request, session, who, object) → Response; the generic route finds the object in the
+    # caller's scope (404 outside it) and hands it over.
+    detail_page: Callable[[Any, Session, Principal, Any], Any] | None = None
     # -- optional, for kinds with more than stored columns (monitoring's sensors use them all)
     list_columns: tuple[str, ...] | None = None  # list page columns (None: columns minus long)
     # Computed, read-only values (latest reading, open alarms): ``extras(session, objects)``
@@ -206,6 +215,11 @@ class Kind:
             return self.shape
         return Shape(division=self.model.division_code)  # type: ignore[attr-defined]
 
+    def scope_clause(self, who: Principal) -> Any:
+        """The WHERE clause limiting the kind to what the caller may see."""
+        own = self.scope_where(who) if self.scope_where is not None else None
+        return own if own is not None else scope.clause(who, self.scope_shape)
+
     @property
     def url(self) -> str:
         """The list page."""
@@ -243,7 +257,7 @@ class Kind:
 
     def may_read(self, who: Principal) -> bool:
         """Whether the list is worth showing: the scope rule lets the caller see some of it."""
-        if not who.can_read() or isinstance(scope.clause(who, self.scope_shape), False_):
+        if not who.can_read() or isinstance(self.scope_clause(who), False_):
             return False
         return self.readers is None or self.readers(who)
 

@@ -42,7 +42,7 @@ def list_params(request: Request, kind: Kind) -> service.ListParams:
     """Query parameters of a list, refused (422) when hostile or unknown — never replaced."""
     qp = request.query_params
     sort = qp.get("sort") or ""
-    if sort and sort.lstrip("-") not in kind.sortable:
+    if sort and sort.removeprefix("-") not in kind.sortable:  # "--id" is no sort key
         options = ", ".join(kind.sortable)
         raise invalid(
             "sort",
@@ -71,7 +71,7 @@ def list_params(request: Request, kind: Kind) -> service.ListParams:
         q=qp.get("q") or None,
         division=division,
         filters=filters,
-        sort=sort.lstrip("-") or None,
+        sort=sort.removeprefix("-") or None,
         desc=sort.startswith("-"),
         page=_bounded_int(qp, "page", 1, 10**9),
         size=_bounded_int(qp, "size", 50, service.MAX_PAGE_SIZE),

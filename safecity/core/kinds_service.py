@@ -53,7 +53,7 @@ _TRUE = ("1", "true", "yes", "是")
 
 def scope_clause(kind: Kind, who: Principal) -> Any:
     """The WHERE clause limiting a kind to what the caller may see."""
-    return scope.clause(who, kind.scope_shape)
+    return kind.scope_clause(who)
 
 
 def _column_is_bool(kind: Kind, name: str) -> bool:
@@ -139,6 +139,8 @@ def load(session: Session, kind: Kind, key: Any) -> Any:
 
 def visible(who: Principal, kind: Kind, obj: Any, session: Session | None = None) -> bool:
     """The scope rule's one-object check, reading the same Shape as the list clause."""
+    if kind.scope_sees is not None and (own := kind.scope_sees(who, obj)) is not None:
+        return own
     shape = kind.scope_shape
     enterprise_id = getattr(obj, shape.enterprise.key) if shape.enterprise is not None else None
     industry = None

@@ -20,9 +20,7 @@ from safecity.hazards import stats as hd_stats
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import HiddenDanger
 from safecity.hazards.schemas import (
-    HiddenDangerDetail,
     HiddenDangerOut,
-    HiddenDangerPage,
     InboxOut,
     MarkedOut,
     MarkReadIn,
@@ -78,63 +76,6 @@ async def read_input(request: Request, field: str = "photos") -> tuple[dict[str,
         elif key != "csrf":
             data[key] = value
     return data, files
-
-
-def filters_from(request: Request) -> service.Filters:
-    qp = request.query_params
-    try:
-        page, size = int(qp.get("page", 1)), int(qp.get("size", 50))
-        enterprise = int(qp["enterprise_id"]) if qp.get("enterprise_id") else None
-    except ValueError:
-        raise invalid("page", "页码：应为整数", "page: must be an integer") from None
-    status = qp.get("status") or None
-    if status and status not in wf.STATES:
-        raise invalid("status", "状态：取值无效", "status: unknown value")
-    grade = qp.get("grade") or None
-    if grade and grade not in wf.GRADES:
-        raise invalid("grade", "等级：取值无效", "grade: unknown value")
-    source = qp.get("source") or None
-    if source and source not in wf.SOURCES:
-        raise invalid("source", "来源：取值无效", "source: unknown value")
-    division = qp.get("division") or None
-    if division and not (division.isascii() and division.isdigit() and len(division) <= 12):
-        raise invalid(
-            "division", "行政区划：应为区划代码（数字）", "division: must be a division code"
-        )
-    if not 1 <= size <= service.MAX_PAGE_SIZE or page < 1:
-        raise invalid(
-            "size",
-            f"每页条数：应在 1–{service.MAX_PAGE_SIZE} 之间，页码从 1 开始",
-            f"size: 1 to {service.MAX_PAGE_SIZE}, page from 1",
-        )
-    return service.Filters(
-        q=qp.get("q") or None,
-        status=status,
-        grade=grade,
-        source=source,
-        division=division,
-        enterprise_id=enterprise,
-        overdue=qp.get("overdue") in ("1", "true"),
-        supervised=qp.get("supervised") in ("1", "true"),
-        open_only=qp.get("open") in ("1", "true"),
-        page=page,
-        size=size,
-        sort=_sort(qp.get("sort")),
-    )
-
-
-def _sort(value: str | None) -> str:
-    """A sort key from service.SORTABLE (prefix - for descending); a hostile value is refused,
-    not silently replaced by the default."""
-    sort = value or "-reported_at"
-    if sort.lstrip("-") not in service.SORTABLE or sort.startswith("--"):
-        options = ", ".join(service.SORTABLE)
-        raise invalid(
-            "sort",
-            f"排序：取值应为 {options}（前加 - 为倒序）",
-            f"sort: must be one of {options} (prefix - for descending)",
-        )
-    return sort
 
 
 def client_ip(request: Request) -> str | None:
@@ -222,26 +163,6 @@ router.include_router(checks_api.router)  # before /{hd_id}, which would swallow
 # ---------------------------------------------------------------- hidden dangers
 
 
-@router.get(
-    "",
-    summary="List hidden dangers (filters: status, grade, source, division, q, "
-    "enterprise_id, overdue, supervised, open)",
-)
-def list_(
-    request: Request,
-    session: Session = Depends(db, scope="function"),
-    who: Principal = Depends(principal),
-    at: datetime = Depends(now),
-) -> HiddenDangerPage:
-    page = service.list_hidden_dangers(session, who, filters_from(request), at)
-    return {
-        "total": page.total,
-        "page": page.page,
-        "size": page.size,
-        "items": [service.to_dict(h, at) for h in page.items],
-    }
-
-
 @router.post(
     "",
     status_code=201,
@@ -302,21 +223,6 @@ def track(
 ) -> TrackOut:
     hd = tracking.find(session, token, client_ip(request), at)
     return tracking.progress(session, hd, request.query_params.get("lang", "zh"))
-
-
-@router.get("/{hd_id}", summary="One hidden danger with its timeline and the caller's actions")
-def detail(
-    hd_id: int,
-    session: Session = Depends(db, scope="function"),
-    who: Principal = Depends(principal),
-    at: datetime = Depends(now),
-) -> HiddenDangerDetail:
-    hd = service.get(session, who, hd_id)
-    return {
-        **service.to_dict(hd, at),
-        "timeline": [service.event_dict(e) for e in service.timeline(session, hd)],
-        "actions": service.available_actions(hd, who),
-    }
 
 
 @router.post(

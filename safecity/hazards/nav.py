@@ -5,9 +5,9 @@ from safecity.hazards.workflow import ASSESSORS, REPORTERS
 from safecity.web.access import May, everyone, roles, staff
 
 NAV: tuple[tuple[str, str, May], ...] = (
-    ("/hazards/list", "nav_hd_list", staff),
+    ("/hazards", "nav_hd_list", staff),
     ("/hazards/report", "nav_hd_report", lambda who: who.role in REPORTERS),
-    ("/hazards/list?status=reported&source=public_report", "nav_hd_triage", roles(ASSESSORS)),
+    ("/hazards?status=reported&source=public_report", "nav_hd_triage", roles(ASSESSORS)),
     ("/hazards/tasks", "nav_hd_tasks", staff),
     ("/hazards/checklists", "nav_hd_checklists", staff),
     ("/hazards/stats", "nav_hd_stats", summary_fits),

@@ -4,7 +4,6 @@ notifications and events."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,40 +16,13 @@ from safecity.core.config import get_settings
 from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound, TooManyRequests
 from safecity.core.models import User
 from safecity.core.scope import Principal, Shape, division_prefix, is_valid_division_code
-from safecity.core.sql import code_within
 from safecity.hazards import final_counts, notify, rules, schemas
 from safecity.hazards import workflow as wf
 from safecity.hazards.models import Checklist, HiddenDanger, HiddenDangerEvent
 from safecity.registry.models import Enterprise, GridCell
 
-MAX_PAGE_SIZE = 200
-SORTABLE = ("reported_at", "deadline", "grade", "status", "id")  # columns of HiddenDanger
 PUBLIC_REPORTS_PER_HOUR = 5
 OBJECT_TYPE = "hidden_danger"
-
-
-@dataclass
-class Filters:
-    q: str | None = None
-    status: str | None = None
-    grade: str | None = None
-    source: str | None = None
-    division: str | None = None
-    enterprise_id: int | None = None
-    overdue: bool = False
-    supervised: bool = False
-    open_only: bool = False
-    page: int = 1
-    size: int = 50
-    sort: str = "-reported_at"
-
-
-@dataclass
-class Page:
-    items: list[HiddenDanger]
-    total: int
-    page: int
-    size: int
 
 
 # ---------------------------------------------------------------- scope
@@ -80,50 +52,6 @@ def visible(who: Principal, hd: HiddenDanger) -> bool:
 
 
 # ---------------------------------------------------------------- reading
-
-
-def list_hidden_dangers(session: Session, who: Principal, f: Filters, now: datetime) -> Page:
-    size, page = max(1, min(f.size, MAX_PAGE_SIZE)), max(1, f.page)
-    stmt = select(HiddenDanger).where(scope_clause(who), *_filter_clauses(f, now))
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    column = getattr(HiddenDanger, f.sort.lstrip("-"))
-    order = column.desc().nulls_last() if f.sort.startswith("-") else column.asc().nulls_last()
-    items = session.scalars(
-        stmt.order_by(order, HiddenDanger.id.desc()).limit(size).offset((page - 1) * size)
-    )
-    return Page(list(items), total, page, size)
-
-
-def _filter_clauses(f: Filters, now: datetime) -> list[Any]:
-    out: list[Any] = []
-    if f.status:
-        out.append(HiddenDanger.status == f.status)
-    if f.grade:
-        out.append(HiddenDanger.grade == f.grade)
-    if f.source:
-        out.append(HiddenDanger.source == f.source)
-    if f.division:
-        out.append(code_within(HiddenDanger.division_code, division_prefix(f.division)))
-    if f.enterprise_id:
-        out.append(HiddenDanger.enterprise_id == f.enterprise_id)
-    if f.open_only:
-        out.append(HiddenDanger.status.in_(sorted(wf.OPEN)))
-    if f.overdue:
-        out.append(
-            and_(HiddenDanger.status.in_(sorted(wf.ON_THE_CLOCK)), HiddenDanger.deadline < now)
-        )
-    if f.supervised:
-        out.append(HiddenDanger.supervisor_division_code.is_not(None))
-    if f.q:
-        needle = f"%{f.q.strip()}%"
-        out.append(
-            or_(
-                HiddenDanger.title.ilike(needle),
-                HiddenDanger.description.ilike(needle),
-                HiddenDanger.address.ilike(needle),
-            )
-        )
-    return out
 
 
 def get(session: Session, who: Principal, hd_id: int, for_update: bool = False) -> HiddenDanger:

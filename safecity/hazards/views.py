@@ -3,7 +3,6 @@ without an account), inbox; statistics and inspection pages live in their own mo
 
 from __future__ import annotations
 
-import math
 import secrets
 from datetime import datetime
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
+from safecity.core.clock import utcnow
 from safecity.core.config import get_settings, public_base_url
 from safecity.core.deps import db, now
 from safecity.core.errors import FieldError, Forbidden, Invalid, NotFound
@@ -21,9 +21,8 @@ from safecity.core.scope import Principal
 from safecity.core.security import csrf_for
 from safecity.hazards import checks_views, notify, service, stats_views, tracking, uploads
 from safecity.hazards import workflow as wf
-from safecity.hazards.api import client_ip, filters_from
+from safecity.hazards.api import client_ip
 from safecity.hazards.models import HiddenDanger
-from safecity.hazards.pages import divisions as _divisions
 from safecity.hazards.pages import field_errors as _errors
 from safecity.hazards.pages import show
 from safecity.plugins import hook
@@ -69,38 +68,11 @@ def _too_big(field: str) -> Any:
 # ---------------------------------------------------------------- list
 
 
-@router.get("")
 @router.get("/list")
-def list_page(
-    request: Request,
-    session: Session = Depends(db, scope="function"),
-    who: Principal = Depends(web_user),
-    at: datetime = Depends(now),
-) -> Response:
-    f = filters_from(request)
-    page = service.list_hidden_dangers(session, who, f, at)
-    ent_ids = {h.enterprise_id for h in page.items if h.enterprise_id}
-    enterprises = (
-        {
-            e.id: e.name
-            for e in session.scalars(select(Enterprise).where(Enterprise.id.in_(ent_ids)))
-        }
-        if ent_ids
-        else {}
-    )
-    divisions = _divisions(session, who)
-    return show(
-        request,
-        "hazards/list.html",
-        page=page,
-        f=f,
-        enterprises=enterprises,
-        divisions=divisions,
-        names={d.code: d.name for d in divisions},
-        counts=service.counts_by_status(session, who),
-        overdue={h.id for h in page.items if service.to_dict(h, at)["overdue"]},
-        pages=max(1, math.ceil(page.total / page.size)),
-    )
+def old_list(request: Request) -> Response:
+    """The ledger's old address (bookmarks, notifications): the ledger is the kind's list now."""
+    query = request.url.query
+    return RedirectResponse("/hazards" + (f"?{query}" if query else ""), status_code=307)
 
 
 # ---------------------------------------------------------------- report (also anonymous)
@@ -334,15 +306,9 @@ def _origin_alarm(session: Session, hd: HiddenDanger) -> int | None:
     return origin[1] if origin and origin[0] == "alarm" else None
 
 
-@router.get("/{hd_id}")
-def detail_page(
-    hd_id: int,
-    request: Request,
-    session: Session = Depends(db, scope="function"),
-    who: Principal = Depends(web_user),
-    at: datetime = Depends(now),
-) -> Response:
-    return _detail(request, session, who, service.get(session, who, hd_id), at)
+def detail_view(request: Request, session: Session, who: Principal, hd: HiddenDanger) -> Response:
+    """The detail page of the hidden-danger kind (found in scope by the generic route)."""
+    return _detail(request, session, who, hd, utcnow())
 
 
 @router.post("/{hd_id}/actions/{action}")

@@ -79,7 +79,7 @@ def menu(who: Principal) -> dict[str, list[tuple[str, str]]]:
 
 def allowed(who: Principal, path: str) -> bool:
     """Whether ``who`` may open the page at ``path``: some menu entry naming it lets them
-    (``/hazards/list`` is both the list and, filtered, the triage queue)."""
+    (``/hazards`` is both the list and, filtered, the triage queue)."""
     path = urlsplit(path).path
     checks = [
         may for _, entries in _groups() for href, _, may in entries if urlsplit(href).path == path
@@ -91,7 +91,7 @@ def allowed(who: Principal, path: str) -> bool:
 START_PAGES: dict[str, str] = {
     "public": "/public/warnings",
     "grid_member": "/hazards/tasks",
-    "enterprise_officer": "/hazards/list",
+    "enterprise_officer": "/hazards",
     "duty_officer": "/monitoring/alarms",
 }
 

@@ -276,7 +276,7 @@ def _register(router: APIRouter, kind: Kind) -> None:  # noqa: C901 one closure 
         page = service.list_objects(session, who, kind, params)
         divisions = scope_divisions(session, who)
         columns = list(kind.list_columns or [c for c in kind.columns if c not in LIST_HIDDEN])
-        link_col = "name" if "name" in columns else columns[0]
+        link_col = next((c for c in ("name", "title") if c in columns), columns[0])
         extras = service.extras_of(session, kind, page.items)
         rows = [(obj, _row(kind, obj, columns, extras)) for obj in page.items]
         summary = kind.list_summary(session, who, params) if kind.list_summary else {}
@@ -317,9 +317,10 @@ def _register(router: APIRouter, kind: Kind) -> None:  # noqa: C901 one closure 
         session: Session = Depends(db, scope="function"),
         who: Principal = Depends(web_user),
     ) -> Response:
-        return _detail_page(
-            request, session, who, kind, service.get_object(session, who, kind, key)
-        )
+        obj = service.get_object(session, who, kind, key)
+        if kind.detail_page is not None:
+            return kind.detail_page(request, session, who, obj)  # type: ignore[no-any-return]
+        return _detail_page(request, session, who, kind, obj)
 
     if kind.workflow_only:
         return  # created and changed on the capability's own workflow pages

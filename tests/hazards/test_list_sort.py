@@ -16,7 +16,7 @@ HOSTILE = [
     ("source=<script>", "source"),
     ("division=37' or '1'='1", "division"),
     ("size=100000", "size"),
-    ("page=0", "size"),
+    ("page=0", "page"),
 ]
 
 

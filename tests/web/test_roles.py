@@ -57,8 +57,8 @@ def test_public_menu_and_landing(client) -> None:
 def test_enterprise_officer_sees_no_city_analysis(client) -> None:
     client.headers["accept"] = "text/html"
     landed = web_login(client, "enterprise")
-    assert landed.headers["location"] == "/hazards/list"
-    page = client.get("/hazards/list").text
+    assert landed.headers["location"] == "/hazards"
+    page = client.get("/hazards").text
     assert "四张清单" not in page and "起草预警" not in page
     assert "/registry/grid-cells" not in _menu_links(page)  # the scope rule shows them none
     assert client.get("/warnings/new").status_code == 403
@@ -70,7 +70,7 @@ def test_start_pages_per_role() -> None:
 
     assert start_page(who("public")) == "/public/warnings"
     assert start_page(who("grid_member")) == "/hazards/tasks"
-    assert start_page(who("enterprise_officer")) == "/hazards/list"
+    assert start_page(who("enterprise_officer")) == "/hazards"
     assert start_page(who("duty_officer")) == "/monitoring/alarms"
     assert start_page(who("commander")) == "/response/incidents?open=1"  # open incidents
     assert start_page(who("risk_analyst")) == "/risk/lists"  # the four lists they keep

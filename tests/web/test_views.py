@@ -133,7 +133,7 @@ def test_create_then_archive_and_restore(web: Any) -> None:
     for href in (
         f"/risk/points?enterprise_id={ent_id}",
         f"/risk/major-hazards?enterprise_id={ent_id}",
-        f"/hazards/list?enterprise_id={ent_id}",
+        f"/hazards?enterprise_id={ent_id}",
     ):
         assert f'href="{href}"' in page
         assert web.get(href).status_code == 200

@@ -221,7 +221,7 @@ PAGES = [
     "/registry/enterprises",
     "/risk/points",
     "/risk/lists",
-    "/hazards/list",
+    "/hazards",
     "/hazards/tasks",
     "/monitoring/alarms",
     "/monitoring/sensors",
