@@ -195,6 +195,10 @@ class Kind:
     # ``page_context(session, who)`` adds names every page of the kind uses (label tables,
     # today's date) to its list, detail and form pages.
     list_template: str | None = None
+    # The list's search box hint, and links beside its export (the workflow's own start, a
+    # statistics page): (href, (zh, en), primary). A primary link is shown to ``writers``.
+    search_hint: tuple[str, str] | None = None
+    list_actions: tuple[tuple[str, tuple[str, str], bool], ...] = ()
     cell_template: str | None = None
     page_context: Callable[[Session, Principal], dict[str, Any]] | None = None
     form_template: str | None = None

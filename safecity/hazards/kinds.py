@@ -178,6 +178,11 @@ HIDDEN_DANGER = Kind(
         ),
     },
     search=("title", "description", "address"),
+    search_hint=("名称、描述或地址", "Title, description or address"),
+    list_actions=(
+        ("/hazards/report", ("＋ 隐患上报", "＋ Report a hidden danger"), True),
+        ("/hazards/stats", ("统计分析", "Statistics"), False),
+    ),
     sortable=("reported_at", "deadline", "grade", "status", "id"),
     default_sort="reported_at",
     sort_expressions={"grade": _GRADE_ORDER},

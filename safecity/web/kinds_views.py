@@ -106,6 +106,8 @@ def _filter_widgets(kind: Kind) -> list[tuple[str, str, list[tuple[str, tuple[st
             out.append((name, "select", [("true", ("是", "Yes")), ("false", ("否", "No"))]))
         elif name in DIVISION_COLUMNS:
             out.append((name, "division", []))
+        elif name.endswith("_id"):
+            out.append((name, "ref", []))  # set by a link (an enterprise's own list), not typed
         else:
             out.append((name, "text", []))
     queries = len(kind.query_filters)
@@ -298,6 +300,7 @@ def _register(router: APIRouter, kind: Kind) -> None:  # noqa: C901 one closure 
             sort=request.query_params.get("sort", ""),
             filters=_filter_widgets(kind),
             can_write=kind.may_write(who),
+            can_act=who.role in kind.writers,
             export_base=f"{kind.api_url}/export?" + urlencode(export_query),
             detail_url=kind.detail_url,
             summary=summary,
