@@ -126,6 +126,8 @@ class Kind:
     check_write: Callable[[Principal, dict[str, Any], Any], None] | None = None
     readers: Callable[[Principal], bool] | None = None
     map_props: tuple[str, ...] | None = None  # properties of the map layer; None: no layer
+    # List filters the map layer always applies (only open hidden dangers are worth a dot).
+    layer_filters: dict[str, str] = field(default_factory=dict)
     detail_template: str | None = None
     hints: dict[str, str] = field(default_factory=dict)  # import template notes, per column
     example: dict[str, Any] = field(default_factory=dict)  # a valid create body (test city)

@@ -458,7 +458,7 @@ def layer(
     """The kind's map layer: a GeoJSON FeatureCollection of the caller's live objects."""
     if not kind.map_props:
         raise NotFound("图层", "layer")
-    stmt = filtered(kind, who, ListParams(division=division))
+    stmt = filtered(kind, who, ListParams(division=division, filters=dict(kind.layer_filters)))
     features = []
     objs = list(session.scalars(stmt))
     extras = extras_of(session, kind, objs)

@@ -194,6 +194,7 @@ HIDDEN_DANGER = Kind(
     scope_sees=_sees_own,
     division_must_exist=False,
     map_props=("id", "title", "grade", "status", "deadline"),
+    layer_filters={"open": "1"},
     extras=_places,
     extra_fields={"place": str},
     out_schema=schemas.HiddenDangerOut,
