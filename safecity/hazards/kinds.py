@@ -64,7 +64,17 @@ def _places(session: Session, objs: Sequence[Any]) -> dict[Any, dict[str, Any]]:
         if ids
         else {}
     )
-    return {h.id: {"place": names.get(h.enterprise_id) or h.address or ""} for h in objs}
+    return {
+        h.id: {
+            "place": names.get(h.enterprise_id) or h.address or "",
+            "colour": _COLOURS.get(h.grade or "", "#607d8b"),
+        }
+        for h in objs
+    }
+
+
+# The one map's dot: red for a major hidden danger, orange for a general one, grey until graded.
+_COLOURS = {wf.MAJOR: "#d32f2f", wf.GENERAL: "#f57c00"}
 
 
 def _answer(hd: Any) -> dict[str, Any]:
@@ -193,10 +203,10 @@ HIDDEN_DANGER = Kind(
     scope_where=_own_reports,
     scope_sees=_sees_own,
     division_must_exist=False,
-    map_props=("id", "title", "grade", "status", "deadline"),
+    map_props=("id", "title", "grade", "status", "division_code", "colour"),
     layer_filters={"open": "1"},
     extras=_places,
-    extra_fields={"place": str},
+    extra_fields={"place": str, "colour": str},
     out_schema=schemas.HiddenDangerOut,
     as_answer=_answer,
     detail_answer=_detail_answer,

@@ -13,3 +13,8 @@ NAV: tuple[tuple[str, str, May], ...] = (
     ("/hazards/stats", "nav_hd_stats", summary_fits),
     ("/hazards/inbox", "nav_hd_inbox", everyone),
 )
+
+# The one map: open hidden dangers in scope (the kind's layer, fetched when switched on).
+MAP_LAYERS: tuple[tuple[str, str, str, str], ...] = (
+    ("hazards", "/api/v1/hazards/layer", "未销号隐患", "Open hidden dangers"),
+)
