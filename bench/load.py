@@ -108,9 +108,9 @@ VISITS: dict[str, list[str]] = {
         "/api/v1/monitoring/alarms?open=true",
     ],
     "risk_map": ["/risk/map", "/api/v1/risk/map?unit=grid", "/api/v1/risk/map/hazards"],
-    "hidden_danger_list": ["/hazards/list", "/api/v1/hazards"],
+    "hidden_danger_list": ["/hazards", "/api/v1/hazards"],
     "hidden_danger_dashboard": ["/hazards/stats", "/api/v1/hazards/stats"],
-    "warnings": ["/warnings/list", "/api/v1/warnings"],
+    "warnings": ["/warnings", "/api/v1/warnings"],
 }
 TIMED = [
     "each request per URL (p50/p95/p99)",

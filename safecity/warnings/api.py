@@ -1,10 +1,12 @@
 """Warnings REST API: drafting and the approval workflow, CAP import/export, the Atom feed,
-targeting and coverage. Thin: HTTP in, service call, HTTP out."""
+targeting and coverage. Thin: HTTP in, service call, HTTP out. The list, one warning, the
+export and the map layer are the generic kind's (safecity.warnings.kinds), mounted after
+these routes."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request
 from fastapi.responses import Response
@@ -29,8 +31,7 @@ from safecity.warnings.schemas import (
     FeatureCollection,
     RequeuedOut,
     TargetingOut,
-    WarningIn,
-    WarningList,
+    WarningDraft,
     WarningOut,
     WarningPatch,
 )
@@ -76,23 +77,8 @@ def dispatch_soon(tasks: BackgroundTasks) -> None:
     tasks.add_task(dispatch.expire_and_dispatch, _factory(), utcnow)
 
 
-@router.get("", summary="List warnings in your scope (预警列表)")
-def list_(
-    status: str | None = None,
-    kind: str | None = None,
-    level: str | None = None,
-    msg_type: Literal["Alert", "Update", "Cancel", "Ack", "Error"] | None = None,
-    session: Session = Depends(db, scope="function"),
-    who: Principal = Depends(principal),
-) -> WarningList:
-    rows = service.list_warnings(
-        session, who, status=status, kind=kind, level=level, msg_type=msg_type
-    )
-    return {"total": len(rows), "items": [service.to_dict(w) for w in rows]}
-
-
 @router.post(
-    "", status_code=201, summary="Draft a warning (起草预警)", openapi_extra=json_body(WarningIn)
+    "", status_code=201, summary="Draft a warning (起草预警)", openapi_extra=json_body(WarningDraft)
 )
 def create(
     data: dict[str, Any] = Body(...),
@@ -206,15 +192,6 @@ def coverage(
     at: datetime = Depends(now),
 ) -> CoverageMonths:
     return {"months": service.monthly_coverage(session, who, at, months)}
-
-
-@router.get("/{warning_id}", summary="One warning")
-def get(
-    warning_id: str,
-    session: Session = Depends(db, scope="function"),
-    who: Principal = Depends(principal),
-) -> WarningOut:
-    return service.to_dict(service.get_warning(session, who, warning_id))
 
 
 @router.patch("/{warning_id}", summary="Edit a draft", openapi_extra=json_body(WarningPatch))

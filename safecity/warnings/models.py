@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -15,7 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, object_session
 
 from safecity.core.db import Base
 
@@ -68,6 +69,28 @@ class Warning(Base):
         DateTime(timezone=True), nullable=True, index=True
     )
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    # What the generic kind pages, export and map layer read (safecity.warnings.kinds).
+    @property
+    def name(self) -> str:
+        """The heading of the warning's page."""
+        return self.headline
+
+    @property
+    def geometry(self) -> dict[str, Any] | None:
+        """The warning's areas as one GeoJSON geometry (divisions drawn by their outline), or
+        None when they cover nothing drawable."""
+        from shapely.geometry import mapping  # noqa: PLC0415 only the kind pages need it
+
+        from safecity.warnings import rules, service  # noqa: PLC0415 service imports the models
+
+        session = object_session(self)
+        areas = rules.areas_from_json(self.areas)
+        if session is None:
+            geom = service.targeting.area_geometry(areas, {})
+        else:
+            geom = service.geometry_of(session, areas)
+        return None if geom.is_empty else dict(mapping(geom))
 
 
 class Delivery(Base):

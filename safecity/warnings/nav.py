@@ -5,7 +5,7 @@ from safecity.warnings.service import SHAPE  # late: the service imports much of
 from safecity.web.access import May, analysis, everyone, roles, scoped
 
 NAV: tuple[tuple[str, str, May], ...] = (
-    ("/warnings/list", "nav_warnings_list", scoped(lambda: _shape())),
+    ("/warnings", "nav_warnings_list", scoped(lambda: _shape())),
     ("/warnings/new", "nav_warnings_new", roles(DRAFTER_ROLES)),
     ("/warnings/coverage", "nav_warnings_coverage", analysis),
     ("/public/warnings", "nav_warnings_public", everyone),

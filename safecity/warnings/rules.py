@@ -44,6 +44,21 @@ STATUSES: dict[str, tuple[str, str]] = {
     "recorded": ("已记录", "Recorded"),  # an external Ack/Error, or a message with nothing to show
 }
 
+# CAP msgType as staff say it; the CAP word itself stays in the XML.
+MSG_TYPES: dict[str, tuple[str, str]] = {
+    "Alert": ("警报", "Alert"),
+    "Update": ("更新", "Update"),
+    "Cancel": ("解除", "Cancel"),
+    "Ack": ("确认", "Ack"),
+    "Error": ("更正", "Error"),
+}
+
+# Where a warning comes from.
+SOURCES: dict[str, tuple[str, str]] = {
+    "local": ("本平台", "SafeCity"),
+    "external": ("外部机构", "Other agency"),
+}
+
 # action → (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "edit": (frozenset({"draft"}), "draft"),

@@ -70,6 +70,17 @@ class WarningIn(SafeInput):
         return self
 
 
+class WarningDraft(WarningIn):
+    """The body of POST /api/v1/warnings: ``WarningIn`` whose division defaults to the
+    drafter's own (the service fills it in, then validates the whole as ``WarningIn``)."""
+
+    division_code: str | None = Field(  # type: ignore[assignment]
+        default=None,
+        pattern=r"^\d{6}(\d{3}){0,2}$",
+        description="issuing division; default: your own",
+    )
+
+
 class WarningPatch(SafeInput):
     """Edit a draft, or start an update from an issued warning: any content field of
     ``WarningIn``; the rest is kept (the merged whole is validated as ``WarningIn``)."""
@@ -138,11 +149,6 @@ class WarningOut(Out):
     targeting: dict[str, Any] | None
     cap_url: str | None
     already_issued: bool | None = Field(None, description="issue: it had been issued before")
-
-
-class WarningList(Out):
-    total: int
-    items: list[WarningOut]
 
 
 class TargetingOut(Out):

@@ -63,28 +63,6 @@ def scope_clause(who: Principal) -> Any:
     return scope.clause(who, SHAPE)
 
 
-def list_warnings(
-    session: Session,
-    who: Principal,
-    *,
-    status: str | None = None,
-    kind: str | None = None,
-    level: str | None = None,
-    msg_type: str | None = None,
-    limit: int = 200,
-) -> list[Warning]:
-    stmt = select(Warning).where(scope_clause(who))
-    if msg_type:  # e.g. the Ack and Error answers other agencies sent (kept as records)
-        stmt = stmt.where(Warning.msg_type == msg_type)
-    if status:
-        stmt = stmt.where(Warning.status == status)
-    if kind:
-        stmt = stmt.where(Warning.kind == kind)
-    if level:
-        stmt = stmt.where(Warning.level == level)
-    return list(session.scalars(stmt.order_by(Warning.id.desc()).limit(limit)))
-
-
 def get_warning(session: Session, who: Principal, warning_id: Any) -> Warning:
     try:
         w = session.get(Warning, int(warning_id))

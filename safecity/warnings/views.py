@@ -1,5 +1,7 @@
 """Warnings web pages: the public page (no login), and the console for drafting, approving,
-issuing, delivery status and coverage."""
+issuing, delivery status and coverage. The list (/warnings) and one warning's page are the
+generic kind's (safecity.warnings.kinds, its panel warnings/detail_panel.html); the workflow's
+actions post here."""
 
 from __future__ import annotations
 
@@ -18,16 +20,14 @@ from starlette.datastructures import FormData, UploadFile
 from safecity.core.clock import BEIJING
 from safecity.core.deps import db, now
 from safecity.core.errors import FieldError, Invalid, NotFound
-from safecity.core.models import User
 from safecity.core.scope import Principal
 from safecity.core.sql import code_within
 from safecity.monitoring.context import warning_draft_for
-from safecity.registry.models import Division, Enterprise, ProtectedTarget
+from safecity.registry.models import Division
 from safecity.registry.rules import TARGET_TYPES
 from safecity.warnings import cap, channels, rules, service
 from safecity.warnings.api import dispatch_soon
 from safecity.warnings.models import Warning
-from safecity.warnings.settings import get_warning_settings
 from safecity.web.guard import current, form_data, web_user
 from safecity.web.i18n import pick
 from safecity.web.render import lang_of, render
@@ -61,23 +61,8 @@ def _helpers(request: Request) -> dict[str, Any]:
         "levels": cap.LEVELS,
         "event_types": rules.EVENT_TYPES,
         "target_type": lambda k: pick(TARGET_TYPES.get(k, (k, k)), lang),
-        "msg_type_name": lambda m: pick(MSG_TYPES.get(m, (m, m)), lang),
+        "msg_type_name": lambda m: pick(rules.MSG_TYPES.get(m, (m, m)), lang),
     }
-
-
-# CAP msgType as staff say it; the CAP word itself stays in the XML.
-MSG_TYPES = {
-    "Alert": ("警报", "Alert"),
-    "Update": ("更新", "Update"),
-    "Cancel": ("解除", "Cancel"),
-    "Ack": ("确认", "Ack"),
-    "Error": ("更正", "Error"),
-}
-
-
-def division_names(session: Session) -> dict[str, str]:
-    """Division code → name, for pages that would otherwise show bare codes."""
-    return {code: name for code, name in session.execute(select(Division.code, Division.name))}
 
 
 def _public_divisions(session: Session) -> list[Division]:
@@ -130,17 +115,6 @@ def public_detail(
     )
 
 
-def _display_names(session: Session, usernames: list[str | None]) -> dict[str, str]:
-    """username → display name for the people named on a page (the username shows on hover)."""
-    wanted = sorted({u for u in usernames if u})
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(User.username, User.display_name).where(User.username.in_(wanted))
-    )
-    return {name: shown for name, shown in rows if shown}
-
-
 def _geometry(session: Session, w: Warning) -> dict[str, Any] | None:
     geom = service.geometry_of(session, rules.areas_from_json(w.areas))
     return None if geom.is_empty else mapping(geom)
@@ -149,30 +123,11 @@ def _geometry(session: Session, w: Warning) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- console
 
 
-@router.get("/warnings")
-def console_home() -> Response:
-    return RedirectResponse("/warnings/list", status_code=303)
-
-
 @router.get("/warnings/list")
-def list_page(
-    request: Request,
-    status: str = "",
-    session: Session = Depends(db, scope="function"),
-    who: Principal = Depends(web_user),
-) -> Response:
-    rows = service.list_warnings(session, who, status=status or None)
-    return render(
-        request,
-        "warnings/list.html",
-        rows=rows,
-        status_filter=status,
-        statuses=rules.STATUSES,
-        can_import=who.role in service.IMPORT_ROLES,
-        can_draft=who.role in rules.DRAFTER_ROLES,
-        message=request.query_params.get("msg", ""),
-        **_helpers(request),
-    )
+def old_list(request: Request) -> Response:
+    """The list's address before warnings were a kind (/warnings): old links and bookmarks."""
+    query = request.url.query
+    return RedirectResponse("/warnings" + (f"?{query}" if query else ""), status_code=303)
 
 
 def _draft_divisions(session: Session, who: Principal) -> list[Division]:
@@ -339,113 +294,7 @@ async def import_page(
         x=len(report.unknown_references),
     )
 
-    return RedirectResponse(f"/warnings/list?msg={quote(msg)}", status_code=303)
-
-
-@router.get("/warnings/{warning_id}")
-def detail_page(
-    warning_id: str,
-    request: Request,
-    session: Session = Depends(db, scope="function"),
-    who: Principal = Depends(web_user),
-) -> Response:
-    w = service.get_warning(session, who, warning_id)
-    live = w.kind == "local" and w.status in ("draft", "submitted", "approved")
-    scope = service.compute_targeting(session, w) if live else (w.targeting or None)
-    cov = service.coverage_of(session, w) if w.issued_at else None
-    successor = session.scalar(
-        select(Warning).where(Warning.previous_id == w.id).order_by(Warning.id.desc())
-    )
-    can_retry = (
-        bool(cov)
-        and any(d["status"] == "failed" for d in cov["deliveries"])
-        and "retry" in allowed_actions(who, w, retry=True)
-    )
-    return render(
-        request,
-        "warnings/detail.html",
-        w=w,
-        targeting=scope,
-        live=live,
-        cov=cov,
-        can_retry=can_retry,
-        duty_note=_duty_note(request, who, w),
-        actions=allowed_actions(who, w),
-        geometry=_geometry(session, w),
-        successor=successor,
-        named=_named(session, scope),
-        division_names=division_names(session),
-        people=_display_names(session, [w.created_by, w.approved_by, w.issued_by]),
-        **_helpers(request),
-    )
-
-
-def _named(session: Session, scope: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
-    """The protected targets and enterprises the figures count, by name (a sample of each, as
-    targeting keeps): counts alone do not tell a commander which kindergarten to call."""
-    if not scope:
-        return {"targets": [], "enterprises": []}
-    targets = session.scalars(
-        select(ProtectedTarget).where(ProtectedTarget.id.in_(scope.get("target_ids") or []))
-    ).all()
-    ents = session.scalars(
-        select(Enterprise).where(Enterprise.id.in_(scope.get("enterprise_ids") or []))
-    ).all()
-    return {
-        "targets": sorted(
-            (
-                {
-                    "name": t.name,
-                    "type": t.target_type,
-                    "capacity": t.capacity or 0,
-                    "lon": t.lon,
-                    "lat": t.lat,
-                }
-                for t in targets
-            ),
-            key=lambda r: -r["capacity"],
-        ),
-        "enterprises": sorted(
-            (
-                {"name": e.name, "hazchem": bool(e.is_hazchem), "lon": e.lon, "lat": e.lat}
-                for e in ents
-            ),
-            key=lambda r: (not r["hazchem"], r["name"]),
-        ),
-    }
-
-
-def _duty_note(request: Request, who: Principal, w: Warning) -> str:
-    """Why an approver sees no approve button here (separation of duties), or ""."""
-    approvers = rules.approvers(w.level, get_warning_settings().approval_roles)
-    if w.status != "submitted" or who.role not in approvers:
-        return ""
-    conflict = service.approval_conflict(who, w)
-    return pick(conflict, lang_of(request)) if conflict else ""
-
-
-def allowed_actions(who: Principal, w: Warning, retry: bool = False) -> list[str]:
-    if w.kind != "local" or not who.covers(w.division_code):
-        return []
-    settings = get_warning_settings()
-    approvers = rules.approvers(w.level, settings.approval_roles)
-    issuers = service.ISSUE_ROLES | approvers
-    out = []
-    if w.status == "draft" and who.role in rules.DRAFTER_ROLES:
-        out.append("submit")
-    if (
-        w.status == "submitted"
-        and who.role in approvers
-        and service.approval_conflict(who, w) is None
-    ):
-        out += ["approve", "reject"]
-    if w.status == "approved" and who.role in issuers:
-        out.append("issue")
-    if w.status == "issued" and w.msg_type != "Cancel" and who.role in issuers:
-        out += ["update", "cancel"]
-    if retry and w.issued_at is not None and who.role in issuers:
-        out.append("retry")
-    return out
+    return RedirectResponse(f"/warnings?msg={quote(msg)}", status_code=303)
 
 
 def _values_of(w: Warning) -> dict[str, Any]:

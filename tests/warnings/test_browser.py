@@ -42,7 +42,7 @@ def _login(browser: Any, base: str, username: str) -> Any:
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     page.set_default_timeout(30_000)
     page.on("dialog", lambda dialog: dialog.accept())  # the issue/cancel confirmations
-    page.goto(f"{base}/login?next=/warnings/list")
+    page.goto(f"{base}/login?next=/warnings")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
@@ -68,8 +68,8 @@ def test_red_alarm_to_public_page_and_feed(server: str, browser: Any) -> None:
     # The duty officer checks and submits the draft; the commander approves and issues it
     # (separation of duties: whoever submits a red warning cannot approve it).
     page = _login(browser, server, "duty")
-    assert page.url.endswith("/warnings/list")
-    row = page.locator("#warnings-table tr[data-status=draft]").first
+    assert page.url.endswith("/warnings")
+    row = page.locator("#registry-table tr:has([data-status=draft])").first
     assert "芝罘区监测报警红色预警" in row.inner_text()
     row.locator("a").first.click()
     page.wait_for_load_state()
