@@ -242,6 +242,23 @@ def _register(router: APIRouter, kind: Kind, tags: list[str]) -> None:  # noqa: 
             **summary,
         }
 
+    if not kind.workflow_only:  # before {key}, which would read "template" as a key
+
+        @router.get(
+            base + "/template",
+            name=f"template_{name}",
+            summary=f"Empty XLSX with the import columns of {kind.en}",
+            tags=tags,
+        )
+        def template(_who: Principal = Depends(principal)) -> Response:
+            return Response(
+                tabular.template_of(kind),
+                media_type=tabular.XLSX_MEDIA,
+                headers={
+                    "Content-Disposition": f'attachment; filename="{kind.plural}-template.xlsx"'
+                },
+            )
+
     @router.get(
         base + "/export",
         name=f"export_{name}",
@@ -300,19 +317,6 @@ def _register(router: APIRouter, kind: Kind, tags: list[str]) -> None:  # noqa: 
 
     if kind.workflow_only:
         return  # created and changed by the capability's own workflow routes
-
-    @router.get(
-        base + "/template",
-        name=f"template_{name}",
-        summary=f"Empty XLSX with the import columns of {kind.en}",
-        tags=tags,
-    )
-    def template(_who: Principal = Depends(principal)) -> Response:
-        return Response(
-            tabular.template_of(kind),
-            media_type=tabular.XLSX_MEDIA,
-            headers={"Content-Disposition": f'attachment; filename="{kind.plural}-template.xlsx"'},
-        )
 
     @router.post(
         base + "/import",

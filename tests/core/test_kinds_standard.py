@@ -230,6 +230,8 @@ def test_export_reimports_unchanged(client: Any, kind: Kind) -> None:
         ).json()
         assert len(shapes["features"]) == 1
         return
+    template = client.get(f"{kind.api_url}/template", headers=h)  # not read as a {key}
+    assert template.status_code == 200 and template.content[:2] == b"PK", template.text[:200]
     for fmt, name in (("csv", "export.csv"), ("xlsx", "export.xlsx"), ("geojson", "e.geojson")):
         exported = client.get(
             f"{kind.api_url}/export", params={"format": fmt, "q": needle}, headers=h

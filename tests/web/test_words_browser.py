@@ -193,7 +193,7 @@ def test_warning_preview_names_targets_and_enterprises_on_the_map(
     server: str, browser: Any
 ) -> None:
     page = _page(browser, server)
-    page.goto(f"{server}/warnings/list")
+    page.goto(f"{server}/warnings")
     page.click("text=预览测试：燃气泄漏")
     page.wait_for_load_state()
     page.wait_for_function("() => window.safecityWarningPoints !== undefined")
@@ -225,7 +225,7 @@ PAGES = [
     "/hazards/tasks",
     "/monitoring/alarms",
     "/monitoring/sensors",
-    "/warnings/list",
+    "/warnings",
     "/admin/audit",
 ]
 
