@@ -126,6 +126,9 @@ class Kind:
     check_write: Callable[[Principal, dict[str, Any], Any], None] | None = None
     readers: Callable[[Principal], bool] | None = None
     map_props: tuple[str, ...] | None = None  # properties of the map layer; None: no layer
+    # The object's GeoJSON geometry when it is neither a stored ``geometry`` nor lon/lat (a
+    # warning's areas, drawn from circles, polygons and division outlines): obj → geometry.
+    shape_of: Callable[[Any], dict[str, Any] | None] | None = None
     # List filters the map layer always applies (only open hidden dangers are worth a dot).
     layer_filters: dict[str, str] = field(default_factory=dict)
     detail_template: str | None = None

@@ -466,7 +466,7 @@ def layer(
     for obj in objs:
         key = getattr(obj, kind.key)
         point = moved.get(key)
-        geom = {"type": "Point", "coordinates": list(point)} if point else geometry_of(obj)
+        geom = {"type": "Point", "coordinates": list(point)} if point else geometry_of(obj, kind)
         if geom is not None:
             mine = extras.get(key, {})
             props = {
@@ -478,8 +478,10 @@ def layer(
     return {"type": "FeatureCollection", "layer": kind.plural, "features": features}
 
 
-def geometry_of(obj: Any) -> dict[str, Any] | None:
-    """The object's stored geometry, else its point, else None."""
+def geometry_of(obj: Any, kind: Kind | None = None) -> dict[str, Any] | None:
+    """The object's geometry as its kind draws it, else the stored one, else its point."""
+    if kind is not None and kind.shape_of is not None:
+        return kind.shape_of(obj)
     geom = getattr(obj, "geometry", None)
     if geom:
         return geom  # type: ignore[no-any-return]

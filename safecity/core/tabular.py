@@ -925,7 +925,7 @@ def export(
         features = [
             {
                 "type": "Feature",
-                "geometry": service.geometry_of(obj),
+                "geometry": service.geometry_of(obj, kind),
                 "properties": {c: getattr(obj, c) for c in columns},
             }
             for obj in objects

@@ -2,14 +2,16 @@
 warning's API answer and page. A warning is made and changed only by its own workflow
 (draft → submit → approve → issue → update/cancel, CAP import): ``workflow_only``, so the
 capability's own routes (api.py, views.py) draft, act on and import it, and the detail page
-is the generic one with the workflow's panel (warnings/detail_panel.html) below it."""
+is the generic one with the workflow's panel (warnings/detail_panel.html): its status and
+next steps above the fields, coverage and deliveries below."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from shapely.geometry import mapping
 from sqlalchemy import case, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from safecity.core.clock import BEIJING
 from safecity.core.kinds import Kind
@@ -30,6 +32,18 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
 
 
 # ---------------------------------------------------------------- the detail page's panel
+
+
+def area_of(w: Warning) -> dict[str, Any] | None:
+    """The warning's areas as one GeoJSON geometry (divisions drawn by their outline), or
+    None when they cover nothing drawable: the page, the export and the map layer draw it."""
+    session = object_session(w)
+    areas = rules.areas_from_json(w.areas)
+    if session is None:
+        geom = service.targeting.area_geometry(areas, {})
+    else:
+        geom = service.geometry_of(session, areas)
+    return None if geom.is_empty else dict(mapping(geom))
 
 
 def allowed_actions(who: Principal, w: Warning, retry: bool = False) -> list[str]:
@@ -138,7 +152,7 @@ def detail_context(session: Session, who: Principal, w: Warning) -> dict[str, An
         "can_retry": can_retry,
         "duty_note": _duty_note(who, w),
         "actions": allowed_actions(who, w),
-        "area": w.geometry,
+        "area": area_of(w),
         "successor": successor,
         "named": _named(session, reach),
         "division_names": division_names(session),
@@ -234,6 +248,7 @@ WARNING = Kind(
     writers=rules.DRAFTER_ROLES,  # who may draft (POST /api/v1/warnings, the capability's own)
     shape=service.SHAPE,
     map_props=("id", "headline", "level", "status", "event_type"),
+    shape_of=area_of,
     out_schema=WarningOut,
     as_answer=service.to_dict,
     list_template="warnings/list_intro.html",

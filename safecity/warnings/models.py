@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -16,7 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, object_session
+from sqlalchemy.orm import Mapped, mapped_column
 
 from safecity.core.db import Base
 
@@ -70,27 +69,11 @@ class Warning(Base):
     )
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
-    # What the generic kind pages, export and map layer read (safecity.warnings.kinds).
+    # The heading the generic kind pages read (safecity.warnings.kinds).
     @property
     def name(self) -> str:
         """The heading of the warning's page."""
         return self.headline
-
-    @property
-    def geometry(self) -> dict[str, Any] | None:
-        """The warning's areas as one GeoJSON geometry (divisions drawn by their outline), or
-        None when they cover nothing drawable."""
-        from shapely.geometry import mapping  # noqa: PLC0415 only the kind pages need it
-
-        from safecity.warnings import rules, service  # noqa: PLC0415 service imports the models
-
-        session = object_session(self)
-        areas = rules.areas_from_json(self.areas)
-        if session is None:
-            geom = service.targeting.area_geometry(areas, {})
-        else:
-            geom = service.geometry_of(session, areas)
-        return None if geom.is_empty else dict(mapping(geom))
 
 
 class Delivery(Base):

@@ -177,8 +177,8 @@ def _import_failed(
     return _render(request, "kind_import.html", status, refused=True, errors=rows, **page)
 
 
-def _geometry(obj: Any) -> dict[str, Any] | None:
-    return service.geometry_of(obj)
+def _geometry(kind: Kind, obj: Any) -> dict[str, Any] | None:
+    return service.geometry_of(obj, kind)
 
 
 def _row(kind: Kind, obj: Any, columns: list[str], extras: dict[Any, dict[str, Any]]) -> list[Any]:
@@ -249,7 +249,7 @@ def _detail_page(
         heading=_heading(kind, obj),
         fields=fields,
         names=_names(scope_divisions(session, who)),
-        geometry=_geometry(obj),
+        geometry=_geometry(kind, obj),
         can_write=kind.may_write(who),
         url=kind.detail_url(obj),
         secret=secret,
