@@ -841,6 +841,12 @@ def template_columns(kind: Kind) -> list[str]:
     return cols + [f for f in fields if f not in cols and f != "geometry"]
 
 
+def xlsx_safe(value: Any) -> Any:
+    """A stored text without the control characters XML 1.0 (so XLSX) cannot hold: an export
+    never fails on what was stored, however it got there."""
+    return _ILLEGAL_XML.sub("", value) if isinstance(value, str) else value
+
+
 def _cell_value(value: Any) -> Any:
     if isinstance(value, dict | list):  # nested values travel as JSON text (see convert)
         return json.dumps(value, ensure_ascii=False)

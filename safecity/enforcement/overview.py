@@ -11,6 +11,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from safecity.core.scope import Principal
+from safecity.core.tabular import xlsx_safe
 from safecity.enforcement import cases as rules
 from safecity.enforcement.case_search import CaseFilters, list_cases
 from safecity.enforcement.casework import case_clause, is_overdue
@@ -169,7 +170,7 @@ def stats_xlsx(data: dict[str, Any]) -> bytes:
         ws.title = name
         ws.append(head)
         for r in rows:
-            ws.append(r)
+            ws.append([xlsx_safe(v) for v in r])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -662,6 +662,8 @@ def _build_grid(session: Session) -> targeting.GridLayer:
     )
     ids, geoms, pops, divs = [], [], [], []
     for cid, geom, pop, div in rows:
+        if not geom:  # a JSON null passes "IS NOT NULL" on SQLite: no shape, no coverage
+            continue
         ids.append(cid)
         geoms.append(geom)
         pops.append(pop or 0)
